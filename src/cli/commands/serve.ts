@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { systemClock } from '../../core/clock.ts';
+import { buildApp } from '../../http/app.ts';
+import { migrateToLatest } from '../../store/migrate.ts';
+import { openConfiguredDatabase } from '../context.ts';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run the HTTP API (SQLite under $DRAWBRIDGE_DATA_DIR, or PostgreSQL when DATABASE_URL is set)',
+    )
+    .action(async () => {
+      const config = loadConfig();
+      const database = openConfiguredDatabase(config);
+      await migrateToLatest(database);
+      const app = await buildApp({
+        database,
+        clock: systemClock,
+        logLevel: config.logLevel,
+        bodyLimitBytes: config.bodyLimitBytes,
+      });
+      const stop = async (signal: string) => {
+        app.log.info({ signal }, 'shutting down');
+        await app.close();
+        await database.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      await app.listen({ host: config.host, port: config.port });
+    });
+}

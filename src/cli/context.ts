@@ -1,0 +1,26 @@
+import { type Config, loadConfig } from '../config.ts';
+import { type Database, openDatabase } from '../store/database.ts';
+import { migrateToLatest } from '../store/migrate.ts';
+
+/** Opens the database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
+export function openConfiguredDatabase(config: Config): Database {
+  if (config.databaseUrl !== undefined) return openDatabase({ engine: 'postgres', url: config.databaseUrl });
+  return openDatabase({ engine: 'sqlite', path: config.sqlitePath });
+}
+
+/** Runs `work` against a migrated database and closes it afterwards, whatever happens. */
+export async function withDatabase<T>(work: (database: Database, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const database = openConfiguredDatabase(config);
+  try {
+    await migrateToLatest(database);
+    return await work(database, config);
+  } finally {
+    await database.close();
+  }
+}
+
+/** One JSON line on stdout: the CLI's machine-readable answer. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

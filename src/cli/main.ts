@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { DomainError } from '../core/errors.ts';
+import { registerAddress } from './commands/address.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerServe } from './commands/serve.ts';
+
+const program = new Command('drawbridge')
+  .description('Drawbridge: withdrawal security for a custodial crypto platform')
+  .exitOverride()
+  .showHelpAfterError();
+
+registerServe(program);
+registerMigrate(program);
+registerAddress(program);
+registerAudit(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; usage errors exit 2 (commander already printed the reason).
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof DomainError) {
+    process.stderr.write(
+      `${JSON.stringify({ error: error.code, field: error.field, reason: error.message })}\n`,
+    );
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,53 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { type Database, ping } from '../../store/database.ts';
+
+export function registerSystemRoutes(
+  app: FastifyInstance,
+  deps: { database: Database; metrics: Registry },
+): void {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Liveness and database reachability',
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), engine: Type.String() }),
+          503: Type.Object({ status: Type.Literal('unavailable'), engine: Type.String() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await ping(deps.database);
+        return { status: 'ok' as const, engine: deps.database.engine };
+      } catch {
+        return reply.status(503).send({ status: 'unavailable' as const, engine: deps.database.engine });
+      }
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Prometheus metrics (text exposition format)',
+        produces: ['text/plain'],
+        response: { 200: Type.String() },
+      },
+    },
+    async (_request, reply) => {
+      reply.type(deps.metrics.contentType);
+      return deps.metrics.metrics();
+    },
+  );
+
+  app.get(
+    '/openapi.json',
+    { schema: { tags: ['system'], summary: 'This API, described as OpenAPI 3.1' } },
+    async () => app.swagger(),
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Row types as Kysely sees them. Amounts are decimal strings of base units (TEXT on SQLite,
+ * NUMERIC(40,0) on PostgreSQL) and timestamps ISO-8601 UTC strings, so both engines return the same
+ * shapes. Each aggregate's module converts to bigint and Date at its edge.
+ */
+export interface PricePointsTable {
+  asset: string;
+  at: string;
+  usd_price: string;
+  source: string;
+}
+
+export interface LedgerAccountsTable {
+  id: string;
+  owner_id: string;
+  asset: string;
+  kind: string;
+  debits_must_not_exceed_credits: number;
+  posted_debits: string;
+  posted_credits: string;
+  pending_debits: string;
+  pending_credits: string;
+  created_at: string;
+}
+
+export interface LedgerTransfersTable {
+  id: string;
+  kind: 'posted' | 'pending' | 'post_pending' | 'void_pending';
+  debit_account_id: string;
+  credit_account_id: string;
+  asset: string;
+  amount: string;
+  pending_id: string | null;
+  code: string;
+  reference: string | null;
+  created_at: string;
+}
+
+export interface AuditLogTable {
+  seq: string | number;
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status_code: number;
+  response: string;
+  created_at: string;
+}
+
+export interface Schema {
+  price_points: PricePointsTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transfers: LedgerTransfersTable;
+  audit_log: AuditLogTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
