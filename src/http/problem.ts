@@ -28,6 +28,7 @@ const TITLES: Record<ErrorCode, string> = {
   ALREADY_RESOLVED: 'Already resolved',
   PAYLOAD_TOO_LARGE: 'Payload too large',
   RATE_LIMITED: 'Too many requests',
+  PRICE_UNAVAILABLE: 'No price for that asset at that time',
 };
 
 function problemType(code: string): string {

@@ -1,12 +1,20 @@
 import { type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { Database } from './database.ts';
-import * as foundation from './migrations/0001-foundation.ts';
+import * as ledger from './migrations/0001-ledger.ts';
+import * as audit from './migrations/0002-audit.ts';
+import * as prices from './migrations/0003-prices.ts';
+import * as idempotency from './migrations/0004-idempotency.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
  * receives the engine; everything else is written once with Kysely's schema builder.
  */
-const MIGRATIONS = [['0001-foundation', foundation]] as const;
+const MIGRATIONS = [
+  ['0001-ledger', ledger],
+  ['0002-audit', audit],
+  ['0003-prices', prices],
+  ['0004-idempotency', idempotency],
+] as const;
 
 function provider(database: Database): MigrationProvider {
   return {

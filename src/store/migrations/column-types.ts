@@ -1,4 +1,4 @@
-import { type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 export type MigrationEngine = 'sqlite' | 'postgres';
 
@@ -6,3 +6,6 @@ export type MigrationEngine = 'sqlite' | 'postgres';
 export function amountType(engine: MigrationEngine): RawBuilder<unknown> {
   return engine === 'postgres' ? sql`numeric(40,0)` : sql`text`;
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations are written against no fixed schema
+export type AnyDb = Kysely<any>;

@@ -1,20 +1,8 @@
-import { type Kysely, sql } from 'kysely';
-import { amountType, type MigrationEngine } from './column-types.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: migrations are written against no fixed schema
-type AnyDb = Kysely<any>;
+import { sql } from 'kysely';
+import { type AnyDb, amountType, type MigrationEngine } from './column-types.ts';
 
 export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
   const amount = amountType(engine);
-
-  await db.schema
-    .createTable('price_points')
-    .addColumn('asset', 'text', (c) => c.notNull())
-    .addColumn('at', 'text', (c) => c.notNull())
-    .addColumn('usd_price', 'text', (c) => c.notNull())
-    .addColumn('source', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('price_points_pk', ['asset', 'at'])
-    .execute();
 
   await db.schema
     .createTable('ledger_accounts')
@@ -77,28 +65,4 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
       db,
     );
   }
-
-  await db.schema
-    .createTable('audit_log')
-    .addColumn('seq', 'bigint', (c) => c.primaryKey())
-    .addColumn('id', 'text', (c) => c.notNull().unique())
-    .addColumn('at', 'text', (c) => c.notNull())
-    .addColumn('actor', 'text', (c) => c.notNull())
-    .addColumn('action', 'text', (c) => c.notNull())
-    .addColumn('subject', 'text', (c) => c.notNull())
-    .addColumn('data', 'text', (c) => c.notNull())
-    .addColumn('prev_hash', 'text', (c) => c.notNull())
-    .addColumn('hash', 'text', (c) => c.notNull())
-    .execute();
-
-  await db.schema
-    .createTable('idempotency_keys')
-    .addColumn('scope', 'text', (c) => c.notNull())
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addColumn('request_hash', 'text', (c) => c.notNull())
-    .addColumn('status_code', 'integer', (c) => c.notNull())
-    .addColumn('response', 'text', (c) => c.notNull())
-    .addColumn('created_at', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
-    .execute();
 }
