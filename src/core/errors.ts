@@ -13,7 +13,7 @@ export const ERROR_STATUS = {
   ALREADY_RESOLVED: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
-  PRICE_UNAVAILABLE: 503,
+  PRICE_UNAVAILABLE: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
