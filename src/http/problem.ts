@@ -29,6 +29,13 @@ const TITLES: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: 'Payload too large',
   RATE_LIMITED: 'Too many requests',
   PRICE_UNAVAILABLE: 'No price for that asset at that time',
+  INVALID_CREDENTIALS: 'Invalid credentials',
+  MFA_REQUIRED: 'Second factor required',
+  MFA_LOCKED: 'Second factors temporarily locked',
+  ACCOUNT_LOCKED: 'Account locked',
+  EMAIL_NOT_VERIFIED: 'Email address not verified',
+  STEP_UP_REQUIRED: 'A fresh second factor for this action is required',
+  CSRF_FAILED: 'CSRF token missing or wrong',
 };
 
 function problemType(code: string): string {

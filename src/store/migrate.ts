@@ -1,9 +1,11 @@
-import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Database } from './database.ts';
 import * as ledger from './migrations/0001-ledger.ts';
 import * as audit from './migrations/0002-audit.ts';
 import * as prices from './migrations/0003-prices.ts';
 import * as idempotency from './migrations/0004-idempotency.ts';
+import * as outbox from './migrations/0005-outbox.ts';
+import * as identity from './migrations/0006-identity.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -14,6 +16,8 @@ const MIGRATIONS = [
   ['0002-audit', audit],
   ['0003-prices', prices],
   ['0004-idempotency', idempotency],
+  ['0005-outbox', outbox],
+  ['0006-identity', identity],
 ] as const;
 
 function provider(database: Database): MigrationProvider {
@@ -34,7 +38,17 @@ export interface MigrationReport {
 
 /** Brings the schema up to date. Safe to run from several nodes at once (Kysely takes a lock). */
 export async function migrateToLatest(database: Database): Promise<MigrationReport> {
-  const migrator = new Migrator({ db: database.db, provider: provider(database) });
+  // Kysely looks for its own tables in every schema; pinning it to ours keeps several schemas on one PostgreSQL
+  // database (tests, tenants) from seeing each other's migration state.
+  const schema =
+    database.engine === 'postgres'
+      ? (await sql<{ s: string }>`select current_schema() as s`.execute(database.db)).rows[0]?.s
+      : undefined;
+  const migrator = new Migrator({
+    db: database.db,
+    provider: provider(database),
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) throw error;
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };

@@ -1,3 +1,5 @@
+import type { IdentitySchema } from './schema-identity.ts';
+
 /**
  * Row types as Kysely sees them. Amounts are decimal strings of base units (TEXT on SQLite,
  * NUMERIC(40,0) on PostgreSQL) and timestamps ISO-8601 UTC strings, so both engines return the same
@@ -36,7 +38,9 @@ export interface LedgerTransfersTable {
   created_at: string;
 }
 
+/** Hash-chained and append-only; see src/store/audit and src/core/audit-hash.ts. */
 export interface AuditLogTable {
+  /** BIGINT: PostgreSQL returns it as a string, SQLite as a number. */
   seq: string | number;
   id: string;
   at: string;
@@ -57,7 +61,7 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
-export interface Schema {
+export interface Schema extends IdentitySchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;

@@ -27,7 +27,7 @@ for (const { engine, skip } of await testEngines()) {
       const response = await fetch(`${running.url}/v1/nothing-here`);
       assert.equal(response.status, 404);
       assert.equal(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-      const problem = await response.json();
+      const problem = (await response.json()) as Record<string, string | number>;
       assert.equal(problem.status, 404);
       assert.equal(problem.code, 'NOT_FOUND');
       assert.equal(problem.instance, '/v1/nothing-here');
@@ -40,9 +40,9 @@ for (const { engine, skip } of await testEngines()) {
         body: '{"amount": ',
       });
       assert.ok(response.status === 400 || response.status === 404, `status ${response.status}`);
-      const problem = await response.json();
+      const problem = (await response.json()) as Record<string, string | number>;
       assert.equal(problem.status, response.status);
-      assert.ok(problem.type.startsWith('https://'));
+      assert.ok(String(problem.type).startsWith('https://'));
     });
 
     test('an oversized body is refused with 413 before it is read whole', async () => {
@@ -52,7 +52,7 @@ for (const { engine, skip } of await testEngines()) {
         body: JSON.stringify({ padding: 'x'.repeat(4096) }),
       });
       assert.equal(response.status, 413);
-      const problem = await response.json();
+      const problem = (await response.json()) as Record<string, string | number>;
       assert.equal(problem.code, 'PAYLOAD_TOO_LARGE');
       assert.equal(problem.field, 'body');
     });
@@ -81,7 +81,7 @@ for (const { engine, skip } of await testEngines()) {
     test('openapi.json is generated from the route schemas and lists every route', async () => {
       const response = await fetch(`${running.url}/openapi.json`);
       assert.equal(response.status, 200);
-      const document = await response.json();
+      const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
       assert.equal(document.openapi, '3.1.0');
       const routes = running.app.printRoutes({ commonPrefix: false });
       for (const path of ['/healthz', '/metrics', '/openapi.json']) {

@@ -1,4 +1,25 @@
 import type { Command } from 'commander';
+import { readAuditHead, verifyAuditChain } from '../../store/audit/index.ts';
+import { printJson, withDatabase } from '../context.ts';
 
-// Filled in by the audit-chain work (issue 2, item 6).
-export function registerAudit(_program: Command): void {}
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('the hash-chained audit log');
+
+  audit
+    .command('verify')
+    .description('recompute every hash and link of the audit chain; exit 1 if it is broken')
+    .action(async () => {
+      const report = await withDatabase((database) => verifyAuditChain(database));
+      printJson(report);
+      // exitCode, not exit(): stdout is flushed and the database closed before the process ends.
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command('head')
+    .description('print the newest entry (seq, hash) to anchor outside the database against truncation')
+    .action(async () => {
+      const head = await withDatabase((database) => readAuditHead(database));
+      printJson({ head_seq: head.seq, head_hash: head.hash });
+    });
+}

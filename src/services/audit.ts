@@ -1,0 +1,19 @@
+import type { JsonObject } from '../core/audit-hash.ts';
+import { appendAudit } from '../store/audit/index.ts';
+import type { Tx } from '../store/transaction.ts';
+import type { ServiceContext } from './context.ts';
+
+/** Appends to the hash-chained audit log inside the caller's transaction (commits with the event or not at all). */
+export async function audit(
+  tx: Tx,
+  context: ServiceContext,
+  entry: { actor: string; action: string; subject: string; data?: JsonObject; at?: Date },
+): Promise<void> {
+  await appendAudit(tx, context.database.engine, {
+    at: entry.at ?? context.clock.now(),
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    data: entry.data ?? {},
+  });
+}

@@ -1,0 +1,42 @@
+import type { DeviceAttestation, DeviceReport } from '../adapters/device-attestation.ts';
+import type { Clock } from '../core/clock.ts';
+import type { RelyingParty } from '../core/mfa/passkey.ts';
+import type { Database } from '../store/database.ts';
+
+/** Knobs of the security model; every delay is here and every delay reads the injected clock. */
+export interface SecuritySettings {
+  readonly sessionIdleMs: number;
+  readonly sessionAbsoluteMs: number;
+  readonly securityChangeLockMs: number;
+  readonly publicUrl: string;
+  readonly relyingParty: RelyingParty;
+}
+
+export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = Object.freeze({
+  sessionIdleMs: 30 * 60_000,
+  sessionAbsoluteMs: 12 * 60 * 60_000,
+  securityChangeLockMs: 24 * 60 * 60_000,
+  publicUrl: 'http://127.0.0.1:8080',
+  relyingParty: Object.freeze({
+    id: '127.0.0.1',
+    name: 'Drawbridge',
+    origins: Object.freeze(['http://127.0.0.1:8080']),
+  }),
+});
+
+/** What every service function receives. Built once in the composition root (cli/serve, tests). */
+export interface ServiceContext {
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly settings: SecuritySettings;
+  /** AES-256-GCM key that seals TOTP secrets at rest. */
+  readonly totpKey: Buffer;
+  readonly deviceAttestation: DeviceAttestation;
+}
+
+/** Who is asking, as the HTTP or CLI edge saw it. */
+export interface RequestMeta {
+  readonly ip: string;
+  readonly userAgent: string;
+  readonly device?: DeviceReport | undefined;
+}

@@ -1,0 +1,61 @@
+import { renderSecurityEmail } from '../core/notifications/security-email.ts';
+import { issueOneTimeToken } from '../store/identity/one-time-tokens.ts';
+import type { Principal } from '../store/identity/principals.ts';
+import { settingAt } from '../store/identity/settings-history.ts';
+import { enqueueEmail } from '../store/outbox.ts';
+import type { Tx } from '../store/transaction.ts';
+import type { RequestMeta, ServiceContext } from './context.ts';
+
+export const LOCK_LINK_TTL_MS = 7 * 24 * 60 * 60_000;
+export const ANTI_PHISHING_SETTING = 'anti_phishing_code';
+
+export interface Notice {
+  readonly event: string;
+  readonly headline: string;
+  readonly lines?: readonly string[];
+  readonly meta?: RequestMeta | undefined;
+  readonly actionUrl?: { readonly label: string; readonly url: string };
+  /** Security notices cannot be turned off by preferences. */
+  readonly security?: boolean;
+  /** Deliver to this address instead of the account's (an email change tells the old address). */
+  readonly recipient?: string;
+}
+
+/**
+ * Tells a customer what happened, in the caller's transaction: renders the email with their current
+ * anti-phishing code and a fresh single-use "lock my account" link, and writes it to the outbox.
+ */
+export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal: Principal, notice: Notice) {
+  const now = context.clock.now();
+  const code = await settingAt(tx, principal.id, ANTI_PHISHING_SETTING, now.toISOString());
+  const lock = await issueOneTimeToken(tx, {
+    principalId: principal.id,
+    purpose: 'lock_account',
+    data: { event: notice.event },
+    now,
+    ttlMs: LOCK_LINK_TTL_MS,
+  });
+  const lockUrl = `${context.settings.publicUrl}/v1/account/lock-link?token=${lock.token}`;
+  const device = notice.meta?.device;
+  const email = renderSecurityEmail({
+    event: notice.event,
+    headline: notice.headline,
+    lines: notice.lines ?? [],
+    at: now,
+    antiPhishingCode: code?.value === '' ? undefined : code?.value,
+    device:
+      device === undefined ? notice.meta?.userAgent : `${device.platform} (${notice.meta?.userAgent ?? ''})`,
+    ip: notice.meta?.ip,
+    lockUrl,
+    actionUrl: notice.actionUrl,
+  });
+  return enqueueEmail(tx, {
+    recipient: notice.recipient ?? principal.email,
+    accountId: principal.id,
+    event: notice.event,
+    security: notice.security ?? true,
+    email,
+    payload: { event: notice.event, account_id: principal.id, at: now.toISOString() },
+    now: now.toISOString(),
+  });
+}

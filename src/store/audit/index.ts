@@ -1,0 +1,10 @@
+export { AUDIT_APPEND_LOCK_KEY, appendAudit, recordAudit } from './append-audit.ts';
+export { AUDIT_LIMITS, type AuditEntry, type AuditEntryInput } from './audit-entry.ts';
+export {
+  AUDIT_VERIFY_PAGE_ROWS,
+  type AuditBreakReason,
+  type AuditChainReport,
+  type AuditHead,
+  readAuditHead,
+  verifyAuditChain,
+} from './verify-audit-chain.ts';

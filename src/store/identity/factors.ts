@@ -1,0 +1,123 @@
+import { newId } from '../../core/ids.ts';
+import type { MfaFactorsTable, MfaMethod } from '../schema-identity.ts';
+import type { Tx } from '../transaction.ts';
+import { methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
+import type { Principal } from './principals.ts';
+
+export type FactorRow = Readonly<MfaFactorsTable>;
+
+/** A factor counts only while every epoch it was enrolled under is still current (O(1) mass revocation). */
+export function factorIsCurrent(factor: FactorRow, epochs: SecurityEpochs, principal: Principal): boolean {
+  return (
+    factor.status === 'active' &&
+    factor.global_epoch === epochs.mfa_epoch &&
+    factor.method_epoch === methodEpoch(epochs, factor.method) &&
+    factor.principal_epoch === principal.mfa_epoch
+  );
+}
+
+export async function currentFactors(tx: Tx, principal: Principal, method?: MfaMethod): Promise<FactorRow[]> {
+  const epochs = await readEpochs(tx);
+  let query = tx
+    .selectFrom('mfa_factors')
+    .selectAll()
+    .where('principal_id', '=', principal.id)
+    .where('status', '=', 'active')
+    .where('global_epoch', '=', epochs.mfa_epoch)
+    .where('principal_epoch', '=', principal.mfa_epoch);
+  if (method !== undefined) query = query.where('method', '=', method);
+  const rows = await query.orderBy('created_at').limit(100).execute();
+  return rows.filter((row) => factorIsCurrent(row, epochs, principal));
+}
+
+export type NewFactor = Pick<MfaFactorsTable, 'principal_id' | 'method' | 'status' | 'label'> &
+  Partial<Pick<MfaFactorsTable, 'secret' | 'credential_id' | 'public_key' | 'code_hash' | 'activated_at'>> & {
+    sign_count?: number;
+  };
+
+export async function insertFactor(
+  tx: Tx,
+  principal: Principal,
+  factor: NewFactor,
+  now: string,
+): Promise<FactorRow> {
+  const epochs = await readEpochs(tx);
+  const row: MfaFactorsTable = {
+    id: newId(),
+    principal_id: factor.principal_id,
+    method: factor.method,
+    status: factor.status,
+    label: factor.label,
+    secret: factor.secret ?? null,
+    credential_id: factor.credential_id ?? null,
+    public_key: factor.public_key ?? null,
+    sign_count: factor.sign_count ?? 0,
+    code_hash: factor.code_hash ?? null,
+    used_at: null,
+    global_epoch: epochs.mfa_epoch,
+    method_epoch: methodEpoch(epochs, factor.method),
+    principal_epoch: principal.mfa_epoch,
+    created_at: now,
+    activated_at: factor.activated_at ?? null,
+    removed_at: null,
+  };
+  await tx.insertInto('mfa_factors').values(row).execute();
+  return row;
+}
+
+export async function findFactor(tx: Tx, principalId: string, id: string): Promise<FactorRow | undefined> {
+  return tx
+    .selectFrom('mfa_factors')
+    .selectAll()
+    .where('id', '=', id)
+    .where('principal_id', '=', principalId)
+    .executeTakeFirst();
+}
+
+export async function activateFactor(tx: Tx, id: string, now: string): Promise<void> {
+  await tx
+    .updateTable('mfa_factors')
+    .set({ status: 'active', activated_at: now })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function removeFactors(
+  tx: Tx,
+  principalId: string,
+  method: MfaMethod,
+  now: string,
+  exceptId?: string,
+) {
+  let query = tx
+    .updateTable('mfa_factors')
+    .set({ status: 'removed', removed_at: now })
+    .where('principal_id', '=', principalId)
+    .where('method', '=', method)
+    .where('status', '<>', 'removed');
+  if (exceptId !== undefined) query = query.where('id', '<>', exceptId);
+  await query.execute();
+}
+
+/** A recovery code is spent exactly once: the conditional UPDATE settles races. */
+export async function spendRecoveryCode(tx: Tx, factorId: string, now: string): Promise<boolean> {
+  const result = await tx
+    .updateTable('mfa_factors')
+    .set({ used_at: now, status: 'removed', removed_at: now })
+    .where('id', '=', factorId)
+    .where('used_at', 'is', null)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Moves a passkey's sign counter forward only; a stale counter loses a race instead of winning it. */
+export async function advanceSignCount(tx: Tx, factorId: string, from: number, to: number): Promise<boolean> {
+  const result = await tx
+    .updateTable('mfa_factors')
+    .set({ sign_count: to })
+    .where('id', '=', factorId)
+    .where('sign_count', '=', from)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}

@@ -1,0 +1,84 @@
+import { sql } from 'kysely';
+import { newId } from '../../core/ids.ts';
+import type { OperatorRole, PrincipalKind, PrincipalsTable } from '../schema-identity.ts';
+import type { Tx } from '../transaction.ts';
+
+export type Principal = Readonly<PrincipalsTable>;
+
+export async function findPrincipalByEmail(
+  tx: Tx,
+  kind: PrincipalKind,
+  email: string,
+): Promise<Principal | undefined> {
+  return tx
+    .selectFrom('principals')
+    .selectAll()
+    .where('kind', '=', kind)
+    .where('email', '=', email)
+    .executeTakeFirst();
+}
+
+export async function findPrincipal(tx: Tx, id: string): Promise<Principal | undefined> {
+  return tx.selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertPrincipal(
+  tx: Tx,
+  input: { kind: PrincipalKind; email: string; passwordHash: string; role: OperatorRole | null; now: string },
+): Promise<Principal> {
+  const row: PrincipalsTable = {
+    id: newId(),
+    kind: input.kind,
+    email: input.email,
+    email_verified_at: input.kind === 'operator' ? input.now : null,
+    password_hash: input.passwordHash,
+    role: input.role,
+    locked_at: null,
+    locked_reason: null,
+    session_epoch: 1,
+    mfa_epoch: 1,
+    withdrawals_locked_until: null,
+    mfa_failures: 0,
+    mfa_lock_count: 0,
+    mfa_locked_until: null,
+    last_totp_step: 0,
+    created_at: input.now,
+  };
+  await tx.insertInto('principals').values(row).execute();
+  return row;
+}
+
+export async function updatePrincipal(
+  tx: Tx,
+  id: string,
+  changes: Partial<Omit<PrincipalsTable, 'id' | 'kind' | 'created_at'>>,
+): Promise<void> {
+  await tx.updateTable('principals').set(changes).where('id', '=', id).execute();
+}
+
+/** Ends every session of one principal at once (the per-account epoch). */
+export async function bumpPrincipalSessionEpoch(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('principals')
+    .set({ session_epoch: sql`session_epoch + 1` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function bumpPrincipalMfaEpoch(tx: Tx, id: string): Promise<void> {
+  await tx.updateTable('principals').set({ mfa_epoch: sql`mfa_epoch + 1` }).where('id', '=', id).execute();
+}
+
+/**
+ * Records that TOTP step `step` was used, only if it is newer than every step used before: the conditional
+ * UPDATE is the replay guard, atomic on both engines even when two requests race with the same code.
+ */
+export async function claimTotpStep(tx: Tx, id: string, step: number): Promise<boolean> {
+  const result = await tx
+    .updateTable('principals')
+    .set({ last_totp_step: step })
+    .where('id', '=', id)
+    .where('last_totp_step', '<', step)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}

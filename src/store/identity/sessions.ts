@@ -1,0 +1,110 @@
+import { newId } from '../../core/ids.ts';
+import type { PrincipalKind, SessionsTable } from '../schema-identity.ts';
+import type { Tx } from '../transaction.ts';
+
+export type SessionRow = Readonly<SessionsTable>;
+
+export async function insertSession(
+  tx: Tx,
+  input: Omit<SessionsTable, 'id' | 'ended_at' | 'ended_reason' | 'last_seen_at'>,
+): Promise<SessionRow> {
+  const row: SessionsTable = {
+    ...input,
+    id: newId(),
+    last_seen_at: input.created_at,
+    ended_at: null,
+    ended_reason: null,
+  };
+  await tx.insertInto('sessions').values(row).execute();
+  return row;
+}
+
+/** Everything needed to decide whether a presented session token is good, in one query. */
+export interface SessionLookup {
+  readonly id: string;
+  readonly principal_id: string;
+  readonly kind: PrincipalKind;
+  readonly aal: number;
+  readonly csrf_hash: string;
+  readonly created_at: string;
+  readonly last_seen_at: string;
+  readonly ended_at: string | null;
+  readonly session_global_epoch: number;
+  readonly session_principal_epoch: number;
+  readonly current_global_epoch: number;
+  readonly current_principal_epoch: number;
+  readonly locked_at: string | null;
+  readonly device_id: string | null;
+}
+
+export async function lookupSessionByTokenHash(
+  tx: Tx,
+  tokenHash: string,
+): Promise<SessionLookup | undefined> {
+  return tx
+    .selectFrom('sessions as s')
+    .innerJoin('principals as p', 'p.id', 's.principal_id')
+    .innerJoin('security_epochs as e', (join) => join.onTrue())
+    .select([
+      's.id',
+      's.principal_id',
+      'p.kind',
+      's.aal',
+      's.csrf_hash',
+      's.created_at',
+      's.last_seen_at',
+      's.ended_at',
+      's.global_epoch as session_global_epoch',
+      's.principal_epoch as session_principal_epoch',
+      'e.session_epoch as current_global_epoch',
+      'p.session_epoch as current_principal_epoch',
+      'p.locked_at',
+      's.device_id',
+    ])
+    .where('s.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export async function touchSession(tx: Tx, id: string, at: string): Promise<void> {
+  await tx.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
+}
+
+export async function raiseSessionAal(tx: Tx, id: string, aal: number): Promise<void> {
+  await tx.updateTable('sessions').set({ aal }).where('id', '=', id).where('aal', '<', aal).execute();
+}
+
+export async function endSession(tx: Tx, id: string, at: string, reason: string): Promise<boolean> {
+  const result = await tx
+    .updateTable('sessions')
+    .set({ ended_at: at, ended_reason: reason })
+    .where('id', '=', id)
+    .where('ended_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export async function endOtherSessions(
+  tx: Tx,
+  principalId: string,
+  keepId: string,
+  at: string,
+): Promise<number> {
+  const result = await tx
+    .updateTable('sessions')
+    .set({ ended_at: at, ended_reason: 'ended_by_customer' })
+    .where('principal_id', '=', principalId)
+    .where('id', '<>', keepId)
+    .where('ended_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function listSessions(tx: Tx, principalId: string, limit: number): Promise<SessionRow[]> {
+  return tx
+    .selectFrom('sessions')
+    .selectAll()
+    .where('principal_id', '=', principalId)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+}

@@ -1,0 +1,54 @@
+import { newId } from '../core/ids.ts';
+import type { RenderedEmail } from '../core/notifications/security-email.ts';
+import type { OutboxTable } from './schema-identity.ts';
+import type { Tx } from './transaction.ts';
+
+export type OutboxRow = Readonly<OutboxTable>;
+
+/** Written in the caller's transaction, so the message exists if and only if its event committed. */
+export async function enqueueEmail(
+  tx: Tx,
+  input: {
+    recipient: string;
+    accountId: string | null;
+    event: string;
+    security: boolean;
+    email: RenderedEmail;
+    payload: Record<string, unknown>;
+    now: string;
+  },
+): Promise<OutboxRow> {
+  const row: OutboxTable = {
+    id: newId(),
+    channel: 'email',
+    recipient: input.recipient,
+    account_id: input.accountId,
+    event: input.event,
+    security: input.security ? 1 : 0,
+    subject: input.email.subject,
+    body_text: input.email.text,
+    body_html: input.email.html,
+    payload: JSON.stringify(input.payload),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: input.now,
+    delivered_at: null,
+    last_error: null,
+    created_at: input.now,
+  };
+  await tx.insertInto('outbox').values(row).execute();
+  return row;
+}
+
+/** The dev mailbox: what would have been emailed to `recipient`, newest first. */
+export async function listMailbox(tx: Tx, recipient: string, limit: number): Promise<OutboxRow[]> {
+  return tx
+    .selectFrom('outbox')
+    .selectAll()
+    .where('channel', '=', 'email')
+    .where('recipient', '=', recipient)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { ManualClock } from '../../src/core/clock.ts';
+import type { AuditEntry } from '../../src/store/audit/index.ts';
+import { appendEntries, tamperAuditLog } from '../store/audit/audit-fixtures.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// 30 s: tsx compiles the sources on a cold start; a hung CLI must fail the test, not stall it.
+function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/drawbridge.mjs', ...args], {
+      env: { ...process.env, ...env },
+      timeout: 30_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function onlyJsonLine(result: CliResult): unknown {
+  const lines = result.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `one JSON line expected, got: ${result.stdout} ${result.stderr}`);
+  return JSON.parse(lines[0]!);
+}
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`drawbridge audit verify on ${engine}`, { skip }, () => {
+    async function chainOf20(): Promise<{ fresh: FreshDatabase; entries: AuditEntry[] }> {
+      const fresh = await freshDatabase(engine);
+      const entries = await appendEntries(fresh.database, new ManualClock(), 20);
+      return { fresh, entries };
+    }
+
+    test('an untouched chain verifies: exit 0, and the head can be printed for anchoring', async () => {
+      const { fresh, entries } = await chainOf20();
+      try {
+        const result = await runCli(['audit', 'verify'], fresh.env);
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(onlyJsonLine(result), { ok: true, entries: 20, head_hash: entries[19]!.hash });
+
+        const head = await runCli(['audit', 'head'], fresh.env);
+        assert.equal(head.code, 0, head.stderr);
+        assert.deepEqual(onlyJsonLine(head), { head_seq: 20, head_hash: entries[19]!.hash });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    test('data of entry 7 of 20 edited in the database: exit 1, names seq 7', async () => {
+      const { fresh, entries } = await chainOf20();
+      try {
+        await tamperAuditLog(
+          fresh.database,
+          `update audit_log set data = '{"amount":"7000","asset":"ETH","index":7}' where seq = 7`,
+        );
+        const result = await runCli(['audit', 'verify'], fresh.env);
+        assert.equal(result.code, 1, result.stderr);
+        assert.deepEqual(onlyJsonLine(result), {
+          ok: false,
+          entries_checked: 6,
+          first_broken: { seq: 7, id: entries[6]!.id, reason: 'hash mismatch' },
+        });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    test('a deleted middle row: exit 1, named as a sequence gap', async () => {
+      const { fresh, entries } = await chainOf20();
+      try {
+        await tamperAuditLog(fresh.database, 'delete from audit_log where seq = 10');
+        const result = await runCli(['audit', 'verify'], fresh.env);
+        assert.equal(result.code, 1, result.stderr);
+        assert.deepEqual(onlyJsonLine(result), {
+          ok: false,
+          entries_checked: 9,
+          first_broken: { seq: 11, id: entries[10]!.id, reason: 'sequence gap' },
+        });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    test('a changed prev_hash: exit 1, named as a broken link', async () => {
+      const { fresh, entries } = await chainOf20();
+      try {
+        await tamperAuditLog(
+          fresh.database,
+          `update audit_log set prev_hash = '${'0'.repeat(64)}' where seq = 12`,
+        );
+        const result = await runCli(['audit', 'verify'], fresh.env);
+        assert.equal(result.code, 1, result.stderr);
+        assert.deepEqual(onlyJsonLine(result), {
+          ok: false,
+          entries_checked: 11,
+          first_broken: { seq: 12, id: entries[11]!.id, reason: 'prev_hash does not link' },
+        });
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
+}
