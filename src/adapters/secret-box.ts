@@ -27,7 +27,11 @@ export class SealedValueError extends Error {
 }
 
 /** 'v1.<iv>.<ciphertext>.<tag>', each part base64url. */
-export function seal(key: Uint8Array, plaintext: Uint8Array | string, associatedData: Uint8Array | string): string {
+export function seal(
+  key: Uint8Array,
+  plaintext: Uint8Array | string,
+  associatedData: Uint8Array | string,
+): string {
   checkKey(key);
   const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : Buffer.from(plaintext);
   if (data.byteLength > MAX_PLAINTEXT_BYTES) throw invalidInput('plaintext', 'must be at most 64 KiB');
@@ -36,7 +40,9 @@ export function seal(key: Uint8Array, plaintext: Uint8Array | string, associated
   cipher.setAAD(toBytes(associatedData));
   const ciphertext = Buffer.concat([cipher.update(data), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return [VERSION, iv, ciphertext, tag].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+  return [VERSION, iv, ciphertext, tag]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+    .join('.');
 }
 
 export function open(key: Uint8Array, sealed: string, associatedData: Uint8Array | string): Buffer {
@@ -147,7 +153,10 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 function checkKey(key: Uint8Array): void {
-  assert(key instanceof Uint8Array && key.byteLength === SECRET_BOX_KEY_BYTES, 'a secret box key is 32 bytes');
+  assert(
+    key instanceof Uint8Array && key.byteLength === SECRET_BOX_KEY_BYTES,
+    'a secret box key is 32 bytes',
+  );
 }
 
 function strictBase64url(text: string): Buffer {

@@ -107,7 +107,11 @@ describe('secret box: loading the key', () => {
     const loaded = await loadKey({ envValue: key.toString('base64'), dataDir, fileName: 'k' });
     assert.ok(loaded.equals(key));
     assert.deepEqual(await readdir(dataDir), []);
-    for (const bad of [randomBytes(31).toString('base64'), randomBytes(33).toString('base64'), 'not base64!']) {
+    for (const bad of [
+      randomBytes(31).toString('base64'),
+      randomBytes(33).toString('base64'),
+      'not base64!',
+    ]) {
       await assert.rejects(loadKey({ envValue: bad, dataDir, fileName: 'k' }), {
         code: 'INVALID_INPUT',
         field: 'envValue',

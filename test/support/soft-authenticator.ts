@@ -37,6 +37,8 @@ export interface AssertionOptions {
   readonly credentialId?: string;
   /** False makes an assertion with user presence only, as a security key without a PIN would. */
   readonly userVerified?: boolean;
+  /** True makes the assertion a browser would produce inside a cross-origin iframe. */
+  readonly crossOrigin?: boolean;
 }
 
 export class SoftAuthenticator {
@@ -49,7 +51,10 @@ export class SoftAuthenticator {
     this.#zeroCounter = options.zeroCounter ?? false;
   }
 
-  createCredential(options: PublicKeyCredentialCreationOptionsJSON, origin: string): RegistrationResponseJSON {
+  createCredential(
+    options: PublicKeyCredentialCreationOptionsJSON,
+    origin: string,
+  ): RegistrationResponseJSON {
     const rpId = options.rp.id ?? new URL(origin).hostname;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const id = randomBytes(32);
@@ -80,7 +85,7 @@ export class SoftAuthenticator {
         ['authData', new Uint8Array(authData)],
       ]),
     );
-    const clientDataJSON = clientData('webauthn.create', options.challenge, origin);
+    const clientDataJSON = clientData('webauthn.create', options.challenge, origin, false);
     return {
       id: id.toString('base64url'),
       rawId: id.toString('base64url'),
@@ -106,7 +111,12 @@ export class SoftAuthenticator {
     if (assertion.counter === undefined) credential.counter = counter;
     const flags = assertion.userVerified === false ? FLAG_UP : FLAG_UP | FLAG_UV;
     const authData = authenticatorDataHeader(rpId, flags, counter);
-    const clientDataJSON = clientData('webauthn.get', options.challenge, origin);
+    const clientDataJSON = clientData(
+      'webauthn.get',
+      options.challenge,
+      origin,
+      assertion.crossOrigin ?? false,
+    );
     const clientDataHash = createHash('sha256').update(Buffer.from(clientDataJSON, 'base64url')).digest();
     // Node signs EC keys in DER (ASN.1) form by default, which is what WebAuthn ES256 requires.
     const signature = sign('sha256', Buffer.concat([authData, clientDataHash]), credential.privateKey);
@@ -151,8 +161,6 @@ function authenticatorDataHeader(rpId: string, flags: number, counter: number): 
   return header;
 }
 
-function clientData(type: string, challenge: string, origin: string): string {
-  return Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }), 'utf8').toString(
-    'base64url',
-  );
+function clientData(type: string, challenge: string, origin: string, crossOrigin: boolean): string {
+  return Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin }), 'utf8').toString('base64url');
 }

@@ -1,4 +1,5 @@
-import { type Address, checksumAddress } from 'viem';
+import type { Address } from 'viem';
+import { getAddress } from 'viem/utils';
 import { type AddressCheck, invalidAddress, validAddress } from './address-check.ts';
 
 /**
@@ -19,7 +20,7 @@ export function checkEthereumAddress(input: string): AddressCheck {
   const lower = `0x${digits.toLowerCase()}` as Address;
   // Nobody holds the key to the zero address; a payment to it is a burn, usually by mistake.
   if (lower === ZERO_ADDRESS) return invalidAddress('the zero address burns whatever is sent to it');
-  const checksummed = checksumAddress(lower);
+  const checksummed = getAddress(lower);
   const caseCarriesChecksum = digits !== digits.toLowerCase() && digits !== digits.toUpperCase();
   if (caseCarriesChecksum && checksummed !== input) {
     return invalidAddress('EIP-55 checksum does not match: a letter has the wrong case, or a digit is wrong');

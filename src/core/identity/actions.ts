@@ -16,6 +16,7 @@ export const STEP_UP_ACTIONS = [
   'mfa.policy',
   'recovery_codes.regenerate',
   'anti_phishing.set',
+  'email.change',
   'address_book.add',
   'address_book.remove',
   'address_book.settings',

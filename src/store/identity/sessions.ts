@@ -1,5 +1,5 @@
 import { newId } from '../../core/ids.ts';
-import type { PrincipalKind, SessionsTable } from '../schema-identity.ts';
+import type { OperatorRole, PrincipalKind, SessionsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
 
 export type SessionRow = Readonly<SessionsTable>;
@@ -24,6 +24,7 @@ export interface SessionLookup {
   readonly id: string;
   readonly principal_id: string;
   readonly kind: PrincipalKind;
+  readonly role: OperatorRole | null;
   readonly aal: number;
   readonly csrf_hash: string;
   readonly created_at: string;
@@ -49,6 +50,7 @@ export async function lookupSessionByTokenHash(
       's.id',
       's.principal_id',
       'p.kind',
+      'p.role',
       's.aal',
       's.csrf_hash',
       's.created_at',

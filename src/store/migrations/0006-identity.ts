@@ -63,7 +63,11 @@ export async function up(db: AnyDb, _engine: MigrationEngine): Promise<void> {
     .addColumn('ended_at', 'text')
     .addColumn('ended_reason', 'text')
     .execute();
-  await db.schema.createIndex('sessions_principal').on('sessions').columns(['principal_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('sessions_principal')
+    .on('sessions')
+    .columns(['principal_id', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('devices')
@@ -103,7 +107,11 @@ export async function up(db: AnyDb, _engine: MigrationEngine): Promise<void> {
     .addColumn('activated_at', 'text')
     .addColumn('removed_at', 'text')
     .execute();
-  await db.schema.createIndex('mfa_factors_principal').on('mfa_factors').columns(['principal_id', 'method']).execute();
+  await db.schema
+    .createIndex('mfa_factors_principal')
+    .on('mfa_factors')
+    .columns(['principal_id', 'method'])
+    .execute();
 
   // Short-lived, single-use secrets: email verification, password reset, lock links, WebAuthn challenges,
   // step-up proofs, login MFA challenges. One mechanism: a hash, a purpose, an expiry, a used_at.

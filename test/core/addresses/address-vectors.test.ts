@@ -56,7 +56,8 @@ function keyIoNetwork(chain: KeyIoChain): UtxoNetwork | undefined {
 function expectOwn(network: UtxoNetwork, address: string, scriptHex: string, isBech32: boolean): void {
   const type = scriptType(scriptHex);
   if (type === 'witness_unknown') refuse(network, address, /^unsupported witness version \d+/);
-  else if (type === 'p2tr' && !isCurveX(scriptHex.slice(4))) refuse(network, address, /not a point on secp256k1/);
+  else if (type === 'p2tr' && !isCurveX(scriptHex.slice(4)))
+    refuse(network, address, /not a point on secp256k1/);
   else accept(network, address, isBech32 ? address.toLowerCase() : address, type);
 }
 
@@ -143,12 +144,22 @@ for (const address of keyIoInvalid) {
   for (const network of ALL_NETWORKS) refuse(network, address, /./);
 }
 
-// EIP-55.
-for (const address of eip55.normal) {
+// EIP-55. Every vector is its own checksummed form, even the all-caps and all-lower ones.
+const eip55Addresses = [...eip55.allCaps, ...eip55.allLower, ...eip55.normal];
+for (const address of eip55Addresses) {
   accept('ethereum', address, address, 'account');
   for (const network of UTXO_NETWORKS) refuse(network, address, /this is an ethereum address/);
 }
-const ETHEREUM_ALL_ONE_CASE = [...eip55.allCaps, ...eip55.allLower];
+// Written in one case only, an address carries no checksum; EIP-55 accepts it as it is.
+const eip55OneCase: string[] = [];
+for (const address of eip55Addresses) {
+  const digits = address.slice(2);
+  for (const spelling of [`0x${digits.toLowerCase()}`, `0x${digits.toUpperCase()}`]) {
+    if (spelling === address) continue;
+    eip55OneCase.push(spelling);
+    accept('ethereum', spelling, address, 'account');
+  }
+}
 
 const flippedEip55: string[] = [];
 for (const address of eip55.normal) {
@@ -166,7 +177,7 @@ for (const address of eip55.normal) {
 
 // Litecoin: the key_io mainnet payloads written with Litecoin's prefixes by the encoding libraries.
 const litecoinAddresses: { address: string; scriptHex: string }[] = [];
-for (const [address, scriptHex, meta] of keyIoValid) {
+for (const [, scriptHex, meta] of keyIoValid) {
   if (meta.isPrivkey || meta.chain !== 'main') continue;
   const type = scriptType(scriptHex);
   const hashHex = type === 'p2pkh' ? scriptHex.slice(6, 46) : scriptHex.slice(4, 44);
@@ -187,14 +198,16 @@ for (const [address, scriptHex, meta] of keyIoValid) {
 const answers = new Map<string, CheckLine>();
 const key = (network: Network, address: string): string => `${network}\t${address}`;
 
-before(() => {
-  for (const network of ALL_NETWORKS) {
-    const addresses = [...new Set(cases.filter((c) => c.network === network).map((c) => c.address))];
-    const lines = checkMany(network, addresses);
-    addresses.forEach((address, index) => {
-      answers.set(key(network, address), lines[index]!);
-    });
-  }
+before(async () => {
+  await Promise.all(
+    ALL_NETWORKS.map(async (network) => {
+      const addresses = [...new Set(cases.filter((c) => c.network === network).map((c) => c.address))];
+      const lines = await checkMany(network, addresses);
+      addresses.forEach((address, index) => {
+        answers.set(key(network, address), lines[index]!);
+      });
+    }),
+  );
 });
 
 function assertCases(select: (c: Case) => boolean, atLeast: number): void {
@@ -220,17 +233,26 @@ const inList =
 
 describe('BIP-350 segwit vectors through `drawbridge address check`', () => {
   test('valid v0 and taproot addresses are accepted on their network, lower-cased; future versions are refused as unsupported', () => {
-    assertCases((c) => c.network === segwitNetwork(c.address) && inList(bip350.valid)(c), bip350.valid.length);
+    assertCases(
+      (c) => inList(bip350.valid)(c) && c.network === segwitNetwork(c.address),
+      bip350.valid.length,
+    );
   });
 
   test('a valid BIP-350 address of a future witness version is refused with "unsupported witness version"', () => {
     const future = bip350.valid.filter(([, hex]) => scriptType(hex) === 'witness_unknown');
     assert.equal(future.length, 3);
-    assertCases((c) => !c.expect.valid && /unsupported/.test(String(c.expect.reason)) && inList(future)(c), 3);
+    assertCases(
+      (c) => !c.expect.valid && /unsupported/.test(String(c.expect.reason)) && inList(future)(c),
+      3,
+    );
   });
 
   test('a BIP-350 address is refused on the other bitcoin network, on litecoin and on ethereum', () => {
-    assertCases((c) => c.network !== segwitNetwork(c.address) && inList(bip350.valid)(c), bip350.valid.length * 3);
+    assertCases(
+      (c) => inList(bip350.valid)(c) && c.network !== segwitNetwork(c.address),
+      bip350.valid.length * 3,
+    );
   });
 
   test('every BIP-350 invalid address is refused with the reason the BIP gives', () => {
@@ -265,7 +287,9 @@ describe('BIP-173 segwit vectors through `drawbridge address check`', () => {
 });
 
 describe("Bitcoin Core's key_io vectors through `drawbridge address check`", () => {
-  const addresses = keyIoValid.filter(([, , meta]) => !meta.isPrivkey && keyIoNetwork(meta.chain) !== undefined);
+  const addresses = keyIoValid.filter(
+    ([, , meta]) => !meta.isPrivkey && keyIoNetwork(meta.chain) !== undefined,
+  );
 
   test('every main, testnet4 and signet address is answered as its scriptPubKey says, in either case', () => {
     assertCases(
@@ -300,25 +324,20 @@ describe("Bitcoin Core's key_io vectors through `drawbridge address check`", () 
   test('every key_io invalid string is refused on every network, and does not even decode', () => {
     assertCases(inList(keyIoInvalid), keyIoInvalid.length * 4);
     for (const address of keyIoInvalid) {
-      for (const network of UTXO_NETWORKS) assert.equal(decodeUtxoAddress(network, address).ok, false, address);
+      for (const network of UTXO_NETWORKS)
+        assert.equal(decodeUtxoAddress(network, address).ok, false, address);
     }
   });
 });
 
 describe('EIP-55 vectors through `drawbridge address check`', () => {
   test('a checksummed EIP-55 address is accepted as written', () => {
-    assertCases((c) => c.network === 'ethereum' && inList(eip55.normal)(c), eip55.normal.length);
+    assertCases((c) => c.network === 'ethereum' && inList(eip55Addresses)(c), eip55Addresses.length);
   });
 
-  test('all-caps and all-lower addresses carry no checksum, are accepted and come back checksummed', () => {
-    const lines = checkMany('ethereum', ETHEREUM_ALL_ONE_CASE);
-    ETHEREUM_ALL_ONE_CASE.forEach((address, index) => {
-      const answer = lines[index]!;
-      assert.ok(answer.valid, address);
-      assert.equal(answer.normalized.toLowerCase(), address.toLowerCase());
-      assert.notEqual(answer.normalized, address);
-      assert.deepEqual(checkAddress('ethereum', answer.normalized), answer, 'the checksummed form re-checks');
-    });
+  test('an address written all in one case carries no checksum, is accepted and comes back checksummed', () => {
+    assert.ok(eip55OneCase.length >= eip55Addresses.length);
+    assertCases((c) => eip55OneCase.includes(c.address), eip55OneCase.length);
   });
 
   test('a mixed-case EIP-55 address with one flipped letter is refused', () => {
@@ -327,14 +346,18 @@ describe('EIP-55 vectors through `drawbridge address check`', () => {
   });
 
   test('an ethereum address is refused on the bitcoin and litecoin networks', () => {
-    assertCases((c) => c.network !== 'ethereum' && inList(eip55.normal)(c), eip55.normal.length * 3);
+    assertCases((c) => c.network !== 'ethereum' && inList(eip55Addresses)(c), eip55Addresses.length * 3);
   });
 });
 
 describe('Litecoin addresses through `drawbridge address check`', () => {
   test('a litecoin L/M/ltc1 address is accepted and pays the same script as the bitcoin one it was made from', () => {
-    assert.equal(litecoinAddresses.length, 10);
-    assertCases((c) => c.network === 'litecoin' && litecoinAddresses.some((l) => l.address === c.address), 10);
+    // 3 P2PKH, 3 P2SH, 2 P2WPKH, 2 P2WSH and 2 taproot (one of them off the curve) in key_io main.
+    assert.equal(litecoinAddresses.length, 12);
+    assertCases(
+      (c) => c.network === 'litecoin' && litecoinAddresses.some((l) => l.address === c.address),
+      12,
+    );
     for (const { address, scriptHex } of litecoinAddresses) {
       const decoded = decodeUtxoAddress('litecoin', address);
       assert.ok(decoded.ok, address);
@@ -343,7 +366,10 @@ describe('Litecoin addresses through `drawbridge address check`', () => {
   });
 
   test('a litecoin address is refused on bitcoin, and a bitcoin "3..." address is refused on litecoin', () => {
-    assertCases((c) => c.network !== 'litecoin' && litecoinAddresses.some((l) => l.address === c.address), 30);
+    assertCases(
+      (c) => c.network !== 'litecoin' && litecoinAddresses.some((l) => l.address === c.address),
+      36,
+    );
     assertCases((c) => c.network === 'litecoin' && c.address.startsWith('3'), 4);
   });
 });

@@ -31,7 +31,9 @@ export const bip173 = load<SegwitVectors>('bip173.json');
 export const bip350 = load<SegwitVectors>('bip350.json');
 export const eip55 = load<Eip55Vectors>('eip55.json');
 export const keyIoValid = load<readonly KeyIoValid[]>('key_io_valid.json');
-export const keyIoInvalid = load<readonly (readonly [string])[]>('key_io_invalid.json').map(([address]) => address);
+export const keyIoInvalid = load<readonly (readonly [string])[]>('key_io_invalid.json').map(
+  ([address]) => address,
+);
 
 /** The type an output script is, read from its bytes independently of the code under test. */
 export function scriptType(scriptHex: string): string {

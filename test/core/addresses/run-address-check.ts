@@ -1,5 +1,5 @@
 // Runs the real `drawbridge address check` command, the way an operator or a script would.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../../bin/drawbridge.mjs', import.meta.url));
@@ -23,15 +23,30 @@ export function runAddressCheck(args: readonly string[], input?: string): Comman
 export type CheckLine = { valid: true; normalized: string; type: string } | { valid: false; reason: string };
 
 /** Checks many addresses in one process (`--stdin`); answers come back in input order. */
-export function checkMany(network: string, addresses: readonly string[]): CheckLine[] {
+export async function checkMany(network: string, addresses: readonly string[]): Promise<CheckLine[]> {
   for (const address of addresses) {
     if (address.includes('\n')) throw new Error(`a line-based batch cannot carry ${JSON.stringify(address)}`);
   }
-  const run = runAddressCheck(['--network', network, '--stdin'], addresses.map((a) => `${a}\n`).join(''));
-  if (run.status !== 0 && run.status !== 1) throw new Error(`address check failed: ${run.status} ${run.stderr}`);
-  const lines = run.stdout.split('\n').filter((line) => line !== '');
+  const child = spawn(process.execPath, [BIN, 'address', 'check', '--network', network, '--stdin'], {
+    timeout: TIMEOUT_MS,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  child.stdin.end(addresses.map((address) => `${address}\n`).join(''));
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (status !== 0 && status !== 1) throw new Error(`address check failed: ${status} ${stderr}`);
+  const lines = stdout.split('\n').filter((line) => line !== '');
   if (lines.length !== addresses.length) {
-    throw new Error(`expected ${addresses.length} answers, got ${lines.length}: ${run.stderr}`);
+    throw new Error(`expected ${addresses.length} answers, got ${lines.length}: ${stderr}`);
   }
   return lines.map((line) => JSON.parse(line) as CheckLine);
 }

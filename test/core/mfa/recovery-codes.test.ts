@@ -54,7 +54,10 @@ describe('recovery codes', () => {
     ];
     for (const input of junk) {
       assert.equal(normalizeRecoveryCode(input), null, JSON.stringify(input));
-      assert.throws(() => hashRecoveryCode(input as string), { code: 'INVALID_INPUT', field: 'recoveryCode' });
+      assert.throws(() => hashRecoveryCode(input as string), {
+        code: 'INVALID_INPUT',
+        field: 'recoveryCode',
+      });
     }
   });
 });

@@ -28,7 +28,18 @@ const RFC6238: readonly [number, string, string, string][] = [
 ];
 
 // RFC 4226 Appendix D: counter 0..9 with the SHA1 seed, 6 digits.
-const RFC4226 = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
+const RFC4226 = [
+  '755224',
+  '287082',
+  '359152',
+  '969429',
+  '338314',
+  '254676',
+  '287922',
+  '162583',
+  '399871',
+  '520489',
+];
 
 function base32(bytes: Uint8Array): string {
   return new Secret({ buffer: Uint8Array.from(bytes).buffer }).base32;
@@ -60,8 +71,16 @@ describe('TOTP and HOTP against the RFC vectors (the code path the service uses)
       algorithms.forEach((algorithm, i) => {
         const at = new Date(seconds * 1000);
         const expected = codes[i]!;
-        assert.equal(totpAt(SEEDS[algorithm], at, { digits: 8, algorithm }), expected, `${algorithm} @${seconds}`);
-        const step = matchTotpStep(base32(SEEDS[algorithm]), expected, at, { digits: 8, algorithm, window: 0 });
+        assert.equal(
+          totpAt(SEEDS[algorithm], at, { digits: 8, algorithm }),
+          expected,
+          `${algorithm} @${seconds}`,
+        );
+        const step = matchTotpStep(base32(SEEDS[algorithm]), expected, at, {
+          digits: 8,
+          algorithm,
+          window: 0,
+        });
         assert.equal(step, Math.floor(seconds / 30), `${algorithm} @${seconds} matches its exact step`);
       });
     }
@@ -126,8 +145,14 @@ describe('TOTP replay and window attacks', () => {
   });
 
   test('a malformed or short secret is INVALID_INPUT, not a crash', () => {
-    assert.throws(() => matchTotpStep('not base32!', '123456', AT), { code: 'INVALID_INPUT', field: 'totpSecret' });
-    assert.throws(() => matchTotpStep('GEZDGNBV', '123456', AT), { code: 'INVALID_INPUT', field: 'totpSecret' });
+    assert.throws(() => matchTotpStep('not base32!', '123456', AT), {
+      code: 'INVALID_INPUT',
+      field: 'totpSecret',
+    });
+    assert.throws(() => matchTotpStep('GEZDGNBV', '123456', AT), {
+      code: 'INVALID_INPUT',
+      field: 'totpSecret',
+    });
   });
 });
 

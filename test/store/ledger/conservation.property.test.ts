@@ -63,7 +63,7 @@ class Model {
   }
 
   apply(call: Call): 'ok' | DomainError['code'] {
-    if (call.kind === 'posted' || call.kind === 'pending') {
+    if ('amount' in call) {
       if (call.amount <= 0n || call.from === call.to) return 'INVALID_INPUT';
       const existing = this.transfers.get(call.id);
       if (existing !== undefined)
@@ -84,7 +84,7 @@ class Model {
       if (hold === undefined || hold.kind !== 'pending') return 'INVALID_INPUT';
       const existing = this.transfers.get(call.id);
       if (existing !== undefined)
-        return JSON.stringify(existing) === JSON.stringify(call) ? 'ok' : 'CONFLICT';
+        return JSON.stringify(existing, stringify) === JSON.stringify(call, stringify) ? 'ok' : 'CONFLICT';
       if (this.resolved.has(hold.id)) return 'ALREADY_RESOLVED';
       this.resolved.add(hold.id);
       this.of(hold.from).pendingDebits -= hold.amount;
@@ -109,7 +109,7 @@ async function perform(
   call: Call,
 ): Promise<'ok' | string> {
   try {
-    if (call.kind === 'posted' || call.kind === 'pending') {
+    if ('amount' in call) {
       const input = {
         id: call.id,
         debitAccountId: accounts(call.from).id,

@@ -1,0 +1,30 @@
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { systemClock } from './src/core/clock.ts';
+import { createLedger } from './src/store/ledger/index.ts';
+import { freshDatabase } from './test/support/engines.ts';
+import { sqliteFloor } from './bench/ledger-floor.ts';
+import { compare } from './bench/measure.ts';
+const fresh = await freshDatabase('sqlite');
+const path = fresh.env.DRAWBRIDGE_DATA_DIR + '/drawbridge.db';
+const handle = new SQLite(path);
+handle.pragma('journal_mode = WAL'); handle.pragma('synchronous = NORMAL'); handle.pragma('foreign_keys = ON');
+const cache = new Map<string, SQLite.Statement>();
+const cached = { close: () => handle.close(), prepare(sql: string) { let s = cache.get(sql); if (s === undefined) { s = handle.prepare(sql); cache.set(sql, s); } return s; } };
+const mode = process.argv[2];
+const db = new Kysely<any>({ dialect: new SqliteDialect({ database: mode === 'cache' ? cached as any : handle }) });
+const ledger = createLedger({ engine: 'sqlite', db, close: () => db.destroy() } as any, systemClock);
+const open = async (o: string) => {
+  const a = await ledger.openAccount({ ownerId: o, asset: 'BTC', kind: 'customer', debitsMustNotExceedCredits: true });
+  const c = await ledger.openAccount({ ownerId: o + 'p', asset: 'BTC', kind: 'custody', debitsMustNotExceedCredits: false });
+  await ledger.transfer({ id: 'd' + o, debitAccountId: c.id, creditAccountId: a.id, asset: 'BTC', amount: 10n**20n, code: 'deposit' });
+  return [a, c];
+};
+const [a, c] = await open('a'); const [fa, fc] = await open('f');
+const floor = sqliteFloor(path, fa!.id, fc!.id);
+const r = await compare(async (n) => {
+  await ledger.placeHold({ id: `h${n}`, debitAccountId: a!.id, creditAccountId: c!.id, asset: 'BTC', amount: 1n, code: 'withdrawal' });
+  await ledger.postHold({ id: `p${n}`, pendingId: `h${n}`, code: 'withdrawal_completed' });
+}, floor.loop, { warmupMs: 1000, durationMs: 3000 });
+console.log(mode, r.ours.opsPerSecond.toFixed(0), r.floor.opsPerSecond.toFixed(0), (r.ours.opsPerSecond / r.floor.opsPerSecond).toFixed(2));
+await floor.close(); await db.destroy(); await fresh.drop();

@@ -1,0 +1,316 @@
+import { open, seal } from '../../adapters/secret-box.ts';
+import { DomainError, invalidInput } from '../../core/errors.ts';
+import { registrationOptions, verifyRegistration } from '../../core/mfa/passkey.ts';
+import { newChallenge } from '../../core/mfa/passkey-challenge.ts';
+import { hashRecoveryCode, newRecoveryCodes } from '../../core/mfa/recovery-codes.ts';
+import { matchTotpStep, newTotpSecret, totpQrSvg, totpUri } from '../../core/mfa/totp.ts';
+import {
+  activateFactor,
+  currentFactors,
+  findFactor,
+  insertFactor,
+  removeFactors,
+} from '../../store/identity/factors.ts';
+import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
+import { claimTotpStep, findPrincipal, type Principal } from '../../store/identity/principals.ts';
+import { inTransaction, type Tx } from '../../store/transaction.ts';
+import type { RequestMeta, ServiceContext } from '../context.ts';
+import { totpAssociatedData } from './second-factor.ts';
+import { startSecurityChangeLock } from './security-lock.ts';
+import { type Authenticated, raiseToAal2 } from './sessions.ts';
+import { consumeStepUp, PASSKEY_CHALLENGE_TTL_MS } from './step-up.ts';
+
+async function principalOf(tx: Tx, auth: Authenticated): Promise<Principal> {
+  const principal = await findPrincipal(tx, auth.principalId);
+  if (principal === undefined) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
+  return principal;
+}
+
+/**
+ * Enrolling a factor when one is already active needs a step-up proof for "mfa.enroll"; the very first factor
+ * (or the first after a mass MFA revocation) can be enrolled from the signed-in session alone.
+ */
+async function requireEnrolmentStepUp(
+  tx: Tx,
+  context: ServiceContext,
+  auth: Authenticated,
+  principal: Principal,
+  token: unknown,
+) {
+  const existing = await currentFactors(tx, principal);
+  if (existing.some((f) => f.method !== 'recovery'))
+    await consumeStepUp(tx, context, auth, 'mfa.enroll', token);
+}
+
+export async function startTotpEnrolment(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: { label?: unknown; step_up_token?: unknown },
+) {
+  const label = parseLabel(input.label, 'Authenticator app');
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    await requireEnrolmentStepUp(tx, context, auth, principal, input.step_up_token);
+    const secret = newTotpSecret();
+    const factor = await insertFactor(
+      tx,
+      principal,
+      { principal_id: principal.id, method: 'totp', status: 'pending', label },
+      context.clock.now().toISOString(),
+    );
+    await tx
+      .updateTable('mfa_factors')
+      .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
+      .where('id', '=', factor.id)
+      .execute();
+    const uri = totpUri({ secretBase32: secret, label: principal.email });
+    return { factor_id: factor.id, otpauth_uri: uri, qr_svg: await totpQrSvg(uri) };
+  });
+}
+
+/** Activating needs one valid code from the new secret; it replaces any older TOTP and starts the security lock. */
+export async function confirmTotpEnrolment(
+  context: ServiceContext,
+  auth: Authenticated,
+  factorId: string,
+  input: { code?: unknown },
+  meta: RequestMeta,
+) {
+  if (typeof input.code !== 'string' || input.code.length > 16)
+    throw invalidInput('code', 'must be the 6-digit code from your app');
+  const code = input.code;
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    const factor = await findFactor(tx, principal.id, factorId);
+    if (
+      factor === undefined ||
+      factor.method !== 'totp' ||
+      factor.status !== 'pending' ||
+      factor.secret === null
+    ) {
+      throw new DomainError('NOT_FOUND', `no pending authenticator enrolment ${factorId}`);
+    }
+    const now = context.clock.now();
+    const secret = open(context.totpKey, factor.secret, totpAssociatedData(factor.id)).toString('utf8');
+    const step = matchTotpStep(secret, code, now);
+    if (step === null || !(await claimTotpStep(tx, principal.id, step))) {
+      throw new DomainError('INVALID_INPUT', 'the code does not match; check the time on your device', {
+        field: 'code',
+      });
+    }
+    await removeFactors(tx, principal.id, 'totp', now.toISOString(), factor.id);
+    await activateFactor(tx, factor.id, now.toISOString());
+    const recoveryCodes = await replaceRecoveryCodesIfNone(tx, context, principal);
+    await raiseToAal2(tx, auth.sessionId);
+    const lockedUntil = await startSecurityChangeLock(
+      tx,
+      context,
+      principal,
+      { event: 'mfa.totp_enrolled', headline: 'An authenticator app was added to your account' },
+      meta,
+    );
+    return {
+      factor_id: factor.id,
+      status: 'active' as const,
+      recovery_codes: recoveryCodes,
+      withdrawals_locked_until: lockedUntil,
+    };
+  });
+}
+
+async function replaceRecoveryCodesIfNone(
+  tx: Tx,
+  context: ServiceContext,
+  principal: Principal,
+): Promise<string[] | undefined> {
+  const existing = await currentFactors(tx, principal, 'recovery');
+  if (existing.length > 0) return undefined;
+  return writeRecoveryCodes(tx, context, principal);
+}
+
+async function writeRecoveryCodes(tx: Tx, context: ServiceContext, principal: Principal): Promise<string[]> {
+  const now = context.clock.now().toISOString();
+  await removeFactors(tx, principal.id, 'recovery', now);
+  const codes = newRecoveryCodes();
+  for (const code of codes) {
+    await insertFactor(
+      tx,
+      principal,
+      {
+        principal_id: principal.id,
+        method: 'recovery',
+        status: 'active',
+        label: 'Recovery code',
+        code_hash: hashRecoveryCode(code),
+        activated_at: now,
+      },
+      now,
+    );
+  }
+  return codes;
+}
+
+export async function regenerateRecoveryCodes(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: { step_up_token?: unknown },
+  meta: RequestMeta,
+) {
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    await consumeStepUp(tx, context, auth, 'recovery_codes.regenerate', input.step_up_token);
+    const codes = await writeRecoveryCodes(tx, context, principal);
+    const lockedUntil = await startSecurityChangeLock(
+      tx,
+      context,
+      principal,
+      { event: 'mfa.recovery_codes_regenerated', headline: 'New recovery codes were generated' },
+      meta,
+    );
+    return { recovery_codes: codes, withdrawals_locked_until: lockedUntil };
+  });
+}
+
+export async function passkeyRegistrationOptions(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: { step_up_token?: unknown },
+) {
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    await requireEnrolmentStepUp(tx, context, auth, principal, input.step_up_token);
+    const challenge = newChallenge();
+    const issued = await issueOneTimeToken(tx, {
+      principalId: principal.id,
+      purpose: 'webauthn:register',
+      data: { challenge },
+      now: context.clock.now(),
+      ttlMs: PASSKEY_CHALLENGE_TTL_MS,
+    });
+    const passkeys = await currentFactors(tx, principal, 'passkey');
+    const options = await registrationOptions({
+      rp: context.settings.relyingParty,
+      userId: principal.id,
+      userName: principal.email,
+      excludeCredentialIds: passkeys.flatMap((p) => (p.credential_id === null ? [] : [p.credential_id])),
+      challenge,
+    });
+    return { challenge_id: issued.token, expires_at: issued.row.expires_at, options };
+  });
+}
+
+export async function registerPasskey(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: { challenge_id?: unknown; response?: unknown; label?: unknown },
+  meta: RequestMeta,
+) {
+  const label = parseLabel(input.label, 'Passkey');
+  if (typeof input.challenge_id !== 'string' || input.challenge_id.length > 64)
+    throw invalidInput('challenge_id', 'must be the challenge id you were given');
+  const challengeId = input.challenge_id;
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    const now = context.clock.now();
+    const consumed = await consumeOneTimeToken(tx, challengeId, 'webauthn:register', now);
+    if (!consumed.ok || consumed.row.principal_id !== principal.id)
+      throw invalidInput(
+        'challenge_id',
+        'the registration challenge is not valid (expired, used or unknown)',
+      );
+    const { challenge } = JSON.parse(consumed.row.data) as { challenge: string };
+    const registered = await verifyRegistration({
+      response: input.response,
+      expectedChallenge: challenge,
+      rp: context.settings.relyingParty,
+    });
+    const duplicate = await tx
+      .selectFrom('mfa_factors')
+      .select('id')
+      .where('credential_id', '=', registered.credentialId)
+      .executeTakeFirst();
+    if (duplicate !== undefined)
+      throw new DomainError('CONFLICT', 'this passkey is already registered', { field: 'response.id' });
+    const factor = await insertFactor(
+      tx,
+      principal,
+      {
+        principal_id: principal.id,
+        method: 'passkey',
+        status: 'active',
+        label,
+        credential_id: registered.credentialId,
+        public_key: registered.publicKey,
+        sign_count: registered.counter,
+        activated_at: now.toISOString(),
+      },
+      now.toISOString(),
+    );
+    const recoveryCodes = await replaceRecoveryCodesIfNone(tx, context, principal);
+    await raiseToAal2(tx, auth.sessionId);
+    const lockedUntil = await startSecurityChangeLock(
+      tx,
+      context,
+      principal,
+      { event: 'mfa.passkey_registered', headline: 'A passkey was added to your account' },
+      meta,
+    );
+    return {
+      factor_id: factor.id,
+      status: 'active' as const,
+      recovery_codes: recoveryCodes,
+      withdrawals_locked_until: lockedUntil,
+    };
+  });
+}
+
+export async function listFactors(context: ServiceContext, auth: Authenticated) {
+  const principal = await principalOf(context.database.db, auth);
+  const factors = await currentFactors(context.database.db, principal);
+  return {
+    factors: factors
+      .filter((f) => f.method !== 'recovery')
+      .map((f) => ({ id: f.id, method: f.method, label: f.label, activated_at: f.activated_at })),
+    recovery_codes_left: factors.filter((f) => f.method === 'recovery').length,
+  };
+}
+
+export async function removeFactor(
+  context: ServiceContext,
+  auth: Authenticated,
+  factorId: string,
+  input: { step_up_token?: unknown },
+  meta: RequestMeta,
+) {
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    await consumeStepUp(tx, context, auth, 'mfa.remove', input.step_up_token);
+    const factor = await findFactor(tx, principal.id, factorId);
+    if (factor === undefined || factor.status !== 'active' || factor.method === 'recovery')
+      throw new DomainError('NOT_FOUND', `no active factor ${factorId}`);
+    const now = context.clock.now().toISOString();
+    await tx
+      .updateTable('mfa_factors')
+      .set({ status: 'removed', removed_at: now })
+      .where('id', '=', factor.id)
+      .execute();
+    const lockedUntil = await startSecurityChangeLock(
+      tx,
+      context,
+      principal,
+      {
+        event: 'mfa.factor_removed',
+        headline: `A second factor (${factor.method}) was removed from your account`,
+      },
+      meta,
+    );
+    return { factor_id: factor.id, status: 'removed' as const, withdrawals_locked_until: lockedUntil };
+  });
+}
+
+function parseLabel(input: unknown, fallback: string): string {
+  if (input === undefined) return fallback;
+  if (typeof input !== 'string' || input.length < 1 || input.length > 64)
+    throw invalidInput('label', 'must be 1..64 characters');
+  return input;
+}
