@@ -11,13 +11,12 @@ import type { Loop } from './measure.ts';
 export const LEDGER_STATEMENTS = {
   lockAccounts: 'select * from "ledger_accounts" where "id" in (?, ?) order by "id"',
   transferById: 'select * from "ledger_transfers" where "id" = ?',
-  resolutionOf: 'select * from "ledger_transfers" where ("id" = ? or "pending_id" = ?)',
-  holdDebit: 'update "ledger_accounts" set "pending_debits" = ? where "id" = ?',
-  holdCredit: 'update "ledger_accounts" set "pending_credits" = ? where "id" = ?',
-  postDebit: 'update "ledger_accounts" set "posted_debits" = ?, "pending_debits" = ? where "id" = ?',
-  postCredit: 'update "ledger_accounts" set "posted_credits" = ?, "pending_credits" = ? where "id" = ?',
   insert:
-    'insert into "ledger_transfers" ("id", "kind", "debit_account_id", "credit_account_id", "asset", "amount", "pending_id", "code", "reference", "created_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'insert into "ledger_transfers" ("id", "kind", "debit_account_id", "credit_account_id", "asset", "amount", "pending_id", "code", "reference", "created_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing',
+  holdTotals:
+    'update "ledger_accounts" set "pending_debits" = case when "id" = ? then ? else "pending_debits" end, "pending_credits" = case when "id" = ? then ? else "pending_credits" end where "id" in (?, ?)',
+  postTotals:
+    'update "ledger_accounts" set "posted_debits" = case when "id" = ? then ? else "posted_debits" end, "posted_credits" = case when "id" = ? then ? else "posted_credits" end, "pending_debits" = case when "id" = ? then ? else "pending_debits" end, "pending_credits" = case when "id" = ? then ? else "pending_credits" end where "id" in (?, ?)',
 } as const;
 type StatementName = keyof typeof LEDGER_STATEMENTS;
 
@@ -64,20 +63,22 @@ export function sqliteFloor(path: string, debitId: string, creditId: string): Fl
     const holdId = `fh${n}`;
     begin.run();
     let [debit, credit] = pair(s.lockAccounts.all(debitId, creditId) as AccountRow[], debitId, creditId);
-    if (s.transferById.get(holdId) !== undefined) throw new Error('hold exists');
-    s.holdDebit.run(plus(debit.pending_debits, 1n), debitId);
-    s.holdCredit.run(plus(credit.pending_credits, 1n), creditId);
-    s.insert.run(holdId, 'pending', debitId, creditId, 'BTC', '1', null, 'withdrawal', null, at);
+    const held = s.insert.run(holdId, 'pending', debitId, creditId, 'BTC', '1', null, 'withdrawal', null, at);
+    if (held.changes !== 1) throw new Error('hold exists');
+    s.holdTotals.run(
+      debitId,
+      plus(debit.pending_debits, 1n),
+      creditId,
+      plus(credit.pending_credits, 1n),
+      debitId,
+      creditId,
+    );
     commit.run();
 
     begin.run();
     const pending = s.transferById.get(holdId) as TransferRow;
     [debit, credit] = pair(s.lockAccounts.all(debitId, creditId) as AccountRow[], debitId, creditId);
-    if (s.resolutionOf.all(`fp${n}`, pending.id).length > 0) throw new Error('already resolved');
-    const amount = BigInt(pending.amount);
-    s.postDebit.run(plus(debit.posted_debits, amount), plus(debit.pending_debits, -amount), debitId);
-    s.postCredit.run(plus(credit.posted_credits, amount), plus(credit.pending_credits, -amount), creditId);
-    s.insert.run(
+    const posted = s.insert.run(
       `fp${n}`,
       'post_pending',
       debitId,
@@ -88,6 +89,20 @@ export function sqliteFloor(path: string, debitId: string, creditId: string): Fl
       'withdrawal_completed',
       null,
       at,
+    );
+    if (posted.changes !== 1) throw new Error('already resolved');
+    const amount = BigInt(pending.amount);
+    s.postTotals.run(
+      debitId,
+      plus(debit.posted_debits, amount),
+      creditId,
+      plus(credit.posted_credits, amount),
+      debitId,
+      plus(debit.pending_debits, -amount),
+      creditId,
+      plus(credit.pending_credits, -amount),
+      debitId,
+      creditId,
     );
     commit.run();
   };
@@ -120,10 +135,7 @@ export async function postgresFloor(url: string, debitId: string, creditId: stri
     const holdId = `fh${n}`;
     await client.query('begin');
     let [debit, credit] = await lock();
-    if ((await client.query(q.transferById, [holdId])).rows.length > 0) throw new Error('hold exists');
-    await client.query(q.holdDebit, [plus(debit.pending_debits, 1n), debitId]);
-    await client.query(q.holdCredit, [plus(credit.pending_credits, 1n), creditId]);
-    await client.query(q.insert, [
+    const held = await client.query(q.insert, [
       holdId,
       'pending',
       debitId,
@@ -135,26 +147,22 @@ export async function postgresFloor(url: string, debitId: string, creditId: stri
       null,
       at,
     ]);
+    if (held.rowCount !== 1) throw new Error('hold exists');
+    await client.query(q.holdTotals, [
+      debitId,
+      plus(debit.pending_debits, 1n),
+      creditId,
+      plus(credit.pending_credits, 1n),
+      debitId,
+      creditId,
+    ]);
     await client.query('commit');
 
     await client.query('begin');
     const pending = (await client.query<TransferRow>(q.transferById, [holdId])).rows[0];
     if (pending === undefined) throw new Error('hold is missing');
     [debit, credit] = await lock();
-    if ((await client.query(q.resolutionOf, [`fp${n}`, pending.id])).rows.length > 0)
-      throw new Error('already resolved');
-    const amount = BigInt(pending.amount);
-    await client.query(q.postDebit, [
-      plus(debit.posted_debits, amount),
-      plus(debit.pending_debits, -amount),
-      debitId,
-    ]);
-    await client.query(q.postCredit, [
-      plus(credit.posted_credits, amount),
-      plus(credit.pending_credits, -amount),
-      creditId,
-    ]);
-    await client.query(q.insert, [
+    const posted = await client.query(q.insert, [
       `fp${n}`,
       'post_pending',
       debitId,
@@ -165,6 +173,20 @@ export async function postgresFloor(url: string, debitId: string, creditId: stri
       'withdrawal_completed',
       null,
       at,
+    ]);
+    if (posted.rowCount !== 1) throw new Error('already resolved');
+    const amount = BigInt(pending.amount);
+    await client.query(q.postTotals, [
+      debitId,
+      plus(debit.posted_debits, amount),
+      creditId,
+      plus(credit.posted_credits, amount),
+      debitId,
+      plus(debit.pending_debits, -amount),
+      creditId,
+      plus(credit.pending_credits, -amount),
+      debitId,
+      creditId,
     ]);
     await client.query('commit');
   };

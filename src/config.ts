@@ -10,18 +10,43 @@ export interface Config {
   readonly sqlitePath: string;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
+  /** Base URL customers reach the API at; links in emails point here. */
+  readonly publicUrl: string;
+  /** WebAuthn relying-party id (a registrable domain, or 127.0.0.1/localhost in development). */
+  readonly rpId: string;
+  readonly rpOrigins: readonly string[];
+  readonly totpKey: string | undefined;
+  readonly cookieSecure: boolean;
+  readonly devMailbox: boolean;
+  readonly sessionIdleMs: number;
+  readonly sessionAbsoluteMs: number;
+  readonly securityChangeLockMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.DRAWBRIDGE_DATA_DIR ?? './data');
+  const port = parsePort(env.PORT ?? '8080');
+  const publicUrl = parseUrl('PUBLIC_URL', env.PUBLIC_URL ?? `http://127.0.0.1:${port}`);
   return Object.freeze({
     host: env.HOST ?? '127.0.0.1',
-    port: parsePort(env.PORT ?? '8080'),
+    port,
     dataDir,
     databaseUrl: env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
     sqlitePath: join(dataDir, 'drawbridge.db'),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimitBytes: parsePositiveInt('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? '65536'),
+    publicUrl,
+    rpId: env.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
+    rpOrigins: (env.WEBAUTHN_ORIGINS ?? new URL(publicUrl).origin).split(',').map((o) => o.trim()),
+    totpKey: env.DRAWBRIDGE_TOTP_KEY === '' ? undefined : env.DRAWBRIDGE_TOTP_KEY,
+    cookieSecure: parseBoolean('COOKIE_SECURE', env.COOKIE_SECURE ?? 'true'),
+    // The dev mailbox shows every customer's email through the API: only in the embedded default, never with SMTP.
+    devMailbox: parseBoolean('DEV_MAILBOX', env.DEV_MAILBOX ?? (env.SMTP_URL ? 'false' : 'true')),
+    sessionIdleMs: parsePositiveInt('SESSION_IDLE_MINUTES', env.SESSION_IDLE_MINUTES ?? '30') * 60_000,
+    sessionAbsoluteMs:
+      parsePositiveInt('SESSION_ABSOLUTE_HOURS', env.SESSION_ABSOLUTE_HOURS ?? '12') * 3_600_000,
+    securityChangeLockMs:
+      parsePositiveInt('SECURITY_CHANGE_LOCK_HOURS', env.SECURITY_CHANGE_LOCK_HOURS ?? '24') * 3_600_000,
   });
 }
 
@@ -36,4 +61,20 @@ function parsePositiveInt(name: string, value: string): number {
   const parsed = Number(value);
   if (parsed < 1) throw invalidInput(name, 'must be a positive integer');
   return parsed;
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw invalidInput(name, 'must be true or false');
+}
+
+function parseUrl(name: string, value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    return url.origin;
+  } catch {
+    throw invalidInput(name, 'must be an http(s) URL');
+  }
 }

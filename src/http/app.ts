@@ -1,17 +1,25 @@
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
-import type { Database } from '../store/database.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { installAuth } from './auth.ts';
 import { installMetrics } from './metrics.ts';
 import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.ts';
+import { registerAccountRoutes } from './routes/account.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
+import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
+import { registerMfaRoutes } from './routes/mfa.ts';
+import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerSystemRoutes } from './routes/system.ts';
 
 export interface AppDeps {
-  readonly database: Database;
-  readonly clock: Clock;
+  readonly context: ServiceContext;
   readonly logLevel?: string;
   readonly bodyLimitBytes?: number;
+  /** Secure cookies (default true; browsers treat http://localhost as secure too). */
+  readonly cookieSecure?: boolean;
+  readonly devMailbox?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -52,16 +60,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           'Withdrawal security for a custodial crypto platform. Every error is an RFC 9457 problem.',
       },
       components: {
-        schemas: {},
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'session token from a login' },
+          cookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'drawbridge_session',
+            description: 'console session; changes need x-csrf-token',
+          },
+        },
       },
     },
   });
 
+  await app.register(helmet, {
+    // The API serves JSON; the console (served elsewhere) sets its own policy.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  await installAuth(app);
   const metrics = installMetrics(app);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error, request);
     if (problem.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    const retryAfter = problem.retry_after_s;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -76,7 +99,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
 
-  registerSystemRoutes(app, { database: deps.database, metrics });
+  const { context } = deps;
+  const cookies = { cookieSecure: deps.cookieSecure ?? true };
+  registerSystemRoutes(app, { database: context.database, metrics });
+  registerAuthRoutes(app, context, cookies);
+  registerAccountRoutes(app, context, cookies);
+  registerMfaRoutes(app, context);
+  registerOperatorRoutes(app, context, cookies);
+  if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
 
   app.addContentTypeParser(
     PROBLEM_CONTENT_TYPE,

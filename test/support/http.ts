@@ -1,27 +1,58 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { type Clock, ManualClock } from '../../src/core/clock.ts';
+import { selfReportedAttestation } from '../../src/adapters/device-attestation.ts';
+import { ManualClock } from '../../src/core/clock.ts';
 import { buildApp } from '../../src/http/app.ts';
+import {
+  DEFAULT_SECURITY_SETTINGS,
+  type SecuritySettings,
+  type ServiceContext,
+} from '../../src/services/context.ts';
 import type { Database } from '../../src/store/database.ts';
+
+export const TEST_ORIGIN = 'http://localhost';
 
 export interface RunningApp {
   readonly app: FastifyInstance;
   readonly url: string;
-  readonly clock: Clock;
+  readonly clock: ManualClock;
+  readonly context: ServiceContext;
   close(): Promise<void>;
+}
+
+/** A service context as the composition root would build it, with a manual clock and a throwaway TOTP key. */
+export function testContext(
+  database: Database,
+  clock = new ManualClock('2026-11-27T12:00:00.000Z'),
+  settings: Partial<SecuritySettings> = {},
+): ServiceContext {
+  return {
+    database,
+    clock,
+    totpKey: randomBytes(32),
+    deviceAttestation: selfReportedAttestation,
+    settings: {
+      ...DEFAULT_SECURITY_SETTINGS,
+      publicUrl: 'http://127.0.0.1:8080',
+      relyingParty: { id: 'localhost', name: 'Drawbridge test', origins: [TEST_ORIGIN] },
+      ...settings,
+    },
+  };
 }
 
 /** The real app on a real loopback port: tests speak HTTP to it, not `inject`. */
 export async function startApp(
   database: Database,
-  options: { clock?: Clock; bodyLimitBytes?: number } = {},
+  options: { clock?: ManualClock; bodyLimitBytes?: number; context?: ServiceContext } = {},
 ): Promise<RunningApp> {
   const clock = options.clock ?? new ManualClock('2026-11-27T12:00:00.000Z');
+  const context = options.context ?? testContext(database, clock);
   const app = await buildApp({
-    database,
-    clock,
+    context,
     logLevel: 'silent',
+    devMailbox: true,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, url: address, clock, close: () => app.close() };
+  return { app, url: address, clock: context.clock as ManualClock, context, close: () => app.close() };
 }

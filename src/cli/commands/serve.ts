@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { composeServices } from '../../composition.ts';
 import { loadConfig } from '../../config.ts';
 import { systemClock } from '../../core/clock.ts';
 import { buildApp } from '../../http/app.ts';
@@ -15,11 +16,13 @@ export function registerServe(program: Command): void {
       const config = loadConfig();
       const database = openConfiguredDatabase(config);
       await migrateToLatest(database);
+      const context = await composeServices(config, database, systemClock);
       const app = await buildApp({
-        database,
-        clock: systemClock,
+        context,
         logLevel: config.logLevel,
         bodyLimitBytes: config.bodyLimitBytes,
+        cookieSecure: config.cookieSecure,
+        devMailbox: config.devMailbox,
       });
       const stop = async (signal: string) => {
         app.log.info({ signal }, 'shutting down');

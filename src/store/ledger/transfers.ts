@@ -1,3 +1,4 @@
+import type { Expression } from 'kysely';
 import { assert, DomainError, invalidInput } from '../../core/errors.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
 import type { Tx } from '../transaction.ts';
@@ -16,8 +17,8 @@ import {
 /*
  * TigerBeetle-style transfers. Each function works inside the caller's transaction (`Tx` from
  * `inTransaction`), so a service can place a hold in the same transaction as its own writes.
- * Every check runs before the first write: a refusal leaves the transaction as clean as it found it,
- * and a caller that catches the error may still commit its other work.
+ * Every refusal is decided before anything is written (the insert that spots a retry writes nothing
+ * when it meets one), so a caller that catches the error may still commit its other work.
  *
  * Retries: the caller chooses the transfer id. The same id with the same fields returns the first
  * transfer, unchanged ("handle `exists` exactly as `created`"); the same id with any other field is a
@@ -58,45 +59,44 @@ async function createTransfer(
   at: Date,
 ): Promise<Transfer> {
   checkTransferInput(input);
-  // Lock first, then look for the id: a concurrent retry of the same id waits on the lock and then
-  // finds the committed first attempt instead of failing on the primary key.
+  // Lock first: a concurrent retry of the same id waits here, then finds the first attempt committed.
   const accounts = await lockAccounts(tx, [input.debitAccountId, input.creditAccountId]);
-  const existing = await tx
-    .selectFrom('ledger_transfers')
-    .selectAll()
-    .where('id', '=', input.id)
-    .executeTakeFirst();
-  const reference = input.reference ?? null;
-  if (existing !== undefined) {
-    return sameOrConflict(existing, { ...input, kind, reference, pendingId: null });
-  }
+  const expected = { ...input, kind, reference: input.reference ?? null, pendingId: null };
+  // A refusal that depends on the ledger's state yields to a transfer already made under this id:
+  // the retry of a hold that used the whole balance must return that hold, not INSUFFICIENT_FUNDS.
+  const refuse = (error: DomainError) => sameOrRefuse(tx, expected, error);
   const debit = accounts.get(input.debitAccountId);
   const credit = accounts.get(input.creditAccountId);
-  if (debit === undefined)
-    throw invalidInput('debitAccountId', `account ${input.debitAccountId} does not exist`);
+  if (debit === undefined) {
+    return refuse(invalidInput('debitAccountId', `account ${input.debitAccountId} does not exist`));
+  }
   if (credit === undefined) {
-    throw invalidInput('creditAccountId', `account ${input.creditAccountId} does not exist`);
+    return refuse(invalidInput('creditAccountId', `account ${input.creditAccountId} does not exist`));
   }
   if (debit.asset !== credit.asset) {
-    throw invalidInput(
-      'creditAccountId',
-      `account holds ${credit.asset}, the debit account holds ${debit.asset}`,
+    return refuse(
+      invalidInput(
+        'creditAccountId',
+        `account holds ${credit.asset}, the debit account holds ${debit.asset}`,
+      ),
     );
   }
-  if (debit.asset !== input.asset)
-    throw invalidInput('asset', `the accounts hold ${debit.asset}, not ${input.asset}`);
-
+  if (debit.asset !== input.asset) {
+    return refuse(invalidInput('asset', `the accounts hold ${debit.asset}, not ${input.asset}`));
+  }
   const amount = input.amount;
   if (debit.debitsMustNotExceedCredits && availableOf(debit) < amount) {
-    throw new DomainError('INSUFFICIENT_FUNDS', `account ${debit.id} cannot cover ${amount} ${debit.asset}`, {
-      field: 'amount',
-      details: {
-        accountId: debit.id,
-        asset: debit.asset,
-        available: availableOf(debit).toString(),
-        requested: amount.toString(),
-      },
-    });
+    return refuse(
+      new DomainError('INSUFFICIENT_FUNDS', `account ${debit.id} cannot cover ${amount} ${debit.asset}`, {
+        field: 'amount',
+        details: {
+          accountId: debit.id,
+          asset: debit.asset,
+          available: availableOf(debit).toString(),
+          requested: amount.toString(),
+        },
+      }),
+    );
   }
   const debitAfter =
     kind === 'posted'
@@ -106,11 +106,10 @@ async function createTransfer(
     kind === 'posted'
       ? { ...credit, postedCredits: credit.postedCredits + amount }
       : { ...credit, pendingCredits: credit.pendingCredits + amount };
-  checkLimits(debitAfter);
-  checkLimits(creditAfter);
-  await writeTotals(tx, debit, debitAfter);
-  await writeTotals(tx, credit, creditAfter);
-  return insertTransfer(tx, {
+  const overflow = exceedsLimits(debitAfter) || exceedsLimits(creditAfter);
+  if (overflow) return refuse(invalidInput('amount', 'would take an account total past 40 digits'));
+
+  const row: LedgerTransfersTable = {
     id: input.id,
     kind,
     debit_account_id: debit.id,
@@ -119,9 +118,15 @@ async function createTransfer(
     amount: amountToRow(amount),
     pending_id: null,
     code: input.code,
-    reference,
+    reference: expected.reference,
     created_at: at.toISOString(),
-  });
+  };
+  // The insert doubles as the idempotency check: it only meets a row when the id is taken.
+  if (!(await insertTransfer(tx, row))) {
+    return sameOrRefuse(tx, expected, new Error(`transfer ${input.id} vanished after a conflict`));
+  }
+  await writeTotals(tx, [debit, debitAfter], [credit, creditAfter]);
+  return transferFromRow(row);
 }
 
 async function resolveHold(
@@ -136,43 +141,18 @@ async function resolveHold(
     .selectAll()
     .where('id', '=', input.pendingId)
     .executeTakeFirst();
-  if (pendingRow === undefined) throw invalidInput('pendingId', `transfer ${input.pendingId} does not exist`);
-  const pending = transferFromRow(pendingRow);
-  if (pending.kind !== 'pending') throw invalidInput('pendingId', `transfer ${pending.id} is not a hold`);
-
-  const accounts = await lockAccounts(tx, [pending.debitAccountId, pending.creditAccountId]);
-  // Read under the lock: whoever resolved the hold first has committed by now.
-  const related = await tx
-    .selectFrom('ledger_transfers')
-    .selectAll()
-    .where((eb) => eb.or([eb('id', '=', input.id), eb('pending_id', '=', pending.id)]))
-    .execute();
-  assert(related.length <= 2, 'one transfer per id and at most one resolution per hold');
   const reference = input.reference ?? null;
-  const existing = related.find((row) => row.id === input.id);
-  if (existing !== undefined) {
-    return sameOrConflict(existing, { ...pending, kind, pendingId: pending.id, code: input.code, reference });
+  if (pendingRow === undefined || pendingRow.kind !== 'pending') {
+    const reason = pendingRow === undefined ? 'does not exist' : 'is not a hold';
+    const unrelated = { id: input.id, kind, pendingId: input.pendingId, code: input.code, reference };
+    return sameOrRefuse(tx, unrelated, invalidInput('pendingId', `transfer ${input.pendingId} ${reason}`));
   }
-  const resolution = related.find((row) => row.pending_id === pending.id);
-  if (resolution !== undefined) {
-    const how = resolution.kind === 'post_pending' ? 'posted' : 'voided';
-    throw new DomainError('ALREADY_RESOLVED', `hold ${pending.id} was already ${how} by ${resolution.id}`, {
-      field: 'pendingId',
-      details: { pendingId: pending.id, resolvedBy: resolution.id, resolution: resolution.kind },
-    });
-  }
-
+  const pending = transferFromRow(pendingRow);
+  const expected = { ...pending, kind, pendingId: pending.id, code: input.code, reference };
+  const accounts = await lockAccounts(tx, [pending.debitAccountId, pending.creditAccountId]);
   const debit = accounts.get(pending.debitAccountId);
   const credit = accounts.get(pending.creditAccountId);
   assert(debit !== undefined && credit !== undefined, 'a hold references accounts that exist');
-  assert(
-    debit.pendingDebits >= pending.amount,
-    `account ${debit.id} pending debits cover hold ${pending.id}`,
-  );
-  assert(
-    credit.pendingCredits >= pending.amount,
-    `account ${credit.id} pending credits cover hold ${pending.id}`,
-  );
   const post = kind === 'post_pending' ? pending.amount : 0n;
   const debitAfter = {
     ...debit,
@@ -184,13 +164,7 @@ async function resolveHold(
     pendingCredits: credit.pendingCredits - pending.amount,
     postedCredits: credit.postedCredits + post,
   };
-  // Posting moves a hold from pending to posted: what the debit account may spend does not change.
-  assert(availableOf(debitAfter) === availableOf(debit) + pending.amount - post, 'resolution keeps the hold');
-  checkLimits(debitAfter);
-  checkLimits(creditAfter);
-  await writeTotals(tx, debit, debitAfter);
-  await writeTotals(tx, credit, creditAfter);
-  return insertTransfer(tx, {
+  const row: LedgerTransfersTable = {
     id: input.id,
     kind,
     debit_account_id: pending.debitAccountId,
@@ -201,15 +175,42 @@ async function resolveHold(
     code: input.code,
     reference,
     created_at: at.toISOString(),
-  });
+  };
+  // UNIQUE(pending_id) makes the insert the arbiter: it meets a row when the id is taken or when
+  // the hold was already posted or voided, and then changes nothing.
+  if (!(await insertTransfer(tx, row))) {
+    const related = await tx
+      .selectFrom('ledger_transfers')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', input.id), eb('pending_id', '=', pending.id)]))
+      .execute();
+    assert(related.length <= 2, 'one transfer per id and at most one resolution per hold');
+    const existing = related.find((r) => r.id === input.id);
+    if (existing !== undefined) return sameOrConflict(existing, expected);
+    const resolution = related.find((r) => r.pending_id === pending.id);
+    assert(resolution !== undefined, `the insert of ${input.id} met a row that is not there`);
+    const how = resolution.kind === 'post_pending' ? 'posted' : 'voided';
+    throw new DomainError('ALREADY_RESOLVED', `hold ${pending.id} was already ${how} by ${resolution.id}`, {
+      field: 'pendingId',
+      details: { pendingId: pending.id, resolvedBy: resolution.id, resolution: resolution.kind },
+    });
+  }
+  // Only now is the hold known to be unresolved, so its amount must still sit in pending.
+  assert(debitAfter.pendingDebits >= 0n, `account ${debit.id} pending debits cover hold ${pending.id}`);
+  assert(creditAfter.pendingCredits >= 0n, `account ${credit.id} pending credits cover hold ${pending.id}`);
+  // Posting moves a hold from pending to posted: what the debit account may spend does not change.
+  assert(availableOf(debitAfter) === availableOf(debit) + pending.amount - post, 'resolution keeps the hold');
+  assert(!exceedsLimits(debitAfter) && !exceedsLimits(creditAfter), 'a resolution stays within the hold');
+  await writeTotals(tx, [debit, debitAfter], [credit, creditAfter]);
+  return transferFromRow(row);
 }
 
 interface ExpectedTransfer {
   readonly kind: TransferKind;
-  readonly debitAccountId: string;
-  readonly creditAccountId: string;
-  readonly asset: string;
-  readonly amount: bigint;
+  readonly debitAccountId?: string;
+  readonly creditAccountId?: string;
+  readonly asset?: string;
+  readonly amount?: bigint;
   readonly pendingId: string | null;
   readonly code: string;
   readonly reference: string | null;
@@ -226,9 +227,10 @@ const COMPARED_FIELDS = [
   'reference',
 ] as const;
 
+/** Compares the fields the caller gave; a resolution of a missing hold gives no accounts or amount. */
 function sameOrConflict(row: LedgerTransfersTable, expected: ExpectedTransfer): Transfer {
   const existing = transferFromRow(row);
-  const differs = COMPARED_FIELDS.filter((field) => existing[field] !== expected[field]);
+  const differs = COMPARED_FIELDS.filter((field) => field in expected && existing[field] !== expected[field]);
   if (differs.length === 0) return existing;
   throw new DomainError(
     'CONFLICT',
@@ -237,43 +239,75 @@ function sameOrConflict(row: LedgerTransfersTable, expected: ExpectedTransfer): 
   );
 }
 
-function checkLimits(account: Totals): void {
-  for (const total of [
-    account.postedDebits,
-    account.postedCredits,
-    account.pendingDebits,
-    account.pendingCredits,
-  ]) {
-    assert(total >= 0n, 'account totals are never negative');
-    if (total >= AMOUNT_LIMIT) throw invalidInput('amount', 'would take an account total past 40 digits');
-  }
+async function sameOrRefuse(
+  tx: Tx,
+  expected: ExpectedTransfer & { id: string },
+  refusal: Error,
+): Promise<Transfer> {
+  const row = await tx
+    .selectFrom('ledger_transfers')
+    .selectAll()
+    .where('id', '=', expected.id)
+    .executeTakeFirst();
+  if (row === undefined) throw refusal;
+  return sameOrConflict(row, expected);
 }
 
-/** Writes only the totals that changed; the values were computed from the row read under the lock. */
-async function writeTotals(tx: Tx, before: Account, after: Totals): Promise<void> {
-  const changes: { -readonly [K in keyof LedgerTotalsRow]?: string } = {};
-  if (after.postedDebits !== before.postedDebits) changes.posted_debits = amountToRow(after.postedDebits);
-  if (after.postedCredits !== before.postedCredits) changes.posted_credits = amountToRow(after.postedCredits);
-  if (after.pendingDebits !== before.pendingDebits) changes.pending_debits = amountToRow(after.pendingDebits);
-  if (after.pendingCredits !== before.pendingCredits)
-    changes.pending_credits = amountToRow(after.pendingCredits);
-  assert(Object.keys(changes).length > 0, 'a transfer changes both of its accounts');
+function exceedsLimits(account: Totals): boolean {
+  const totals = [account.postedDebits, account.postedCredits, account.pendingDebits, account.pendingCredits];
+  assert(
+    totals.every((total) => total >= 0n),
+    'account totals are never negative',
+  );
+  return totals.some((total) => total >= AMOUNT_LIMIT);
+}
+
+const TOTAL_COLUMNS = [
+  ['postedDebits', 'posted_debits'],
+  ['postedCredits', 'posted_credits'],
+  ['pendingDebits', 'pending_debits'],
+  ['pendingCredits', 'pending_credits'],
+] as const;
+
+/**
+ * Writes the totals that changed on both accounts in one statement (one round trip fewer per
+ * transfer); the values were computed in bigint from the rows read under the lock.
+ */
+async function writeTotals(
+  tx: Tx,
+  [debit, debitAfter]: readonly [Account, Totals],
+  [credit, creditAfter]: readonly [Account, Totals],
+): Promise<void> {
   const result = await tx
     .updateTable('ledger_accounts')
-    .set(changes)
-    .where('id', '=', before.id)
+    .set((eb) => {
+      const changes: Partial<Record<(typeof TOTAL_COLUMNS)[number][1], Expression<string>>> = {};
+      for (const [total, column] of TOTAL_COLUMNS) {
+        const sides = [
+          [debit, debitAfter[total]],
+          [credit, creditAfter[total]],
+        ] as const;
+        const changed = sides.filter(([before, after]) => before[total] !== after);
+        const [first, second] = changed;
+        if (first === undefined) continue;
+        let value = eb.case().when('id', '=', first[0].id).then(amountToRow(first[1]));
+        if (second !== undefined) value = value.when('id', '=', second[0].id).then(amountToRow(second[1]));
+        changes[column] = value.else(eb.ref(column)).end();
+      }
+      assert(Object.keys(changes).length > 0, 'a transfer changes its accounts');
+      return changes;
+    })
+    .where('id', 'in', [debit.id, credit.id])
     .executeTakeFirst();
-  assert(result.numUpdatedRows === 1n, `account ${before.id} was updated`);
+  assert(result.numUpdatedRows === 2n, `accounts ${debit.id} and ${credit.id} were both updated`);
 }
 
-interface LedgerTotalsRow {
-  readonly posted_debits: string;
-  readonly posted_credits: string;
-  readonly pending_debits: string;
-  readonly pending_credits: string;
-}
-
-async function insertTransfer(tx: Tx, row: LedgerTransfersTable): Promise<Transfer> {
-  await tx.insertInto('ledger_transfers').values(row).execute();
-  return transferFromRow(row);
+/** Inserts unless the id (or, for a resolution, the hold) is taken; says whether it inserted. */
+async function insertTransfer(tx: Tx, row: LedgerTransfersTable): Promise<boolean> {
+  const result = await tx
+    .insertInto('ledger_transfers')
+    .values(row)
+    .onConflict((conflict) => conflict.doNothing())
+    .executeTakeFirst();
+  return result.numInsertedOrUpdatedRows === 1n;
 }

@@ -80,11 +80,11 @@ class Model {
         this.of(call.to).pendingCredits += call.amount;
       }
     } else {
-      const hold = this.transfers.get(call.pendingId);
-      if (hold === undefined || hold.kind !== 'pending') return 'INVALID_INPUT';
       const existing = this.transfers.get(call.id);
       if (existing !== undefined)
         return JSON.stringify(existing, stringify) === JSON.stringify(call, stringify) ? 'ok' : 'CONFLICT';
+      const hold = this.transfers.get(call.pendingId);
+      if (hold === undefined || hold.kind !== 'pending') return 'INVALID_INPUT';
       if (this.resolved.has(hold.id)) return 'ALREADY_RESOLVED';
       this.resolved.add(hold.id);
       this.of(hold.from).pendingDebits -= hold.amount;

@@ -1,0 +1,158 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ServiceContext } from '../../services/context.ts';
+import { login, parseDeviceReport } from '../../services/identity/login.ts';
+import { logout } from '../../services/identity/sessions.ts';
+import { signUp, verifyEmail } from '../../services/identity/signup.ts';
+import { stepUp, stepUpPasskeyChallenge } from '../../services/identity/step-up.ts';
+import { authOf, clearSessionCookie, requestMeta, requireSession, setSessionCookie } from '../auth.ts';
+import {
+  Body,
+  DeviceSchema,
+  Email,
+  Password,
+  PROBLEM_RESPONSES,
+  ProofSchema,
+  SECURITY,
+  SessionIssued,
+  StepUpToken,
+} from '../schemas.ts';
+
+export function registerAuthRoutes(
+  app: FastifyInstance,
+  context: ServiceContext,
+  options: { cookieSecure: boolean },
+) {
+  app.post(
+    '/v1/auth/signup',
+    {
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Create a customer account; a verification link is emailed (same answer if the email exists)',
+        body: Body({ email: Email, password: Password }),
+        response: { 202: Type.Object({ status: Type.Literal('verification_sent') }), ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const result = await signUp(
+        context,
+        request.body as { email: string; password: string },
+        requestMeta(request),
+      );
+      return reply.status(202).send(result);
+    },
+  );
+
+  app.post(
+    '/v1/auth/verify-email',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm an email address with the token from the verification email',
+        body: Body({ token: Type.String({ maxLength: 128 }) }),
+        response: { 200: Type.Object({ status: Type.Literal('verified') }), ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request) => verifyEmail(context, (request.body as { token: string }).token, requestMeta(request)),
+  );
+
+  app.post(
+    '/v1/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with password and, when the policy asks, a second factor in the same request',
+        body: Body({
+          email: Email,
+          password: Password,
+          proof: Type.Optional(ProofSchema),
+          device: Type.Optional(DeviceSchema),
+        }),
+        response: { 200: SessionIssued, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { email: string; password: string; proof?: unknown; device?: unknown };
+      const session = await login(
+        context,
+        'customer',
+        body,
+        requestMeta(request, parseDeviceReport(body.device)),
+      );
+      setSessionCookie(reply, session, options.cookieSecure);
+      return {
+        session_id: session.sessionId,
+        token: session.token,
+        csrf_token: session.csrfToken,
+        aal: session.aal,
+        expires_at: session.expiresAt,
+      };
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'End this session',
+        security: SECURITY,
+        response: { 204: Type.Null(), ...PROBLEM_RESPONSES },
+      },
+      preHandler: requireSession(context),
+    },
+    async (request, reply) => {
+      await logout(context, authOf(request));
+      clearSessionCookie(reply, options.cookieSecure);
+      return reply.status(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/auth/step-up/passkey-challenge',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'A WebAuthn challenge derived from the action to approve',
+        security: SECURITY,
+        body: Body({ action: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: Type.Object({
+            challenge_id: Type.String(),
+            expires_at: Type.String(),
+            options: Type.Unknown(),
+          }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      preHandler: requireSession(context),
+    },
+    async (request) =>
+      stepUpPasskeyChallenge(context, authOf(request), (request.body as { action: string }).action),
+  );
+
+  app.post(
+    '/v1/auth/step-up',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a fresh second factor for a single-use proof naming one action (valid 5 minutes)',
+        security: SECURITY,
+        body: Body({ action: Type.String({ maxLength: 64 }), proof: ProofSchema }),
+        response: {
+          200: Type.Object({ step_up_token: StepUpToken, action: Type.String(), expires_at: Type.String() }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      preHandler: requireSession(context),
+    },
+    async (request) =>
+      stepUp(
+        context,
+        authOf(request),
+        request.body as { action: string; proof: unknown },
+        requestMeta(request),
+      ),
+  );
+}

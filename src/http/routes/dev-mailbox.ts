@@ -1,0 +1,56 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { normalizeEmail } from '../../core/identity/email.ts';
+import type { ServiceContext } from '../../services/context.ts';
+import { listMailbox } from '../../store/outbox.ts';
+import { PROBLEM_RESPONSES } from '../schemas.ts';
+
+const MAILBOX_LIMIT = 50;
+
+/**
+ * The embedded default's mailbox: the emails that would have been sent, read straight from the outbox. It shows
+ * anyone's mail, so it exists only when DEV_MAILBOX is on (the default without SMTP_URL) and never in production.
+ */
+export function registerDevMailboxRoutes(app: FastifyInstance, context: ServiceContext) {
+  app.get(
+    '/v1/dev/mailbox',
+    {
+      schema: {
+        tags: ['development'],
+        summary: 'Emails written to the outbox for one address (development only)',
+        querystring: Type.Object({ to: Type.String({ maxLength: 254 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            messages: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                event: Type.String(),
+                subject: Type.String(),
+                text: Type.String(),
+                html: Type.String(),
+                status: Type.String(),
+                created_at: Type.String(),
+              }),
+            ),
+          }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+    },
+    async (request) => {
+      const to = normalizeEmail((request.query as { to: string }).to, 'to');
+      const rows = await listMailbox(context.database.db, to, MAILBOX_LIMIT);
+      return {
+        messages: rows.map((r) => ({
+          id: r.id,
+          event: r.event,
+          subject: r.subject,
+          text: r.body_text,
+          html: r.body_html,
+          status: r.status,
+          created_at: r.created_at,
+        })),
+      };
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api, customerWithTotp, login, nextTotp, stepUpToken } from '../../support/customers.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, startApp } from '../../support/http.ts';
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`identity smoke on ${engine}`, { skip }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    before(async () => {
+      fresh = await freshDatabase(engine);
+      running = await startApp(fresh.database);
+    });
+    after(async () => {
+      await running.close();
+      await fresh.drop();
+    });
+
+    test('sign up, verify, enrol TOTP, log in with a code, step up', async () => {
+      const customer = await customerWithTotp(running, 'alice@example.com');
+      const withoutCode = await login(running, customer.email);
+      assert.equal(withoutCode.status, 401);
+      assert.equal(withoutCode.body.code, 'MFA_REQUIRED');
+      const withCode = await login(running, customer.email, {
+        proof: { method: 'totp', code: nextTotp(running, customer.secret) },
+      });
+      assert.equal(withCode.status, 200, JSON.stringify(withCode.body));
+      assert.equal(withCode.body.aal, 2);
+      const token = await stepUpToken(running, customer, 'anti_phishing.set');
+      const set = await api(running, 'PUT', '/v1/account/anti-phishing-code', {
+        token: customer.token,
+        body: { code: 'blue-heron', step_up_token: token },
+      });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+    });
+  });
+}
