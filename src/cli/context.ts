@@ -1,4 +1,5 @@
 import { type Config, loadConfig } from '../config.ts';
+import type { ServiceContext } from '../services/context.ts';
 import { type Database, openDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 
@@ -23,4 +24,11 @@ export async function withDatabase<T>(work: (database: Database, config: Config)
 /** One JSON line on stdout: the CLI's machine-readable answer. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Runs `work` with the same service context the server builds (keys from the environment or data directory). */
+export async function withServices<T>(work: (context: ServiceContext) => Promise<T>): Promise<T> {
+  const { composeServices } = await import('../composition.ts');
+  const { systemClock } = await import('../core/clock.ts');
+  return withDatabase(async (database, config) => work(await composeServices(config, database, systemClock)));
 }

@@ -3,6 +3,7 @@ import { DomainError } from '../core/errors.ts';
 import { registerAddress } from './commands/address.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
 
 const program = new Command('drawbridge')
@@ -14,6 +15,8 @@ registerServe(program);
 registerMigrate(program);
 registerAddress(program);
 registerAudit(program);
+registerOperator(program);
+registerRevoke(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { type AddressCheck, checkAddress } from '../../core/addresses/index.ts';
+import type { AddressCheck } from '../../core/addresses/index.ts';
 import { NETWORKS, type Network } from '../../core/networks.ts';
 import { printJson } from '../context.ts';
 
@@ -33,6 +33,8 @@ export function registerAddress(program: Command): void {
       if ((input === undefined) === (options.stdin !== true)) {
         this.error('error: give exactly one address, or --stdin', { exitCode: 2 });
       }
+      // Loaded on use: the address libraries are the heaviest imports of the CLI.
+      const { checkAddress } = await import('../../core/addresses/index.ts');
       const checks =
         input === undefined
           ? (await readLines(this)).map((line) => checkAddress(options.network, line))

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { composeServices } from '../../composition.ts';
 import { loadConfig } from '../../config.ts';
-import { systemClock } from '../../core/clock.ts';
-import { buildApp } from '../../http/app.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { openConfiguredDatabase } from '../context.ts';
 
@@ -13,6 +10,10 @@ export function registerServe(program: Command): void {
       'run the HTTP API (SQLite under $DRAWBRIDGE_DATA_DIR, or PostgreSQL when DATABASE_URL is set)',
     )
     .action(async () => {
+      // Loaded here, not at the top: other commands should not pay for the HTTP stack's start-up.
+      const { composeServices } = await import('../../composition.ts');
+      const { systemClock } = await import('../../core/clock.ts');
+      const { buildApp } = await import('../../http/app.ts');
       const config = loadConfig();
       const database = openConfiguredDatabase(config);
       await migrateToLatest(database);

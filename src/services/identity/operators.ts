@@ -74,7 +74,7 @@ export async function createOperator(
       email,
       role,
       password,
-      otpauth_uri: totpUri({ secretBase32: secret, label: `operator:${email}` }),
+      otpauth_uri: totpUri({ secretBase32: secret, issuer: 'Drawbridge operators', label: email }),
     };
   });
 }

@@ -1,8 +1,8 @@
-import type { Expression } from 'kysely';
 import { assert, DomainError, invalidInput } from '../../core/errors.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
 import type { Tx } from '../transaction.ts';
 import { lockAccounts } from './account-locks.ts';
+import { compiledOnce } from './compiled-query.ts';
 import { AMOUNT_LIMIT, checkResolveHoldInput, checkTransferInput } from './input-rules.ts';
 import { amountToRow, transferFromRow } from './rows.ts';
 import {
@@ -60,7 +60,7 @@ async function createTransfer(
 ): Promise<Transfer> {
   checkTransferInput(input);
   // Lock first: a concurrent retry of the same id waits here, then finds the first attempt committed.
-  const accounts = await lockAccounts(tx, [input.debitAccountId, input.creditAccountId]);
+  const accounts = await lockAccounts(tx, input.debitAccountId, input.creditAccountId);
   const expected = { ...input, kind, reference: input.reference ?? null, pendingId: null };
   // A refusal that depends on the ledger's state yields to a transfer already made under this id:
   // the retry of a hold that used the whole balance must return that hold, not INSUFFICIENT_FUNDS.
@@ -136,11 +136,7 @@ async function resolveHold(
   at: Date,
 ): Promise<Transfer> {
   checkResolveHoldInput(input);
-  const pendingRow = await tx
-    .selectFrom('ledger_transfers')
-    .selectAll()
-    .where('id', '=', input.pendingId)
-    .executeTakeFirst();
+  const [pendingRow] = (await selectTransfer(tx, input.pendingId)).rows;
   const reference = input.reference ?? null;
   if (pendingRow === undefined || pendingRow.kind !== 'pending') {
     const reason = pendingRow === undefined ? 'does not exist' : 'is not a hold';
@@ -149,7 +145,7 @@ async function resolveHold(
   }
   const pending = transferFromRow(pendingRow);
   const expected = { ...pending, kind, pendingId: pending.id, code: input.code, reference };
-  const accounts = await lockAccounts(tx, [pending.debitAccountId, pending.creditAccountId]);
+  const accounts = await lockAccounts(tx, pending.debitAccountId, pending.creditAccountId);
   const debit = accounts.get(pending.debitAccountId);
   const credit = accounts.get(pending.creditAccountId);
   assert(debit !== undefined && credit !== undefined, 'a hold references accounts that exist');
@@ -262,52 +258,89 @@ function exceedsLimits(account: Totals): boolean {
   return totals.some((total) => total >= AMOUNT_LIMIT);
 }
 
-const TOTAL_COLUMNS = [
-  ['postedDebits', 'posted_debits'],
-  ['postedCredits', 'posted_credits'],
-  ['pendingDebits', 'pending_debits'],
-  ['pendingCredits', 'pending_credits'],
-] as const;
+const selectTransfer = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  tx.selectFrom('ledger_transfers').selectAll().where('id', '=', id),
+);
 
-/**
- * Writes the totals that changed on both accounts in one statement (one round trip fewer per
- * transfer); the values were computed in bigint from the rows read under the lock.
- */
+// One shape for every kind of transfer: all four totals of both accounts are written, changed or
+// not, so the statement is compiled once. `else` keeps the column's type for PostgreSQL.
+const updateTotals = compiledOnce(
+  10,
+  (tx: Tx, _engine, debitId: string, creditId: string, ...values: string[]) =>
+    tx
+      .updateTable('ledger_accounts')
+      .set((eb) => {
+        const column = (name: TotalColumn, debitValue: string, creditValue: string) =>
+          eb
+            .case()
+            .when('id', '=', debitId)
+            .then(debitValue)
+            .when('id', '=', creditId)
+            .then(creditValue)
+            .else(eb.ref(name))
+            .end();
+        return {
+          posted_debits: column('posted_debits', values[0]!, values[1]!),
+          posted_credits: column('posted_credits', values[2]!, values[3]!),
+          pending_debits: column('pending_debits', values[4]!, values[5]!),
+          pending_credits: column('pending_credits', values[6]!, values[7]!),
+        };
+      })
+      .where('id', 'in', [debitId, creditId]),
+);
+type TotalColumn = 'posted_debits' | 'posted_credits' | 'pending_debits' | 'pending_credits';
+/** In the order `updateTotals` takes them, debit account's value first. */
+const TOTALS = ['postedDebits', 'postedCredits', 'pendingDebits', 'pendingCredits'] as const;
+
+/** Writes both accounts' totals, computed in bigint from the rows read under the lock, in one statement. */
 async function writeTotals(
   tx: Tx,
   [debit, debitAfter]: readonly [Account, Totals],
   [credit, creditAfter]: readonly [Account, Totals],
 ): Promise<void> {
-  const result = await tx
-    .updateTable('ledger_accounts')
-    .set((eb) => {
-      const changes: Partial<Record<(typeof TOTAL_COLUMNS)[number][1], Expression<string>>> = {};
-      for (const [total, column] of TOTAL_COLUMNS) {
-        const sides = [
-          [debit, debitAfter[total]],
-          [credit, creditAfter[total]],
-        ] as const;
-        const changed = sides.filter(([before, after]) => before[total] !== after);
-        const [first, second] = changed;
-        if (first === undefined) continue;
-        let value = eb.case().when('id', '=', first[0].id).then(amountToRow(first[1]));
-        if (second !== undefined) value = value.when('id', '=', second[0].id).then(amountToRow(second[1]));
-        changes[column] = value.else(eb.ref(column)).end();
-      }
-      assert(Object.keys(changes).length > 0, 'a transfer changes its accounts');
-      return changes;
-    })
-    .where('id', 'in', [debit.id, credit.id])
-    .executeTakeFirst();
-  assert(result.numUpdatedRows === 2n, `accounts ${debit.id} and ${credit.id} were both updated`);
+  const result = await updateTotals(
+    tx,
+    debit.id,
+    credit.id,
+    ...TOTALS.flatMap((total) => [amountToRow(debitAfter[total]), amountToRow(creditAfter[total])]),
+  );
+  assert(result.numAffectedRows === 2n, `accounts ${debit.id} and ${credit.id} were both updated`);
 }
+
+const insertTransferRow = compiledOnce(
+  10,
+  (tx: Tx, _engine, id, kind, debitId, creditId, asset, amount, pendingId, code, reference, createdAt) =>
+    tx
+      .insertInto('ledger_transfers')
+      .values({
+        id,
+        kind: kind as TransferKind,
+        debit_account_id: debitId,
+        credit_account_id: creditId,
+        asset,
+        amount,
+        pending_id: pendingId,
+        code,
+        reference,
+        created_at: createdAt,
+      })
+      .onConflict((conflict) => conflict.doNothing()),
+);
 
 /** Inserts unless the id (or, for a resolution, the hold) is taken; says whether it inserted. */
 async function insertTransfer(tx: Tx, row: LedgerTransfersTable): Promise<boolean> {
-  const result = await tx
-    .insertInto('ledger_transfers')
-    .values(row)
-    .onConflict((conflict) => conflict.doNothing())
-    .executeTakeFirst();
-  return result.numInsertedOrUpdatedRows === 1n;
+  const result = await insertTransferRow(
+    tx,
+    row.id,
+    row.kind,
+    row.debit_account_id,
+    row.credit_account_id,
+    row.asset,
+    row.amount,
+    row.pending_id,
+    row.code,
+    row.reference,
+    row.created_at,
+  );
+  return result.numAffectedRows === 1n;
 }

@@ -1,0 +1,49 @@
+import { type Compilable, type CompiledQuery, PostgresAdapter, type QueryResult } from 'kysely';
+import { assert } from '../../core/errors.ts';
+import type { Engine } from '../database.ts';
+import type { Tx } from '../transaction.ts';
+
+export function engineOf(tx: Tx): Engine {
+  return tx.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+const SLOT = '\u0000slot:';
+
+type Template = readonly ({ readonly slot: number } | { readonly value: unknown })[];
+
+/**
+ * A query shape built and compiled once per engine, then run with fresh parameters. Kysely builds
+ * and compiles every query from scratch (about 50 µs for the UPDATE with CASEs); the ledger runs
+ * the same four shapes for every transfer, so the hot path skips the builder and the compiler.
+ * `build` receives placeholders in place of the arguments; each must reach the SQL as a parameter.
+ */
+export function compiledOnce<A extends readonly (string | null)[], R>(
+  arity: A['length'],
+  build: (tx: Tx, engine: Engine, ...args: A) => Compilable<R>,
+): (tx: Tx, ...args: A) => Promise<QueryResult<R>> {
+  const byEngine = new Map<Engine, { compiled: CompiledQuery<R>; template: Template }>();
+  return (tx, ...args) => {
+    assert(args.length === arity, 'a compiled query gets every argument');
+    const engine = engineOf(tx);
+    let entry = byEngine.get(engine);
+    if (entry === undefined) {
+      const slots = Array.from({ length: arity }, (_, i) => `${SLOT}${i}`) as unknown as A;
+      const compiled = build(tx, engine, ...slots).compile();
+      const template = compiled.parameters.map((value) =>
+        typeof value === 'string' && value.startsWith(SLOT)
+          ? { slot: Number(value.slice(SLOT.length)) }
+          : { value },
+      );
+      for (let i = 0; i < arity; i++) {
+        assert(
+          template.some((part) => 'slot' in part && part.slot === i),
+          `argument ${i} reaches the compiled SQL`,
+        );
+      }
+      entry = { compiled, template };
+      byEngine.set(engine, entry);
+    }
+    const parameters = entry.template.map((part) => ('slot' in part ? args[part.slot] : part.value));
+    return tx.executeQuery<R>({ ...entry.compiled, parameters });
+  };
+}
