@@ -13,10 +13,14 @@ export const LEDGER_STATEMENTS = {
   transferById: 'select * from "ledger_transfers" where "id" = ?',
   insert:
     'insert into "ledger_transfers" ("id", "kind", "debit_account_id", "credit_account_id", "asset", "amount", "pending_id", "code", "reference", "created_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing',
-  holdTotals:
-    'update "ledger_accounts" set "pending_debits" = case when "id" = ? then ? else "pending_debits" end, "pending_credits" = case when "id" = ? then ? else "pending_credits" end where "id" in (?, ?)',
-  postTotals:
-    'update "ledger_accounts" set "posted_debits" = case when "id" = ? then ? else "posted_debits" end, "posted_credits" = case when "id" = ? then ? else "posted_credits" end, "pending_debits" = case when "id" = ? then ? else "pending_debits" end, "pending_credits" = case when "id" = ? then ? else "pending_credits" end where "id" in (?, ?)',
+  updateTotals: `update "ledger_accounts" set ${[
+    'posted_debits',
+    'posted_credits',
+    'pending_debits',
+    'pending_credits',
+  ]
+    .map((c) => `"${c}" = case when "id" = ? then ? when "id" = ? then ? else "${c}" end`)
+    .join(', ')} where "id" in (?, ?)`,
 } as const;
 type StatementName = keyof typeof LEDGER_STATEMENTS;
 
@@ -45,6 +49,27 @@ function pair(rows: AccountRow[], debitId: string, creditId: string): [AccountRo
 }
 
 const plus = (value: string, amount: bigint) => (BigInt(value) + amount).toString();
+const COLUMNS = ['posted_debits', 'posted_credits', 'pending_debits', 'pending_credits'] as const;
+type Column = (typeof COLUMNS)[number];
+
+/** The parameters of `updateTotals`: each account's four totals, moved by `debitBy` and `creditBy`. */
+function totals(
+  debit: AccountRow,
+  credit: AccountRow,
+  debitBy: Partial<Record<Column, bigint>>,
+  creditBy: Partial<Record<Column, bigint>>,
+): string[] {
+  return [
+    ...COLUMNS.flatMap((c) => [
+      debit.id,
+      plus(debit[c], debitBy[c] ?? 0n),
+      credit.id,
+      plus(credit[c], creditBy[c] ?? 0n),
+    ]),
+    debit.id,
+    credit.id,
+  ];
+}
 
 /** better-sqlite3, statements prepared once, each transaction BEGIN IMMEDIATE ... COMMIT. */
 export function sqliteFloor(path: string, debitId: string, creditId: string): FloorLoop {
@@ -65,14 +90,7 @@ export function sqliteFloor(path: string, debitId: string, creditId: string): Fl
     let [debit, credit] = pair(s.lockAccounts.all(debitId, creditId) as AccountRow[], debitId, creditId);
     const held = s.insert.run(holdId, 'pending', debitId, creditId, 'BTC', '1', null, 'withdrawal', null, at);
     if (held.changes !== 1) throw new Error('hold exists');
-    s.holdTotals.run(
-      debitId,
-      plus(debit.pending_debits, 1n),
-      creditId,
-      plus(credit.pending_credits, 1n),
-      debitId,
-      creditId,
-    );
+    s.updateTotals.run(totals(debit, credit, { pending_debits: 1n }, { pending_credits: 1n }));
     commit.run();
 
     begin.run();
@@ -92,17 +110,13 @@ export function sqliteFloor(path: string, debitId: string, creditId: string): Fl
     );
     if (posted.changes !== 1) throw new Error('already resolved');
     const amount = BigInt(pending.amount);
-    s.postTotals.run(
-      debitId,
-      plus(debit.posted_debits, amount),
-      creditId,
-      plus(credit.posted_credits, amount),
-      debitId,
-      plus(debit.pending_debits, -amount),
-      creditId,
-      plus(credit.pending_credits, -amount),
-      debitId,
-      creditId,
+    s.updateTotals.run(
+      totals(
+        debit,
+        credit,
+        { posted_debits: amount, pending_debits: -amount },
+        { posted_credits: amount, pending_credits: -amount },
+      ),
     );
     commit.run();
   };
@@ -148,14 +162,10 @@ export async function postgresFloor(url: string, debitId: string, creditId: stri
       at,
     ]);
     if (held.rowCount !== 1) throw new Error('hold exists');
-    await client.query(q.holdTotals, [
-      debitId,
-      plus(debit.pending_debits, 1n),
-      creditId,
-      plus(credit.pending_credits, 1n),
-      debitId,
-      creditId,
-    ]);
+    await client.query(
+      q.updateTotals,
+      totals(debit, credit, { pending_debits: 1n }, { pending_credits: 1n }),
+    );
     await client.query('commit');
 
     await client.query('begin');
@@ -176,18 +186,15 @@ export async function postgresFloor(url: string, debitId: string, creditId: stri
     ]);
     if (posted.rowCount !== 1) throw new Error('already resolved');
     const amount = BigInt(pending.amount);
-    await client.query(q.postTotals, [
-      debitId,
-      plus(debit.posted_debits, amount),
-      creditId,
-      plus(credit.posted_credits, amount),
-      debitId,
-      plus(debit.pending_debits, -amount),
-      creditId,
-      plus(credit.pending_credits, -amount),
-      debitId,
-      creditId,
-    ]);
+    await client.query(
+      q.updateTotals,
+      totals(
+        debit,
+        credit,
+        { posted_debits: amount, pending_debits: -amount },
+        { posted_credits: amount, pending_credits: -amount },
+      ),
+    );
     await client.query('commit');
   };
   return { loop, close: () => client.end() };

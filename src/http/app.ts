@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { installAuth } from './auth.ts';
+import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
 import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
   await installAuth(app);
+  installIdempotency(app, deps.context);
   const metrics = installMetrics(app);
 
   app.setErrorHandler((error, request, reply) => {

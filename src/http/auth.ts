@@ -9,6 +9,7 @@ import {
   csrfMatches,
   type IssuedSession,
 } from '../services/identity/sessions.ts';
+import { reserveIdempotency } from './idempotency.ts';
 
 export const SESSION_COOKIE = 'drawbridge_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -42,7 +43,7 @@ export function requireSession(
   context: ServiceContext,
   kind?: 'customer' | 'operator',
 ): preHandlerAsyncHookHandler {
-  return async (request) => {
+  return async (request, reply) => {
     const bearer = bearerToken(request);
     const cookieToken = request.cookies[SESSION_COOKIE];
     const token = bearer ?? cookieToken;
@@ -64,6 +65,8 @@ export function requireSession(
       );
     }
     request.auth = auth;
+    // Every mutating call may carry an Idempotency-Key; its scope is the caller, known only from here on.
+    if (await reserveIdempotency(context, request, reply, `${auth.kind}:${auth.principalId}`)) return reply;
   };
 }
 

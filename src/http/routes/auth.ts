@@ -135,6 +135,7 @@ export function registerAuthRoutes(
   app.post(
     '/v1/auth/step-up',
     {
+      config: { idempotencyStoresResponse: false },
       schema: {
         tags: ['auth'],
         summary: 'Exchange a fresh second factor for a single-use proof naming one action (valid 5 minutes)',

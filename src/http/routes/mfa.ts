@@ -45,6 +45,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
   app.post(
     '/v1/mfa/totp',
     {
+      config: { idempotencyStoresResponse: false },
       schema: {
         tags: ['mfa'],
         summary: 'Start enrolling an authenticator app: the otpauth:// URI and its QR code',
@@ -71,6 +72,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
   app.post(
     '/v1/mfa/totp/:id/confirm',
     {
+      config: { idempotencyStoresResponse: false },
       schema: {
         tags: ['mfa'],
         summary: 'Activate the authenticator with one valid code (starts the 24 h security-change lock)',
@@ -117,6 +119,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
   app.post(
     '/v1/mfa/passkeys',
     {
+      config: { idempotencyStoresResponse: false },
       schema: {
         tags: ['mfa'],
         summary: 'Register a passkey with the authenticator response',
@@ -146,6 +149,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
   app.post(
     '/v1/mfa/recovery-codes',
     {
+      config: { idempotencyStoresResponse: false },
       schema: {
         tags: ['mfa'],
         summary: 'Replace my recovery codes (step-up "recovery_codes.regenerate")',

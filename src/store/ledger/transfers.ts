@@ -309,7 +309,20 @@ async function writeTotals(
 
 const insertTransferRow = compiledOnce(
   10,
-  (tx: Tx, _engine, id, kind, debitId, creditId, asset, amount, pendingId, code, reference, createdAt) =>
+  (
+    tx: Tx,
+    _engine,
+    id: string,
+    kind: string,
+    debitId: string,
+    creditId: string,
+    asset: string,
+    amount: string,
+    pendingId: string | null,
+    code: string,
+    reference: string | null,
+    createdAt: string,
+  ) =>
     tx
       .insertInto('ledger_transfers')
       .values({
