@@ -8,6 +8,7 @@ import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
 import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
+import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAccountRoutes(app, context, cookies);
   registerMfaRoutes(app, context);
   registerOperatorRoutes(app, context, cookies);
+  registerAddressBookRoutes(app, context);
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
 
   app.addContentTypeParser(

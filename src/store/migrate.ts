@@ -6,6 +6,7 @@ import * as prices from './migrations/0003-prices.ts';
 import * as idempotency from './migrations/0004-idempotency.ts';
 import * as outbox from './migrations/0005-outbox.ts';
 import * as identity from './migrations/0006-identity.ts';
+import * as addressBook from './migrations/0008-address-book.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -18,6 +19,7 @@ const MIGRATIONS = [
   ['0004-idempotency', idempotency],
   ['0005-outbox', outbox],
   ['0006-identity', identity],
+  ['0008-address-book', addressBook],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -1,3 +1,4 @@
+import type { AddressBookSchema } from './schema-address-book.ts';
 import type { IdentitySchema } from './schema-identity.ts';
 
 /**
@@ -61,7 +62,7 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
-export interface Schema extends IdentitySchema {
+export interface Schema extends IdentitySchema, AddressBookSchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;

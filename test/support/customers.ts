@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { totpAt } from '../../src/core/mfa/totp.ts';
-import type { RunningApp } from './http.ts';
+import { createOperator } from '../../src/services/identity/operators.ts';
+import { type RunningApp, TEST_ORIGIN } from './http.ts';
+import type { SoftAuthenticator } from './soft-authenticator.ts';
 
 export interface ApiResponse {
   readonly status: number;
@@ -120,4 +122,163 @@ export async function stepUpToken(running: RunningApp, customer: Customer, actio
   });
   assert.equal(response.status, 200, JSON.stringify(response.body));
   return response.body.step_up_token;
+}
+
+/**
+ * Forgets every rate-limit count, for tests about something else that sign up or log in many times from the
+ * one loopback address. Rate-limit tests themselves never call it.
+ */
+export async function forgetRateLimits(running: RunningApp): Promise<void> {
+  await running.context.database.db.deleteFrom('rate_limits').execute();
+}
+
+export async function principalIdOf(running: RunningApp, email: string): Promise<string> {
+  const row = await running.context.database.db
+    .selectFrom('principals')
+    .select('id')
+    .where('email', '=', email.toLowerCase())
+    .executeTakeFirst();
+  assert.ok(row, `no principal ${email}`);
+  return row.id;
+}
+
+/** The audit actions recorded about one subject (e.g. "customer:<id>"), oldest first. */
+export async function auditActionsAbout(running: RunningApp, subject: string): Promise<string[]> {
+  const rows = await running.context.database.db
+    .selectFrom('audit_log')
+    .select(['action', 'seq'])
+    .where('subject', '=', subject)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => r.action);
+}
+
+export async function countPrincipals(running: RunningApp): Promise<number> {
+  const row = await running.context.database.db
+    .selectFrom('principals')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Moves the clock an hour on, into fresh rate-limit windows (10 sign-ups per IP per hour), so each test can
+ * sign up its own customers. Sessions made before it are idle-expired afterwards.
+ */
+export function freshRateWindows(running: RunningApp): void {
+  running.clock.advance(60 * 60_000);
+}
+
+/** A principal's row, straight from the database (what the API does not show). */
+export async function principalRow(running: RunningApp, email: string, kind = 'customer') {
+  const row = await running.context.database.db
+    .selectFrom('principals')
+    .selectAll()
+    .where('kind', '=', kind as 'customer' | 'operator')
+    .where('email', '=', email)
+    .executeTakeFirst();
+  assert.ok(row, `no ${kind} ${email}`);
+  return row;
+}
+
+/** Audit entries with `action`, oldest first. */
+export async function auditEntries(running: RunningApp, action: string) {
+  return running.context.database.db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('action', '=', action)
+    .orderBy('seq')
+    .execute();
+}
+
+/** A verified customer with an AAL1 session and no second factor yet. */
+export async function customerWithoutFactors(running: RunningApp, email: string): Promise<string> {
+  await signUpVerified(running, email);
+  const session = await login(running, email);
+  assert.equal(session.status, 200, JSON.stringify(session.body));
+  assert.equal(session.body.aal, 1);
+  return session.body.token;
+}
+
+/** Registers a passkey held by `authenticator`; returns the API's answer and the credential id. */
+export async function registerSoftPasskey(
+  running: RunningApp,
+  token: string,
+  authenticator: SoftAuthenticator,
+  stepUp?: string,
+) {
+  const options = await api(running, 'POST', '/v1/mfa/passkeys/options', {
+    token,
+    body: stepUp === undefined ? {} : { step_up_token: stepUp },
+  });
+  assert.equal(options.status, 200, JSON.stringify(options.body));
+  const response = authenticator.createCredential(options.body.options, TEST_ORIGIN);
+  const registered = await api(running, 'POST', '/v1/mfa/passkeys', {
+    token,
+    body: { challenge_id: options.body.challenge_id, response },
+  });
+  assert.equal(registered.status, 201, JSON.stringify(registered.body));
+  return { credentialId: response.id, body: registered.body };
+}
+
+/** A passkey challenge for stepping up to `action` (10 s pass, keeping MFA rate-limit windows light). */
+export async function passkeyStepUpChallenge(running: RunningApp, token: string, action: string) {
+  running.clock.advance(10_000);
+  const challenge = await api(running, 'POST', '/v1/auth/step-up/passkey-challenge', {
+    token,
+    body: { action },
+  });
+  assert.equal(challenge.status, 200, JSON.stringify(challenge.body));
+  return challenge.body as { challenge_id: string; expires_at: string; options: never };
+}
+
+/** A step-up proof for `action` signed by the passkey in `authenticator`. */
+export async function passkeyStepUpToken(
+  running: RunningApp,
+  token: string,
+  authenticator: SoftAuthenticator,
+  action: string,
+): Promise<string> {
+  const challenge = await passkeyStepUpChallenge(running, token, action);
+  const response = await api(running, 'POST', '/v1/auth/step-up', {
+    token,
+    body: {
+      action,
+      proof: {
+        method: 'passkey',
+        challenge_id: challenge.challenge_id,
+        response: authenticator.getAssertion(challenge.options, TEST_ORIGIN),
+      },
+    },
+  });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body.step_up_token;
+}
+
+export interface Operator {
+  readonly id: string;
+  readonly email: string;
+  readonly password: string;
+  readonly secret: string;
+  readonly token: string;
+}
+
+/** An operator made by the service (as `drawbridge operator create` does), signed in with password and TOTP. */
+export async function operatorWithSession(
+  running: RunningApp,
+  email: string,
+  role: 'support' | 'risk_analyst' | 'incident_commander' | 'admin',
+): Promise<Operator> {
+  const created = await createOperator(running.context, { email, role }, 'test');
+  const secret = new URL(created.otpauth_uri).searchParams.get('secret');
+  assert.ok(secret);
+  const session = await api(running, 'POST', '/v1/operator/login', {
+    body: {
+      email,
+      password: created.password,
+      proof: { method: 'totp', code: nextTotp(running, secret) },
+    },
+  });
+  assert.equal(session.status, 200, JSON.stringify(session.body));
+  return { id: created.id, email, password: created.password, secret, token: session.body.token };
 }

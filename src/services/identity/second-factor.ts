@@ -13,11 +13,11 @@ import {
 import { consumeOneTimeToken } from '../../store/identity/one-time-tokens.ts';
 import {
   claimTotpStep,
-  findPrincipal,
+  lockPrincipal,
   type Principal,
   updatePrincipal,
 } from '../../store/identity/principals.ts';
-import type { Tx } from '../../store/transaction.ts';
+import { lockRows, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { notifyPrincipal } from '../notify.ts';
@@ -85,7 +85,8 @@ export async function checkSecondFactor(
   meta: RequestMeta | undefined,
 ): Promise<FactorCheck> {
   const now = context.clock.now();
-  const principal = await findPrincipal(tx, principalId);
+  // Locked first: parallel wrong proofs otherwise each read the same failure count and the lock never comes.
+  const principal = await lockPrincipal(tx, principalId, lockRows(context.database));
   if (principal === undefined) return { ok: false, error: wrongProof() };
   if (principal.mfa_locked_until !== null && principal.mfa_locked_until > now.toISOString()) {
     return {

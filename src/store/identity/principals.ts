@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { assert } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { OperatorRole, PrincipalKind, PrincipalsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
@@ -20,6 +21,17 @@ export async function findPrincipalByEmail(
 
 export async function findPrincipal(tx: Tx, id: string): Promise<Principal | undefined> {
   return tx.selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Reads a principal and, when `rowLocks` (PostgreSQL), holds its row until the transaction ends, so checks
+ * that read a counter and write it back (second-factor failures) run one at a time per account. On SQLite
+ * the caller's BEGIN IMMEDIATE already serialises every writer.
+ */
+export async function lockPrincipal(tx: Tx, id: string, rowLocks: boolean): Promise<Principal | undefined> {
+  assert(!rowLocks || tx.isTransaction, 'a principal row lock is only held inside a transaction');
+  const query = tx.selectFrom('principals').selectAll().where('id', '=', id);
+  return (rowLocks ? query.forUpdate() : query).executeTakeFirst();
 }
 
 export async function insertPrincipal(

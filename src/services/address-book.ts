@@ -1,0 +1,200 @@
+import {
+  COOLING_SETTING,
+  coolingChangeEffectiveAt,
+  coolingPeriodEndsAt,
+  DEFAULT_COOLING_MS,
+  parseCoolingHours,
+} from '../core/address-book/cooling.ts';
+import { normalizeAddress } from '../core/addresses/index.ts';
+import { DomainError, invalidInput } from '../core/errors.ts';
+import { isNetwork, NETWORKS, type Network } from '../core/networks.ts';
+import {
+  type AddressBookEntry,
+  countLiveEntries,
+  findEntry,
+  findLiveEntry,
+  insertEntry,
+  listLiveEntries,
+  markRemoved,
+} from '../store/address-book.ts';
+import { findPrincipal } from '../store/identity/principals.ts';
+import { recordSetting, settingAt } from '../store/identity/settings-history.ts';
+import { inTransaction, type Tx } from '../store/transaction.ts';
+import { audit } from './audit.ts';
+import type { RequestMeta, ServiceContext } from './context.ts';
+import type { Authenticated } from './identity/sessions.ts';
+import { consumeStepUp } from './identity/step-up.ts';
+import { notifyPrincipal } from './notify.ts';
+
+const MAX_ENTRIES = 200;
+const MAX_LABEL_LENGTH = 64;
+
+/** The cooling period in force for an account at `at` (default 24 h). */
+export async function accountCoolingMs(tx: Tx, accountId: string, at: Date): Promise<number> {
+  const setting = await settingAt(tx, accountId, COOLING_SETTING, at.toISOString());
+  return setting === undefined ? DEFAULT_COOLING_MS : Number(setting.value);
+}
+
+export function describeEntry(entry: AddressBookEntry, accountCooling: number, now: Date) {
+  const usableFrom = coolingPeriodEndsAt(entry.createdAt, entry.coolingMs, accountCooling);
+  return {
+    id: entry.id,
+    network: entry.network,
+    address: entry.address,
+    address_type: entry.addressType,
+    label: entry.label,
+    created_at: entry.createdAt.toISOString(),
+    usable_from: usableFrom.toISOString(),
+    cooled: now.getTime() >= usableFrom.getTime(),
+  };
+}
+
+function parseLabel(input: unknown): string {
+  if (typeof input !== 'string' || input.trim().length === 0) throw invalidInput('label', 'is required');
+  if (input.length > MAX_LABEL_LENGTH)
+    throw invalidInput('label', `must be at most ${MAX_LABEL_LENGTH} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f<>]/.test(input))
+    throw invalidInput('label', 'must not contain control characters or < >');
+  return input.trim();
+}
+
+function parseNetwork(input: unknown): Network {
+  if (typeof input !== 'string' || !isNetwork(input))
+    throw invalidInput('network', `must be one of ${NETWORKS.join(', ')}`);
+  return input;
+}
+
+/** Adding needs a fresh second factor naming this action; the entry cools before it can be used. */
+export async function addAddress(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: { network?: unknown; address?: unknown; label?: unknown; step_up_token?: unknown },
+  meta: RequestMeta,
+) {
+  const network = parseNetwork(input.network);
+  if (typeof input.address !== 'string') throw invalidInput('address', 'must be a string');
+  const { normalized, type } = normalizeAddress(network, input.address);
+  const label = parseLabel(input.label);
+  return inTransaction(context.database, async (tx) => {
+    await consumeStepUp(tx, context, auth, 'address_book.add', input.step_up_token);
+    const now = context.clock.now();
+    if ((await findLiveEntry(tx, auth.principalId, network, normalized)) !== undefined) {
+      throw new DomainError('CONFLICT', 'this address is already in your address book', { field: 'address' });
+    }
+    if ((await countLiveEntries(tx, auth.principalId)) >= MAX_ENTRIES) {
+      throw new DomainError('CONFLICT', `an address book holds at most ${MAX_ENTRIES} entries`, {
+        field: 'address',
+      });
+    }
+    const cooling = await accountCoolingMs(tx, auth.principalId, now);
+    const entry = await insertEntry(tx, {
+      accountId: auth.principalId,
+      network,
+      address: normalized,
+      addressType: type,
+      label,
+      coolingMs: cooling,
+      createdAt: now,
+    });
+    const described = describeEntry(entry, cooling, now);
+    await audit(tx, context, {
+      actor: `customer:${auth.principalId}`,
+      action: 'address_book.added',
+      subject: `address:${entry.id}`,
+      data: { network, address: normalized, label, usable_from: described.usable_from, ip: meta.ip },
+    });
+    const principal = await findPrincipal(tx, auth.principalId);
+    if (principal !== undefined) {
+      await notifyPrincipal(tx, context, principal, {
+        event: 'address_book.added',
+        headline: 'A withdrawal address was added to your address book',
+        lines: [
+          `Address: ${normalized} (${network}), label "${label}".`,
+          `It can receive withdrawals from ${described.usable_from}. If you did not add it, lock your account now.`,
+        ],
+        meta,
+      });
+    }
+    return described;
+  });
+}
+
+export async function listAddresses(context: ServiceContext, auth: Authenticated) {
+  const now = context.clock.now();
+  const db = context.database.db;
+  const cooling = await accountCoolingMs(db, auth.principalId, now);
+  const entries = await listLiveEntries(db, auth.principalId, MAX_ENTRIES);
+  return { cooling_period_ms: cooling, entries: entries.map((e) => describeEntry(e, cooling, now)) };
+}
+
+export async function removeAddress(
+  context: ServiceContext,
+  auth: Authenticated,
+  id: string,
+  input: { step_up_token?: unknown },
+  meta: RequestMeta,
+) {
+  return inTransaction(context.database, async (tx) => {
+    await consumeStepUp(tx, context, auth, 'address_book.remove', input.step_up_token);
+    const entry = await findEntry(tx, auth.principalId, id);
+    if (entry === undefined || entry.removedAt !== null)
+      throw new DomainError('NOT_FOUND', `address ${id} does not exist`);
+    const now = context.clock.now();
+    await markRemoved(tx, entry.id, now);
+    await audit(tx, context, {
+      actor: `customer:${auth.principalId}`,
+      action: 'address_book.removed',
+      subject: `address:${entry.id}`,
+      data: { network: entry.network, address: entry.address },
+    });
+    const principal = await findPrincipal(tx, auth.principalId);
+    if (principal !== undefined) {
+      await notifyPrincipal(tx, context, principal, {
+        event: 'address_book.removed',
+        headline: 'A withdrawal address was removed from your address book',
+        lines: [`Address: ${entry.address} (${entry.network}), label "${entry.label}".`],
+        meta,
+      });
+    }
+    return { id: entry.id, removed_at: now.toISOString() };
+  });
+}
+
+/** Lengthening the cooling period applies at once; shortening only after the current period has passed. */
+export async function setCoolingPeriod(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: { cooling_period_hours?: unknown; step_up_token?: unknown },
+  meta: RequestMeta,
+) {
+  const requestedMs = parseCoolingHours(input.cooling_period_hours);
+  return inTransaction(context.database, async (tx) => {
+    await consumeStepUp(tx, context, auth, 'address_book.settings', input.step_up_token);
+    const now = context.clock.now();
+    const current = await accountCoolingMs(tx, auth.principalId, now);
+    const effectiveAt = coolingChangeEffectiveAt(current, requestedMs, now);
+    await recordSetting(tx, {
+      principalId: auth.principalId,
+      setting: COOLING_SETTING,
+      value: String(requestedMs),
+      effectiveAt: effectiveAt.toISOString(),
+    });
+    await audit(tx, context, {
+      actor: `customer:${auth.principalId}`,
+      action: 'address_book.cooling_changed',
+      subject: `customer:${auth.principalId}`,
+      data: { from_ms: current, to_ms: requestedMs, effective_at: effectiveAt.toISOString() },
+    });
+    const principal = await findPrincipal(tx, auth.principalId);
+    if (principal !== undefined) {
+      await notifyPrincipal(tx, context, principal, {
+        event: 'address_book.cooling_changed',
+        headline: `Address cooling period set to ${requestedMs / 3_600_000} hours`,
+        lines: [`The change takes effect at ${effectiveAt.toISOString()}.`],
+        meta,
+      });
+    }
+    return { cooling_period_ms: requestedMs, effective_at: effectiveAt.toISOString() };
+  });
+}

@@ -1,0 +1,110 @@
+import { newId } from '../core/ids.ts';
+import type { AddressBookEntriesTable } from './schema-address-book.ts';
+import type { Tx } from './transaction.ts';
+
+export interface AddressBookEntry {
+  readonly id: string;
+  readonly accountId: string;
+  readonly network: string;
+  readonly address: string;
+  readonly addressType: string;
+  readonly label: string;
+  readonly coolingMs: number;
+  readonly createdAt: Date;
+  readonly removedAt: Date | null;
+}
+
+function fromRow(row: AddressBookEntriesTable): AddressBookEntry {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    network: row.network,
+    address: row.address,
+    addressType: row.address_type,
+    label: row.label,
+    coolingMs: Number(row.cooling_ms),
+    createdAt: new Date(row.created_at),
+    removedAt: row.removed_at === null ? null : new Date(row.removed_at),
+  };
+}
+
+export async function insertEntry(
+  tx: Tx,
+  input: Omit<AddressBookEntry, 'id' | 'removedAt'>,
+): Promise<AddressBookEntry> {
+  const id = newId();
+  await tx
+    .insertInto('address_book_entries')
+    .values({
+      id,
+      account_id: input.accountId,
+      network: input.network,
+      address: input.address,
+      address_type: input.addressType,
+      label: input.label,
+      cooling_ms: input.coolingMs,
+      created_at: input.createdAt.toISOString(),
+      removed_at: null,
+    })
+    .execute();
+  return { ...input, id, removedAt: null };
+}
+
+export async function findLiveEntry(tx: Tx, accountId: string, network: string, address: string) {
+  const row = await tx
+    .selectFrom('address_book_entries')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('network', '=', network)
+    .where('address', '=', address)
+    .where('removed_at', 'is', null)
+    .executeTakeFirst();
+  return row === undefined ? undefined : fromRow(row);
+}
+
+/** An entry of this account (removed ones included, for history); another account's entry is not found. */
+export async function findEntry(
+  tx: Tx,
+  accountId: string,
+  id: string,
+): Promise<AddressBookEntry | undefined> {
+  const row = await tx
+    .selectFrom('address_book_entries')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', accountId)
+    .executeTakeFirst();
+  return row === undefined ? undefined : fromRow(row);
+}
+
+export async function listLiveEntries(tx: Tx, accountId: string, limit: number): Promise<AddressBookEntry[]> {
+  const rows = await tx
+    .selectFrom('address_book_entries')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('removed_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(fromRow);
+}
+
+export async function countLiveEntries(tx: Tx, accountId: string): Promise<number> {
+  const row = await tx
+    .selectFrom('address_book_entries')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('removed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function markRemoved(tx: Tx, id: string, at: Date): Promise<boolean> {
+  const result = await tx
+    .updateTable('address_book_entries')
+    .set({ removed_at: at.toISOString() })
+    .where('id', '=', id)
+    .where('removed_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
