@@ -12,6 +12,7 @@ import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
+import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerSystemRoutes } from './routes/system.ts';
 
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const cookies = { cookieSecure: deps.cookieSecure ?? true };
   registerSystemRoutes(app, { database: context.database, metrics });
   registerAuthRoutes(app, context, cookies);
+  registerPasskeyLoginRoutes(app, context);
   registerAccountRoutes(app, context, cookies);
   registerMfaRoutes(app, context);
   registerOperatorRoutes(app, context, cookies);

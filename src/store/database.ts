@@ -37,8 +37,35 @@ function openSqlite(path: string): Database {
   handle.pragma('synchronous = NORMAL');
   // Other processes (the CLI beside a running server) wait for the writer instead of failing.
   handle.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
   return { engine: 'sqlite', db, close: () => db.destroy() };
+}
+
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely prepares every statement again on every run; preparing costs about as much as running a short one.
+ * Kysely holds its single SQLite connection behind a lock, so a cached statement is never run twice at once.
+ */
+function cachingStatements(handle: SQLite.Database) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      handle.close();
+    },
+    prepare(sqlText: string): SQLite.Statement {
+      const cached = cache.get(sqlText);
+      if (cached !== undefined) return cached;
+      const statement = handle.prepare(sqlText);
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      cache.set(sqlText, statement);
+      return statement;
+    },
+  };
 }
 
 // NUMERIC and INT8 come back as strings; amounts are parsed to bigint by the store, never to number.

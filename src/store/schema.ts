@@ -1,5 +1,7 @@
 import type { AddressBookSchema } from './schema-address-book.ts';
 import type { IdentitySchema } from './schema-identity.ts';
+import type { NotificationsSchema } from './schema-notifications.ts';
+import type { WithdrawalSchema } from './schema-withdrawals.ts';
 
 /**
  * Row types as Kysely sees them. Amounts are decimal strings of base units (TEXT on SQLite,
@@ -62,7 +64,7 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
-export interface Schema extends IdentitySchema, AddressBookSchema {
+export interface Schema extends IdentitySchema, AddressBookSchema, WithdrawalSchema, NotificationsSchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;

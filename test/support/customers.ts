@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { totpAt } from '../../src/core/mfa/totp.ts';
 import { createOperator } from '../../src/services/identity/operators.ts';
 import { type RunningApp, TEST_ORIGIN } from './http.ts';
@@ -229,7 +230,11 @@ export async function passkeyStepUpChallenge(running: RunningApp, token: string,
     body: { action },
   });
   assert.equal(challenge.status, 200, JSON.stringify(challenge.body));
-  return challenge.body as { challenge_id: string; expires_at: string; options: never };
+  return challenge.body as {
+    challenge_id: string;
+    expires_at: string;
+    options: PublicKeyCredentialRequestOptionsJSON;
+  };
 }
 
 /** A step-up proof for `action` signed by the passkey in `authenticator`. */

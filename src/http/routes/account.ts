@@ -143,7 +143,7 @@ export function registerAccountRoutes(
         body: Body({
           action: Type.String({ maxLength: 32 }),
           required: Type.Boolean(),
-          step_up_token: StepUpToken,
+          step_up_token: Type.Optional(StepUpToken),
         }),
         response: { 200: Policy, ...PROBLEM_RESPONSES },
       },
@@ -160,7 +160,7 @@ export function registerAccountRoutes(
         tags: ['account'],
         summary: 'Set the code every genuine email shows (step-up "anti_phishing.set")',
         security: SECURITY,
-        body: Body({ code: Type.String({ maxLength: 64 }), step_up_token: StepUpToken }),
+        body: Body({ code: Type.String({ maxLength: 64 }), step_up_token: Type.Optional(StepUpToken) }),
         response: { 200: Type.Object({ active_since: Type.String() }), ...PROBLEM_RESPONSES },
       },
       preHandler: customer,

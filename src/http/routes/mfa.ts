@@ -154,7 +154,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
         tags: ['mfa'],
         summary: 'Replace my recovery codes (step-up "recovery_codes.regenerate")',
         security: SECURITY,
-        body: Body({ step_up_token: StepUpToken }),
+        body: Body({ step_up_token: Type.Optional(StepUpToken) }),
         response: {
           200: Type.Object({
             recovery_codes: Type.Array(Type.String()),
@@ -182,7 +182,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
         summary: 'Remove a second factor (step-up "mfa.remove"; starts the security-change lock)',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        body: Body({ step_up_token: StepUpToken }),
+        body: Body({ step_up_token: Type.Optional(StepUpToken) }),
         response: {
           200: Type.Object({
             factor_id: Type.String(),

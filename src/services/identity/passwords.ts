@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { invalidInput } from '../../core/errors.ts';
 
 // OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1.
 const ARGON2_OPTIONS = {
@@ -9,7 +10,16 @@ const ARGON2_OPTIONS = {
   parallelism: 1,
 } as const;
 
-export function hashPassword(password: string): Promise<string> {
+// A lone UTF-16 surrogate. The argon2 binding turns every one into U+FFFD before hashing, so two different
+// passwords made of them would verify against each other; such a string is not text anyone can type anyway.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function isWellFormed(password: string): boolean {
+  return !LONE_SURROGATE.test(password);
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  if (!isWellFormed(password)) throw invalidInput('password', 'must be well-formed Unicode text');
   return hash(password, ARGON2_OPTIONS);
 }
 
@@ -17,7 +27,7 @@ export function hashPassword(password: string): Promise<string> {
 let dummyHash: Promise<string> | undefined;
 
 export async function verifyPassword(storedHash: string | undefined, password: string): Promise<boolean> {
-  if (storedHash === undefined) {
+  if (storedHash === undefined || !isWellFormed(password)) {
     dummyHash ??= hashPassword('drawbridge-timing-equaliser');
     await verify(await dummyHash, password).catch(() => false);
     return false;

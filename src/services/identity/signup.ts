@@ -2,15 +2,20 @@ import { DomainError } from '../../core/errors.ts';
 import { MFA_POLICY_ACTIONS } from '../../core/identity/actions.ts';
 import { normalizeEmail } from '../../core/identity/email.ts';
 import { checkNewPassword } from '../../core/identity/password.ts';
-import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
+import {
+  consumeOneTimeToken,
+  issueOneTimeToken,
+  revokeOneTimeTokens,
+} from '../../store/identity/one-time-tokens.ts';
 import {
   findPrincipal,
   findPrincipalByEmail,
   insertPrincipal,
+  type Principal,
   updatePrincipal,
 } from '../../store/identity/principals.ts';
 import { recordSetting } from '../../store/identity/settings-history.ts';
-import { inTransaction } from '../../store/transaction.ts';
+import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { notifyPrincipal } from '../notify.ts';
@@ -19,10 +24,12 @@ import { enforceRateLimits } from './rate-limit.ts';
 
 export const EMAIL_VERIFICATION_TTL_MS = 24 * 60 * 60_000;
 export const MFA_POLICY_SETTING_PREFIX = 'mfa_policy:';
+const VERIFY_EMAIL_PURPOSE = 'verify_email';
 
 /**
  * Creates a customer and emails a verification link. The answer is the same whether or not the email was
- * already registered (the owner of an existing account is told instead), so sign-up cannot enumerate accounts.
+ * already registered (the owner of a verified account is told instead; an unverified one gets a fresh link),
+ * so sign-up cannot enumerate accounts.
  */
 export async function signUp(
   context: ServiceContext,
@@ -36,12 +43,27 @@ export async function signUp(
   await inTransaction(context.database, async (tx) => {
     const now = context.clock.now();
     const existing = await findPrincipalByEmail(tx, 'customer', email);
-    if (existing !== undefined) {
+    if (existing !== undefined && existing.email_verified_at !== null) {
       await notifyPrincipal(tx, context, existing, {
         event: 'account.signup_attempt',
         headline: 'Someone tried to sign up with your email address',
         lines: ['You already have an account; nothing was changed. If this was you, sign in instead.'],
         meta,
+      });
+      return;
+    }
+    if (existing !== undefined) {
+      // Nobody has proven this address yet, so the account is nobody's: whoever signs up last sets the password
+      // and only the newest link verifies. Otherwise a stranger who signed up first with someone else's address
+      // (or an owner whose link expired) would keep the address from ever being used.
+      await updatePrincipal(tx, existing.id, { password_hash: passwordHash });
+      await revokeOneTimeTokens(tx, existing.id, VERIFY_EMAIL_PURPOSE, now);
+      await sendVerification(tx, context, existing, email, meta);
+      await audit(tx, context, {
+        actor: 'anonymous',
+        action: 'account.signup_repeated',
+        subject: `customer:${existing.id}`,
+        data: { ip: meta.ip },
       });
       return;
     }
@@ -61,26 +83,7 @@ export async function signUp(
         effectiveAt: now.toISOString(),
       });
     }
-    const verification = await issueOneTimeToken(tx, {
-      principalId: principal.id,
-      purpose: 'verify_email',
-      data: { email },
-      now,
-      ttlMs: EMAIL_VERIFICATION_TTL_MS,
-    });
-    await notifyPrincipal(tx, context, principal, {
-      event: 'account.verify_email',
-      headline: 'Confirm your email address',
-      lines: [
-        'Follow the link below to confirm this address and finish creating your Drawbridge account.',
-        `Verification code (if asked): ${verification.token}`,
-      ],
-      actionUrl: {
-        label: 'Confirm my email',
-        url: `${context.settings.publicUrl}/v1/auth/verify-email?token=${verification.token}`,
-      },
-      meta,
-    });
+    await sendVerification(tx, context, principal, email, meta);
     await audit(tx, context, {
       actor: `customer:${principal.id}`,
       action: 'account.signed_up',
@@ -89,6 +92,35 @@ export async function signUp(
     });
   });
   return { status: 'verification_sent' };
+}
+
+async function sendVerification(
+  tx: Tx,
+  context: ServiceContext,
+  principal: Principal,
+  email: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const verification = await issueOneTimeToken(tx, {
+    principalId: principal.id,
+    purpose: VERIFY_EMAIL_PURPOSE,
+    data: { email },
+    now: context.clock.now(),
+    ttlMs: EMAIL_VERIFICATION_TTL_MS,
+  });
+  await notifyPrincipal(tx, context, principal, {
+    event: 'account.verify_email',
+    headline: 'Confirm your email address',
+    lines: [
+      'Follow the link below to confirm this address and finish creating your Drawbridge account.',
+      `Verification code (if asked): ${verification.token}`,
+    ],
+    actionUrl: {
+      label: 'Confirm my email',
+      url: `${context.settings.publicUrl}/v1/auth/verify-email?token=${verification.token}`,
+    },
+    meta,
+  });
 }
 
 export async function verifyEmail(
@@ -101,7 +133,7 @@ export async function verifyEmail(
   await enforceRateLimits(context, [['email_link_per_ip', meta.ip]]);
   return inTransaction(context.database, async (tx) => {
     const now = context.clock.now();
-    const consumed = await consumeOneTimeToken(tx, token, 'verify_email', now);
+    const consumed = await consumeOneTimeToken(tx, token, VERIFY_EMAIL_PURPOSE, now);
     if (!consumed.ok) {
       throw new DomainError(
         'INVALID_INPUT',

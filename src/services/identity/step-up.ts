@@ -2,6 +2,7 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { isStepUpAction, type StepUpAction } from '../../core/identity/actions.ts';
 import { authenticationOptions } from '../../core/mfa/passkey.ts';
 import { actionChallenge, newChallenge } from '../../core/mfa/passkey-challenge.ts';
+import { parseAuthenticationResponse } from '../../core/mfa/passkey-response.ts';
 import { currentFactors } from '../../store/identity/factors.ts';
 import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
 import { findPrincipal } from '../../store/identity/principals.ts';
@@ -78,6 +79,7 @@ export async function stepUp(
 ): Promise<{ step_up_token: string; action: StepUpAction; expires_at: string }> {
   const action = parseStepUpAction(input.action);
   const proof = parseProof(input.proof);
+  if (proof.method === 'passkey') checkAssertionShape(proof.response);
   await enforceRateLimits(context, [
     ['mfa_per_ip', meta.ip],
     ['mfa_per_account', auth.principalId],
@@ -115,6 +117,20 @@ export async function stepUp(
 }
 
 /**
+ * A malformed WebAuthn response is bad input, named as such (400 with the field), not a wrong second factor:
+ * it is refused before any challenge is spent or any failure counted.
+ */
+function checkAssertionShape(response: unknown): void {
+  try {
+    parseAuthenticationResponse(response);
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'INVALID_INPUT' && error.field !== undefined)
+      throw invalidInput(`proof.${error.field.replaceAll('/', '.')}`, error.message);
+    throw error;
+  }
+}
+
+/**
  * Spends a step-up token for exactly the action it names, inside the transaction that performs the action.
  * A proof for one action presented for another is refused and stays unspent.
  */
@@ -132,11 +148,20 @@ export async function consumeStepUp(
     });
   }
   const consumed = await consumeOneTimeToken(tx, token, `step_up:${action}`, context.clock.now());
-  if (!consumed.ok || consumed.row.principal_id !== auth.principalId) {
+  // Throwing rolls the caller's transaction back, so a proof refused here is not spent.
+  if (!consumed.ok) {
     const reason =
-      consumed.ok || consumed.reason === 'wrong_purpose'
+      consumed.reason === 'wrong_purpose'
         ? `the step-up proof is not for "${action}"`
         : `the step-up proof is ${consumed.reason === 'unknown' ? 'not valid' : consumed.reason}`;
     throw new DomainError('STEP_UP_REQUIRED', reason, { field: 'step_up_token', details: { action } });
+  }
+  // A proof belongs to the session that made it: a second session (a stolen cookie) cannot spend it.
+  const madeIn = (JSON.parse(consumed.row.data) as { session_id?: unknown }).session_id;
+  if (consumed.row.principal_id !== auth.principalId || madeIn !== auth.sessionId) {
+    throw new DomainError('STEP_UP_REQUIRED', 'the step-up proof was made in another session', {
+      field: 'step_up_token',
+      details: { action },
+    });
   }
 }

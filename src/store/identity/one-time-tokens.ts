@@ -62,3 +62,20 @@ export async function consumeOneTimeToken(
   if (result.numUpdatedRows !== 1n) return { ok: false, reason: 'used', row };
   return { ok: true, row: { ...row, used_at: now.toISOString() } };
 }
+
+/** Spends every unused token of one purpose for one principal, so only a token issued afterwards works. */
+export async function revokeOneTimeTokens(
+  tx: Tx,
+  principalId: string,
+  purpose: string,
+  now: Date,
+): Promise<number> {
+  const result = await tx
+    .updateTable('one_time_tokens')
+    .set({ used_at: now.toISOString() })
+    .where('principal_id', '=', principalId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,112 @@
+export type WithdrawalState =
+  | 'awaiting_confirmation'
+  | 'screening'
+  | 'held_for_review'
+  | 'time_locked'
+  | 'queued'
+  | 'released'
+  | 'broadcast'
+  | 'completed'
+  | 'cancelled'
+  | 'rejected'
+  | 'errored';
+
+export interface WithdrawalsTable {
+  id: string;
+  account_id: string;
+  asset: string;
+  network: string;
+  amount: string;
+  fee: string;
+  destination_id: string;
+  destination_address: string;
+  destination_label: string;
+  nonce: string;
+  digest: string;
+  summary: string;
+  state: WithdrawalState;
+  proof_id: string | null;
+  confirm_failures: number;
+  expires_at: string;
+  release_after: string | null;
+  time_locked_until: string | null;
+  first_use: number;
+  screening: string | null;
+  attestation: string | null;
+  txid: string | null;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WithdrawalProofsTable {
+  id: string;
+  withdrawal_id: string;
+  account_id: string;
+  digest: string;
+  method: 'totp' | 'passkey' | 'recovery_code';
+  factor_id: string;
+  evidence: string;
+  proof_hash: string;
+  created_at: string;
+}
+
+export interface WithdrawalEventsTable {
+  id: string;
+  withdrawal_id: string;
+  at: string;
+  from_state: string | null;
+  to_state: string;
+  actor: string;
+  reason: string | null;
+}
+
+export interface HaltControlTable {
+  id: number;
+  version: number;
+}
+
+export interface HaltsTable {
+  id: string;
+  scope: 'global' | 'asset' | 'account';
+  asset: string | null;
+  network: string | null;
+  account_id: string | null;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+}
+
+export interface DepositsTable {
+  id: string;
+  network: string;
+  txid: string;
+  output_index: number;
+  account_id: string;
+  asset: string;
+  amount: string;
+  transfer_id: string;
+  created_at: string;
+}
+
+export interface SimulatedChainTxsTable {
+  txid: string;
+  withdrawal_id: string;
+  network: string;
+  destination: string;
+  amount: string;
+  broadcast_at: string;
+  confirms_at: string;
+}
+
+export interface WithdrawalSchema {
+  withdrawals: WithdrawalsTable;
+  withdrawal_proofs: WithdrawalProofsTable;
+  withdrawal_events: WithdrawalEventsTable;
+  halt_control: HaltControlTable;
+  halts: HaltsTable;
+  deposits: DepositsTable;
+  simulated_chain_txs: SimulatedChainTxsTable;
+}

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import {
+  api,
+  auditActionsAbout,
+  countPrincipals,
+  forgetRateLimits,
+  login,
+  mailbox,
+  PASSWORD,
+  principalIdOf,
+  signUpVerified,
+} from '../../support/customers.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, startApp } from '../../support/http.ts';
+
+const HOUR_MS = 60 * 60_000;
+
+/** A request whose body is sent exactly as given (broken JSON included). */
+async function rawPost(running: RunningApp, path: string, body: string) {
+  const response = await fetch(`${running.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get('content-type'), text };
+}
+
+/** The verification tokens emailed to `email`, newest first. */
+async function verificationTokens(running: RunningApp, email: string): Promise<string[]> {
+  return (await mailbox(running, email))
+    .filter((m) => m.event === 'account.verify_email')
+    .map((m) => /Verification code \(if asked\): ([A-Za-z0-9_-]+)/.exec(m.text)?.[1] ?? '');
+}
+
+async function signUp(running: RunningApp, email: string, password = PASSWORD) {
+  return api(running, 'POST', '/v1/auth/signup', { body: { email, password } });
+}
+
+async function verify(running: RunningApp, token: string) {
+  return api(running, 'POST', '/v1/auth/verify-email', { body: { token } });
+}
+
+const long = (n: number) => 'x'.repeat(n);
+const GOOD = { email: 'someone@example.com', password: PASSWORD };
+
+/** [route, body as sent, field the problem must name] */
+const BAD_INPUT: readonly (readonly [string, string, string])[] = [
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, email: 'not-an-email' }), 'email'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, email: `${long(250)}@example.com` }), 'body.email'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, email: 'a\u0000b@example.com' }), 'email'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, password: long(10_000) }), 'body.password'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, password: long(200) }), 'password'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, password: 'short' }), 'password'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, password: '\ud800'.repeat(12) }), 'password'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, role: 'admin' }), 'body.role'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, email: 42 }), 'body.email'],
+  ['/v1/auth/signup', JSON.stringify({ ...GOOD, password: ['a', 'list'] }), 'body.password'],
+  ['/v1/auth/signup', JSON.stringify({ email: GOOD.email }), 'body.password'],
+  ['/v1/auth/signup', '{"email": "someone@example.com", "password": ', 'body'],
+  ['/v1/auth/signup', `{"email":"x@example.com","password":"${PASSWORD}","__proto__":{"admin":true}}`, 'body'],
+  ['/v1/auth/signup', '[]', 'body'],
+  ['/v1/auth/signup', '', 'body'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, email: 'not-an-email' }), 'email'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, password: long(10_000) }), 'body.password'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, password: long(129) }), 'password'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, remember_me: true }), 'body.remember_me'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, password: 12345678901 }), 'body.password'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, proof: { method: 'sms', code: '123456' } }), 'body.proof.method'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, proof: { method: 'totp' } }), 'proof.code'],
+  ['/v1/auth/login', JSON.stringify({ ...GOOD, device: { id: 'x', platform: 'ios' } }), 'device.id'],
+  ['/v1/auth/login', '{"email": ', 'body'],
+  ['/v1/auth/verify-email', JSON.stringify({ token: 42 }), 'body.token'],
+  ['/v1/auth/verify-email', JSON.stringify({ token: long(10_000) }), 'body.token'],
+  ['/v1/auth/verify-email', JSON.stringify({ token: 'not-a-token' }), 'token'],
+  ['/v1/auth/verify-email', JSON.stringify({ token: 'a'.repeat(43), extra: 1 }), 'body.extra'],
+  ['/v1/auth/verify-email', JSON.stringify({}), 'body.token'],
+  ['/v1/auth/verify-email', '{"token"', 'body'],
+];
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`sign-up and email verification on ${engine}`, { skip }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    before(async () => {
+      fresh = await freshDatabase(engine);
+      running = await startApp(fresh.database);
+    });
+    after(async () => {
+      await running.close();
+      await fresh.drop();
+    });
+    beforeEach(() => forgetRateLimits(running));
+
+    test('bad input gets a 400 problem naming the field, never a 5xx, and stores nothing', async () => {
+      const before = await countPrincipals(running);
+      for (const [path, body, field] of BAD_INPUT) {
+        const answer = await rawPost(running, path, body);
+        const label = `${path} ${body.slice(0, 80)}: ${answer.text.slice(0, 300)}`;
+        assert.equal(answer.status, 400, label);
+        assert.match(answer.type ?? '', /^application\/problem\+json/, label);
+        const problem = JSON.parse(answer.text);
+        assert.equal(problem.code, 'INVALID_INPUT', label);
+        assert.equal(problem.field, field, label);
+        assert.ok(problem.detail.length > 0, label);
+      }
+      assert.equal(await countPrincipals(running), before);
+      assert.equal(Object.hasOwn(Object.prototype, 'admin'), false);
+    });
+
+    test('a login before the email is verified is refused, and the link is single-use', async () => {
+      const email = 'unverified@example.com';
+      assert.equal((await signUp(running, email)).status, 202);
+      const early = await login(running, email);
+      assert.equal(early.status, 403, JSON.stringify(early.body));
+      assert.equal(early.body.code, 'EMAIL_NOT_VERIFIED');
+      // Only a right password learns that the address is unverified.
+      const wrong = await login(running, email, {}, 'not the password at all');
+      assert.equal(wrong.body.code, 'INVALID_CREDENTIALS');
+
+      const [token] = await verificationTokens(running, email);
+      assert.ok(token);
+      const first = await verify(running, token);
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const second = await verify(running, token);
+      assert.equal(second.status, 400, JSON.stringify(second.body));
+      assert.equal(second.body.field, 'token');
+      assert.match(second.body.detail, /used/);
+      assert.equal((await login(running, email)).status, 200);
+    });
+
+    test('a verification link expires after 24 hours', async () => {
+      const email = 'slow-to-click@example.com';
+      assert.equal((await signUp(running, email)).status, 202);
+      const [token] = await verificationTokens(running, email);
+      assert.ok(token);
+      running.clock.advance(24 * HOUR_MS);
+      const late = await verify(running, token);
+      assert.equal(late.status, 400, JSON.stringify(late.body));
+      assert.match(late.body.detail, /expired/);
+      assert.equal((await login(running, email)).body.code, 'EMAIL_NOT_VERIFIED');
+    });
+
+    test('a token minted for another purpose does not verify an email', async () => {
+      const email = 'other-token@example.com';
+      assert.equal((await signUp(running, email)).status, 202);
+      // Every security email carries a single-use "lock my account" token of the same shape.
+      const [message] = await mailbox(running, email);
+      const lockToken = /lock-link\?token=([A-Za-z0-9_-]+)/.exec(message?.text ?? '')?.[1];
+      assert.ok(lockToken);
+      const refused = await verify(running, lockToken);
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal((await login(running, email)).body.code, 'EMAIL_NOT_VERIFIED');
+    });
+
+    test('sign-up with an existing email answers the same and tells the owner instead', async () => {
+      const owner = 'taken@example.com';
+      await signUpVerified(running, owner);
+      const count = await countPrincipals(running);
+      const fresh = await signUp(running, 'brand-new@example.com');
+      const again = await signUp(running, owner, 'an attacker password');
+      assert.equal(again.status, fresh.status);
+      assert.deepEqual(again.body, fresh.body);
+      assert.equal(await countPrincipals(running), count + 1);
+
+      const events = (await mailbox(running, owner)).map((m) => m.event);
+      assert.equal(events[0], 'account.signup_attempt', events.join(', '));
+      assert.equal(events.filter((e) => e === 'account.verify_email').length, 1);
+      // Nothing about the account changed: the owner's password still works, the attacker's does not.
+      assert.equal((await login(running, owner)).status, 200);
+      assert.equal((await login(running, owner, {}, 'an attacker password')).status, 401);
+    });
+
+    test('an address someone else signed up with first can still be claimed by its owner', async () => {
+      const victim = 'squatted@example.com';
+      assert.equal((await signUp(running, victim, 'the squatter password')).status, 202);
+      running.clock.advance(25 * HOUR_MS); // the squatter's link has long expired
+      assert.equal((await signUp(running, victim)).status, 202);
+      const [ownerToken, squatterToken] = await verificationTokens(running, victim);
+      assert.ok(ownerToken && squatterToken);
+      assert.equal((await verify(running, ownerToken)).status, 200);
+      assert.equal((await login(running, victim)).status, 200);
+      assert.equal((await login(running, victim, {}, 'the squatter password')).status, 401);
+      const id = await principalIdOf(running, victim);
+      assert.ok((await auditActionsAbout(running, `customer:${id}`)).includes('account.signup_repeated'));
+    });
+
+    test('only the newest link verifies an address that was signed up for twice', async () => {
+      const email = 'twice@example.com';
+      assert.equal((await signUp(running, email)).status, 202);
+      running.clock.advance(60_000);
+      assert.equal((await signUp(running, email, 'the second password')).status, 202);
+      const [newest, older] = await verificationTokens(running, email);
+      assert.ok(newest && older);
+      assert.equal((await verify(running, older)).status, 400);
+      assert.equal((await verify(running, newest)).status, 200);
+      assert.equal((await login(running, email, {}, 'the second password')).status, 200);
+      assert.equal((await login(running, email)).status, 401);
+    });
+  });
+}
