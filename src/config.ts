@@ -21,6 +21,19 @@ export interface Config {
   readonly sessionIdleMs: number;
   readonly sessionAbsoluteMs: number;
   readonly securityChangeLockMs: number;
+  /** SMTP relay for customer email (smtp:// or smtps://); unset = the dev mailbox keeps emails in the database. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** Hosts webhook endpoints may point at (exact names); loopback only when allowLoopbackWebhooks. */
+  readonly webhookAllowedHosts: readonly string[];
+  readonly allowLoopbackWebhooks: boolean;
+  readonly releaseSigningKey: string | undefined;
+  readonly cancelWindowMs: number;
+  readonly firstUseCancelWindowMs: number;
+  /** Whole US dollars a customer may withdraw in 24 h before review. */
+  readonly dailyLimitUsd: bigint;
+  readonly simulatedConfirmations: number;
+  readonly simulatedBlockMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -47,6 +60,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsePositiveInt('SESSION_ABSOLUTE_HOURS', env.SESSION_ABSOLUTE_HOURS ?? '12') * 3_600_000,
     securityChangeLockMs:
       parsePositiveInt('SECURITY_CHANGE_LOCK_HOURS', env.SECURITY_CHANGE_LOCK_HOURS ?? '24') * 3_600_000,
+    smtpUrl: env.SMTP_URL === '' ? undefined : env.SMTP_URL,
+    mailFrom: env.MAIL_FROM ?? 'Drawbridge <security@drawbridge.local>',
+    webhookAllowedHosts: (env.WEBHOOK_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
+    // Loopback receivers only make sense when everything runs on one machine: the embedded default (SQLite).
+    allowLoopbackWebhooks: parseBoolean(
+      'ALLOW_LOOPBACK_WEBHOOKS',
+      env.ALLOW_LOOPBACK_WEBHOOKS ?? (env.DATABASE_URL ? 'false' : 'true'),
+    ),
+    releaseSigningKey: env.RELEASE_SIGNING_KEY === '' ? undefined : env.RELEASE_SIGNING_KEY,
+    cancelWindowMs: parsePositiveInt('CANCEL_WINDOW_SECONDS', env.CANCEL_WINDOW_SECONDS ?? '120') * 1000,
+    firstUseCancelWindowMs:
+      parsePositiveInt('FIRST_USE_CANCEL_WINDOW_SECONDS', env.FIRST_USE_CANCEL_WINDOW_SECONDS ?? '600') *
+      1000,
+    dailyLimitUsd: BigInt(parsePositiveInt('DAILY_LIMIT_USD', env.DAILY_LIMIT_USD ?? '50000')),
+    simulatedConfirmations: parsePositiveInt('SIMULATED_CONFIRMATIONS', env.SIMULATED_CONFIRMATIONS ?? '3'),
+    simulatedBlockMs: parsePositiveInt('SIMULATED_BLOCK_MS', env.SIMULATED_BLOCK_MS ?? '1000'),
   });
 }
 

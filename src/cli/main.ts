@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerWebhook } from './commands/webhook.ts';
 
 const program = new Command('drawbridge')
   .description('Drawbridge: withdrawal security for a custodial crypto platform')
@@ -17,6 +18,7 @@ registerAddress(program);
 registerAudit(program);
 registerOperator(program);
 registerRevoke(program);
+registerWebhook(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
 import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { installAuth } from './auth.ts';
@@ -12,9 +13,12 @@ import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
-import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
+import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
+import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
 import { registerSystemRoutes } from './routes/system.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { registerWithdrawalRoutes } from './routes/withdrawals.ts';
 
 export interface AppDeps {
   readonly context: ServiceContext;
@@ -23,6 +27,7 @@ export interface AppDeps {
   /** Secure cookies (default true; browsers treat http://localhost as secure too). */
   readonly cookieSecure?: boolean;
   readonly devMailbox?: boolean;
+  readonly webhookDestinations?: WebhookDestinationPolicy;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -112,6 +117,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMfaRoutes(app, context);
   registerOperatorRoutes(app, context, cookies);
   registerAddressBookRoutes(app, context);
+  registerWithdrawalRoutes(app, context);
+  registerHaltAndDepositRoutes(app, context);
+  registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
 
   app.addContentTypeParser(

@@ -1,6 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import type { DeviceAttestation, DeviceReport } from '../adapters/device-attestation.ts';
 import type { Clock } from '../core/clock.ts';
 import type { RelyingParty } from '../core/mfa/passkey.ts';
+import type { Usd } from '../core/money/usd.ts';
+import type { FeeSchedule } from '../core/withdrawals/fees.ts';
 import type { Database } from '../store/database.ts';
 
 /** Knobs of the security model; every delay is here and every delay reads the injected clock. */
@@ -24,6 +27,16 @@ export const DEFAULT_SECURITY_SETTINGS: SecuritySettings = Object.freeze({
   }),
 });
 
+/** Knobs of the withdrawal path. */
+export interface WithdrawalSettings {
+  readonly confirmationWindowMs: number;
+  readonly cancelWindowMs: number;
+  /** The first withdrawal to a destination waits longer before release. */
+  readonly firstUseCancelWindowMs: number;
+  readonly dailyLimitUsd: Usd;
+  readonly fees: FeeSchedule;
+}
+
 /** What every service function receives. Built once in the composition root (cli/serve, tests). */
 export interface ServiceContext {
   readonly database: Database;
@@ -32,6 +45,9 @@ export interface ServiceContext {
   /** AES-256-GCM key that seals TOTP secrets at rest. */
   readonly totpKey: Buffer;
   readonly deviceAttestation: DeviceAttestation;
+  readonly withdrawals: WithdrawalSettings;
+  /** Ed25519 key that signs release attestations. */
+  readonly releaseKey: KeyObject;
 }
 
 /** Who is asking, as the HTTP or CLI edge saw it. */

@@ -1,3 +1,4 @@
+import { COOLING_SETTING } from '../core/address-book/cooling.ts';
 import { newId } from '../core/ids.ts';
 import type { AddressBookEntriesTable } from './schema-address-book.ts';
 import type { Tx } from './transaction.ts';
@@ -107,4 +108,24 @@ export async function markRemoved(tx: Tx, id: string, at: Date): Promise<boolean
     .where('removed_at', 'is', null)
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
+}
+
+/** The distinct times at which cooling-period changes of an account are still waiting to take effect, soonest first. */
+export async function pendingCoolingChangeTimes(
+  tx: Tx,
+  accountId: string,
+  after: Date,
+  limit: number,
+): Promise<string[]> {
+  const rows = await tx
+    .selectFrom('security_settings_history')
+    .select('effective_at')
+    .distinct()
+    .where('principal_id', '=', accountId)
+    .where('setting', '=', COOLING_SETTING)
+    .where('effective_at', '>', after.toISOString())
+    .orderBy('effective_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.effective_at);
 }

@@ -287,3 +287,16 @@ export async function operatorWithSession(
   assert.equal(session.status, 200, JSON.stringify(session.body));
   return { id: created.id, email, password: created.password, secret, token: session.body.token };
 }
+
+/**
+ * The same customer in a new AAL2 session (password and the next TOTP code, so the clock moves 30 s), for tests
+ * that move the clock past the session idle or absolute lifetime.
+ */
+export async function signInAgain(running: RunningApp, customer: Customer): Promise<Customer> {
+  const session = await login(running, customer.email, {
+    proof: { method: 'totp', code: nextTotp(running, customer.secret) },
+  });
+  assert.equal(session.status, 200, JSON.stringify(session.body));
+  assert.equal(session.body.aal, 2);
+  return { ...customer, token: session.body.token };
+}

@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { selfReportedAttestation } from '../../src/adapters/device-attestation.ts';
 import { ManualClock } from '../../src/core/clock.ts';
+import { usdFromWholeDollars } from '../../src/core/money/usd.ts';
+import { DEFAULT_FEES } from '../../src/core/withdrawals/fees.ts';
 import { buildApp } from '../../src/http/app.ts';
 import {
   DEFAULT_SECURITY_SETTINGS,
@@ -31,6 +33,14 @@ export function testContext(
     clock,
     totpKey: randomBytes(32),
     deviceAttestation: selfReportedAttestation,
+    releaseKey: generateKeyPairSync('ed25519').privateKey,
+    withdrawals: {
+      confirmationWindowMs: 5 * 60_000,
+      cancelWindowMs: 2 * 60_000,
+      firstUseCancelWindowMs: 10 * 60_000,
+      dailyLimitUsd: usdFromWholeDollars(50_000n),
+      fees: DEFAULT_FEES,
+    },
     settings: {
       ...DEFAULT_SECURITY_SETTINGS,
       publicUrl: 'http://127.0.0.1:8080',

@@ -25,8 +25,23 @@ export function registerServe(program: Command): void {
         cookieSecure: config.cookieSecure,
         devMailbox: config.devMailbox,
       });
+      const { createPublicKey } = await import('node:crypto');
+      const { SimulatedChain } = await import('../../adapters/custody/simulated-chain.ts');
+      const { startReleaser } = await import('../../workers/releaser.ts');
+      const custody = new SimulatedChain({
+        database,
+        clock: systemClock,
+        publicKey: createPublicKey(context.releaseKey),
+        confirmations: config.simulatedConfirmations,
+        blockMs: config.simulatedBlockMs,
+      });
+      const releaser = startReleaser(context, custody, {
+        interval_ms: 1000,
+        onError: (error) => app.log.error({ err: error }, 'releaser tick failed'),
+      });
       const stop = async (signal: string) => {
         app.log.info({ signal }, 'shutting down');
+        await releaser.stop();
         await app.close();
         await database.close();
         process.exit(0);

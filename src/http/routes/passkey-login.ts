@@ -16,7 +16,9 @@ export function registerPasskeyLoginRoutes(app: FastifyInstance, context: Servic
         body: Body({ email: Email }),
         response: {
           200: Type.Object({
-            challenge_id: Type.String({ description: 'send back as proof.challenge_id with POST /v1/auth/login' }),
+            challenge_id: Type.String({
+              description: 'send back as proof.challenge_id with POST /v1/auth/login',
+            }),
             expires_at: Type.String(),
             options: Type.Unknown({ description: 'PublicKeyCredentialRequestOptionsJSON' }),
           }),

@@ -53,7 +53,11 @@ for (const { engine, skip } of await testEngines()) {
     test('register a passkey, then sign in and step up with it', async () => {
       const customer = await passkeyCustomer('passkey-owner@example.com');
       assert.equal(customer.registered.status, 'active');
-      assert.equal(customer.registered.recovery_codes.length, 10, 'the first factor comes with recovery codes');
+      assert.equal(
+        customer.registered.recovery_codes.length,
+        10,
+        'the first factor comes with recovery codes',
+      );
       const factors = await api(running, 'GET', '/v1/mfa/factors', { token: customer.token });
       assert.deepEqual(
         factors.body.factors.map((f: { method: string }) => f.method),
@@ -225,7 +229,14 @@ for (const { engine, skip } of await testEngines()) {
 
       const registration = await api(running, 'POST', '/v1/mfa/passkeys/options', {
         token: customer.token,
-        body: { step_up_token: await passkeyStepUpToken(running, customer.token, customer.authenticator, 'mfa.enroll') },
+        body: {
+          step_up_token: await passkeyStepUpToken(
+            running,
+            customer.token,
+            customer.authenticator,
+            'mfa.enroll',
+          ),
+        },
       });
       assert.equal(registration.status, 200, JSON.stringify(registration.body));
       const second = new SoftAuthenticator();
@@ -263,7 +274,10 @@ for (const { engine, skip } of await testEngines()) {
         ],
         [
           'client data not JSON',
-          { ...valid, response: { ...valid.response, clientDataJSON: Buffer.from('{oops').toString('base64url') } },
+          {
+            ...valid,
+            response: { ...valid.response, clientDataJSON: Buffer.from('{oops').toString('base64url') },
+          },
           /^proof\.response\.response\.clientDataJSON$/,
         ],
         [
@@ -290,7 +304,14 @@ for (const { engine, skip } of await testEngines()) {
 
       const options = await api(running, 'POST', '/v1/mfa/passkeys/options', {
         token: customer.token,
-        body: { step_up_token: await passkeyStepUpToken(running, customer.token, customer.authenticator, 'mfa.enroll') },
+        body: {
+          step_up_token: await passkeyStepUpToken(
+            running,
+            customer.token,
+            customer.authenticator,
+            'mfa.enroll',
+          ),
+        },
       });
       const registration = new SoftAuthenticator().createCredential(options.body.options, TEST_ORIGIN);
       for (const response of [
@@ -311,7 +332,11 @@ for (const { engine, skip } of await testEngines()) {
       });
       assert.ok(loginGarbage.status >= 400 && loginGarbage.status < 500, JSON.stringify(loginGarbage.body));
       const wrongPassword = await api(running, 'POST', '/v1/auth/login', {
-        body: { email: customer.email, password: `${PASSWORD}!`, proof: { method: 'passkey', challenge_id: 'x' } },
+        body: {
+          email: customer.email,
+          password: `${PASSWORD}!`,
+          proof: { method: 'passkey', challenge_id: 'x' },
+        },
       });
       assert.equal(wrongPassword.status, 401);
     });

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import {
-  api,
-  forgetRateLimits,
-  login,
-  mailbox,
-  signUpVerified,
-} from '../../support/customers.ts';
+import { api, forgetRateLimits, login, mailbox, signUpVerified } from '../../support/customers.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
 import { type RunningApp, startApp } from '../../support/http.ts';
 
@@ -151,7 +145,11 @@ for (const { engine, skip } of await testEngines()) {
         jailbroken: false,
       });
       const listed = await sessionsSeenBy(running, last.token);
-      const devices = listed.body.devices as { platform: string; integrity: string; integrity_source: string }[];
+      const devices = listed.body.devices as {
+        platform: string;
+        integrity: string;
+        integrity_source: string;
+      }[];
       const android = devices.find((d) => d.platform === 'android');
       assert.deepEqual(
         { integrity: android?.integrity, source: android?.integrity_source },

@@ -129,7 +129,7 @@ for (const { engine, skip } of await testEngines()) {
       }
     });
 
-    test("a step-up proof is refused in another session and for another customer", async () => {
+    test('a step-up proof is refused in another session and for another customer', async () => {
       const alice = await customerWithTotp(running, 'alice-session@example.com');
       const mallory = await customerWithTotp(running, 'mallory-session@example.com');
       const otherSession = await login(running, alice.email, {

@@ -1,0 +1,73 @@
+/**
+ * Screening: rules are data with names and versions; each returns an outcome with its reason, and the merge of
+ * what fired decides. A rule that throws holds the withdrawal for review: fail closed (DESIGN invariant 7),
+ * unlike engines where an erroring rule scores zero.
+ */
+export type RuleOutcome = 'approve' | 'time_lock' | 'review' | 'reject';
+
+export interface RuleResult {
+  readonly rule: string;
+  readonly version: number;
+  readonly outcome: RuleOutcome;
+  readonly reason: string;
+  /** For time_lock: when the lock ends (ISO-8601). */
+  readonly until?: string;
+}
+
+export interface Rule<Facts> {
+  readonly name: string;
+  readonly version: number;
+  evaluate(facts: Facts): Omit<RuleResult, 'rule' | 'version'>;
+}
+
+export interface ScreeningDecision {
+  readonly outcome: RuleOutcome;
+  readonly until: string | undefined;
+  readonly results: readonly RuleResult[];
+}
+
+const SEVERITY: Record<RuleOutcome, number> = { approve: 0, time_lock: 1, review: 2, reject: 3 };
+
+export function screen<Facts>(rules: readonly Rule<Facts>[], facts: Facts): ScreeningDecision {
+  const results: RuleResult[] = rules.map((rule) => {
+    try {
+      return { rule: rule.name, version: rule.version, ...rule.evaluate(facts) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        rule: rule.name,
+        version: rule.version,
+        outcome: 'review',
+        reason: `the rule failed (${message}): held`,
+      };
+    }
+  });
+  if (results.length === 0) {
+    return {
+      outcome: 'review',
+      until: undefined,
+      results: [{ rule: 'no_rules', version: 1, outcome: 'review', reason: 'no rule ran' }],
+    };
+  }
+  let outcome: RuleOutcome = 'approve';
+  for (const result of results) if (SEVERITY[result.outcome] > SEVERITY[outcome]) outcome = result.outcome;
+  const until =
+    outcome === 'time_lock'
+      ? results
+          .filter((r) => r.outcome === 'time_lock' && r.until !== undefined)
+          .map((r) => r.until as string)
+          .sort()
+          .at(-1)
+      : undefined;
+  if (outcome === 'time_lock' && until === undefined) {
+    return {
+      outcome: 'review',
+      until: undefined,
+      results: [
+        ...results,
+        { rule: 'merge', version: 1, outcome: 'review', reason: 'a time lock without an end' },
+      ],
+    };
+  }
+  return { outcome, until, results };
+}

@@ -1,0 +1,166 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ServiceContext } from '../../services/context.ts';
+import { creditDeposit } from '../../services/deposits.ts';
+import { activeHalts, liftHalt, parseHalt, setHalt } from '../../services/halts.ts';
+import { requireOperator } from '../../services/identity/operators.ts';
+import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
+import { getWithdrawal } from '../../services/withdrawals/query.ts';
+import { authOf, requireSession } from '../auth.ts';
+import { Body, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
+import { WithdrawalSchema } from './withdrawals.ts';
+
+const Halt = Type.Object({
+  id: Type.String(),
+  scope: Type.String(),
+  asset: Type.Union([Type.String(), Type.Null()]),
+  network: Type.Union([Type.String(), Type.Null()]),
+  account_id: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  created_by: Type.String(),
+  created_at: Type.String(),
+  lifted_at: Type.Union([Type.String(), Type.Null()]),
+  lifted_by: Type.Union([Type.String(), Type.Null()]),
+});
+
+export function registerHaltAndDepositRoutes(app: FastifyInstance, context: ServiceContext) {
+  const operator = requireSession(context, 'operator');
+
+  app.post(
+    '/v1/operator/halts',
+    {
+      schema: {
+        tags: ['operator'],
+        summary:
+          'Halt withdrawals (global, one asset[/network], or one account): once this returns nothing more is released',
+        security: SECURITY,
+        body: Body({
+          scope: Type.String({ enum: ['global', 'asset', 'account'] }),
+          asset: Type.Optional(Type.String({ maxLength: 16 })),
+          network: Type.Optional(Type.String({ maxLength: 32 })),
+          account_id: Type.Optional(Id),
+          reason: Type.String({ maxLength: 500 }),
+        }),
+        response: { 201: Halt, ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      requireOperator(auth, ['risk_analyst', 'incident_commander']);
+      const body = request.body as Record<string, unknown>;
+      return reply
+        .status(201)
+        .send(await setHalt(context, `operator:${auth.principalId}`, parseHalt(body), body.reason));
+    },
+  );
+
+  app.get(
+    '/v1/operator/halts',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Active halts',
+        security: SECURITY,
+        response: { 200: Type.Object({ halts: Type.Array(Halt) }), ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request) => {
+      requireOperator(authOf(request), ['support', 'risk_analyst', 'incident_commander']);
+      return { halts: await activeHalts(context.database.db) };
+    },
+  );
+
+  app.delete(
+    '/v1/operator/halts/:id',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Lift a halt (incident commander; the two-person resume comes with the incident playbook)',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        response: { 200: Type.Object({ id: Type.String(), lifted: Type.Boolean() }), ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request) => {
+      const auth = authOf(request);
+      requireOperator(auth, ['incident_commander']);
+      return liftHalt(context, `operator:${auth.principalId}`, (request.params as { id: string }).id);
+    },
+  );
+
+  app.post(
+    '/v1/operator/deposits',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Credit a deposit seen on chain; idempotent by network, txid and output index',
+        security: SECURITY,
+        body: Body({
+          account_id: Id,
+          asset: Type.String({ maxLength: 16 }),
+          network: Type.String({ maxLength: 32 }),
+          amount: Type.String({ maxLength: 64 }),
+          txid: Type.String({ maxLength: 128 }),
+          output_index: Type.Integer(),
+        }),
+        response: {
+          200: Type.Object({ id: Type.String(), credited: Type.Boolean(), amount: Type.String() }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      preHandler: operator,
+    },
+    async (request) => {
+      const auth = authOf(request);
+      requireOperator(auth, ['incident_commander']);
+      return creditDeposit(context, `operator:${auth.principalId}`, request.body as Record<string, unknown>);
+    },
+  );
+
+  app.get(
+    '/v1/operator/withdrawals/:id',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Any withdrawal with its history',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request) => {
+      const auth = authOf(request);
+      requireOperator(auth, ['support', 'risk_analyst', 'incident_commander']);
+      return getWithdrawal(context, auth, (request.params as { id: string }).id);
+    },
+  );
+
+  app.post(
+    '/v1/operator/withdrawals/:id/cancel',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Cancel any withdrawal before release',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        body: Body({ reason: Type.String({ maxLength: 500 }) }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request) => {
+      const auth = authOf(request);
+      requireOperator(auth, ['support', 'risk_analyst', 'incident_commander']);
+      return cancelWithdrawal(
+        context,
+        auth,
+        (request.params as { id: string }).id,
+        request.body as { reason: string },
+      );
+    },
+  );
+}

@@ -1,0 +1,214 @@
+import { createPublicKey } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { keyId } from '../../core/withdrawals/attestation.ts';
+import type { ServiceContext } from '../../services/context.ts';
+import { balancesOf } from '../../services/deposits.ts';
+import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
+import { confirmWithdrawal, withdrawalPasskeyChallenge } from '../../services/withdrawals/confirm.ts';
+import { getWithdrawal, listMyWithdrawals } from '../../services/withdrawals/query.ts';
+import { requestWithdrawal } from '../../services/withdrawals/request.ts';
+import { authOf, requestMeta, requireSession } from '../auth.ts';
+import { Body, Id, PROBLEM_RESPONSES, ProofSchema, SECURITY } from '../schemas.ts';
+
+export const WithdrawalSchema = Type.Object(
+  {
+    id: Type.String(),
+    state: Type.String(),
+    asset: Type.String(),
+    network: Type.String(),
+    amount: Type.String({ description: 'decimal string in the asset unit' }),
+    fee: Type.String(),
+    destination_id: Type.String(),
+    destination: Type.String(),
+    destination_label: Type.String(),
+    summary: Type.String({ description: 'built from server state only: what the customer approves' }),
+    digest: Type.String({
+      description: 'SHA-256 over "drawbridge/withdrawal/v1\\n" + RFC 8785 JSON of the terms',
+    }),
+    nonce: Type.String(),
+    expires_at: Type.String(),
+    release_after: Type.Union([Type.String(), Type.Null()]),
+    time_locked_until: Type.Union([Type.String(), Type.Null()]),
+    txid: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+    history: Type.Optional(Type.Array(Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceContext) {
+  const customer = requireSession(context, 'customer');
+
+  app.get(
+    '/.well-known/drawbridge-release-key',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: 'The Ed25519 public key that signs release attestations (for custody signers)',
+        response: {
+          200: Type.Object({
+            alg: Type.Literal('Ed25519'),
+            key_id: Type.String(),
+            public_key_pem: Type.String(),
+          }),
+        },
+      },
+    },
+    async () => {
+      const publicKey = createPublicKey(context.releaseKey);
+      return {
+        alg: 'Ed25519' as const,
+        key_id: keyId(publicKey),
+        public_key_pem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/balances',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: 'My balances: available and held, per asset',
+        security: SECURITY,
+        response: {
+          200: Type.Object({
+            balances: Type.Array(
+              Type.Object({ asset: Type.String(), available: Type.String(), held: Type.String() }),
+            ),
+          }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      preHandler: customer,
+    },
+    async (request) => balancesOf(context, authOf(request).principalId),
+  );
+
+  app.post(
+    '/v1/withdrawals',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: 'Request a withdrawal to an address-book entry; it waits 5 minutes for a bound confirmation',
+        security: SECURITY,
+        body: Body({
+          asset: Type.String({ maxLength: 16 }),
+          network: Type.String({ maxLength: 32 }),
+          amount: Type.String({ maxLength: 64, description: 'decimal string, e.g. "0.25"' }),
+          destination_id: Id,
+        }),
+        response: { 201: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: customer,
+    },
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(
+          await requestWithdrawal(
+            context,
+            authOf(request),
+            request.body as Record<string, unknown>,
+            requestMeta(request),
+          ),
+        ),
+  );
+
+  app.get(
+    '/v1/withdrawals',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: 'My withdrawals, newest first',
+        security: SECURITY,
+        querystring: Type.Object({ before: Type.Optional(Id) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ withdrawals: Type.Array(WithdrawalSchema) }), ...PROBLEM_RESPONSES },
+      },
+      preHandler: customer,
+    },
+    async (request) =>
+      listMyWithdrawals(context, authOf(request), (request.query as { before?: string }).before),
+  );
+
+  app.get(
+    '/v1/withdrawals/:id',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: 'One withdrawal with its full state history',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: customer,
+    },
+    async (request) => getWithdrawal(context, authOf(request), (request.params as { id: string }).id),
+  );
+
+  app.post(
+    '/v1/withdrawals/:id/passkey-challenge',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: "A WebAuthn challenge derived from this withdrawal's digest, to confirm it with a passkey",
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        response: {
+          200: Type.Object({
+            challenge_id: Type.String(),
+            expires_at: Type.String(),
+            options: Type.Unknown(),
+          }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      config: { idempotencyStoresResponse: false },
+      preHandler: customer,
+    },
+    async (request) =>
+      withdrawalPasskeyChallenge(context, authOf(request), (request.params as { id: string }).id),
+  );
+
+  app.post(
+    '/v1/withdrawals/:id/confirm',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary:
+          'Confirm with a second factor bound to this withdrawal: proof stored, hold placed, screening run',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        body: Body({ proof: ProofSchema }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: customer,
+    },
+    async (request) =>
+      confirmWithdrawal(
+        context,
+        authOf(request),
+        (request.params as { id: string }).id,
+        request.body as { proof: unknown },
+        requestMeta(request),
+      ),
+  );
+
+  app.post(
+    '/v1/withdrawals/:id/cancel',
+    {
+      schema: {
+        tags: ['withdrawals'],
+        summary: 'Cancel before release; the hold is voided',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: customer,
+    },
+    async (request) => cancelWithdrawal(context, authOf(request), (request.params as { id: string }).id),
+  );
+}

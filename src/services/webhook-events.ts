@@ -1,0 +1,63 @@
+import { assert } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { OutboxTable } from '../store/schema-identity.ts';
+import type { Tx } from '../store/transaction.ts';
+import { activeWebhookEndpoints } from '../store/webhooks.ts';
+import type { ServiceContext } from './context.ts';
+import { subscribes } from './webhooks.ts';
+
+/** The Standard Webhooks advice is under 20 KB; an event carries ids and facts, not documents. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+export interface WebhookEvent {
+  readonly event: string;
+  readonly accountId: string | null;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Queues `event` for every active endpoint subscribed to it: one outbox row each, in the caller's transaction, so
+ * the webhook exists if and only if the event committed. The body is serialised here, once, so every retry sends
+ * (and signs) the same bytes; the outbox id is the `webhook-id` receivers deduplicate on.
+ */
+export async function enqueueWebhookEvent(
+  tx: Tx,
+  context: ServiceContext,
+  input: WebhookEvent,
+): Promise<readonly string[]> {
+  const endpoints = (await activeWebhookEndpoints(tx)).filter((e) => subscribes(e, input.event));
+  if (endpoints.length === 0) return [];
+  const now = context.clock.now().toISOString();
+  const ids: string[] = [];
+  for (const endpoint of endpoints) {
+    const id = newId();
+    const body = JSON.stringify({
+      type: input.event,
+      timestamp: now,
+      data: { ...input.payload, account_id: input.accountId },
+    });
+    assert(Buffer.byteLength(body) <= MAX_BODY_BYTES, `webhook body for ${input.event} exceeds 16 KiB`);
+    const row: OutboxTable = {
+      id,
+      channel: 'webhook',
+      recipient: endpoint.id,
+      account_id: input.accountId,
+      event: input.event,
+      // Webhooks go to the platform, not to a customer: preferences never apply to them.
+      security: 1,
+      subject: input.event,
+      body_text: '',
+      body_html: '',
+      payload: body,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      delivered_at: null,
+      last_error: null,
+      created_at: now,
+    };
+    await tx.insertInto('outbox').values(row).execute();
+    ids.push(id);
+  }
+  return ids;
+}

@@ -1,0 +1,267 @@
+import { DomainError, invalidInput } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
+import { proofHash } from '../../core/withdrawals/digest.ts';
+import { findPrincipal } from '../../store/identity/principals.ts';
+import { placeHold } from '../../store/ledger/index.ts';
+import { inTransaction, type Tx } from '../../store/transaction.ts';
+import {
+  destinationUsedBefore,
+  insertProof,
+  lockWithdrawal,
+  moveWithdrawal,
+  type WithdrawalRow,
+} from '../../store/withdrawals.ts';
+import { audit } from '../audit.ts';
+import type { RequestMeta, ServiceContext } from '../context.ts';
+import { enforceRateLimits } from '../identity/rate-limit.ts';
+import { checkSecondFactor, parseProof } from '../identity/second-factor.ts';
+import type { Authenticated } from '../identity/sessions.ts';
+import { issuePasskeyChallenge } from '../identity/step-up.ts';
+import { notifyPrincipal } from '../notify.ts';
+import { endWithdrawal } from './cancel.ts';
+import { custodyAccount, customerAccount } from './ledger-accounts.ts';
+import { notFoundWithdrawal } from './request.ts';
+import { minimalScreener, type Screener } from './screening.ts';
+import { viewWithdrawal } from './view.ts';
+
+export const MAX_CONFIRM_FAILURES = 5;
+
+async function ownWithdrawal(
+  tx: Tx,
+  context: ServiceContext,
+  auth: Authenticated,
+  id: string,
+): Promise<WithdrawalRow> {
+  const withdrawal = await lockWithdrawal(context.database, tx, id);
+  if (withdrawal === undefined || withdrawal.account_id !== auth.principalId) throw notFoundWithdrawal(id);
+  return withdrawal;
+}
+
+/**
+ * A passkey challenge derived from this withdrawal's digest and nonce: the stored assertion is evidence anyone
+ * with the public key can re-verify (as W3C Secure Payment Confirmation binds amount and payee).
+ */
+export async function withdrawalPasskeyChallenge(context: ServiceContext, auth: Authenticated, id: string) {
+  return inTransaction(context.database, async (tx) => {
+    const withdrawal = await ownWithdrawal(tx, context, auth, id);
+    if (withdrawal.state !== 'awaiting_confirmation')
+      throw new DomainError('CONFLICT', `the withdrawal is ${withdrawal.state}`);
+    return issuePasskeyChallenge(
+      tx,
+      context,
+      auth.principalId,
+      `withdrawal:${id}`,
+      withdrawalChallenge(withdrawal.digest, withdrawal.nonce),
+    );
+  });
+}
+
+type Outcome =
+  | { view: ReturnType<typeof viewWithdrawal>; error?: undefined }
+  | { error: DomainError; view?: undefined };
+
+/**
+ * Confirmation bound to one withdrawal, in one transaction: the second factor is checked, the proof row naming
+ * this withdrawal and its digest is stored, the hold (amount + fee) is placed, and screening decides. A wrong
+ * factor counts (five cancel the withdrawal and lock second factors) and its count commits.
+ */
+export async function confirmWithdrawal(
+  context: ServiceContext,
+  auth: Authenticated,
+  id: string,
+  input: { proof?: unknown },
+  meta: RequestMeta,
+  screener: Screener = minimalScreener,
+) {
+  if (input.proof === undefined) throw invalidInput('proof', 'is required');
+  const proof = parseProof(input.proof);
+  await enforceRateLimits(context, [
+    ['mfa_per_ip', meta.ip],
+    ['mfa_per_account', auth.principalId],
+  ]);
+  const outcome = await inTransaction(context.database, async (tx): Promise<Outcome> => {
+    const withdrawal = await ownWithdrawal(tx, context, auth, id);
+    const now = context.clock.now();
+    const actor = `customer:${auth.principalId}`;
+    if (withdrawal.state !== 'awaiting_confirmation') {
+      return {
+        error: new DomainError(
+          'CONFLICT',
+          `the withdrawal is ${withdrawal.state}, not awaiting confirmation`,
+          { details: { state: withdrawal.state } },
+        ),
+      };
+    }
+    if (withdrawal.expires_at <= now.toISOString()) {
+      await endWithdrawal(tx, context, withdrawal, 'cancelled', 'system:expiry', 'not confirmed in time');
+      return {
+        error: new DomainError(
+          'CONFLICT',
+          'the withdrawal expired before it was confirmed; request a new one',
+          { details: { state: 'cancelled' } },
+        ),
+      };
+    }
+    const check = await checkSecondFactor(
+      tx,
+      context,
+      auth.principalId,
+      proof,
+      { name: `withdrawal:${id}` },
+      meta,
+    );
+    if (!check.ok) {
+      const failures = withdrawal.confirm_failures + 1;
+      await tx.updateTable('withdrawals').set({ confirm_failures: failures }).where('id', '=', id).execute();
+      if (failures >= MAX_CONFIRM_FAILURES) {
+        await endWithdrawal(
+          tx,
+          context,
+          { ...withdrawal, confirm_failures: failures },
+          'cancelled',
+          'system:mfa',
+          `${MAX_CONFIRM_FAILURES} wrong second factors`,
+        );
+      }
+      return { error: check.error };
+    }
+
+    const evidence = {
+      v: 1,
+      withdrawal_id: id,
+      digest: withdrawal.digest,
+      method: check.method,
+      factor_id: check.factorId,
+      ...check.evidence,
+      ...(proof.method === 'passkey'
+        ? { assertion: proof.response as Record<string, unknown>, nonce: withdrawal.nonce }
+        : {}),
+    };
+    const proofId = newId();
+    await insertProof(tx, {
+      id: proofId,
+      withdrawal_id: id,
+      account_id: auth.principalId,
+      digest: withdrawal.digest,
+      method: check.method,
+      factor_id: check.factorId,
+      evidence: JSON.stringify(evidence),
+      proof_hash: proofHash(evidence),
+      created_at: now.toISOString(),
+    });
+    const customer = await customerAccount(tx, auth.principalId, withdrawal.asset, now);
+    const custody = await custodyAccount(tx, withdrawal.asset, now);
+    await placeHold(
+      tx,
+      {
+        id,
+        debitAccountId: customer.id,
+        creditAccountId: custody.id,
+        asset: withdrawal.asset,
+        amount: BigInt(withdrawal.amount) + BigInt(withdrawal.fee),
+        code: 'withdrawal',
+        reference: withdrawal.digest,
+      },
+      now,
+    );
+    const firstUse = !(await destinationUsedBefore(tx, withdrawal.destination_id, id));
+    await moveWithdrawal(
+      tx,
+      id,
+      'awaiting_confirmation',
+      'screening',
+      { proof_id: proofId, first_use: firstUse ? 1 : 0 },
+      { actor, reason: `confirmed with ${check.method}`, at: now.toISOString() },
+    );
+    const screening = {
+      ...withdrawal,
+      state: 'screening' as const,
+      proof_id: proofId,
+      first_use: firstUse ? 1 : 0,
+    };
+    const decided = await applyScreening(tx, context, screening, screener);
+    await audit(tx, context, {
+      actor,
+      action: 'withdrawal.confirmed',
+      subject: `withdrawal:${id}`,
+      data: { method: check.method, digest: withdrawal.digest, outcome: decided.state },
+    });
+    const principal = await findPrincipal(tx, auth.principalId);
+    if (principal !== undefined) {
+      await notifyPrincipal(tx, context, principal, {
+        event: 'withdrawal.confirmed',
+        headline: `Withdrawal confirmed: ${withdrawal.summary}`,
+        lines: [`Status: ${decided.state}.`, 'You can cancel it until it is released.'],
+        meta,
+      });
+    }
+    return { view: viewWithdrawal(decided) };
+  });
+  if (outcome.error !== undefined) throw outcome.error;
+  return outcome.view;
+}
+
+/** Runs screening and moves the withdrawal to its outcome; a screener that throws holds it (fail closed). */
+export async function applyScreening(
+  tx: Tx,
+  context: ServiceContext,
+  withdrawal: WithdrawalRow,
+  screener: Screener,
+): Promise<WithdrawalRow> {
+  const now = context.clock.now();
+  let decision: Awaited<ReturnType<Screener['screen']>>;
+  try {
+    decision = await screener.screen(tx, context, withdrawal);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    decision = {
+      outcome: 'review',
+      until: undefined,
+      results: [
+        { rule: 'screener', version: 1, outcome: 'review', reason: `screening failed (${message}): held` },
+      ],
+    };
+  }
+  const screening = JSON.stringify(decision.results);
+  const reason = decision.results
+    .filter((r) => r.outcome === decision.outcome)
+    .map((r) => r.reason)
+    .join('; ');
+  const event = { actor: 'system:screening', reason, at: now.toISOString() };
+  if (decision.outcome === 'reject') {
+    await tx.updateTable('withdrawals').set({ screening }).where('id', '=', withdrawal.id).execute();
+    await endWithdrawal(tx, context, withdrawal, 'rejected', 'system:screening', reason);
+    return { ...withdrawal, state: 'rejected', screening, reason };
+  }
+  if (decision.outcome === 'review') {
+    await moveWithdrawal(tx, withdrawal.id, 'screening', 'held_for_review', { screening, reason }, event);
+    return { ...withdrawal, state: 'held_for_review', screening, reason };
+  }
+  if (decision.outcome === 'time_lock') {
+    const until = decision.until ?? now.toISOString();
+    await moveWithdrawal(
+      tx,
+      withdrawal.id,
+      'screening',
+      'time_locked',
+      { screening, reason, time_locked_until: until },
+      event,
+    );
+    return { ...withdrawal, state: 'time_locked', screening, reason, time_locked_until: until };
+  }
+  const window =
+    withdrawal.first_use === 1
+      ? context.withdrawals.firstUseCancelWindowMs
+      : context.withdrawals.cancelWindowMs;
+  const releaseAfter = new Date(now.getTime() + window).toISOString();
+  await moveWithdrawal(
+    tx,
+    withdrawal.id,
+    'screening',
+    'queued',
+    { screening, reason: null, release_after: releaseAfter },
+    event,
+  );
+  return { ...withdrawal, state: 'queued', screening, reason: null, release_after: releaseAfter };
+}

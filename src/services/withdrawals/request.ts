@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { DomainError, invalidInput } from '../../core/errors.ts';
+import { assetOnNetwork, getAsset, parseAmount } from '../../core/money/index.ts';
+import { isNetwork, NETWORKS, type Network } from '../../core/networks.ts';
+import { withdrawalDigest } from '../../core/withdrawals/digest.ts';
+import { feeFor, withdrawalSummary } from '../../core/withdrawals/fees.ts';
+import { findEntry } from '../../store/address-book.ts';
+import { inTransaction } from '../../store/transaction.ts';
+import { insertWithdrawal, newWithdrawalId } from '../../store/withdrawals.ts';
+import { audit } from '../audit.ts';
+import type { RequestMeta, ServiceContext } from '../context.ts';
+import type { Authenticated } from '../identity/sessions.ts';
+import { viewWithdrawal } from './view.ts';
+
+export interface WithdrawalRequest {
+  readonly asset?: unknown;
+  readonly network?: unknown;
+  readonly amount?: unknown;
+  readonly destination_id?: unknown;
+}
+
+/**
+ * A withdrawal starts in awaiting_confirmation with a digest and a summary computed from server state only; the
+ * client never supplies the text the customer approves. Nothing is held until a bound proof confirms it.
+ */
+export async function requestWithdrawal(
+  context: ServiceContext,
+  auth: Authenticated,
+  input: WithdrawalRequest,
+  meta: RequestMeta,
+) {
+  if (typeof input.asset !== 'string') throw invalidInput('asset', 'is required');
+  const asset = getAsset(input.asset);
+  if (typeof input.network !== 'string' || !isNetwork(input.network))
+    throw invalidInput('network', `must be one of ${NETWORKS.join(', ')}`);
+  const network: Network = input.network;
+  assetOnNetwork(asset.code, network);
+  if (typeof input.amount !== 'string') throw invalidInput('amount', 'must be a decimal string');
+  const amount = parseAmount(input.amount, asset);
+  if (typeof input.destination_id !== 'string' || input.destination_id.length > 64)
+    throw invalidInput('destination_id', 'must be an address-book entry id');
+  const destinationId = input.destination_id;
+  const fee = feeFor(context.withdrawals.fees, asset.code, network);
+  if (fee === undefined)
+    throw invalidInput('network', `withdrawals of ${asset.code} on ${network} are not offered`);
+
+  return inTransaction(context.database, async (tx) => {
+    const entry = await findEntry(tx, auth.principalId, destinationId);
+    if (entry === undefined || entry.removedAt !== null)
+      throw invalidInput('destination_id', 'is not an entry of your address book');
+    if (entry.network !== network)
+      throw invalidInput('destination_id', `the entry is on ${entry.network}, not ${network}`);
+    const now = context.clock.now();
+    const id = newWithdrawalId();
+    const nonce = randomBytes(16).toString('base64url');
+    const digest = withdrawalDigest({
+      withdrawal_id: id,
+      account_id: auth.principalId,
+      asset: asset.code,
+      network,
+      amount: amount.toString(),
+      fee: fee.toString(),
+      destination: entry.address,
+      nonce,
+    });
+    const row = {
+      id,
+      account_id: auth.principalId,
+      asset: asset.code,
+      network,
+      amount: amount.toString(),
+      fee: fee.toString(),
+      destination_id: entry.id,
+      destination_address: entry.address,
+      destination_label: entry.label,
+      nonce,
+      digest,
+      summary: withdrawalSummary({
+        asset: asset.code,
+        amount,
+        fee,
+        destination: entry.address,
+        label: entry.label,
+      }),
+      state: 'awaiting_confirmation' as const,
+      proof_id: null,
+      confirm_failures: 0,
+      expires_at: new Date(now.getTime() + context.withdrawals.confirmationWindowMs).toISOString(),
+      release_after: null,
+      time_locked_until: null,
+      first_use: 0,
+      screening: null,
+      attestation: null,
+      txid: null,
+      reason: null,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+    };
+    await insertWithdrawal(tx, row, `customer:${auth.principalId}`);
+    await audit(tx, context, {
+      actor: `customer:${auth.principalId}`,
+      action: 'withdrawal.requested',
+      subject: `withdrawal:${id}`,
+      data: {
+        asset: asset.code,
+        network,
+        amount: row.amount,
+        fee: row.fee,
+        destination: entry.address,
+        digest,
+        ip: meta.ip,
+      },
+    });
+    return viewWithdrawal(row);
+  });
+}
+
+export function notFoundWithdrawal(id: string): DomainError {
+  return new DomainError('NOT_FOUND', `withdrawal ${id} does not exist`);
+}

@@ -1,0 +1,62 @@
+import type { WebhookEndpointsTable } from './schema-notifications.ts';
+import type { Tx } from './transaction.ts';
+
+export type WebhookEndpointRow = Readonly<WebhookEndpointsTable>;
+
+/** A list a person reads: more endpoints than this is a misconfiguration, not a use case. */
+export const MAX_WEBHOOK_ENDPOINTS = 100;
+
+export async function insertWebhookEndpoint(tx: Tx, row: WebhookEndpointsTable): Promise<void> {
+  await tx.insertInto('webhook_endpoints').values(row).execute();
+}
+
+export async function findWebhookEndpoint(tx: Tx, id: string): Promise<WebhookEndpointRow | undefined> {
+  return tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Reads an endpoint and, on PostgreSQL, holds its row so two rotations cannot interleave. */
+export async function lockWebhookEndpoint(
+  tx: Tx,
+  id: string,
+  rowLocks: boolean,
+): Promise<WebhookEndpointRow | undefined> {
+  const query = tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
+  return (rowLocks ? query.forUpdate() : query).executeTakeFirst();
+}
+
+export async function listWebhookEndpoints(tx: Tx): Promise<WebhookEndpointRow[]> {
+  return tx
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(MAX_WEBHOOK_ENDPOINTS)
+    .execute();
+}
+
+export async function countActiveWebhookEndpoints(tx: Tx): Promise<number> {
+  const row = await tx
+    .selectFrom('webhook_endpoints')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function activeWebhookEndpoints(tx: Tx): Promise<WebhookEndpointRow[]> {
+  return tx
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('status', '=', 'active')
+    .orderBy('id')
+    .limit(MAX_WEBHOOK_ENDPOINTS)
+    .execute();
+}
+
+export async function updateWebhookEndpoint(
+  tx: Tx,
+  id: string,
+  changes: Partial<Omit<WebhookEndpointsTable, 'id' | 'created_at'>>,
+): Promise<void> {
+  await tx.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute();
+}

@@ -1,0 +1,132 @@
+import { newId } from '../core/ids.ts';
+import type { Database } from './database.ts';
+import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
+import { lockRows, type Tx } from './transaction.ts';
+
+export type WithdrawalRow = Readonly<WithdrawalsTable>;
+
+export async function insertWithdrawal(tx: Tx, row: WithdrawalsTable, actor: string): Promise<void> {
+  await tx.insertInto('withdrawals').values(row).execute();
+  await recordEvent(tx, row.id, null, row.state, actor, null, row.created_at);
+}
+
+/** Reads a withdrawal to change it: on PostgreSQL the row stays locked until the transaction ends. */
+export async function lockWithdrawal(
+  database: Database,
+  tx: Tx,
+  id: string,
+): Promise<WithdrawalRow | undefined> {
+  let query = tx.selectFrom('withdrawals').selectAll().where('id', '=', id);
+  if (lockRows(database)) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function findWithdrawal(tx: Tx, id: string): Promise<WithdrawalRow | undefined> {
+  return tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Moves a withdrawal from `from` to `to` with its other changes, only if it is still in `from` (a concurrent
+ * mover loses), and records the event. Returns false when it was no longer in `from`.
+ */
+export async function moveWithdrawal(
+  tx: Tx,
+  id: string,
+  from: WithdrawalState,
+  to: WithdrawalState,
+  changes: Partial<Omit<WithdrawalsTable, 'id' | 'state'>>,
+  event: { actor: string; reason: string | null; at: string },
+): Promise<boolean> {
+  const result = await tx
+    .updateTable('withdrawals')
+    .set({ ...changes, state: to, updated_at: event.at })
+    .where('id', '=', id)
+    .where('state', '=', from)
+    .executeTakeFirst();
+  if (result.numUpdatedRows !== 1n) return false;
+  await recordEvent(tx, id, from, to, event.actor, event.reason, event.at);
+  return true;
+}
+
+export async function recordEvent(
+  tx: Tx,
+  withdrawalId: string,
+  from: WithdrawalState | null,
+  to: WithdrawalState,
+  actor: string,
+  reason: string | null,
+  at: string,
+): Promise<void> {
+  await tx
+    .insertInto('withdrawal_events')
+    .values({ id: newId(), withdrawal_id: withdrawalId, at, from_state: from, to_state: to, actor, reason })
+    .execute();
+}
+
+export async function insertProof(tx: Tx, row: WithdrawalProofsTable): Promise<void> {
+  await tx.insertInto('withdrawal_proofs').values(row).execute();
+}
+
+export async function findProof(tx: Tx, id: string) {
+  return tx.selectFrom('withdrawal_proofs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function withdrawalEvents(tx: Tx, withdrawalId: string, limit: number) {
+  return tx
+    .selectFrom('withdrawal_events')
+    .select(['at', 'from_state', 'to_state', 'actor', 'reason'])
+    .where('withdrawal_id', '=', withdrawalId)
+    .orderBy('at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+export async function listWithdrawals(tx: Tx, accountId: string, limit: number, before?: string) {
+  let query = tx.selectFrom('withdrawals').selectAll().where('account_id', '=', accountId);
+  if (before !== undefined) query = query.where('id', '<', before);
+  return query.orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Has money gone (or is it going) to this address-book entry before? The first use gets a longer cancel window. */
+export async function destinationUsedBefore(
+  tx: Tx,
+  destinationId: string,
+  exceptId: string,
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom('withdrawals')
+    .select('id')
+    .where('destination_id', '=', destinationId)
+    .where('id', '<>', exceptId)
+    .where('state', 'in', ['queued', 'released', 'broadcast', 'completed'])
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Confirmed withdrawals of an account since `since` (for the daily limit): amounts by asset. */
+export async function confirmedSince(tx: Tx, accountId: string, since: string, exceptId: string) {
+  return tx
+    .selectFrom('withdrawals')
+    .select(['asset', 'amount', 'created_at'])
+    .where('account_id', '=', accountId)
+    .where('id', '<>', exceptId)
+    .where('created_at', '>=', since)
+    .where('state', 'in', [
+      'screening',
+      'held_for_review',
+      'time_locked',
+      'queued',
+      'released',
+      'broadcast',
+      'completed',
+      'errored',
+    ])
+    .limit(1000)
+    .execute();
+}
+
+export function newWithdrawalId(): string {
+  return newId();
+}

@@ -1,0 +1,21 @@
+import type { CustodySigner } from '../adapters/custody/custody-signer.ts';
+import type { ServiceContext } from '../services/context.ts';
+import { releaseDue, settleBroadcast } from '../services/withdrawals/release.ts';
+import { type PollLoop, startPollLoop } from './poll-loop.ts';
+
+/** Releases due withdrawals and settles confirmed ones; safe on any number of nodes (see releaseOne). */
+export function startReleaser(
+  context: ServiceContext,
+  custody: CustodySigner,
+  options: { interval_ms: number; onError: (error: unknown) => void },
+): PollLoop {
+  return startPollLoop({
+    name: 'releaser',
+    interval_ms: options.interval_ms,
+    onError: options.onError,
+    tick: async () => {
+      await releaseDue(context, custody);
+      await settleBroadcast(context, custody);
+    },
+  });
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import {
+  api,
+  customerWithTotp,
+  freshRateWindows,
+  lastEmail,
+  lockLinkOf,
+  principalRow,
+  registerSoftPasskey,
+  stepUpToken,
+} from '../../support/customers.ts';
+import { startSecurityChangeLock } from '../../../src/services/identity/security-lock.ts';
+import { inTransaction } from '../../../src/store/transaction.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, startApp } from '../../support/http.ts';
+import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`security-change lock on ${engine}`, { skip }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    before(async () => {
+      fresh = await freshDatabase(engine);
+      running = await startApp(fresh.database);
+    });
+    after(async () => {
+      await running.close();
+      await fresh.drop();
+    });
+    beforeEach(() => freshRateWindows(running));
+
+    /** The change just made locked withdrawals for 24 h from now, and the email about it carries a lock link. */
+    async function assertLockStarted(email: string, event: string, answered: string) {
+      const expected = new Date(running.clock.now().getTime() + DAY_MS).toISOString();
+      assert.equal(answered, expected, `${event}: the answer says until when`);
+      assert.equal((await principalRow(running, email)).withdrawals_locked_until, expected, event);
+      const told = await lastEmail(running, email, event);
+      assert.match(told.text, new RegExp(`withdrawals are paused until ${expected.replaceAll('.', '\\.')}`));
+      const link = lockLinkOf(told.text);
+      assert.ok(told.html.includes(link), `${event}: the HTML has the link too`);
+      return link;
+    }
+
+    test('every MFA change locks withdrawals for 24 h and emails a lock link', async () => {
+      const customer = await customerWithTotp(running, 'changes@example.com');
+      const enrolled = await lastEmail(running, customer.email, 'mfa.totp_enrolled');
+      assert.ok(enrolled);
+      const enrolledRow = await principalRow(running, customer.email);
+      assert.equal(
+        Date.parse(enrolledRow.withdrawals_locked_until ?? '') - Date.parse(enrolledRow.created_at),
+        DAY_MS,
+        'TOTP enrolment',
+      );
+      lockLinkOf(enrolled.text);
+
+      running.clock.advance(10 * 60_000);
+      const passkey = await registerSoftPasskey(
+        running,
+        customer.token,
+        new SoftAuthenticator(),
+        await stepUpToken(running, customer, 'mfa.enroll'),
+      );
+      await assertLockStarted(customer.email, 'mfa.passkey_registered', passkey.body.withdrawals_locked_until);
+
+      running.clock.advance(60_000);
+      const regenerated = await api(running, 'POST', '/v1/mfa/recovery-codes', {
+        token: customer.token,
+        body: { step_up_token: await stepUpToken(running, customer, 'recovery_codes.regenerate') },
+      });
+      assert.equal(regenerated.status, 200);
+      await assertLockStarted(
+        customer.email,
+        'mfa.recovery_codes_regenerated',
+        regenerated.body.withdrawals_locked_until,
+      );
+
+      running.clock.advance(60_000);
+      const removed = await api(running, 'DELETE', `/v1/mfa/factors/${passkey.body.factor_id}`, {
+        token: customer.token,
+        body: { step_up_token: await stepUpToken(running, customer, 'mfa.remove') },
+      });
+      assert.equal(removed.status, 200, JSON.stringify(removed.body));
+      const link = await assertLockStarted(customer.email, 'mfa.factor_removed', removed.body.withdrawals_locked_until);
+
+      const locked = await api(running, 'GET', link);
+      assert.equal(locked.status, 200, 'the link in a security email locks the account');
+      const audit = await running.context.database.db
+        .selectFrom('audit_log')
+        .select('action')
+        .where('subject', '=', `customer:${(await principalRow(running, customer.email)).id}`)
+        .execute();
+      for (const event of [
+        'mfa.totp_enrolled',
+        'mfa.passkey_registered',
+        'mfa.recovery_codes_regenerated',
+        'mfa.factor_removed',
+        'account.locked',
+      ]) {
+        assert.ok(
+          audit.some((a) => a.action === event),
+          `${event} is audited`,
+        );
+      }
+    });
+
+    test('a later change extends the lock, never shortens it', async () => {
+      const customer = await customerWithTotp(running, 'extends@example.com');
+      const first = (await principalRow(running, customer.email)).withdrawals_locked_until;
+      const shorter = { ...running.context, settings: { ...running.context.settings, securityChangeLockMs: 60_000 } };
+      const principal = await principalRow(running, customer.email);
+      const kept = await inTransaction(running.context.database, (tx) =>
+        startSecurityChangeLock(tx, shorter, principal, { event: 'test.change', headline: 'test' }, undefined),
+      );
+      assert.equal(kept, first);
+      assert.equal((await principalRow(running, customer.email)).withdrawals_locked_until, first);
+    });
+
+    test('a failed change starts no lock', async () => {
+      const customer = await customerWithTotp(running, 'no-change@example.com');
+      const before = (await principalRow(running, customer.email)).withdrawals_locked_until;
+      const refused = await api(running, 'POST', '/v1/mfa/recovery-codes', {
+        token: customer.token,
+        body: { step_up_token: 'A'.repeat(43) },
+      });
+      assert.ok(refused.status === 401 || refused.status === 403);
+      assert.equal((await principalRow(running, customer.email)).withdrawals_locked_until, before);
+    });
+  });
+}

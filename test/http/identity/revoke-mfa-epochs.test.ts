@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { totpAt } from '../../../src/core/mfa/totp.ts';
+import {
+  api,
+  customerWithTotp,
+  freshRateWindows,
+  lastEmail,
+  lockLinkOf,
+  login,
+  nextTotp,
+  type Operator,
+  operatorWithSession,
+  passkeyStepUpToken,
+  principalRow,
+  registerSoftPasskey,
+  stepUpToken,
+} from '../../support/customers.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, startApp, TEST_ORIGIN } from '../../support/http.ts';
+import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * Mass MFA revocation bumps a global epoch, so each test gets its own database: one test's revoke-all must not
+ * decide what another test sees.
+ */
+for (const { engine, skip } of await testEngines()) {
+  describe(`MFA revocation on ${engine}`, { skip }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    let commander: Operator;
+    beforeEach(async () => {
+      fresh = await freshDatabase(engine);
+      running = await startApp(fresh.database);
+      freshRateWindows(running);
+      commander = await operatorWithSession(running, 'commander@ops.example', 'incident_commander');
+    });
+    after(async () => {
+      await running?.close();
+      await fresh?.drop();
+    });
+    const closeEach = async () => {
+      await running.close();
+      await fresh.drop();
+    };
+
+    async function revokeMfa(body: Record<string, unknown>, token = commander.token) {
+      const revoked = await api(running, 'POST', '/v1/operator/security/revoke-mfa', { token, body });
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      return revoked.body;
+    }
+
+    function totpStepUp(token: string, secret: string) {
+      return api(running, 'POST', '/v1/auth/step-up', {
+        token,
+        body: { action: 'anti_phishing.set', proof: { method: 'totp', code: nextTotp(running, secret) } },
+      });
+    }
+
+    test('a second factor used after MFA revoke-all is refused; re-enrolment starts the security lock', async (t) => {
+      t.after(closeEach);
+      const customer = await customerWithTotp(running, 'revoked-totp@example.com');
+      running.clock.advance(2 * DAY_MS);
+      const relogin = await login(running, customer.email, {
+        proof: { method: 'totp', code: nextTotp(running, customer.secret) },
+      });
+      const token = relogin.body.token as string;
+      assert.deepEqual(await revokeMfa({ all: true }), { scope: 'all', method: 'all' });
+
+      const stepUp = await totpStepUp(token, customer.secret);
+      assert.equal(stepUp.status, 401, JSON.stringify(stepUp.body));
+      const recovery = await login(running, customer.email, {
+        proof: { method: 'recovery_code', code: customer.recoveryCodes[0] },
+      });
+      assert.equal(recovery.status, 401, 'recovery codes were revoked too');
+
+      const passwordOnly = await login(running, customer.email);
+      assert.equal(passwordOnly.status, 200, JSON.stringify(passwordOnly.body));
+      assert.equal(passwordOnly.body.aal, 1);
+      const fresh = passwordOnly.body.token as string;
+      const factors = await api(running, 'GET', '/v1/mfa/factors', { token: fresh });
+      assert.deepEqual(factors.body, { factors: [], recovery_codes_left: 0 });
+
+      const started = await api(running, 'POST', '/v1/mfa/totp', { token: fresh, body: {} });
+      assert.equal(started.status, 201, 're-enrolment needs no step-up');
+      const secret = new URL(started.body.otpauth_uri).searchParams.get('secret')!;
+      running.clock.advance(30_000);
+      const confirmed = await api(running, 'POST', `/v1/mfa/totp/${started.body.factor_id}/confirm`, {
+        token: fresh,
+        body: { code: totpAt(secret, running.clock.now()) },
+      });
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      assert.equal(confirmed.body.recovery_codes.length, 10, 'new recovery codes with the first new factor');
+      const until = new Date(running.clock.now().getTime() + DAY_MS).toISOString();
+      assert.equal(confirmed.body.withdrawals_locked_until, until);
+      assert.equal((await principalRow(running, customer.email)).withdrawals_locked_until, until);
+      lockLinkOf((await lastEmail(running, customer.email, 'mfa.totp_enrolled')).text);
+
+      const needsCode = await login(running, customer.email);
+      assert.equal(needsCode.body.code, 'MFA_REQUIRED', 'the new factor counts');
+      assert.equal((await totpStepUp(fresh, customer.secret)).status, 401, 'the old secret stays dead');
+      assert.equal((await totpStepUp(fresh, secret)).status, 200);
+    });
+
+    test('operators keep their second factor when every customer factor is revoked', async (t) => {
+      t.after(closeEach);
+      const support = await operatorWithSession(running, 'support@ops.example', 'support');
+      await revokeMfa({ all: true });
+      await revokeMfa({ all: true, method: 'totp' });
+      for (const operator of [commander, support]) {
+        const again = await api(running, 'POST', '/v1/operator/login', {
+          body: {
+            email: operator.email,
+            password: operator.password,
+            proof: { method: 'totp', code: nextTotp(running, operator.secret) },
+          },
+        });
+        assert.equal(again.status, 200, `${operator.email}: ${JSON.stringify(again.body)}`);
+        assert.equal(again.body.aal, 2);
+      }
+      const noCode = await api(running, 'POST', '/v1/operator/login', {
+        body: { email: support.email, password: support.password },
+      });
+      assert.equal(noCode.body.code, 'MFA_REQUIRED', 'an operator never signs in with a password alone');
+    });
+
+    test('method-scoped revocation (totp) leaves passkeys working', async (t) => {
+      t.after(closeEach);
+      const customer = await customerWithTotp(running, 'scoped@example.com');
+      const authenticator = new SoftAuthenticator();
+      await registerSoftPasskey(
+        running,
+        customer.token,
+        authenticator,
+        await stepUpToken(running, customer, 'mfa.enroll'),
+      );
+      assert.deepEqual(await revokeMfa({ all: true, method: 'totp' }), { scope: 'all', method: 'totp' });
+
+      assert.equal((await totpStepUp(customer.token, customer.secret)).status, 401);
+      const proof = await passkeyStepUpToken(running, customer.token, authenticator, 'anti_phishing.set');
+      assert.ok(proof);
+      const factors = await api(running, 'GET', '/v1/mfa/factors', { token: customer.token });
+      assert.deepEqual(
+        factors.body.factors.map((f: { method: string }) => f.method),
+        ['passkey'],
+      );
+      assert.equal(factors.body.recovery_codes_left, 10);
+
+      const withoutProof = await login(running, customer.email);
+      assert.equal(withoutProof.body.code, 'MFA_REQUIRED', 'a passkey is still a factor');
+      const challenge = await api(running, 'POST', '/v1/auth/login/passkey-challenge', {
+        body: { email: customer.email },
+      });
+      const signedIn = await login(running, customer.email, {
+        proof: {
+          method: 'passkey',
+          challenge_id: challenge.body.challenge_id,
+          response: authenticator.getAssertion(challenge.body.options, TEST_ORIGIN),
+        },
+      });
+      assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+      assert.equal(signedIn.body.aal, 2);
+      const enrolAgain = await api(running, 'POST', '/v1/mfa/totp', { token: customer.token, body: {} });
+      assert.equal(enrolAgain.status, 403, 'with a passkey left, a new authenticator needs a step-up');
+      assert.equal(enrolAgain.body.code, 'STEP_UP_REQUIRED');
+    });
+
+    test("per-customer revocation touches that customer only", async (t) => {
+      t.after(closeEach);
+      const target = await customerWithTotp(running, 'target@example.com');
+      const bystander = await customerWithTotp(running, 'bystander@example.com');
+      const analyst = await operatorWithSession(running, 'analyst@ops.example', 'risk_analyst');
+      const { id } = await principalRow(running, target.email);
+      const scoped = await api(running, 'POST', '/v1/operator/security/revoke-mfa', {
+        token: analyst.token,
+        body: { customer_id: id, method: 'totp' },
+      });
+      assert.equal(scoped.status, 400);
+      assert.equal(scoped.body.field, 'method');
+      await revokeMfa({ customer_id: id }, analyst.token);
+      assert.equal((await totpStepUp(target.token, target.secret)).status, 401);
+      assert.equal((await totpStepUp(bystander.token, bystander.secret)).status, 200);
+    });
+
+    test('an enrolment started before revoke-all and confirmed after it counts', async (t) => {
+      t.after(closeEach);
+      const { customerWithoutFactors } = await import('../../support/customers.ts');
+      const token = await customerWithoutFactors(running, 'mid-revoke@example.com');
+      const started = await api(running, 'POST', '/v1/mfa/totp', { token, body: {} });
+      assert.equal(started.status, 201);
+      await revokeMfa({ all: true });
+      const secret = new URL(started.body.otpauth_uri).searchParams.get('secret')!;
+      running.clock.advance(30_000);
+      const confirmed = await api(running, 'POST', `/v1/mfa/totp/${started.body.factor_id}/confirm`, {
+        token,
+        body: { code: totpAt(secret, running.clock.now()) },
+      });
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      const needsCode = await login(running, 'mid-revoke@example.com');
+      assert.equal(needsCode.status, 401, 'a confirmed factor is never silently inert');
+      assert.equal(needsCode.body.code, 'MFA_REQUIRED');
+      assert.equal((await totpStepUp(token, secret)).status, 200);
+    });
+  });
+}
