@@ -6,7 +6,7 @@ import {
   parseCoolingHours,
 } from '../core/address-book/cooling.ts';
 import { normalizeAddress } from '../core/addresses/index.ts';
-import { DomainError, invalidInput } from '../core/errors.ts';
+import { assert, DomainError, invalidInput } from '../core/errors.ts';
 import { isNetwork, NETWORKS, type Network } from '../core/networks.ts';
 import {
   type AddressBookEntry,
@@ -16,10 +16,11 @@ import {
   insertEntry,
   listLiveEntries,
   markRemoved,
+  pendingCoolingChangeTimes,
 } from '../store/address-book.ts';
-import { findPrincipal } from '../store/identity/principals.ts';
+import { lockPrincipal, type Principal } from '../store/identity/principals.ts';
 import { recordSetting, settingAt } from '../store/identity/settings-history.ts';
-import { inTransaction, type Tx } from '../store/transaction.ts';
+import { inTransaction, lockRows, type Tx } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
 import type { Authenticated } from './identity/sessions.ts';
@@ -28,6 +29,21 @@ import { notifyPrincipal } from './notify.ts';
 
 const MAX_ENTRIES = 200;
 const MAX_LABEL_LENGTH = 64;
+/**
+ * Shortenings waiting to take effect. Only a shortening makes a new one, so refusing more shortenings (the safe
+ * direction) bounds them, and a customer can always lengthen the period again, whatever a thief queued.
+ */
+const MAX_PENDING_COOLING_CHANGES = 16;
+
+/**
+ * Holds the account's row until the transaction ends, so the checks here (duplicates, the entry cap, pending
+ * cooling changes) and the writes that follow run one at a time per account on PostgreSQL too.
+ */
+async function lockAccount(tx: Tx, context: ServiceContext, auth: Authenticated): Promise<Principal> {
+  const principal = await lockPrincipal(tx, auth.principalId, lockRows(context.database));
+  assert(principal !== undefined, `the authenticated account ${auth.principalId} exists`);
+  return principal;
+}
 
 /** The cooling period in force for an account at `at` (default 24 h). */
 export async function accountCoolingMs(tx: Tx, accountId: string, at: Date): Promise<number> {
@@ -53,9 +69,10 @@ function parseLabel(input: unknown): string {
   if (typeof input !== 'string' || input.trim().length === 0) throw invalidInput('label', 'is required');
   if (input.length > MAX_LABEL_LENGTH)
     throw invalidInput('label', `must be at most ${MAX_LABEL_LENGTH} characters`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f<>]/.test(input))
-    throw invalidInput('label', 'must not contain control characters or < >');
+  // The label is shown in security emails: control (C0, C1), invisible or direction-changing characters,
+  // line breaks and lone surrogates could disguise what was added, and < > is refused outright.
+  if (/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}<>]/u.test(input))
+    throw invalidInput('label', 'must not contain control, invisible or line-break characters, or < >');
   return input.trim();
 }
 
@@ -77,6 +94,7 @@ export async function addAddress(
   const { normalized, type } = normalizeAddress(network, input.address);
   const label = parseLabel(input.label);
   return inTransaction(context.database, async (tx) => {
+    const principal = await lockAccount(tx, context, auth);
     await consumeStepUp(tx, context, auth, 'address_book.add', input.step_up_token);
     const now = context.clock.now();
     if ((await findLiveEntry(tx, auth.principalId, network, normalized)) !== undefined) {
@@ -104,18 +122,15 @@ export async function addAddress(
       subject: `address:${entry.id}`,
       data: { network, address: normalized, label, usable_from: described.usable_from, ip: meta.ip },
     });
-    const principal = await findPrincipal(tx, auth.principalId);
-    if (principal !== undefined) {
-      await notifyPrincipal(tx, context, principal, {
-        event: 'address_book.added',
-        headline: 'A withdrawal address was added to your address book',
-        lines: [
-          `Address: ${normalized} (${network}), label "${label}".`,
-          `It can receive withdrawals from ${described.usable_from}. If you did not add it, lock your account now.`,
-        ],
-        meta,
-      });
-    }
+    await notifyPrincipal(tx, context, principal, {
+      event: 'address_book.added',
+      headline: 'A withdrawal address was added to your address book',
+      lines: [
+        `Address: ${normalized} (${network}), label "${label}".`,
+        `It can receive withdrawals from ${described.usable_from}. If you did not add it, lock your account now.`,
+      ],
+      meta,
+    });
     return described;
   });
 }
@@ -136,6 +151,7 @@ export async function removeAddress(
   meta: RequestMeta,
 ) {
   return inTransaction(context.database, async (tx) => {
+    const principal = await lockAccount(tx, context, auth);
     await consumeStepUp(tx, context, auth, 'address_book.remove', input.step_up_token);
     const entry = await findEntry(tx, auth.principalId, id);
     if (entry === undefined || entry.removedAt !== null)
@@ -146,17 +162,14 @@ export async function removeAddress(
       actor: `customer:${auth.principalId}`,
       action: 'address_book.removed',
       subject: `address:${entry.id}`,
-      data: { network: entry.network, address: entry.address },
+      data: { network: entry.network, address: entry.address, ip: meta.ip },
     });
-    const principal = await findPrincipal(tx, auth.principalId);
-    if (principal !== undefined) {
-      await notifyPrincipal(tx, context, principal, {
-        event: 'address_book.removed',
-        headline: 'A withdrawal address was removed from your address book',
-        lines: [`Address: ${entry.address} (${entry.network}), label "${entry.label}".`],
-        meta,
-      });
-    }
+    await notifyPrincipal(tx, context, principal, {
+      event: 'address_book.removed',
+      headline: 'A withdrawal address was removed from your address book',
+      lines: [`Address: ${entry.address} (${entry.network}), label "${entry.label}".`],
+      meta,
+    });
     return { id: entry.id, removed_at: now.toISOString() };
   });
 }
@@ -170,10 +183,29 @@ export async function setCoolingPeriod(
 ) {
   const requestedMs = parseCoolingHours(input.cooling_period_hours);
   return inTransaction(context.database, async (tx) => {
+    const principal = await lockAccount(tx, context, auth);
     await consumeStepUp(tx, context, auth, 'address_book.settings', input.step_up_token);
     const now = context.clock.now();
     const current = await accountCoolingMs(tx, auth.principalId, now);
     const effectiveAt = coolingChangeEffectiveAt(current, requestedMs, now);
+    const pending = await pendingCoolingChangeTimes(tx, auth.principalId, now, MAX_PENDING_COOLING_CHANGES + 1);
+    if (effectiveAt > now && pending.length >= MAX_PENDING_COOLING_CHANGES) {
+      throw new DomainError('CONFLICT', 'too many cooling-period changes are waiting; try again once they apply', {
+        field: 'cooling_period_hours',
+      });
+    }
+    assert(pending.length <= MAX_PENDING_COOLING_CHANGES, 'pending cooling changes stay within their bound');
+    // The newest choice replaces every change still waiting (else a thief's queued shortening would apply
+    // after the customer set the period back). History stays append-only: a row is recorded again at each
+    // waiting time, and of rows with equal times the later one (a larger time-ordered id) is the one read.
+    for (const at of pending) {
+      await recordSetting(tx, {
+        principalId: auth.principalId,
+        setting: COOLING_SETTING,
+        value: String(Date.parse(at) < effectiveAt.getTime() ? current : requestedMs),
+        effectiveAt: at,
+      });
+    }
     await recordSetting(tx, {
       principalId: auth.principalId,
       setting: COOLING_SETTING,
@@ -184,17 +216,22 @@ export async function setCoolingPeriod(
       actor: `customer:${auth.principalId}`,
       action: 'address_book.cooling_changed',
       subject: `customer:${auth.principalId}`,
-      data: { from_ms: current, to_ms: requestedMs, effective_at: effectiveAt.toISOString() },
+      data: {
+        from_ms: current,
+        to_ms: requestedMs,
+        effective_at: effectiveAt.toISOString(),
+        replaced_pending: pending,
+      },
     });
-    const principal = await findPrincipal(tx, auth.principalId);
-    if (principal !== undefined) {
-      await notifyPrincipal(tx, context, principal, {
-        event: 'address_book.cooling_changed',
-        headline: `Address cooling period set to ${requestedMs / 3_600_000} hours`,
-        lines: [`The change takes effect at ${effectiveAt.toISOString()}.`],
-        meta,
-      });
-    }
+    await notifyPrincipal(tx, context, principal, {
+      event: 'address_book.cooling_changed',
+      headline: `Address cooling period set to ${requestedMs / 3_600_000} hours`,
+      lines: [
+        `The change takes effect at ${effectiveAt.toISOString()}.`,
+        ...(pending.length === 0 ? [] : ['It replaces the changes that were still waiting to take effect.']),
+      ],
+      meta,
+    });
     return { cooling_period_ms: requestedMs, effective_at: effectiveAt.toISOString() };
   });
 }

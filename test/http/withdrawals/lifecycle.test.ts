@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { releaseDue, settleBroadcast } from '../../../src/services/withdrawals/release.ts';
+import { conservationReport } from '../../../src/store/ledger/index.ts';
+import { api } from '../../support/customers.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, startApp } from '../../support/http.ts';
+import { confirmTotp, readyCustomer, requestBtc, simulatedChain } from '../../support/withdrawals.ts';
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`withdrawal life cycle on ${engine}`, { skip }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    before(async () => {
+      fresh = await freshDatabase(engine);
+      running = await startApp(fresh.database);
+    });
+    after(async () => {
+      await running.close();
+      await fresh.drop();
+    });
+
+    test('request, confirm with TOTP, queue, release with attestation, broadcast, confirm on chain, post the hold', async () => {
+      const customer = await readyCustomer(running, 'life@example.com');
+      const requested = await requestBtc(running, customer, '0.25');
+      assert.equal(requested.status, 201, JSON.stringify(requested.body));
+      assert.equal(requested.body.state, 'awaiting_confirmation');
+      assert.match(
+        requested.body.summary,
+        /^Send 0\.25 BTC to bc1qw508\.\.\.v8f3t4 \(Cold wallet\), fee 0\.0001 BTC$/,
+      );
+      const confirmed = await confirmTotp(running, customer, requested.body.id);
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      assert.equal(confirmed.body.state, 'queued');
+      const balances = await api(running, 'GET', '/v1/balances', { token: customer.token });
+      assert.deepEqual(balances.body.balances, [{ asset: 'BTC', available: '0.7499', held: '0.2501' }]);
+
+      const chain = simulatedChain(running);
+      assert.equal(
+        (await releaseDue(running.context, chain)).released,
+        0,
+        'nothing before the cancel window ends',
+      );
+      running.clock.advance(10 * 60_000);
+      const pass = await releaseDue(running.context, chain);
+      assert.equal(pass.released, 1);
+      running.clock.advance(3_000);
+      assert.equal(await settleBroadcast(running.context, chain), 1);
+      const done = await api(running, 'GET', `/v1/withdrawals/${requested.body.id}`, {
+        token: customer.token,
+      });
+      assert.equal(done.body.state, 'completed');
+      assert.deepEqual(
+        done.body.history.map((h: { to_state: string }) => h.to_state),
+        ['awaiting_confirmation', 'screening', 'queued', 'released', 'broadcast', 'completed'],
+      );
+      const after = await api(running, 'GET', '/v1/balances', { token: customer.token });
+      assert.deepEqual(after.body.balances, [{ asset: 'BTC', available: '0.7499', held: '0' }]);
+      const report = await conservationReport(running.context.database.db);
+      assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
+    });
+  });
+}

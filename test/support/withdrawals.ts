@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { SimulatedChain } from '../../src/adapters/custody/simulated-chain.ts';
+import { creditDeposit } from '../../src/services/deposits.ts';
+import { findPrincipalByEmail } from '../../src/store/identity/principals.ts';
+import { recordPrice } from '../../src/store/prices.ts';
+import { api, type Customer, customerWithTotp, nextTotp, stepUpToken } from './customers.ts';
+import type { RunningApp } from './http.ts';
+
+export const BTC_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
+export const BTC_ADDRESS_2 = '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2';
+
+export function simulatedChain(running: RunningApp, confirmations = 3, blockMs = 1000): SimulatedChain {
+  return new SimulatedChain({
+    database: running.context.database,
+    clock: running.clock,
+    publicKey: createPublicKey(running.context.releaseKey),
+    confirmations,
+    blockMs,
+  });
+}
+
+export async function customerId(running: RunningApp, email: string): Promise<string> {
+  const principal = await findPrincipalByEmail(running.context.database.db, 'customer', email);
+  assert.ok(principal);
+  return principal.id;
+}
+
+export async function deposit(
+  running: RunningApp,
+  email: string,
+  asset: string,
+  network: string,
+  amount: string,
+  txid: string,
+) {
+  return creditDeposit(running.context, 'test', {
+    account_id: await customerId(running, email),
+    asset,
+    network,
+    amount,
+    txid,
+    output_index: 0,
+  });
+}
+
+export async function priceNow(running: RunningApp, asset: string, usdPrice: string) {
+  await recordPrice(running.context.database, { asset, at: running.clock.now(), usdPrice, source: 'test' });
+}
+
+/** A funded customer with TOTP, one cooled BTC address and the security-change lock of the enrolment over. */
+export async function readyCustomer(running: RunningApp, email: string, btc = '1') {
+  const customer = await customerWithTotp(running, email);
+  await deposit(running, email, 'BTC', 'bitcoin', btc, `dep${email.replace(/[^a-z0-9]/g, '')}0001`);
+  const proof = await stepUpToken(running, customer, 'address_book.add');
+  const added = await api(running, 'POST', '/v1/address-book', {
+    token: customer.token,
+    body: { network: 'bitcoin', address: BTC_ADDRESS, label: 'Cold wallet', step_up_token: proof },
+  });
+  assert.equal(added.status, 201, JSON.stringify(added.body));
+  running.clock.advance(24 * 60 * 60_000 + 1000);
+  // The session would have gone idle: log in again with a fresh code.
+  const relogin = await api(running, 'POST', '/v1/auth/login', {
+    body: {
+      email,
+      password: 'correct horse battery staple',
+      proof: { method: 'totp', code: nextTotp(running, customer.secret) },
+    },
+  });
+  assert.equal(relogin.status, 200, JSON.stringify(relogin.body));
+  await priceNow(running, 'BTC', '60000');
+  return {
+    ...customer,
+    token: relogin.body.token as string,
+    destinationId: added.body.id as string,
+  } satisfies Customer & {
+    destinationId: string;
+  };
+}
+
+export async function requestBtc(
+  running: RunningApp,
+  customer: { token: string; destinationId: string },
+  amount: string,
+) {
+  return api(running, 'POST', '/v1/withdrawals', {
+    token: customer.token,
+    body: { asset: 'BTC', network: 'bitcoin', amount, destination_id: customer.destinationId },
+  });
+}
+
+export async function confirmTotp(
+  running: RunningApp,
+  customer: { token: string; secret: string },
+  id: string,
+) {
+  return api(running, 'POST', `/v1/withdrawals/${id}/confirm`, {
+    token: customer.token,
+    body: { proof: { method: 'totp', code: nextTotp(running, customer.secret) } },
+  });
+}
