@@ -3,6 +3,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { ledgerBenchmark } from './ledger.ts';
 import type { Benchmark, Figure, MeasureOptions } from './measure.ts';
+import { outboxBenchmark } from './outbox.ts';
 
 /*
  * `npm run bench [-- name...]`: runs each benchmark, prints one table, and writes
@@ -10,7 +11,7 @@ import type { Benchmark, Figure, MeasureOptions } from './measure.ts';
  * BENCH_DURATION_MS and BENCH_WARMUP_MS shorten or lengthen every measured loop.
  */
 
-const BENCHMARKS: readonly Benchmark[] = [ledgerBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [ledgerBenchmark, outboxBenchmark];
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 
 function milliseconds(name: string, fallback: number): number {

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { DomainError } from '../core/errors.ts';
 import { registerAddress } from './commands/address.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerDeposit } from './commands/deposit.ts';
+import { registerHalt } from './commands/halt.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
@@ -19,6 +21,8 @@ registerAudit(program);
 registerOperator(program);
 registerRevoke(program);
 registerWebhook(program);
+registerHalt(program);
+registerDeposit(program);
 
 try {
   await program.parseAsync(process.argv);

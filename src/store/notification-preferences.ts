@@ -27,9 +27,16 @@ export async function setPreference(
 ): Promise<void> {
   await tx
     .insertInto('notification_preferences')
-    .values({ account_id: input.accountId, event: input.event, enabled: input.enabled ? 1 : 0, updated_at: input.now })
+    .values({
+      account_id: input.accountId,
+      event: input.event,
+      enabled: input.enabled ? 1 : 0,
+      updated_at: input.now,
+    })
     .onConflict((oc) =>
-      oc.columns(['account_id', 'event']).doUpdateSet({ enabled: input.enabled ? 1 : 0, updated_at: input.now }),
+      oc
+        .columns(['account_id', 'event'])
+        .doUpdateSet({ enabled: input.enabled ? 1 : 0, updated_at: input.now }),
     )
     .execute();
 }

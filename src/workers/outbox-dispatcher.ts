@@ -7,7 +7,12 @@ import { signingSecrets } from '../services/webhooks.ts';
 import type { Database } from '../store/database.ts';
 import { isNotificationMuted } from '../store/notification-preferences.ts';
 import type { OutboxRow } from '../store/outbox.ts';
-import { type AttemptResult, claimDueMessages, holdMessage, recordAttempt } from '../store/outbox-delivery.ts';
+import {
+  type AttemptResult,
+  claimDueMessages,
+  holdMessage,
+  recordAttempt,
+} from '../store/outbox-delivery.ts';
 import { findWebhookEndpoint } from '../store/webhooks.ts';
 import { checkRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './outbox-backoff.ts';
 
@@ -121,7 +126,11 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       outcome = sent;
     } catch (error) {
       permanent = error instanceof PermanentFailure;
-      outcome = { delivered: false, responseCode: null, error: error instanceof Error ? error.message : 'error' };
+      outcome = {
+        delivered: false,
+        responseCode: null,
+        error: error instanceof Error ? error.message : 'error',
+      };
     }
     const result: AttemptResult = outcome.delivered
       ? { kind: 'delivered' }

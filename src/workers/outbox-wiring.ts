@@ -4,16 +4,25 @@ import { destinationPolicy, type WebhookDestinationPolicy } from '../adapters/we
 import { httpWebhookSender } from '../adapters/webhooks/sender.ts';
 import type { Config } from '../config.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { createOutboxDispatcher, type OutboxDispatcher, type OutboxDispatcherOptions } from './outbox-dispatcher.ts';
+import {
+  createOutboxDispatcher,
+  type OutboxDispatcher,
+  type OutboxDispatcherOptions,
+} from './outbox-dispatcher.ts';
 
 /** WEBHOOK_ALLOWED_HOSTS and ALLOW_LOOPBACK_WEBHOOKS as a policy, for the API and the dispatcher alike. */
 export function webhookDestinationsOf(config: Config): WebhookDestinationPolicy {
-  return destinationPolicy({ allowedHosts: config.webhookAllowedHosts, allowLoopback: config.allowLoopbackWebhooks });
+  return destinationPolicy({
+    allowedHosts: config.webhookAllowedHosts,
+    allowLoopback: config.allowLoopbackWebhooks,
+  });
 }
 
 /** SMTP when SMTP_URL is set; otherwise the dev mailbox (the embedded default). */
 export function emailSenderOf(config: Config): EmailSender {
-  return config.smtpUrl === undefined ? devMailboxSender : smtpSender({ url: config.smtpUrl, from: config.mailFrom });
+  return config.smtpUrl === undefined
+    ? devMailboxSender
+    : smtpSender({ url: config.smtpUrl, from: config.mailFrom });
 }
 
 export interface RunningDispatcher extends OutboxDispatcher {

@@ -66,7 +66,10 @@ for (const { engine, skip } of await testEngines()) {
       return listed.body.cooling_period_ms as number;
     }
 
-    function assertStepUpRefused(answer: { status: number; body: { code: string; action?: string } }, action: string) {
+    function assertStepUpRefused(
+      answer: { status: number; body: { code: string; action?: string } },
+      action: string,
+    ) {
       assert.equal(answer.status, 403, JSON.stringify(answer.body));
       assert.equal(answer.body.code, 'STEP_UP_REQUIRED');
       assert.equal(answer.body.action, action);
@@ -88,9 +91,19 @@ for (const { engine, skip } of await testEngines()) {
     test('a step-up proof adds one address only: replaying it for a second address is refused', async () => {
       const customer = await customerWithTotp(running, 'ab-stepup-replay@example.com');
       const step = await stepUpToken(running, customer, 'address_book.add');
-      const first = await post(customer, { network: 'bitcoin', address: BTC, label: 'a', step_up_token: step });
+      const first = await post(customer, {
+        network: 'bitcoin',
+        address: BTC,
+        label: 'a',
+        step_up_token: step,
+      });
       assert.equal(first.status, 201, JSON.stringify(first.body));
-      const replay = await post(customer, { network: 'ethereum', address: ETH, label: 'b', step_up_token: step });
+      const replay = await post(customer, {
+        network: 'ethereum',
+        address: ETH,
+        label: 'b',
+        step_up_token: step,
+      });
       assertStepUpRefused(replay, 'address_book.add');
       assert.equal((await storedRows(customer)).length, 1);
     });
@@ -100,7 +113,9 @@ for (const { engine, skip } of await testEngines()) {
       const added = await add(customer, 'ethereum', ETH);
       assert.equal(added.status, 201);
       assertStepUpRefused(await remove(customer, added.body.id, undefined), 'address_book.remove');
-      const bodyless = await api(running, 'DELETE', `/v1/address-book/${added.body.id}`, { token: customer.token });
+      const bodyless = await api(running, 'DELETE', `/v1/address-book/${added.body.id}`, {
+        token: customer.token,
+      });
       assertStepUpRefused(bodyless, 'address_book.remove');
       const addProof = await stepUpToken(running, customer, 'address_book.add');
       assertStepUpRefused(await remove(customer, added.body.id, addProof), 'address_book.remove');
@@ -108,7 +123,11 @@ for (const { engine, skip } of await testEngines()) {
         (await storedRows(customer)).map((r) => r.removed_at),
         [null],
       );
-      const removed = await remove(customer, added.body.id, await stepUpToken(running, customer, 'address_book.remove'));
+      const removed = await remove(
+        customer,
+        added.body.id,
+        await stepUpToken(running, customer, 'address_book.remove'),
+      );
       assert.equal(removed.status, 200, JSON.stringify(removed.body));
       assert.equal(removed.body.removed_at, running.clock.now().toISOString());
     });
@@ -157,7 +176,11 @@ for (const { engine, skip } of await testEngines()) {
         ['an ethereum address on bitcoin', { address: ETH }, /^address$/],
         ['a testnet bech32 address on bitcoin', { address: TESTNET_BECH32 }, /^address$/],
         ['a testnet legacy address on bitcoin', { address: TESTNET_LEGACY }, /^address$/],
-        ['a mainnet address on bitcoin-testnet', { network: 'bitcoin-testnet', address: BTC_LEGACY }, /^address$/],
+        [
+          'a mainnet address on bitcoin-testnet',
+          { network: 'bitcoin-testnet', address: BTC_LEGACY },
+          /^address$/,
+        ],
         ['a corrupted checksum', { address: `${BTC.slice(0, -1)}5` }, /^address$/],
         ['an unknown network', { network: 'dogecoin' }, /(^|\.)network$/],
         ['a network of another case', { network: 'Bitcoin' }, /(^|\.)network$/],
@@ -177,7 +200,11 @@ for (const { engine, skip } of await testEngines()) {
         ['a label with <script>', { label: '<script>alert(1)</script>' }, /(^|\.)label$/],
         ['no label', { label: undefined }, /(^|\.)label$/],
         ['an unknown field', { memo: 'x' }, /(^|\.)memo$/],
-        ['a created_at chosen by the client', { created_at: '2000-01-01T00:00:00.000Z' }, /(^|\.)created_at$/],
+        [
+          'a created_at chosen by the client',
+          { created_at: '2000-01-01T00:00:00.000Z' },
+          /(^|\.)created_at$/,
+        ],
         ['a cooled flag chosen by the client', { cooled: true }, /(^|\.)cooled$/],
         ['a cooling period chosen by the client', { cooling_ms: 0 }, /(^|\.)cooling_ms$/],
       ];
@@ -215,9 +242,17 @@ for (const { engine, skip } of await testEngines()) {
       const customer = await customerWithTotp(running, 'ab-remove-twice@example.com');
       const added = await add(customer, 'litecoin', 'ltc1qw508d6qejxtdg4y5r3zarvary0c5xw7kgmn4n9');
       assert.equal(added.status, 201, JSON.stringify(added.body));
-      const first = await remove(customer, added.body.id, await stepUpToken(running, customer, 'address_book.remove'));
+      const first = await remove(
+        customer,
+        added.body.id,
+        await stepUpToken(running, customer, 'address_book.remove'),
+      );
       assert.equal(first.status, 200);
-      const second = await remove(customer, added.body.id, await stepUpToken(running, customer, 'address_book.remove'));
+      const second = await remove(
+        customer,
+        added.body.id,
+        await stepUpToken(running, customer, 'address_book.remove'),
+      );
       assert.equal(second.status, 404, JSON.stringify(second.body));
     });
 
@@ -240,7 +275,11 @@ for (const { engine, skip } of await testEngines()) {
       }
       assert.ok(addedEmail.text.includes(added.body.usable_from), 'the email does not say when it is usable');
 
-      const removed = await remove(customer, added.body.id, await stepUpToken(running, customer, 'address_book.remove'));
+      const removed = await remove(
+        customer,
+        added.body.id,
+        await stepUpToken(running, customer, 'address_book.remove'),
+      );
       assert.equal(removed.status, 200);
       const removedEmail = await lastEmail(running, customer.email, 'address_book.removed');
       assert.match(removedEmail.text, /Anti-phishing code: blue-heron-42/);
@@ -260,10 +299,16 @@ for (const { engine, skip } of await testEngines()) {
       const accountId = await principalIdOf(running, customer.email);
       const added = await add(customer, 'bitcoin', BTC.toUpperCase());
       assert.equal(added.status, 201);
-      const removed = await remove(customer, added.body.id, await stepUpToken(running, customer, 'address_book.remove'));
+      const removed = await remove(
+        customer,
+        added.body.id,
+        await stepUpToken(running, customer, 'address_book.remove'),
+      );
       assert.equal(removed.status, 200);
       for (const action of ['address_book.added', 'address_book.removed']) {
-        const rows = (await auditEntries(running, action)).filter((r) => r.subject === `address:${added.body.id}`);
+        const rows = (await auditEntries(running, action)).filter(
+          (r) => r.subject === `address:${added.body.id}`,
+        );
         assert.equal(rows.length, 1, `${action} audited ${rows.length} times`);
         assert.equal(rows[0]?.actor, `customer:${accountId}`);
         assert.equal(JSON.parse(rows[0]?.data ?? '{}').address, BTC);

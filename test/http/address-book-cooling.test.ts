@@ -174,7 +174,11 @@ for (const { engine, skip } of await testEngines()) {
       assert.equal(restored.body.effective_at, running.clock.now().toISOString());
 
       const after = await sessionAt(customer, pendingAt + 60_000);
-      assert.equal((await book(after)).cooling_period_ms, 72 * HOUR_MS, 'the cancelled shortening took effect');
+      assert.equal(
+        (await book(after)).cooling_period_ms,
+        72 * HOUR_MS,
+        'the cancelled shortening took effect',
+      );
       const added = await addEntry(after, 'bitcoin', BTC);
       assert.equal(added.usable_from, iso(Date.parse(added.created_at) + 72 * HOUR_MS));
     });

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { SimulatedChain } from '../../src/adapters/custody/simulated-chain.ts';
 import { creditDeposit } from '../../src/services/deposits.ts';
 import { findPrincipalByEmail } from '../../src/store/identity/principals.ts';
 import { recordPrice } from '../../src/store/prices.ts';
-import { api, type Customer, customerWithTotp, nextTotp, stepUpToken } from './customers.ts';
+import {
+  api,
+  type Customer,
+  customerWithTotp,
+  nextTotp,
+  registerSoftPasskey,
+  signInAgain,
+  stepUpToken,
+} from './customers.ts';
 import type { RunningApp } from './http.ts';
+import type { SoftAuthenticator } from './soft-authenticator.ts';
 
 export const BTC_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
 export const BTC_ADDRESS_2 = '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2';
@@ -97,5 +107,74 @@ export async function confirmTotp(
   return api(running, 'POST', `/v1/withdrawals/${id}/confirm`, {
     token: customer.token,
     body: { proof: { method: 'totp', code: nextTotp(running, customer.secret) } },
+  });
+}
+
+export type ReadyCustomer = Awaited<ReturnType<typeof readyCustomer>>;
+
+/** A withdrawal's row straight from the database (what the API does not show, such as proof_id). */
+export async function withdrawalRow(running: RunningApp, id: string) {
+  const row = await running.context.database.db
+    .selectFrom('withdrawals')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
+  assert.ok(row, `no withdrawal ${id}`);
+  return row;
+}
+
+/** Available and held of one asset, as the customer sees them. */
+export async function balanceOf(running: RunningApp, token: string, asset = 'BTC') {
+  const response = await api(running, 'GET', '/v1/balances', { token });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  const line = (response.body.balances as { asset: string; available: string; held: string }[]).find(
+    (b) => b.asset === asset,
+  );
+  assert.ok(line, `no ${asset} balance`);
+  return { available: line.available, held: line.held };
+}
+
+/**
+ * A ready customer who also registers a passkey held by `authenticator` (with a TOTP step-up for mfa.enroll),
+ * then waits out the 24 h security-change lock the enrolment starts, signs in again and refreshes the price.
+ */
+export async function readyPasskeyCustomer(
+  running: RunningApp,
+  email: string,
+  authenticator: SoftAuthenticator,
+  btc = '1',
+) {
+  const customer = await readyCustomer(running, email, btc);
+  const stepUp = await stepUpToken(running, customer, 'mfa.enroll');
+  const { credentialId } = await registerSoftPasskey(running, customer.token, authenticator, stepUp);
+  running.clock.advance(24 * 60 * 60_000 + 1000);
+  const again = await signInAgain(running, customer);
+  await priceNow(running, 'BTC', '60000');
+  return { ...customer, token: again.token, credentialId };
+}
+
+/** POST /v1/withdrawals/:id/passkey-challenge, asserted to succeed. */
+export async function passkeyChallengeFor(running: RunningApp, token: string, id: string) {
+  const response = await api(running, 'POST', `/v1/withdrawals/${id}/passkey-challenge`, { token });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body as {
+    challenge_id: string;
+    expires_at: string;
+    options: PublicKeyCredentialRequestOptionsJSON;
+  };
+}
+
+export async function confirmPasskey(
+  running: RunningApp,
+  token: string,
+  id: string,
+  challengeId: string,
+  response: unknown,
+  headers: Record<string, string> = {},
+) {
+  return api(running, 'POST', `/v1/withdrawals/${id}/confirm`, {
+    token,
+    headers,
+    body: { proof: { method: 'passkey', challenge_id: challengeId, response } },
   });
 }

@@ -29,7 +29,11 @@ for (const { engine, skip } of await testEngines()) {
         const ids = new Set<string>();
         for (let n = 0; n < MESSAGES; n += 1) {
           const queued = await inTransaction(context.database, (tx) =>
-            enqueueWebhookEvent(tx, context, { event: 'account.locked', accountId: `acct-${n}`, payload: { n } }),
+            enqueueWebhookEvent(tx, context, {
+              event: 'account.locked',
+              accountId: `acct-${n}`,
+              payload: { n },
+            }),
           );
           for (const id of queued) ids.add(id);
         }
@@ -38,7 +42,10 @@ for (const { engine, skip } of await testEngines()) {
 
         const first = await spawnDispatcher(context, fresh.env, knobs);
         children.push(first);
-        await eventually('deliveries in flight', () => receiver.received.length >= 3 && receiver.inFlight() > 0);
+        await eventually(
+          'deliveries in flight',
+          () => receiver.received.length >= 3 && receiver.inFlight() > 0,
+        );
         await killDispatcher(first, 'SIGKILL');
         const caughtInFlight = receiver.received.length;
         assert.ok(caughtInFlight < MESSAGES, 'the first dispatcher was stopped mid-way');

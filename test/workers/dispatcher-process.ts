@@ -3,8 +3,9 @@
  * kill one mid-batch or run two side by side. Prints "ready" once looping; runs until killed or SIGTERM.
  * OUTBOX_LEASE_MS, OUTBOX_BATCH and OUTBOX_CONCURRENCY shrink the claim so a test can watch it expire.
  */
-import { loadConfig } from '../../src/config.ts';
+
 import { withServices } from '../../src/cli/context.ts';
+import { loadConfig } from '../../src/config.ts';
 import { outboxDispatcherOf } from '../../src/workers/outbox-wiring.ts';
 
 function envInt(name: string, fallback: number): number {

@@ -37,7 +37,11 @@ for (const { engine, skip } of await testEngines()) {
           );
           for (const id of queued) ids.add(id);
         }
-        await eventually('every message received', () => new Set(receiver.received.map((m) => m.id)).size === MESSAGES, 40_000);
+        await eventually(
+          'every message received',
+          () => new Set(receiver.received.map((m) => m.id)).size === MESSAGES,
+          40_000,
+        );
         await eventually('every delivery recorded', async () => {
           const row = await fresh.database.db
             .selectFrom('outbox')
@@ -50,8 +54,16 @@ for (const { engine, skip } of await testEngines()) {
         const perId = new Map<string, number>();
         for (const message of receiver.received) perId.set(message.id, (perId.get(message.id) ?? 0) + 1);
         assert.deepEqual(new Set(perId.keys()), ids);
-        assert.deepEqual([...perId.values()].filter((n) => n !== 1), [], 'no id was delivered twice');
-        assert.deepEqual([...receiver.peakInFlight.values()].filter((n) => n > 1), [], 'no id was in flight twice at once');
+        assert.deepEqual(
+          [...perId.values()].filter((n) => n !== 1),
+          [],
+          'no id was delivered twice',
+        );
+        assert.deepEqual(
+          [...receiver.peakInFlight.values()].filter((n) => n > 1),
+          [],
+          'no id was in flight twice at once',
+        );
         const logs = await fresh.database.db.selectFrom('delivery_log').select('outbox_id').execute();
         assert.equal(logs.length, MESSAGES, 'one attempt per message');
       } finally {

@@ -26,7 +26,11 @@ import {
 export const LOOPBACK_ONLY = destinationPolicy({ allowedHosts: [], allowLoopback: true });
 
 /** A customer with an anti-phishing code in force, made straight in the store. */
-export async function customerWithCode(context: ServiceContext, email: string, code: string): Promise<Principal> {
+export async function customerWithCode(
+  context: ServiceContext,
+  email: string,
+  code: string,
+): Promise<Principal> {
   return inTransaction(context.database, async (tx) => {
     const at = new Date(context.clock.now().getTime() - 60_000).toISOString();
     const principal = await insertPrincipal(tx, {
@@ -36,7 +40,12 @@ export async function customerWithCode(context: ServiceContext, email: string, c
       role: null,
       now: at,
     });
-    await recordSetting(tx, { principalId: principal.id, setting: ANTI_PHISHING_SETTING, value: code, effectiveAt: at });
+    await recordSetting(tx, {
+      principalId: principal.id,
+      setting: ANTI_PHISHING_SETTING,
+      value: code,
+      effectiveAt: at,
+    });
     return principal;
   });
 }
@@ -110,7 +119,12 @@ export async function startReceiver(
     const headers = Object.fromEntries(
       Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
     );
-    const message = { id: headers['webhook-id'] ?? '', path: request.url ?? '', headers, body: Buffer.concat(chunks).toString('utf8') };
+    const message = {
+      id: headers['webhook-id'] ?? '',
+      path: request.url ?? '',
+      headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
     const n = received.length;
     received.push(message);
     inFlight += 1;
@@ -180,13 +194,21 @@ export function readableMime(raw: string): string {
 }
 
 export async function outboxRow(context: ServiceContext, id: string): Promise<OutboxRow> {
-  const row = await context.database.db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await context.database.db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
   assert.ok(row, `no outbox row ${id}`);
   return row;
 }
 
 /** Polls `condition` every 50 ms until it holds or `timeoutMs` passes (then fails with `what`). */
-export async function eventually(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 20_000) {
+export async function eventually(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+) {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     if (await condition()) return;
@@ -194,7 +216,6 @@ export async function eventually(what: string, condition: () => Promise<boolean>
   }
   assert.fail(`timed out waiting for ${what}`);
 }
-
 
 export interface DispatcherProcess {
   readonly child: ChildProcess;
@@ -212,18 +233,22 @@ export async function spawnDispatcher(
   knobs: Record<string, string> = {},
 ): Promise<DispatcherProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'drawbridge-dispatcher-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'dispatcher-process.ts')], {
-    env: {
-      ...process.env,
-      DRAWBRIDGE_DATA_DIR: dataDir,
-      ...databaseEnv,
-      DRAWBRIDGE_TOTP_KEY: context.totpKey.toString('base64'),
-      ALLOW_LOOPBACK_WEBHOOKS: 'true',
-      SMTP_URL: '',
-      ...knobs,
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'dispatcher-process.ts')],
+    {
+      env: {
+        ...process.env,
+        DRAWBRIDGE_DATA_DIR: dataDir,
+        ...databaseEnv,
+        DRAWBRIDGE_TOTP_KEY: context.totpKey.toString('base64'),
+        ALLOW_LOOPBACK_WEBHOOKS: 'true',
+        SMTP_URL: '',
+        ...knobs,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {

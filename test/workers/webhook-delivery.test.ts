@@ -6,14 +6,22 @@ import { webhookSignature } from '../../src/adapters/webhooks/signing.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import type { ServiceContext } from '../../src/services/context.ts';
 import { enqueueWebhookEvent } from '../../src/services/webhook-events.ts';
-import { disableWebhookEndpoint, ROTATION_OVERLAP_MS, rotateWebhookSecret } from '../../src/services/webhooks.ts';
+import {
+  disableWebhookEndpoint,
+  ROTATION_OVERLAP_MS,
+  rotateWebhookSecret,
+} from '../../src/services/webhooks.ts';
 import { deliveryLogOf } from '../../src/store/outbox-delivery.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
 import { dispatcherFor, loopbackEndpoint, outboxRow, startReceiver } from './outbox-world.ts';
 
-async function emit(context: ServiceContext, event: string, accountId = 'acct-1'): Promise<readonly string[]> {
+async function emit(
+  context: ServiceContext,
+  event: string,
+  accountId = 'acct-1',
+): Promise<readonly string[]> {
   return inTransaction(context.database, (tx) =>
     enqueueWebhookEvent(tx, context, { event, accountId, payload: { reason: 'test' } }),
   );
@@ -50,7 +58,10 @@ for (const { engine, skip } of await testEngines()) {
         for (const message of receiver.received) {
           const secret = secretOf.get(message.path);
           assert.ok(secret, `nothing was registered at ${message.path}`);
-          assert.deepEqual(new Webhook(secret).verify(message.body, message.headers), JSON.parse(message.body));
+          assert.deepEqual(
+            new Webhook(secret).verify(message.body, message.headers),
+            JSON.parse(message.body),
+          );
           const other = secret === all.secret ? locks.secret : all.secret;
           assert.throws(() => new Webhook(other).verify(message.body, message.headers), /signature/i);
           assert.ok([...locked, ...device].includes(message.id), 'webhook-id is the outbox id');
@@ -87,7 +98,10 @@ for (const { engine, skip } of await testEngines()) {
         const after = receiver.received[1]!;
         assert.equal(after.id, afterId);
         const at = new Date(Number(after.headers['webhook-timestamp']) * 1000);
-        assert.equal(after.headers['webhook-signature'], webhookSignature([rotated.secret], after.id, at, after.body));
+        assert.equal(
+          after.headers['webhook-signature'],
+          webhookSignature([rotated.secret], after.id, at, after.body),
+        );
       } finally {
         await receiver.close();
         await fresh.drop();
@@ -165,7 +179,9 @@ for (const { engine, skip } of await testEngines()) {
         const context = contextOn(fresh.database);
         await loopbackEndpoint(context, receiver.url);
         const [id] = await emit(context, 'account.locked');
-        const report = await dispatcherFor(context, { webhooks: httpWebhookSender({ timeoutMs: 300 }) }).runOnce();
+        const report = await dispatcherFor(context, {
+          webhooks: httpWebhookSender({ timeoutMs: 300 }),
+        }).runOnce();
         assert.equal(report.retried, 1);
         assert.equal((await outboxRow(context, id!)).last_error, 'timed out');
       } finally {

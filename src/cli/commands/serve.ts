@@ -25,6 +25,11 @@ export function registerServe(program: Command): void {
         cookieSecure: config.cookieSecure,
         devMailbox: config.devMailbox,
       });
+      if (config.databaseUrl === undefined && config.devMailbox) {
+        const { seedDemo } = await import('../../services/demo-seed.ts');
+        const demo = await seedDemo(context);
+        if (demo !== undefined) app.log.info({ demo }, 'seeded a demo customer and operator (shown once)');
+      }
       const { createPublicKey } = await import('node:crypto');
       const { SimulatedChain } = await import('../../adapters/custody/simulated-chain.ts');
       const { startReleaser } = await import('../../workers/releaser.ts');

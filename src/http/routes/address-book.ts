@@ -86,6 +86,11 @@ export function registerAddressBookRoutes(app: FastifyInstance, context: Service
           ...PROBLEM_RESPONSES,
         },
       },
+      // A DELETE often comes without a body: treat it as an empty one, so the answer is the 403 naming the
+      // step-up action to take, not a 400 about the body's shape.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       preHandler: customer,
     },
     async (request) =>

@@ -99,7 +99,7 @@ export async function confirmTotpEnrolment(
       });
     }
     await removeFactors(tx, principal.id, 'totp', now.toISOString(), factor.id);
-    await activateFactor(tx, factor.id, now.toISOString());
+    await activateFactor(tx, principal, factor.id, now.toISOString());
     const recoveryCodes = await replaceRecoveryCodesIfNone(tx, context, principal);
     await raiseToAal2(tx, auth.sessionId);
     const lockedUntil = await startSecurityChangeLock(

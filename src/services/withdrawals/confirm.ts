@@ -1,6 +1,7 @@
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
+import { parseAuthenticationResponse } from '../../core/mfa/passkey-response.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
 import { findPrincipal } from '../../store/identity/principals.ts';
 import { placeHold } from '../../store/ledger/index.ts';
@@ -23,6 +24,7 @@ import { endWithdrawal } from './cancel.ts';
 import { custodyAccount, customerAccount } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { minimalScreener, type Screener } from './screening.ts';
+import { digestOfTerms } from './terms.ts';
 import { viewWithdrawal } from './view.ts';
 
 export const MAX_CONFIRM_FAILURES = 5;
@@ -57,6 +59,20 @@ export async function withdrawalPasskeyChallenge(context: ServiceContext, auth: 
   });
 }
 
+/**
+ * A malformed WebAuthn response is bad input (400 naming the field), not a wrong second factor: refused before a
+ * challenge is spent or a failure counted, so it changes nothing.
+ */
+function checkAssertionShape(response: unknown): void {
+  try {
+    parseAuthenticationResponse(response);
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'INVALID_INPUT' && error.field !== undefined)
+      throw invalidInput(`proof.${error.field.replaceAll('/', '.')}`, error.message);
+    throw error;
+  }
+}
+
 type Outcome =
   | { view: ReturnType<typeof viewWithdrawal>; error?: undefined }
   | { error: DomainError; view?: undefined };
@@ -76,6 +92,7 @@ export async function confirmWithdrawal(
 ) {
   if (input.proof === undefined) throw invalidInput('proof', 'is required');
   const proof = parseProof(input.proof);
+  if (proof.method === 'passkey') checkAssertionShape(proof.response);
   await enforceRateLimits(context, [
     ['mfa_per_ip', meta.ip],
     ['mfa_per_account', auth.principalId],
@@ -101,6 +118,23 @@ export async function confirmWithdrawal(
           'the withdrawal expired before it was confirmed; request a new one',
           { details: { state: 'cancelled' } },
         ),
+      };
+    }
+    if (digestOfTerms(withdrawal) !== withdrawal.digest) {
+      // The row was changed around the services: a proof would approve the digest the customer saw, while the
+      // hold and the payment would follow the altered row. Refuse before any factor is spent, and end it.
+      const reason = 'the withdrawal terms no longer match its digest';
+      await endWithdrawal(tx, context, withdrawal, 'cancelled', 'system:integrity', reason);
+      await audit(tx, context, {
+        actor: 'system:integrity',
+        action: 'withdrawal.integrity_refused',
+        subject: `withdrawal:${id}`,
+        data: { reason, digest: withdrawal.digest, severity: 'critical' },
+      });
+      return {
+        error: new DomainError('CONFLICT', `${reason}; it was cancelled, request a new one`, {
+          details: { state: 'cancelled' },
+        }),
       };
     }
     const check = await checkSecondFactor(

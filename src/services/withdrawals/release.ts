@@ -1,7 +1,7 @@
 import { CustodyRefused, type CustodySigner } from '../../adapters/custody/custody-signer.ts';
 import { isCooled } from '../../core/address-book/cooling.ts';
 import { signRelease } from '../../core/withdrawals/attestation.ts';
-import { proofHash, withdrawalDigest } from '../../core/withdrawals/digest.ts';
+import { proofHash } from '../../core/withdrawals/digest.ts';
 import { findEntry } from '../../store/address-book.ts';
 import { findPrincipal } from '../../store/identity/principals.ts';
 import { postHold, transfer } from '../../store/ledger/index.ts';
@@ -13,6 +13,7 @@ import type { ServiceContext } from '../context.ts';
 import { haltCovering } from '../halts.ts';
 import { endWithdrawal } from './cancel.ts';
 import { custodyAccount, feesAccount } from './ledger-accounts.ts';
+import { digestOfTerms } from './terms.ts';
 
 const BATCH = 50;
 const ACTOR = 'system:releaser';
@@ -31,16 +32,7 @@ export async function proofIsBound(
   if (proof === undefined) return { ok: false, reason: 'the proof row is missing' };
   if (proof.withdrawal_id !== withdrawal.id || proof.account_id !== withdrawal.account_id)
     return { ok: false, reason: 'the proof names another withdrawal' };
-  const recomputed = withdrawalDigest({
-    withdrawal_id: withdrawal.id,
-    account_id: withdrawal.account_id,
-    asset: withdrawal.asset,
-    network: withdrawal.network,
-    amount: withdrawal.amount,
-    fee: withdrawal.fee,
-    destination: withdrawal.destination_address,
-    nonce: withdrawal.nonce,
-  });
+  const recomputed = digestOfTerms(withdrawal);
   if (recomputed !== withdrawal.digest || proof.digest !== recomputed)
     return { ok: false, reason: 'the digest does not match the withdrawal terms' };
   let evidence: unknown;
@@ -59,8 +51,8 @@ export async function proofIsBound(
 
 /**
  * Releases one queued withdrawal if everything still holds at this moment, in one transaction: no halt (read under
- * the halt lock), the account not locked, no security-change lock, the destination live and cooled, the proof
- * present and bound. Then signs the release attestation.
+ * the halt lock), the proof present and bound, the account not locked, no security-change lock, the destination
+ * live and cooled. Then signs the release attestation.
  */
 export async function releaseOne(
   context: ServiceContext,
@@ -82,6 +74,26 @@ export async function releaseOne(
     }
     const halt = await haltCovering(context.database, tx, withdrawal);
     if (halt !== undefined) return { result: 'halted' as const };
+    // Integrity before anything that could end the withdrawal quietly: a row altered in the database is held
+    // and reported, not cancelled as if its destination had merely been removed.
+    const bound = await proofIsBound(tx, withdrawal);
+    if (!bound.ok) {
+      await moveWithdrawal(
+        tx,
+        id,
+        'queued',
+        'held_for_review',
+        { reason: `refused at release: ${bound.reason}` },
+        { actor: ACTOR, reason: bound.reason, at },
+      );
+      await audit(tx, context, {
+        actor: ACTOR,
+        action: 'withdrawal.release_refused',
+        subject: `withdrawal:${id}`,
+        data: { reason: bound.reason, severity: 'critical' },
+      });
+      return { result: 'held' as const };
+    }
     const principal = await findPrincipal(tx, withdrawal.account_id);
     if (principal === undefined || principal.locked_at !== null) {
       await moveWithdrawal(
@@ -131,24 +143,6 @@ export async function releaseOne(
         { actor: ACTOR, reason, at },
       );
       return { result: 'time_locked' as const };
-    }
-    const bound = await proofIsBound(tx, withdrawal);
-    if (!bound.ok) {
-      await moveWithdrawal(
-        tx,
-        id,
-        'queued',
-        'held_for_review',
-        { reason: `refused at release: ${bound.reason}` },
-        { actor: ACTOR, reason: bound.reason, at },
-      );
-      await audit(tx, context, {
-        actor: ACTOR,
-        action: 'withdrawal.release_refused',
-        subject: `withdrawal:${id}`,
-        data: { reason: bound.reason, severity: 'critical' },
-      });
-      return { result: 'held' as const };
     }
     const attestation = signRelease(context.releaseKey, {
       v: 1,

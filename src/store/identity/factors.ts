@@ -6,14 +6,16 @@ import type { Principal } from './principals.ts';
 
 export type FactorRow = Readonly<MfaFactorsTable>;
 
-/** A factor counts only while every epoch it was enrolled under is still current (O(1) mass revocation). */
+/**
+ * A factor counts only while every epoch it was enrolled under is still current (O(1) mass revocation). The
+ * global epochs revoke customer factors only: operators answer to their own epoch, so the incident team that
+ * revokes every customer's MFA can still sign in (operator sign-in always needs a second factor).
+ */
 export function factorIsCurrent(factor: FactorRow, epochs: SecurityEpochs, principal: Principal): boolean {
-  return (
-    factor.status === 'active' &&
-    factor.global_epoch === epochs.mfa_epoch &&
-    factor.method_epoch === methodEpoch(epochs, factor.method) &&
-    factor.principal_epoch === principal.mfa_epoch
-  );
+  const globallyCurrent =
+    principal.kind === 'operator' ||
+    (factor.global_epoch === epochs.mfa_epoch && factor.method_epoch === methodEpoch(epochs, factor.method));
+  return factor.status === 'active' && globallyCurrent && factor.principal_epoch === principal.mfa_epoch;
 }
 
 export async function currentFactors(tx: Tx, principal: Principal, method?: MfaMethod): Promise<FactorRow[]> {
@@ -23,8 +25,8 @@ export async function currentFactors(tx: Tx, principal: Principal, method?: MfaM
     .selectAll()
     .where('principal_id', '=', principal.id)
     .where('status', '=', 'active')
-    .where('global_epoch', '=', epochs.mfa_epoch)
     .where('principal_epoch', '=', principal.mfa_epoch);
+  if (principal.kind === 'customer') query = query.where('global_epoch', '=', epochs.mfa_epoch);
   if (method !== undefined) query = query.where('method', '=', method);
   const rows = await query.orderBy('created_at').limit(100).execute();
   return rows.filter((row) => factorIsCurrent(row, epochs, principal));
@@ -74,11 +76,28 @@ export async function findFactor(tx: Tx, principalId: string, id: string): Promi
     .executeTakeFirst();
 }
 
-export async function activateFactor(tx: Tx, id: string, now: string): Promise<void> {
+/**
+ * Activation stamps the epochs current now: an enrolment started before a mass revocation and confirmed after
+ * it is a new factor, not one that silently never counts while the customer believes it protects them.
+ */
+export async function activateFactor(tx: Tx, principal: Principal, id: string, now: string): Promise<void> {
+  const epochs = await readEpochs(tx);
+  const factor = await tx
+    .selectFrom('mfa_factors')
+    .select('method')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
   await tx
     .updateTable('mfa_factors')
-    .set({ status: 'active', activated_at: now })
+    .set({
+      status: 'active',
+      activated_at: now,
+      global_epoch: epochs.mfa_epoch,
+      method_epoch: methodEpoch(epochs, factor.method),
+      principal_epoch: principal.mfa_epoch,
+    })
     .where('id', '=', id)
+    .where('principal_id', '=', principal.id)
     .execute();
 }
 

@@ -36,7 +36,11 @@ export async function up(db: AnyDb, _engine: MigrationEngine): Promise<void> {
     .addColumn('error', 'text')
     .addColumn('duration_ms', 'integer', (c) => c.notNull().check(sql`duration_ms >= 0`))
     .execute();
-  await db.schema.createIndex('delivery_log_outbox').on('delivery_log').columns(['outbox_id', 'attempt']).execute();
+  await db.schema
+    .createIndex('delivery_log_outbox')
+    .on('delivery_log')
+    .columns(['outbox_id', 'attempt'])
+    .execute();
 
   await db.schema
     .createTable('notification_preferences')

@@ -99,7 +99,10 @@ for (const { engine, skip } of await testEngines()) {
 
 describe('SMTP configuration', () => {
   test('SMTP_URL must be smtp:// or smtps:// and MAIL_FROM must end with an address', () => {
-    assert.throws(() => smtpSender({ url: 'http://mail.example.com' }), (e: unknown) => e instanceof DomainError && e.field === 'SMTP_URL');
+    assert.throws(
+      () => smtpSender({ url: 'http://mail.example.com' }),
+      (e: unknown) => e instanceof DomainError && e.field === 'SMTP_URL',
+    );
     assert.throws(
       () => smtpSender({ url: 'smtp://127.0.0.1:25', from: 'Drawbridge' }),
       (e: unknown) => e instanceof DomainError && e.field === 'MAIL_FROM',

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DomainError } from '../../../src/core/errors.ts';
 import {
   checkWebhookUrl,
   destinationPolicy,
   NO_WEBHOOK_DESTINATIONS,
 } from '../../../src/adapters/webhooks/destination-policy.ts';
+import { DomainError } from '../../../src/core/errors.ts';
 
 const production = destinationPolicy({ allowedHosts: ['hooks.example.com'], allowLoopback: false });
 const embedded = destinationPolicy({ allowedHosts: [], allowLoopback: true });
@@ -22,7 +22,10 @@ function refusal(policy: typeof production, url: unknown): DomainError {
 
 describe('webhook destinations (request forgery through receiver URLs)', () => {
   test('an allowlisted host over https is accepted, normalised', () => {
-    assert.equal(checkWebhookUrl(production, 'https://HOOKS.example.com/in?x=1'), 'https://hooks.example.com/in?x=1');
+    assert.equal(
+      checkWebhookUrl(production, 'https://HOOKS.example.com/in?x=1'),
+      'https://hooks.example.com/in?x=1',
+    );
   });
 
   test('internal and look-alike hosts are refused, each naming url', () => {

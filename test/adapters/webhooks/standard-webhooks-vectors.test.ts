@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { newWebhookSecret, webhookHeaders, webhookSignature } from '../../../src/adapters/webhooks/signing.ts';
+import {
+  newWebhookSecret,
+  webhookHeaders,
+  webhookSignature,
+} from '../../../src/adapters/webhooks/signing.ts';
 
 interface Vectors {
   sign: { secret: string; msg_id: string; timestamp: number; payload: string; signature: string }[];
@@ -30,9 +34,18 @@ describe('Standard Webhooks signing', () => {
     const ours = webhookSignature([v.secret], v.msg_id, new Date(v.timestamp * 1000), v.payload);
     for (const bad of vectors.invalid_signatures) assert.notEqual(ours, bad);
     // One changed byte of payload, id or second changes the signature.
-    assert.notEqual(webhookSignature([v.secret], v.msg_id, new Date(v.timestamp * 1000), `${v.payload} `), ours);
-    assert.notEqual(webhookSignature([v.secret], `${v.msg_id}x`, new Date(v.timestamp * 1000), v.payload), ours);
-    assert.notEqual(webhookSignature([v.secret], v.msg_id, new Date((v.timestamp + 1) * 1000), v.payload), ours);
+    assert.notEqual(
+      webhookSignature([v.secret], v.msg_id, new Date(v.timestamp * 1000), `${v.payload} `),
+      ours,
+    );
+    assert.notEqual(
+      webhookSignature([v.secret], `${v.msg_id}x`, new Date(v.timestamp * 1000), v.payload),
+      ours,
+    );
+    assert.notEqual(
+      webhookSignature([v.secret], v.msg_id, new Date((v.timestamp + 1) * 1000), v.payload),
+      ours,
+    );
   });
 
   test('during a rotation both signatures are sent and a receiver with either secret verifies', () => {
@@ -50,7 +63,10 @@ describe('Standard Webhooks signing', () => {
     const secret = newWebhookSecret();
     const body = '{"type":"x.y"}';
     const headers = webhookHeaders([secret], 'msg-2', new Date(), body);
-    const mixed = { ...headers, 'webhook-signature': [...vectors.multi_signature_decoys, headers['webhook-signature']].join(' ') };
+    const mixed = {
+      ...headers,
+      'webhook-signature': [...vectors.multi_signature_decoys, headers['webhook-signature']].join(' '),
+    };
     assert.doesNotThrow(() => new Webhook(secret).verify(body, mixed));
     const decoysOnly = { ...headers, 'webhook-signature': vectors.multi_signature_decoys.join(' ') };
     assert.throws(() => new Webhook(secret).verify(body, decoysOnly), WebhookVerificationError);

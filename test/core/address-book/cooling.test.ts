@@ -108,7 +108,18 @@ describe('cooling period hours from a customer', () => {
   });
 
   test('fractions, strings, bigints and non-numbers are refused rather than rounded or coerced', () => {
-    for (const input of [1.5, 24.5, Number.NaN, Number.POSITIVE_INFINITY, '24', 24n, null, undefined, {}, [24]]) {
+    for (const input of [
+      1.5,
+      24.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      '24',
+      24n,
+      null,
+      undefined,
+      {},
+      [24],
+    ]) {
       assert.throws(() => parseCoolingHours(input), refusedOn('cooling_period_hours'), String(input));
     }
   });

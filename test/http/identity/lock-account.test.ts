@@ -59,7 +59,11 @@ for (const { engine, skip } of await testEngines()) {
       const told = await lastEmail(running, customer.email, 'account.locked');
       assert.match(told.text, /Every session was ended/);
       const wrongPassword = await login(running, customer.email, { password: 'not the password at all' });
-      assert.equal(wrongPassword.body.code, 'INVALID_CREDENTIALS', 'a lock is only said after the right password');
+      assert.equal(
+        wrongPassword.body.code,
+        'INVALID_CREDENTIALS',
+        'a lock is only said after the right password',
+      );
     });
 
     test('the lock link from a security email locks the account, once', async () => {
@@ -73,7 +77,9 @@ for (const { engine, skip } of await testEngines()) {
       await assertCannotLogIn(customer.email, customer.secret);
       const row = await principalRow(running, customer.email);
       assert.equal(row.locked_reason, 'lock_link');
-      const entry = (await auditEntries(running, 'account.locked')).find((e) => e.subject === `customer:${row.id}`);
+      const entry = (await auditEntries(running, 'account.locked')).find(
+        (e) => e.subject === `customer:${row.id}`,
+      );
       assert.ok(entry);
       assert.equal(entry.actor, 'anonymous:lock_link');
 

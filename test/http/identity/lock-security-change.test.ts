@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { startSecurityChangeLock } from '../../../src/services/identity/security-lock.ts';
+import { inTransaction } from '../../../src/store/transaction.ts';
 import {
   api,
   customerWithTotp,
@@ -10,8 +12,6 @@ import {
   registerSoftPasskey,
   stepUpToken,
 } from '../../support/customers.ts';
-import { startSecurityChangeLock } from '../../../src/services/identity/security-lock.ts';
-import { inTransaction } from '../../../src/store/transaction.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
 import { type RunningApp, startApp } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
@@ -63,7 +63,11 @@ for (const { engine, skip } of await testEngines()) {
         new SoftAuthenticator(),
         await stepUpToken(running, customer, 'mfa.enroll'),
       );
-      await assertLockStarted(customer.email, 'mfa.passkey_registered', passkey.body.withdrawals_locked_until);
+      await assertLockStarted(
+        customer.email,
+        'mfa.passkey_registered',
+        passkey.body.withdrawals_locked_until,
+      );
 
       running.clock.advance(60_000);
       const regenerated = await api(running, 'POST', '/v1/mfa/recovery-codes', {
@@ -83,7 +87,11 @@ for (const { engine, skip } of await testEngines()) {
         body: { step_up_token: await stepUpToken(running, customer, 'mfa.remove') },
       });
       assert.equal(removed.status, 200, JSON.stringify(removed.body));
-      const link = await assertLockStarted(customer.email, 'mfa.factor_removed', removed.body.withdrawals_locked_until);
+      const link = await assertLockStarted(
+        customer.email,
+        'mfa.factor_removed',
+        removed.body.withdrawals_locked_until,
+      );
 
       const locked = await api(running, 'GET', link);
       assert.equal(locked.status, 200, 'the link in a security email locks the account');
@@ -109,10 +117,19 @@ for (const { engine, skip } of await testEngines()) {
     test('a later change extends the lock, never shortens it', async () => {
       const customer = await customerWithTotp(running, 'extends@example.com');
       const first = (await principalRow(running, customer.email)).withdrawals_locked_until;
-      const shorter = { ...running.context, settings: { ...running.context.settings, securityChangeLockMs: 60_000 } };
+      const shorter = {
+        ...running.context,
+        settings: { ...running.context.settings, securityChangeLockMs: 60_000 },
+      };
       const principal = await principalRow(running, customer.email);
       const kept = await inTransaction(running.context.database, (tx) =>
-        startSecurityChangeLock(tx, shorter, principal, { event: 'test.change', headline: 'test' }, undefined),
+        startSecurityChangeLock(
+          tx,
+          shorter,
+          principal,
+          { event: 'test.change', headline: 'test' },
+          undefined,
+        ),
       );
       assert.equal(kept, first);
       assert.equal((await principalRow(running, customer.email)).withdrawals_locked_until, first);

@@ -25,7 +25,8 @@ for (const { engine, skip } of await testEngines()) {
     });
     beforeEach(() => freshRateWindows(running));
 
-    const operatorLogin = (body: Record<string, unknown>) => api(running, 'POST', '/v1/operator/login', { body });
+    const operatorLogin = (body: Record<string, unknown>) =>
+      api(running, 'POST', '/v1/operator/login', { body });
 
     test('operator sign-in needs the password and a TOTP code, always', async () => {
       const operator = await operatorWithSession(running, 'always-mfa@ops.example', 'support');
@@ -105,7 +106,11 @@ for (const { engine, skip } of await testEngines()) {
       const { id } = await principalRow(running, customer.email);
       const support = await operatorWithSession(running, 'support-role@ops.example', 'support');
       const analyst = await operatorWithSession(running, 'analyst-role@ops.example', 'risk_analyst');
-      const commander = await operatorWithSession(running, 'commander-role@ops.example', 'incident_commander');
+      const commander = await operatorWithSession(
+        running,
+        'commander-role@ops.example',
+        'incident_commander',
+      );
 
       for (const [path, body] of [
         ['/v1/operator/security/revoke-sessions', { all: true }],

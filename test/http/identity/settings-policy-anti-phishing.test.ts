@@ -135,7 +135,10 @@ for (const { engine, skip } of await testEngines()) {
 
       const firstSet = await api(running, 'PUT', '/v1/account/anti-phishing-code', {
         token: customer.token,
-        body: { code: 'blue heron', step_up_token: await stepUpToken(running, customer, 'anti_phishing.set') },
+        body: {
+          code: 'blue heron',
+          step_up_token: await stepUpToken(running, customer, 'anti_phishing.set'),
+        },
       });
       assert.equal(firstSet.status, 200, JSON.stringify(firstSet.body));
       assert.equal(JSON.stringify(firstSet.body).includes('heron'), false, 'the API never echoes the code');

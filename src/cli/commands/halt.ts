@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { invalidInput } from '../../core/errors.ts';
+import { printJson, withServices } from '../context.ts';
+
+interface SetOptions {
+  readonly global?: boolean;
+  readonly asset?: string;
+  readonly network?: string;
+  readonly account?: string;
+  readonly reason?: string;
+}
+
+/** The flags as the body of POST /v1/operator/halts: exactly one scope, or the reason why not. */
+function haltRequest(options: SetOptions): Record<string, unknown> {
+  const scopes = [options.global === true, options.asset !== undefined, options.account !== undefined];
+  if (scopes.filter(Boolean).length !== 1)
+    throw invalidInput('scope', 'give exactly one of --global, --asset <code> or --account <id>');
+  if (options.network !== undefined && options.asset === undefined)
+    throw invalidInput('network', 'only narrows an --asset halt');
+  if (options.global === true) return { scope: 'global' };
+  if (options.asset !== undefined)
+    return {
+      scope: 'asset',
+      asset: options.asset,
+      ...(options.network === undefined ? {} : { network: options.network }),
+    };
+  return { scope: 'account', account_id: options.account };
+}
+
+/**
+ * `drawbridge halt set|list|lift`: the same services as /v1/operator/halts, actor "cli". `set` returns only once
+ * every node will refuse to release what the halt covers (DESIGN invariant 4).
+ */
+export function registerHalt(program: Command): void {
+  const halt = program.command('halt').description('stop withdrawals: all, one asset[/network], or one account');
+  halt
+    .command('set')
+    .description('halt releases now; prints the halt')
+    .option('--global', 'every withdrawal')
+    .option('--asset <code>', 'one asset (e.g. BTC)')
+    .option('--network <network>', 'with --asset: only on this network')
+    .option('--account <id>', "one customer's withdrawals")
+    .option('--reason <text>', 'why (3..500 characters), kept with the halt and in the audit log')
+    .action(async (options: SetOptions) => {
+      const { parseHalt, setHalt } = await import('../../services/halts.ts');
+      // Checked before the database is opened: bad input changes nothing.
+      const scope = parseHalt(haltRequest(options));
+      if (typeof options.reason !== 'string' || options.reason.length < 3 || options.reason.length > 500)
+        throw invalidInput('reason', 'must say why, in 3..500 characters');
+      const reason = options.reason;
+      printJson(await withServices((context) => setHalt(context, 'cli', scope, reason)));
+    });
+  halt
+    .command('list')
+    .description('the active halts, oldest first')
+    .action(async () => {
+      const { activeHalts } = await import('../../services/halts.ts');
+      printJson({ halts: await withServices((context) => activeHalts(context.database.db)) });
+    });
+  halt
+    .command('lift')
+    .description('lift one active halt')
+    .argument('<id>', 'the halt id (from `halt list`)')
+    .action(async (id: string) => {
+      if (id.length > 64) throw invalidInput('id', 'is not a halt id');
+      const { liftHalt } = await import('../../services/halts.ts');
+      printJson(await withServices((context) => liftHalt(context, 'cli', id)));
+    });
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { freshDatabase, testEngines } from '../support/engines.ts';
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// 30 s: tsx compiles the sources on a cold start; a hung CLI must fail the test, not stall it.
+function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/drawbridge.mjs', ...args], {
+      env: { ...process.env, ...env },
+      timeout: 30_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`drawbridge webhook on ${engine}`, { skip }, () => {
+    test('add refuses a host outside WEBHOOK_ALLOWED_HOSTS; add, rotate and disable print JSON and are audited', async () => {
+      const fresh = await freshDatabase(engine);
+      try {
+        const env = {
+          ...fresh.env,
+          WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com',
+          ALLOW_LOOPBACK_WEBHOOKS: 'false',
+          DRAWBRIDGE_TOTP_KEY: Buffer.alloc(32, 7).toString('base64'),
+        };
+        const refused = await runCli(
+          ['webhook', 'add', '--url', 'http://127.0.0.1:9/x', '--events', '*'],
+          env,
+        );
+        assert.equal(refused.code, 2);
+        assert.equal(JSON.parse(refused.stderr.trim()).field, 'url');
+
+        const added = await runCli(
+          [
+            'webhook',
+            'add',
+            '--url',
+            'https://hooks.example.com/in',
+            '--events',
+            'account.locked,device.new',
+          ],
+          env,
+        );
+        assert.equal(added.code, 0, added.stderr);
+        const endpoint = JSON.parse(added.stdout);
+        assert.deepEqual(endpoint.events, ['account.locked', 'device.new']);
+        assert.match(endpoint.secret, /^whsec_/);
+
+        const rotated = await runCli(['webhook', 'rotate', endpoint.id], env);
+        assert.equal(rotated.code, 0, rotated.stderr);
+        assert.notEqual(JSON.parse(rotated.stdout).secret, endpoint.secret);
+
+        const disabled = await runCli(['webhook', 'disable', endpoint.id], env);
+        assert.equal(disabled.code, 0, disabled.stderr);
+        assert.equal(JSON.parse(disabled.stdout).status, 'disabled');
+
+        const actions = await fresh.database.db
+          .selectFrom('audit_log')
+          .select(['action', 'actor'])
+          .where('subject', '=', `webhook:${endpoint.id}`)
+          .orderBy('seq')
+          .execute();
+        assert.deepEqual(
+          actions.map((a) => [a.action, a.actor]),
+          [
+            ['webhook.created', 'cli'],
+            ['webhook.secret_rotated', 'cli'],
+            ['webhook.disabled', 'cli'],
+          ],
+        );
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/core/clock.ts';
+import { totpAt } from '../../src/core/mfa/totp.ts';
+import { privateKeyFromSeed } from '../../src/core/withdrawals/attestation.ts';
+import type { Database } from '../../src/store/database.ts';
+import type { WithdrawalState } from '../../src/store/schema-withdrawals.ts';
+import { api, signInAgain } from '../support/customers.ts';
+import { type RunningApp, startApp, testContext } from '../support/http.ts';
+import { priceNow, readyCustomer } from '../support/withdrawals.ts';
+
+export const AMOUNT = '0.001';
+/** AMOUNT plus the BTC withdrawal fee, in satoshi: what each completed withdrawal takes from its customer. */
+export const SPENT_SATS = 110_000n;
+
+/** The keys every process of one test shares, as the environment passes them to a Drawbridge node. */
+export interface SharedKeys {
+  readonly env: Record<string, string>;
+  readonly releaseSeed: Buffer;
+  readonly totpKey: Buffer;
+}
+
+export function sharedKeys(): SharedKeys {
+  const releaseSeed = randomBytes(32);
+  const totpKey = randomBytes(32);
+  return {
+    releaseSeed,
+    totpKey,
+    env: {
+      RELEASE_SIGNING_KEY: releaseSeed.toString('base64'),
+      DRAWBRIDGE_TOTP_KEY: totpKey.toString('base64'),
+    },
+  };
+}
+
+/**
+ * The test process's own app, on a manual clock ten days behind the real one: everything it queues (enrolment
+ * locks, cooling, cancel windows) is long over by the system clock the child processes read.
+ */
+export async function seedingApp(database: Database, keys: SharedKeys): Promise<RunningApp> {
+  const clock = new ManualClock(new Date(Date.now() - 10 * 24 * 60 * 60_000));
+  const context = {
+    ...testContext(database, clock),
+    releaseKey: privateKeyFromSeed(keys.releaseSeed),
+    totpKey: keys.totpKey,
+  };
+  return startApp(database, { context });
+}
+
+export type Ready = Awaited<ReturnType<typeof readyCustomer>>;
+
+/** `count` funded customers with a cooled address and a fresh session each. */
+export async function readyCustomers(running: RunningApp, count: number): Promise<Ready[]> {
+  const made: Ready[] = [];
+  for (let n = 0; n < count; n += 1) made.push(await readyCustomer(running, `payer${n}@example.com`, '1'));
+  // Each readyCustomer moved the clock a day on: every earlier session has expired since.
+  const fresh: Ready[] = [];
+  for (const customer of made) fresh.push({ ...customer, ...(await signInAgain(running, customer)) });
+  await priceNow(running, 'BTC', '60000');
+  return fresh;
+}
+
+/**
+ * One round: every customer requests AMOUNT and confirms it with this TOTP step's code, through the real routes.
+ * Each comes out queued with its cancel window already over in real time. Returns the withdrawal ids.
+ */
+export async function queueRound(running: RunningApp, customers: readonly Ready[]): Promise<string[]> {
+  running.clock.advance(30_000);
+  const ids: string[] = [];
+  for (const customer of customers) {
+    const requested = await api(running, 'POST', '/v1/withdrawals', {
+      token: customer.token,
+      body: { asset: 'BTC', network: 'bitcoin', amount: AMOUNT, destination_id: customer.destinationId },
+    });
+    assert.equal(requested.status, 201, JSON.stringify(requested.body));
+    const confirmed = await api(running, 'POST', `/v1/withdrawals/${requested.body.id}/confirm`, {
+      token: customer.token,
+      body: { proof: { method: 'totp', code: totpAt(customer.secret, running.clock.now()) } },
+    });
+    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+    assert.equal(confirmed.body.state, 'queued', JSON.stringify(confirmed.body));
+    ids.push(requested.body.id as string);
+  }
+  return ids;
+}
+
+export async function countInState(database: Database, state: WithdrawalState): Promise<number> {
+  const row = await database.db
+    .selectFrom('withdrawals')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('state', '=', state)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function countEvents(database: Database, to: WithdrawalState): Promise<number> {
+  const row = await database.db
+    .selectFrom('withdrawal_events')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('to_state', '=', to)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Polls `check` every 50 ms until it holds, or fails the test after `timeoutMs`. */
+export async function eventually(
+  label: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for: ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface ChildNode {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+}
+
+/**
+ * Starts a Drawbridge process (`args` after `node`) and waits until it prints `readyWhen` on stdout. Its own data
+ * directory keeps it from writing keys into the working tree; the database comes from `env`.
+ */
+export async function spawnNode(
+  args: readonly string[],
+  env: Record<string, string>,
+  readyWhen: RegExp,
+): Promise<ChildNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'drawbridge-node-'));
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, DRAWBRIDGE_DATA_DIR: dataDir, SMTP_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (readyWhen.test(output)) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    void exited.then((code) =>
+      reject(new Error(`${args.join(' ')} exited (${code}) before ready: ${output}`)),
+    );
+  });
+  // tsx compiles the sources on a cold start; a hung child must fail the test, not stall it.
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  try {
+    await ready;
+  } finally {
+    clearTimeout(timeout);
+  }
+  return { child, exited, output: () => output };
+}
+
+/** The releaser child (releaser-child.ts) with short passes and a fast simulated chain. */
+export function spawnReleaser(env: Record<string, string>): Promise<ChildNode> {
+  return spawnNode(
+    ['--import', 'tsx', join(import.meta.dirname, 'releaser-child.ts')],
+    { RELEASER_INTERVAL_MS: '20', SIMULATED_BLOCK_MS: '50', SIMULATED_CONFIRMATIONS: '2', ...env },
+    /^ready$/m,
+  );
+}
+
+/** Ends a process this test started (by its own handle), whatever state it is in. */
+export async function stopNode(node: ChildNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill(signal);
+  await node.exited;
+}
