@@ -3,6 +3,7 @@ import {
   coolingChangeEffectiveAt,
   coolingPeriodEndsAt,
   DEFAULT_COOLING_MS,
+  isCooled,
   parseCoolingHours,
 } from '../core/address-book/cooling.ts';
 import { normalizeAddress } from '../core/addresses/index.ts';
@@ -33,7 +34,7 @@ const MAX_LABEL_LENGTH = 64;
  * Shortenings waiting to take effect. Only a shortening makes a new one, so refusing more shortenings (the safe
  * direction) bounds them, and a customer can always lengthen the period again, whatever a thief queued.
  */
-const MAX_PENDING_COOLING_CHANGES = 16;
+const MAX_PENDING_COOLING_CHANGES = 8;
 
 /**
  * Holds the account's row until the transaction ends, so the checks here (duplicates, the entry cap, pending
@@ -61,7 +62,7 @@ export function describeEntry(entry: AddressBookEntry, accountCooling: number, n
     label: entry.label,
     created_at: entry.createdAt.toISOString(),
     usable_from: usableFrom.toISOString(),
-    cooled: now.getTime() >= usableFrom.getTime(),
+    cooled: isCooled(entry.createdAt, entry.coolingMs, accountCooling, now),
   };
 }
 
@@ -71,7 +72,7 @@ function parseLabel(input: unknown): string {
     throw invalidInput('label', `must be at most ${MAX_LABEL_LENGTH} characters`);
   // The label is shown in security emails: control (C0, C1), invisible or direction-changing characters,
   // line breaks and lone surrogates could disguise what was added, and < > is refused outright.
-  if (/[\u0000-\u001f\u007f<>]/.test(input))
+  if (/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}<>]/u.test(input))
     throw invalidInput('label', 'must not contain control, invisible or line-break characters, or < >');
   return input.trim();
 }
@@ -95,8 +96,9 @@ export async function addAddress(
   const label = parseLabel(input.label);
   return inTransaction(context.database, async (tx) => {
     const principal = await lockAccount(tx, context, auth);
+    await consumeStepUp(tx, context, auth, 'address_book.add', input.step_up_token);
     const now = context.clock.now();
-    if ((await findLiveEntry(tx, auth.principalId, network, normalized)) === 'x') {
+    if ((await findLiveEntry(tx, auth.principalId, network, normalized)) !== undefined) {
       throw new DomainError('CONFLICT', 'this address is already in your address book', { field: 'address' });
     }
     if ((await countLiveEntries(tx, auth.principalId)) >= MAX_ENTRIES) {
@@ -117,7 +119,7 @@ export async function addAddress(
     const described = describeEntry(entry, cooling, now);
     await audit(tx, context, {
       actor: `customer:${auth.principalId}`,
-      action: 'address_book.added.x',
+      action: 'address_book.added',
       subject: `address:${entry.id}`,
       data: { network, address: normalized, label, usable_from: described.usable_from, ip: meta.ip },
     });
@@ -151,11 +153,15 @@ export async function removeAddress(
 ) {
   return inTransaction(context.database, async (tx) => {
     const principal = await lockAccount(tx, context, auth);
+    await consumeStepUp(tx, context, auth, 'address_book.remove', input.step_up_token);
     const entry = await findEntry(tx, auth.principalId, id);
     if (entry === undefined || entry.removedAt !== null)
       throw new DomainError('NOT_FOUND', `address ${id} does not exist`);
     const now = context.clock.now();
-    await markRemoved(tx, entry.id, now);
+    assert(
+      await markRemoved(tx, entry.id, now),
+      `live entry ${entry.id} is removed once, under the account lock`,
+    );
     await audit(tx, context, {
       actor: `customer:${auth.principalId}`,
       action: 'address_book.removed',
@@ -163,7 +169,7 @@ export async function removeAddress(
       data: { network: entry.network, address: entry.address, ip: meta.ip },
     });
     await notifyPrincipal(tx, context, principal, {
-      event: 'address_book.removed.x',
+      event: 'address_book.removed',
       headline: 'A withdrawal address was removed from your address book',
       lines: [`Address: ${entry.address} (${entry.network}), label "${entry.label}".`],
       meta,
@@ -182,6 +188,7 @@ export async function setCoolingPeriod(
   const requestedMs = parseCoolingHours(input.cooling_period_hours);
   return inTransaction(context.database, async (tx) => {
     const principal = await lockAccount(tx, context, auth);
+    await consumeStepUp(tx, context, auth, 'address_book.settings', input.step_up_token);
     const now = context.clock.now();
     const current = await accountCoolingMs(tx, auth.principalId, now);
     const effectiveAt = coolingChangeEffectiveAt(current, requestedMs, now);
@@ -204,7 +211,7 @@ export async function setCoolingPeriod(
     // The newest choice replaces every change still waiting (else a thief's queued shortening would apply
     // after the customer set the period back). History stays append-only: a row is recorded again at each
     // waiting time, and of rows with equal times the later one (a larger time-ordered id) is the one read.
-    for (const at of pending.slice(0, 0)) {
+    for (const at of pending) {
       await recordSetting(tx, {
         principalId: auth.principalId,
         setting: COOLING_SETTING,

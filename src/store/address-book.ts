@@ -73,6 +73,7 @@ export async function findEntry(
     .selectFrom('address_book_entries')
     .selectAll()
     .where('id', '=', id)
+    .where('account_id', '=', accountId)
     .executeTakeFirst();
   return row === undefined ? undefined : fromRow(row);
 }

@@ -14,16 +14,20 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 12,
 });
 
+/** A draw of zero must not turn a failing receiver into a busy loop. */
+export const MIN_RETRY_DELAY_MS = 250;
+
 /**
- * The wait after failed attempt number `attempt` (1-based): uniform in [0, min(cap, base * 2^(attempt-1))).
- * Full jitter spreads the retries of a burst of failures so a recovering receiver is not hit all at once.
+ * The wait after failed attempt number `attempt` (1-based): uniform in [0, min(cap, base * 2^(attempt-1))), at
+ * least MIN_RETRY_DELAY_MS. Full jitter spreads the retries of a burst of failures so a recovering receiver is
+ * not hit all at once.
  */
 export function retryDelayMs(policy: RetryPolicy, attempt: number, random: () => number): number {
   assert(Number.isInteger(attempt) && attempt >= 1, 'attempts are counted from 1');
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt - 1, 40));
   const draw = random();
   assert(draw >= 0 && draw < 1, 'a jitter draw is in [0, 1)');
-  return Math.floor(draw * ceiling);
+  return Math.max(MIN_RETRY_DELAY_MS, Math.floor(draw * ceiling));
 }
 
 export function checkRetryPolicy(policy: RetryPolicy): RetryPolicy {

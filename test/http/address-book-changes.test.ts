@@ -167,6 +167,25 @@ for (const { engine, skip } of await testEngines()) {
       assert.deepEqual(rows.map((r) => r.address).sort(), [ETH, BTC].sort());
     });
 
+    test('the same address added twice at the same moment is stored once (201 and 409, never a 500)', async () => {
+      const customer = await customerWithTotp(running, 'ab-race@example.com');
+      const proofs = [
+        await stepUpToken(running, customer, 'address_book.add'),
+        await stepUpToken(running, customer, 'address_book.add'),
+      ];
+      const answers = await Promise.all(
+        proofs.map((step) =>
+          post(customer, { network: 'bitcoin', address: BTC, label: 'race', step_up_token: step }),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status).sort(),
+        [201, 409],
+        JSON.stringify(answers.map((a) => a.body)),
+      );
+      assert.equal((await storedRows(customer)).length, 1);
+    });
+
     test('bad input is refused naming the field, stores nothing and spends no proof', async () => {
       const customer = await customerWithTotp(running, 'ab-bad-input@example.com');
       const step = await stepUpToken(running, customer, 'address_book.add');

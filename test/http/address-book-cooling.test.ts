@@ -199,6 +199,25 @@ for (const { engine, skip } of await testEngines()) {
       assert.equal((await book(afterwards)).cooling_period_ms, 48 * HOUR_MS);
     });
 
+    test('a thief who queues many shortenings cannot stop the customer from lengthening the period again', async () => {
+      const customer = await customerWithTotp(running, 'cooling-flood@example.com');
+      assert.equal((await setCooling(customer, 168)).status, 200);
+      let refused: Awaited<ReturnType<typeof setCooling>> | undefined;
+      let queued = 0;
+      for (; queued <= 20 && refused === undefined; queued++) {
+        const shortened = await setCooling(customer, 24);
+        if (shortened.status !== 200) refused = shortened;
+      }
+      assert.ok(refused, 'shortenings were queued without bound');
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.equal(refused.body.field, 'cooling_period_hours');
+      const restored = await setCooling(customer, 168);
+      assert.equal(restored.status, 200, `the customer was locked out: ${JSON.stringify(restored.body)}`);
+
+      const week = await sessionAt(customer, running.clock.now().getTime() + 169 * HOUR_MS);
+      assert.equal((await book(week)).cooling_period_ms, 168 * HOUR_MS, 'a queued shortening took effect');
+    });
+
     test('a cooling period outside 24..168 whole hours is refused, naming the field, and changes nothing', async () => {
       const customer = await customerWithTotp(running, 'cooling-range@example.com');
       const step = await stepUpToken(running, customer, 'address_book.settings');

@@ -62,7 +62,7 @@ for (const { engine, skip } of await testEngines()) {
               .executeTakeFirstOrThrow();
             return Number(row.n) === MESSAGES;
           },
-          40_000,
+          60_000,
         );
 
         const receivedIds = receiver.received.map((m) => m.id);

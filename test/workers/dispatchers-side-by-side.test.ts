@@ -26,8 +26,12 @@ for (const { engine, skip } of await testEngines()) {
         const context = testContext(fresh.database, new ManualClock(new Date()));
         await loopbackEndpoint(context, receiver.url);
         const knobs = { OUTBOX_BATCH: '5', OUTBOX_CONCURRENCY: '4', OUTBOX_POLL_MS: '20' };
-        children.push(await spawnDispatcher(context, fresh.env, knobs));
-        children.push(await spawnDispatcher(context, fresh.env, knobs));
+        const started = await Promise.allSettled([
+          spawnDispatcher(context, fresh.env, knobs),
+          spawnDispatcher(context, fresh.env, knobs),
+        ]);
+        for (const result of started) if (result.status === 'fulfilled') children.push(result.value);
+        for (const result of started) if (result.status === 'rejected') throw result.reason;
 
         // Written while both are polling, so both compete for every batch.
         const ids = new Set<string>();
@@ -40,7 +44,7 @@ for (const { engine, skip } of await testEngines()) {
         await eventually(
           'every message received',
           () => new Set(receiver.received.map((m) => m.id)).size === MESSAGES,
-          40_000,
+          60_000,
         );
         await eventually('every delivery recorded', async () => {
           const row = await fresh.database.db

@@ -267,7 +267,7 @@ export async function spawnDispatcher(
     void exited.then((code) => reject(new Error(`dispatcher exited (${code}) before ready: ${output}`)));
   });
   // tsx compiles the sources on a cold start; a hung child must fail the test, not stall it.
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 60_000);
   try {
     await ready;
   } finally {

@@ -12,7 +12,7 @@ import {
   countInState,
   eventually,
   queueRound,
-  readyCustomers,
+  readyPayers,
   SPENT_SATS,
   seedingApp,
   sharedKeys,
@@ -37,10 +37,13 @@ for (const { engine, skip } of await testEngines()) {
         const t0 = Date.now();
         const lap = (what: string) => process.stderr.write(`${engine} ${what} ${Date.now() - t0} ms\n`);
         running = await seedingApp(fresh.database, keys);
-        const customers = await readyCustomers(running, CUSTOMERS);
+        const customers = await readyPayers(running, CUSTOMERS);
         lap('customers');
         const ids: string[] = [];
-        for (let round = 0; round < ROUNDS; round += 1) ids.push(...(await queueRound(running, customers)));
+        for (let round = 0; round < ROUNDS; round += 1) {
+          ids.push(...(await queueRound(running, customers)));
+          lap(`round ${round}`);
+        }
         lap('seeded');
         assert.equal(await countInState(fresh.database, 'queued'), WITHDRAWALS);
         const env = { ...fresh.env, ...keys.env };

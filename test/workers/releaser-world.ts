@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.ts';
 import { totpAt } from '../../src/core/mfa/totp.ts';
 import { privateKeyFromSeed } from '../../src/core/withdrawals/attestation.ts';
+import type { RequestMeta } from '../../src/services/context.ts';
+import type { Authenticated } from '../../src/services/identity/sessions.ts';
+import { confirmWithdrawal } from '../../src/services/withdrawals/confirm.ts';
+import { requestWithdrawal } from '../../src/services/withdrawals/request.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { WithdrawalState } from '../../src/store/schema-withdrawals.ts';
-import { api, signInAgain } from '../support/customers.ts';
 import { type RunningApp, startApp, testContext } from '../support/http.ts';
-import { priceNow, readyCustomer } from '../support/withdrawals.ts';
+import { customerId, priceNow, readyCustomer } from '../support/withdrawals.ts';
 
 export const AMOUNT = '0.001';
 /** AMOUNT plus the BTC withdrawal fee, in satoshi: what each completed withdrawal takes from its customer. */
@@ -51,41 +54,54 @@ export async function seedingApp(database: Database, keys: SharedKeys): Promise<
   return startApp(database, { context });
 }
 
-export type Ready = Awaited<ReturnType<typeof readyCustomer>>;
-
-/** `count` funded customers with a cooled address and a fresh session each. */
-export async function readyCustomers(running: RunningApp, count: number): Promise<Ready[]> {
-  const made: Ready[] = [];
-  for (let n = 0; n < count; n += 1) made.push(await readyCustomer(running, `payer${n}@example.com`, '1'));
-  // Each readyCustomer moved the clock a day on: every earlier session has expired since.
-  const fresh: Ready[] = [];
-  for (const customer of made) fresh.push({ ...customer, ...(await signInAgain(running, customer)) });
-  await priceNow(running, 'BTC', '60000');
-  return fresh;
+export interface Payer {
+  readonly auth: Authenticated;
+  readonly secret: string;
+  readonly destinationId: string;
 }
 
-/**
- * One round: every customer requests AMOUNT and confirms it with this TOTP step's code, through the real routes.
- * Each comes out queued with its cancel window already over in real time. Returns the withdrawal ids.
- */
-export async function queueRound(running: RunningApp, customers: readonly Ready[]): Promise<string[]> {
-  running.clock.advance(30_000);
-  const ids: string[] = [];
-  for (const customer of customers) {
-    const requested = await api(running, 'POST', '/v1/withdrawals', {
-      token: customer.token,
-      body: { asset: 'BTC', network: 'bitcoin', amount: AMOUNT, destination_id: customer.destinationId },
-    });
-    assert.equal(requested.status, 201, JSON.stringify(requested.body));
-    const confirmed = await api(running, 'POST', `/v1/withdrawals/${requested.body.id}/confirm`, {
-      token: customer.token,
-      body: { proof: { method: 'totp', code: totpAt(customer.secret, running.clock.now()) } },
-    });
-    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-    assert.equal(confirmed.body.state, 'queued', JSON.stringify(confirmed.body));
-    ids.push(requested.body.id as string);
+/** `count` funded customers with TOTP and a cooled address, made through the real routes. */
+export async function readyPayers(running: RunningApp, count: number): Promise<Payer[]> {
+  const payers: Payer[] = [];
+  for (let n = 0; n < count; n += 1) {
+    const customer = await readyCustomer(running, `payer${n}@example.com`, '1');
+    const auth: Authenticated = {
+      sessionId: 'seeding',
+      principalId: await customerId(running, customer.email),
+      kind: 'customer',
+      role: null,
+      aal: 2,
+      csrfHash: '',
+    };
+    payers.push({ auth, secret: customer.secret, destinationId: customer.destinationId });
   }
-  return ids;
+  await priceNow(running, 'BTC', '60000');
+  return payers;
+}
+
+const SEEDER: RequestMeta = { ip: '192.0.2.1', userAgent: 'releaser-test' };
+
+/**
+ * One round: every payer requests AMOUNT and confirms it with this TOTP step's code, through the withdrawal
+ * services (the sessions are not what is under test). Each comes out queued with its cancel window already over
+ * in real time. Returns the withdrawal ids.
+ */
+export async function queueRound(running: RunningApp, payers: readonly Payer[]): Promise<string[]> {
+  running.clock.advance(30_000);
+  return Promise.all(
+    payers.map(async (payer) => {
+      const { id } = await requestWithdrawal(
+        running.context,
+        payer.auth,
+        { asset: 'BTC', network: 'bitcoin', amount: AMOUNT, destination_id: payer.destinationId },
+        SEEDER,
+      );
+      const proof = { method: 'totp', code: totpAt(payer.secret, running.clock.now()) };
+      const confirmed = await confirmWithdrawal(running.context, payer.auth, id, { proof }, SEEDER);
+      assert.equal(confirmed.state, 'queued', JSON.stringify(confirmed));
+      return id;
+    }),
+  );
 }
 
 export async function countInState(database: Database, state: WithdrawalState): Promise<number> {

@@ -15,7 +15,7 @@ import { deliveryLogOf } from '../../src/store/outbox-delivery.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
-import { dispatcherFor, loopbackEndpoint, outboxRow, startReceiver } from './outbox-world.ts';
+import { dispatcherFor, eventually, loopbackEndpoint, outboxRow, startReceiver } from './outbox-world.ts';
 
 async function emit(
   context: ServiceContext,
@@ -185,6 +185,30 @@ for (const { engine, skip } of await testEngines()) {
         assert.equal(report.retried, 1);
         assert.equal((await outboxRow(context, id!)).last_error, 'timed out');
       } finally {
+        await receiver.close();
+        await fresh.drop();
+      }
+    });
+
+    test('the server loop delivers what is queued while it runs, and stops when told', async () => {
+      const fresh = await freshDatabase(engine);
+      const receiver = await startReceiver();
+      const context = contextOn(fresh.database);
+      const dispatcher = dispatcherFor(context, { pollIntervalMs: 20 });
+      try {
+        await loopbackEndpoint(context, receiver.url);
+        dispatcher.start();
+        const [id] = await emit(context, 'account.unlocked');
+        await eventually(
+          'the loop delivered it',
+          async () => (await outboxRow(context, id!)).status === 'delivered',
+        );
+        await dispatcher.stop();
+        const [later] = await emit(context, 'account.unlocked');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal((await outboxRow(context, later!)).status, 'pending', 'a stopped loop sends nothing');
+      } finally {
+        await dispatcher.stop();
         await receiver.close();
         await fresh.drop();
       }

@@ -205,10 +205,21 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
         summary: 'Cancel before release; the hold is voided',
         security: SECURITY,
         params: Type.Object({ id: Id }),
+        body: Body({ reason: Type.Optional(Type.String({ maxLength: 500 })) }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      // A cancel usually comes without a body: that is an empty one. A body with unknown fields is refused.
+      preValidation: async (request) => {
+        request.body ??= {};
       },
       preHandler: customer,
     },
-    async (request) => cancelWithdrawal(context, authOf(request), (request.params as { id: string }).id),
+    async (request) =>
+      cancelWithdrawal(
+        context,
+        authOf(request),
+        (request.params as { id: string }).id,
+        request.body as { reason?: string },
+      ),
   );
 }

@@ -15,7 +15,8 @@ export async function listMyWithdrawals(context: ServiceContext, auth: Authentic
 /** Operators see any withdrawal; a customer only their own (another's is "not found", not "forbidden"). */
 export async function getWithdrawal(context: ServiceContext, auth: Authenticated, id: string) {
   const row = await findWithdrawal(context.database.db, id);
-  if (row === undefined || (auth.kind === 'customer' && row.account_id !== auth.principalId)) throw notFoundWithdrawal(id);
+  if (row === undefined || (auth.kind === 'customer' && row.account_id !== auth.principalId))
+    throw notFoundWithdrawal(id);
   const history = await withdrawalEvents(context.database.db, id, HISTORY_LIMIT);
   return { ...viewWithdrawal(row), history };
 }

@@ -164,7 +164,7 @@ for (const { engine, skip } of await testEngines()) {
       const calls = [
         ['/v1/operator/security/revoke-sessions', { customer_id: id }, 'security.revoke_sessions'],
         ['/v1/operator/security/revoke-mfa', { customer_id: id }, 'security.revoke_mfa'],
-        ['/v1/operator/customers/' + id + '/unlock', { reason: 'audited unlock' }, 'account.unlocked'],
+        [`/v1/operator/customers/${id}/unlock`, { reason: 'audited unlock' }, 'account.unlocked'],
         ['/v1/operator/security/revoke-mfa', { all: true, method: 'recovery' }, 'security.revoke_all_mfa'],
         ['/v1/operator/security/revoke-sessions', { all: true }, 'security.revoke_all_sessions'],
       ] as const;

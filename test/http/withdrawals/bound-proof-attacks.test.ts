@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { CustodyRefused } from '../../../src/adapters/custody/custody-signer.ts';
 import { verifyAssertionEvidence } from '../../../src/core/mfa/passkey.ts';
@@ -341,7 +341,11 @@ for (const { engine, skip } of await testEngines()) {
       assert.equal((await chain.status(withdrawal_id)).status, 'unknown', 'nothing was broadcast');
       const paid = await chain.submit({ ...instruction, attestation: genuine });
       assert.match(paid.txid, /^[0-9a-f]{64}$/);
-      assert.deepEqual(await chain.submit({ ...instruction, attestation: genuine }), paid, 'idempotent per id');
+      assert.deepEqual(
+        await chain.submit({ ...instruction, attestation: genuine }),
+        paid,
+        'idempotent per id',
+      );
       assert.equal((await chain.status(withdrawal_id)).status, 'broadcast');
     });
   });

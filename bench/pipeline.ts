@@ -1,0 +1,285 @@
+import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
+import Fastify from 'fastify';
+import { hashOpaqueToken } from '../src/core/identity/opaque-token.ts';
+import { totpAt, totpStep } from '../src/core/mfa/totp.ts';
+import { buildApp } from '../src/http/app.ts';
+import type { ServiceContext } from '../src/services/context.ts';
+import { hashPassword } from '../src/services/identity/passwords.ts';
+import type { Engine } from '../src/store/database.ts';
+import { freshDatabase, testEngines } from '../test/support/engines.ts';
+import { testContext } from '../test/support/http.ts';
+import type { Benchmark, BenchmarkResult, Figure, MeasureOptions } from './measure.ts';
+import { type FloorCustomer, floorWithdrawal, pipelineStatements } from './pipeline-floor.ts';
+import { pipelineEvidence } from './support-pipeline-evidence.ts';
+import { SteppedClock } from './support-clock.ts';
+import { type BenchCustomer, seedCustomers } from './support-customers.ts';
+import { type FloorDriver, postgresDriver, sqliteDriver } from './support-floor-driver.ts';
+import { clientAddress, type LoopbackClient, loopbackClient } from './support-http-client.ts';
+import { summarize } from './support-latency.ts';
+
+/*
+ * The withdrawal pipeline end to end over real HTTP: POST /v1/withdrawals then POST .../confirm with a real
+ * TOTP code (verified, bound, replay-guarded), the hold placed, screening run, queued. 32 clients keep one
+ * request each in flight, each from its own 127.0.0.x address. In every round each customer withdraws once;
+ * between rounds the clock jumps 61 s, so every customer has a fresh TOTP step (one code per step per account)
+ * and every client a fresh MFA rate-limit window (30 a minute per IP, 20 used). Beside it, in the same rounds:
+ * the SQL floor (pipeline-floor.ts) on separate customers and a Fastify hello-world on the same clients.
+ */
+
+const CLIENTS = 32;
+const PER_CLIENT = 20;
+const ROUND_ADVANCE_MS = 61_000;
+const MIN_ROUNDS = 2;
+const MAX_ROUNDS = 40;
+const POOL_SIZE = 10;
+const TARGET_PER_SECOND: Readonly<Record<Engine, number>> = { sqlite: 1000, postgres: 500 };
+const TARGET_P99_MS = 50;
+
+export const pipelineBenchmark: Benchmark = {
+  name: 'pipeline',
+  async run(options: MeasureOptions): Promise<BenchmarkResult> {
+    const figures: Figure[] = [];
+    const notes: string[] = [];
+    const engines: Record<string, unknown>[] = [];
+    const passwordHash = await hashPassword('correct horse battery staple');
+    for (const { engine, skip } of await testEngines()) {
+      if (skip !== undefined) {
+        notes.push(`${engine} skipped: ${skip}`);
+        continue;
+      }
+      const outcome = await pipelineOn(engine, options, passwordHash);
+      figures.push(...outcome.figures);
+      notes.push(...outcome.notes);
+      engines.push(outcome.detail);
+    }
+    notes.push(
+      `${CLIENTS} clients in flight, ${CLIENTS * PER_CLIENT} customers per round; client, app and floor share one process on ${availableParallelism()} cores`,
+    );
+    const result = { figures, notes, engines };
+    return result;
+  },
+};
+
+interface Samples {
+  create: number[];
+  confirm: number[];
+  withdrawal: number[];
+  floor: number[];
+  hello: number[];
+  confirmP50ByRound: number[];
+}
+
+async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash: string) {
+  const fresh = await freshDatabase(engine, { poolSize: POOL_SIZE });
+  const clock = new SteppedClock();
+  const context: ServiceContext = { ...testContext(fresh.database), clock };
+  const customersPerRound = CLIENTS * PER_CLIENT;
+  const closers: (() => Promise<unknown> | unknown)[] = [];
+  try {
+    const seedStarted = performance.now();
+    console.error(`seeding ${engine}`);
+    const customers = await seedCustomers(context, customersPerRound, passwordHash, `${engine}-app`);
+    const floorCustomers: FloorCustomer[] = (
+      await seedCustomers(context, customersPerRound, passwordHash, `${engine}-floor`)
+    ).map((c) => ({ id: c.id, email: c.email, tokenHash: hashOpaqueToken(c.token), destinationId: c.destinationId }));
+    const seedMs = performance.now() - seedStarted;
+    console.error(`seeded in ${seedMs}`);
+
+    const app = await buildApp({ context, logLevel: 'silent' });
+    const appUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    closers.push(() => app.close());
+    const hello = Fastify();
+    hello.get('/hello', async () => ({ hello: 'world' }));
+    const helloUrl = await hello.listen({ host: '127.0.0.1', port: 0 });
+    closers.push(() => hello.close());
+    const driver: FloorDriver =
+      engine === 'sqlite'
+        ? sqliteDriver(join(fresh.env.DRAWBRIDGE_DATA_DIR!, 'drawbridge.db'), pipelineStatements('sqlite'))
+        : postgresDriver(fresh.env.DATABASE_URL!, pipelineStatements('postgres'), POOL_SIZE);
+    closers.push(() => driver.close());
+    const appClients = Array.from({ length: CLIENTS }, (_, i) => loopbackClient(appUrl, clientAddress(i)));
+    const helloClients = Array.from({ length: CLIENTS }, (_, i) => loopbackClient(helloUrl, clientAddress(i)));
+    for (const client of [...appClients, ...helloClients]) closers.push(() => client.close());
+    const lanes = <T>(all: readonly T[]) =>
+      Array.from({ length: CLIENTS }, (_, i) => all.slice(i * PER_CLIENT, (i + 1) * PER_CLIENT));
+    const appLanes = lanes(customers);
+    const floorLanes = lanes(floorCustomers);
+
+    clock.advance(ROUND_ADVANCE_MS);
+    await appRound(appClients, appLanes, clock, undefined);
+    const email = await context.database.db
+      .selectFrom('outbox')
+      .select(['subject', 'body_text as text', 'body_html as html'])
+      .where('event', '=', 'withdrawal.confirmed')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    await floorRound(driver, floorLanes, clock, email, undefined);
+    await helloRound(helloClients, 2 * PER_CLIENT, undefined);
+
+    const loadBefore = loadavg()[0]!;
+    const samples: Samples = { create: [], confirm: [], withdrawal: [], floor: [], hello: [], confirmP50ByRound: [] };
+    const elapsed = { app: 0, floor: 0, hello: 0 };
+    let rounds = 0;
+    while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || elapsed.app < options.durationMs)) {
+      clock.advance(ROUND_ADVANCE_MS);
+      const confirmedBefore = samples.confirm.length;
+      elapsed.app += await appRound(appClients, appLanes, clock, samples);
+      samples.confirmP50ByRound.push(summarize(samples.confirm.slice(confirmedBefore)).p50_ms);
+      elapsed.floor += await floorRound(driver, floorLanes, clock, email, samples);
+      elapsed.hello += await helloRound(helloClients, 2 * PER_CLIENT, samples);
+      rounds += 1;
+    }
+    const loadAfter = loadavg()[0]!;
+    const withdrawals = rounds * customersPerRound;
+    const appRate = (withdrawals * 1000) / elapsed.app;
+    const floorRate = (withdrawals * 1000) / elapsed.floor;
+    const helloRate = (samples.hello.length * 1000) / elapsed.hello;
+    const latency = {
+      create: summarize(samples.create),
+      confirm: summarize(samples.confirm),
+      withdrawal: summarize(samples.withdrawal),
+      floor_withdrawal: summarize(samples.floor),
+      hello: summarize(samples.hello),
+    };
+    const worstP99 = Math.max(latency.create.p99_ms, latency.confirm.p99_ms);
+    const evidence = await pipelineEvidence(context, customers[0]!.destinationId, rounds + 1);
+    const target = TARGET_PER_SECOND[engine];
+    const figures: Figure[] = [
+      {
+        engine,
+        case: 'create+confirm over HTTP vs SQL floor (withdrawals/s)',
+        opsPerSecond: appRate,
+        floorOpsPerSecond: floorRate,
+        ratio: appRate / floorRate,
+        target: undefined,
+        iterations: withdrawals,
+        floorIterations: withdrawals,
+      },
+      goal(engine, `goal: ${target} confirmed withdrawals/s`, appRate, target, withdrawals),
+      goal(engine, `goal: request p99 < ${TARGET_P99_MS} ms (as 1000/p99)`, 1000 / worstP99, 1000 / TARGET_P99_MS, withdrawals),
+      {
+        engine,
+        case: 'Fastify hello-world GET, same clients (requests/s)',
+        opsPerSecond: helloRate,
+        floorOpsPerSecond: undefined,
+        ratio: undefined,
+        target: undefined,
+        iterations: samples.hello.length,
+        floorIterations: undefined,
+      },
+    ];
+    const ms = (s: { p50_ms: number; p99_ms: number }) => `p50 ${s.p50_ms.toFixed(1)} / p99 ${s.p99_ms.toFixed(1)} ms`;
+    const notes = [
+      `${engine}: create ${ms(latency.create)}, confirm ${ms(latency.confirm)}, floor withdrawal ${ms(latency.floor_withdrawal)}, hello ${ms(latency.hello)}`,
+      `${engine}: ${rounds} rounds of ${customersPerRound}; confirm p50 by round ${samples.confirmP50ByRound.map((v) => v.toFixed(1)).join(', ')} ms; load average ${loadBefore.toFixed(1)} -> ${loadAfter.toFixed(1)}`,
+    ];
+    const detail = {
+      engine,
+      customers_per_round: customersPerRound,
+      clients: CLIENTS,
+      rounds,
+      seed_ms: Math.round(seedMs),
+      confirmed_per_second: appRate,
+      floor_per_second: floorRate,
+      hello_requests_per_second: helloRate,
+      latency,
+      confirm_p50_ms_by_round: samples.confirmP50ByRound,
+      load_average_1m: { before: loadBefore, after: loadAfter },
+      evidence,
+    };
+    return { figures, notes, detail };
+  } finally {
+    for (const close of closers.reverse()) await close();
+    await fresh.drop();
+  }
+}
+
+function goal(engine: Engine, name: string, value: number, wanted: number, iterations: number): Figure {
+  return {
+    engine,
+    case: name,
+    opsPerSecond: value,
+    floorOpsPerSecond: undefined,
+    ratio: value / wanted,
+    target: 1,
+    iterations,
+    floorIterations: undefined,
+  };
+}
+
+/** Each customer withdraws once: create, then confirm with the current TOTP code. Returns the round's ms. */
+async function appRound(
+  clients: readonly LoopbackClient[],
+  lanes: readonly (readonly BenchCustomer[])[],
+  clock: SteppedClock,
+  samples: Samples | undefined,
+): Promise<number> {
+  const started = performance.now();
+  await Promise.all(
+    lanes.map(async (lane, i) => {
+      const client = clients[i]!;
+      for (const customer of lane) {
+        const created = await client.call('POST', '/v1/withdrawals', {
+          token: customer.token,
+          body: { asset: 'BTC', network: 'bitcoin', amount: '0.0001', destination_id: customer.destinationId },
+        });
+        if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
+        const confirmed = await client.call('POST', `/v1/withdrawals/${created.body.id}/confirm`, {
+          token: customer.token,
+          body: { proof: { method: 'totp', code: totpAt(customer.secret, clock.now()) } },
+        });
+        if (confirmed.status !== 200 || confirmed.body.state !== 'queued')
+          throw new Error(`confirm answered ${confirmed.status}: ${JSON.stringify(confirmed.body)}`);
+        samples?.create.push(created.ms);
+        samples?.confirm.push(confirmed.ms);
+        samples?.withdrawal.push(created.ms + confirmed.ms);
+      }
+    }),
+  );
+  return performance.now() - started;
+}
+
+async function floorRound(
+  driver: FloorDriver,
+  lanes: readonly (readonly FloorCustomer[])[],
+  clock: SteppedClock,
+  email: { subject: string; text: string; html: string },
+  samples: Samples | undefined,
+): Promise<number> {
+  const started = performance.now();
+  await Promise.all(
+    lanes.map(async (lane, i) => {
+      for (const customer of lane) {
+        const began = performance.now();
+        await floorWithdrawal(driver, {
+          customer,
+          now: () => clock.now(),
+          ip: `10.0.0.${i + 1}`,
+          totpStep: totpStep(clock.now()),
+          email,
+        });
+        samples?.floor.push(performance.now() - began);
+      }
+    }),
+  );
+  return performance.now() - started;
+}
+
+async function helloRound(
+  clients: readonly LoopbackClient[],
+  perClient: number,
+  samples: Samples | undefined,
+): Promise<number> {
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let i = 0; i < perClient; i++) {
+        const answer = await client.call('GET', '/hello');
+        if (answer.status !== 200) throw new Error(`hello answered ${answer.status}`);
+        samples?.hello.push(answer.ms);
+      }
+    }),
+  );
+  return performance.now() - started;
+}

@@ -1,0 +1,104 @@
+import { seal } from '../src/adapters/secret-box.ts';
+import { normalizeAddress } from '../src/core/addresses/index.ts';
+import { newTotpSecret } from '../src/core/mfa/totp.ts';
+import type { ServiceContext } from '../src/services/context.ts';
+import { creditDeposit } from '../src/services/deposits.ts';
+import { totpAssociatedData } from '../src/services/identity/second-factor.ts';
+import { issueSession } from '../src/services/identity/sessions.ts';
+import { insertEntry } from '../src/store/address-book.ts';
+import { insertFactor } from '../src/store/identity/factors.ts';
+import { insertPrincipal, updatePrincipal } from '../src/store/identity/principals.ts';
+import { recordPrice } from '../src/store/prices.ts';
+import { inTransaction } from '../src/store/transaction.ts';
+
+/*
+ * Customers ready to withdraw, set up through the store and services directly (no argon2 per sign-up, no
+ * 24 h waits): a verified account with an active TOTP factor, one BTC address added three days ago (long
+ * cooled), 1 BTC deposited through creditDeposit, and an AAL2 session issued by issueSession.
+ */
+
+export const BENCH_BTC_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
+export const MAX_BENCH_CUSTOMERS = 5000;
+const DAY_MS = 24 * 60 * 60_000;
+
+export interface BenchCustomer {
+  readonly id: string;
+  readonly email: string;
+  readonly token: string;
+  /** Base32 TOTP secret, as the customer's authenticator app holds it. */
+  readonly secret: string;
+  readonly destinationId: string;
+}
+
+/**
+ * `count` ready customers. `passwordHash` is computed once by the caller: every account shares it, which
+ * costs nothing here because nothing in the withdrawal path reads it.
+ */
+export async function seedCustomers(
+  context: ServiceContext,
+  count: number,
+  passwordHash: string,
+  emailPrefix: string,
+): Promise<BenchCustomer[]> {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BENCH_CUSTOMERS)
+    throw new RangeError(`seed 1..${MAX_BENCH_CUSTOMERS} customers`);
+  const destination = normalizeAddress('bitcoin', BENCH_BTC_ADDRESS);
+  const customers: BenchCustomer[] = [];
+  for (let i = 0; i < count; i++) {
+    const secret = newTotpSecret();
+    const email = `${emailPrefix}-${i}@bench.example`;
+    const customer = await inTransaction(context.database, async (tx) => {
+      const now = context.clock.now();
+      const past = new Date(now.getTime() - 3 * DAY_MS).toISOString();
+      const principal = await insertPrincipal(tx, {
+        kind: 'customer',
+        email,
+        passwordHash,
+        role: null,
+        now: past,
+      });
+      await updatePrincipal(tx, principal.id, { email_verified_at: past });
+      const factor = await insertFactor(
+        tx,
+        principal,
+        { principal_id: principal.id, method: 'totp', status: 'active', label: 'Authenticator app', activated_at: past },
+        past,
+      );
+      await tx
+        .updateTable('mfa_factors')
+        .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
+        .where('id', '=', factor.id)
+        .execute();
+      const entry = await insertEntry(tx, {
+        accountId: principal.id,
+        network: 'bitcoin',
+        address: destination.normalized,
+        addressType: destination.type,
+        label: 'Cold wallet',
+        coolingMs: DAY_MS,
+        createdAt: new Date(past),
+      });
+      const session = await issueSession(tx, context, principal, 2, null, {
+        ip: '127.0.0.1',
+        userAgent: 'drawbridge-bench',
+      });
+      return { id: principal.id, email, token: session.token, secret, destinationId: entry.id };
+    });
+    await creditDeposit(context, 'bench', {
+      account_id: customer.id,
+      asset: 'BTC',
+      network: 'bitcoin',
+      amount: '1',
+      txid: `benchdeposit${emailPrefix.replace(/[^A-Za-z0-9]/g, '')}${i}`,
+      output_index: 0,
+    });
+    customers.push(customer);
+  }
+  await recordPrice(context.database, {
+    asset: 'BTC',
+    at: context.clock.now(),
+    usdPrice: '60000',
+    source: 'bench',
+  });
+  return customers;
+}

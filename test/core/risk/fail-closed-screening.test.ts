@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { usdFromWholeDollars } from '../../../src/core/money/usd.ts';
+import { type Rule, screen } from '../../../src/core/risk/screening.ts';
+import { MINIMAL_WITHDRAWAL_RULES, type WithdrawalFacts } from '../../../src/core/risk/withdrawal-rules.ts';
+
+const NOW = new Date('2026-11-27T12:00:00.000Z');
+const facts: WithdrawalFacts = {
+  now: NOW,
+  accountLockedAt: null,
+  withdrawalsLockedUntil: null,
+  destinationUsableFrom: new Date(NOW.getTime() - 1000),
+  destinationRemoved: false,
+  usdValue: usdFromWholeDollars(1_000n),
+  usdLast24h: usdFromWholeDollars(0n),
+  dailyLimitUsd: usdFromWholeDollars(50_000n),
+};
+
+describe('screening fails closed', () => {
+  test('a clean withdrawal is approved (so every other outcome here is the rule, not the harness)', () => {
+    assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, facts).outcome, 'approve');
+  });
+
+  test('a rule that throws holds the withdrawal for review, with its reason', () => {
+    const broken: Rule<WithdrawalFacts> = {
+      name: 'broken',
+      version: 3,
+      evaluate() {
+        throw new Error('feed down');
+      },
+    };
+    const decision = screen([...MINIMAL_WITHDRAWAL_RULES, broken], facts);
+    assert.equal(decision.outcome, 'review');
+    const result = decision.results.find((r) => r.rule === 'broken');
+    assert.equal(result?.outcome, 'review');
+    assert.match(result?.reason ?? '', /feed down/);
+  });
+
+  test('no rules at all is a review, never an approval', () => {
+    assert.equal(screen([], facts).outcome, 'review');
+  });
+
+  test('a time lock without an end is a review', () => {
+    const endless: Rule<WithdrawalFacts> = {
+      name: 'endless',
+      version: 1,
+      evaluate: () => ({ outcome: 'time_lock', reason: 'wait' }),
+    };
+    assert.equal(screen([endless], facts).outcome, 'review');
+  });
+
+  test('a missing price, today or in the last 24 h, holds for review', () => {
+    assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, { ...facts, usdValue: undefined }).outcome, 'review');
+    assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, { ...facts, usdLast24h: undefined }).outcome, 'review');
+  });
+
+  test('the daily limit: at the limit passes, a dollar over is held', () => {
+    const atLimit = {
+      ...facts,
+      usdValue: usdFromWholeDollars(20_000n),
+      usdLast24h: usdFromWholeDollars(30_000n),
+    };
+    assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, atLimit).outcome, 'approve');
+    const over = { ...atLimit, usdLast24h: usdFromWholeDollars(30_001n) };
+    assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, over).outcome, 'review');
+  });
+
+  test('the strongest outcome wins: a locked account is rejected even while cooling; the latest lock end is kept', () => {
+    const cooling = { ...facts, destinationUsableFrom: new Date(NOW.getTime() + 60_000) };
+    assert.equal(
+      screen(MINIMAL_WITHDRAWAL_RULES, { ...cooling, accountLockedAt: NOW.toISOString() }).outcome,
+      'reject',
+    );
+    const both = screen(MINIMAL_WITHDRAWAL_RULES, {
+      ...cooling,
+      withdrawalsLockedUntil: new Date(NOW.getTime() + 120_000).toISOString(),
+    });
+    assert.equal(both.outcome, 'time_lock');
+    assert.equal(both.until, new Date(NOW.getTime() + 120_000).toISOString());
+  });
+
+  test('a destination one millisecond before its cooling ends is time-locked until then; at the end it passes', () => {
+    const usableFrom = new Date(NOW.getTime() + 1);
+    const early = screen(MINIMAL_WITHDRAWAL_RULES, { ...facts, destinationUsableFrom: usableFrom });
+    assert.equal(early.outcome, 'time_lock');
+    assert.equal(early.until, usableFrom.toISOString());
+    assert.equal(
+      screen(MINIMAL_WITHDRAWAL_RULES, { ...facts, destinationUsableFrom: NOW }).outcome,
+      'approve',
+    );
+    assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, { ...facts, destinationRemoved: true }).outcome, 'reject');
+  });
+});
