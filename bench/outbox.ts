@@ -80,6 +80,7 @@ async function smtpSink(): Promise<Sink> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
     logger: false,
     onData(stream, _session, callback) {
       stream.resume();

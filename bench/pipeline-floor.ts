@@ -18,7 +18,7 @@ import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
  * real size is written) and every check whose outcome is known here.
  */
 
-const SESSION_LOOKUP = `select "s"."id", "s"."principal_id", "p"."kind", "p"."role", "s"."aal", "s"."csrf_hash", "s"."created_at", "s"."last_seen_at", "s"."ended_at", "s"."global_epoch" as "session_global_epoch", "s"."principal_epoch" as "session_principal_epoch", "e"."session_epoch" as "current_global_epoch", "p"."session_epoch" as "current_principal_epoch", "p"."locked_at", "s"."device_id" from "sessions" as "s" inner join "principals" as "p" on "p"."id" = "s"."principal_id" inner join "security_epochs" as "e" on true where "s"."token_hash" = ?`;
+export const SESSION_LOOKUP = `select "s"."id", "s"."principal_id", "p"."kind", "p"."role", "s"."aal", "s"."csrf_hash", "s"."created_at", "s"."last_seen_at", "s"."ended_at", "s"."global_epoch" as "session_global_epoch", "s"."principal_epoch" as "session_principal_epoch", "e"."session_epoch" as "current_global_epoch", "p"."session_epoch" as "current_principal_epoch", "p"."locked_at", "s"."device_id" from "sessions" as "s" inner join "principals" as "p" on "p"."id" = "s"."principal_id" inner join "security_epochs" as "e" on true where "s"."token_hash" = ?`;
 const WITHDRAWAL_COLUMNS = [
   'id',
   'account_id',
@@ -73,11 +73,29 @@ function statements(engine: 'sqlite' | 'postgres') {
     sessionLookup: SESSION_LOOKUP,
     entryById: 'select * from "address_book_entries" where "id" = ?',
     insertWithdrawal: insert('withdrawals', WITHDRAWAL_COLUMNS),
-    insertEvent: insert('withdrawal_events', ['id', 'withdrawal_id', 'at', 'from_state', 'to_state', 'actor', 'reason']),
+    insertEvent: insert('withdrawal_events', [
+      'id',
+      'withdrawal_id',
+      'at',
+      'from_state',
+      'to_state',
+      'actor',
+      'reason',
+    ]),
     // Never run on SQLite (appendAudit below asks for it on PostgreSQL only); a harmless stand-in there.
     auditLock: engine === 'postgres' ? `select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})` : 'select 1',
     auditHead: 'select "seq", "hash" from "audit_log" order by "seq" desc limit ?',
-    insertAudit: insert('audit_log', ['seq', 'id', 'at', 'actor', 'action', 'subject', 'data', 'prev_hash', 'hash']),
+    insertAudit: insert('audit_log', [
+      'seq',
+      'id',
+      'at',
+      'actor',
+      'action',
+      'subject',
+      'data',
+      'prev_hash',
+      'hash',
+    ]),
     hitRateLimit:
       'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "hits"',
     lockWithdrawal: `select * from "withdrawals" where "id" = ?${forUpdate}`,
@@ -115,7 +133,8 @@ function statements(engine: 'sqlite' | 'postgres') {
       ],
       ' on conflict ("owner_id", "asset", "kind") do nothing',
     ),
-    ledgerAccountByOwner: 'select * from "ledger_accounts" where "owner_id" = ? and "asset" = ? and "kind" = ?',
+    ledgerAccountByOwner:
+      'select * from "ledger_accounts" where "owner_id" = ? and "asset" = ? and "kind" = ?',
     lockAccounts: `${LEDGER_STATEMENTS.lockAccounts}${forUpdate}`,
     insertTransfer: LEDGER_STATEMENTS.insert,
     updateTotals: LEDGER_STATEMENTS.updateTotals,
@@ -176,7 +195,16 @@ const SCREENING_JSON = JSON.stringify(
     reason: `${rule.replace(/_/g, ' ')}: approved`,
   })),
 );
-const CONFIRMED_STATES = ['screening', 'held_for_review', 'time_locked', 'queued', 'released', 'broadcast', 'completed', 'errored'];
+const CONFIRMED_STATES = [
+  'screening',
+  'held_for_review',
+  'time_locked',
+  'queued',
+  'released',
+  'broadcast',
+  'completed',
+  'errored',
+];
 
 function one(rows: Row[], what: string): Row {
   const row = rows[0];
@@ -196,11 +224,32 @@ async function appendAudit(
   const prev_hash = head === undefined ? '0'.repeat(64) : String(head.hash);
   const fields = { seq, id: newId(), at: at.toISOString(), ...entry };
   const hash = auditEntryHash({ ...fields, prev_hash });
-  await s.run('insertAudit', [seq, fields.id, fields.at, entry.actor, entry.action, entry.subject, JSON.stringify(entry.data), prev_hash, hash]);
+  await s.run('insertAudit', [
+    seq,
+    fields.id,
+    fields.at,
+    entry.actor,
+    entry.action,
+    entry.subject,
+    JSON.stringify(entry.data),
+    prev_hash,
+    hash,
+  ]);
 }
 
 async function ledgerAccount(s: FloorSession, owner: string, kind: 'customer' | 'custody', at: string) {
-  await s.run('openLedgerAccount', [newId(), owner, 'BTC', kind, kind === 'customer' ? 1 : 0, '0', '0', '0', '0', at]);
+  await s.run('openLedgerAccount', [
+    newId(),
+    owner,
+    'BTC',
+    kind,
+    kind === 'customer' ? 1 : 0,
+    '0',
+    '0',
+    '0',
+    '0',
+    at,
+  ]);
   return one(await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]), `${kind} ledger account`);
 }
 
@@ -214,15 +263,63 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     const now = request.now();
     const entry = one(await s.rows('entryById', [customer.destinationId]), 'address-book entry');
     const nonce = randomBytes(16).toString('base64url');
-    const terms = { withdrawal_id: id, account_id: customer.id, asset: 'BTC', network: 'bitcoin', amount: AMOUNT, fee: FEE, destination: String(entry.address), nonce };
+    const terms = {
+      withdrawal_id: id,
+      account_id: customer.id,
+      asset: 'BTC',
+      network: 'bitcoin',
+      amount: AMOUNT,
+      fee: FEE,
+      destination: String(entry.address),
+      nonce,
+    };
     const digest = withdrawalDigest(terms);
     const at = now.toISOString();
     const summary = 'Send 0.0001 BTC to bc1qw508...v8f3t4 (Cold wallet), fee 0.0001 BTC';
     const expires = new Date(now.getTime() + 5 * 60_000).toISOString();
-    await s.run('insertWithdrawal', [id, customer.id, 'BTC', 'bitcoin', AMOUNT, FEE, entry.id, entry.address, entry.label, nonce, digest, summary, 'awaiting_confirmation', null, 0, expires, null, null, 0, null, null, null, null, at, at]);
+    await s.run('insertWithdrawal', [
+      id,
+      customer.id,
+      'BTC',
+      'bitcoin',
+      AMOUNT,
+      FEE,
+      entry.id,
+      entry.address,
+      entry.label,
+      nonce,
+      digest,
+      summary,
+      'awaiting_confirmation',
+      null,
+      0,
+      expires,
+      null,
+      null,
+      0,
+      null,
+      null,
+      null,
+      null,
+      at,
+      at,
+    ]);
     await s.run('insertEvent', [newId(), id, at, null, 'awaiting_confirmation', actor, null]);
-    const data = { asset: 'BTC', network: 'bitcoin', amount: AMOUNT, fee: FEE, destination: String(entry.address), digest, ip: request.ip };
-    await appendAudit(s, driver.engine, now, { actor, action: 'withdrawal.requested', subject: `withdrawal:${id}`, data });
+    const data = {
+      asset: 'BTC',
+      network: 'bitcoin',
+      amount: AMOUNT,
+      fee: FEE,
+      destination: String(entry.address),
+      digest,
+      ip: request.ip,
+    };
+    await appendAudit(s, driver.engine, now, {
+      actor,
+      action: 'withdrawal.requested',
+      subject: `withdrawal:${id}`,
+      data,
+    });
     return digest;
   });
 
@@ -245,30 +342,104 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     if ((await s.run('claimTotpStep', [request.totpStep, customer.id, request.totpStep])) !== 1)
       throw new Error('floor: the TOTP step was used before');
     const proofId = newId();
-    const evidence = { v: 1, withdrawal_id: id, digest, method: 'totp', factor_id: factor.id, step: request.totpStep };
+    const evidence = {
+      v: 1,
+      withdrawal_id: id,
+      digest,
+      method: 'totp',
+      factor_id: factor.id,
+      step: request.totpStep,
+    };
     const evidenceText = JSON.stringify(evidence);
-    await s.run('insertProof', [proofId, id, customer.id, digest, 'totp', factor.id, evidenceText, hashOpaqueToken(evidenceText), at]);
+    await s.run('insertProof', [
+      proofId,
+      id,
+      customer.id,
+      digest,
+      'totp',
+      factor.id,
+      evidenceText,
+      hashOpaqueToken(evidenceText),
+      at,
+    ]);
     const debit = await ledgerAccount(s, customer.id, 'customer', at);
     const credit = await ledgerAccount(s, 'platform', 'custody', at);
     const held = BigInt(AMOUNT) + BigInt(FEE);
     const locked = await s.rows('lockAccounts', [debit.id, credit.id].sort());
-    const current = (accountId: unknown) => one(locked.filter((r) => r.id === accountId), 'locked account');
+    const current = (accountId: unknown) =>
+      one(
+        locked.filter((r) => r.id === accountId),
+        'locked account',
+      );
     const [d, c] = [current(debit.id), current(credit.id)];
-    const available = BigInt(String(d.posted_credits)) - BigInt(String(d.posted_debits)) - BigInt(String(d.pending_debits));
+    const available =
+      BigInt(String(d.posted_credits)) - BigInt(String(d.posted_debits)) - BigInt(String(d.pending_debits));
     if (available < held) throw new Error('floor: the customer ran out of funds');
-    if ((await s.run('insertTransfer', [id, 'pending', debit.id, credit.id, 'BTC', held.toString(), null, 'withdrawal', digest, at])) !== 1)
+    if (
+      (await s.run('insertTransfer', [
+        id,
+        'pending',
+        debit.id,
+        credit.id,
+        'BTC',
+        held.toString(),
+        null,
+        'withdrawal',
+        digest,
+        at,
+      ])) !== 1
+    )
       throw new Error('floor: the hold exists');
     const plus = (row: Row, column: string, by: bigint) => (BigInt(String(row[column])) + by).toString();
     await s.run('updateTotals', [
-      debit.id, String(d.posted_debits), credit.id, String(c.posted_debits),
-      debit.id, String(d.posted_credits), credit.id, String(c.posted_credits),
-      debit.id, plus(d, 'pending_debits', held), credit.id, String(c.pending_debits),
-      debit.id, String(d.pending_credits), credit.id, plus(c, 'pending_credits', held),
-      debit.id, credit.id,
+      debit.id,
+      String(d.posted_debits),
+      credit.id,
+      String(c.posted_debits),
+      debit.id,
+      String(d.posted_credits),
+      credit.id,
+      String(c.posted_credits),
+      debit.id,
+      plus(d, 'pending_debits', held),
+      credit.id,
+      String(c.pending_debits),
+      debit.id,
+      String(d.pending_credits),
+      credit.id,
+      plus(c, 'pending_credits', held),
+      debit.id,
+      credit.id,
     ]);
-    const usedBefore = (await s.rows('destinationUsedBefore', [withdrawal.destination_id, id, 'queued', 'released', 'broadcast', 'completed', 1])).length > 0;
-    await s.run('moveToScreening', [proofId, usedBefore ? 0 : 1, 'screening', at, id, 'awaiting_confirmation']);
-    await s.run('insertEvent', [newId(), id, at, 'awaiting_confirmation', 'screening', actor, 'confirmed with totp']);
+    const usedBefore =
+      (
+        await s.rows('destinationUsedBefore', [
+          withdrawal.destination_id,
+          id,
+          'queued',
+          'released',
+          'broadcast',
+          'completed',
+          1,
+        ])
+      ).length > 0;
+    await s.run('moveToScreening', [
+      proofId,
+      usedBefore ? 0 : 1,
+      'screening',
+      at,
+      id,
+      'awaiting_confirmation',
+    ]);
+    await s.run('insertEvent', [
+      newId(),
+      id,
+      at,
+      'awaiting_confirmation',
+      'screening',
+      actor,
+      'confirmed with totp',
+    ]);
     // Screening facts: principal, entry, cooling setting, price, and one price read per earlier withdrawal.
     await s.rows('principalById', [customer.id]);
     await s.rows('entryById', [customer.destinationId]);
@@ -280,14 +451,45 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     const releaseAfter = new Date(now.getTime() + (usedBefore ? 2 : 10) * 60_000).toISOString();
     await s.run('moveToQueued', [SCREENING_JSON, null, releaseAfter, 'queued', at, id, 'screening']);
     await s.run('insertEvent', [newId(), id, at, 'screening', 'queued', 'system:screening', 'approved']);
-    await appendAudit(s, driver.engine, now, { actor, action: 'withdrawal.confirmed', subject: `withdrawal:${id}`, data: { method: 'totp', digest, outcome: 'queued' } });
+    await appendAudit(s, driver.engine, now, {
+      actor,
+      action: 'withdrawal.confirmed',
+      subject: `withdrawal:${id}`,
+      data: { method: 'totp', digest, outcome: 'queued' },
+    });
     await s.rows('principalById', [customer.id]);
     await s.rows('settingAt', [customer.id, 'anti_phishing_code', at, 1]);
     const lockToken = newOpaqueToken();
     const expires = new Date(now.getTime() + 7 * DAY_MS).toISOString();
-    await s.run('insertOneTimeToken', [newId(), customer.id, 'lock_account', hashOpaqueToken(lockToken), '{"event":"withdrawal.confirmed"}', at, expires, null]);
+    await s.run('insertOneTimeToken', [
+      newId(),
+      customer.id,
+      'lock_account',
+      hashOpaqueToken(lockToken),
+      '{"event":"withdrawal.confirmed"}',
+      at,
+      expires,
+      null,
+    ]);
     const payload = JSON.stringify({ event: 'withdrawal.confirmed', account_id: customer.id, at });
     const { subject, text, html } = request.email;
-    await s.run('insertOutbox', [newId(), 'email', customer.email, customer.id, 'withdrawal.confirmed', 1, subject, text, html, payload, 'pending', 0, at, null, null, at]);
+    await s.run('insertOutbox', [
+      newId(),
+      'email',
+      customer.email,
+      customer.id,
+      'withdrawal.confirmed',
+      1,
+      subject,
+      text,
+      html,
+      payload,
+      'pending',
+      0,
+      at,
+      null,
+      null,
+      at,
+    ]);
   });
 }

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import Fastify from 'fastify';
 import { hashOpaqueToken } from '../src/core/identity/opaque-token.ts';
 import { totpAt, totpStep } from '../src/core/mfa/totp.ts';
@@ -11,24 +11,24 @@ import { freshDatabase, testEngines } from '../test/support/engines.ts';
 import { testContext } from '../test/support/http.ts';
 import type { Benchmark, BenchmarkResult, Figure, MeasureOptions } from './measure.ts';
 import { type FloorCustomer, floorWithdrawal, pipelineStatements } from './pipeline-floor.ts';
-import { pipelineEvidence } from './support-pipeline-evidence.ts';
 import { SteppedClock } from './support-clock.ts';
 import { type BenchCustomer, seedCustomers } from './support-customers.ts';
 import { type FloorDriver, postgresDriver, sqliteDriver } from './support-floor-driver.ts';
 import { clientAddress, type LoopbackClient, loopbackClient } from './support-http-client.ts';
 import { summarize } from './support-latency.ts';
+import { pipelineEvidence } from './support-pipeline-evidence.ts';
 
 /*
  * The withdrawal pipeline end to end over real HTTP: POST /v1/withdrawals then POST .../confirm with a real
  * TOTP code (verified, bound, replay-guarded), the hold placed, screening run, queued. 32 clients keep one
  * request each in flight, each from its own 127.0.0.x address. In every round each customer withdraws once;
  * between rounds the clock jumps 61 s, so every customer has a fresh TOTP step (one code per step per account)
- * and every client a fresh MFA rate-limit window (30 a minute per IP, 20 used). Beside it, in the same rounds:
+ * and every client a fresh MFA rate-limit window (30 a minute per IP, 10 used). Beside it, in the same rounds:
  * the SQL floor (pipeline-floor.ts) on separate customers and a Fastify hello-world on the same clients.
  */
 
 const CLIENTS = 32;
-const PER_CLIENT = 20;
+const PER_CLIENT = 10;
 const ROUND_ADVANCE_MS = 61_000;
 const MIN_ROUNDS = 2;
 const MAX_ROUNDS = 40;
@@ -78,13 +78,16 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
   const closers: (() => Promise<unknown> | unknown)[] = [];
   try {
     const seedStarted = performance.now();
-    console.error(`seeding ${engine}`);
     const customers = await seedCustomers(context, customersPerRound, passwordHash, `${engine}-app`);
     const floorCustomers: FloorCustomer[] = (
       await seedCustomers(context, customersPerRound, passwordHash, `${engine}-floor`)
-    ).map((c) => ({ id: c.id, email: c.email, tokenHash: hashOpaqueToken(c.token), destinationId: c.destinationId }));
+    ).map((c) => ({
+      id: c.id,
+      email: c.email,
+      tokenHash: hashOpaqueToken(c.token),
+      destinationId: c.destinationId,
+    }));
     const seedMs = performance.now() - seedStarted;
-    console.error(`seeded in ${seedMs}`);
 
     const app = await buildApp({ context, logLevel: 'silent' });
     const appUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -99,7 +102,9 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
         : postgresDriver(fresh.env.DATABASE_URL!, pipelineStatements('postgres'), POOL_SIZE);
     closers.push(() => driver.close());
     const appClients = Array.from({ length: CLIENTS }, (_, i) => loopbackClient(appUrl, clientAddress(i)));
-    const helloClients = Array.from({ length: CLIENTS }, (_, i) => loopbackClient(helloUrl, clientAddress(i)));
+    const helloClients = Array.from({ length: CLIENTS }, (_, i) =>
+      loopbackClient(helloUrl, clientAddress(i)),
+    );
     for (const client of [...appClients, ...helloClients]) closers.push(() => client.close());
     const lanes = <T>(all: readonly T[]) =>
       Array.from({ length: CLIENTS }, (_, i) => all.slice(i * PER_CLIENT, (i + 1) * PER_CLIENT));
@@ -118,7 +123,14 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
     await helloRound(helloClients, 2 * PER_CLIENT, undefined);
 
     const loadBefore = loadavg()[0]!;
-    const samples: Samples = { create: [], confirm: [], withdrawal: [], floor: [], hello: [], confirmP50ByRound: [] };
+    const samples: Samples = {
+      create: [],
+      confirm: [],
+      withdrawal: [],
+      floor: [],
+      hello: [],
+      confirmP50ByRound: [],
+    };
     const elapsed = { app: 0, floor: 0, hello: 0 };
     let rounds = 0;
     while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || elapsed.app < options.durationMs)) {
@@ -157,7 +169,13 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
         floorIterations: withdrawals,
       },
       goal(engine, `goal: ${target} confirmed withdrawals/s`, appRate, target, withdrawals),
-      goal(engine, `goal: request p99 < ${TARGET_P99_MS} ms (as 1000/p99)`, 1000 / worstP99, 1000 / TARGET_P99_MS, withdrawals),
+      goal(
+        engine,
+        `goal: request p99 < ${TARGET_P99_MS} ms (as 1000/p99)`,
+        1000 / worstP99,
+        1000 / TARGET_P99_MS,
+        withdrawals,
+      ),
       {
         engine,
         case: 'Fastify hello-world GET, same clients (requests/s)',
@@ -169,7 +187,8 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
         floorIterations: undefined,
       },
     ];
-    const ms = (s: { p50_ms: number; p99_ms: number }) => `p50 ${s.p50_ms.toFixed(1)} / p99 ${s.p99_ms.toFixed(1)} ms`;
+    const ms = (s: { p50_ms: number; p99_ms: number }) =>
+      `p50 ${s.p50_ms.toFixed(1)} / p99 ${s.p99_ms.toFixed(1)} ms`;
     const notes = [
       `${engine}: create ${ms(latency.create)}, confirm ${ms(latency.confirm)}, floor withdrawal ${ms(latency.floor_withdrawal)}, hello ${ms(latency.hello)}`,
       `${engine}: ${rounds} rounds of ${customersPerRound}; confirm p50 by round ${samples.confirmP50ByRound.map((v) => v.toFixed(1)).join(', ')} ms; load average ${loadBefore.toFixed(1)} -> ${loadAfter.toFixed(1)}`,
@@ -222,9 +241,15 @@ async function appRound(
       for (const customer of lane) {
         const created = await client.call('POST', '/v1/withdrawals', {
           token: customer.token,
-          body: { asset: 'BTC', network: 'bitcoin', amount: '0.0001', destination_id: customer.destinationId },
+          body: {
+            asset: 'BTC',
+            network: 'bitcoin',
+            amount: '0.0001',
+            destination_id: customer.destinationId,
+          },
         });
-        if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
+        if (created.status !== 201)
+          throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
         const confirmed = await client.call('POST', `/v1/withdrawals/${created.body.id}/confirm`, {
           token: customer.token,
           body: { proof: { method: 'totp', code: totpAt(customer.secret, clock.now()) } },

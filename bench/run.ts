@@ -1,9 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { identityBenchmark } from './identity.ts';
 import { ledgerBenchmark } from './ledger.ts';
 import type { Benchmark, Figure, MeasureOptions } from './measure.ts';
 import { outboxBenchmark } from './outbox.ts';
+import { pipelineBenchmark } from './pipeline.ts';
 
 /*
  * `npm run bench [-- name...]`: runs each benchmark, prints one table, and writes
@@ -11,7 +13,12 @@ import { outboxBenchmark } from './outbox.ts';
  * BENCH_DURATION_MS and BENCH_WARMUP_MS shorten or lengthen every measured loop.
  */
 
-const BENCHMARKS: readonly Benchmark[] = [ledgerBenchmark, outboxBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [
+  ledgerBenchmark,
+  outboxBenchmark,
+  identityBenchmark,
+  pipelineBenchmark,
+];
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 
 function milliseconds(name: string, fallback: number): number {

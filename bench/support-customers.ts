@@ -20,6 +20,8 @@ import { inTransaction } from '../src/store/transaction.ts';
 export const BENCH_BTC_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
 export const MAX_BENCH_CUSTOMERS = 5000;
 const DAY_MS = 24 * 60 * 60_000;
+const SEED_BATCH = 64;
+const DEPOSIT_WORKERS = 8;
 
 export interface BenchCustomer {
   readonly id: string;
@@ -44,56 +46,75 @@ export async function seedCustomers(
     throw new RangeError(`seed 1..${MAX_BENCH_CUSTOMERS} customers`);
   const destination = normalizeAddress('bitcoin', BENCH_BTC_ADDRESS);
   const customers: BenchCustomer[] = [];
-  for (let i = 0; i < count; i++) {
-    const secret = newTotpSecret();
-    const email = `${emailPrefix}-${i}@bench.example`;
-    const customer = await inTransaction(context.database, async (tx) => {
-      const now = context.clock.now();
-      const past = new Date(now.getTime() - 3 * DAY_MS).toISOString();
-      const principal = await insertPrincipal(tx, {
-        kind: 'customer',
-        email,
-        passwordHash,
-        role: null,
-        now: past,
-      });
-      await updatePrincipal(tx, principal.id, { email_verified_at: past });
-      const factor = await insertFactor(
-        tx,
-        principal,
-        { principal_id: principal.id, method: 'totp', status: 'active', label: 'Authenticator app', activated_at: past },
-        past,
-      );
-      await tx
-        .updateTable('mfa_factors')
-        .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
-        .where('id', '=', factor.id)
-        .execute();
-      const entry = await insertEntry(tx, {
-        accountId: principal.id,
-        network: 'bitcoin',
-        address: destination.normalized,
-        addressType: destination.type,
-        label: 'Cold wallet',
-        coolingMs: DAY_MS,
-        createdAt: new Date(past),
-      });
-      const session = await issueSession(tx, context, principal, 2, null, {
-        ip: '127.0.0.1',
-        userAgent: 'drawbridge-bench',
-      });
-      return { id: principal.id, email, token: session.token, secret, destinationId: entry.id };
+  for (let first = 0; first < count; first += SEED_BATCH) {
+    const batch = await inTransaction(context.database, async (tx) => {
+      const seeded: BenchCustomer[] = [];
+      for (let i = first; i < Math.min(count, first + SEED_BATCH); i++) {
+        const secret = newTotpSecret();
+        const email = `${emailPrefix}-${i}@bench.example`;
+        const now = context.clock.now();
+        const past = new Date(now.getTime() - 3 * DAY_MS).toISOString();
+        const principal = await insertPrincipal(tx, {
+          kind: 'customer',
+          email,
+          passwordHash,
+          role: null,
+          now: past,
+        });
+        await updatePrincipal(tx, principal.id, { email_verified_at: past });
+        const factor = await insertFactor(
+          tx,
+          principal,
+          {
+            principal_id: principal.id,
+            method: 'totp',
+            status: 'active',
+            label: 'Authenticator app',
+            activated_at: past,
+          },
+          past,
+        );
+        await tx
+          .updateTable('mfa_factors')
+          .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
+          .where('id', '=', factor.id)
+          .execute();
+        const entry = await insertEntry(tx, {
+          accountId: principal.id,
+          network: 'bitcoin',
+          address: destination.normalized,
+          addressType: destination.type,
+          label: 'Cold wallet',
+          coolingMs: DAY_MS,
+          createdAt: new Date(past),
+        });
+        const session = await issueSession(tx, context, principal, 2, null, {
+          ip: '127.0.0.1',
+          userAgent: 'drawbridge-bench',
+        });
+        seeded.push({ id: principal.id, email, token: session.token, secret, destinationId: entry.id });
+      }
+      return seeded;
     });
-    await creditDeposit(context, 'bench', {
-      account_id: customer.id,
-      asset: 'BTC',
-      network: 'bitcoin',
-      amount: '1',
-      txid: `benchdeposit${emailPrefix.replace(/[^A-Za-z0-9]/g, '')}${i}`,
-      output_index: 0,
-    });
-    customers.push(customer);
+    customers.push(...batch);
   }
+  // Deposits go through the service, a few at a time (PostgreSQL runs them side by side; SQLite in turn).
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: DEPOSIT_WORKERS }, async () => {
+      while (next < customers.length) {
+        const i = next++;
+        await creditDeposit(context, 'bench', {
+          account_id: customers[i]!.id,
+          asset: 'BTC',
+          network: 'bitcoin',
+          amount: '1',
+          txid: `benchdeposit${emailPrefix.replace(/[^A-Za-z0-9]/g, '')}${i}`,
+          output_index: 0,
+        });
+      }
+    }),
+  );
   await recordPrice(context.database, {
     asset: 'BTC',
     at: context.clock.now(),

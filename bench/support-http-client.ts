@@ -16,7 +16,11 @@ export interface JsonResponse {
 }
 
 export interface LoopbackClient {
-  call(method: 'GET' | 'POST', path: string, options?: { token?: string; body?: unknown }): Promise<JsonResponse>;
+  call(
+    method: 'GET' | 'POST',
+    path: string,
+    options?: { token?: string; body?: unknown },
+  ): Promise<JsonResponse>;
   close(): void;
 }
 

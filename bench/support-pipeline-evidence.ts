@@ -18,7 +18,11 @@ async function plan(context: ServiceContext, query: ReturnType<typeof sql>): Pro
   return rows.rows.map((row) => row['QUERY PLAN']);
 }
 
-export async function pipelineEvidence(context: ServiceContext, destinationId: string, roundsPerCustomer: number) {
+export async function pipelineEvidence(
+  context: ServiceContext,
+  destinationId: string,
+  roundsPerCustomer: number,
+) {
   const report = await inTransaction(context.database, (tx) => conservationReport(tx));
   const counted = await context.database.db
     .selectFrom('withdrawals')

@@ -5,6 +5,7 @@ import { settingAt } from '../store/identity/settings-history.ts';
 import { enqueueEmail } from '../store/outbox.ts';
 import type { Tx } from '../store/transaction.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
+import { enqueueWebhookEvent } from './webhook-events.ts';
 
 export const LOCK_LINK_TTL_MS = 7 * 24 * 60 * 60_000;
 export const ANTI_PHISHING_SETTING = 'anti_phishing_code';
@@ -48,6 +49,12 @@ export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal
     ip: notice.meta?.ip,
     lockUrl,
     actionUrl: notice.actionUrl,
+  });
+  // The integrator hears of every event too; the payload carries facts only, never a link or token.
+  await enqueueWebhookEvent(tx, context, {
+    event: notice.event,
+    accountId: principal.id,
+    payload: { account_id: principal.id, at: now.toISOString(), summary: notice.headline },
   });
   return enqueueEmail(tx, {
     recipient: notice.recipient ?? principal.email,

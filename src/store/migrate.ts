@@ -6,9 +6,9 @@ import * as prices from './migrations/0003-prices.ts';
 import * as idempotency from './migrations/0004-idempotency.ts';
 import * as outbox from './migrations/0005-outbox.ts';
 import * as identity from './migrations/0006-identity.ts';
-import * as webhooks from './migrations/0007-webhooks.ts';
 import * as addressBook from './migrations/0008-address-book.ts';
 import * as withdrawals from './migrations/0009-withdrawals.ts';
+import * as webhooks from './migrations/0010-webhooks.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -21,9 +21,9 @@ const MIGRATIONS = [
   ['0004-idempotency', idempotency],
   ['0005-outbox', outbox],
   ['0006-identity', identity],
-  ['0007-webhooks', webhooks],
   ['0008-address-book', addressBook],
   ['0009-withdrawals', withdrawals],
+  ['0010-webhooks', webhooks],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -32,7 +32,9 @@ function haltRequest(options: SetOptions): Record<string, unknown> {
  * every node will refuse to release what the halt covers (DESIGN invariant 4).
  */
 export function registerHalt(program: Command): void {
-  const halt = program.command('halt').description('stop withdrawals: all, one asset[/network], or one account');
+  const halt = program
+    .command('halt')
+    .description('stop withdrawals: all, one asset[/network], or one account');
   halt
     .command('set')
     .description('halt releases now; prints the halt')

@@ -18,8 +18,10 @@ export function registerServe(program: Command): void {
       const database = openConfiguredDatabase(config);
       await migrateToLatest(database);
       const context = await composeServices(config, database, systemClock);
+      const { outboxDispatcherOf, webhookDestinationsOf } = await import('../../workers/outbox-wiring.ts');
       const app = await buildApp({
         context,
+        webhookDestinations: webhookDestinationsOf(config),
         logLevel: config.logLevel,
         bodyLimitBytes: config.bodyLimitBytes,
         cookieSecure: config.cookieSecure,
@@ -44,9 +46,14 @@ export function registerServe(program: Command): void {
         interval_ms: 1000,
         onError: (error) => app.log.error({ err: error }, 'releaser tick failed'),
       });
+      const dispatcher = outboxDispatcherOf(config, context, {
+        onError: (error) => app.log.error({ err: error }, 'outbox round failed'),
+      });
+      dispatcher.start();
       const stop = async (signal: string) => {
         app.log.info({ signal }, 'shutting down');
         await releaser.stop();
+        await dispatcher.close();
         await app.close();
         await database.close();
         process.exit(0);

@@ -23,7 +23,8 @@ async function lock(
 ) {
   if (principal.locked_at !== null) return { locked_at: principal.locked_at };
   const now = context.clock.now().toISOString();
-
+  await updatePrincipal(tx, principal.id, { locked_at: now, locked_reason: how });
+  await bumpPrincipalSessionEpoch(tx, principal.id);
   await audit(tx, context, {
     actor: how === 'lock_link' ? 'anonymous:lock_link' : `customer:${principal.id}`,
     action: 'account.locked',

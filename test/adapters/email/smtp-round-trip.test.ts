@@ -28,7 +28,8 @@ for (const { engine, skip } of await testEngines()) {
         const queued = await securityEmail(context, customer);
 
         const report = await dispatcherFor(context, { email }).runOnce();
-        assert.deepEqual(report, { claimed: 1, delivered: 1, retried: 0, failed: 0, held: 0 });
+        const why = `last error: ${(await outboxRow(context, queued.id)).last_error}`;
+        assert.deepEqual(report, { claimed: 1, delivered: 1, retried: 0, failed: 0, held: 0 }, why);
 
         assert.equal(sink.messages.length, 1);
         const [message] = sink.messages;

@@ -19,7 +19,6 @@ import {
   customerId,
   type ReadyCustomer,
   readyCustomer,
-  requestBtc,
   simulatedChain,
   withdrawalRow,
 } from '../../support/withdrawals.ts';

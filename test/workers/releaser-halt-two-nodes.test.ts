@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Kysely } from 'kysely';
+import { totpAt } from '../../src/core/mfa/totp.ts';
+import type { Schema } from '../../src/store/schema.ts';
+import { freshDatabase, testEngines } from '../support/engines.ts';
+import type { RunningApp } from '../support/http.ts';
+import {
+  type ChildNode,
+  countEvents,
+  countInState,
+  eventually,
+  freePort,
+  queueRound,
+  readyPayers,
+  runCli,
+  seedingApp,
+  sharedKeys,
+  spawnNode,
+  spawnReleaser,
+  stopNode,
+} from './releaser-world.ts';
+
+const PAYERS = 6;
+/** Rounds queued before the nodes start, so both are busy releasing when the halt lands. */
+const BACKLOG_ROUNDS = 8;
+const QUIET_AFTER_HALT_MS = 2_500;
+
+for (const { engine, skip } of await testEngines()) {
+  const reason = engine === 'sqlite' ? 'one SQLite file is one node: there is no second node to race' : skip;
+  describe(`two Drawbridge nodes on one ${engine} under continuous load`, { skip: reason }, () => {
+    test('a halt set through node A: no withdrawal released by node B (or A) after the halt call returned', async () => {
+      const fresh = await freshDatabase(engine);
+      const keys = sharedKeys();
+      const nodes: ChildNode[] = [];
+      let running: RunningApp | undefined;
+      let feeding = true;
+      let feeder: Promise<void> = Promise.resolve();
+      try {
+        const db = fresh.database.db;
+        running = await seedingApp(fresh.database, keys);
+        const seeding = running;
+        const payers = await readyPayers(seeding, PAYERS);
+        for (let round = 0; round < BACKLOG_ROUNDS; round += 1) await queueRound(seeding, payers);
+
+        const port = await freePort();
+        const env = { ...fresh.env, ...keys.env, SIMULATED_BLOCK_MS: '50', SIMULATED_CONFIRMATIONS: '2' };
+        const [nodeA, nodeB, created] = await Promise.all([
+          spawnNode(['bin/drawbridge.mjs', 'serve'], { ...env, PORT: String(port) }, /Server listening at/),
+          spawnReleaser(env),
+          runCli(
+            ['operator', 'create', '--email', 'commander@ops.example', '--role', 'incident_commander'],
+            env,
+          ),
+        ]);
+        nodes.push(nodeA, nodeB);
+        assert.equal(created.code, 0, created.stderr);
+        const operator = JSON.parse(created.stdout) as {
+          email: string;
+          password: string;
+          otpauth_uri: string;
+        };
+        const secret = new URL(operator.otpauth_uri).searchParams.get('secret');
+        assert.ok(secret);
+        const nodeAUrl = `http://127.0.0.1:${port}`;
+        const login = await postJson(`${nodeAUrl}/v1/operator/login`, {
+          email: operator.email,
+          password: operator.password,
+          proof: { method: 'totp', code: totpAt(secret, new Date()) },
+        });
+        assert.equal(login.status, 200, JSON.stringify(login.body));
+
+        feeder = (async () => {
+          while (feeding) await queueRound(seeding, payers);
+        })();
+        await eventually(
+          'releases under way',
+          async () => (await countEvents(fresh.database, 'released')) >= 5,
+        );
+
+        const queuedAtHalt = await countInState(fresh.database, 'queued');
+        const haltStarted = Date.now();
+        const halt = await postJson(
+          `${nodeAUrl}/v1/operator/halts`,
+          { scope: 'global', reason: 'incident drill: stop everything' },
+          login.body.token as string,
+        );
+        const haltReturnedAt = new Date();
+        assert.equal(halt.status, 201, JSON.stringify(halt.body));
+        const releasedWhenHaltReturned = await releasedIds(db);
+        process.stderr.write(`DIAG queued at halt ${queuedAtHalt}, released ${releasedWhenHaltReturned.size}, halt took ${haltReturnedAt.getTime() - haltStarted} ms\n`);
+
+        await new Promise((resolve) => setTimeout(resolve, QUIET_AFTER_HALT_MS));
+        feeding = false;
+        await feeder;
+
+        const late = await db
+          .selectFrom('withdrawal_events')
+          .select(['withdrawal_id', 'at'])
+          .where('to_state', '=', 'released')
+          .where('at', '>', haltReturnedAt.toISOString())
+          .execute();
+        process.stderr.write(`DIAG late ${late.length}, final released ${(await releasedIds(db)).size}\n`);
+        assert.deepEqual(late, [], `released after the halt returned at ${haltReturnedAt.toISOString()}`);
+        // Audit appends are serialised until commit, so their order is commit order: nothing released may
+        // commit after the halt did.
+        const haltEntry = await db
+          .selectFrom('audit_log')
+          .select('seq')
+          .where('action', '=', 'halt.set')
+          .executeTakeFirstOrThrow();
+        const releasedAfterHalt = await db
+          .selectFrom('audit_log')
+          .select(['seq', 'subject', 'at'])
+          .where('action', '=', 'withdrawal.released')
+          .where('seq', '>', haltEntry.seq)
+          .execute();
+        process.stderr.write(`DIAG after-halt audit ${releasedAfterHalt.length}\n`);
+        assert.deepEqual(releasedAfterHalt, [], 'a release committed after the halt');
+        assert.deepEqual(
+          await releasedIds(db),
+          releasedWhenHaltReturned,
+          'nothing released since the halt returned',
+        );
+        assert.ok(releasedWhenHaltReturned.size >= 5, 'releases happened before the halt');
+        assert.ok((await countInState(fresh.database, 'queued')) > 0, 'due withdrawals kept coming and wait');
+      } finally {
+        feeding = false;
+        await feeder.catch(() => {});
+        for (const node of nodes) await stopNode(node);
+        await running?.close();
+        await fresh.drop();
+      }
+    });
+  });
+}
+
+async function releasedIds(db: Kysely<Schema>): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('withdrawal_events')
+    .select('withdrawal_id')
+    .where('to_state', '=', 'released')
+    .execute();
+  return new Set(rows.map((r) => r.withdrawal_id));
+}
+
+async function postJson(url: string, body: unknown, token?: string) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown> & { token?: string },
+  };
+}
