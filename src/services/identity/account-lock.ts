@@ -26,9 +26,9 @@ async function lock(
   await updatePrincipal(tx, principal.id, { locked_at: now, locked_reason: how });
   await bumpPrincipalSessionEpoch(tx, principal.id);
   await audit(tx, context, {
-    actor: how === 'lock_link' ? 'anonymous:lock_link' : `customer:${principal.id}`,
+    actor: how === 'lock_link' ? 'anonymous:lock_link' : `${principal.kind}:${principal.id}`,
     action: 'account.locked',
-    subject: `customer:${principal.id}`,
+    subject: `${principal.kind}:${principal.id}`,
     data: { how, ip: meta?.ip ?? null },
   });
   await notifyPrincipal(tx, context, principal, {
@@ -85,14 +85,17 @@ export async function unlockAccount(
   const reason = input.reason;
   return inTransaction(context.database, async (tx) => {
     const principal = await findPrincipal(tx, customerId);
-    if (principal === undefined || principal.kind !== 'customer')
-      throw new DomainError('NOT_FOUND', `customer ${customerId} does not exist`);
+    if (principal === undefined) throw new DomainError('NOT_FOUND', `account ${customerId} does not exist`);
+    // A locked operator (their own lock link, say) is unlocked only by an admin.
+    if (principal.kind === 'operator' && operator.role !== 'admin') {
+      throw new DomainError('FORBIDDEN', 'only an admin unlocks an operator');
+    }
     if (principal.locked_at === null) throw new DomainError('CONFLICT', 'the account is not locked');
     await updatePrincipal(tx, principal.id, { locked_at: null, locked_reason: null });
     await audit(tx, context, {
       actor: `operator:${operator.principalId}`,
       action: 'account.unlocked',
-      subject: `customer:${principal.id}`,
+      subject: `${principal.kind}:${principal.id}`,
       data: { reason },
     });
     await notifyPrincipal(tx, context, principal, {

@@ -2,6 +2,7 @@ import { open } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { MAX_CONSECUTIVE_MFA_FAILURES, mfaLockDurationMs } from '../../core/identity/lockout.ts';
 import { verifyAuthentication } from '../../core/mfa/passkey.ts';
+import { parseAuthenticationResponse } from '../../core/mfa/passkey-response.ts';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../../core/mfa/recovery-codes.ts';
 import { matchTotpStep } from '../../core/mfa/totp.ts';
 import {
@@ -61,6 +62,7 @@ export function parseProof(input: unknown, field = 'proof'): SecondFactorProof {
     if (typeof proof.challenge_id !== 'string' || proof.challenge_id.length > 64) {
       throw invalidInput(`${field}.challenge_id`, 'must be the challenge id you were given');
     }
+    checkAssertionShape(proof.response, field);
     return { method: 'passkey', challenge_id: proof.challenge_id, response: proof.response };
   }
   throw invalidInput(`${field}.method`, 'must be one of totp, recovery_code, passkey');
@@ -237,4 +239,19 @@ async function recordFailure(
     ],
     meta,
   });
+}
+
+/**
+ * A malformed WebAuthn response is bad input (400 naming the field), not a wrong second factor: refused before a
+ * challenge is spent or a failure counted, so it changes nothing.
+ */
+function checkAssertionShape(response: unknown, field: string): void {
+  try {
+    parseAuthenticationResponse(response);
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'INVALID_INPUT' && error.field !== undefined) {
+      throw invalidInput(`${field}.${error.field.replaceAll('/', '.')}`, error.message);
+    }
+    throw error;
+  }
 }

@@ -59,20 +59,6 @@ export async function withdrawalPasskeyChallenge(context: ServiceContext, auth: 
   });
 }
 
-/**
- * A malformed WebAuthn response is bad input (400 naming the field), not a wrong second factor: refused before a
- * challenge is spent or a failure counted, so it changes nothing.
- */
-function checkAssertionShape(response: unknown): void {
-  try {
-    parseAuthenticationResponse(response);
-  } catch (error) {
-    if (error instanceof DomainError && error.code === 'INVALID_INPUT' && error.field !== undefined)
-      throw invalidInput(`proof.${error.field.replaceAll('/', '.')}`, error.message);
-    throw error;
-  }
-}
-
 type Outcome =
   | { view: ReturnType<typeof viewWithdrawal>; error?: undefined }
   | { error: DomainError; view?: undefined };
@@ -92,7 +78,6 @@ export async function confirmWithdrawal(
 ) {
   if (input.proof === undefined) throw invalidInput('proof', 'is required');
   const proof = parseProof(input.proof);
-  if (proof.method === 'passkey') checkAssertionShape(proof.response);
   await enforceRateLimits(context, [
     ['mfa_per_ip', meta.ip],
     ['mfa_per_account', auth.principalId],
