@@ -110,7 +110,7 @@ export async function haltCovering(
   withdrawal: { asset: string; network: string; account_id: string },
 ): Promise<HaltsTable | undefined> {
   if (database.engine === 'postgres') {
-    // NEGATIVE-CONTROL await sql`select version from halt_control where id = 1 for share`.execute(tx);
+    await sql`select version from halt_control where id = 1 for share`.execute(tx);
   }
   const halts = await activeHalts(tx);
   return halts.find(

@@ -16,7 +16,7 @@ import {
   SPENT_SATS,
   seedingApp,
   sharedKeys,
-  spawnReleaser,
+  startReleaser,
   stopNode,
 } from './releaser-world.ts';
 
@@ -34,43 +34,36 @@ for (const { engine, skip } of await testEngines()) {
       const children: ChildNode[] = [];
       let running: RunningApp | undefined;
       try {
-        const t0 = Date.now();
-        const lap = (what: string) => process.stderr.write(`${engine} ${what} ${Date.now() - t0} ms\n`);
         running = await seedingApp(fresh.database, keys);
         const customers = await readyPayers(running, CUSTOMERS);
-        lap('customers');
         const ids: string[] = [];
         for (let round = 0; round < ROUNDS; round += 1) {
           ids.push(...(await queueRound(running, customers)));
-          lap(`round ${round}`);
         }
-        lap('seeded');
         assert.equal(await countInState(fresh.database, 'queued'), WITHDRAWALS);
         const env = { ...fresh.env, ...keys.env };
         const db = fresh.database.db;
 
-        lap('customers?');
-        const first = await spawnReleaser(env);
-        lap('spawned');
+        const first = startReleaser(env);
         children.push(first);
+        await first.ready;
         await eventually(
           'a first share released',
           async () => (await countEvents(fresh.database, 'released')) >= WITHDRAWALS / 5,
         );
-        lap('killing');
         await stopNode(first, 'SIGKILL');
         const completedAtKill = await countInState(fresh.database, 'completed');
         assert.ok(completedAtKill < WITHDRAWALS, 'the first releaser was stopped mid-way');
 
-        const second = await spawnReleaser(env);
+        const second = startReleaser(env);
         children.push(second);
+        await second.ready;
         await eventually(
           'every withdrawal completed',
           async () => (await countInState(fresh.database, 'completed')) === WITHDRAWALS,
           60_000,
         );
 
-        lap('all completed');
         const rows = await db
           .selectFrom('withdrawals')
           .select(['id', 'state', 'attestation', 'amount'])

@@ -139,18 +139,21 @@ export async function eventually(
 export interface ChildNode {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** Settles once the process printed its ready line; rejects if it exits first or takes over 40 s. */
+  readonly ready: Promise<void>;
   output(): string;
 }
 
 /**
- * Starts a Drawbridge process (`args` after `node`) and waits until it prints `readyWhen` on stdout. Its own data
+ * Starts a Drawbridge process (`args` after `node`); `ready` settles when it prints `readyWhen`. Returned at once,
+ * so a test holds the handle (and can stop the process) even when a sibling fails to start. Its own data
  * directory keeps it from writing keys into the working tree; the database comes from `env`.
  */
-export async function spawnNode(
+export function startNode(
   args: readonly string[],
   env: Record<string, string>,
   readyWhen: RegExp,
-): Promise<ChildNode> {
+): ChildNode {
   const dataDir = mkdtempSync(join(tmpdir(), 'drawbridge-node-'));
   const child = spawn(process.execPath, args, {
     env: { ...process.env, DRAWBRIDGE_DATA_DIR: dataDir, SMTP_URL: '', ...env },
@@ -163,6 +166,8 @@ export async function spawnNode(
       resolve(code);
     }),
   );
+  // tsx compiles the sources on a cold start; a hung child must fail the test, not stall it.
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 40_000);
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -174,20 +179,15 @@ export async function spawnNode(
     void exited.then((code) =>
       reject(new Error(`${args.join(' ')} exited (${code}) before ready: ${output}`)),
     );
-  });
-  // tsx compiles the sources on a cold start; a hung child must fail the test, not stall it.
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 40_000);
-  try {
-    await ready;
-  } finally {
-    clearTimeout(timeout);
-  }
-  return { child, exited, output: () => output };
+  }).finally(() => clearTimeout(timeout));
+  // The test awaits `ready` where it needs it; a failure seen only here must not crash the runner.
+  ready.catch(() => {});
+  return { child, exited, ready, output: () => output };
 }
 
 /** The releaser child (releaser-child.ts) with short passes and a fast simulated chain. */
-export function spawnReleaser(env: Record<string, string>): Promise<ChildNode> {
-  return spawnNode(
+export function startReleaser(env: Record<string, string>): ChildNode {
+  return startNode(
     ['--import', 'tsx', join(import.meta.dirname, 'releaser-child.ts')],
     { RELEASER_INTERVAL_MS: '20', SIMULATED_BLOCK_MS: '50', SIMULATED_CONFIRMATIONS: '2', ...env },
     /^ready$/m,

@@ -4,8 +4,12 @@ import { invalidInput } from '../errors.ts';
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 128;
 
+// Lone surrogates are not text; the hashing library would fold them all into one replacement character.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export function checkNewPassword(input: unknown, field = 'password'): string {
   if (typeof input !== 'string') throw invalidInput(field, 'must be a string');
+  if (LONE_SURROGATE.test(input)) throw invalidInput(field, 'must be well-formed Unicode');
   const length = [...input].length;
   if (length < PASSWORD_MIN_LENGTH)
     throw invalidInput(field, `must be at least ${PASSWORD_MIN_LENGTH} characters`);

@@ -19,10 +19,9 @@ export interface Screener {
   screen(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow): Promise<ScreeningDecision>;
 }
 
-async function usdOf(tx: Tx, asset: string, units: bigint, at: Date): Promise<Usd | undefined> {
+async function priceOf(tx: Tx, asset: string, at: Date): Promise<Usd | undefined> {
   try {
-    const price = await priceAt(tx, asset, at);
-    return usdValue(units, getAsset(asset), price.usdPrice);
+    return (await priceAt(tx, asset, at)).usdPrice;
   } catch (error) {
     // A missing or stale price is not an error of the request: the rule that needs it fails closed.
     if (error instanceof DomainError && error.code === 'PRICE_UNAVAILABLE') return undefined;
@@ -40,15 +39,18 @@ async function gatherFacts(
   if (principal === undefined) throw new Error('the account of a withdrawal is gone');
   const entry = await findEntry(tx, withdrawal.account_id, withdrawal.destination_id);
   const cooling = await accountCoolingMs(tx, withdrawal.account_id, now);
-  const usd = await usdOf(tx, withdrawal.asset, BigInt(withdrawal.amount), now);
+  // One price read per asset: the day's earlier withdrawals are valued at the same price as this one.
+  const prices = new Map<string, Usd | undefined>();
+  const valueOf = async (asset: string, units: bigint): Promise<Usd | undefined> => {
+    if (!prices.has(asset)) prices.set(asset, await priceOf(tx, asset, now));
+    const price = prices.get(asset);
+    return price === undefined ? undefined : usdValue(units, getAsset(asset), price);
+  };
+  const usd = await valueOf(withdrawal.asset, BigInt(withdrawal.amount));
   let last24h: Usd | undefined = USD_ZERO;
-  for (const other of await confirmedSince(
-    tx,
-    withdrawal.account_id,
-    new Date(now.getTime() - DAY_MS).toISOString(),
-    withdrawal.id,
-  )) {
-    const value = await usdOf(tx, other.asset, BigInt(other.amount), now);
+  const since = new Date(now.getTime() - DAY_MS).toISOString();
+  for (const other of await confirmedSince(tx, withdrawal.account_id, since, withdrawal.id)) {
+    const value = await valueOf(other.asset, BigInt(other.amount));
     last24h = value === undefined || last24h === undefined ? undefined : addUsd(last24h, value);
   }
   return {
