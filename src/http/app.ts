@@ -11,6 +11,7 @@ import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
+import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
@@ -117,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMfaRoutes(app, context);
   registerOperatorRoutes(app, context, cookies);
   registerAddressBookRoutes(app, context);
+  registerCredentialChangeRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerHaltAndDepositRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });

@@ -22,9 +22,10 @@ import {
 } from './releaser-world.ts';
 
 const PAYERS = 6;
-/** Rounds queued before the nodes start, so both are busy releasing when the halt lands. */
-const BACKLOG_ROUNDS = 8;
-const QUIET_AFTER_HALT_MS = 2_500;
+/** Rounds queued before the nodes start and made due all at once, so both are busy releasing when the halt lands. */
+const BACKLOG_ROUNDS = 10;
+const QUIET_AFTER_HALT_MS = 1_500;
+const HALTS = 3;
 
 for (const { engine, skip } of await testEngines()) {
   const reason = engine === 'sqlite' ? 'one SQLite file is one node: there is no second node to race' : skip;
@@ -42,6 +43,7 @@ for (const { engine, skip } of await testEngines()) {
         const seeding = running;
         const payers = await readyPayers(seeding, PAYERS);
         for (let round = 0; round < BACKLOG_ROUNDS; round += 1) await queueRound(seeding, payers);
+        await setReleaseAfter(db, new Date(Date.now() + 10 * 60_000));
 
         const port = await freePort();
         const env = { ...fresh.env, ...keys.env, SIMULATED_BLOCK_MS: '50', SIMULATED_CONFIRMATIONS: '2' };
@@ -67,62 +69,73 @@ for (const { engine, skip } of await testEngines()) {
         const secret = new URL(operator.otpauth_uri).searchParams.get('secret');
         assert.ok(secret);
         const nodeAUrl = `http://127.0.0.1:${port}`;
-        const login = await postJson(`${nodeAUrl}/v1/operator/login`, {
+        const login = await callNode('POST', `${nodeAUrl}/v1/operator/login`, undefined, {
           email: operator.email,
           password: operator.password,
           proof: { method: 'totp', code: totpAt(secret, new Date()) },
         });
         assert.equal(login.status, 200, JSON.stringify(login.body));
 
+        const token = login.body.token as string;
+
+        await setReleaseAfter(db, new Date());
         feeder = (async () => {
           while (feeding) await queueRound(seeding, payers);
         })();
-        await eventually(
-          'releases under way',
-          async () => (await countEvents(fresh.database, 'released')) >= 5,
-        );
+        // Several halts, each lifted once it has been watched: each one is another chance to catch a late release.
+        for (let cycle = 0; cycle < HALTS; cycle += 1) {
+          const before = await countEvents(fresh.database, 'released');
+          await eventually(`releases under way (halt ${cycle + 1})`, async () => {
+            return (await countEvents(fresh.database, 'released')) >= before + 4;
+          });
 
-        const halt = await postJson(
-          `${nodeAUrl}/v1/operator/halts`,
-          { scope: 'global', reason: 'incident drill: stop everything' },
-          login.body.token as string,
-        );
-        const haltReturnedAt = new Date();
-        assert.equal(halt.status, 201, JSON.stringify(halt.body));
-        const releasedWhenHaltReturned = await releasedIds(db);
+          const halt = await callNode('POST', `${nodeAUrl}/v1/operator/halts`, token, {
+            scope: 'global',
+            reason: `incident drill ${cycle + 1}: stop everything`,
+          });
+          const haltReturnedAt = new Date();
+          assert.equal(halt.status, 201, JSON.stringify(halt.body));
+          const releasedWhenHaltReturned = await releasedIds(db);
+          assert.ok(releasedWhenHaltReturned.size > before, 'releases happened before the halt');
+          await new Promise((resolve) => setTimeout(resolve, QUIET_AFTER_HALT_MS));
 
-        await new Promise((resolve) => setTimeout(resolve, QUIET_AFTER_HALT_MS));
+          const late = await db
+            .selectFrom('withdrawal_events')
+            .select(['withdrawal_id', 'at'])
+            .where('to_state', '=', 'released')
+            .where('at', '>', haltReturnedAt.toISOString())
+            .execute();
+          assert.deepEqual(late, [], `released after the halt returned at ${haltReturnedAt.toISOString()}`);
+          // Audit appends are serialised until commit, so their order is commit order: no release may commit
+          // after the halt did, even one stamped (at its start) before it.
+          const haltEntry = await db
+            .selectFrom('audit_log')
+            .select('seq')
+            .where('action', '=', 'halt.set')
+            .where('subject', '=', `halt:${halt.body.id}`)
+            .executeTakeFirstOrThrow();
+          const committedAfterHalt = await db
+            .selectFrom('audit_log')
+            .select(['seq', 'subject', 'at'])
+            .where('action', '=', 'withdrawal.released')
+            .where('seq', '>', haltEntry.seq)
+            .execute();
+          assert.deepEqual(committedAfterHalt, [], 'a release committed after the halt');
+          assert.deepEqual(
+            await releasedIds(db),
+            releasedWhenHaltReturned,
+            'nothing released since the halt',
+          );
+          assert.ok(
+            (await countInState(fresh.database, 'queued')) > 0,
+            'due withdrawals kept coming and wait',
+          );
+
+          const lifted = await callNode('DELETE', `${nodeAUrl}/v1/operator/halts/${halt.body.id}`, token);
+          assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
+        }
         feeding = false;
         await feeder;
-
-        const late = await db
-          .selectFrom('withdrawal_events')
-          .select(['withdrawal_id', 'at'])
-          .where('to_state', '=', 'released')
-          .where('at', '>', haltReturnedAt.toISOString())
-          .execute();
-        assert.deepEqual(late, [], `released after the halt returned at ${haltReturnedAt.toISOString()}`);
-        // Audit appends are serialised until commit, so their order is commit order: nothing released may
-        // commit after the halt did.
-        const haltEntry = await db
-          .selectFrom('audit_log')
-          .select('seq')
-          .where('action', '=', 'halt.set')
-          .executeTakeFirstOrThrow();
-        const releasedAfterHalt = await db
-          .selectFrom('audit_log')
-          .select(['seq', 'subject', 'at'])
-          .where('action', '=', 'withdrawal.released')
-          .where('seq', '>', haltEntry.seq)
-          .execute();
-        assert.deepEqual(releasedAfterHalt, [], 'a release committed after the halt');
-        assert.deepEqual(
-          await releasedIds(db),
-          releasedWhenHaltReturned,
-          'nothing released since the halt returned',
-        );
-        assert.ok(releasedWhenHaltReturned.size >= 5, 'releases happened before the halt');
-        assert.ok((await countInState(fresh.database, 'queued')) > 0, 'due withdrawals kept coming and wait');
       } finally {
         feeding = false;
         await feeder.catch(() => {});
@@ -143,18 +156,24 @@ async function releasedIds(db: Kysely<Schema>): Promise<Set<string>> {
   return new Set(rows.map((r) => r.withdrawal_id));
 }
 
-async function postJson(url: string, body: unknown, token?: string) {
+/** Moves the cancel window of everything queued: the backlog waits for the nodes, then comes due at once. */
+async function setReleaseAfter(db: Kysely<Schema>, at: Date): Promise<void> {
+  await db
+    .updateTable('withdrawals')
+    .set({ release_after: at.toISOString() })
+    .where('state', '=', 'queued')
+    .execute();
+}
+
+async function callNode(method: string, url: string, token: string | undefined, body?: unknown) {
   const response = await fetch(url, {
-    method: 'POST',
+    method,
     headers: {
-      'content-type': 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
-    body: JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(20_000),
   });
-  return {
-    status: response.status,
-    body: (await response.json()) as Record<string, unknown> & { token?: string },
-  };
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
