@@ -84,6 +84,18 @@ export function requestMeta(request: FastifyRequest, device?: DeviceReport): Req
   };
 }
 
+/** Starts a session on both channels: the HttpOnly cookie for the console, the body for API clients. */
+export function sessionIssued(reply: FastifyReply, session: IssuedSession, secure: boolean) {
+  setSessionCookie(reply, session, secure);
+  return {
+    session_id: session.sessionId,
+    token: session.token,
+    csrf_token: session.csrfToken,
+    aal: session.aal,
+    expires_at: session.expiresAt,
+  };
+}
+
 export function setSessionCookie(reply: FastifyReply, session: IssuedSession, secure: boolean): void {
   reply.setCookie(SESSION_COOKIE, session.token, {
     httpOnly: true,

@@ -1,4 +1,5 @@
 import { newId } from '../core/ids.ts';
+import { HOLDING } from '../core/withdrawals/states.ts';
 import type { Database } from './database.ts';
 import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
 import { lockRows, type Tx } from './transaction.ts';
@@ -113,16 +114,7 @@ export async function confirmedSince(tx: Tx, accountId: string, since: string, e
     .where('account_id', '=', accountId)
     .where('id', '<>', exceptId)
     .where('created_at', '>=', since)
-    .where('state', 'in', [
-      'screening',
-      'held_for_review',
-      'time_locked',
-      'queued',
-      'released',
-      'broadcast',
-      'completed',
-      'errored',
-    ])
+    .where('state', 'in', [...HOLDING, 'completed'])
     .limit(1000)
     .execute();
 }

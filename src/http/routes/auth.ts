@@ -5,7 +5,7 @@ import { login, parseDeviceReport } from '../../services/identity/login.ts';
 import { logout } from '../../services/identity/sessions.ts';
 import { signUp, verifyEmail } from '../../services/identity/signup.ts';
 import { stepUp, stepUpPasskeyChallenge } from '../../services/identity/step-up.ts';
-import { authOf, clearSessionCookie, requestMeta, requireSession, setSessionCookie } from '../auth.ts';
+import { authOf, clearSessionCookie, requestMeta, requireSession, sessionIssued } from '../auth.ts';
 import {
   Body,
   DeviceSchema,
@@ -80,14 +80,7 @@ export function registerAuthRoutes(
         body,
         requestMeta(request, parseDeviceReport(body.device)),
       );
-      setSessionCookie(reply, session, options.cookieSecure);
-      return {
-        session_id: session.sessionId,
-        token: session.token,
-        csrf_token: session.csrfToken,
-        aal: session.aal,
-        expires_at: session.expiresAt,
-      };
+      return sessionIssued(reply, session, options.cookieSecure);
     },
   );
 

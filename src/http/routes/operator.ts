@@ -5,7 +5,7 @@ import { unlockAccount } from '../../services/identity/account-lock.ts';
 import { login } from '../../services/identity/login.ts';
 import { requireOperator } from '../../services/identity/operators.ts';
 import { parseMethod, parseScope, revokeMfa, revokeSessions } from '../../services/identity/revocation.ts';
-import { authOf, requestMeta, requireSession, setSessionCookie } from '../auth.ts';
+import { authOf, requestMeta, requireSession, sessionIssued } from '../auth.ts';
 import {
   Body,
   Email,
@@ -46,14 +46,7 @@ export function registerOperatorRoutes(
         request.body as Record<string, unknown> as { email: string; password: string },
         requestMeta(request),
       );
-      setSessionCookie(reply, session, options.cookieSecure);
-      return {
-        session_id: session.sessionId,
-        token: session.token,
-        csrf_token: session.csrfToken,
-        aal: session.aal,
-        expires_at: session.expiresAt,
-      };
+      return sessionIssued(reply, session, options.cookieSecure);
     },
   );
 

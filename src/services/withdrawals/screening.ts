@@ -41,16 +41,16 @@ async function gatherFacts(
   const cooling = await accountCoolingMs(tx, withdrawal.account_id, now);
   // One price read per asset: the day's earlier withdrawals are valued at the same price as this one.
   const prices = new Map<string, Usd | undefined>();
-  const valueOf = async (asset: string, units: bigint): Promise<Usd | undefined> => {
+  const usdOfUnits = async (asset: string, units: bigint): Promise<Usd | undefined> => {
     if (!prices.has(asset)) prices.set(asset, await priceOf(tx, asset, now));
     const price = prices.get(asset);
     return price === undefined ? undefined : usdValue(units, getAsset(asset), price);
   };
-  const usd = await valueOf(withdrawal.asset, BigInt(withdrawal.amount));
+  const usd = await usdOfUnits(withdrawal.asset, BigInt(withdrawal.amount));
   let last24h: Usd | undefined = USD_ZERO;
   const since = new Date(now.getTime() - DAY_MS).toISOString();
   for (const other of await confirmedSince(tx, withdrawal.account_id, since, withdrawal.id)) {
-    const value = await valueOf(other.asset, BigInt(other.amount));
+    const value = await usdOfUnits(other.asset, BigInt(other.amount));
     last24h = value === undefined || last24h === undefined ? undefined : addUsd(last24h, value);
   }
   return {
