@@ -21,7 +21,7 @@ import {
 } from './releaser-world.ts';
 
 const CUSTOMERS = 8;
-const ROUNDS = 25;
+const ROUNDS = 15;
 const WITHDRAWALS = CUSTOMERS * ROUNDS;
 
 for (const { engine, skip } of await testEngines()) {

@@ -17,8 +17,6 @@ import { digestOfTerms } from './terms.ts';
 
 const BATCH = 50;
 const ACTOR = 'system:releaser';
-// A release older than this without a txid was stranded by a crash; younger ones are still being handed over.
-const STRANDED_AFTER_MS = 30_000;
 
 export type ReleaseResult = 'released' | 'halted' | 'time_locked' | 'held' | 'cancelled' | 'skipped';
 
@@ -266,7 +264,9 @@ export async function releaseDue(
   await requeueEndedTimeLocks(context);
   const at = context.clock.now().toISOString();
   const counts = { released: 0, halted: 0, time_locked: 0, held: 0, cancelled: 0, skipped: 0, submitted: 0 };
-  // Released but never handed over (a crash between the two): hand over again; custody is idempotent per id.
+  // Released but not yet broadcast (a crash between the two, or another node handing it over right now): hand
+  // over again. Custody is idempotent per withdrawal id and the state moves once, so the worst a race does is
+  // send a broadcast withdrawal to `errored` for an operator to check, never pay twice.
   const stranded = await context.database.db
     .selectFrom('withdrawals')
     .selectAll()

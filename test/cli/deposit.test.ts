@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { balancesOf } from '../../src/services/deposits.ts';
+import { insertPrincipal } from '../../src/store/identity/principals.ts';
+import { inTransaction } from '../../src/store/transaction.ts';
+import { freshDatabase, testEngines } from '../support/engines.ts';
+import { testContext } from '../support/http.ts';
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// 30 s: tsx compiles the sources on a cold start; a hung CLI must fail the test, not stall it.
+function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/drawbridge.mjs', ...args], {
+      env: { ...process.env, ...env },
+      timeout: 30_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function json(result: CliResult) {
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout.trim());
+}
+
+/** The refusal the CLI prints on stderr for bad input (exit 2). */
+function refusal(result: CliResult): { error: string; field?: string; reason: string } {
+  assert.equal(result.code, 2, `exit 2 expected: ${result.stdout} ${result.stderr}`);
+  return JSON.parse(result.stderr.trim());
+}
+
+const KEYS = {
+  DRAWBRIDGE_TOTP_KEY: Buffer.alloc(32, 3).toString('base64'),
+  RELEASE_SIGNING_KEY: Buffer.alloc(32, 5).toString('base64'),
+};
+
+const TXID = 'f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16';
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`drawbridge deposit on ${engine}`, { skip }, () => {
+    test('the same chain output credited twice pays once; other details under it are refused', async () => {
+      const fresh = await freshDatabase(engine);
+      try {
+        const env = { ...fresh.env, ...KEYS };
+        const customer = await inTransaction(fresh.database, (tx) =>
+          insertPrincipal(tx, {
+            kind: 'customer',
+            email: 'depositor@example.com',
+            passwordHash: 'not-used-here',
+            role: null,
+            now: new Date().toISOString(),
+          }),
+        );
+        const args = (amount: string, vout = '1', account = customer.id) => [
+          'deposit',
+          '--account',
+          account,
+          '--asset',
+          'BTC',
+          '--network',
+          'bitcoin',
+          '--amount',
+          amount,
+          '--txid',
+          TXID,
+          '--vout',
+          vout,
+        ];
+        const first = json(await runCli(args('0.5'), env));
+        assert.equal(first.credited, true);
+        assert.equal(first.amount, '0.5');
+        const [again, otherAmount, badVout] = await Promise.all([
+          runCli(args('0.5'), env),
+          runCli(args('0.6'), env),
+          runCli(args('0.5', '1.5'), env),
+        ]);
+        assert.deepEqual(json(again), { ...first, credited: false });
+        assert.equal(refusal(otherAmount).error, 'CONFLICT');
+        assert.equal(refusal(badVout).field, 'vout');
+        const { balances } = await balancesOf(testContext(fresh.database), customer.id);
+        assert.deepEqual(balances, [{ asset: 'BTC', available: '0.5', held: '0' }]);
+        const credited = await fresh.database.db
+          .selectFrom('audit_log')
+          .select('actor')
+          .where('action', '=', 'deposit.credited')
+          .execute();
+        assert.deepEqual(credited, [{ actor: 'cli' }]);
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
+}
