@@ -44,6 +44,20 @@ export interface MigrationReport {
 
 /** Brings the schema up to date. Safe to run from several nodes at once (Kysely takes a lock). */
 export async function migrateToLatest(database: Database): Promise<MigrationReport> {
+  // Kysely's migrator lists tables across every schema; a schema dropped at that moment elsewhere on the same
+  // PostgreSQL database (tests, tenants) makes it fail with 3F000/42P01. Nothing was applied then: try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(database);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 5 || (code !== '3F000' && code !== '42P01')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+async function migrateOnce(database: Database): Promise<MigrationReport> {
   // Kysely looks for its own tables in every schema; pinning it to ours keeps several schemas on one PostgreSQL
   // database (tests, tenants) from seeing each other's migration state.
   const schema =

@@ -44,24 +44,6 @@ export async function testEngines(): Promise<readonly TestEngine[]> {
   ];
 }
 
-/**
- * Kysely's migrator looks for its tables across every schema; another test file dropping its schema at that
- * moment makes PostgreSQL answer "schema does not exist" (3F000) or "relation does not exist" (42P01). Only test
- * schemas come and go like that, so the test support retries; production has one schema.
- */
-async function migrateRacingOtherSchemas(database: Database): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await migrateToLatest(database);
-      return;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= 5 || (code !== '3F000' && code !== '42P01')) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-    }
-  }
-}
-
 export interface FreshDatabase {
   readonly database: Database;
   /** For tests that spawn the CLI or a second node on the same data. */
@@ -98,7 +80,7 @@ export async function freshDatabase(
     searchPath: schema,
     poolSize: options.poolSize ?? 10,
   });
-  await migrateRacingOtherSchemas(database);
+  await migrateToLatest(database);
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {
