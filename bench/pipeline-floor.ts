@@ -237,13 +237,20 @@ async function appendAudit(
   ]);
 }
 
-async function ledgerAccount(s: FloorSession, owner: string, kind: 'customer' | 'custody', at: string) {
+async function ledgerAccount(
+  s: FloorSession,
+  owner: string,
+  kind: 'customer' | 'withdrawal_in_flight',
+  at: string,
+) {
+  const open = (await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]))[0];
+  if (open !== undefined) return open;
   await s.run('openLedgerAccount', [
     newId(),
     owner,
     'BTC',
     kind,
-    kind === 'customer' ? 1 : 0,
+    1,
     '0',
     '0',
     '0',
@@ -363,7 +370,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       at,
     ]);
     const debit = await ledgerAccount(s, customer.id, 'customer', at);
-    const credit = await ledgerAccount(s, 'platform', 'custody', at);
+    const credit = await ledgerAccount(s, customer.id, 'withdrawal_in_flight', at);
     const held = BigInt(AMOUNT) + BigInt(FEE);
     const locked = await s.rows('lockAccounts', [debit.id, credit.id].sort());
     const current = (accountId: unknown) =>

@@ -2,7 +2,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { hashOpaqueToken } from '../src/core/identity/opaque-token.ts';
-import { totpAt, totpStep } from '../src/core/mfa/totp.ts';
+import { totpStep } from '../src/core/mfa/totp.ts';
 import { buildApp } from '../src/http/app.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { hashPassword } from '../src/services/identity/passwords.ts';
@@ -14,14 +14,15 @@ import { type FloorCustomer, floorWithdrawal, pipelineStatements } from './pipel
 import { SteppedClock } from './support-clock.ts';
 import { type BenchCustomer, seedCustomers } from './support-customers.ts';
 import { type FloorDriver, postgresDriver, sqliteDriver } from './support-floor-driver.ts';
-import { clientAddress, type LoopbackClient, loopbackClient } from './support-http-client.ts';
 import { summarize } from './support-latency.ts';
+import { type LoadGenerator, startLoadGenerator } from './support-load-worker.ts';
 import { pipelineEvidence } from './support-pipeline-evidence.ts';
 
 /*
  * The withdrawal pipeline end to end over real HTTP: POST /v1/withdrawals then POST .../confirm with a real
  * TOTP code (verified, bound, replay-guarded), the hold placed, screening run, queued. 32 clients keep one
- * request each in flight, each from its own 127.0.0.x address. In every round each customer withdraws once;
+ * request each in flight, each from its own 127.0.0.x address, on a load-generator thread of their own
+ * (support-load-worker.ts), so the server's event loop is the server's alone. In every round each customer withdraws once;
  * between rounds the clock jumps 61 s, so every customer has a fresh TOTP step (one code per step per account)
  * and every client a fresh MFA rate-limit window (30 a minute per IP, 10 used). Beside it, in the same rounds:
  * the SQL floor (pipeline-floor.ts) on separate customers and a Fastify hello-world on the same clients.
@@ -54,7 +55,7 @@ export const pipelineBenchmark: Benchmark = {
       engines.push(outcome.detail);
     }
     notes.push(
-      `${CLIENTS} clients in flight, ${CLIENTS * PER_CLIENT} customers per round; client, app and floor share one process on ${availableParallelism()} cores`,
+      `${CLIENTS} clients in flight, ${CLIENTS * PER_CLIENT} customers per round; load generator on its own thread; app and floor share the main thread; machine has ${availableParallelism()} cores`,
     );
     const result = { figures, notes, engines };
     return result;
@@ -101,18 +102,15 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
         ? sqliteDriver(join(fresh.env.DRAWBRIDGE_DATA_DIR!, 'drawbridge.db'), pipelineStatements('sqlite'))
         : postgresDriver(fresh.env.DATABASE_URL!, pipelineStatements('postgres'), POOL_SIZE);
     closers.push(() => driver.close());
-    const appClients = Array.from({ length: CLIENTS }, (_, i) => loopbackClient(appUrl, clientAddress(i)));
-    const helloClients = Array.from({ length: CLIENTS }, (_, i) =>
-      loopbackClient(helloUrl, clientAddress(i)),
-    );
-    for (const client of [...appClients, ...helloClients]) closers.push(() => client.close());
+    const load = startLoadGenerator();
+    closers.push(() => load.close());
     const lanes = <T>(all: readonly T[]) =>
       Array.from({ length: CLIENTS }, (_, i) => all.slice(i * PER_CLIENT, (i + 1) * PER_CLIENT));
     const appLanes = lanes(customers);
     const floorLanes = lanes(floorCustomers);
 
     clock.advance(ROUND_ADVANCE_MS);
-    await appRound(appClients, appLanes, clock, undefined);
+    await appRound(load, appUrl, appLanes, clock, undefined);
     const email = await context.database.db
       .selectFrom('outbox')
       .select(['subject', 'body_text as text', 'body_html as html'])
@@ -120,7 +118,7 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
       .limit(1)
       .executeTakeFirstOrThrow();
     await floorRound(driver, floorLanes, clock, email, undefined);
-    await helloRound(helloClients, 2 * PER_CLIENT, undefined);
+    await helloRound(load, helloUrl, 2 * PER_CLIENT, undefined);
 
     const loadBefore = loadavg()[0]!;
     const samples: Samples = {
@@ -136,10 +134,10 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
     while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || elapsed.app < options.durationMs)) {
       clock.advance(ROUND_ADVANCE_MS);
       const confirmedBefore = samples.confirm.length;
-      elapsed.app += await appRound(appClients, appLanes, clock, samples);
+      elapsed.app += await appRound(load, appUrl, appLanes, clock, samples);
       samples.confirmP50ByRound.push(summarize(samples.confirm.slice(confirmedBefore)).p50_ms);
       elapsed.floor += await floorRound(driver, floorLanes, clock, email, samples);
-      elapsed.hello += await helloRound(helloClients, 2 * PER_CLIENT, samples);
+      elapsed.hello += await helloRound(load, helloUrl, 2 * PER_CLIENT, samples);
       rounds += 1;
     }
     const loadAfter = loadavg()[0]!;
@@ -229,40 +227,19 @@ function goal(engine: Engine, name: string, value: number, wanted: number, itera
 
 /** Each customer withdraws once: create, then confirm with the current TOTP code. Returns the round's ms. */
 async function appRound(
-  clients: readonly LoopbackClient[],
+  load: LoadGenerator,
+  url: string,
   lanes: readonly (readonly BenchCustomer[])[],
   clock: SteppedClock,
   samples: Samples | undefined,
 ): Promise<number> {
-  const started = performance.now();
-  await Promise.all(
-    lanes.map(async (lane, i) => {
-      const client = clients[i]!;
-      for (const customer of lane) {
-        const created = await client.call('POST', '/v1/withdrawals', {
-          token: customer.token,
-          body: {
-            asset: 'BTC',
-            network: 'bitcoin',
-            amount: '0.0001',
-            destination_id: customer.destinationId,
-          },
-        });
-        if (created.status !== 201)
-          throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
-        const confirmed = await client.call('POST', `/v1/withdrawals/${created.body.id}/confirm`, {
-          token: customer.token,
-          body: { proof: { method: 'totp', code: totpAt(customer.secret, clock.now()) } },
-        });
-        if (confirmed.status !== 200 || confirmed.body.state !== 'queued')
-          throw new Error(`confirm answered ${confirmed.status}: ${JSON.stringify(confirmed.body)}`);
-        samples?.create.push(created.ms);
-        samples?.confirm.push(confirmed.ms);
-        samples?.withdrawal.push(created.ms + confirmed.ms);
-      }
-    }),
-  );
-  return performance.now() - started;
+  const result = await load.run({ kind: 'withdrawals', url, lanes, clockOffsetMs: clock.offsetMs });
+  if (samples !== undefined) {
+    samples.create.push(...result.create);
+    samples.confirm.push(...result.confirm);
+    result.create.forEach((ms, i) => samples.withdrawal.push(ms + result.confirm[i]!));
+  }
+  return result.elapsedMs;
 }
 
 async function floorRound(
@@ -292,19 +269,12 @@ async function floorRound(
 }
 
 async function helloRound(
-  clients: readonly LoopbackClient[],
+  load: LoadGenerator,
+  url: string,
   perClient: number,
   samples: Samples | undefined,
 ): Promise<number> {
-  const started = performance.now();
-  await Promise.all(
-    clients.map(async (client) => {
-      for (let i = 0; i < perClient; i++) {
-        const answer = await client.call('GET', '/hello');
-        if (answer.status !== 200) throw new Error(`hello answered ${answer.status}`);
-        samples?.hello.push(answer.ms);
-      }
-    }),
-  );
-  return performance.now() - started;
+  const result = await load.run({ kind: 'hello', url, clients: CLIENTS, perClient });
+  samples?.hello.push(...result.hello);
+  return result.elapsedMs;
 }

@@ -12,6 +12,11 @@ export class SteppedClock implements Clock {
     return new Date(Date.now() + this.#offset_ms);
   }
 
+  /** How far ahead of the system clock this clock runs. */
+  get offsetMs(): number {
+    return this.#offset_ms;
+  }
+
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('a clock only moves forward');
     this.#offset_ms += ms;

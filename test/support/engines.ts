@@ -38,10 +38,13 @@ export async function testEngines(): Promise<readonly TestEngine[]> {
   const reachable = await postgresReachable;
   const skip =
     reachable || process.env.CI === 'true' ? undefined : `PostgreSQL unreachable at ${POSTGRES_URL}`;
-  return [
+  // ONLY_ENGINE=sqlite|postgres narrows a local run (a benchmark, a bisect); CI never sets it.
+  const only = process.env.ONLY_ENGINE;
+  const all: TestEngine[] = [
     { engine: 'sqlite', skip: undefined },
     { engine: 'postgres', skip },
   ];
+  return only === undefined || only === '' ? all : all.filter((e) => e.engine === only);
 }
 
 export interface FreshDatabase {

@@ -21,7 +21,7 @@ import type { Authenticated } from '../identity/sessions.ts';
 import { issuePasskeyChallenge } from '../identity/step-up.ts';
 import { notifyPrincipal } from '../notify.ts';
 import { endWithdrawal } from './cancel.ts';
-import { custodyAccount, customerAccount } from './ledger-accounts.ts';
+import { customerAccount, inFlightAccount } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { minimalScreener, type Screener } from './screening.ts';
 import { digestOfTerms } from './terms.ts';
@@ -170,13 +170,13 @@ export async function confirmWithdrawal(
       created_at: now.toISOString(),
     });
     const customer = await customerAccount(tx, auth.principalId, withdrawal.asset, now);
-    const custody = await custodyAccount(tx, withdrawal.asset, now);
+    const inFlight = await inFlightAccount(tx, auth.principalId, withdrawal.asset, now);
     await placeHold(
       tx,
       {
         id,
         debitAccountId: customer.id,
-        creditAccountId: custody.id,
+        creditAccountId: inFlight.id,
         asset: withdrawal.asset,
         amount: BigInt(withdrawal.amount) + BigInt(withdrawal.fee),
         code: 'withdrawal',

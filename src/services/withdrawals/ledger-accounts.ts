@@ -13,7 +13,23 @@ export function customerAccount(tx: Tx, accountId: string, asset: string, at: Da
 }
 
 /**
- * The platform's side of the chain: deposits are debited here and withdrawals credited, so its balance mirrors
+ * A customer's withdrawals between confirmation and the chain: each hold is a pending transfer from the
+ * customer's balance to this account, posted when the chain confirms, and then paid out of it to custody
+ * (the amount) and to fees (the fee). One per customer and asset, so concurrent confirmations of different
+ * customers never wait on a shared row (crediting the platform's custody account at hold time made every
+ * confirmation on PostgreSQL queue behind one row lock). Its balance never goes below zero: settlement can
+ * only pay out what a posted hold put in.
+ */
+export function inFlightAccount(tx: Tx, accountId: string, asset: string, at: Date): Promise<Account> {
+  return openAccount(
+    tx,
+    { ownerId: accountId, asset, kind: 'withdrawal_in_flight', debitsMustNotExceedCredits: true },
+    at,
+  );
+}
+
+/**
+ * The platform's side of the chain: deposits are debited here and settled withdrawals credited, so its balance mirrors
  * (negatively) what custody holds for customers. It may go negative by design.
  */
 export function custodyAccount(tx: Tx, asset: string, at: Date): Promise<Account> {

@@ -12,7 +12,7 @@ import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import { haltCovering } from '../halts.ts';
 import { endWithdrawal } from './cancel.ts';
-import { custodyAccount, feesAccount } from './ledger-accounts.ts';
+import { custodyAccount, feesAccount, inFlightAccount } from './ledger-accounts.ts';
 import { digestOfTerms } from './terms.ts';
 
 const BATCH = 50;
@@ -339,19 +339,28 @@ export async function settleBroadcast(context: ServiceContext, custody: CustodyS
         { id: `${withdrawal.id}:post`, pendingId: withdrawal.id, code: 'withdrawal_completed' },
         now,
       );
-      const fee = BigInt(withdrawal.fee);
-      if (fee > 0n) {
-        const custodyId = (await custodyAccount(tx, withdrawal.asset, now)).id;
-        const feesId = (await feesAccount(tx, withdrawal.asset, now)).id;
+      // The posted hold sits in the customer's in-flight account: the amount leaves for the chain (custody),
+      // the fee for the platform's fees account.
+      const inFlightId = (await inFlightAccount(tx, withdrawal.account_id, withdrawal.asset, now)).id;
+      const payouts = [
+        {
+          suffix: 'payout',
+          to: await custodyAccount(tx, withdrawal.asset, now),
+          amount: BigInt(withdrawal.amount),
+        },
+        { suffix: 'fee', to: await feesAccount(tx, withdrawal.asset, now), amount: BigInt(withdrawal.fee) },
+      ];
+      for (const payout of payouts) {
+        if (payout.amount === 0n) continue;
         await transfer(
           tx,
           {
-            id: `${withdrawal.id}:fee`,
-            debitAccountId: custodyId,
-            creditAccountId: feesId,
+            id: `${withdrawal.id}:${payout.suffix}`,
+            debitAccountId: inFlightId,
+            creditAccountId: payout.to.id,
             asset: withdrawal.asset,
-            amount: fee,
-            code: 'withdrawal_fee',
+            amount: payout.amount,
+            code: `withdrawal_${payout.suffix}`,
           },
           now,
         );

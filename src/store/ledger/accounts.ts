@@ -12,6 +12,10 @@ import type { Account, OpenAccountInput } from './types.ts';
  */
 export async function openAccount(tx: Tx, input: OpenAccountInput, at: Date): Promise<Account> {
   checkOpenAccountInput(input);
+  // Read first: an account is opened once and read on every hold. On PostgreSQL an INSERT ... ON CONFLICT
+  // against a row another transaction is updating waits for that transaction; a plain read does not.
+  const open = await findAccount(tx, input.ownerId, input.asset, input.kind);
+  if (open !== undefined) return sameRule(open, input);
   await tx
     .insertInto('ledger_accounts')
     .values({
@@ -30,6 +34,10 @@ export async function openAccount(tx: Tx, input: OpenAccountInput, at: Date): Pr
     .execute();
   const account = await findAccount(tx, input.ownerId, input.asset, input.kind);
   assert(account !== undefined, 'an account exists right after it was opened');
+  return sameRule(account, input);
+}
+
+function sameRule(account: Account, input: OpenAccountInput): Account {
   if (account.debitsMustNotExceedCredits !== input.debitsMustNotExceedCredits) {
     throw new DomainError(
       'CONFLICT',

@@ -5,7 +5,13 @@ import { conservationReport } from '../../../src/store/ledger/index.ts';
 import { api } from '../../support/customers.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
 import { type RunningApp, startApp } from '../../support/http.ts';
-import { confirmTotp, readyCustomer, requestBtc, simulatedChain } from '../../support/withdrawals.ts';
+import {
+  confirmTotp,
+  customerId,
+  readyCustomer,
+  requestBtc,
+  simulatedChain,
+} from '../../support/withdrawals.ts';
 
 for (const { engine, skip } of await testEngines()) {
   describe(`withdrawal life cycle on ${engine}`, { skip }, () => {
@@ -58,6 +64,27 @@ for (const { engine, skip } of await testEngines()) {
       assert.deepEqual(after.body.balances, [{ asset: 'BTC', available: '0.7499', held: '0' }]);
       const report = await conservationReport(running.context.database.db);
       assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
+      // The hold went through the customer's in-flight account and left it empty: 0.25 to custody (which
+      // mirrors the chain, so it was -1 after the deposit), 0.0001 to fees.
+      const net = async (owner: string, kind: string) => {
+        const row = await running.context.database.db
+          .selectFrom('ledger_accounts')
+          .selectAll()
+          .where('owner_id', '=', owner)
+          .where('asset', '=', 'BTC')
+          .where('kind', '=', kind)
+          .executeTakeFirstOrThrow();
+        return {
+          posted: BigInt(row.posted_credits) - BigInt(row.posted_debits),
+          pending: BigInt(row.pending_credits) - BigInt(row.pending_debits),
+        };
+      };
+      assert.deepEqual(await net(await customerId(running, 'life@example.com'), 'withdrawal_in_flight'), {
+        posted: 0n,
+        pending: 0n,
+      });
+      assert.deepEqual(await net('platform', 'custody'), { posted: -75_000_000n, pending: 0n });
+      assert.deepEqual(await net('platform', 'fees'), { posted: 10_000n, pending: 0n });
     });
   });
 }
