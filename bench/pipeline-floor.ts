@@ -245,18 +245,7 @@ async function ledgerAccount(
 ) {
   const open = (await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]))[0];
   if (open !== undefined) return open;
-  await s.run('openLedgerAccount', [
-    newId(),
-    owner,
-    'BTC',
-    kind,
-    1,
-    '0',
-    '0',
-    '0',
-    '0',
-    at,
-  ]);
+  await s.run('openLedgerAccount', [newId(), owner, 'BTC', kind, 1, '0', '0', '0', '0', at]);
   return one(await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]), `${kind} ledger account`);
 }
 

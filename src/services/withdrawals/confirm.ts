@@ -1,7 +1,6 @@
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
-import { parseAuthenticationResponse } from '../../core/mfa/passkey-response.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
 import { findPrincipal } from '../../store/identity/principals.ts';
 import { placeHold } from '../../store/ledger/index.ts';
