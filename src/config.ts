@@ -1,5 +1,21 @@
 import { join, resolve } from 'node:path';
-import { invalidInput } from './core/errors.ts';
+import { checkWebhookUrl, destinationPolicy } from './adapters/webhooks/destination-policy.ts';
+import { isWebhookSecret } from './adapters/webhooks/signing.ts';
+import { DomainError, invalidInput } from './core/errors.ts';
+
+/** Which custody signer the releaser hands released withdrawals to. */
+export type CustodyConfig =
+  | { readonly signer: 'simulated' }
+  | {
+      readonly signer: 'webhook';
+      /** The integrator's instruction endpoint, under the same policy as every webhook receiver. */
+      readonly url: string;
+      /** whsec_ secret signing the instructions we send. */
+      readonly secret: string;
+      /** whsec_ secret the integrator signs its status callbacks with (a different one). */
+      readonly callbackSecret: string;
+      readonly timeoutMs: number;
+    };
 
 /** Everything Drawbridge reads from the environment, parsed once at start. */
 export interface Config {
@@ -34,12 +50,22 @@ export interface Config {
   readonly dailyLimitUsd: bigint;
   readonly simulatedConfirmations: number;
   readonly simulatedBlockMs: number;
+  readonly custody: CustodyConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.DRAWBRIDGE_DATA_DIR ?? './data');
   const port = parsePort(env.PORT ?? '8080');
   const publicUrl = parseUrl('PUBLIC_URL', env.PUBLIC_URL ?? `http://127.0.0.1:${port}`);
+  const webhookAllowedHosts = (env.WEBHOOK_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  // Loopback receivers only make sense when everything runs on one machine: the embedded default (SQLite).
+  const allowLoopbackWebhooks = parseBoolean(
+    'ALLOW_LOOPBACK_WEBHOOKS',
+    env.ALLOW_LOOPBACK_WEBHOOKS ?? (env.DATABASE_URL ? 'false' : 'true'),
+  );
   return Object.freeze({
     host: env.HOST ?? '127.0.0.1',
     port,
@@ -62,15 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsePositiveInt('SECURITY_CHANGE_LOCK_HOURS', env.SECURITY_CHANGE_LOCK_HOURS ?? '24') * 3_600_000,
     smtpUrl: env.SMTP_URL === '' ? undefined : env.SMTP_URL,
     mailFrom: env.MAIL_FROM ?? 'Drawbridge <security@drawbridge.local>',
-    webhookAllowedHosts: (env.WEBHOOK_ALLOWED_HOSTS ?? '')
-      .split(',')
-      .map((h) => h.trim())
-      .filter((h) => h !== ''),
-    // Loopback receivers only make sense when everything runs on one machine: the embedded default (SQLite).
-    allowLoopbackWebhooks: parseBoolean(
-      'ALLOW_LOOPBACK_WEBHOOKS',
-      env.ALLOW_LOOPBACK_WEBHOOKS ?? (env.DATABASE_URL ? 'false' : 'true'),
-    ),
+    webhookAllowedHosts,
+    allowLoopbackWebhooks,
     releaseSigningKey: env.RELEASE_SIGNING_KEY === '' ? undefined : env.RELEASE_SIGNING_KEY,
     cancelWindowMs: parsePositiveInt('CANCEL_WINDOW_SECONDS', env.CANCEL_WINDOW_SECONDS ?? '120') * 1000,
     firstUseCancelWindowMs:
@@ -79,7 +98,77 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dailyLimitUsd: BigInt(parsePositiveInt('DAILY_LIMIT_USD', env.DAILY_LIMIT_USD ?? '50000')),
     simulatedConfirmations: parsePositiveInt('SIMULATED_CONFIRMATIONS', env.SIMULATED_CONFIRMATIONS ?? '3'),
     simulatedBlockMs: parsePositiveInt('SIMULATED_BLOCK_MS', env.SIMULATED_BLOCK_MS ?? '1000'),
+    custody: parseCustody(env, { allowedHosts: webhookAllowedHosts, allowLoopback: allowLoopbackWebhooks }),
   });
+}
+
+const CUSTODY_WEBHOOK_ONLY = [
+  'CUSTODY_WEBHOOK_URL',
+  'CUSTODY_WEBHOOK_SECRET',
+  'CUSTODY_CALLBACK_SECRET',
+  'CUSTODY_WEBHOOK_TIMEOUT_SECONDS',
+] as const;
+
+/**
+ * CUSTODY_SIGNER=simulated (the default) or webhook. The webhook signer needs its URL (allowed by the webhook
+ * destination policy) and two distinct whsec_ secrets; the webhook settings without it are refused rather than
+ * ignored, since someone who set them believes real custody is wired. Secrets never appear in a message.
+ */
+function parseCustody(
+  env: NodeJS.ProcessEnv,
+  webhooks: { allowedHosts: readonly string[]; allowLoopback: boolean },
+): CustodyConfig {
+  const signer =
+    env.CUSTODY_SIGNER === undefined || env.CUSTODY_SIGNER === '' ? 'simulated' : env.CUSTODY_SIGNER;
+  const set = (name: (typeof CUSTODY_WEBHOOK_ONLY)[number]) => env[name] !== undefined && env[name] !== '';
+  if (signer === 'simulated') {
+    const stray = CUSTODY_WEBHOOK_ONLY.find(set);
+    if (stray !== undefined) {
+      throw invalidInput(
+        stray,
+        'is only used with CUSTODY_SIGNER=webhook (the simulated signer is configured)',
+      );
+    }
+    return { signer: 'simulated' };
+  }
+  if (signer !== 'webhook') throw invalidInput('CUSTODY_SIGNER', 'must be simulated or webhook');
+  for (const name of ['CUSTODY_WEBHOOK_URL', 'CUSTODY_WEBHOOK_SECRET', 'CUSTODY_CALLBACK_SECRET'] as const) {
+    if (!set(name)) throw invalidInput(name, 'is required with CUSTODY_SIGNER=webhook');
+  }
+  let url: string;
+  try {
+    url = checkWebhookUrl(destinationPolicy(webhooks), env.CUSTODY_WEBHOOK_URL);
+  } catch (error) {
+    if (error instanceof DomainError && error.field === 'url') {
+      throw invalidInput('CUSTODY_WEBHOOK_URL', error.message);
+    }
+    throw error;
+  }
+  const secret = env.CUSTODY_WEBHOOK_SECRET as string;
+  const callbackSecret = env.CUSTODY_CALLBACK_SECRET as string;
+  for (const [name, value] of [
+    ['CUSTODY_WEBHOOK_SECRET', secret],
+    ['CUSTODY_CALLBACK_SECRET', callbackSecret],
+  ] as const) {
+    if (!isWebhookSecret(value)) {
+      throw invalidInput(
+        name,
+        'must be a Standard Webhooks secret: whsec_ and base64 of 24 to 64 random bytes',
+      );
+    }
+  }
+  if (secret === callbackSecret) {
+    throw invalidInput(
+      'CUSTODY_CALLBACK_SECRET',
+      'must differ from CUSTODY_WEBHOOK_SECRET (one signs what we send, the other what we receive)',
+    );
+  }
+  const timeoutSeconds = parsePositiveInt(
+    'CUSTODY_WEBHOOK_TIMEOUT_SECONDS',
+    env.CUSTODY_WEBHOOK_TIMEOUT_SECONDS ?? '10',
+  );
+  if (timeoutSeconds > 60) throw invalidInput('CUSTODY_WEBHOOK_TIMEOUT_SECONDS', 'must be at most 60');
+  return { signer: 'webhook', url, secret, callbackSecret, timeoutMs: timeoutSeconds * 1000 };
 }
 
 function parsePort(value: string): number {

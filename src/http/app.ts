@@ -12,6 +12,7 @@ import { registerAccountRoutes } from './routes/account.ts';
 import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
+import { registerCustodyRoutes } from './routes/custody.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly cookieSecure?: boolean;
   readonly devMailbox?: boolean;
   readonly webhookDestinations?: WebhookDestinationPolicy;
+  /** With the webhook custody signer: the whsec_ secret its status callbacks are signed with (else no route). */
+  readonly custodyCallbackSecret?: string | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -123,6 +126,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHaltAndDepositRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
+  if (deps.custodyCallbackSecret !== undefined)
+    registerCustodyRoutes(app, context, { callbackSecret: deps.custodyCallbackSecret });
 
   app.addContentTypeParser(
     PROBLEM_CONTENT_TYPE,

@@ -9,6 +9,7 @@ import * as identity from './migrations/0006-identity.ts';
 import * as addressBook from './migrations/0008-address-book.ts';
 import * as withdrawals from './migrations/0009-withdrawals.ts';
 import * as webhooks from './migrations/0010-webhooks.ts';
+import * as custodyCallbacks from './migrations/0011-custody-callbacks.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -24,6 +25,7 @@ const MIGRATIONS = [
   ['0008-address-book', addressBook],
   ['0009-withdrawals', withdrawals],
   ['0010-webhooks', webhooks],
+  ['0011-custody-callbacks', custodyCallbacks],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -101,6 +101,31 @@ export interface SimulatedChainTxsTable {
   confirms_at: string;
 }
 
+/** The webhook custody signer: one row per withdrawal handed to the integrator, and what it reported since. */
+export interface CustodyHandoffsTable {
+  withdrawal_id: string;
+  /** The `webhook-id` of the instruction: stable per withdrawal, so the integrator can deduplicate. */
+  message_id: string;
+  status: 'submitted' | 'broadcast' | 'confirmed' | 'failed';
+  txid: string | null;
+  submitted_at: string;
+  updated_at: string;
+}
+
+/** Every signed custody status callback, by `webhook-id`: a replay gets the first answer, never a second effect. */
+export interface CustodyCallbacksTable {
+  webhook_id: string;
+  body_hash: string;
+  withdrawal_id: string;
+  status: 'broadcast' | 'confirmed' | 'failed';
+  txid: string | null;
+  outcome: 'pending' | 'applied' | 'unchanged' | 'refused';
+  /** The HTTP status the callback was answered with (200, 404, 409). */
+  answer_code: number;
+  reason: string | null;
+  received_at: string;
+}
+
 export interface WithdrawalSchema {
   withdrawals: WithdrawalsTable;
   withdrawal_proofs: WithdrawalProofsTable;
@@ -109,4 +134,6 @@ export interface WithdrawalSchema {
   halts: HaltsTable;
   deposits: DepositsTable;
   simulated_chain_txs: SimulatedChainTxsTable;
+  custody_handoffs: CustodyHandoffsTable;
+  custody_callbacks: CustodyCallbacksTable;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { CustodySigner } from '../../adapters/custody/custody-signer.ts';
 import { loadConfig } from '../../config.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { openConfiguredDatabase } from '../context.ts';
@@ -26,22 +27,39 @@ export function registerServe(program: Command): void {
         bodyLimitBytes: config.bodyLimitBytes,
         cookieSecure: config.cookieSecure,
         devMailbox: config.devMailbox,
+        // The callback route exists only with the webhook signer; otherwise it is a 404 like any unknown path.
+        custodyCallbackSecret:
+          config.custody.signer === 'webhook' ? config.custody.callbackSecret : undefined,
       });
       if (config.databaseUrl === undefined && config.devMailbox) {
         const { seedDemo } = await import('../../services/demo-seed.ts');
         const demo = await seedDemo(context);
         if (demo !== undefined) app.log.info({ demo }, 'seeded a demo customer and operator (shown once)');
       }
-      const { createPublicKey } = await import('node:crypto');
-      const { SimulatedChain } = await import('../../adapters/custody/simulated-chain.ts');
       const { startReleaser } = await import('../../workers/releaser.ts');
-      const custody = new SimulatedChain({
-        database,
-        clock: systemClock,
-        publicKey: createPublicKey(context.releaseKey),
-        confirmations: config.simulatedConfirmations,
-        blockMs: config.simulatedBlockMs,
-      });
+      let custody: CustodySigner;
+      if (config.custody.signer === 'webhook') {
+        const { WebhookCustodySigner } = await import('../../adapters/custody/webhook-signer.ts');
+        custody = new WebhookCustodySigner({
+          database,
+          clock: systemClock,
+          url: config.custody.url,
+          destinations: webhookDestinationsOf(config),
+          secret: config.custody.secret,
+          timeoutMs: config.custody.timeoutMs,
+        });
+        app.log.info({ origin: new URL(config.custody.url).origin }, 'custody: webhook signer');
+      } else {
+        const { createPublicKey } = await import('node:crypto');
+        const { SimulatedChain } = await import('../../adapters/custody/simulated-chain.ts');
+        custody = new SimulatedChain({
+          database,
+          clock: systemClock,
+          publicKey: createPublicKey(context.releaseKey),
+          confirmations: config.simulatedConfirmations,
+          blockMs: config.simulatedBlockMs,
+        });
+      }
       const releaser = startReleaser(context, custody, {
         interval_ms: 1000,
         onError: (error) => app.log.error({ err: error }, 'releaser tick failed'),
