@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { auditEntryHash, type JsonObject } from '../src/core/audit-hash.ts';
+import type { JsonObject } from '../src/core/audit-hash.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../src/core/identity/opaque-token.ts';
 import { newId } from '../src/core/ids.ts';
 import { withdrawalDigest } from '../src/core/withdrawals/digest.ts';
-import { AUDIT_APPEND_LOCK_KEY } from '../src/store/audit/index.ts';
 import { LEDGER_STATEMENTS } from './ledger-floor.ts';
 import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
 
@@ -82,20 +81,7 @@ function statements(engine: 'sqlite' | 'postgres') {
       'actor',
       'reason',
     ]),
-    // Never run on SQLite (appendAudit below asks for it on PostgreSQL only); a harmless stand-in there.
-    auditLock: engine === 'postgres' ? `select pg_advisory_xact_lock(${AUDIT_APPEND_LOCK_KEY})` : 'select 1',
-    auditHead: 'select "seq", "hash" from "audit_log" order by "seq" desc limit ?',
-    insertAudit: insert('audit_log', [
-      'seq',
-      'id',
-      'at',
-      'actor',
-      'action',
-      'subject',
-      'data',
-      'prev_hash',
-      'hash',
-    ]),
+    insertJournal: insert('audit_journal', ['id', 'at', 'actor', 'action', 'subject', 'data']),
     hitRateLimit:
       'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "hits"',
     lockWithdrawal: `select * from "withdrawals" where "id" = ?${forUpdate}`,
@@ -212,28 +198,19 @@ function one(rows: Row[], what: string): Row {
   return row;
 }
 
+/** The audit entry goes to the journal; the round's sealing (sealAudit, timed with the round) chains it. */
 async function appendAudit(
   s: FloorSession,
-  engine: 'sqlite' | 'postgres',
   at: Date,
   entry: { actor: string; action: string; subject: string; data: JsonObject },
 ) {
-  if (engine === 'postgres') await s.rows('auditLock', []);
-  const head = (await s.rows('auditHead', [1]))[0];
-  const seq = head === undefined ? 1 : Number(head.seq) + 1;
-  const prev_hash = head === undefined ? '0'.repeat(64) : String(head.hash);
-  const fields = { seq, id: newId(), at: at.toISOString(), ...entry };
-  const hash = auditEntryHash({ ...fields, prev_hash });
-  await s.run('insertAudit', [
-    seq,
-    fields.id,
-    fields.at,
+  await s.run('insertJournal', [
+    newId(),
+    at.toISOString(),
     entry.actor,
     entry.action,
     entry.subject,
     JSON.stringify(entry.data),
-    prev_hash,
-    hash,
   ]);
 }
 
@@ -310,7 +287,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       digest,
       ip: request.ip,
     };
-    await appendAudit(s, driver.engine, now, {
+    await appendAudit(s, now, {
       actor,
       action: 'withdrawal.requested',
       subject: `withdrawal:${id}`,
@@ -447,7 +424,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     const releaseAfter = new Date(now.getTime() + (usedBefore ? 2 : 10) * 60_000).toISOString();
     await s.run('moveToQueued', [SCREENING_JSON, null, releaseAfter, 'queued', at, id, 'screening']);
     await s.run('insertEvent', [newId(), id, at, 'screening', 'queued', 'system:screening', 'approved']);
-    await appendAudit(s, driver.engine, now, {
+    await appendAudit(s, now, {
       actor,
       action: 'withdrawal.confirmed',
       subject: `withdrawal:${id}`,

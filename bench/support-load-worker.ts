@@ -81,7 +81,12 @@ async function withdrawals(job: Extract<LoadJob, { kind: 'withdrawals' }>): Prom
       for (const customer of lane) {
         const created = await client.call('POST', '/v1/withdrawals', {
           token: customer.token,
-          body: { asset: 'BTC', network: 'bitcoin', amount: '0.0001', destination_id: customer.destinationId },
+          body: {
+            asset: 'BTC',
+            network: 'bitcoin',
+            amount: '0.0001',
+            destination_id: customer.destinationId,
+          },
         });
         if (created.status !== 201)
           throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);

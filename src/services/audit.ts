@@ -3,13 +3,13 @@ import { appendAudit } from '../store/audit/index.ts';
 import type { Tx } from '../store/transaction.ts';
 import type { ServiceContext } from './context.ts';
 
-/** Appends to the hash-chained audit log inside the caller's transaction (commits with the event or not at all). */
+/** Records an audit entry inside the caller's transaction (commits with the event or not at all); sealed into the chain shortly after. */
 export async function audit(
   tx: Tx,
   context: ServiceContext,
   entry: { actor: string; action: string; subject: string; data?: JsonObject; at?: Date },
 ): Promise<void> {
-  await appendAudit(tx, context.database.engine, {
+  await appendAudit(tx, {
     at: entry.at ?? context.clock.now(),
     actor: entry.actor,
     action: entry.action,

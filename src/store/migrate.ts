@@ -10,6 +10,8 @@ import * as addressBook from './migrations/0008-address-book.ts';
 import * as withdrawals from './migrations/0009-withdrawals.ts';
 import * as webhooks from './migrations/0010-webhooks.ts';
 import * as custodyCallbacks from './migrations/0011-custody-callbacks.ts';
+import * as auditJournal from './migrations/0012-audit-journal.ts';
+import * as withdrawalsByDestination from './migrations/0013-withdrawals-by-destination.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -26,6 +28,8 @@ const MIGRATIONS = [
   ['0009-withdrawals', withdrawals],
   ['0010-webhooks', webhooks],
   ['0011-custody-callbacks', custodyCallbacks],
+  ['0012-audit-journal', auditJournal],
+  ['0013-withdrawals-by-destination', withdrawalsByDestination],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 import type { AddressBookSchema } from './schema-address-book.ts';
 import type { IdentitySchema } from './schema-identity.ts';
 import type { NotificationsSchema } from './schema-notifications.ts';
@@ -42,6 +43,18 @@ export interface LedgerTransfersTable {
 }
 
 /** Hash-chained and append-only; see src/store/audit and src/core/audit-hash.ts. */
+/** Entries appended by business transactions, waiting for the sealer to chain them into audit_log. */
+export interface AuditJournalTable {
+  /** Append order (BIGSERIAL / INTEGER PRIMARY KEY): the order the sealer chains them in. */
+  n: Generated<string | number>;
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  data: string;
+}
+
 export interface AuditLogTable {
   /** BIGINT: PostgreSQL returns it as a string, SQLite as a number. */
   seq: string | number;
@@ -69,5 +82,6 @@ export interface Schema extends IdentitySchema, AddressBookSchema, WithdrawalSch
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;
   audit_log: AuditLogTable;
+  audit_journal: AuditJournalTable;
   idempotency_keys: IdempotencyKeysTable;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { balancesOf } from '../../src/services/deposits.ts';
+import { sealAudit } from '../../src/store/audit/index.ts';
 import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
@@ -94,6 +95,7 @@ for (const { engine, skip } of await testEngines()) {
         assert.equal(refusal(badVout).field, 'vout');
         const { balances } = await balancesOf(testContext(fresh.database), customer.id);
         assert.deepEqual(balances, [{ asset: 'BTC', available: '0.5', held: '0' }]);
+        await sealAudit(fresh.database);
         const credited = await fresh.database.db
           .selectFrom('audit_log')
           .select('actor')

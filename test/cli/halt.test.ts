@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { haltCovering } from '../../src/services/halts.ts';
+import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
@@ -115,6 +116,7 @@ for (const { engine, skip } of await testEngines()) {
         const again = refusal(await runCli(['halt', 'lift', globalHalt.id], env));
         assert.equal(again.error, 'NOT_FOUND');
 
+        await sealAudit(fresh.database);
         const audited = await fresh.database.db
           .selectFrom('audit_log')
           .select(['action', 'actor'])

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { sealAudit } from '../../src/store/audit/index.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
 
 interface CliResult {
@@ -71,6 +72,7 @@ for (const { engine, skip } of await testEngines()) {
         assert.equal(disabled.code, 0, disabled.stderr);
         assert.equal(JSON.parse(disabled.stdout).status, 'disabled');
 
+        await sealAudit(fresh.database);
         const actions = await fresh.database.db
           .selectFrom('audit_log')
           .select(['action', 'actor'])

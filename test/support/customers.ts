@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { totpAt } from '../../src/core/mfa/totp.ts';
 import { createOperator } from '../../src/services/identity/operators.ts';
+import { sealAudit } from '../../src/store/audit/index.ts';
 import { type RunningApp, TEST_ORIGIN } from './http.ts';
 import type { SoftAuthenticator } from './soft-authenticator.ts';
 
@@ -143,8 +144,9 @@ export async function principalIdOf(running: RunningApp, email: string): Promise
   return row.id;
 }
 
-/** The audit actions recorded about one subject (e.g. "customer:<id>"), oldest first. */
+/** The audit actions recorded about one subject (e.g. "customer:<id>"), oldest first, once sealed into the chain. */
 export async function auditActionsAbout(running: RunningApp, subject: string): Promise<string[]> {
+  await sealAudit(running.context.database);
   const rows = await running.context.database.db
     .selectFrom('audit_log')
     .select(['action', 'seq'])
@@ -182,8 +184,9 @@ export async function principalRow(running: RunningApp, email: string, kind = 'c
   return row;
 }
 
-/** Audit entries with `action`, oldest first. */
+/** Audit entries with `action`, oldest first, once sealed into the chain. */
 export async function auditEntries(running: RunningApp, action: string) {
+  await sealAudit(running.context.database);
   return running.context.database.db
     .selectFrom('audit_log')
     .selectAll()

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { verifyReleaseAttestation } from '../../src/core/withdrawals/attestation.ts';
-import { verifyAuditChain } from '../../src/store/audit/index.ts';
+import { sealAudit, verifyAuditChain } from '../../src/store/audit/index.ts';
 import { conservationReport } from '../../src/store/ledger/index.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
 import type { RunningApp } from '../support/http.ts';
@@ -114,6 +114,7 @@ for (const { engine, skip } of await testEngines()) {
           assert.equal(available, 100_000_000n - BigInt(ROUNDS) * SPENT_SATS);
         }
 
+        await sealAudit(fresh.database);
         const audit = await verifyAuditChain(fresh.database);
         assert.equal(audit.ok, true, JSON.stringify(audit));
         const released = await db

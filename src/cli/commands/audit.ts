@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readAuditHead, verifyAuditChain } from '../../store/audit/index.ts';
+import { readAuditHead, sealAudit, verifyAuditChain } from '../../store/audit/index.ts';
 import { printJson, withDatabase } from '../context.ts';
 
 export function registerAudit(program: Command): void {
@@ -7,9 +7,14 @@ export function registerAudit(program: Command): void {
 
   audit
     .command('verify')
-    .description('recompute every hash and link of the audit chain; exit 1 if it is broken')
+    .description(
+      'seal the journal, then recompute every hash and link of the audit chain; exit 1 if it is broken',
+    )
     .action(async () => {
-      const report = await withDatabase((database) => verifyAuditChain(database));
+      const report = await withDatabase(async (database) => {
+        await sealAudit(database);
+        return verifyAuditChain(database);
+      });
       printJson(report);
       // exitCode, not exit(): stdout is flushed and the database closed before the process ends.
       if (!report.ok) process.exitCode = 1;
@@ -17,9 +22,14 @@ export function registerAudit(program: Command): void {
 
   audit
     .command('head')
-    .description('print the newest entry (seq, hash) to anchor outside the database against truncation')
+    .description(
+      'seal the journal, then print the newest entry (seq, hash) to anchor outside the database against truncation',
+    )
     .action(async () => {
-      const head = await withDatabase((database) => readAuditHead(database));
+      const head = await withDatabase(async (database) => {
+        await sealAudit(database);
+        return readAuditHead(database);
+      });
       printJson({ head_seq: head.seq, head_hash: head.hash });
     });
 }

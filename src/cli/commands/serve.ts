@@ -37,6 +37,7 @@ export function registerServe(program: Command): void {
         if (demo !== undefined) app.log.info({ demo }, 'seeded a demo customer and operator (shown once)');
       }
       const { startReleaser } = await import('../../workers/releaser.ts');
+      const { startAuditSealer } = await import('../../workers/audit-sealer.ts');
       let custody: CustodySigner;
       if (config.custody.signer === 'webhook') {
         const { WebhookCustodySigner } = await import('../../adapters/custody/webhook-signer.ts');
@@ -60,6 +61,10 @@ export function registerServe(program: Command): void {
           blockMs: config.simulatedBlockMs,
         });
       }
+      const sealer = startAuditSealer(database, {
+        interval_ms: 200,
+        onError: (error) => app.log.error({ err: error }, 'audit sealing failed'),
+      });
       const releaser = startReleaser(context, custody, {
         interval_ms: 1000,
         onError: (error) => app.log.error({ err: error }, 'releaser tick failed'),
@@ -71,6 +76,7 @@ export function registerServe(program: Command): void {
       const stop = async (signal: string) => {
         app.log.info({ signal }, 'shutting down');
         await releaser.stop();
+        await sealer.stop();
         await dispatcher.close();
         await app.close();
         await database.close();

@@ -2,7 +2,6 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { isStepUpAction, type StepUpAction } from '../../core/identity/actions.ts';
 import { authenticationOptions } from '../../core/mfa/passkey.ts';
 import { actionChallenge, newChallenge } from '../../core/mfa/passkey-challenge.ts';
-import { parseAuthenticationResponse } from '../../core/mfa/passkey-response.ts';
 import { currentFactors } from '../../store/identity/factors.ts';
 import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
 import { findPrincipal } from '../../store/identity/principals.ts';

@@ -13,6 +13,16 @@ export interface AuditEntryInput {
   readonly data: JsonObject;
 }
 
+/** An entry as recorded in the journal, before the sealer gives it a place in the chain. */
+export interface AuditJournalEntry {
+  readonly id: string;
+  readonly at: Date;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly data: JsonObject;
+}
+
 /** An entry as stored in the chain. */
 export interface AuditEntry {
   readonly seq: number;

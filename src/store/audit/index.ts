@@ -1,5 +1,11 @@
-export { AUDIT_APPEND_LOCK_KEY, appendAudit, recordAudit } from './append-audit.ts';
-export { AUDIT_LIMITS, type AuditEntry, type AuditEntryInput } from './audit-entry.ts';
+export { appendAudit, recordAudit } from './append-audit.ts';
+export {
+  AUDIT_LIMITS,
+  type AuditEntry,
+  type AuditEntryInput,
+  type AuditJournalEntry,
+} from './audit-entry.ts';
+export { AUDIT_APPEND_LOCK_KEY, findSealed, sealAudit, unsealedCount } from './seal-audit.ts';
 export {
   AUDIT_VERIFY_PAGE_ROWS,
   type AuditBreakReason,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startSecurityChangeLock } from '../../../src/services/identity/security-lock.ts';
+import { sealAudit } from '../../../src/store/audit/index.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import {
   api,
@@ -95,6 +96,7 @@ for (const { engine, skip } of await testEngines()) {
 
       const locked = await api(running, 'GET', link);
       assert.equal(locked.status, 200, 'the link in a security email locks the account');
+      await sealAudit(running.context.database);
       const audit = await running.context.database.db
         .selectFrom('audit_log')
         .select('action')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { sealAudit } from '../../../src/store/audit/index.ts';
 import {
   api,
   customerWithTotp,
@@ -172,6 +173,7 @@ for (const { engine, skip } of await testEngines()) {
         const done = await api(running, 'POST', path, { token: commander.token, body });
         assert.equal(done.status, 200, `${path}: ${JSON.stringify(done.body)}`);
       }
+      await sealAudit(running.context.database);
       const entries = await running.context.database.db
         .selectFrom('audit_log')
         .select(['actor', 'action', 'subject'])
@@ -186,6 +188,7 @@ for (const { engine, skip } of await testEngines()) {
         entries.slice(1, 4).map((e) => e.subject),
         [`customer:${id}`, `customer:${id}`, `customer:${id}`],
       );
+      await sealAudit(running.context.database);
       const created = await running.context.database.db
         .selectFrom('audit_log')
         .select(['actor'])

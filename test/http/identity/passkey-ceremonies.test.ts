@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { sealAudit } from '../../../src/store/audit/index.ts';
 import {
   api,
   customerWithoutFactors,
@@ -160,6 +161,7 @@ for (const { engine, skip } of await testEngines()) {
       assert.equal(cloned.status, 401, JSON.stringify(cloned.body));
       assert.equal(cloned.body.code, 'INVALID_CREDENTIALS');
       assert.equal(cloned.body.step_up_token, undefined);
+      await sealAudit(running.context.database);
       const refusals = await running.context.database.db
         .selectFrom('audit_log')
         .select('data')

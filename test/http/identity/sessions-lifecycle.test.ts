@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { sealAudit } from '../../../src/store/audit/index.ts';
 import { api, forgetRateLimits, login, mailbox, signUpVerified } from '../../support/customers.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
 import { type RunningApp, startApp } from '../../support/http.ts';
@@ -156,6 +157,7 @@ for (const { engine, skip } of await testEngines()) {
         { integrity: 'jailbroken', source: 'self_reported' },
       );
       assert.equal(devices.find((d) => d.platform === 'ios')?.integrity, 'unknown');
+      await sealAudit(running.context.database);
       const rows = await running.context.database.db
         .selectFrom('audit_log')
         .select('data')

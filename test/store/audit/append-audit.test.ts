@@ -9,6 +9,8 @@ import {
   type AuditEntryInput,
   appendAudit,
   recordAudit,
+  sealAudit,
+  unsealedCount,
   verifyAuditChain,
 } from '../../../src/store/audit/index.ts';
 import type { Database } from '../../../src/store/database.ts';
@@ -68,39 +70,50 @@ for (const { engine, skip } of await testEngines()) {
       try {
         await assert.rejects(
           inTransaction(fresh.database, async (tx) => {
-            await appendAudit(tx, fresh.database.engine, ENTRY);
+            await appendAudit(tx, ENTRY);
             throw new Error('the event failed after its audit row was written');
           }),
           /the event failed/,
         );
+        assert.equal(await unsealedCount(fresh.database), 0);
+        assert.equal(await sealAudit(fresh.database), 0);
         assert.deepEqual(await storedRows(fresh.database), []);
 
-        const entry = await inTransaction(fresh.database, (tx) =>
-          appendAudit(tx, fresh.database.engine, ENTRY),
-        );
-        assert.equal(entry.seq, 1);
-        assert.equal(entry.prev_hash, GENESIS_PREV_HASH);
-        assert.equal((await storedRows(fresh.database)).length, 1);
+        const entry = await inTransaction(fresh.database, (tx) => appendAudit(tx, ENTRY));
+        assert.equal(await unsealedCount(fresh.database), 1);
+        assert.equal(await sealAudit(fresh.database), 1);
+        assert.equal(await unsealedCount(fresh.database), 0, 'a sealed entry leaves the journal');
+        const rows = await storedRows(fresh.database);
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0]!.id, entry.id);
+        assert.equal(Number(rows[0]!.seq), 1);
+        assert.equal(rows[0]!.prev_hash, GENESIS_PREV_HASH);
       } finally {
         await fresh.drop();
       }
     });
 
-    test('50 concurrent appends from a pool of 10 connections give a gapless, valid chain', async () => {
+    test('50 concurrent appends from a pool of 10 connections, sealed by racing sealers, give a gapless, valid chain', async () => {
       const fresh = await freshDatabase(engine, { poolSize: 10 });
       try {
         const clock = new ManualClock();
-        const entries = await Promise.all(
+        const sealers: Promise<number>[] = [];
+        await Promise.all(
           Array.from({ length: 50 }, (_, i) =>
             inTransaction(fresh.database, async (tx) => {
               // Some work of the event's own before its audit row, so transactions overlap.
               await sql`select 1`.execute(tx);
-              return appendAudit(tx, fresh.database.engine, { ...ENTRY, at: clock.now(), data: { i } });
+              const entry = await appendAudit(tx, { ...ENTRY, at: clock.now(), data: { i } });
+              if (i % 10 === 0) sealers.push(sealAudit(fresh.database));
+              return entry;
             }),
           ),
         );
+        const sealedByRacers = (await Promise.all(sealers)).reduce((a, b) => a + b, 0);
+        const sealedAfter = await sealAudit(fresh.database);
+        assert.equal(sealedByRacers + sealedAfter, 50, 'every entry sealed exactly once');
         assert.deepEqual(
-          entries.map((e) => e.seq).sort((a, b) => a - b),
+          (await storedRows(fresh.database)).map((row) => Number(row.seq)),
           Array.from({ length: 50 }, (_, i) => i + 1),
         );
         const report = await verifyAuditChain(fresh.database);
@@ -167,36 +180,34 @@ for (const { engine, skip } of await testEngines()) {
       }
     });
 
-    test('the database itself refuses to update or delete audit rows', async () => {
+    test('the database itself refuses to update or delete audit rows, or to drop an unsealed journal entry', async () => {
       const fresh = await freshDatabase(engine);
       try {
         await appendEntries(fresh.database, new ManualClock(), 3);
         const db = fresh.database.db;
+        const pending = await inTransaction(fresh.database, (tx) => appendAudit(tx, ENTRY));
+        await assert.rejects(
+          sql`delete from audit_journal where id = ${pending.id}`.execute(db),
+          /only removed once sealed/,
+        );
+        await assert.rejects(
+          sql`update audit_journal set data = '{}' where id = ${pending.id}`.execute(db),
+          /only removed once sealed/,
+        );
+        if (engine === 'postgres') {
+          await assert.rejects(sql`truncate audit_journal`.execute(db), /append-only/);
+        }
+        assert.equal(await sealAudit(fresh.database), 1);
         await assert.rejects(sql`update audit_log set data = '{}' where seq = 2`.execute(db), /append-only/);
         await assert.rejects(sql`delete from audit_log where seq = 3`.execute(db), /append-only/);
         if (engine === 'postgres') {
           await assert.rejects(sql`truncate audit_log`.execute(db), /append-only/);
         }
-        assert.equal((await storedRows(fresh.database)).length, 3);
+        assert.equal((await storedRows(fresh.database)).length, 4);
         assert.equal((await verifyAuditChain(fresh.database)).ok, true);
       } finally {
         await fresh.drop();
       }
     });
-
-    if (engine === 'postgres') {
-      test('an append outside a transaction is refused: its lock would serialise nothing', async () => {
-        const fresh = await freshDatabase(engine);
-        try {
-          await assert.rejects(
-            appendAudit(fresh.database.db, 'postgres', ENTRY),
-            /inside the caller transaction/,
-          );
-          assert.deepEqual(await storedRows(fresh.database), []);
-        } finally {
-          await fresh.drop();
-        }
-      });
-    }
   });
 }
