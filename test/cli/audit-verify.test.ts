@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.ts';
-import type { AuditEntry } from '../../src/store/audit/index.ts';
+import { type AuditEntry, appendAudit, unsealedCount } from '../../src/store/audit/index.ts';
+import { inTransaction } from '../../src/store/transaction.ts';
 import { appendEntries, tamperAuditLog } from '../store/audit/audit-fixtures.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
 
@@ -56,6 +57,29 @@ for (const { engine, skip } of await testEngines()) {
         const head = await runCli(['audit', 'head'], fresh.env);
         assert.equal(head.code, 0, head.stderr);
         assert.deepEqual(onlyJsonLine(head), { head_seq: 20, head_hash: entries[19]!.hash });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    test('entries still in the journal are sealed by verify before it walks the chain', async () => {
+      const { fresh } = await chainOf20();
+      try {
+        await inTransaction(fresh.database, (tx) =>
+          appendAudit(tx, {
+            at: new Date('2026-02-01T00:00:00.000Z'),
+            actor: 'operator:op1',
+            action: 'incident.halt',
+            subject: 'platform',
+            data: { scope: 'global' },
+          }),
+        );
+        assert.equal(await unsealedCount(fresh.database), 1);
+        const result = await runCli(['audit', 'verify'], fresh.env);
+        assert.equal(result.code, 0, result.stderr);
+        const report = onlyJsonLine(result) as { ok: boolean; entries: number };
+        assert.deepEqual([report.ok, report.entries], [true, 21]);
+        assert.equal(await unsealedCount(fresh.database), 0);
       } finally {
         await fresh.drop();
       }
