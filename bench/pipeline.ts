@@ -75,7 +75,8 @@ interface Samples {
 }
 
 async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash: string) {
-  const fresh = await freshDatabase(engine, { poolSize: POOL_SIZE });
+  // As `drawbridge serve` opens it: on SQLite the WAL is checkpointed on a thread of its own.
+  const fresh = await freshDatabase(engine, { poolSize: POOL_SIZE, backgroundCheckpoints: true });
   const clock = new SteppedClock();
   const context: ServiceContext = { ...testContext(fresh.database), clock };
   const customersPerRound = CLIENTS * PER_CLIENT;

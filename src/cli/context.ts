@@ -3,10 +3,17 @@ import type { ServiceContext } from '../services/context.ts';
 import { type Database, openDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 
-/** Opens the database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
-export function openConfiguredDatabase(config: Config): Database {
+/**
+ * Opens the database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. The
+ * server checkpoints SQLite's WAL on a thread of its own; a short CLI command leaves that to SQLite.
+ */
+export function openConfiguredDatabase(config: Config, options: { serving?: boolean } = {}): Database {
   if (config.databaseUrl !== undefined) return openDatabase({ engine: 'postgres', url: config.databaseUrl });
-  return openDatabase({ engine: 'sqlite', path: config.sqlitePath });
+  return openDatabase({
+    engine: 'sqlite',
+    path: config.sqlitePath,
+    backgroundCheckpoints: options.serving ?? false,
+  });
 }
 
 /** Runs `work` against a migrated database and closes it afterwards, whatever happens. */

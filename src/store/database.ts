@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -15,7 +17,12 @@ export interface Database {
 }
 
 export type DatabaseOptions =
-  | { readonly engine: 'sqlite'; readonly path: string }
+  | {
+      readonly engine: 'sqlite';
+      readonly path: string;
+      /** Checkpoint the WAL on a worker thread (what `drawbridge serve` does); otherwise SQLite's automatic one. */
+      readonly backgroundCheckpoints?: boolean;
+    }
   | {
       readonly engine: 'postgres';
       readonly url: string;
@@ -25,11 +32,11 @@ export type DatabaseOptions =
     };
 
 export function openDatabase(options: DatabaseOptions): Database {
-  if (options.engine === 'sqlite') return openSqlite(options.path);
+  if (options.engine === 'sqlite') return openSqlite(options.path, options.backgroundCheckpoints ?? false);
   return openPostgres(options.url, options.searchPath, options.poolSize ?? 10);
 }
 
-function openSqlite(path: string): Database {
+function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const handle = new SQLite(path);
   handle.pragma('journal_mode = WAL');
@@ -37,8 +44,41 @@ function openSqlite(path: string): Database {
   handle.pragma('synchronous = NORMAL');
   // Other processes (the CLI beside a running server) wait for the writer instead of failing.
   handle.pragma('busy_timeout = 5000');
+  const checkpointer =
+    backgroundCheckpoints && path !== ':memory:' ? startCheckpointer(handle, path) : undefined;
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
-  return { engine: 'sqlite', db, close: () => db.destroy() };
+  return {
+    engine: 'sqlite',
+    db,
+    close: async () => {
+      await checkpointer?.close();
+      await db.destroy();
+    },
+  };
+}
+
+const CHECKPOINT_INTERVAL_MS = 250;
+/** Pages (4 KiB) of WAL after which a commit checkpoints by itself anyway: the net under a stalled thread. */
+const SAFETY_NET_CHECKPOINT_PAGES = 20_000;
+
+/**
+ * Measured on the withdrawal pipeline: COMMIT averaged 313 us with SQLite's automatic checkpoint every 1000 pages
+ * and 171 us without it; commits were a third of the statements' time.
+ */
+function startCheckpointer(handle: SQLite.Database, path: string): { close(): Promise<void> } {
+  handle.pragma(`wal_autocheckpoint = ${SAFETY_NET_CHECKPOINT_PAGES}`);
+  const worker = new Worker(new URL('./sqlite-checkpointer.mjs', import.meta.url), {
+    workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  // Failures are retried at the next interval; the safety net bounds the WAL meanwhile.
+  worker.on('error', () => {});
+  worker.on('message', () => {});
+  worker.unref();
+  return {
+    close: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 1000;
@@ -77,9 +117,47 @@ function openPostgres(url: string, searchPath: string | undefined, poolSize: num
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  pool.on('connect', preparingStatements);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return { engine: 'postgres', db, close: () => db.destroy() };
 }
+
+/** Per connection: how many statements one connection keeps prepared before it sends the rest unnamed. */
+const PREPARED_PER_CONNECTION = 300;
+const STATEMENT_NAMES_CACHED = 2000;
+const statementNames = new Map<string, string>();
+
+/**
+ * Kysely sends every query as an unnamed statement, which PostgreSQL parses and plans again each time: on the
+ * withdrawal pipeline about half of the server's work (measured: the same statements through the bare driver ran
+ * at 1.8x the rate once named). Each connection prepares a data statement once, by a name derived from its text,
+ * and then only binds and executes it. Schema changes (migrations) are not named, so no prepared plan outlives the
+ * table shape it was made for within a connection's first use; a connection keeps at most
+ * PREPARED_PER_CONNECTION statements (shapes with long IN lists are many), beyond which it sends them unnamed.
+ */
+function preparingStatements(client: pg.PoolClient): void {
+  const prepared = new Set<string>();
+  const query = client.query.bind(client) as (config: unknown, values?: unknown) => unknown;
+  const named = (text: string, values: unknown): unknown => {
+    let name = statementNames.get(text);
+    if (name === undefined) {
+      if (!PREPARABLE.test(text)) return query(text, values);
+      name = `k${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+      if (statementNames.size >= STATEMENT_NAMES_CACHED) statementNames.clear();
+      statementNames.set(text, name);
+    }
+    if (!prepared.has(name)) {
+      if (prepared.size >= PREPARED_PER_CONNECTION) return query(text, values);
+      prepared.add(name);
+    }
+    return query({ name, text, values }, undefined);
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() is heavily overloaded; only (text, values) is rerouted
+  (client as any).query = (config: unknown, values?: unknown) =>
+    typeof config === 'string' && Array.isArray(values) ? named(config, values) : query(config, values);
+}
+
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\s/i;
 
 export async function ping(database: Database): Promise<void> {
   await sql`select 1`.execute(database.db);

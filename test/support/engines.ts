@@ -57,11 +57,15 @@ export interface FreshDatabase {
 /** A new, migrated, empty database: a temp SQLite file, or a new schema on the PostgreSQL `test` database. */
 export async function freshDatabase(
   engine: Engine,
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; backgroundCheckpoints?: boolean } = {},
 ): Promise<FreshDatabase> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'drawbridge-test-'));
-    const database = openDatabase({ engine: 'sqlite', path: join(dir, 'drawbridge.db') });
+    const database = openDatabase({
+      engine: 'sqlite',
+      path: join(dir, 'drawbridge.db'),
+      backgroundCheckpoints: options.backgroundCheckpoints ?? false,
+    });
     await migrateToLatest(database);
     return {
       database,

@@ -16,7 +16,7 @@ export function registerServe(program: Command): void {
       const { systemClock } = await import('../../core/clock.ts');
       const { buildApp } = await import('../../http/app.ts');
       const config = loadConfig();
-      const database = openConfiguredDatabase(config);
+      const database = openConfiguredDatabase(config, { serving: true });
       await migrateToLatest(database);
       const context = await composeServices(config, database, systemClock);
       const { outboxDispatcherOf, webhookDestinationsOf } = await import('../../workers/outbox-wiring.ts');
