@@ -6,26 +6,82 @@ import type { Schema } from './schema.ts';
 export type Tx = Kysely<Schema>;
 
 /**
- * Runs `work` in one transaction. On SQLite the transaction starts with BEGIN IMMEDIATE so it takes
- * the single write lock up front: two processes on one file never deadlock on a lock upgrade, and
- * every read in `work` sees the state it will write over. On PostgreSQL it is READ COMMITTED and
- * code that must serialise takes row locks (`forUpdate`) or advisory locks explicitly.
+ * Runs `work` in one transaction and resolves once it is committed.
+ *
+ * PostgreSQL: READ COMMITTED; code that must serialise takes row locks (`forUpdate`) or advisory locks explicitly.
+ *
+ * SQLite: one connection, one writer, and a COMMIT that costs more than most transactions' statements (it writes
+ * every page the transaction dirtied to the WAL). So transactions commit in groups: the first opens
+ * `BEGIN IMMEDIATE` (the single write lock, taken up front, so two processes on one file never deadlock on a lock
+ * upgrade), each runs inside its own SAVEPOINT on the shared connection, one after another, and the group commits
+ * as soon as the transactions already waiting for the connection have run. Each `work` is still atomic (its
+ * savepoint rolls back alone when it throws) and isolated (they run one at a time, each seeing the ones before
+ * it), and nobody hears "done" before the COMMIT: if the COMMIT fails, every transaction of the group fails.
  */
 export async function inTransaction<T>(database: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (database.engine === 'postgres') {
     return database.db.transaction().execute(work);
   }
-  return database.db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
+  let group: CommitGroup | undefined;
+  const result = await database.db.connection().execute(async (connection) => {
+    group = await joinGroup(database, connection);
+    await sql`savepoint unit`.execute(connection);
     try {
-      const result = await work(connection);
-      await sql`commit`.execute(connection);
-      return result;
+      const value = await work(connection);
+      await sql`release unit`.execute(connection);
+      return value;
     } catch (error) {
-      await sql`rollback`.execute(connection);
+      await sql`rollback to unit`.execute(connection);
+      await sql`release unit`.execute(connection);
       throw error;
     }
   });
+  await group?.committed;
+  return result;
+}
+
+interface CommitGroup {
+  readonly committed: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const openGroups = new WeakMap<Database, CommitGroup>();
+
+async function joinGroup(database: Database, connection: Tx): Promise<CommitGroup> {
+  const open = openGroups.get(database);
+  if (open !== undefined) return open;
+  await sql`begin immediate`.execute(connection);
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const committed = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  // A group whose every transaction threw has nobody waiting on it.
+  committed.catch(() => {});
+  const group = { committed, resolve, reject };
+  openGroups.set(database, group);
+  // Queued behind the transactions already waiting for the connection; later ones start the next group.
+  setImmediate(() => {
+    void database.db
+      .connection()
+      .execute(async (commitConnection) => {
+        openGroups.delete(database);
+        try {
+          await sql`commit`.execute(commitConnection);
+          group.resolve();
+        } catch (error) {
+          await sql`rollback`.execute(commitConnection).catch(() => {});
+          group.reject(error);
+        }
+      })
+      .catch((error: unknown) => {
+        openGroups.delete(database);
+        group.reject(error);
+      });
+  });
+  return group;
 }
 
 /** Row locks exist only on PostgreSQL; on SQLite the transaction already holds the single write lock. */

@@ -59,8 +59,8 @@ export function createLedger(database: Database, clock: Clock): Ledger {
 }
 
 /**
- * A read-only view of one moment, without taking the write lock: REPEATABLE READ on PostgreSQL, a
- * deferred BEGIN on SQLite (WAL readers see the snapshot of their first read). Sums and the
+ * A read-only view of one moment: REPEATABLE READ on PostgreSQL; on SQLite one transaction of the single
+ * connection. Sums and the
  * conservation check read many pages; under READ COMMITTED each page could see a different ledger.
  */
 function inSnapshot<T>(database: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -71,5 +71,7 @@ function inSnapshot<T>(database: Database, work: (tx: Tx) => Promise<T>): Promis
       .setAccessMode('read only')
       .execute(work);
   }
-  return database.db.transaction().execute(work);
+  // SQLite has one connection: a transaction of its own sees one moment (and joins the commit group, so it
+  // cannot collide with a group that is open).
+  return inTransaction(database, work);
 }

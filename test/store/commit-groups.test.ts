@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { type Database, openDatabase } from '../../src/store/database.ts';
+import { inTransaction } from '../../src/store/transaction.ts';
+
+async function withSqlite(work: (database: Database, path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-groups-'));
+  const path = join(dir, 'drawbridge.db');
+  const database = openDatabase({ engine: 'sqlite', path });
+  try {
+    await sql`create table notes (id integer primary key, body text not null)`.execute(database.db);
+    await work(database, path);
+  } finally {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('SQLite transactions committed in groups', () => {
+  test('40 concurrent transactions, one failing: each is atomic alone, and each is on disk when its caller hears done', async () => {
+    await withSqlite(async (database, path) => {
+      // Another connection, as another process would read the file: it sees only what is committed.
+      const outside = new SQLite(path, { readonly: true });
+      try {
+        const seenAtDone: boolean[] = [];
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 40 }, (_, i) =>
+            inTransaction(database, async (tx) => {
+              await sql`insert into notes (id, body) values (${i * 2}, 'first half')`.execute(tx);
+              await sql`insert into notes (id, body) values (${i * 2 + 1}, 'second half')`.execute(tx);
+              if (i === 17) throw new Error('transaction 17 fails after both its writes');
+              return i;
+            }).then((i) => {
+              const row = outside
+                .prepare('select count(*) as n from notes where id in (?, ?)')
+                .get(i * 2, i * 2 + 1);
+              seenAtDone.push((row as { n: number }).n === 2);
+              return i;
+            }),
+          ),
+        );
+        assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 1);
+        assert.ok(seenAtDone.every(Boolean), 'a caller heard done before its rows were committed');
+        const ids = (outside.prepare('select id from notes order by id').all() as { id: number }[]).map(
+          (r) => r.id,
+        );
+        assert.equal(ids.length, 78);
+        assert.ok(!ids.includes(34) && !ids.includes(35), 'the failed transaction left half its writes');
+      } finally {
+        outside.close();
+      }
+    });
+  });
+
+  test('a COMMIT that fails fails every transaction of its group: nobody was told done', async () => {
+    await withSqlite(async (database) => {
+      // A deferred foreign key is checked at COMMIT: the one way to make a COMMIT itself fail on demand.
+      await sql`create table parents (id integer primary key)`.execute(database.db);
+      await sql`create table children (id integer primary key, parent_id integer not null
+        references parents (id) deferrable initially deferred)`.execute(database.db);
+      const outcomes = await Promise.allSettled([
+        inTransaction(database, (tx) => sql`insert into notes (id, body) values (1, 'innocent')`.execute(tx)),
+        inTransaction(database, (tx) =>
+          sql`insert into children (id, parent_id) values (1, 999)`.execute(tx),
+        ),
+        inTransaction(database, (tx) =>
+          sql`insert into notes (id, body) values (2, 'innocent too')`.execute(tx),
+        ),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+      const notes = await sql<{ n: number }>`select count(*) as n from notes`.execute(database.db);
+      assert.equal(notes.rows[0]!.n, 0);
+      // The next transaction starts a fresh group and commits.
+      await inTransaction(database, (tx) =>
+        sql`insert into notes (id, body) values (3, 'after')`.execute(tx),
+      );
+      const after = await sql<{ n: number }>`select count(*) as n from notes`.execute(database.db);
+      assert.equal(after.rows[0]!.n, 1);
+    });
+  });
+});
