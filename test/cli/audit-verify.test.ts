@@ -1,37 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.ts';
 import { type AuditEntry, appendAudit, unsealedCount } from '../../src/store/audit/index.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { appendEntries, tamperAuditLog } from '../store/audit/audit-fixtures.ts';
+import { type CliResult, runCli } from '../support/cli.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-// 30 s: tsx compiles the sources on a cold start; a hung CLI must fail the test, not stall it.
-function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/drawbridge.mjs', ...args], {
-      env: { ...process.env, ...env },
-      timeout: 30_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function onlyJsonLine(result: CliResult): unknown {
   const lines = result.stdout.trim().split('\n');

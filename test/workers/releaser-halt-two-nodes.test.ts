@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { totpAt } from '../../src/core/mfa/totp.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Schema } from '../../src/store/schema.ts';
+import { runCli } from '../support/cli.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
 import type { RunningApp } from '../support/http.ts';
 import {
@@ -14,7 +15,6 @@ import {
   freePort,
   queueRound,
   readyPayers,
-  runCli,
   seedingApp,
   sharedKeys,
   startNode,

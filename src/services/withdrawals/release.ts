@@ -306,21 +306,36 @@ export async function settleBroadcast(context: ServiceContext, custody: CustodyS
     .execute();
   let settled = 0;
   for (const withdrawal of broadcast) {
-    const { status } = await custody.status(withdrawal.id);
+    const reported = await custody.status(withdrawal.id);
+    const { status } = reported;
     if (status === 'broadcast' || status === 'unknown') continue;
     await inTransaction(context.database, async (tx) => {
       const now = context.clock.now();
       const at = now.toISOString();
-      if (status === 'failed') {
-        const reason = 'the chain reported the transaction failed: an operator must check';
-        await moveWithdrawal(
-          tx,
-          withdrawal.id,
-          'broadcast',
-          'errored',
-          { reason },
-          { actor: 'system:settlement', reason, at },
-        );
+      // A confirmation of another transaction than the one custody named at broadcast is not this payment's.
+      const otherTxid =
+        reported.txid !== undefined && withdrawal.txid !== null && reported.txid !== withdrawal.txid;
+      if (status === 'failed' || otherTxid) {
+        const reason = otherTxid
+          ? `custody reported ${status} for txid ${reported.txid}, not the broadcast ${withdrawal.txid}: an operator must check`
+          : 'the chain reported the transaction failed: an operator must check';
+        if (
+          await moveWithdrawal(
+            tx,
+            withdrawal.id,
+            'broadcast',
+            'errored',
+            { reason },
+            { actor: 'system:settlement', reason, at },
+          )
+        ) {
+          await audit(tx, context, {
+            actor: 'system:settlement',
+            action: 'withdrawal.errored',
+            subject: `withdrawal:${withdrawal.id}`,
+            data: { reason, severity: 'critical' },
+          });
+        }
         return;
       }
       if (

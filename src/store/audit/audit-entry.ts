@@ -23,15 +23,9 @@ export interface AuditJournalEntry {
   readonly data: JsonObject;
 }
 
-/** An entry as stored in the chain. */
-export interface AuditEntry {
+/** An entry as stored in the chain: the journal entry with its place and link. */
+export interface AuditEntry extends AuditJournalEntry {
   readonly seq: number;
-  readonly id: string;
-  readonly at: Date;
-  readonly actor: string;
-  readonly action: string;
-  readonly subject: string;
-  readonly data: JsonObject;
   readonly prev_hash: string;
   readonly hash: string;
 }

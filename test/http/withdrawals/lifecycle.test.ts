@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { releaseDue, settleBroadcast } from '../../../src/services/withdrawals/release.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
-import { api } from '../../support/customers.ts';
+import { api, auditEntries } from '../../support/customers.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
 import { type RunningApp, startApp } from '../../support/http.ts';
 import {
@@ -85,6 +85,32 @@ for (const { engine, skip } of await testEngines()) {
       });
       assert.deepEqual(await net('platform', 'custody'), { posted: -75_000_000n, pending: 0n });
       assert.deepEqual(await net('platform', 'fees'), { posted: 10_000n, pending: 0n });
+    });
+
+    test('attack: custody confirms a different txid than the one it broadcast: errored for an operator, the hold stays', async () => {
+      const customer = await readyCustomer(running, 'other-txid@example.com');
+      const requested = await requestBtc(running, customer, '0.1');
+      assert.equal((await confirmTotp(running, customer, requested.body.id)).status, 200);
+      const chain = simulatedChain(running);
+      running.clock.advance(10 * 60_000);
+      assert.equal((await releaseDue(running.context, chain)).released, 1);
+      // The signer (or whoever speaks for it) then reports some other transaction as this payment's confirmation.
+      const lying = {
+        submit: chain.submit.bind(chain),
+        status: async () => ({ status: 'confirmed' as const, txid: 'f'.repeat(64) }),
+      };
+      assert.equal(await settleBroadcast(running.context, lying), 0);
+      const row = await running.context.database.db
+        .selectFrom('withdrawals')
+        .select(['state', 'reason'])
+        .where('id', '=', requested.body.id)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.state, 'errored');
+      assert.match(row.reason ?? '', /not the broadcast/);
+      const balances = await api(running, 'GET', '/v1/balances', { token: customer.token });
+      assert.deepEqual(balances.body.balances, [{ asset: 'BTC', available: '0.8999', held: '0.1001' }]);
+      const audited = await auditEntries(running, 'withdrawal.errored');
+      assert.ok(audited.some((entry) => entry.subject === `withdrawal:${requested.body.id}`));
     });
   });
 }
