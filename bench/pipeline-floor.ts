@@ -10,11 +10,12 @@ import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
  * The floor for the pipeline benchmark: per withdrawal, the statements the app issues for
  * POST /v1/withdrawals and POST /v1/withdrawals/:id/confirm (listed from Kysely's query log of
  * authenticate, requestWithdrawal, enforceRateLimits and confirmWithdrawal), in the same order and
- * transactions, sent straight through the driver. Included: the session lookup of both requests,
- * the request transaction, the rate-limit transaction, the confirm transaction with its N+1 price reads,
- * and the two SHA-256 computations whose results are stored (digest, audit chain link). Left out: HTTP,
- * JSON schemas, Kysely, TOTP HMACs, the release-window logic, email rendering (a pre-rendered body of the
- * real size is written) and every check whose outcome is known here.
+ * transactions, sent straight through the driver. Included: the session lookup of both requests, the request
+ * transaction, the rate-limit upsert, the confirm transaction (one price read per asset, as screening does) and
+ * the digest's SHA-256; the audit entries go to the journal and are chained by sealAudit at the end of each
+ * round, inside the round's time, as the app's are. Left out: HTTP, JSON schemas, Kysely, TOTP HMACs, the
+ * session's last-seen touch, the webhook-endpoint lookup, the release-window logic, email rendering (a
+ * pre-rendered body of the real size is written) and every check whose outcome is known here.
  */
 
 export const SESSION_LOOKUP = `select "s"."id", "s"."principal_id", "p"."kind", "p"."role", "s"."aal", "s"."csrf_hash", "s"."created_at", "s"."last_seen_at", "s"."ended_at", "s"."global_epoch" as "session_global_epoch", "s"."principal_epoch" as "session_principal_epoch", "e"."session_epoch" as "current_global_epoch", "p"."session_epoch" as "current_principal_epoch", "p"."locked_at", "s"."device_id" from "sessions" as "s" inner join "principals" as "p" on "p"."id" = "s"."principal_id" inner join "security_epochs" as "e" on true where "s"."token_hash" = ?`;
@@ -82,8 +83,8 @@ function statements(engine: 'sqlite' | 'postgres') {
       'reason',
     ]),
     insertJournal: insert('audit_journal', ['id', 'at', 'actor', 'action', 'subject', 'data']),
-    hitRateLimit:
-      'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "hits"',
+    hitRateLimits:
+      'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?), (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "bucket", "hits"',
     lockWithdrawal: `select * from "withdrawals" where "id" = ?${forUpdate}`,
     lockPrincipal: `select * from "principals" where "id" = ?${forUpdate}`,
     principalById: 'select * from "principals" where "id" = ?',
@@ -297,11 +298,9 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
   });
 
   await driver.rows('sessionLookup', [customer.tokenHash]);
-  await driver.transaction(async (s) => {
-    const window = `${new Date(Math.floor(request.now().getTime() / 60_000) * 60_000).toISOString()}`;
-    await s.rows('hitRateLimit', [`mfa_per_ip:${request.ip}`, window, 1]);
-    await s.rows('hitRateLimit', [`mfa_per_account:${customer.id}`, window, 1]);
-  });
+  const window = `${new Date(Math.floor(request.now().getTime() / 60_000) * 60_000).toISOString()}`;
+  const [ipBucket, accountBucket] = [`mfa_per_account:${customer.id}`, `mfa_per_ip:${request.ip}`].sort();
+  await driver.rows('hitRateLimits', [ipBucket, window, 1, accountBucket, window, 1]);
   await driver.transaction(async (s) => {
     const now = request.now();
     const at = now.toISOString();
@@ -419,8 +418,8 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     await s.rows('settingAt', [customer.id, 'address_cooling_ms', at, 1]);
     await s.rows('priceAt', ['BTC', at, 1]);
     const since = new Date(now.getTime() - DAY_MS).toISOString();
-    for (const _ of await s.rows('confirmedSince', [customer.id, id, since, ...CONFIRMED_STATES, 1000]))
-      await s.rows('priceAt', ['BTC', at, 1]);
+    // The day's earlier withdrawals are all BTC here: valued with the price read above.
+    await s.rows('confirmedSince', [customer.id, id, since, ...CONFIRMED_STATES, 1000]);
     const releaseAfter = new Date(now.getTime() + (usedBefore ? 2 : 10) * 60_000).toISOString();
     await s.run('moveToQueued', [SCREENING_JSON, null, releaseAfter, 'queued', at, id, 'screening']);
     await s.run('insertEvent', [newId(), id, at, 'screening', 'queued', 'system:screening', 'approved']);

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Schema } from './schema.ts';
 import type { Tx } from './transaction.ts';
 
 export interface RateLimitRule {
@@ -11,28 +12,46 @@ export type RateLimitVerdict =
   | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 /**
- * Fixed-window counter kept in the database, so every node shares one count. The upsert is atomic on both
- * engines; the caller commits it even when the request it guards fails.
+ * Fixed-window counters kept in the database, so every node shares one count: one upsert statement for all the
+ * buckets a request is counted in, atomic on both engines and committed on its own, so the hits count even when
+ * the request they guard fails. Rows are touched in bucket order, so two requests never lock each other's rows
+ * in opposite orders.
  */
-export async function hitRateLimit(
-  tx: Tx,
-  bucket: string,
-  rule: RateLimitRule,
+export async function hitRateLimits(
+  db: Kysely<Schema>,
+  hits: readonly { readonly bucket: string; readonly rule: RateLimitRule }[],
   now: Date,
-): Promise<RateLimitVerdict> {
-  const windowStartMs = Math.floor(now.getTime() / rule.window_ms) * rule.window_ms;
-  const windowStart = new Date(windowStartMs).toISOString();
-  const row = await tx
+): Promise<RateLimitVerdict[]> {
+  const windows = new Map<string, { startMs: number; rule: RateLimitRule }>();
+  for (const { bucket, rule } of hits) {
+    windows.set(bucket, { startMs: Math.floor(now.getTime() / rule.window_ms) * rule.window_ms, rule });
+  }
+  if (windows.size === 0) return [];
+  const rows = await db
     .insertInto('rate_limits')
-    .values({ bucket, window_start: windowStart, hits: 1 })
+    .values(
+      [...windows.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([bucket, { startMs }]) => ({ bucket, window_start: new Date(startMs).toISOString(), hits: 1 })),
+    )
     .onConflict((conflict) =>
       conflict.columns(['bucket', 'window_start']).doUpdateSet({ hits: sql`rate_limits.hits + 1` }),
     )
-    .returning('hits')
-    .executeTakeFirstOrThrow();
-  if (row.hits <= rule.limit) return { allowed: true };
-  const retryAfterSeconds = Math.max(1, Math.ceil((windowStartMs + rule.window_ms - now.getTime()) / 1000));
-  return { allowed: false, retryAfterSeconds };
+    .returning(['bucket', 'hits'])
+    .execute();
+  const counted = new Map(rows.map((row) => [row.bucket, Number(row.hits)]));
+  return hits.map(({ bucket }) => {
+    const window = windows.get(bucket);
+    const count = counted.get(bucket);
+    if (window === undefined || count === undefined)
+      throw new Error(`assertion failed: rate-limit bucket ${bucket} was not counted`);
+    if (count <= window.rule.limit) return { allowed: true };
+    const retryAfterSeconds = Math.max(
+      1,
+      Math.ceil((window.startMs + window.rule.window_ms - now.getTime()) / 1000),
+    );
+    return { allowed: false, retryAfterSeconds };
+  });
 }
 
 /** Old windows are useless; the caller prunes them now and then. */

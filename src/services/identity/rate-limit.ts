@@ -1,6 +1,5 @@
 import { DomainError } from '../../core/errors.ts';
-import { hitRateLimit, type RateLimitRule } from '../../store/rate-limits.ts';
-import { inTransaction } from '../../store/transaction.ts';
+import { hitRateLimits, type RateLimitRule } from '../../store/rate-limits.ts';
 import type { ServiceContext } from '../context.ts';
 
 /** The limits per IP and per account; they live together so a reviewer sees the whole policy at once. */
@@ -16,7 +15,7 @@ export const RATE_LIMITS = Object.freeze({
 export type RateLimitName = keyof typeof RATE_LIMITS;
 
 /**
- * Counts one attempt against each bucket in its own committed transaction (a refused request still counts)
+ * Counts one attempt against each bucket in one statement that commits on its own (a refused request still counts)
  * and throws RATE_LIMITED with the seconds to wait when any bucket is over.
  */
 export async function enforceRateLimits(
@@ -24,12 +23,11 @@ export async function enforceRateLimits(
   buckets: readonly (readonly [RateLimitName, string])[],
 ): Promise<void> {
   const now = context.clock.now();
-  const verdicts = await inTransaction(context.database, async (tx) => {
-    const results = [];
-    for (const [name, key] of buckets)
-      results.push(await hitRateLimit(tx, `${name}:${key}`, RATE_LIMITS[name], now));
-    return results;
-  });
+  const verdicts = await hitRateLimits(
+    context.database.db,
+    buckets.map(([name, key]) => ({ bucket: `${name}:${key}`, rule: RATE_LIMITS[name] })),
+    now,
+  );
   const waits = verdicts.flatMap((v) => (v.allowed ? [] : [v.retryAfterSeconds]));
   if (waits.length > 0) {
     const retryAfter = Math.max(...waits);
