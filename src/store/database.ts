@@ -51,6 +51,10 @@ function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
     engine: 'sqlite',
     db,
     close: async () => {
+      // A commit group may be open (src/store/transaction.ts): its COMMIT is queued on the connection at the next
+      // setImmediate. Queue behind it, so closing never rolls back work that is about to be committed.
+      await new Promise((resolve) => setImmediate(resolve));
+      await db.connection().execute(async () => {});
       await checkpointer?.close();
       await db.destroy();
     },

@@ -87,3 +87,28 @@ describe('SQLite transactions committed in groups', () => {
     });
   });
 });
+
+test('closing the database right after plain statements joined an open group commits them, not rolls them back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-groups-'));
+  const path = join(dir, 'drawbridge.db');
+  try {
+    const database = openDatabase({ engine: 'sqlite', path });
+    await sql`create table notes (id integer primary key, body text not null)`.execute(database.db);
+    const unit = inTransaction(database, (tx) =>
+      sql`insert into notes (id, body) values (1, 'unit')`.execute(tx),
+    );
+    // Runs inside the group the transaction above opened; nobody awaits a COMMIT for it.
+    await sql`insert into notes (id, body) values (2, 'plain')`.execute(database.db);
+    // Shutting down at once: the group's COMMIT has not run yet.
+    await database.close();
+    await unit;
+    const reopened = new SQLite(path, { readonly: true });
+    const ids = (reopened.prepare('select id from notes order by id').all() as { id: number }[]).map(
+      (r) => r.id,
+    );
+    reopened.close();
+    assert.deepEqual(ids, [1, 2]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
