@@ -13,6 +13,8 @@ export type Engine = 'sqlite' | 'postgres';
 export interface Database {
   readonly engine: Engine;
   readonly db: Kysely<Schema>;
+  /** SQLite only: whether the connection is inside a transaction now (src/store/transaction.ts checks it). */
+  readonly connectionInTransaction?: () => boolean;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
   return {
     engine: 'sqlite',
     db,
+    connectionInTransaction: () => handle.inTransaction,
     close: async () => {
       // A commit group may be open (src/store/transaction.ts): its COMMIT is queued on the connection at the next
       // setImmediate. Queue behind it, so closing never rolls back work that is about to be committed.

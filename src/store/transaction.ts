@@ -31,8 +31,13 @@ export async function inTransaction<T>(database: Database, work: (tx: Tx) => Pro
       await sql`release unit`.execute(connection);
       return value;
     } catch (error) {
-      await sql`rollback to unit`.execute(connection);
-      await sql`release unit`.execute(connection);
+      try {
+        await sql`rollback to unit`.execute(connection);
+        await sql`release unit`.execute(connection);
+      } catch {
+        // SQLite ended the whole transaction (SQLITE_FULL, an I/O error, an interrupt): the group's work is gone.
+        breakGroup(database, group, error);
+      }
       throw error;
     }
   });
@@ -48,9 +53,19 @@ interface CommitGroup {
 
 const openGroups = new WeakMap<Database, CommitGroup>();
 
+/** Fails every transaction of a group whose database transaction ended under it; the next one starts afresh. */
+function breakGroup(database: Database, group: CommitGroup, error: unknown): void {
+  if (openGroups.get(database) === group) openGroups.delete(database);
+  group.reject(error);
+}
+
 async function joinGroup(database: Database, connection: Tx): Promise<CommitGroup> {
   const open = openGroups.get(database);
-  if (open !== undefined) return open;
+  if (open !== undefined) {
+    // Joining is only sound while the group's transaction is still open on the connection.
+    if (database.connectionInTransaction?.() !== false) return open;
+    breakGroup(database, open, new Error('the commit group ended before its COMMIT'));
+  }
   await sql`begin immediate`.execute(connection);
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
@@ -67,6 +82,8 @@ async function joinGroup(database: Database, connection: Tx): Promise<CommitGrou
     void database.db
       .connection()
       .execute(async (commitConnection) => {
+        // A broken group was already failed, and a newer group is not this COMMIT's to end.
+        if (openGroups.get(database) !== group) return;
         openGroups.delete(database);
         try {
           await sql`commit`.execute(commitConnection);
@@ -76,10 +93,7 @@ async function joinGroup(database: Database, connection: Tx): Promise<CommitGrou
           group.reject(error);
         }
       })
-      .catch((error: unknown) => {
-        openGroups.delete(database);
-        group.reject(error);
-      });
+      .catch((error: unknown) => breakGroup(database, group, error));
   });
   return group;
 }

@@ -57,6 +57,34 @@ describe('SQLite transactions committed in groups', () => {
     });
   });
 
+  test('a statement that ends the whole transaction (disk full) fails its group, and the next transaction starts a new one', async () => {
+    await withSqlite(async (database, path) => {
+      const outside = new SQLite(path, { readonly: true });
+      try {
+        const pages = outside.pragma('page_count', { simple: true }) as number;
+        await sql.raw(`pragma max_page_count = ${pages + 3}`).execute(database.db);
+        const outcomes = await Promise.allSettled([
+          inTransaction(database, (tx) => sql`insert into notes (id, body) values (10, 'early')`.execute(tx)),
+          inTransaction(database, (tx) =>
+            sql`insert into notes (id, body) values (11, ${'x'.repeat(200_000)})`.execute(tx),
+          ),
+          inTransaction(database, (tx) => sql`insert into notes (id, body) values (12, 'late')`.execute(tx)),
+        ]);
+        assert.deepEqual(
+          outcomes.map((o) => (o.status === 'rejected' ? String(o.reason?.message) : 'ok')),
+          ['database or disk is full', 'database or disk is full', 'ok'],
+          'the failed unit reports its own error; its group fails with it; the next unit commits alone',
+        );
+        const ids = (outside.prepare('select id from notes order by id').all() as { id: number }[]).map(
+          (r) => r.id,
+        );
+        assert.deepEqual(ids, [12], 'nothing of a failed group, all of the one that succeeded');
+      } finally {
+        outside.close();
+      }
+    });
+  });
+
   test('a COMMIT that fails fails every transaction of its group: nobody was told done', async () => {
     await withSqlite(async (database) => {
       // A deferred foreign key is checked at COMMIT: the one way to make a COMMIT itself fail on demand.

@@ -131,6 +131,54 @@ for (const { engine, skip } of await testEngines()) {
       }
     });
 
+    test("attack: a forged chain row with an unsealed entry's id does not let its journal row be deleted", async () => {
+      const fresh = await freshDatabase(engine);
+      try {
+        await appendEntries(fresh.database, new ManualClock(), 2);
+        const db = fresh.database.db;
+        const pending = await inTransaction(fresh.database, (tx) => appendAudit(tx, ENTRY));
+        // The hash has no key: anyone who can insert can append a well-linked row claiming the pending id.
+        const head = await db
+          .selectFrom('audit_log')
+          .select(['seq', 'hash'])
+          .orderBy('seq', 'desc')
+          .executeTakeFirstOrThrow();
+        const forged = {
+          seq: Number(head.seq) + 1,
+          id: pending.id,
+          at: pending.at.toISOString(),
+          actor: 'operator:alice',
+          action: 'noop',
+          subject: 'none',
+        };
+        const hash = auditEntryHash({ ...forged, data: {}, prev_hash: head.hash });
+        await db
+          .insertInto('audit_log')
+          .values({ ...forged, data: '{}', prev_hash: head.hash, hash })
+          .execute();
+        await assert.rejects(
+          sql`delete from audit_journal where id = ${pending.id}`.execute(db),
+          /only removed once sealed/,
+        );
+        if (engine === 'sqlite') {
+          // INSERT OR REPLACE would delete the conflicting row without firing DELETE triggers.
+          await assert.rejects(
+            sql`insert or replace into audit_journal (id, at, actor, action, subject, data)
+              values (${pending.id}, ${forged.at}, 'operator:alice', 'noop', 'none', '{}')`.execute(db),
+            /only removed once sealed/,
+          );
+          await assert.rejects(
+            sql`insert or replace into audit_log (seq, id, at, actor, action, subject, data, prev_hash, hash)
+              values (1, 'x', ${forged.at}, 'a', 'b', 'c', '{}', ${head.hash}, ${hash})`.execute(db),
+            /append-only/,
+          );
+        }
+        assert.equal(await unsealedCount(fresh.database), 1, 'the real entry is still waiting to be sealed');
+      } finally {
+        await fresh.drop();
+      }
+    });
+
     test('bad input gets the field at fault and writes nothing', async () => {
       const fresh = await freshDatabase(engine);
       try {
