@@ -138,9 +138,8 @@ const statementNames = new Map<string, string>();
  * Kysely sends every query as an unnamed statement, which PostgreSQL parses and plans again each time: on the
  * withdrawal pipeline about half of the server's work (measured: the same statements through the bare driver ran
  * at 1.8x the rate once named). Each connection prepares a data statement once, by a name derived from its text,
- * and then only binds and executes it. Schema changes (migrations) are not named, so no prepared plan outlives the
- * table shape it was made for within a connection's first use; a connection keeps at most
- * PREPARED_PER_CONNECTION statements (shapes with long IN lists are many), beyond which it sends them unnamed.
+ * and then only binds and executes it (which statements: see `preparable`). A connection keeps at most
+ * PREPARED_PER_CONNECTION statements, beyond which it sends the rest unnamed.
  */
 function preparingStatements(client: pg.PoolClient): void {
   const prepared = new Set<string>();
@@ -148,11 +147,11 @@ function preparingStatements(client: pg.PoolClient): void {
   const named = (text: string, values: unknown): unknown => {
     let name = statementNames.get(text);
     if (name === undefined) {
-      if (!PREPARABLE.test(text)) return query(text, values);
-      name = `k${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+      name = preparable(text) ? `k${createHash('sha256').update(text).digest('base64url').slice(0, 22)}` : '';
       if (statementNames.size >= STATEMENT_NAMES_CACHED) statementNames.clear();
       statementNames.set(text, name);
     }
+    if (name === '') return query(text, values);
     if (!prepared.has(name)) {
       if (prepared.size >= PREPARED_PER_CONNECTION) return query(text, values);
       prepared.add(name);
@@ -164,7 +163,22 @@ function preparingStatements(client: pg.PoolClient): void {
     typeof config === 'string' && Array.isArray(values) ? named(config, values) : query(config, values);
 }
 
-const PREPARABLE = /^\s*(select|insert|update|delete|with)\s/i;
+const DATA_STATEMENT = /^\s*(select|insert|update|delete|with)\s/i;
+/** A `*` other than count(*): its result shape follows the table's, which a migration may change under a plan. */
+const STAR_COLUMNS = /(?<!\()\*/;
+/** Shapes with long lists (multi-row inserts, IN lists) are many and each used rarely: not worth a slot. */
+const MAX_PREPARED_PARAMETERS = 32;
+
+/**
+ * Which statements are prepared: data statements with an explicit column list and few parameters. A prepared
+ * `select *` fails with "cached plan must not change result type" once another process adds a column (a
+ * rolling deploy's migration), on every connection that prepared it; an explicit list is unaffected.
+ */
+function preparable(text: string): boolean {
+  if (!DATA_STATEMENT.test(text) || STAR_COLUMNS.test(text)) return false;
+  const parameters = text.match(/\$\d+/g)?.length ?? 0;
+  return parameters <= MAX_PREPARED_PARAMETERS;
+}
 
 export async function ping(database: Database): Promise<void> {
   await sql`select 1`.execute(database.db);
