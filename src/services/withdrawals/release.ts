@@ -305,89 +305,103 @@ export async function settleBroadcast(context: ServiceContext, custody: CustodyS
     .limit(BATCH)
     .execute();
   let settled = 0;
+  const failures: unknown[] = [];
   for (const withdrawal of broadcast) {
-    const reported = await custody.status(withdrawal.id);
-    const { status } = reported;
-    if (status === 'broadcast' || status === 'unknown') continue;
-    await inTransaction(context.database, async (tx) => {
-      const now = context.clock.now();
-      const at = now.toISOString();
-      // A confirmation of another transaction than the one custody named at broadcast is not this payment's.
-      const otherTxid =
-        reported.txid !== undefined && withdrawal.txid !== null && reported.txid !== withdrawal.txid;
-      if (status === 'failed' || otherTxid) {
-        const reason = otherTxid
-          ? `custody reported ${status} for txid ${reported.txid}, not the broadcast ${withdrawal.txid}: an operator must check`
-          : 'the chain reported the transaction failed: an operator must check';
-        if (
-          await moveWithdrawal(
-            tx,
-            withdrawal.id,
-            'broadcast',
-            'errored',
-            { reason },
-            { actor: 'system:settlement', reason, at },
-          )
-        ) {
-          await audit(tx, context, {
-            actor: 'system:settlement',
-            action: 'withdrawal.errored',
-            subject: `withdrawal:${withdrawal.id}`,
-            data: { reason, severity: 'critical' },
-          });
-        }
-        return;
-      }
+    // One withdrawal that cannot settle (a ledger refusal, an adapter error) must not hold up the others.
+    try {
+      settled += await settleOne(context, custody, withdrawal);
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0)
+    throw new AggregateError(failures, `${failures.length} withdrawal(s) could not settle`);
+  return settled;
+}
+
+async function settleOne(context: ServiceContext, custody: CustodySigner, withdrawal: WithdrawalRow) {
+  let settled = 0;
+  const reported = await custody.status(withdrawal.id);
+  const { status } = reported;
+  if (status === 'broadcast' || status === 'unknown') return 0;
+  await inTransaction(context.database, async (tx) => {
+    const now = context.clock.now();
+    const at = now.toISOString();
+    // A confirmation of another transaction than the one custody named at broadcast is not this payment's.
+    const otherTxid =
+      reported.txid !== undefined && withdrawal.txid !== null && reported.txid !== withdrawal.txid;
+    if (status === 'failed' || otherTxid) {
+      const reason = otherTxid
+        ? `custody reported ${status} for txid ${reported.txid}, not the broadcast ${withdrawal.txid}: an operator must check`
+        : 'the chain reported the transaction failed: an operator must check';
       if (
-        !(await moveWithdrawal(
+        await moveWithdrawal(
           tx,
           withdrawal.id,
           'broadcast',
-          'completed',
-          {},
-          { actor: 'system:settlement', reason: 'confirmed on chain', at },
-        ))
-      )
-        return;
-      await postHold(
+          'errored',
+          { reason },
+          { actor: 'system:settlement', reason, at },
+        )
+      ) {
+        await audit(tx, context, {
+          actor: 'system:settlement',
+          action: 'withdrawal.errored',
+          subject: `withdrawal:${withdrawal.id}`,
+          data: { reason, severity: 'critical' },
+        });
+      }
+      return;
+    }
+    if (
+      !(await moveWithdrawal(
         tx,
-        { id: `${withdrawal.id}:post`, pendingId: withdrawal.id, code: 'withdrawal_completed' },
+        withdrawal.id,
+        'broadcast',
+        'completed',
+        {},
+        { actor: 'system:settlement', reason: 'confirmed on chain', at },
+      ))
+    )
+      return;
+    await postHold(
+      tx,
+      { id: `${withdrawal.id}:post`, pendingId: withdrawal.id, code: 'withdrawal_completed' },
+      now,
+    );
+    // The posted hold sits in the customer's in-flight account: the amount leaves for the chain (custody),
+    // the fee for the platform's fees account.
+    const inFlightId = (await inFlightAccount(tx, withdrawal.account_id, withdrawal.asset, now)).id;
+    const payouts = [
+      {
+        suffix: 'payout',
+        to: await custodyAccount(tx, withdrawal.asset, now),
+        amount: BigInt(withdrawal.amount),
+      },
+      { suffix: 'fee', to: await feesAccount(tx, withdrawal.asset, now), amount: BigInt(withdrawal.fee) },
+    ];
+    for (const payout of payouts) {
+      if (payout.amount === 0n) continue;
+      await transfer(
+        tx,
+        {
+          id: `${withdrawal.id}:${payout.suffix}`,
+          debitAccountId: inFlightId,
+          creditAccountId: payout.to.id,
+          asset: withdrawal.asset,
+          amount: payout.amount,
+          code: `withdrawal_${payout.suffix}`,
+        },
         now,
       );
-      // The posted hold sits in the customer's in-flight account: the amount leaves for the chain (custody),
-      // the fee for the platform's fees account.
-      const inFlightId = (await inFlightAccount(tx, withdrawal.account_id, withdrawal.asset, now)).id;
-      const payouts = [
-        {
-          suffix: 'payout',
-          to: await custodyAccount(tx, withdrawal.asset, now),
-          amount: BigInt(withdrawal.amount),
-        },
-        { suffix: 'fee', to: await feesAccount(tx, withdrawal.asset, now), amount: BigInt(withdrawal.fee) },
-      ];
-      for (const payout of payouts) {
-        if (payout.amount === 0n) continue;
-        await transfer(
-          tx,
-          {
-            id: `${withdrawal.id}:${payout.suffix}`,
-            debitAccountId: inFlightId,
-            creditAccountId: payout.to.id,
-            asset: withdrawal.asset,
-            amount: payout.amount,
-            code: `withdrawal_${payout.suffix}`,
-          },
-          now,
-        );
-      }
-      await audit(tx, context, {
-        actor: 'system:settlement',
-        action: 'withdrawal.completed',
-        subject: `withdrawal:${withdrawal.id}`,
-        data: { txid: withdrawal.txid },
-      });
-      settled += 1;
+    }
+    await audit(tx, context, {
+      actor: 'system:settlement',
+      action: 'withdrawal.completed',
+      subject: `withdrawal:${withdrawal.id}`,
+      data: { txid: withdrawal.txid },
     });
-  }
+    settled += 1;
+  });
   return settled;
 }

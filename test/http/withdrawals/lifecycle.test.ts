@@ -112,5 +112,35 @@ for (const { engine, skip } of await testEngines()) {
       const audited = await auditEntries(running, 'withdrawal.errored');
       assert.ok(audited.some((entry) => entry.subject === `withdrawal:${requested.body.id}`));
     });
+
+    test('one withdrawal that cannot settle does not hold up the others', async () => {
+      const customer = await readyCustomer(running, 'settle-isolation@example.com');
+      const first = await requestBtc(running, customer, '0.01');
+      assert.equal((await confirmTotp(running, customer, first.body.id)).status, 200);
+      running.clock.advance(31_000);
+      const second = await requestBtc(running, customer, '0.02');
+      assert.equal((await confirmTotp(running, customer, second.body.id)).status, 200);
+      const chain = simulatedChain(running);
+      running.clock.advance(10 * 60_000);
+      assert.equal((await releaseDue(running.context, chain)).released, 2);
+      running.clock.advance(3_000);
+      const flaky = {
+        submit: chain.submit.bind(chain),
+        status: async (id: string) => {
+          if (id === first.body.id) throw new Error('custody status endpoint down for this one');
+          return chain.status(id);
+        },
+      };
+      await assert.rejects(settleBroadcast(running.context, flaky), /1 withdrawal\(s\) could not settle/);
+      const states = await running.context.database.db
+        .selectFrom('withdrawals')
+        .select(['id', 'state'])
+        .where('id', 'in', [first.body.id, second.body.id])
+        .execute();
+      assert.deepEqual(
+        Object.fromEntries(states.map((row) => [row.id === first.body.id ? 'first' : 'second', row.state])),
+        { first: 'broadcast', second: 'completed' },
+      );
+    });
   });
 }
