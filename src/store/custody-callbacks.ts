@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './database.ts';
 import type { Schema } from './schema.ts';
 import type { CustodyCallbacksTable, CustodyHandoffsTable } from './schema-withdrawals.ts';
-import { lockRows, type Tx } from './transaction.ts';
+import { committed, lockRows, type Tx } from './transaction.ts';
 
 export type CustodyHandoffRow = Readonly<CustodyHandoffsTable>;
 export type CustodyCallbackRow = Readonly<CustodyCallbacksTable>;
@@ -18,18 +18,20 @@ export async function recordHandoff(
   input: { withdrawalId: string; messageId: string; at: Date },
 ): Promise<void> {
   const at = input.at.toISOString();
-  await database.db
-    .insertInto('custody_handoffs')
-    .values({
-      withdrawal_id: input.withdrawalId,
-      message_id: input.messageId,
-      status: 'submitted',
-      txid: null,
-      submitted_at: at,
-      updated_at: at,
-    })
-    .onConflict((conflict) => conflict.column('withdrawal_id').doNothing())
-    .execute();
+  await committed(database, (db) =>
+    db
+      .insertInto('custody_handoffs')
+      .values({
+        withdrawal_id: input.withdrawalId,
+        message_id: input.messageId,
+        status: 'submitted',
+        txid: null,
+        submitted_at: at,
+        updated_at: at,
+      })
+      .onConflict((conflict) => conflict.column('withdrawal_id').doNothing())
+      .execute(),
+  );
 }
 
 export async function findHandoff(

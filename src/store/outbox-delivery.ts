@@ -4,7 +4,7 @@ import { newId } from '../core/ids.ts';
 import type { Database } from './database.ts';
 import type { OutboxRow } from './outbox.ts';
 import type { DeliveryLogTable } from './schema-notifications.ts';
-import { inTransaction, lockRows } from './transaction.ts';
+import { committed, inTransaction, lockRows } from './transaction.ts';
 
 export const MAX_CLAIM_BATCH = 500;
 
@@ -101,13 +101,15 @@ export async function recordAttempt(database: Database, record: AttemptRecord): 
 
 /** A message that will not be sent because its recipient turned that kind of notification off. */
 export async function holdMessage(database: Database, message: OutboxRow, reason: string): Promise<void> {
-  await database.db
-    .updateTable('outbox')
-    .set({ status: 'held', last_error: reason })
-    .where('id', '=', message.id)
-    .where('status', '=', 'pending')
-    .where('attempts', '=', message.attempts)
-    .execute();
+  await committed(database, (db) =>
+    db
+      .updateTable('outbox')
+      .set({ status: 'held', last_error: reason })
+      .where('id', '=', message.id)
+      .where('status', '=', 'pending')
+      .where('attempts', '=', message.attempts)
+      .execute(),
+  );
 }
 
 export async function deliveryLogOf(database: Database, outboxId: string, limit = 100) {

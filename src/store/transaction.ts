@@ -45,6 +45,15 @@ export async function inTransaction<T>(database: Database, work: (tx: Tx) => Pro
   return result;
 }
 
+/**
+ * One statement that must be committed before the caller goes on (a counter, a touch, a hand-over record).
+ * On PostgreSQL a lone statement is its own transaction; on SQLite it would otherwise run inside whatever
+ * commit group is open and be acknowledged before that group's COMMIT, so it becomes a transaction of its own.
+ */
+export function committed<T>(database: Database, work: (db: Tx) => Promise<T>): Promise<T> {
+  return database.engine === 'postgres' ? work(database.db) : inTransaction(database, work);
+}
+
 interface CommitGroup {
   readonly committed: Promise<void>;
   resolve(): void;

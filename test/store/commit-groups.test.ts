@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { type Database, openDatabase } from '../../src/store/database.ts';
-import { inTransaction } from '../../src/store/transaction.ts';
+import { committed, inTransaction } from '../../src/store/transaction.ts';
 
 async function withSqlite(work: (database: Database, path: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-groups-'));
@@ -79,6 +79,25 @@ describe('SQLite transactions committed in groups', () => {
           (r) => r.id,
         );
         assert.deepEqual(ids, [12], 'nothing of a failed group, all of the one that succeeded');
+      } finally {
+        outside.close();
+      }
+    });
+  });
+
+  test('a lone statement run through committed() is on disk when it returns, even while a group is open', async () => {
+    await withSqlite(async (database, path) => {
+      const outside = new SQLite(path, { readonly: true });
+      try {
+        const unit = inTransaction(database, (tx) =>
+          sql`insert into notes (id, body) values (1, 'unit')`.execute(tx),
+        );
+        await committed(database, (db) =>
+          sql`insert into notes (id, body) values (2, 'counter')`.execute(db),
+        );
+        const row = outside.prepare('select count(*) as n from notes where id = 2').get() as { n: number };
+        assert.equal(row.n, 1, 'acknowledged before its COMMIT');
+        await unit;
       } finally {
         outside.close();
       }

@@ -1,5 +1,6 @@
 import { DomainError } from '../../core/errors.ts';
 import { hitRateLimits, type RateLimitRule } from '../../store/rate-limits.ts';
+import { committed } from '../../store/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 
 /** The limits per IP and per account; they live together so a reviewer sees the whole policy at once. */
@@ -23,10 +24,12 @@ export async function enforceRateLimits(
   buckets: readonly (readonly [RateLimitName, string])[],
 ): Promise<void> {
   const now = context.clock.now();
-  const verdicts = await hitRateLimits(
-    context.database.db,
-    buckets.map(([name, key]) => ({ bucket: `${name}:${key}`, rule: RATE_LIMITS[name] })),
-    now,
+  const verdicts = await committed(context.database, (db) =>
+    hitRateLimits(
+      db,
+      buckets.map(([name, key]) => ({ bucket: `${name}:${key}`, rule: RATE_LIMITS[name] })),
+      now,
+    ),
   );
   const waits = verdicts.flatMap((v) => (v.allowed ? [] : [v.retryAfterSeconds]));
   if (waits.length > 0) {

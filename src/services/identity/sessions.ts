@@ -13,7 +13,7 @@ import {
   touchSession,
 } from '../../store/identity/sessions.ts';
 import type { OperatorRole } from '../../store/schema-identity.ts';
-import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { committed, inTransaction, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 
@@ -103,7 +103,7 @@ export async function authenticate(context: ServiceContext, token: string): Prom
     throw unauthenticated('the session expired');
   }
   if (nowMs - lastSeenMs >= TOUCH_INTERVAL_MS)
-    await touchSession(context.database.db, found.id, now.toISOString());
+    await committed(context.database, (db) => touchSession(db, found.id, now.toISOString()));
   return {
     sessionId: found.id,
     principalId: found.principal_id,
