@@ -17,13 +17,14 @@ async function walAfterWrites(backgroundCheckpoints: boolean): Promise<{ wal: nu
     await sql`pragma wal_autocheckpoint = 20000`.execute(database.db);
     await sql`create table blobs (id integer primary key, body blob not null)`.execute(database.db);
     let written = 0;
-    // 8 bursts of 100 one-page rows, each followed by a pause longer than the checkpointer's interval.
+    // 8 bursts of 100 one-page rows, each followed by a pause of almost three checkpointer intervals (slack for
+    // a loaded CI machine).
     for (let burst = 0; burst < 8; burst += 1) {
       for (let row = 0; row < 100; row += 1) {
         await sql`insert into blobs (body) values (randomblob(${PAGE - 100}))`.execute(database.db);
         written += PAGE;
       }
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, 700));
     }
     return { wal: statSync(`${path}-wal`).size, written };
   } finally {
