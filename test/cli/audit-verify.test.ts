@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { auditEntryHash } from '../../src/core/audit-hash.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { type AuditEntry, appendAudit, unsealedCount } from '../../src/store/audit/index.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
@@ -54,6 +55,44 @@ for (const { engine, skip } of await testEngines()) {
         const report = onlyJsonLine(result) as { ok: boolean; entries: number };
         assert.deepEqual([report.ok, report.entries], [true, 21]);
         assert.equal(await unsealedCount(fresh.database), 0);
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    test('an entry that cannot be sealed (its id forged into the chain) fails verify with the backlog, no crash', async () => {
+      const { fresh, entries } = await chainOf20();
+      try {
+        const pending = await inTransaction(fresh.database, (tx) =>
+          appendAudit(tx, {
+            at: new Date('2026-02-01T00:00:00.000Z'),
+            actor: 'operator:mallory',
+            action: 'withdrawal.released',
+            subject: 'withdrawal:w1',
+            data: {},
+          }),
+        );
+        const head = entries[19]!;
+        const forged = {
+          seq: 21,
+          id: pending.id,
+          at: '2026-02-01T00:00:00.000Z',
+          actor: 'operator:alice',
+          action: 'noop',
+          subject: 'none',
+        };
+        const hash = auditEntryHash({ ...forged, data: {}, prev_hash: head.hash });
+        await fresh.database.db
+          .insertInto('audit_log')
+          .values({ ...forged, data: '{}', prev_hash: head.hash, hash })
+          .execute();
+        const result = await runCli(['audit', 'verify'], fresh.env);
+        assert.equal(result.code, 1, result.stderr);
+        const report = onlyJsonLine(result) as { ok: boolean; unsealed: number; sealing_failed: string };
+        assert.equal(report.ok, false);
+        assert.equal(report.unsealed, 1, 'the real entry waits in the journal, not erased');
+        // PostgreSQL names the unique id; SQLite its trigger that refuses a second row under one id.
+        assert.match(report.sealing_failed, /unique|duplicate|append-only/i);
       } finally {
         await fresh.drop();
       }
