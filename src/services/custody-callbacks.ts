@@ -103,18 +103,9 @@ export async function receiveCustodyCallback(
         answerCode: code === 'NOT_FOUND' ? 404 : 409,
         reason,
       });
-      await audit(tx, context, {
-        actor: ACTOR,
-        action: 'custody.callback_refused',
-        subject: `withdrawal:${callback.withdrawal_id}`,
-        data: {
-          webhook_id: webhookId,
-          status: callback.status,
-          txid: callback.txid ?? null,
-          reason,
-          severity: code === 'NOT_FOUND' ? 'warning' : 'critical',
-          ...data,
-        },
+      await auditRefusal(tx, context, webhookId, callback, reason, {
+        severity: code === 'NOT_FOUND' ? 'warning' : 'critical',
+        ...data,
       });
       return { ok: false as const, replayed: false, code, reason };
     };
@@ -178,18 +169,7 @@ async function replay(
   }
   if (first.body_hash !== bodyHash) {
     const reason = `webhook-id ${webhookId} was already used for another message`;
-    await audit(tx, context, {
-      actor: ACTOR,
-      action: 'custody.callback_refused',
-      subject: `withdrawal:${callback.withdrawal_id}`,
-      data: {
-        webhook_id: webhookId,
-        status: callback.status,
-        txid: callback.txid ?? null,
-        reason,
-        severity: 'critical',
-      },
-    });
+    await auditRefusal(tx, context, webhookId, callback, reason, { severity: 'critical' });
     return { ok: false, replayed: false, code: 'CONFLICT', reason };
   }
   if (first.outcome === 'refused') {
@@ -201,4 +181,21 @@ async function replay(
     };
   }
   return { ok: true, replayed: true, answer: acceptedAnswer(first, first.outcome) };
+}
+
+/** Every refused callback leaves the same audit entry, for an operator to check what custody claimed. */
+async function auditRefusal(
+  tx: Tx,
+  context: ServiceContext,
+  webhookId: string,
+  callback: CustodyCallback,
+  reason: string,
+  extra: JsonObject,
+): Promise<void> {
+  await audit(tx, context, {
+    actor: ACTOR,
+    action: 'custody.callback_refused',
+    subject: `withdrawal:${callback.withdrawal_id}`,
+    data: { webhook_id: webhookId, status: callback.status, txid: callback.txid ?? null, reason, ...extra },
+  });
 }
