@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { link, mkdir, open as openFile, readFile, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { assert, invalidInput } from '../core/errors.ts';
+import { secureRandomBytes } from '../core/random.ts';
 
 /**
  * Secrets at rest (TOTP seeds): AES-256-GCM under a key kept outside the database, so a database
@@ -35,7 +36,7 @@ export function seal(
   checkKey(key);
   const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : Buffer.from(plaintext);
   if (data.byteLength > MAX_PLAINTEXT_BYTES) throw invalidInput('plaintext', 'must be at most 64 KiB');
-  const iv = randomBytes(IV_BYTES);
+  const iv = secureRandomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(toBytes(associatedData));
   const ciphertext = Buffer.concat([cipher.update(data), cipher.final()]);

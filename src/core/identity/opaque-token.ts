@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { secureRandomBytes } from '../random.ts';
 
 /** 256 random bits, base64url: session tokens, CSRF tokens, email links. Only the hash is ever stored. */
 export function newOpaqueToken(): string {
-  return randomBytes(32).toString('base64url');
+  return secureRandomBytes(32).toString('base64url');
 }
 
 export function hashOpaqueToken(token: string): string {

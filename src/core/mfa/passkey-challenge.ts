@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { invalidInput } from '../errors.ts';
+import { secureRandomBytes } from '../random.ts';
 
 /**
  * WebAuthn challenges derived from what is being approved (DESIGN invariant 2). The authenticator
@@ -33,7 +34,7 @@ export function actionChallenge(action: string, nonce: string): string {
 
 /** A random challenge for enrolment and sign-in, where there is nothing to bind. */
 export function newChallenge(): string {
-  return randomBytes(CHALLENGE_BYTES).toString('base64url');
+  return secureRandomBytes(CHALLENGE_BYTES).toString('base64url');
 }
 
 function checkNonce(nonce: string): string {

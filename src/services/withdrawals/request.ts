@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { assetOnNetwork, getAsset, parseAmount } from '../../core/money/index.ts';
 import { isNetwork, NETWORKS, type Network } from '../../core/networks.ts';
+import { secureRandomBytes } from '../../core/random.ts';
 import { withdrawalDigest } from '../../core/withdrawals/digest.ts';
 import { feeFor, withdrawalSummary } from '../../core/withdrawals/fees.ts';
 import { findEntry } from '../../store/address-book.ts';
@@ -52,7 +52,7 @@ export async function requestWithdrawal(
       throw invalidInput('destination_id', `the entry is on ${entry.network}, not ${network}`);
     const now = context.clock.now();
     const id = newWithdrawalId();
-    const nonce = randomBytes(16).toString('base64url');
+    const nonce = secureRandomBytes(16).toString('base64url');
     const digest = withdrawalDigest({
       withdrawal_id: id,
       account_id: auth.principalId,
