@@ -20,7 +20,7 @@ import {
   pendingCoolingChangeTimes,
 } from '../store/address-book.ts';
 import { lockPrincipal, type Principal } from '../store/identity/principals.ts';
-import { recordSetting, settingAt } from '../store/identity/settings-history.ts';
+import { recordSetting, type SettingValue, settingAt } from '../store/identity/settings-history.ts';
 import { inTransaction, lockRows, type Tx } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
@@ -48,7 +48,10 @@ async function lockAccount(tx: Tx, context: ServiceContext, auth: Authenticated)
 
 /** The cooling period in force for an account at `at` (default 24 h). */
 export async function accountCoolingMs(tx: Tx, accountId: string, at: Date): Promise<number> {
-  const setting = await settingAt(tx, accountId, COOLING_SETTING, at.toISOString());
+  return coolingMsOf(await settingAt(tx, accountId, COOLING_SETTING, at.toISOString()));
+}
+
+export function coolingMsOf(setting: SettingValue | undefined): number {
   return setting === undefined ? DEFAULT_COOLING_MS : Number(setting.value);
 }
 

@@ -1,11 +1,12 @@
 import { renderSecurityEmail } from '../core/notifications/security-email.ts';
-import { issueOneTimeToken } from '../store/identity/one-time-tokens.ts';
+import { newOneTimeToken } from '../store/identity/one-time-tokens.ts';
 import type { Principal } from '../store/identity/principals.ts';
-import { settingAt } from '../store/identity/settings-history.ts';
-import { enqueueEmail } from '../store/outbox.ts';
-import type { Tx } from '../store/transaction.ts';
+import { settingFromRow, settingQuery } from '../store/identity/settings-history.ts';
+import { emailOutboxRow } from '../store/outbox.ts';
+import { type Tx, together } from '../store/transaction.ts';
+import { activeWebhookEndpointsQuery } from '../store/webhooks.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
-import { enqueueWebhookEvent } from './webhook-events.ts';
+import { webhookEventRows } from './webhook-events.ts';
 
 export const LOCK_LINK_TTL_MS = 7 * 24 * 60 * 60_000;
 export const ANTI_PHISHING_SETTING = 'anti_phishing_code';
@@ -28,8 +29,14 @@ export interface Notice {
  */
 export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal: Principal, notice: Notice) {
   const now = context.clock.now();
-  const code = await settingAt(tx, principal.id, ANTI_PHISHING_SETTING, now.toISOString());
-  const lock = await issueOneTimeToken(tx, {
+  // Reads in one round trip, writes in another.
+  const [codes, endpoints] = await together(
+    tx,
+    settingQuery(tx, principal.id, ANTI_PHISHING_SETTING, now.toISOString()),
+    activeWebhookEndpointsQuery(tx),
+  );
+  const code = settingFromRow(codes.rows[0]);
+  const lock = newOneTimeToken({
     principalId: principal.id,
     purpose: 'lock_account',
     data: { event: notice.event },
@@ -51,12 +58,12 @@ export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal
     actionUrl: notice.actionUrl,
   });
   // The integrator hears of every event too; the payload carries facts only, never a link or token.
-  await enqueueWebhookEvent(tx, context, {
+  const webhooks = webhookEventRows(context, endpoints.rows, {
     event: notice.event,
     accountId: principal.id,
     payload: { account_id: principal.id, at: now.toISOString(), summary: notice.headline },
   });
-  return enqueueEmail(tx, {
+  const message = emailOutboxRow({
     recipient: notice.recipient ?? principal.email,
     accountId: principal.id,
     event: notice.event,
@@ -65,4 +72,10 @@ export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal
     payload: { event: notice.event, account_id: principal.id, at: now.toISOString() },
     now: now.toISOString(),
   });
+  await together(
+    tx,
+    tx.insertInto('one_time_tokens').values(lock.row),
+    tx.insertInto('outbox').values([message, ...webhooks]),
+  );
+  return message;
 }

@@ -2,7 +2,7 @@ import { assert } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { OutboxTable } from '../store/schema-identity.ts';
 import type { Tx } from '../store/transaction.ts';
-import { activeWebhookEndpoints } from '../store/webhooks.ts';
+import { activeWebhookEndpoints, type WebhookEndpointRow } from '../store/webhooks.ts';
 import type { ServiceContext } from './context.ts';
 import { subscribes } from './webhooks.ts';
 
@@ -25,10 +25,20 @@ export async function enqueueWebhookEvent(
   context: ServiceContext,
   input: WebhookEvent,
 ): Promise<readonly string[]> {
-  const endpoints = (await activeWebhookEndpoints(tx)).filter((e) => subscribes(e, input.event));
-  if (endpoints.length === 0) return [];
+  const rows = webhookEventRows(context, await activeWebhookEndpoints(tx), input);
+  if (rows.length > 0) await tx.insertInto('outbox').values(rows).execute();
+  return rows.map((row) => row.id);
+}
+
+/** The outbox rows of `event` for those of `active` endpoints subscribed to it, for a caller that batches. */
+export function webhookEventRows(
+  context: ServiceContext,
+  active: readonly WebhookEndpointRow[],
+  input: WebhookEvent,
+): OutboxTable[] {
+  const endpoints = active.filter((e) => subscribes(e, input.event));
   const now = context.clock.now().toISOString();
-  const ids: string[] = [];
+  const rows: OutboxTable[] = [];
   for (const endpoint of endpoints) {
     const id = newId();
     const body = JSON.stringify({
@@ -56,8 +66,7 @@ export async function enqueueWebhookEvent(
       last_error: null,
       created_at: now,
     };
-    await tx.insertInto('outbox').values(row).execute();
-    ids.push(id);
+    rows.push(row);
   }
-  return ids;
+  return rows;
 }

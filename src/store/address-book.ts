@@ -69,12 +69,19 @@ export async function findEntry(
   accountId: string,
   id: string,
 ): Promise<AddressBookEntry | undefined> {
-  const row = await tx
+  return entryFromRow(await entryQuery(tx, accountId, id).executeTakeFirst());
+}
+
+/** findEntry's statement, for a caller that batches it (store/transaction.ts `together`). */
+export function entryQuery(tx: Tx, accountId: string, id: string) {
+  return tx
     .selectFrom('address_book_entries')
     .selectAll()
     .where('id', '=', id)
-    .where('account_id', '=', accountId)
-    .executeTakeFirst();
+    .where('account_id', '=', accountId);
+}
+
+export function entryFromRow(row: Parameters<typeof fromRow>[0] | undefined): AddressBookEntry | undefined {
   return row === undefined ? undefined : fromRow(row);
 }
 

@@ -6,19 +6,25 @@ import type { Tx } from './transaction.ts';
 export type OutboxRow = Readonly<OutboxTable>;
 
 /** Written in the caller's transaction, so the message exists if and only if its event committed. */
-export async function enqueueEmail(
-  tx: Tx,
-  input: {
-    recipient: string;
-    accountId: string | null;
-    event: string;
-    security: boolean;
-    email: RenderedEmail;
-    payload: Record<string, unknown>;
-    now: string;
-  },
-): Promise<OutboxRow> {
-  const row: OutboxTable = {
+export interface EmailInput {
+  recipient: string;
+  accountId: string | null;
+  event: string;
+  security: boolean;
+  email: RenderedEmail;
+  payload: Record<string, unknown>;
+  now: string;
+}
+
+export async function enqueueEmail(tx: Tx, input: EmailInput): Promise<OutboxRow> {
+  const row = emailOutboxRow(input);
+  await tx.insertInto('outbox').values(row).execute();
+  return row;
+}
+
+/** The outbox row of an email, for a caller that batches the insert. */
+export function emailOutboxRow(input: EmailInput): OutboxTable {
+  return {
     id: newId(),
     channel: 'email',
     recipient: input.recipient,
@@ -36,8 +42,6 @@ export async function enqueueEmail(
     last_error: null,
     created_at: input.now,
   };
-  await tx.insertInto('outbox').values(row).execute();
-  return row;
 }
 
 /** The dev mailbox: what would have been emailed to `recipient`, newest first. */

@@ -1,10 +1,10 @@
-import { Kysely } from 'kysely';
+import { Kysely, type Selectable } from 'kysely';
 import { toTimestamp } from '../core/clock.ts';
 import { DomainError, invalidInput } from '../core/errors.ts';
 import { type AssetCode, getAsset } from '../core/money/assets.ts';
 import { formatUsdExact, parseUsdPrice, type Usd, usdValue } from '../core/money/usd.ts';
 import type { Database } from './database.ts';
-import type { Schema } from './schema.ts';
+import type { PricePointsTable, Schema } from './schema.ts';
 
 /**
  * USD price history, one point per asset and instant. Valuation fails closed (DESIGN invariant 7):
@@ -95,17 +95,30 @@ export async function priceAt(
   at: Date,
   options: PriceLookupOptions = {},
 ): Promise<PricePoint> {
+  return priceFromRow(await priceQuery(handle, assetCode, at).executeTakeFirst(), assetCode, at, options);
+}
+
+/** The statement priceAt runs, for a caller that batches it with others (store/transaction.ts `together`). */
+export function priceQuery(handle: PriceHandle, assetCode: string, at: Date) {
+  return queries(handle)
+    .selectFrom('price_points')
+    .selectAll()
+    .where('asset', '=', getAsset(assetCode).code)
+    .where('at', '<=', toTimestamp(checkedInstant(at, 'at')))
+    .orderBy('at', 'desc')
+    .limit(1);
+}
+
+/** What priceAt makes of the row priceQuery found: the point, or PRICE_UNAVAILABLE when none or stale. */
+export function priceFromRow(
+  row: Selectable<PricePointsTable> | undefined,
+  assetCode: string,
+  at: Date,
+  options: PriceLookupOptions = {},
+): PricePoint {
   const asset = getAsset(assetCode).code;
   const instant = checkedInstant(at, 'at');
   const maxStaleness_ms = checkedStaleness(options.maxStaleness_ms);
-  const row = await queries(handle)
-    .selectFrom('price_points')
-    .selectAll()
-    .where('asset', '=', asset)
-    .where('at', '<=', toTimestamp(instant))
-    .orderBy('at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
   if (row === undefined) {
     throw new DomainError('PRICE_UNAVAILABLE', `no ${asset} price at or before ${toTimestamp(instant)}`, {
       details: { asset, at: toTimestamp(instant) },

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Compilable, type Kysely, type QueryResult, sql } from 'kysely';
 import type { Database } from './database.ts';
 import type { Schema } from './schema.ts';
 
@@ -105,6 +105,28 @@ async function joinGroup(database: Database, connection: Tx): Promise<CommitGrou
       .catch((error: unknown) => breakGroup(database, group, error));
   });
   return group;
+}
+
+type Results<T extends readonly Compilable<unknown>[]> = {
+  -readonly [K in keyof T]: T[K] extends Compilable<infer R> ? QueryResult<R> : never;
+};
+
+/**
+ * Runs statements of one transaction that do not need each other's answers, in order, as one round trip.
+ * Kysely sends a transaction's statements one at a time, each after the answer to the one before; the
+ * PostgreSQL connections pipeline (database.ts), so these leave in one write and come back in one read, and
+ * PostgreSQL still executes them one after another in the order given. On SQLite they simply run in order.
+ * If one fails, the transaction fails (on PostgreSQL the ones after it fail with it).
+ */
+export async function together<T extends readonly Compilable<unknown>[]>(
+  tx: Tx,
+  ...queries: T
+): Promise<Results<T>> {
+  const compiled = queries.map((query) => query.compile());
+  const results = await tx
+    .getExecutor()
+    .provideConnection((connection) => Promise.all(compiled.map((query) => connection.executeQuery(query))));
+  return results as Results<T>;
 }
 
 /** Row locks exist only on PostgreSQL; on SQLite the transaction already holds the single write lock. */

@@ -44,13 +44,16 @@ export async function countActiveWebhookEndpoints(tx: Tx): Promise<number> {
 }
 
 export async function activeWebhookEndpoints(tx: Tx): Promise<WebhookEndpointRow[]> {
+  return activeWebhookEndpointsQuery(tx).execute();
+}
+
+export function activeWebhookEndpointsQuery(tx: Tx) {
   return tx
     .selectFrom('webhook_endpoints')
     .selectAll()
     .where('status', '=', 'active')
     .orderBy('id')
-    .limit(MAX_WEBHOOK_ENDPOINTS)
-    .execute();
+    .limit(MAX_WEBHOOK_ENDPOINTS);
 }
 
 export async function updateWebhookEndpoint(

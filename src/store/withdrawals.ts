@@ -1,14 +1,17 @@
 import { newId } from '../core/ids.ts';
 import { HOLDING } from '../core/withdrawals/states.ts';
 import type { Database } from './database.ts';
-import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
-import { lockRows, type Tx } from './transaction.ts';
+import type { WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
+import { lockRows, type Tx, together } from './transaction.ts';
 
 export type WithdrawalRow = Readonly<WithdrawalsTable>;
 
 export async function insertWithdrawal(tx: Tx, row: WithdrawalsTable, actor: string): Promise<void> {
-  await tx.insertInto('withdrawals').values(row).execute();
-  await recordEvent(tx, row.id, null, row.state, actor, null, row.created_at);
+  await together(
+    tx,
+    tx.insertInto('withdrawals').values(row),
+    tx.insertInto('withdrawal_events').values(eventRow(row.id, null, row.state, actor, null, row.created_at)),
+  );
 }
 
 /** Reads a withdrawal to change it: on PostgreSQL the row stays locked until the transaction ends. */
@@ -17,9 +20,43 @@ export async function lockWithdrawal(
   tx: Tx,
   id: string,
 ): Promise<WithdrawalRow | undefined> {
-  let query = tx.selectFrom('withdrawals').selectAll().where('id', '=', id);
-  if (lockRows(database)) query = query.forUpdate();
-  return query.executeTakeFirst();
+  return lockWithdrawalQuery(database, tx, id).executeTakeFirst();
+}
+
+/** lockWithdrawal's statement, for a caller that batches it (store/transaction.ts `together`). */
+export function lockWithdrawalQuery(database: Database, tx: Tx, id: string) {
+  const query = tx.selectFrom('withdrawals').selectAll().where('id', '=', id);
+  return lockRows(database) ? query.forUpdate() : query;
+}
+
+/**
+ * Moves a withdrawal the caller holds locked from `from` through each step of `path` in one statement, with one
+ * event per step, in one round trip: confirmation goes awaiting_confirmation -> screening -> its outcome.
+ * Throws (the transaction fails) if the row was not in `from`.
+ */
+export async function moveWithdrawalThrough(
+  tx: Tx,
+  id: string,
+  from: WithdrawalState,
+  path: readonly { to: WithdrawalState; actor: string; reason: string | null }[],
+  changes: Partial<Omit<WithdrawalsTable, 'id' | 'state'>>,
+  at: string,
+): Promise<void> {
+  const last = path[path.length - 1];
+  if (last === undefined) throw new Error('a move has at least one step');
+  const steps = path.map((step, i) =>
+    eventRow(id, i === 0 ? from : path[i - 1]!.to, step.to, step.actor, step.reason, at),
+  );
+  const [moved] = await together(
+    tx,
+    tx
+      .updateTable('withdrawals')
+      .set({ ...changes, state: last.to, updated_at: at })
+      .where('id', '=', id)
+      .where('state', '=', from),
+    tx.insertInto('withdrawal_events').values(steps),
+  );
+  if (moved.numAffectedRows !== 1n) throw new Error(`withdrawal ${id} was not ${from} when it was moved`);
 }
 
 export async function findWithdrawal(tx: Tx, id: string): Promise<WithdrawalRow | undefined> {
@@ -60,12 +97,19 @@ export async function recordEvent(
 ): Promise<void> {
   await tx
     .insertInto('withdrawal_events')
-    .values({ id: newId(), withdrawal_id: withdrawalId, at, from_state: from, to_state: to, actor, reason })
+    .values(eventRow(withdrawalId, from, to, actor, reason, at))
     .execute();
 }
 
-export async function insertProof(tx: Tx, row: WithdrawalProofsTable): Promise<void> {
-  await tx.insertInto('withdrawal_proofs').values(row).execute();
+function eventRow(
+  withdrawalId: string,
+  from: WithdrawalState | null,
+  to: WithdrawalState,
+  actor: string,
+  reason: string | null,
+  at: string,
+) {
+  return { id: newId(), withdrawal_id: withdrawalId, at, from_state: from, to_state: to, actor, reason };
 }
 
 export async function findProof(tx: Tx, id: string) {
@@ -90,24 +134,18 @@ export async function listWithdrawals(tx: Tx, accountId: string, limit: number, 
 }
 
 /** Has money gone (or is it going) to this address-book entry before? The first use gets a longer cancel window. */
-export async function destinationUsedBefore(
-  tx: Tx,
-  destinationId: string,
-  exceptId: string,
-): Promise<boolean> {
-  const row = await tx
+export function destinationUsedBeforeQuery(tx: Tx, destinationId: string, exceptId: string) {
+  return tx
     .selectFrom('withdrawals')
     .select('id')
     .where('destination_id', '=', destinationId)
     .where('id', '<>', exceptId)
     .where('state', 'in', ['queued', 'released', 'broadcast', 'completed'])
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+    .limit(1);
 }
 
 /** Confirmed withdrawals of an account since `since` (for the daily limit): amounts by asset. */
-export async function confirmedSince(tx: Tx, accountId: string, since: string, exceptId: string) {
+export function confirmedSinceQuery(tx: Tx, accountId: string, since: string, exceptId: string) {
   return tx
     .selectFrom('withdrawals')
     .select(['asset', 'amount', 'created_at'])
@@ -115,8 +153,7 @@ export async function confirmedSince(tx: Tx, accountId: string, since: string, e
     .where('id', '<>', exceptId)
     .where('created_at', '>=', since)
     .where('state', 'in', [...HOLDING, 'completed'])
-    .limit(1000)
-    .execute();
+    .limit(1000);
 }
 
 export function newWithdrawalId(): string {

@@ -85,10 +85,13 @@ export async function checkSecondFactor(
   proof: SecondFactorProof,
   purpose: ProofPurpose,
   meta: RequestMeta | undefined,
+  /** The principal's row, when the caller already read it with lockPrincipal(Query) in this transaction. */
+  locked?: Principal,
 ): Promise<FactorCheck> {
   const now = context.clock.now();
   // Locked first: parallel wrong proofs otherwise each read the same failure count and the lock never comes.
-  const principal = await lockPrincipal(tx, principalId, lockRows(context.database));
+  const principal =
+    locked?.id === principalId ? locked : await lockPrincipal(tx, principalId, lockRows(context.database));
   if (principal === undefined) return { ok: false, error: wrongProof() };
   if (principal.mfa_locked_until !== null && principal.mfa_locked_until > now.toISOString()) {
     return {

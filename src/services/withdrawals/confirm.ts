@@ -2,14 +2,15 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
-import { findPrincipal } from '../../store/identity/principals.ts';
+import { lockPrincipalQuery } from '../../store/identity/principals.ts';
 import { placeHold } from '../../store/ledger/index.ts';
-import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { inTransaction, lockRows, type Tx, together } from '../../store/transaction.ts';
 import {
-  destinationUsedBefore,
-  insertProof,
+  destinationUsedBeforeQuery,
   lockWithdrawal,
+  lockWithdrawalQuery,
   moveWithdrawal,
+  moveWithdrawalThrough,
   type WithdrawalRow,
 } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
@@ -20,7 +21,7 @@ import type { Authenticated } from '../identity/sessions.ts';
 import { issuePasskeyChallenge } from '../identity/step-up.ts';
 import { notifyPrincipal } from '../notify.ts';
 import { endWithdrawal } from './cancel.ts';
-import { customerAccount, inFlightAccount } from './ledger-accounts.ts';
+import { customerAccounts } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { minimalScreener, type Screener } from './screening.ts';
 import { digestOfTerms } from './terms.ts';
@@ -82,7 +83,15 @@ export async function confirmWithdrawal(
     ['mfa_per_account', auth.principalId],
   ]);
   const outcome = await inTransaction(context.database, async (tx): Promise<Outcome> => {
-    const withdrawal = await ownWithdrawal(tx, context, auth, id);
+    // The withdrawal and the account's row (the second factor's failure count), locked in one round trip.
+    const [withdrawals, principals] = await together(
+      tx,
+      lockWithdrawalQuery(context.database, tx, id),
+      lockPrincipalQuery(tx, auth.principalId, lockRows(context.database)),
+    );
+    const withdrawal = withdrawals.rows[0];
+    if (withdrawal === undefined || withdrawal.account_id !== auth.principalId) throw notFoundWithdrawal(id);
+    const principal = principals.rows[0];
     const now = context.clock.now();
     const actor = `customer:${auth.principalId}`;
     if (withdrawal.state !== 'awaiting_confirmation') {
@@ -128,6 +137,7 @@ export async function confirmWithdrawal(
       proof,
       { name: `withdrawal:${id}` },
       meta,
+      principal,
     );
     if (!check.ok) {
       const failures = withdrawal.confirm_failures + 1;
@@ -157,19 +167,23 @@ export async function confirmWithdrawal(
         : {}),
     };
     const proofId = newId();
-    await insertProof(tx, {
-      id: proofId,
-      withdrawal_id: id,
-      account_id: auth.principalId,
-      digest: withdrawal.digest,
-      method: check.method,
-      factor_id: check.factorId,
-      evidence: JSON.stringify(evidence),
-      proof_hash: proofHash(evidence),
-      created_at: now.toISOString(),
-    });
-    const customer = await customerAccount(tx, auth.principalId, withdrawal.asset, now);
-    const inFlight = await inFlightAccount(tx, auth.principalId, withdrawal.asset, now);
+    const [, used] = await together(
+      tx,
+      tx.insertInto('withdrawal_proofs').values({
+        id: proofId,
+        withdrawal_id: id,
+        account_id: auth.principalId,
+        digest: withdrawal.digest,
+        method: check.method,
+        factor_id: check.factorId,
+        evidence: JSON.stringify(evidence),
+        proof_hash: proofHash(evidence),
+        created_at: now.toISOString(),
+      }),
+      destinationUsedBeforeQuery(tx, withdrawal.destination_id, id),
+    );
+    const firstUse = used.rows.length === 0;
+    const [customer, inFlight] = await customerAccounts(tx, auth.principalId, withdrawal.asset, now);
     await placeHold(
       tx,
       {
@@ -183,29 +197,20 @@ export async function confirmWithdrawal(
       },
       now,
     );
-    const firstUse = !(await destinationUsedBefore(tx, withdrawal.destination_id, id));
-    await moveWithdrawal(
-      tx,
-      id,
-      'awaiting_confirmation',
-      'screening',
-      { proof_id: proofId, first_use: firstUse ? 1 : 0 },
-      { actor, reason: `confirmed with ${check.method}`, at: now.toISOString() },
-    );
-    const screening = {
-      ...withdrawal,
-      state: 'screening' as const,
-      proof_id: proofId,
-      first_use: firstUse ? 1 : 0,
+    // The move into screening is written together with the screening's outcome (one statement, both events).
+    const entering = {
+      changes: { proof_id: proofId, first_use: firstUse ? 1 : 0 },
+      actor,
+      reason: `confirmed with ${check.method}`,
     };
-    const decided = await applyScreening(tx, context, screening, screener);
+    const screening = { ...withdrawal, state: 'screening' as const, ...entering.changes };
+    const decided = await applyScreening(tx, context, screening, screener, entering);
     await audit(tx, context, {
       actor,
       action: 'withdrawal.confirmed',
       subject: `withdrawal:${id}`,
       data: { method: check.method, digest: withdrawal.digest, outcome: decided.state },
     });
-    const principal = await findPrincipal(tx, auth.principalId);
     if (principal !== undefined) {
       await notifyPrincipal(tx, context, principal, {
         event: 'withdrawal.confirmed',
@@ -220,14 +225,20 @@ export async function confirmWithdrawal(
   return outcome.view;
 }
 
-/** Runs screening and moves the withdrawal to its outcome; a screener that throws holds it (fail closed). */
+/**
+ * Runs screening and moves the withdrawal to its outcome; a screener that throws holds it (fail closed).
+ * `entering` is the move from awaiting_confirmation into screening, not yet written: a queued outcome is written
+ * with it in one statement; the rarer outcomes write it first and then go their own way.
+ */
 export async function applyScreening(
   tx: Tx,
   context: ServiceContext,
   withdrawal: WithdrawalRow,
   screener: Screener,
+  entering: { changes: Partial<WithdrawalRow>; actor: string; reason: string },
 ): Promise<WithdrawalRow> {
   const now = context.clock.now();
+  const enterScreening = { to: 'screening' as const, actor: entering.actor, reason: entering.reason };
   let decision: Awaited<ReturnType<Screener['screen']>>;
   try {
     decision = await screener.screen(tx, context, withdrawal);
@@ -247,6 +258,16 @@ export async function applyScreening(
     .map((r) => r.reason)
     .join('; ');
   const event = { actor: 'system:screening', reason, at: now.toISOString() };
+  if (decision.outcome !== 'approve') {
+    await moveWithdrawalThrough(
+      tx,
+      withdrawal.id,
+      'awaiting_confirmation',
+      [enterScreening],
+      entering.changes,
+      now.toISOString(),
+    );
+  }
   if (decision.outcome === 'reject') {
     await tx.updateTable('withdrawals').set({ screening }).where('id', '=', withdrawal.id).execute();
     await endWithdrawal(tx, context, withdrawal, 'rejected', 'system:screening', reason);
@@ -273,13 +294,13 @@ export async function applyScreening(
       ? context.withdrawals.firstUseCancelWindowMs
       : context.withdrawals.cancelWindowMs;
   const releaseAfter = new Date(now.getTime() + window).toISOString();
-  await moveWithdrawal(
+  await moveWithdrawalThrough(
     tx,
     withdrawal.id,
-    'screening',
-    'queued',
-    { screening, reason: null, release_after: releaseAfter },
-    event,
+    'awaiting_confirmation',
+    [enterScreening, { to: 'queued', actor: event.actor, reason: null }],
+    { ...entering.changes, screening, reason: null, release_after: releaseAfter },
+    now.toISOString(),
   );
   return { ...withdrawal, state: 'queued', screening, reason: null, release_after: releaseAfter };
 }

@@ -1,15 +1,40 @@
-import { type Account, openAccount } from '../../store/ledger/index.ts';
+import { type Account, type OpenAccountInput, openAccount, openAccounts } from '../../store/ledger/index.ts';
 import type { Tx } from '../../store/transaction.ts';
 
 export const PLATFORM_OWNER = 'platform';
 
+const customer = (accountId: string, asset: string): OpenAccountInput => ({
+  ownerId: accountId,
+  asset,
+  kind: 'customer',
+  debitsMustNotExceedCredits: true,
+});
+const inFlight = (accountId: string, asset: string): OpenAccountInput => ({
+  ownerId: accountId,
+  asset,
+  kind: 'withdrawal_in_flight',
+  debitsMustNotExceedCredits: true,
+});
+
 /** A customer's balance in one asset: may never go below zero. */
 export function customerAccount(tx: Tx, accountId: string, asset: string, at: Date): Promise<Account> {
-  return openAccount(
+  return openAccount(tx, customer(accountId, asset), at);
+}
+
+/** A customer's balance and in-flight account (below) in one asset, read in one round trip. */
+export async function customerAccounts(
+  tx: Tx,
+  accountId: string,
+  asset: string,
+  at: Date,
+): Promise<[balance: Account, inFlight: Account]> {
+  const [balance, flight] = await openAccounts(
     tx,
-    { ownerId: accountId, asset, kind: 'customer', debitsMustNotExceedCredits: true },
+    [customer(accountId, asset), inFlight(accountId, asset)],
     at,
   );
+  if (balance === undefined || flight === undefined) throw new Error('two accounts for two inputs');
+  return [balance, flight];
 }
 
 /**
@@ -21,11 +46,7 @@ export function customerAccount(tx: Tx, accountId: string, asset: string, at: Da
  * only pay out what a posted hold put in.
  */
 export function inFlightAccount(tx: Tx, accountId: string, asset: string, at: Date): Promise<Account> {
-  return openAccount(
-    tx,
-    { ownerId: accountId, asset, kind: 'withdrawal_in_flight', debitsMustNotExceedCredits: true },
-    at,
-  );
+  return openAccount(tx, inFlight(accountId, asset), at);
 }
 
 /**

@@ -1,15 +1,19 @@
-import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
+import { COOLING_SETTING, coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import { DomainError } from '../../core/errors.ts';
 import { getAsset } from '../../core/money/index.ts';
 import { addUsd, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
 import { type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import { MINIMAL_WITHDRAWAL_RULES, type WithdrawalFacts } from '../../core/risk/withdrawal-rules.ts';
-import { findEntry } from '../../store/address-book.ts';
-import { findPrincipal } from '../../store/identity/principals.ts';
-import { priceAt } from '../../store/prices.ts';
-import type { Tx } from '../../store/transaction.ts';
-import { confirmedSince, type WithdrawalRow } from '../../store/withdrawals.ts';
-import { accountCoolingMs } from '../address-book.ts';
+import { entryFromRow, entryQuery } from '../../store/address-book.ts';
+import { lockPrincipalQuery } from '../../store/identity/principals.ts';
+import { settingFromRow, settingQuery } from '../../store/identity/settings-history.ts';
+import { type PricePoint, priceFromRow, priceQuery } from '../../store/prices.ts';
+import { type Tx, together } from '../../store/transaction.ts';
+import { confirmedSinceQuery, type WithdrawalRow } from '../../store/withdrawals.ts';
+import { coolingMsOf } from '../address-book.ts';
+
+const principalQuery = (tx: Tx, id: string) => lockPrincipalQuery(tx, id, false);
+
 import type { ServiceContext } from '../context.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -20,8 +24,13 @@ export interface Screener {
 }
 
 async function priceOf(tx: Tx, asset: string, at: Date): Promise<Usd | undefined> {
+  const row = await priceQuery(tx, asset, at).executeTakeFirst();
+  return usdPriceOf(() => priceFromRow(row, asset, at));
+}
+
+function usdPriceOf(point: () => PricePoint): Usd | undefined {
   try {
-    return (await priceAt(tx, asset, at)).usdPrice;
+    return point().usdPrice;
   } catch (error) {
     // A missing or stale price is not an error of the request: the rule that needs it fails closed.
     if (error instanceof DomainError && error.code === 'PRICE_UNAVAILABLE') return undefined;
@@ -35,12 +44,24 @@ async function gatherFacts(
   withdrawal: WithdrawalRow,
 ): Promise<WithdrawalFacts> {
   const now = context.clock.now();
-  const principal = await findPrincipal(tx, withdrawal.account_id);
+  const since = new Date(now.getTime() - DAY_MS).toISOString();
+  // Every fact in one round trip.
+  const [principals, entries, coolings, ownPrices, earlier] = await together(
+    tx,
+    principalQuery(tx, withdrawal.account_id),
+    entryQuery(tx, withdrawal.account_id, withdrawal.destination_id),
+    settingQuery(tx, withdrawal.account_id, COOLING_SETTING, now.toISOString()),
+    priceQuery(tx, withdrawal.asset, now),
+    confirmedSinceQuery(tx, withdrawal.account_id, since, withdrawal.id),
+  );
+  const principal = principals.rows[0];
   if (principal === undefined) throw new Error('the account of a withdrawal is gone');
-  const entry = await findEntry(tx, withdrawal.account_id, withdrawal.destination_id);
-  const cooling = await accountCoolingMs(tx, withdrawal.account_id, now);
-  // One price read per asset: the day's earlier withdrawals are valued at the same price as this one.
-  const prices = new Map<string, Usd | undefined>();
+  const entry = entryFromRow(entries.rows[0]);
+  const cooling = coolingMsOf(settingFromRow(coolings.rows[0]));
+  // One price per asset: the day's earlier withdrawals are valued at the same price as this one.
+  const prices = new Map<string, Usd | undefined>([
+    [withdrawal.asset, usdPriceOf(() => priceFromRow(ownPrices.rows[0], withdrawal.asset, now))],
+  ]);
   const usdOfUnits = async (asset: string, units: bigint): Promise<Usd | undefined> => {
     if (!prices.has(asset)) prices.set(asset, await priceOf(tx, asset, now));
     const price = prices.get(asset);
@@ -48,8 +69,7 @@ async function gatherFacts(
   };
   const usd = await usdOfUnits(withdrawal.asset, BigInt(withdrawal.amount));
   let last24h: Usd | undefined = USD_ZERO;
-  const since = new Date(now.getTime() - DAY_MS).toISOString();
-  for (const other of await confirmedSince(tx, withdrawal.account_id, since, withdrawal.id)) {
+  for (const other of earlier.rows) {
     const value = await usdOfUnits(other.asset, BigInt(other.amount));
     last24h = value === undefined || last24h === undefined ? undefined : addUsd(last24h, value);
   }

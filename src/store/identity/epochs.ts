@@ -5,12 +5,15 @@ import type { Tx } from '../transaction.ts';
 export type SecurityEpochs = Readonly<Omit<SecurityEpochsTable, 'id'>>;
 
 export async function readEpochs(tx: Tx): Promise<SecurityEpochs> {
-  const row = await tx
+  return epochsQuery(tx).executeTakeFirstOrThrow();
+}
+
+/** readEpochs' statement, for a caller that batches it (store/transaction.ts `together`). */
+export function epochsQuery(tx: Tx) {
+  return tx
     .selectFrom('security_epochs')
     .select(['session_epoch', 'mfa_epoch', 'totp_epoch', 'passkey_epoch', 'recovery_epoch'])
-    .where('id', '=', 1)
-    .executeTakeFirstOrThrow();
-  return row;
+    .where('id', '=', 1);
 }
 
 const METHOD_COLUMN = {

@@ -1,7 +1,7 @@
 import { newId } from '../../core/ids.ts';
 import type { MfaFactorsTable, MfaMethod } from '../schema-identity.ts';
-import type { Tx } from '../transaction.ts';
-import { methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
+import { type Tx, together } from '../transaction.ts';
+import { epochsQuery, methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
 import type { Principal } from './principals.ts';
 
 export type FactorRow = Readonly<MfaFactorsTable>;
@@ -19,17 +19,22 @@ export function factorIsCurrent(factor: FactorRow, epochs: SecurityEpochs, princ
 }
 
 export async function currentFactors(tx: Tx, principal: Principal, method?: MfaMethod): Promise<FactorRow[]> {
-  const epochs = await readEpochs(tx);
+  // The epochs and the factors in one round trip: the global epoch is compared inside the statement.
   let query = tx
     .selectFrom('mfa_factors')
     .selectAll()
     .where('principal_id', '=', principal.id)
     .where('status', '=', 'active')
     .where('principal_epoch', '=', principal.mfa_epoch);
-  if (principal.kind === 'customer') query = query.where('global_epoch', '=', epochs.mfa_epoch);
+  if (principal.kind === 'customer')
+    query = query.where('global_epoch', '=', (eb) =>
+      eb.selectFrom('security_epochs').select('mfa_epoch').where('id', '=', 1),
+    );
   if (method !== undefined) query = query.where('method', '=', method);
-  const rows = await query.orderBy('created_at').limit(100).execute();
-  return rows.filter((row) => factorIsCurrent(row, epochs, principal));
+  const [epochRows, factorRows] = await together(tx, epochsQuery(tx), query.orderBy('created_at').limit(100));
+  const epochs = epochRows.rows[0];
+  if (epochs === undefined) throw new Error('the security epochs row is missing');
+  return factorRows.rows.filter((row) => factorIsCurrent(row, epochs, principal));
 }
 
 export type NewFactor = Pick<MfaFactorsTable, 'principal_id' | 'method' | 'status' | 'label'> &

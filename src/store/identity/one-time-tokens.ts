@@ -10,6 +10,19 @@ export async function issueOneTimeToken(
   tx: Tx,
   input: { principalId: string; purpose: string; data: Record<string, unknown>; now: Date; ttlMs: number },
 ): Promise<{ token: string; row: OneTimeToken }> {
+  const issued = newOneTimeToken(input);
+  await tx.insertInto('one_time_tokens').values(issued.row).execute();
+  return issued;
+}
+
+/** A fresh token and the row that stores its hash, for a caller that batches the insert. */
+export function newOneTimeToken(input: {
+  principalId: string;
+  purpose: string;
+  data: Record<string, unknown>;
+  now: Date;
+  ttlMs: number;
+}): { token: string; row: OneTimeTokensTable } {
   const token = newOpaqueToken();
   const row: OneTimeTokensTable = {
     id: newId(),
@@ -21,7 +34,6 @@ export async function issueOneTimeToken(
     expires_at: new Date(input.now.getTime() + input.ttlMs).toISOString(),
     used_at: null,
   };
-  await tx.insertInto('one_time_tokens').values(row).execute();
   return { token, row };
 }
 

@@ -29,9 +29,14 @@ export async function findPrincipal(tx: Tx, id: string): Promise<Principal | und
  * the caller's BEGIN IMMEDIATE already serialises every writer.
  */
 export async function lockPrincipal(tx: Tx, id: string, rowLocks: boolean): Promise<Principal | undefined> {
+  return lockPrincipalQuery(tx, id, rowLocks).executeTakeFirst();
+}
+
+/** lockPrincipal's statement, for a caller that batches it (store/transaction.ts `together`). */
+export function lockPrincipalQuery(tx: Tx, id: string, rowLocks: boolean) {
   assert(!rowLocks || tx.isTransaction, 'a principal row lock is only held inside a transaction');
   const query = tx.selectFrom('principals').selectAll().where('id', '=', id);
-  return (rowLocks ? query.forUpdate() : query).executeTakeFirst();
+  return rowLocks ? query.forUpdate() : query;
 }
 
 export async function insertPrincipal(
@@ -88,7 +93,8 @@ export async function bumpPrincipalMfaEpoch(tx: Tx, id: string): Promise<void> {
 export async function claimTotpStep(tx: Tx, id: string, step: number): Promise<boolean> {
   const result = await tx
     .updateTable('principals')
-    .set({ last_totp_step: step })
+    // A claimed step is a right code: the count of consecutive wrong ones ends here too.
+    .set({ last_totp_step: step, mfa_failures: 0 })
     .where('id', '=', id)
     .where('last_totp_step', '<', step)
     .executeTakeFirst();

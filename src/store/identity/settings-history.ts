@@ -33,7 +33,12 @@ export async function settingAt(
   setting: string,
   at: string,
 ): Promise<SettingValue | undefined> {
-  const row = await tx
+  return settingFromRow(await settingQuery(tx, principalId, setting, at).executeTakeFirst());
+}
+
+/** settingAt's statement, for a caller that batches it (store/transaction.ts `together`). */
+export function settingQuery(tx: Tx, principalId: string, setting: string, at: string) {
+  return tx
     .selectFrom('security_settings_history')
     .select(['value', 'effective_at'])
     .where('principal_id', '=', principalId)
@@ -41,8 +46,12 @@ export async function settingAt(
     .where('effective_at', '<=', at)
     .orderBy('effective_at', 'desc')
     .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+    .limit(1);
+}
+
+export function settingFromRow(
+  row: { readonly value: string; readonly effective_at: string } | undefined,
+): SettingValue | undefined {
   return row === undefined ? undefined : { value: row.value, effectiveAt: row.effective_at };
 }
 

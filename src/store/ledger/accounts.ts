@@ -1,6 +1,6 @@
 import { assert, DomainError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import type { Tx } from '../transaction.ts';
+import { type Tx, together } from '../transaction.ts';
 import { checkOpenAccountInput } from './input-rules.ts';
 import { accountFromRow } from './rows.ts';
 import type { Account, OpenAccountInput } from './types.ts';
@@ -11,11 +11,38 @@ import type { Account, OpenAccountInput } from './types.ts';
  * the other overdraft flag is a CONFLICT, never a silent change of the rule.
  */
 export async function openAccount(tx: Tx, input: OpenAccountInput, at: Date): Promise<Account> {
-  checkOpenAccountInput(input);
-  // Read first: an account is opened once and read on every hold. On PostgreSQL an INSERT ... ON CONFLICT
-  // against a row another transaction is updating waits for that transaction; a plain read does not.
-  const open = await findAccount(tx, input.ownerId, input.asset, input.kind);
-  if (open !== undefined) return sameRule(open, input);
+  const [account] = await openAccounts(tx, [input], at);
+  assert(account !== undefined, 'one account for one input');
+  return account;
+}
+
+/**
+ * openAccount for several accounts, read in one round trip: the usual case, where all are open already, costs
+ * one trip whatever their number; an account not open yet is opened as openAccount does.
+ */
+export async function openAccounts(
+  tx: Tx,
+  inputs: readonly OpenAccountInput[],
+  at: Date,
+): Promise<Account[]> {
+  for (const input of inputs) checkOpenAccountInput(input);
+  const found = await together(
+    tx,
+    ...inputs.map((input) => accountQuery(tx, input.ownerId, input.asset, input.kind)),
+  );
+  const accounts: Account[] = [];
+  for (const [i, input] of inputs.entries()) {
+    const row = found[i]?.rows[0];
+    accounts.push(
+      row === undefined ? await openMissing(tx, input, at) : sameRule(accountFromRow(row), input),
+    );
+  }
+  return accounts;
+}
+
+// Read first (openAccounts): an account is opened once and read on every hold. On PostgreSQL an INSERT ... ON
+// CONFLICT against a row another transaction is updating waits for that transaction; a plain read does not.
+async function openMissing(tx: Tx, input: OpenAccountInput, at: Date): Promise<Account> {
   await tx
     .insertInto('ledger_accounts')
     .values({
@@ -57,14 +84,17 @@ export async function findAccount(
   asset: string,
   kind: string,
 ): Promise<Account | undefined> {
-  const row = await tx
+  const row = await accountQuery(tx, ownerId, asset, kind).executeTakeFirst();
+  return row === undefined ? undefined : accountFromRow(row);
+}
+
+function accountQuery(tx: Tx, ownerId: string, asset: string, kind: string) {
+  return tx
     .selectFrom('ledger_accounts')
     .selectAll()
     .where('owner_id', '=', ownerId)
     .where('asset', '=', asset)
-    .where('kind', '=', kind)
-    .executeTakeFirst();
-  return row === undefined ? undefined : accountFromRow(row);
+    .where('kind', '=', kind);
 }
 
 export async function getAccount(tx: Tx, id: string): Promise<Account | undefined> {

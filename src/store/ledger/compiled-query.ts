@@ -20,9 +20,9 @@ type Template = readonly ({ readonly slot: number } | { readonly value: unknown 
 export function compiledOnce<A extends readonly (string | null)[], R>(
   arity: A['length'],
   build: (tx: Tx, engine: Engine, ...args: A) => Compilable<R>,
-): (tx: Tx, ...args: A) => Promise<QueryResult<R>> {
+): CompiledOnce<A, R> {
   const byEngine = new Map<Engine, { compiled: CompiledQuery<R>; template: Template }>();
-  return (tx, ...args) => {
+  const query = (tx: Tx, ...args: A): CompiledQuery<R> => {
     assert(args.length === arity, 'a compiled query gets every argument');
     const engine = engineOf(tx);
     let entry = byEngine.get(engine);
@@ -44,6 +44,18 @@ export function compiledOnce<A extends readonly (string | null)[], R>(
       byEngine.set(engine, entry);
     }
     const parameters = entry.template.map((part) => ('slot' in part ? args[part.slot] : part.value));
-    return tx.executeQuery<R>({ ...entry.compiled, parameters });
+    return { ...entry.compiled, parameters };
   };
+  const run = (tx: Tx, ...args: A) => tx.executeQuery<R>(query(tx, ...args));
+  return Object.assign(run, {
+    statement: (tx: Tx, ...args: A): Compilable<R> => ({ compile: () => query(tx, ...args) }),
+  });
 }
+
+/** Runs the query, or (`statement`) hands it to a caller that batches it (store/transaction.ts `together`). */
+export type CompiledOnce<A extends readonly (string | null)[], R> = ((
+  tx: Tx,
+  ...args: A
+) => Promise<QueryResult<R>>) & {
+  statement(tx: Tx, ...args: A): Compilable<R>;
+};

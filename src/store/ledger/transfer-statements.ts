@@ -1,3 +1,4 @@
+import type { QueryResult } from 'kysely';
 import { assert } from '../../core/errors.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
 import type { Tx } from '../transaction.ts';
@@ -49,15 +50,28 @@ const TOTALS = ['postedDebits', 'postedCredits', 'pendingDebits', 'pendingCredit
 /** Writes both accounts' totals, computed in bigint from the rows read under the lock, in one statement. */
 export async function writeTotals(
   tx: Tx,
+  debit: readonly [Account, Totals],
+  credit: readonly [Account, Totals],
+): Promise<void> {
+  const result = await tx.executeQuery(writeTotalsStatement(tx, debit, credit).compile());
+  checkTotalsWritten(result, debit[0], credit[0]);
+}
+
+/** writeTotals' statement, for a caller that batches it; check its result with checkTotalsWritten. */
+export function writeTotalsStatement(
+  tx: Tx,
   [debit, debitAfter]: readonly [Account, Totals],
   [credit, creditAfter]: readonly [Account, Totals],
-): Promise<void> {
-  const result = await updateTotals(
+) {
+  return updateTotals.statement(
     tx,
     debit.id,
     credit.id,
     ...TOTALS.flatMap((total) => [amountToRow(debitAfter[total]), amountToRow(creditAfter[total])]),
   );
+}
+
+export function checkTotalsWritten(result: QueryResult<unknown>, debit: Account, credit: Account): void {
   assert(result.numAffectedRows === 2n, `accounts ${debit.id} and ${credit.id} were both updated`);
 }
 
@@ -96,7 +110,12 @@ const insertTransferRow = compiledOnce(
 
 /** Inserts unless the id (or, for a resolution, the hold) is taken; says whether it inserted. */
 export async function insertTransfer(tx: Tx, row: LedgerTransfersTable): Promise<boolean> {
-  const result = await insertTransferRow(
+  return (await tx.executeQuery(insertTransferStatement(tx, row).compile())).numAffectedRows === 1n;
+}
+
+/** insertTransfer's statement, for a caller that batches it: it inserted if it affected one row. */
+export function insertTransferStatement(tx: Tx, row: LedgerTransfersTable) {
+  return insertTransferRow.statement(
     tx,
     row.id,
     row.kind,
@@ -109,5 +128,4 @@ export async function insertTransfer(tx: Tx, row: LedgerTransfersTable): Promise
     row.reference,
     row.created_at,
   );
-  return result.numAffectedRows === 1n;
 }

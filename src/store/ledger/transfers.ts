@@ -1,10 +1,18 @@
 import { assert, DomainError, invalidInput } from '../../core/errors.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
-import type { Tx } from '../transaction.ts';
+import { type Tx, together } from '../transaction.ts';
 import { lockAccounts } from './account-locks.ts';
 import { AMOUNT_LIMIT, checkResolveHoldInput, checkTransferInput } from './input-rules.ts';
 import { amountToRow, transferFromRow } from './rows.ts';
-import { insertTransfer, selectTransfer, type Totals, writeTotals } from './transfer-statements.ts';
+import {
+  checkTotalsWritten,
+  insertTransfer,
+  insertTransferStatement,
+  selectTransfer,
+  type Totals,
+  writeTotals,
+  writeTotalsStatement,
+} from './transfer-statements.ts';
 import {
   availableOf,
   type ResolveHoldInput,
@@ -118,11 +126,18 @@ async function createTransfer(
     reference: expected.reference,
     created_at: at.toISOString(),
   };
-  // The insert doubles as the idempotency check: it only meets a row when the id is taken.
-  if (!(await insertTransfer(tx, row))) {
+  // The insert doubles as the idempotency check: it only meets a row when the id is taken. It goes out with the
+  // totals in one round trip; when it met a row, the totals go back to what they were (the accounts stay locked).
+  const [inserted, totals] = await together(
+    tx,
+    insertTransferStatement(tx, row),
+    writeTotalsStatement(tx, [debit, debitAfter], [credit, creditAfter]),
+  );
+  checkTotalsWritten(totals, debit, credit);
+  if (inserted.numAffectedRows !== 1n) {
+    await writeTotals(tx, [debit, debit], [credit, credit]);
     return sameOrRefuse(tx, expected, new Error(`transfer ${input.id} vanished after a conflict`));
   }
-  await writeTotals(tx, [debit, debitAfter], [credit, creditAfter]);
   return transferFromRow(row);
 }
 

@@ -25,7 +25,9 @@ for (const { engine, skip } of await testEngines()) {
         clock.advance(60_000);
         const retried = await ledger.placeHold(holdInput);
         assert.deepEqual(retried, first);
+        // The retry's insert met the first row after the totals went out with it: both sides are put back.
         assert.equal((await ledger.accountBalance(alice.id)).pendingDebits, 400n);
+        assert.equal((await ledger.accountBalance(custody.id)).pendingCredits, 400n);
 
         const post = await ledger.postHold({ id: 'p1', pendingId: 'h1', code: 'withdrawal_completed' });
         assert.deepEqual(
