@@ -1,3 +1,4 @@
+import type { Compilable } from 'kysely';
 import { renderSecurityEmail } from '../core/notifications/security-email.ts';
 import { newOneTimeToken } from '../store/identity/one-time-tokens.ts';
 import type { Principal } from '../store/identity/principals.ts';
@@ -27,7 +28,14 @@ export interface Notice {
  * Tells a customer what happened, in the caller's transaction: renders the email with their current
  * anti-phishing code and a fresh single-use "lock my account" link, and writes it to the outbox.
  */
-export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal: Principal, notice: Notice) {
+export async function notifyPrincipal(
+  tx: Tx,
+  context: ServiceContext,
+  principal: Principal,
+  notice: Notice,
+  /** The caller's own writes, sent in the same round trip as the notice's (they run first). */
+  alongside: readonly Compilable<unknown>[] = [],
+) {
   const now = context.clock.now();
   // Reads in one round trip, writes in another.
   const [codes, endpoints] = await together(
@@ -74,6 +82,7 @@ export async function notifyPrincipal(tx: Tx, context: ServiceContext, principal
   });
   await together(
     tx,
+    ...alongside,
     tx.insertInto('one_time_tokens').values(lock.row),
     tx.insertInto('outbox').values([message, ...webhooks]),
   );

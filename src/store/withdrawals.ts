@@ -6,12 +6,12 @@ import { lockRows, type Tx, together } from './transaction.ts';
 
 export type WithdrawalRow = Readonly<WithdrawalsTable>;
 
-export async function insertWithdrawal(tx: Tx, row: WithdrawalsTable, actor: string): Promise<void> {
-  await together(
-    tx,
+/** The inserts of a new withdrawal and its first event, for the caller to send with its other writes (`together`). */
+export function withdrawalInserts(tx: Tx, row: WithdrawalsTable, actor: string) {
+  return [
     tx.insertInto('withdrawals').values(row),
     tx.insertInto('withdrawal_events').values(eventRow(row.id, null, row.state, actor, null, row.created_at)),
-  );
+  ] as const;
 }
 
 /** Reads a withdrawal to change it: on PostgreSQL the row stays locked until the transaction ends. */

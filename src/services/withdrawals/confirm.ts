@@ -13,7 +13,7 @@ import {
   moveWithdrawalThrough,
   type WithdrawalRow,
 } from '../../store/withdrawals.ts';
-import { audit } from '../audit.ts';
+import { audit, auditInsert } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { enforceRateLimits } from '../identity/rate-limit.ts';
 import { checkSecondFactor, parseProof } from '../identity/second-factor.ts';
@@ -205,20 +205,26 @@ export async function confirmWithdrawal(
     };
     const screening = { ...withdrawal, state: 'screening' as const, ...entering.changes };
     const decided = await applyScreening(tx, context, screening, screener, entering);
-    await audit(tx, context, {
+    const confirmed = auditInsert(tx, context, {
       actor,
       action: 'withdrawal.confirmed',
       subject: `withdrawal:${id}`,
       data: { method: check.method, digest: withdrawal.digest, outcome: decided.state },
     });
-    if (principal !== undefined) {
-      await notifyPrincipal(tx, context, principal, {
+    // A factor was checked, so the account row was there; the audit entry goes out with the notice's writes.
+    if (principal === undefined) throw new Error(`account ${auth.principalId} vanished during confirmation`);
+    await notifyPrincipal(
+      tx,
+      context,
+      principal,
+      {
         event: 'withdrawal.confirmed',
         headline: `Withdrawal confirmed: ${withdrawal.summary}`,
         lines: [`Status: ${decided.state}.`, 'You can cancel it until it is released.'],
         meta,
-      });
-    }
+      },
+      [confirmed],
+    );
     return { view: viewWithdrawal(decided) };
   });
   if (outcome.error !== undefined) throw outcome.error;

@@ -5,9 +5,9 @@ import { secureRandomBytes } from '../../core/random.ts';
 import { withdrawalDigest } from '../../core/withdrawals/digest.ts';
 import { feeFor, withdrawalSummary } from '../../core/withdrawals/fees.ts';
 import { findEntry } from '../../store/address-book.ts';
-import { inTransaction } from '../../store/transaction.ts';
-import { insertWithdrawal, newWithdrawalId } from '../../store/withdrawals.ts';
-import { audit } from '../audit.ts';
+import { inTransaction, together } from '../../store/transaction.ts';
+import { newWithdrawalId, withdrawalInserts } from '../../store/withdrawals.ts';
+import { auditInsert } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import type { Authenticated } from '../identity/sessions.ts';
 import { viewWithdrawal } from './view.ts';
@@ -96,21 +96,25 @@ export async function requestWithdrawal(
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
     };
-    await insertWithdrawal(tx, row, `customer:${auth.principalId}`);
-    await audit(tx, context, {
-      actor: `customer:${auth.principalId}`,
-      action: 'withdrawal.requested',
-      subject: `withdrawal:${id}`,
-      data: {
-        asset: asset.code,
-        network,
-        amount: row.amount,
-        fee: row.fee,
-        destination: entry.address,
-        digest,
-        ip: meta.ip,
-      },
-    });
+    // The withdrawal, its first event and its audit entry in one round trip.
+    await together(
+      tx,
+      ...withdrawalInserts(tx, row, `customer:${auth.principalId}`),
+      auditInsert(tx, context, {
+        actor: `customer:${auth.principalId}`,
+        action: 'withdrawal.requested',
+        subject: `withdrawal:${id}`,
+        data: {
+          asset: asset.code,
+          network,
+          amount: row.amount,
+          fee: row.fee,
+          destination: entry.address,
+          digest,
+          ip: meta.ip,
+        },
+      }),
+    );
     return viewWithdrawal(row);
   });
 }

@@ -17,6 +17,13 @@ import { findSealed, sealAudit } from './seal-audit.ts';
  * audit_log shortly after (every node runs it; `drawbridge audit verify` and `head` seal first).
  */
 export async function appendAudit(tx: Tx, entry: AuditEntryInput): Promise<AuditJournalEntry> {
+  const { insert, journaled } = journalInsert(tx, entry);
+  await insert.execute();
+  return journaled;
+}
+
+/** appendAudit's insert, for a caller that sends it with other writes (store/transaction.ts `together`). */
+export function journalInsert(tx: Tx, entry: AuditEntryInput) {
   const dataJson = checkAuditEntry(entry);
   const row = {
     id: newId(),
@@ -26,8 +33,12 @@ export async function appendAudit(tx: Tx, entry: AuditEntryInput): Promise<Audit
     subject: entry.subject,
     data: dataJson,
   };
-  await tx.insertInto('audit_journal').values(row).execute();
-  return Object.freeze({ ...row, at: new Date(row.at), data: Object.freeze(JSON.parse(dataJson)) });
+  const journaled: AuditJournalEntry = Object.freeze({
+    ...row,
+    at: new Date(row.at),
+    data: Object.freeze(JSON.parse(dataJson)),
+  });
+  return { insert: tx.insertInto('audit_journal').values(row), journaled };
 }
 
 /**

@@ -1,4 +1,4 @@
-export { appendAudit, recordAudit } from './append-audit.ts';
+export { appendAudit, journalInsert, recordAudit } from './append-audit.ts';
 export {
   AUDIT_LIMITS,
   type AuditEntry,
