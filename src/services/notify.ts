@@ -1,9 +1,9 @@
 import type { Compilable } from 'kysely';
 import { renderSecurityEmail } from '../core/notifications/security-email.ts';
-import { newOneTimeToken } from '../store/identity/one-time-tokens.ts';
+import { newOneTimeToken, oneTimeTokenInsert } from '../store/identity/one-time-tokens.ts';
 import type { Principal } from '../store/identity/principals.ts';
 import { settingFromRow, settingQuery } from '../store/identity/settings-history.ts';
-import { emailOutboxRow } from '../store/outbox.ts';
+import { emailOutboxRow, outboxInsert } from '../store/outbox.ts';
 import { type Tx, together } from '../store/transaction.ts';
 import { activeWebhookEndpointsQuery } from '../store/webhooks.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
@@ -83,8 +83,8 @@ export async function notifyPrincipal(
   await together(
     tx,
     ...alongside,
-    tx.insertInto('one_time_tokens').values(lock.row),
-    tx.insertInto('outbox').values([message, ...webhooks]),
+    oneTimeTokenInsert(tx, lock.row),
+    ...[message, ...webhooks].map((row) => outboxInsert(tx, row)),
   );
   return message;
 }

@@ -1,5 +1,6 @@
 import { newId } from '../core/ids.ts';
 import type { RenderedEmail } from '../core/notifications/security-email.ts';
+import { compiledInsert } from './compiled-query.ts';
 import type { OutboxTable } from './schema-identity.ts';
 import type { Tx } from './transaction.ts';
 
@@ -18,8 +19,32 @@ export interface EmailInput {
 
 export async function enqueueEmail(tx: Tx, input: EmailInput): Promise<OutboxRow> {
   const row = emailOutboxRow(input);
-  await tx.insertInto('outbox').values(row).execute();
+  await insertOutboxRow.run(tx, row);
   return row;
+}
+
+const insertOutboxRow = compiledInsert('outbox', [
+  'id',
+  'channel',
+  'recipient',
+  'account_id',
+  'event',
+  'security',
+  'subject',
+  'body_text',
+  'body_html',
+  'payload',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'delivered_at',
+  'last_error',
+  'created_at',
+]);
+
+/** The insert of one outbox row, for a caller that sends it with other statements (`together`). */
+export function outboxInsert(tx: Tx, row: OutboxTable) {
+  return insertOutboxRow.statement(tx, row);
 }
 
 /** The outbox row of an email, for a caller that batches the insert. */

@@ -1,7 +1,8 @@
 import { newId } from '../core/ids.ts';
 import { HOLDING } from '../core/withdrawals/states.ts';
+import { compiledInsert } from './compiled-query.ts';
 import type { Database } from './database.ts';
-import type { WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
+import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
 import { lockRows, type Tx, together } from './transaction.ts';
 
 export type WithdrawalRow = Readonly<WithdrawalsTable>;
@@ -9,9 +10,62 @@ export type WithdrawalRow = Readonly<WithdrawalsTable>;
 /** The inserts of a new withdrawal and its first event, for the caller to send with its other writes (`together`). */
 export function withdrawalInserts(tx: Tx, row: WithdrawalsTable, actor: string) {
   return [
-    tx.insertInto('withdrawals').values(row),
-    tx.insertInto('withdrawal_events').values(eventRow(row.id, null, row.state, actor, null, row.created_at)),
+    insertWithdrawalRow.statement(tx, row),
+    insertEvent.statement(tx, eventRow(row.id, null, row.state, actor, null, row.created_at)),
   ] as const;
+}
+
+const insertWithdrawalRow = compiledInsert('withdrawals', [
+  'id',
+  'account_id',
+  'asset',
+  'network',
+  'amount',
+  'fee',
+  'destination_id',
+  'destination_address',
+  'destination_label',
+  'nonce',
+  'digest',
+  'summary',
+  'state',
+  'proof_id',
+  'confirm_failures',
+  'expires_at',
+  'release_after',
+  'time_locked_until',
+  'first_use',
+  'screening',
+  'attestation',
+  'txid',
+  'reason',
+  'created_at',
+  'updated_at',
+]);
+const insertEvent = compiledInsert('withdrawal_events', [
+  'id',
+  'withdrawal_id',
+  'at',
+  'from_state',
+  'to_state',
+  'actor',
+  'reason',
+]);
+const insertProofRow = compiledInsert('withdrawal_proofs', [
+  'id',
+  'withdrawal_id',
+  'account_id',
+  'digest',
+  'method',
+  'factor_id',
+  'evidence',
+  'proof_hash',
+  'created_at',
+]);
+
+/** The insert of a withdrawal's proof, for the caller to send with its other statements (`together`). */
+export function proofInsert(tx: Tx, row: WithdrawalProofsTable) {
+  return insertProofRow.statement(tx, row);
 }
 
 /** Reads a withdrawal to change it: on PostgreSQL the row stays locked until the transaction ends. */
@@ -54,7 +108,7 @@ export async function moveWithdrawalThrough(
       .set({ ...changes, state: last.to, updated_at: at })
       .where('id', '=', id)
       .where('state', '=', from),
-    tx.insertInto('withdrawal_events').values(steps),
+    ...steps.map((step) => insertEvent.statement(tx, step)),
   );
   if (moved.numAffectedRows !== 1n) throw new Error(`withdrawal ${id} was not ${from} when it was moved`);
 }
@@ -95,10 +149,7 @@ export async function recordEvent(
   reason: string | null,
   at: string,
 ): Promise<void> {
-  await tx
-    .insertInto('withdrawal_events')
-    .values(eventRow(withdrawalId, from, to, actor, reason, at))
-    .execute();
+  await insertEvent.run(tx, eventRow(withdrawalId, from, to, actor, reason, at));
 }
 
 function eventRow(

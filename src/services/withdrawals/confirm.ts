@@ -11,6 +11,7 @@ import {
   lockWithdrawalQuery,
   moveWithdrawal,
   moveWithdrawalThrough,
+  proofInsert,
   type WithdrawalRow,
 } from '../../store/withdrawals.ts';
 import { audit, auditInsert } from '../audit.ts';
@@ -169,7 +170,7 @@ export async function confirmWithdrawal(
     const proofId = newId();
     const [, used] = await together(
       tx,
-      tx.insertInto('withdrawal_proofs').values({
+      proofInsert(tx, {
         id: proofId,
         withdrawal_id: id,
         account_id: auth.principalId,

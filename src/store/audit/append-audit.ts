@@ -1,5 +1,6 @@
 import { toTimestamp } from '../../core/clock.ts';
 import { newId } from '../../core/ids.ts';
+import { compiledInsert } from '../compiled-query.ts';
 import type { Database } from '../database.ts';
 import { inTransaction, type Tx } from '../transaction.ts';
 import {
@@ -10,6 +11,8 @@ import {
 } from './audit-entry.ts';
 import { findSealed, sealAudit } from './seal-audit.ts';
 
+const insertJournal = compiledInsert('audit_journal', ['id', 'at', 'actor', 'action', 'subject', 'data']);
+
 /**
  * Records one entry inside the caller's transaction, so the event and its audit entry commit (or roll back)
  * together. It goes to the audit journal: one insert, no lock and no read of the chain's head, so audited
@@ -18,7 +21,7 @@ import { findSealed, sealAudit } from './seal-audit.ts';
  */
 export async function appendAudit(tx: Tx, entry: AuditEntryInput): Promise<AuditJournalEntry> {
   const { insert, journaled } = journalInsert(tx, entry);
-  await insert.execute();
+  await tx.executeQuery(insert.compile());
   return journaled;
 }
 
@@ -38,7 +41,7 @@ export function journalInsert(tx: Tx, entry: AuditEntryInput) {
     at: new Date(row.at),
     data: Object.freeze(JSON.parse(dataJson)),
   });
-  return { insert: tx.insertInto('audit_journal').values(row), journaled };
+  return { insert: insertJournal.statement(tx, row), journaled };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { hashOpaqueToken, isWellFormedToken, newOpaqueToken } from '../../core/identity/opaque-token.ts';
 import { newId } from '../../core/ids.ts';
+import { compiledInsert } from '../compiled-query.ts';
 import type { OneTimeTokensTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
 
@@ -11,8 +12,24 @@ export async function issueOneTimeToken(
   input: { principalId: string; purpose: string; data: Record<string, unknown>; now: Date; ttlMs: number },
 ): Promise<{ token: string; row: OneTimeToken }> {
   const issued = newOneTimeToken(input);
-  await tx.insertInto('one_time_tokens').values(issued.row).execute();
+  await insertToken.run(tx, issued.row);
   return issued;
+}
+
+const insertToken = compiledInsert('one_time_tokens', [
+  'id',
+  'principal_id',
+  'purpose',
+  'token_hash',
+  'data',
+  'created_at',
+  'expires_at',
+  'used_at',
+]);
+
+/** The insert of a token's row, for a caller that sends it with other statements (`together`). */
+export function oneTimeTokenInsert(tx: Tx, row: OneTimeTokensTable) {
+  return insertToken.statement(tx, row);
 }
 
 /** A fresh token and the row that stores its hash, for a caller that batches the insert. */

@@ -1,4 +1,5 @@
 import { newId } from '../../core/ids.ts';
+import { compiledOnce } from '../compiled-query.ts';
 import type { OperatorRole, PrincipalKind, SessionsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
 
@@ -42,7 +43,12 @@ export async function lookupSessionByTokenHash(
   tx: Tx,
   tokenHash: string,
 ): Promise<SessionLookup | undefined> {
-  return tx
+  return (await selectSession(tx, tokenHash)).rows[0];
+}
+
+// Every authenticated request runs it: built and compiled once per engine.
+const selectSession = compiledOnce(1, (tx: Tx, _engine, tokenHash: string) =>
+  tx
     .selectFrom('sessions as s')
     .innerJoin('principals as p', 'p.id', 's.principal_id')
     .innerJoin('security_epochs as e', (join) => join.onTrue())
@@ -63,9 +69,8 @@ export async function lookupSessionByTokenHash(
       'p.locked_at',
       's.device_id',
     ])
-    .where('s.token_hash', '=', tokenHash)
-    .executeTakeFirst();
-}
+    .where('s.token_hash', '=', tokenHash),
+);
 
 export async function touchSession(tx: Tx, id: string, at: string): Promise<void> {
   await tx.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id).execute();

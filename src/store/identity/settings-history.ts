@@ -1,4 +1,5 @@
 import { newId } from '../../core/ids.ts';
+import { compiledOnce } from '../compiled-query.ts';
 import type { Tx } from '../transaction.ts';
 
 /**
@@ -33,12 +34,11 @@ export async function settingAt(
   setting: string,
   at: string,
 ): Promise<SettingValue | undefined> {
-  return settingFromRow(await settingQuery(tx, principalId, setting, at).executeTakeFirst());
+  return settingFromRow((await selectSetting(tx, principalId, setting, at)).rows[0]);
 }
 
-/** settingAt's statement, for a caller that batches it (store/transaction.ts `together`). */
-export function settingQuery(tx: Tx, principalId: string, setting: string, at: string) {
-  return tx
+const selectSetting = compiledOnce(3, (tx: Tx, _engine, principalId: string, setting: string, at: string) =>
+  tx
     .selectFrom('security_settings_history')
     .select(['value', 'effective_at'])
     .where('principal_id', '=', principalId)
@@ -46,7 +46,12 @@ export function settingQuery(tx: Tx, principalId: string, setting: string, at: s
     .where('effective_at', '<=', at)
     .orderBy('effective_at', 'desc')
     .orderBy('id', 'desc')
-    .limit(1);
+    .limit(1),
+);
+
+/** settingAt's statement, for a caller that batches it (store/transaction.ts `together`). */
+export function settingQuery(tx: Tx, principalId: string, setting: string, at: string) {
+  return selectSetting.statement(tx, principalId, setting, at);
 }
 
 export function settingFromRow(

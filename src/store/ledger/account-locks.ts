@@ -1,6 +1,6 @@
 import { assert } from '../../core/errors.ts';
+import { compiledOnce, engineOf } from '../compiled-query.ts';
 import type { Tx } from '../transaction.ts';
-import { compiledOnce, engineOf } from './compiled-query.ts';
 import { accountFromRow } from './rows.ts';
 import type { Account } from './types.ts';
 

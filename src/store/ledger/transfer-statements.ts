@@ -1,8 +1,8 @@
 import type { QueryResult } from 'kysely';
 import { assert } from '../../core/errors.ts';
+import { compiledOnce } from '../compiled-query.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
 import type { Tx } from '../transaction.ts';
-import { compiledOnce } from './compiled-query.ts';
 import { amountToRow } from './rows.ts';
 import type { Account, TransferKind } from './types.ts';
 

@@ -1,7 +1,14 @@
-import { type Compilable, type CompiledQuery, PostgresAdapter, type QueryResult } from 'kysely';
-import { assert } from '../../core/errors.ts';
-import type { Engine } from '../database.ts';
-import type { Tx } from '../transaction.ts';
+import {
+  type Compilable,
+  type CompiledQuery,
+  type Insertable,
+  PostgresAdapter,
+  type QueryResult,
+} from 'kysely';
+import { assert } from '../core/errors.ts';
+import type { Engine } from './database.ts';
+import type { Schema } from './schema.ts';
+import type { Tx } from './transaction.ts';
 
 export function engineOf(tx: Tx): Engine {
   return tx.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
@@ -59,3 +66,26 @@ export type CompiledOnce<A extends readonly (string | null)[], R> = ((
 ) => Promise<QueryResult<R>>) & {
   statement(tx: Tx, ...args: A): Compilable<R>;
 };
+
+type Row<T extends keyof Schema> = Insertable<Schema[T]>;
+
+/**
+ * An INSERT of one row with every one of `columns`, built and compiled once per engine (compiledOnce): the hot
+ * paths insert the same shapes (withdrawals, their events, audit entries, outbox rows) on every request.
+ */
+export function compiledInsert<T extends keyof Schema & string>(
+  table: T,
+  columns: readonly (keyof Row<T> & string)[],
+) {
+  const insert = compiledOnce(columns.length, (tx: Tx, _engine, ...slots: (string | null)[]) =>
+    tx
+      .insertInto(table)
+      .values(Object.fromEntries(columns.map((column, i) => [column, slots[i]])) as unknown as Row<T>),
+  );
+  // Numbers are parameters as strings are: the placeholders only need to be strings while the shape is built.
+  const args = (row: Row<T>) => columns.map((column) => (row[column] ?? null) as string | null);
+  return {
+    run: (tx: Tx, row: Row<T>) => insert(tx, ...args(row)),
+    statement: (tx: Tx, row: Row<T>) => insert.statement(tx, ...args(row)),
+  };
+}
