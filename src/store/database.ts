@@ -111,21 +111,59 @@ const STATEMENT_CACHE_SIZE = 1000;
  */
 function cachingStatements(handle: SQLite.Database) {
   const cache = new Map<string, SQLite.Statement>();
+  const prepared = (sqlText: string): SQLite.Statement => {
+    const cached = cache.get(sqlText);
+    if (cached !== undefined) return cached;
+    const statement = handle.prepare(sqlText);
+    if (cache.size >= STATEMENT_CACHE_SIZE) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(sqlText, statement);
+    return statement;
+  };
   return {
     close: () => {
       cache.clear();
       handle.close();
     },
-    prepare(sqlText: string): SQLite.Statement {
-      const cached = cache.get(sqlText);
-      if (cached !== undefined) return cached;
-      const statement = handle.prepare(sqlText);
-      if (cache.size >= STATEMENT_CACHE_SIZE) {
-        const oldest = cache.keys().next().value;
-        if (oldest !== undefined) cache.delete(oldest);
-      }
-      cache.set(sqlText, statement);
-      return statement;
+    prepare: (sqlText: string) =>
+      TRAILING_LIMIT.test(sqlText) ? literalLimit(sqlText, prepared) : prepared(sqlText),
+  };
+}
+
+/** `limit ?` closing a statement, as Kysely writes every `.limit(n)`. */
+const TRAILING_LIMIT = / limit \?$/;
+
+/**
+ * SQLite re-prepares a statement whose LIMIT is a bound parameter every time it runs (the planner weighs the limit,
+ * and better-sqlite3 builds SQLite with STAT4): measured on the factor lookup, 14.6 us a run with `limit ?` against
+ * 4.4 us with `limit 100`. A statement ending in `limit ?` run with a whole-number limit runs as the statement with
+ * that number written in; each distinct limit is one more cached statement.
+ */
+function literalLimit(sqlText: string, prepared: (sqlText: string) => SQLite.Statement) {
+  const resolve = (parameters: readonly unknown[]) => {
+    const limit = parameters[parameters.length - 1];
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0)
+      return { statement: prepared(sqlText), parameters };
+    return {
+      statement: prepared(sqlText.replace(TRAILING_LIMIT, ` limit ${limit}`)),
+      parameters: parameters.slice(0, -1),
+    };
+  };
+  return {
+    reader: prepared(sqlText).reader,
+    all(parameters: readonly unknown[]) {
+      const { statement, parameters: rest } = resolve(parameters);
+      return statement.all(rest);
+    },
+    run(parameters: readonly unknown[]) {
+      const { statement, parameters: rest } = resolve(parameters);
+      return statement.run(rest);
+    },
+    iterate(parameters: readonly unknown[]) {
+      const { statement, parameters: rest } = resolve(parameters);
+      return statement.iterate(rest);
     },
   };
 }
