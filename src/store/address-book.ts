@@ -1,5 +1,6 @@
 import { COOLING_SETTING } from '../core/address-book/cooling.ts';
 import { newId } from '../core/ids.ts';
+import { compiledOnce, rowsOf } from './compiled-query.ts';
 import type { AddressBookEntriesTable } from './schema-address-book.ts';
 import type { Tx } from './transaction.ts';
 
@@ -69,17 +70,17 @@ export async function findEntry(
   accountId: string,
   id: string,
 ): Promise<AddressBookEntry | undefined> {
-  return entryFromRow(await entryQuery(tx, accountId, id).executeTakeFirst());
+  return entryFromRow((await rowsOf(tx, entryQuery(tx, accountId, id)))[0]);
 }
 
 /** findEntry's statement, for a caller that batches it (store/transaction.ts `together`). */
 export function entryQuery(tx: Tx, accountId: string, id: string) {
-  return tx
-    .selectFrom('address_book_entries')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', accountId);
+  return selectEntry.statement(tx, accountId, id);
 }
+
+const selectEntry = compiledOnce(2, (tx: Tx, _engine, accountId: string, id: string) =>
+  tx.selectFrom('address_book_entries').selectAll().where('id', '=', id).where('account_id', '=', accountId),
+);
 
 export function entryFromRow(row: Parameters<typeof fromRow>[0] | undefined): AddressBookEntry | undefined {
   return row === undefined ? undefined : fromRow(row);

@@ -89,3 +89,8 @@ export function compiledInsert<T extends keyof Schema & string>(
     statement: (tx: Tx, row: Row<T>) => insert.statement(tx, ...args(row)),
   };
 }
+
+/** The rows of a statement built for `together` (a compiledOnce statement, a Kysely builder), run on its own. */
+export async function rowsOf<R>(tx: Tx, query: Compilable<R>): Promise<R[]> {
+  return (await tx.executeQuery(query.compile())).rows;
+}

@@ -3,6 +3,7 @@ import { toTimestamp } from '../core/clock.ts';
 import { DomainError, invalidInput } from '../core/errors.ts';
 import { type AssetCode, getAsset } from '../core/money/assets.ts';
 import { formatUsdExact, parseUsdPrice, type Usd, usdValue } from '../core/money/usd.ts';
+import { compiledOnce, rowsOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import type { PricePointsTable, Schema } from './schema.ts';
 
@@ -95,19 +96,25 @@ export async function priceAt(
   at: Date,
   options: PriceLookupOptions = {},
 ): Promise<PricePoint> {
-  return priceFromRow(await priceQuery(handle, assetCode, at).executeTakeFirst(), assetCode, at, options);
+  const tx = queries(handle);
+  return priceFromRow((await rowsOf(tx, priceQuery(tx, assetCode, at)))[0], assetCode, at, options);
 }
 
 /** The statement priceAt runs, for a caller that batches it with others (store/transaction.ts `together`). */
 export function priceQuery(handle: PriceHandle, assetCode: string, at: Date) {
-  return queries(handle)
+  const asset = getAsset(assetCode).code;
+  return selectPrice.statement(queries(handle), asset, toTimestamp(checkedInstant(at, 'at')));
+}
+
+const selectPrice = compiledOnce(2, (tx: Kysely<Schema>, _engine, asset: string, at: string) =>
+  tx
     .selectFrom('price_points')
     .selectAll()
-    .where('asset', '=', getAsset(assetCode).code)
-    .where('at', '<=', toTimestamp(checkedInstant(at, 'at')))
+    .where('asset', '=', asset)
+    .where('at', '<=', at)
     .orderBy('at', 'desc')
-    .limit(1);
-}
+    .limit(1),
+);
 
 /** What priceAt makes of the row priceQuery found: the point, or PRICE_UNAVAILABLE when none or stale. */
 export function priceFromRow(

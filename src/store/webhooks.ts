@@ -1,3 +1,4 @@
+import { compiledOnce, rowsOf } from './compiled-query.ts';
 import type { WebhookEndpointsTable } from './schema-notifications.ts';
 import type { Tx } from './transaction.ts';
 
@@ -44,17 +45,21 @@ export async function countActiveWebhookEndpoints(tx: Tx): Promise<number> {
 }
 
 export async function activeWebhookEndpoints(tx: Tx): Promise<WebhookEndpointRow[]> {
-  return activeWebhookEndpointsQuery(tx).execute();
+  return rowsOf(tx, activeWebhookEndpointsQuery(tx));
 }
 
 export function activeWebhookEndpointsQuery(tx: Tx) {
-  return tx
+  return selectActiveEndpoints.statement(tx);
+}
+
+const selectActiveEndpoints = compiledOnce(0, (tx: Tx) =>
+  tx
     .selectFrom('webhook_endpoints')
     .selectAll()
     .where('status', '=', 'active')
     .orderBy('id')
-    .limit(MAX_WEBHOOK_ENDPOINTS);
-}
+    .limit(MAX_WEBHOOK_ENDPOINTS),
+);
 
 export async function updateWebhookEndpoint(
   tx: Tx,

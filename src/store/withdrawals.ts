@@ -1,9 +1,9 @@
 import { newId } from '../core/ids.ts';
 import { HOLDING } from '../core/withdrawals/states.ts';
-import { compiledInsert } from './compiled-query.ts';
+import { compiledInsert, compiledOnce, rowsOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
-import { lockRows, type Tx, together } from './transaction.ts';
+import { type Tx, together } from './transaction.ts';
 
 export type WithdrawalRow = Readonly<WithdrawalsTable>;
 
@@ -74,13 +74,18 @@ export async function lockWithdrawal(
   tx: Tx,
   id: string,
 ): Promise<WithdrawalRow | undefined> {
-  return lockWithdrawalQuery(database, tx, id).executeTakeFirst();
+  return (await rowsOf(tx, lockWithdrawalQuery(database, tx, id)))[0];
 }
 
-/** lockWithdrawal's statement, for a caller that batches it (store/transaction.ts `together`). */
-export function lockWithdrawalQuery(database: Database, tx: Tx, id: string) {
+const lockWithdrawalRow = compiledOnce(1, (tx: Tx, engine, id: string) => {
   const query = tx.selectFrom('withdrawals').selectAll().where('id', '=', id);
-  return lockRows(database) ? query.forUpdate() : query;
+  return engine === 'postgres' ? query.forUpdate() : query;
+});
+
+/** lockWithdrawal's statement, for a caller that batches it (store/transaction.ts `together`). */
+export function lockWithdrawalQuery(_database: Database, tx: Tx, id: string) {
+  // Row locks exist only on PostgreSQL (lockRows); the compiled shape follows the engine.
+  return lockWithdrawalRow.statement(tx, id);
 }
 
 /**
@@ -186,26 +191,36 @@ export async function listWithdrawals(tx: Tx, accountId: string, limit: number, 
 
 /** Has money gone (or is it going) to this address-book entry before? The first use gets a longer cancel window. */
 export function destinationUsedBeforeQuery(tx: Tx, destinationId: string, exceptId: string) {
-  return tx
+  return selectUsedDestination.statement(tx, destinationId, exceptId);
+}
+
+const selectUsedDestination = compiledOnce(2, (tx: Tx, _engine, destinationId: string, exceptId: string) =>
+  tx
     .selectFrom('withdrawals')
     .select('id')
     .where('destination_id', '=', destinationId)
     .where('id', '<>', exceptId)
     .where('state', 'in', ['queued', 'released', 'broadcast', 'completed'])
-    .limit(1);
-}
+    .limit(1),
+);
 
 /** Confirmed withdrawals of an account since `since` (for the daily limit): amounts by asset. */
 export function confirmedSinceQuery(tx: Tx, accountId: string, since: string, exceptId: string) {
-  return tx
-    .selectFrom('withdrawals')
-    .select(['asset', 'amount', 'created_at'])
-    .where('account_id', '=', accountId)
-    .where('id', '<>', exceptId)
-    .where('created_at', '>=', since)
-    .where('state', 'in', [...HOLDING, 'completed'])
-    .limit(1000);
+  return selectConfirmedSince.statement(tx, accountId, since, exceptId);
 }
+
+const selectConfirmedSince = compiledOnce(
+  3,
+  (tx: Tx, _engine, accountId: string, since: string, exceptId: string) =>
+    tx
+      .selectFrom('withdrawals')
+      .select(['asset', 'amount', 'created_at'])
+      .where('account_id', '=', accountId)
+      .where('id', '<>', exceptId)
+      .where('created_at', '>=', since)
+      .where('state', 'in', [...HOLDING, 'completed'])
+      .limit(1000),
+);
 
 export function newWithdrawalId(): string {
   return newId();

@@ -5,6 +5,7 @@ import { addUsd, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
 import { type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import { MINIMAL_WITHDRAWAL_RULES, type WithdrawalFacts } from '../../core/risk/withdrawal-rules.ts';
 import { entryFromRow, entryQuery } from '../../store/address-book.ts';
+import { rowsOf } from '../../store/compiled-query.ts';
 import { lockPrincipalQuery } from '../../store/identity/principals.ts';
 import { settingFromRow, settingQuery } from '../../store/identity/settings-history.ts';
 import { type PricePoint, priceFromRow, priceQuery } from '../../store/prices.ts';
@@ -24,7 +25,7 @@ export interface Screener {
 }
 
 async function priceOf(tx: Tx, asset: string, at: Date): Promise<Usd | undefined> {
-  const row = await priceQuery(tx, asset, at).executeTakeFirst();
+  const [row] = await rowsOf(tx, priceQuery(tx, asset, at));
   return usdPriceOf(() => priceFromRow(row, asset, at));
 }
 

@@ -1,20 +1,27 @@
 import { sql } from 'kysely';
+import { compiledOnce, rowsOf } from '../compiled-query.ts';
 import type { MfaMethod, SecurityEpochsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
 
 export type SecurityEpochs = Readonly<Omit<SecurityEpochsTable, 'id'>>;
 
 export async function readEpochs(tx: Tx): Promise<SecurityEpochs> {
-  return epochsQuery(tx).executeTakeFirstOrThrow();
+  const [row] = await rowsOf(tx, epochsQuery(tx));
+  if (row === undefined) throw new Error('the security epochs row is missing');
+  return row;
 }
 
 /** readEpochs' statement, for a caller that batches it (store/transaction.ts `together`). */
 export function epochsQuery(tx: Tx) {
-  return tx
+  return selectEpochs.statement(tx);
+}
+
+const selectEpochs = compiledOnce(0, (tx: Tx) =>
+  tx
     .selectFrom('security_epochs')
     .select(['session_epoch', 'mfa_epoch', 'totp_epoch', 'passkey_epoch', 'recovery_epoch'])
-    .where('id', '=', 1);
-}
+    .where('id', '=', 1),
+);
 
 const METHOD_COLUMN = {
   totp: 'totp_epoch',

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { assert } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
+import { compiledOnce, rowsOf } from '../compiled-query.ts';
 import type { OperatorRole, PrincipalKind, PrincipalsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
 
@@ -29,14 +30,20 @@ export async function findPrincipal(tx: Tx, id: string): Promise<Principal | und
  * the caller's BEGIN IMMEDIATE already serialises every writer.
  */
 export async function lockPrincipal(tx: Tx, id: string, rowLocks: boolean): Promise<Principal | undefined> {
-  return lockPrincipalQuery(tx, id, rowLocks).executeTakeFirst();
+  return (await rowsOf(tx, lockPrincipalQuery(tx, id, rowLocks)))[0];
 }
+
+const selectPrincipal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  tx.selectFrom('principals').selectAll().where('id', '=', id),
+);
+const lockPrincipalRow = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  tx.selectFrom('principals').selectAll().where('id', '=', id).forUpdate(),
+);
 
 /** lockPrincipal's statement, for a caller that batches it (store/transaction.ts `together`). */
 export function lockPrincipalQuery(tx: Tx, id: string, rowLocks: boolean) {
   assert(!rowLocks || tx.isTransaction, 'a principal row lock is only held inside a transaction');
-  const query = tx.selectFrom('principals').selectAll().where('id', '=', id);
-  return rowLocks ? query.forUpdate() : query;
+  return (rowLocks ? lockPrincipalRow : selectPrincipal).statement(tx, id);
 }
 
 export async function insertPrincipal(

@@ -1,5 +1,6 @@
 import { assert, DomainError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
+import { compiledOnce, rowsOf } from '../compiled-query.ts';
 import { type Tx, together } from '../transaction.ts';
 import { checkOpenAccountInput } from './input-rules.ts';
 import { accountFromRow } from './rows.ts';
@@ -84,18 +85,22 @@ export async function findAccount(
   asset: string,
   kind: string,
 ): Promise<Account | undefined> {
-  const row = await accountQuery(tx, ownerId, asset, kind).executeTakeFirst();
+  const [row] = await rowsOf(tx, accountQuery(tx, ownerId, asset, kind));
   return row === undefined ? undefined : accountFromRow(row);
 }
 
 function accountQuery(tx: Tx, ownerId: string, asset: string, kind: string) {
-  return tx
+  return selectAccount.statement(tx, ownerId, asset, kind);
+}
+
+const selectAccount = compiledOnce(3, (tx: Tx, _engine, ownerId: string, asset: string, kind: string) =>
+  tx
     .selectFrom('ledger_accounts')
     .selectAll()
     .where('owner_id', '=', ownerId)
     .where('asset', '=', asset)
-    .where('kind', '=', kind);
-}
+    .where('kind', '=', kind),
+);
 
 export async function getAccount(tx: Tx, id: string): Promise<Account | undefined> {
   const row = await tx.selectFrom('ledger_accounts').selectAll().where('id', '=', id).executeTakeFirst();
