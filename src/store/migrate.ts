@@ -48,16 +48,19 @@ export interface MigrationReport {
   readonly applied: readonly string[];
 }
 
+const CATALOG_RACE_CODES = new Set(['3F000', '42P01', '42703']);
+
 /** Brings the schema up to date. Safe to run from several nodes at once (Kysely takes a lock). */
 export async function migrateToLatest(database: Database): Promise<MigrationReport> {
-  // Kysely's migrator lists tables across every schema; a schema dropped at that moment elsewhere on the same
-  // PostgreSQL database (tests, tenants) makes it fail with 3F000/42P01. Nothing was applied then: try again.
+  // Kysely's migrator lists tables and their columns across every schema; a schema dropped at that moment
+  // elsewhere on the same PostgreSQL database (tests, tenants) makes it fail with 3F000, 42P01 or (a column of a
+  // table being dropped, met by pg_get_serial_sequence) 42703. Nothing was applied then: try again.
   for (let attempt = 1; ; attempt++) {
     try {
       return await migrateOnce(database);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (attempt >= 5 || (code !== '3F000' && code !== '42P01')) throw error;
+      if (attempt >= 5 || !CATALOG_RACE_CODES.has(code ?? '')) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }

@@ -108,11 +108,7 @@ export async function moveWithdrawalThrough(
   );
   const [moved] = await together(
     tx,
-    tx
-      .updateTable('withdrawals')
-      .set({ ...changes, state: last.to, updated_at: at })
-      .where('id', '=', id)
-      .where('state', '=', from),
+    moveStatement(tx, id, from, last.to, changes, at),
     ...steps.map((step) => insertEvent.statement(tx, step)),
   );
   if (moved.numAffectedRows !== 1n) throw new Error(`withdrawal ${id} was not ${from} when it was moved`);
@@ -134,15 +130,53 @@ export async function moveWithdrawal(
   changes: Partial<Omit<WithdrawalsTable, 'id' | 'state'>>,
   event: { actor: string; reason: string | null; at: string },
 ): Promise<boolean> {
-  const result = await tx
-    .updateTable('withdrawals')
-    .set({ ...changes, state: to, updated_at: event.at })
-    .where('id', '=', id)
-    .where('state', '=', from)
-    .executeTakeFirst();
-  if (result.numUpdatedRows !== 1n) return false;
+  const result = await tx.executeQuery(moveStatement(tx, id, from, to, changes, event.at).compile());
+  if (result.numAffectedRows !== 1n) return false;
   await recordEvent(tx, id, from, to, event.actor, event.reason, event.at);
   return true;
+}
+
+type Changes = Partial<Omit<WithdrawalsTable, 'id' | 'state'>>;
+
+/** One compiled UPDATE per set of changed columns (the callers' change sets are few and fixed in code). */
+const moves = new Map<string, ReturnType<typeof compiledMove>>();
+
+function compiledMove(columns: readonly (keyof Changes & string)[]) {
+  return compiledOnce(
+    columns.length + 4,
+    (tx: Tx, _engine, id: string, from: string, to: string, at: string, ...values: (string | null)[]) =>
+      tx
+        .updateTable('withdrawals')
+        .set({
+          ...(Object.fromEntries(columns.map((column, i) => [column, values[i]])) as Changes),
+          state: to as WithdrawalState,
+          updated_at: at,
+        })
+        .where('id', '=', id)
+        .where('state', '=', from as WithdrawalState),
+  );
+}
+
+function moveStatement(
+  tx: Tx,
+  id: string,
+  from: WithdrawalState,
+  to: WithdrawalState,
+  changes: Changes,
+  at: string,
+) {
+  // An undefined change is no change, as in Kysely's set().
+  const columns = (Object.keys(changes) as (keyof Changes & string)[])
+    .filter((column) => changes[column] !== undefined)
+    .sort();
+  const key = columns.join(',');
+  let move = moves.get(key);
+  if (move === undefined) {
+    move = compiledMove(columns);
+    moves.set(key, move);
+  }
+  const values = columns.map((column) => (changes[column] ?? null) as string | null);
+  return move.statement(tx, id, from, to, at, ...values);
 }
 
 export async function recordEvent(

@@ -98,12 +98,15 @@ export async function bumpPrincipalMfaEpoch(tx: Tx, id: string): Promise<void> {
  * UPDATE is the replay guard, atomic on both engines even when two requests race with the same code.
  */
 export async function claimTotpStep(tx: Tx, id: string, step: number): Promise<boolean> {
-  const result = await tx
+  const result = await claimStep(tx, id, step as unknown as string);
+  return result.numAffectedRows === 1n;
+}
+
+const claimStep = compiledOnce(2, (tx: Tx, _engine, id: string, step: string) =>
+  tx
     .updateTable('principals')
     // A claimed step is a right code: the count of consecutive wrong ones ends here too.
-    .set({ last_totp_step: step, mfa_failures: 0 })
+    .set({ last_totp_step: step as unknown as number, mfa_failures: 0 })
     .where('id', '=', id)
-    .where('last_totp_step', '<', step)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
-}
+    .where('last_totp_step', '<', step as unknown as number),
+);
