@@ -3,6 +3,9 @@ import type { JsonObject } from '../src/core/audit-hash.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../src/core/identity/opaque-token.ts';
 import { newId } from '../src/core/ids.ts';
 import { withdrawalDigest } from '../src/core/withdrawals/digest.ts';
+import { ONE_TIME_TOKEN_COLUMNS } from '../src/store/identity/one-time-tokens.ts';
+import { OUTBOX_COLUMNS } from '../src/store/outbox.ts';
+import { EVENT_COLUMNS, PROOF_COLUMNS, WITHDRAWAL_COLUMNS } from '../src/store/withdrawals.ts';
 import { LEDGER_STATEMENTS } from './ledger-floor.ts';
 import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
 
@@ -19,51 +22,6 @@ import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
  */
 
 export const SESSION_LOOKUP = `select "s"."id", "s"."principal_id", "p"."kind", "p"."role", "s"."aal", "s"."csrf_hash", "s"."created_at", "s"."last_seen_at", "s"."ended_at", "s"."global_epoch" as "session_global_epoch", "s"."principal_epoch" as "session_principal_epoch", "e"."session_epoch" as "current_global_epoch", "p"."session_epoch" as "current_principal_epoch", "p"."locked_at", "s"."device_id" from "sessions" as "s" inner join "principals" as "p" on "p"."id" = "s"."principal_id" inner join "security_epochs" as "e" on true where "s"."token_hash" = ?`;
-const WITHDRAWAL_COLUMNS = [
-  'id',
-  'account_id',
-  'asset',
-  'network',
-  'amount',
-  'fee',
-  'destination_id',
-  'destination_address',
-  'destination_label',
-  'nonce',
-  'digest',
-  'summary',
-  'state',
-  'proof_id',
-  'confirm_failures',
-  'expires_at',
-  'release_after',
-  'time_locked_until',
-  'first_use',
-  'screening',
-  'attestation',
-  'txid',
-  'reason',
-  'created_at',
-  'updated_at',
-];
-const OUTBOX_COLUMNS = [
-  'id',
-  'channel',
-  'recipient',
-  'account_id',
-  'event',
-  'security',
-  'subject',
-  'body_text',
-  'body_html',
-  'payload',
-  'status',
-  'attempts',
-  'next_attempt_at',
-  'delivered_at',
-  'last_error',
-  'created_at',
-];
 const insert = (table: string, columns: readonly string[], suffix = '') =>
   `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})${suffix}`;
 
@@ -73,15 +31,7 @@ function statements(engine: 'sqlite' | 'postgres') {
     sessionLookup: SESSION_LOOKUP,
     entryById: 'select * from "address_book_entries" where "id" = ?',
     insertWithdrawal: insert('withdrawals', WITHDRAWAL_COLUMNS),
-    insertEvent: insert('withdrawal_events', [
-      'id',
-      'withdrawal_id',
-      'at',
-      'from_state',
-      'to_state',
-      'actor',
-      'reason',
-    ]),
+    insertEvent: insert('withdrawal_events', EVENT_COLUMNS),
     insertJournal: insert('audit_journal', ['id', 'at', 'actor', 'action', 'subject', 'data']),
     hitRateLimits:
       'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?), (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "bucket", "hits"',
@@ -93,17 +43,7 @@ function statements(engine: 'sqlite' | 'postgres') {
     factors:
       'select * from "mfa_factors" where "principal_id" = ? and "status" = ? and "principal_epoch" = ? and "global_epoch" = ? and "method" = ? order by "created_at" limit ?',
     claimTotpStep: 'update "principals" set "last_totp_step" = ? where "id" = ? and "last_totp_step" < ?',
-    insertProof: insert('withdrawal_proofs', [
-      'id',
-      'withdrawal_id',
-      'account_id',
-      'digest',
-      'method',
-      'factor_id',
-      'evidence',
-      'proof_hash',
-      'created_at',
-    ]),
+    insertProof: insert('withdrawal_proofs', PROOF_COLUMNS),
     openLedgerAccount: insert(
       'ledger_accounts',
       [
@@ -136,16 +76,7 @@ function statements(engine: 'sqlite' | 'postgres') {
       'select "asset", "amount", "created_at" from "withdrawals" where "account_id" = ? and "id" <> ? and "created_at" >= ? and "state" in (?, ?, ?, ?, ?, ?, ?, ?) limit ?',
     moveToQueued:
       'update "withdrawals" set "screening" = ?, "reason" = ?, "release_after" = ?, "state" = ?, "updated_at" = ? where "id" = ? and "state" = ?',
-    insertOneTimeToken: insert('one_time_tokens', [
-      'id',
-      'principal_id',
-      'purpose',
-      'token_hash',
-      'data',
-      'created_at',
-      'expires_at',
-      'used_at',
-    ]),
+    insertOneTimeToken: insert('one_time_tokens', ONE_TIME_TOKEN_COLUMNS),
     insertOutbox: insert('outbox', OUTBOX_COLUMNS),
   } as const;
 }

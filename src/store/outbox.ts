@@ -23,7 +23,8 @@ export async function enqueueEmail(tx: Tx, input: EmailInput): Promise<OutboxRow
   return row;
 }
 
-const insertOutboxRow = compiledInsert('outbox', [
+/** Every column of an outbox row, in the order the insert names them. */
+export const OUTBOX_COLUMNS = [
   'id',
   'channel',
   'recipient',
@@ -40,7 +41,8 @@ const insertOutboxRow = compiledInsert('outbox', [
   'delivered_at',
   'last_error',
   'created_at',
-]);
+] as const;
+const insertOutboxRow = compiledInsert('outbox', OUTBOX_COLUMNS);
 
 /** The insert of one outbox row, for a caller that sends it with other statements (`together`). */
 export function outboxInsert(tx: Tx, row: OutboxTable) {

@@ -15,7 +15,8 @@ export function withdrawalInserts(tx: Tx, row: WithdrawalsTable, actor: string) 
   ] as const;
 }
 
-const insertWithdrawalRow = compiledInsert('withdrawals', [
+/** Every column of a withdrawal row, in the order the insert names them. */
+export const WITHDRAWAL_COLUMNS = [
   'id',
   'account_id',
   'asset',
@@ -41,8 +42,9 @@ const insertWithdrawalRow = compiledInsert('withdrawals', [
   'reason',
   'created_at',
   'updated_at',
-]);
-const insertEvent = compiledInsert('withdrawal_events', [
+] as const;
+const insertWithdrawalRow = compiledInsert('withdrawals', WITHDRAWAL_COLUMNS);
+export const EVENT_COLUMNS = [
   'id',
   'withdrawal_id',
   'at',
@@ -50,8 +52,9 @@ const insertEvent = compiledInsert('withdrawal_events', [
   'to_state',
   'actor',
   'reason',
-]);
-const insertProofRow = compiledInsert('withdrawal_proofs', [
+] as const;
+const insertEvent = compiledInsert('withdrawal_events', EVENT_COLUMNS);
+export const PROOF_COLUMNS = [
   'id',
   'withdrawal_id',
   'account_id',
@@ -61,7 +64,8 @@ const insertProofRow = compiledInsert('withdrawal_proofs', [
   'evidence',
   'proof_hash',
   'created_at',
-]);
+] as const;
+const insertProofRow = compiledInsert('withdrawal_proofs', PROOF_COLUMNS);
 
 /** The insert of a withdrawal's proof, for the caller to send with its other statements (`together`). */
 export function proofInsert(tx: Tx, row: WithdrawalProofsTable) {

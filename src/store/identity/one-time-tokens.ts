@@ -16,7 +16,8 @@ export async function issueOneTimeToken(
   return issued;
 }
 
-const insertToken = compiledInsert('one_time_tokens', [
+/** Every column of a one-time token row, in the order the insert names them. */
+export const ONE_TIME_TOKEN_COLUMNS = [
   'id',
   'principal_id',
   'purpose',
@@ -25,7 +26,8 @@ const insertToken = compiledInsert('one_time_tokens', [
   'created_at',
   'expires_at',
   'used_at',
-]);
+] as const;
+const insertToken = compiledInsert('one_time_tokens', ONE_TIME_TOKEN_COLUMNS);
 
 /** The insert of a token's row, for a caller that sends it with other statements (`together`). */
 export function oneTimeTokenInsert(tx: Tx, row: OneTimeTokensTable) {
