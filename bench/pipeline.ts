@@ -14,6 +14,7 @@ import { testContext } from '../test/support/http.ts';
 import type { Benchmark, BenchmarkResult, Figure, MeasureOptions } from './measure.ts';
 import { type FloorCustomer, floorWithdrawal, pipelineStatements } from './pipeline-floor.ts';
 import { SteppedClock } from './support-clock.ts';
+import { addCpu, type CpuSpent, cpuPerUnit, startCpuMeter } from './support-cpu.ts';
 import { type BenchCustomer, seedCustomers } from './support-customers.ts';
 import { type FloorDriver, postgresDriver, sqliteDriver } from './support-floor-driver.ts';
 import { summarize } from './support-latency.ts';
@@ -134,13 +135,18 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
       confirmP50ByRound: [],
     };
     const elapsed = { app: 0, floor: 0, hello: 0 };
+    const cpu: { app?: CpuSpent; floor?: CpuSpent } = {};
     let rounds = 0;
     while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || elapsed.app < options.durationMs)) {
       clock.advance(ROUND_ADVANCE_MS);
       const confirmedBefore = samples.confirm.length;
+      const appMeter = startCpuMeter(engine === 'postgres');
       elapsed.app += await appRound(load, appUrl, appLanes, clock, context.database, samples);
+      cpu.app = addCpu(cpu.app, appMeter());
       samples.confirmP50ByRound.push(summarize(samples.confirm.slice(confirmedBefore)).p50_ms);
+      const floorMeter = startCpuMeter(engine === 'postgres');
       elapsed.floor += await floorRound(driver, floorLanes, clock, email, context.database, samples);
+      cpu.floor = addCpu(cpu.floor, floorMeter());
       elapsed.hello += await helloRound(load, helloUrl, 2 * PER_CLIENT, samples);
       rounds += 1;
     }
@@ -189,10 +195,15 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
         floorIterations: undefined,
       },
     ];
+    const cpuApp = cpuPerUnit(cpu.app!, withdrawals);
+    const cpuFloor = cpuPerUnit(cpu.floor!, withdrawals);
+    const cpuNote = (what: string, c: ReturnType<typeof cpuPerUnit>) =>
+      `${what} ${c.process_ms.toFixed(2)} ms in this process${c.postgres_ms === undefined ? '' : ` + ${c.postgres_ms.toFixed(2)} ms in PostgreSQL`}, machine ${c.machine_busy === undefined ? '?' : (100 * c.machine_busy).toFixed(0)}% busy: ${c.cores} cores could do at most ${c.ceiling_per_second.toFixed(0)}/s`;
     const ms = (s: { p50_ms: number; p99_ms: number }) =>
       `p50 ${s.p50_ms.toFixed(1)} / p99 ${s.p99_ms.toFixed(1)} ms`;
     const notes = [
       `${engine}: create ${ms(latency.create)}, confirm ${ms(latency.confirm)}, floor withdrawal ${ms(latency.floor_withdrawal)}, hello ${ms(latency.hello)}`,
+      `${engine}: CPU per withdrawal: ${cpuNote('app', cpuApp)}; ${cpuNote('floor', cpuFloor)}`,
       `${engine}: ${rounds} rounds of ${customersPerRound}; confirm p50 by round ${samples.confirmP50ByRound.map((v) => v.toFixed(1)).join(', ')} ms; load average ${loadBefore.toFixed(1)} -> ${loadAfter.toFixed(1)}`,
     ];
     const detail = {
@@ -205,6 +216,7 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
       floor_per_second: floorRate,
       hello_requests_per_second: helloRate,
       latency,
+      cpu_per_withdrawal: { app: cpuApp, floor: cpuFloor },
       confirm_p50_ms_by_round: samples.confirmP50ByRound,
       load_average_1m: { before: loadBefore, after: loadAfter },
       evidence,

@@ -45,6 +45,18 @@ export async function findHandoff(
     .executeTakeFirst();
 }
 
+/** The integrator accepted the instruction without a txid (202): noted once, the first time. */
+export async function markAccepted(database: Database, withdrawalId: string, at: Date): Promise<void> {
+  await committed(database, (db) =>
+    db
+      .updateTable('custody_handoffs')
+      .set({ accepted_at: at.toISOString() })
+      .where('withdrawal_id', '=', withdrawalId)
+      .where('accepted_at', 'is', null)
+      .execute(),
+  );
+}
+
 /** Reads a hand-over to change it: on PostgreSQL the row stays locked until the transaction ends. */
 export async function lockHandoff(
   database: Database,

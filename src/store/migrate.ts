@@ -12,6 +12,7 @@ import * as webhooks from './migrations/0010-webhooks.ts';
 import * as custodyCallbacks from './migrations/0011-custody-callbacks.ts';
 import * as auditJournal from './migrations/0012-audit-journal.ts';
 import * as withdrawalsByDestination from './migrations/0013-withdrawals-by-destination.ts';
+import * as custodyAccepted from './migrations/0014-custody-accepted.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -30,6 +31,7 @@ const MIGRATIONS = [
   ['0011-custody-callbacks', custodyCallbacks],
   ['0012-audit-journal', auditJournal],
   ['0013-withdrawals-by-destination', withdrawalsByDestination],
+  ['0014-custody-accepted', custodyAccepted],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

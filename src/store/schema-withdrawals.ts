@@ -109,6 +109,8 @@ export interface CustodyHandoffsTable {
   status: 'submitted' | 'broadcast' | 'confirmed' | 'failed';
   txid: string | null;
   submitted_at: string;
+  /** When the integrator accepted the instruction without a txid (202); null until then. */
+  accepted_at: string | null;
   updated_at: string;
 }
 

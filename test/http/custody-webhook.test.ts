@@ -83,6 +83,9 @@ class Integrator {
     await new Promise((resolve) => this.#server.close(resolve));
   }
 
+  /** The `broadcast` callback an `accepted` answer promised, once sent and answered. */
+  broadcastCallback: Promise<{ status: number }> | undefined;
+
   instructionsFor(withdrawalId: string): Received[] {
     return this.received.filter((r) => r.body?.withdrawal_id === withdrawalId);
   }
@@ -130,9 +133,11 @@ class Integrator {
         response.writeHead(202);
         response.end();
         // Broadcast a moment later, then say so with a signed callback.
-        setTimeout(() => {
-          void this.callback({ withdrawal_id: withdrawalId, status: 'broadcast', txid });
-        }, 100);
+        this.broadcastCallback = new Promise((resolve) => {
+          setTimeout(() => {
+            resolve(this.callback({ withdrawal_id: withdrawalId, status: 'broadcast', txid }));
+          }, 100);
+        });
         return;
       case 'accepted-silent':
         response.writeHead(202);
@@ -259,7 +264,6 @@ for (const { engine, skip } of await testEngines()) {
         secret: outboundSecret,
         timeoutMs: options.timeoutMs ?? 2_000,
         acceptedWaitMs: options.acceptedWaitMs ?? 2_000,
-        pollMs: 20,
       });
     }
 
@@ -339,6 +343,12 @@ for (const { engine, skip } of await testEngines()) {
       integrator.mode = 'accepted';
       const { customer, id } = await released();
       const txid = integrator.txidFor(`custody_${id}`);
+      // The pass that handed it over did not wait for the txid: the withdrawal stays released meanwhile.
+      assert.equal((await withdrawalRow(running, id)).state, 'released');
+      assert.equal((await integrator.broadcastCallback)?.status, 200);
+      const pass = await releaseDue(running.context, signer);
+      assert.equal(pass.pending, 0);
+      assert.equal(integrator.instructionsFor(id).length, 1, 'an accepted instruction is not sent again');
       const row = await withdrawalRow(running, id);
       assert.equal(row.state, 'broadcast', JSON.stringify(row));
       assert.equal(row.txid, txid);
@@ -573,11 +583,53 @@ for (const { engine, skip } of await testEngines()) {
         /custody outcome unknown: HTTP 200 with an answer over 16384 bytes/,
       );
       integrator.mode = 'accepted-silent';
-      const silent = await released(signerTo(integrator.url, { acceptedWaitMs: 300 }));
+      const patient = signerTo(integrator.url, { acceptedWaitMs: 300 });
+      const silent = await released(patient);
+      assert.equal(
+        (await withdrawalRow(running, silent.id)).state,
+        'released',
+        'accepted: the txid may come',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      await releaseDue(running.context, patient);
+      assert.equal(
+        integrator.instructionsFor(silent.id).length,
+        1,
+        'an accepted instruction is not sent again',
+      );
       const silentRow = await withdrawalRow(running, silent.id);
       assert.equal(silentRow.state, 'errored');
       assert.match(String(silentRow.reason), /no broadcast callback within 300 ms: outcome unknown/);
       await assertHeldNotVoided(silent.customer);
+    });
+
+    test('an instruction accepted without a txid holds up no other release: the same pass hands over the next one', async () => {
+      integrator.mode = 'accepted-silent';
+      const first = await queued();
+      const second = await queued();
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      const pass = await releaseDue(running.context, signer);
+      assert.equal(pass.released, 2);
+      assert.equal(pass.pending, 2);
+      for (const { id } of [first, second]) {
+        assert.equal(integrator.instructionsFor(id).length, 1);
+        assert.equal((await withdrawalRow(running, id)).state, 'released');
+      }
+      // Their callbacks come later, in either order; each is taken on the next pass.
+      integrator.mode = 'txid';
+      for (const { id } of [second, first]) {
+        const txid = integrator.txidFor(`custody_${id}`);
+        const sent = await integrator.callback({ withdrawal_id: id, status: 'broadcast', txid });
+        assert.equal(sent.status, 200, JSON.stringify(sent.body));
+      }
+      const next = await releaseDue(running.context, signer);
+      assert.equal(next.pending, 0);
+      for (const { id } of [first, second]) {
+        const row = await withdrawalRow(running, id);
+        assert.equal(row.state, 'broadcast');
+        assert.equal(row.txid, integrator.txidFor(`custody_${id}`));
+        assert.equal(integrator.instructionsFor(id).length, 1, 'not sent again');
+      }
     });
 
     test('integrator refuses (422 problem): errored with "custody refused" and the integrator’s reason', async () => {

@@ -22,10 +22,17 @@ export class CustodyRefused extends Error {
 }
 
 /**
+ * What a hand-over came to: broadcast under a txid, or accepted with the txid still to come (the withdrawal stays
+ * released and the releaser asks again on a later pass, when `submit` answers from what it learnt meanwhile).
+ */
+export type Handover = { readonly txid: string } | { readonly pending: true; readonly txid?: undefined };
+
+/**
  * The custody signer behind an interface. `submit` must be idempotent per withdrawal id: a retry after a crash
- * returns the same txid instead of paying twice.
+ * returns the same txid instead of paying twice. It throws `CustodyRefused` when nothing was broadcast for
+ * certain, and any other error when the outcome is unknown.
  */
 export interface CustodySigner {
-  submit(instruction: ReleaseInstruction): Promise<{ txid: string }>;
+  submit(instruction: ReleaseInstruction): Promise<Handover>;
   status(withdrawalId: string): Promise<{ status: ChainStatus; txid?: string }>;
 }

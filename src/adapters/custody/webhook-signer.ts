@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { Clock } from '../../core/clock.ts';
 import { assert } from '../../core/errors.ts';
-import { findHandoff, lockHandoff, recordHandoff, updateHandoff } from '../../store/custody-callbacks.ts';
+import {
+  type CustodyHandoffRow,
+  findHandoff,
+  lockHandoff,
+  markAccepted,
+  recordHandoff,
+  updateHandoff,
+} from '../../store/custody-callbacks.ts';
 import type { Database } from '../../store/database.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { checkWebhookUrl, type WebhookDestinationPolicy } from '../webhooks/destination-policy.ts';
@@ -11,6 +18,7 @@ import {
   type ChainStatus,
   CustodyRefused,
   type CustodySigner,
+  type Handover,
   type ReleaseInstruction,
 } from './custody-signer.ts';
 
@@ -18,8 +26,11 @@ export const CUSTODY_INSTRUCTION_TYPE = 'custody.release_instruction';
 export const CUSTODY_TIMEOUT_MS = 10_000;
 /** The most of an integrator's answer we read: a txid or a problem body, never a document. */
 export const CUSTODY_MAX_ANSWER_BYTES = 16 * 1024;
-/** How long an instruction accepted without a txid (202) waits for the integrator's `broadcast` callback. */
-export const CUSTODY_ACCEPTED_WAIT_MS = 5_000;
+/**
+ * How long an instruction accepted without a txid (202) may wait for the integrator's `broadcast` callback before
+ * its outcome counts as unknown. Nobody blocks meanwhile: the releaser goes on and asks again on later passes.
+ */
+export const CUSTODY_ACCEPTED_WAIT_MS = 5 * 60_000;
 /** A txid as chains write them (hex, 0x-hex, base58...), bounded. */
 export const TXID = /^[A-Za-z0-9:_.-]{1,128}$/;
 /** A callback's `webhook-id`: a plain token (a '.' would make one signed string pass for another). */
@@ -60,7 +71,6 @@ export interface WebhookCustodySignerOptions {
   readonly timeoutMs?: number;
   readonly maxAnswerBytes?: number;
   readonly acceptedWaitMs?: number;
-  readonly pollMs?: number;
 }
 
 /**
@@ -68,9 +78,11 @@ export interface WebhookCustodySignerOptions {
  * attestation) signed with Standard Webhooks; the integrator's answer decides:
  *
  * - 2xx with `{"txid": "..."}`: broadcast under that txid.
- * - 2xx without a txid (typically 202): accepted, broadcast pending. We wait up to `acceptedWaitMs` for the
- *   integrator's signed `broadcast` (or `confirmed`) callback and take its txid; without one the outcome is
- *   unknown (a plain error: the releaser sends the withdrawal to `errored` for an operator, never voids it).
+ * - 2xx without a txid (typically 202): accepted, broadcast pending (`{ pending: true }`). The withdrawal stays
+ *   released; the integrator's signed `broadcast` (or `confirmed`) callback brings the txid, which the next
+ *   `submit` of the same withdrawal returns without sending the instruction again. Past `acceptedWaitMs` without
+ *   one, the outcome is unknown (a plain error: the releaser sends the withdrawal to `errored` for an operator,
+ *   never voids it).
  * - 4xx other than 408 and 429: refused for certain, nothing was broadcast (`CustodyRefused`, with the problem
  *   body's detail).
  * - 3xx (never followed), 408, 429, 5xx, a timeout, a network error, an oversized or malformed 2xx: outcome
@@ -86,7 +98,6 @@ export class WebhookCustodySigner implements CustodySigner {
   readonly #timeoutMs: number;
   readonly #maxAnswerBytes: number;
   readonly #acceptedWaitMs: number;
-  readonly #pollMs: number;
 
   constructor(options: WebhookCustodySignerOptions) {
     assert(isWebhookSecret(options.secret), 'the custody webhook secret is a whsec_ secret');
@@ -97,12 +108,14 @@ export class WebhookCustodySigner implements CustodySigner {
     this.#timeoutMs = options.timeoutMs ?? CUSTODY_TIMEOUT_MS;
     this.#maxAnswerBytes = options.maxAnswerBytes ?? CUSTODY_MAX_ANSWER_BYTES;
     this.#acceptedWaitMs = options.acceptedWaitMs ?? CUSTODY_ACCEPTED_WAIT_MS;
-    this.#pollMs = options.pollMs ?? 100;
   }
 
-  async submit(instruction: ReleaseInstruction): Promise<{ txid: string }> {
+  async submit(instruction: ReleaseInstruction): Promise<Handover> {
     const messageId = custodyMessageId(instruction.withdrawal_id);
     const body = custodyInstructionBody(instruction);
+    // Accepted before: the integrator has it; what its callbacks said since decides, nothing is sent again.
+    const earlier = await findHandoff(this.#database.db, instruction.withdrawal_id);
+    if (earlier?.accepted_at != null) return this.#afterAcceptance(earlier);
     await recordHandoff(this.#database, {
       withdrawalId: instruction.withdrawal_id,
       messageId,
@@ -136,7 +149,12 @@ export class WebhookCustodySigner implements CustodySigner {
         throw new Error(`HTTP ${status} with an answer over ${this.#maxAnswerBytes} bytes`);
       const txid = txidOf(answer.text);
       if (txid === 'malformed') throw new Error(`HTTP ${status} with an answer that is not {"txid": "..."}`);
-      if (txid === undefined) return this.#awaitBroadcast(instruction.withdrawal_id);
+      if (txid === undefined) {
+        await markAccepted(this.#database, instruction.withdrawal_id, this.#clock.now());
+        const row = await findHandoff(this.#database.db, instruction.withdrawal_id);
+        assert(row !== undefined, 'a hand-over is recorded before the instruction leaves');
+        return this.#afterAcceptance(row);
+      }
       return this.#recordAnswer(instruction.withdrawal_id, txid);
     }
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
@@ -170,22 +188,17 @@ export class WebhookCustodySigner implements CustodySigner {
     return { txid };
   }
 
-  /** Accepted without a txid: the `broadcast` callback brings it, within `acceptedWaitMs` or not at all. */
-  async #awaitBroadcast(withdrawalId: string): Promise<{ txid: string }> {
-    const deadline = performance.now() + this.#acceptedWaitMs;
-    for (;;) {
-      const row = await findHandoff(this.#database.db, withdrawalId);
-      if (row?.status === 'failed') {
-        throw new Error('the custody signer accepted the instruction, then reported it failed');
-      }
-      if (row !== undefined && row.txid !== null) return { txid: row.txid };
-      if (performance.now() >= deadline) {
-        throw new Error(
-          `accepted without a txid and no broadcast callback within ${this.#acceptedWaitMs} ms: outcome unknown`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+  /** Accepted without a txid: a callback's txid, a reported failure, still waiting, or past the wait: unknown. */
+  #afterAcceptance(row: CustodyHandoffRow): Handover {
+    if (row.status === 'failed') {
+      throw new Error('the custody signer accepted the instruction, then reported it failed');
     }
+    if (row.txid !== null) return { txid: row.txid };
+    const acceptedAt = Date.parse(row.accepted_at ?? row.submitted_at);
+    if (this.#clock.now().getTime() - acceptedAt < this.#acceptedWaitMs) return { pending: true };
+    throw new Error(
+      `accepted without a txid and no broadcast callback within ${this.#acceptedWaitMs} ms: outcome unknown`,
+    );
   }
 }
 

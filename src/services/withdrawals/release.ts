@@ -1,4 +1,4 @@
-import { CustodyRefused, type CustodySigner } from '../../adapters/custody/custody-signer.ts';
+import { CustodyRefused, type CustodySigner, type Handover } from '../../adapters/custody/custody-signer.ts';
 import { isCooled } from '../../core/address-book/cooling.ts';
 import { signRelease } from '../../core/withdrawals/attestation.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
@@ -168,24 +168,27 @@ export async function releaseOne(
   });
 }
 
-/** Hands a released withdrawal to the custody signer; refusal or an unknown outcome goes to errored, never voided. */
+/**
+ * Hands a released withdrawal to the custody signer; refusal or an unknown outcome goes to errored, never voided.
+ * Accepted with the txid still to come, it stays released (`pending`).
+ */
 export async function submitToCustody(
   context: ServiceContext,
   custody: CustodySigner,
   withdrawal: WithdrawalRow,
-): Promise<void> {
+): Promise<'broadcast' | 'pending' | 'errored'> {
   if (withdrawal.attestation === null)
     throw new Error('assertion failed: a released withdrawal carries its attestation');
-  let txid: string;
+  let handover: Handover;
   try {
-    ({ txid } = await custody.submit({
+    handover = await custody.submit({
       withdrawal_id: withdrawal.id,
       asset: withdrawal.asset,
       network: withdrawal.network,
       amount: withdrawal.amount,
       destination: withdrawal.destination_address,
       attestation: JSON.parse(withdrawal.attestation),
-    }));
+    });
   } catch (error) {
     const reason =
       error instanceof CustodyRefused
@@ -211,8 +214,11 @@ export async function submitToCustody(
         });
       }
     });
-    return;
+    return 'errored';
   }
+  // Accepted, txid to come: it stays released, and a later pass asks again (see releaseDue).
+  if (handover.txid === undefined) return 'pending';
+  const { txid } = handover;
   await inTransaction(context.database, async (tx) => {
     const at = context.clock.now().toISOString();
     await moveWithdrawal(
@@ -224,6 +230,7 @@ export async function submitToCustody(
       { actor: ACTOR, reason: null, at },
     );
   });
+  return 'broadcast';
 }
 
 /** Time locks that have ended go back to the queue, with a fresh cancel window. */
@@ -260,21 +267,32 @@ export async function requeueEndedTimeLocks(context: ServiceContext): Promise<nu
 export async function releaseDue(
   context: ServiceContext,
   custody: CustodySigner,
-): Promise<Record<ReleaseResult, number> & { submitted: number }> {
+): Promise<Record<ReleaseResult, number> & { submitted: number; pending: number }> {
   await requeueEndedTimeLocks(context);
   const at = context.clock.now().toISOString();
-  const counts = { released: 0, halted: 0, time_locked: 0, held: 0, cancelled: 0, skipped: 0, submitted: 0 };
-  // Released but not yet broadcast (a crash between the two, or another node handing it over right now): hand
-  // over again. Custody is idempotent per withdrawal id and the state moves once, so the worst a race does is
-  // send a broadcast withdrawal to `errored` for an operator to check, never pay twice.
+  const counts = {
+    released: 0,
+    halted: 0,
+    time_locked: 0,
+    held: 0,
+    cancelled: 0,
+    skipped: 0,
+    submitted: 0,
+    pending: 0,
+  };
+  // Released but not yet broadcast: a crash between the two, another node handing it over right now, or custody
+  // accepted it and its txid is still to come. Hand over again: custody is idempotent per withdrawal id (an
+  // accepted instruction is not even sent again) and the state moves once, so the worst a race does is send a
+  // broadcast withdrawal to `errored` for an operator to check, never pay twice. Longest waiting first.
   const stranded = await context.database.db
     .selectFrom('withdrawals')
     .selectAll()
     .where('state', '=', 'released')
+    .orderBy('updated_at')
     .limit(BATCH)
     .execute();
   for (const withdrawal of stranded) {
-    await submitToCustody(context, custody, withdrawal);
+    if ((await submitToCustody(context, custody, withdrawal)) === 'pending') counts.pending += 1;
     counts.submitted += 1;
   }
   const due = await context.database.db
@@ -289,7 +307,7 @@ export async function releaseDue(
     const { result, withdrawal } = await releaseOne(context, id);
     counts[result] += 1;
     if (withdrawal !== undefined) {
-      await submitToCustody(context, custody, withdrawal);
+      if ((await submitToCustody(context, custody, withdrawal)) === 'pending') counts.pending += 1;
       counts.submitted += 1;
     }
   }
