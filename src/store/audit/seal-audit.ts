@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { auditEntryHash, GENESIS_PREV_HASH, type JsonObject } from '../../core/audit-hash.ts';
+import { auditDataJson, auditEntryHash, GENESIS_PREV_HASH, type JsonObject } from '../../core/audit-hash.ts';
+import { toTimestamp } from '../../core/clock.ts';
+import { newId } from '../../core/ids.ts';
 import type { Database } from '../database.ts';
-import { inTransaction } from '../transaction.ts';
+import { inTransaction, type Tx } from '../transaction.ts';
 import { type AuditEntry, seqFromRow } from './audit-entry.ts';
 
 /**
@@ -21,22 +24,34 @@ const SEAL_BATCH = 500;
  *   found, not the new head, and would compute the same seq; the seq primary key would stop it, the lock
  *   keeps it from trying.)
  * Journal rows committed out of their `n` order on PostgreSQL are simply sealed by a later batch: the chain's
- * order is the order of sealing. Returns how many entries were sealed.
+ * order is the order of sealing.
+ *
+ * An entry whose id a chain row already holds (a row written around the sealer: only someone with write access
+ * to the database can) cannot be sealed, and the database will not let its journal row go (migration 0012). It
+ * stays in the journal, the rest are sealed past it, and the chain gets one critical `audit.seal_blocked` entry
+ * naming it and the row that took its id. Returns how many entries were sealed.
  */
-export async function sealAudit(database: Database): Promise<number> {
+export async function sealAudit(database: Database, now: () => Date = () => new Date()): Promise<number> {
   let sealed = 0;
   for (;;) {
     const batch = await inTransaction(database, async (tx) => {
       if (database.engine === 'postgres') {
         await sql`select pg_advisory_xact_lock(${sql.raw(AUDIT_APPEND_LOCK_KEY.toString())})`.execute(tx);
       }
-      const pending = await tx
-        .selectFrom('audit_journal')
-        .selectAll()
-        .orderBy('n', 'asc')
-        .limit(SEAL_BATCH)
-        .execute();
-      if (pending.length === 0) return 0;
+      const [pending, blocked] = await Promise.all([
+        tx
+          .selectFrom('audit_journal as j')
+          .selectAll('j')
+          .where(({ exists, not, selectFrom }) =>
+            not(exists(selectFrom('audit_log as l').select('l.seq').whereRef('l.id', '=', 'j.id'))),
+          )
+          .orderBy('j.n', 'asc')
+          .limit(SEAL_BATCH)
+          .execute(),
+        blockedEntries(tx),
+      ]);
+      const alarms = blocked.map((entry) => sealBlockedAlarm(entry, now()));
+      if (pending.length === 0 && alarms.length === 0) return 0;
       const head = await tx
         .selectFrom('audit_log')
         .select(['seq', 'hash'])
@@ -45,7 +60,7 @@ export async function sealAudit(database: Database): Promise<number> {
         .executeTakeFirst();
       let seq = head === undefined ? 0 : seqFromRow(head.seq);
       let prev_hash = head === undefined ? GENESIS_PREV_HASH : head.hash;
-      const rows = pending.map((entry) => {
+      const rows = [...alarms, ...pending].map((entry) => {
         seq += 1;
         const fields = {
           seq,
@@ -62,19 +77,72 @@ export async function sealAudit(database: Database): Promise<number> {
         return row;
       });
       await tx.insertInto('audit_log').values(rows).execute();
-      await tx
-        .deleteFrom('audit_journal')
-        .where(
-          'n',
-          'in',
-          pending.map((entry) => entry.n),
-        )
-        .execute();
-      return rows.length;
+      if (pending.length > 0) {
+        await tx
+          .deleteFrom('audit_journal')
+          .where(
+            'n',
+            'in',
+            pending.map((entry) => entry.n),
+          )
+          .execute();
+      }
+      return pending.length;
     });
     sealed += batch;
     if (batch < SEAL_BATCH) return sealed;
   }
+}
+
+const SEAL_BLOCKED = 'audit.seal_blocked';
+
+/** Journal entries whose id a chain row took, not yet reported by an `audit.seal_blocked` entry. */
+function blockedEntries(tx: Tx) {
+  return tx
+    .selectFrom('audit_journal as j')
+    .innerJoin('audit_log as l', 'l.id', 'j.id')
+    .select(['j.id', 'j.at', 'j.actor', 'j.action', 'j.subject', 'j.data', 'l.seq as taken_by_seq'])
+    .where(({ exists, not, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('audit_log as a')
+            .select('a.seq')
+            .where('a.action', '=', SEAL_BLOCKED)
+            .whereRef('a.subject', '=', sql<string>`${sql.lit('audit_journal:')} || j.id`),
+        ),
+      ),
+    )
+    .orderBy('j.n', 'asc')
+    .limit(SEAL_BATCH)
+    .execute();
+}
+
+/** The chain entry that reports a blocked one; the journal keeps the entry itself. */
+function sealBlockedAlarm(
+  entry: Awaited<ReturnType<typeof blockedEntries>>[number],
+  at: Date,
+): { id: string; at: string; actor: string; action: string; subject: string; data: string } {
+  const data: JsonObject = {
+    severity: 'critical',
+    reason: 'a chain row written around the sealer holds this journal entry’s id: it cannot be sealed',
+    taken_by_seq: seqFromRow(entry.taken_by_seq),
+    entry: {
+      id: entry.id,
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      subject: entry.subject,
+      data_sha256: createHash('sha256').update(entry.data, 'utf8').digest('hex'),
+    },
+  };
+  return {
+    id: newId(),
+    at: toTimestamp(at),
+    actor: 'system:audit-sealer',
+    action: SEAL_BLOCKED,
+    subject: `audit_journal:${entry.id}`,
+    data: auditDataJson(data),
+  };
 }
 
 /** How many entries wait in the journal: a number that stays near zero while the sealer runs. */

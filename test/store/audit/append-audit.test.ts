@@ -174,6 +174,28 @@ for (const { engine, skip } of await testEngines()) {
           );
         }
         assert.equal(await unsealedCount(fresh.database), 1, 'the real entry is still waiting to be sealed');
+
+        // The sealer is not stalled by it: later entries are sealed past it, and the chain says what happened.
+        const later = await inTransaction(fresh.database, (tx) =>
+          appendAudit(tx, { ...ENTRY, action: 'later' }),
+        );
+        await sealAudit(fresh.database);
+        await sealAudit(fresh.database);
+        const rows = await storedRows(fresh.database);
+        assert.ok(
+          rows.some((row) => row.id === later.id && row.action === 'later'),
+          'the later entry is sealed',
+        );
+        const alarms = rows.filter((row) => row.action === 'audit.seal_blocked');
+        assert.equal(alarms.length, 1, 'reported once, not on every pass');
+        assert.equal(alarms[0]?.subject, `audit_journal:${pending.id}`);
+        const alarm = JSON.parse(alarms[0]?.data ?? '{}') as Record<string, unknown>;
+        assert.equal(alarm.severity, 'critical');
+        assert.equal(alarm.taken_by_seq, forged.seq);
+        assert.equal((alarm.entry as Record<string, unknown>).action, ENTRY.action);
+        assert.equal(await unsealedCount(fresh.database), 1, 'the blocked entry stays in the journal');
+        const verified = await verifyAuditChain(fresh.database);
+        assert.equal(verified.ok, true, JSON.stringify(verified));
       } finally {
         await fresh.drop();
       }
