@@ -60,7 +60,7 @@ for (const { engine, skip } of await testEngines()) {
       }
     });
 
-    test('an entry that cannot be sealed (its id forged into the chain) fails verify with the backlog, no crash', async () => {
+    test('an entry that cannot be sealed (its id forged into the chain) fails verify, naming it and the row that took its id', async () => {
       const { fresh, entries } = await chainOf20();
       try {
         const pending = await inTransaction(fresh.database, (tx) =>
@@ -88,11 +88,16 @@ for (const { engine, skip } of await testEngines()) {
           .execute();
         const result = await runCli(['audit', 'verify'], fresh.env);
         assert.equal(result.code, 1, result.stderr);
-        const report = onlyJsonLine(result) as { ok: boolean; unsealed: number; sealing_failed: string };
+        const report = onlyJsonLine(result) as {
+          ok: boolean;
+          unsealed: number;
+          sealing_blocked: { id: string; taken_by_seq: number }[];
+          sealing_failed?: string;
+        };
         assert.equal(report.ok, false);
         assert.equal(report.unsealed, 1, 'the real entry waits in the journal, not erased');
-        // PostgreSQL names the unique id; SQLite its trigger that refuses a second row under one id.
-        assert.match(report.sealing_failed, /unique|duplicate|append-only/i);
+        assert.deepEqual(report.sealing_blocked, [{ id: pending.id, taken_by_seq: 21 }]);
+        assert.equal(report.sealing_failed, undefined, 'the sealer went on past it');
       } finally {
         await fresh.drop();
       }

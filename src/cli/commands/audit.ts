@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { readAuditHead, sealAudit, unsealedCount, verifyAuditChain } from '../../store/audit/index.ts';
+import {
+  blockedJournalEntries,
+  readAuditHead,
+  sealAudit,
+  unsealedCount,
+  verifyAuditChain,
+} from '../../store/audit/index.ts';
 import { printJson, withDatabase } from '../context.ts';
 
 export function registerAudit(program: Command): void {
@@ -12,8 +18,8 @@ export function registerAudit(program: Command): void {
     )
     .action(async () => {
       const report = await withDatabase(async (database) => {
-        // An entry that cannot be sealed (its id taken by a row forged into the chain) stops the sealer: say so,
-        // with the backlog, instead of crashing; the chain as sealed so far is still verified.
+        // An entry that cannot be sealed (its id taken by a row forged into the chain) stays in the journal while
+        // the sealer goes on past it: the chain can verify, but the log is not whole. Say so, with the backlog.
         let sealingFailed: string | undefined;
         try {
           await sealAudit(database);
@@ -21,11 +27,13 @@ export function registerAudit(program: Command): void {
           sealingFailed = error instanceof Error ? error.message : String(error);
         }
         const chain = await verifyAuditChain(database);
-        if (sealingFailed === undefined) return chain;
+        const blocked = await blockedJournalEntries(database);
+        if (sealingFailed === undefined && blocked.length === 0) return chain;
         return {
           ...chain,
           ok: false as const,
-          sealing_failed: sealingFailed,
+          ...(sealingFailed === undefined ? {} : { sealing_failed: sealingFailed }),
+          ...(blocked.length === 0 ? {} : { sealing_blocked: blocked }),
           unsealed: await unsealedCount(database),
         };
       });

@@ -5,7 +5,13 @@ export {
   type AuditEntryInput,
   type AuditJournalEntry,
 } from './audit-entry.ts';
-export { AUDIT_APPEND_LOCK_KEY, findSealed, sealAudit, unsealedCount } from './seal-audit.ts';
+export {
+  AUDIT_APPEND_LOCK_KEY,
+  blockedJournalEntries,
+  findSealed,
+  sealAudit,
+  unsealedCount,
+} from './seal-audit.ts';
 export {
   AUDIT_VERIFY_PAGE_ROWS,
   type AuditBreakReason,

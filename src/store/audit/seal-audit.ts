@@ -145,6 +145,20 @@ function sealBlockedAlarm(
   };
 }
 
+/** Journal entries that cannot be sealed because a chain row holds their id (see sealAudit), oldest first. */
+export async function blockedJournalEntries(
+  database: Database,
+): Promise<{ id: string; taken_by_seq: number }[]> {
+  const rows = await database.db
+    .selectFrom('audit_journal as j')
+    .innerJoin('audit_log as l', 'l.id', 'j.id')
+    .select(['j.id', 'l.seq'])
+    .orderBy('j.n', 'asc')
+    .limit(SEAL_BATCH)
+    .execute();
+  return rows.map((row) => ({ id: row.id, taken_by_seq: seqFromRow(row.seq) }));
+}
+
 /** How many entries wait in the journal: a number that stays near zero while the sealer runs. */
 export async function unsealedCount(database: Database): Promise<number> {
   const row = await database.db
