@@ -4,7 +4,7 @@ import { newOneTimeToken, oneTimeTokenInsert } from '../store/identity/one-time-
 import type { Principal } from '../store/identity/principals.ts';
 import { settingFromRow, settingQuery } from '../store/identity/settings-history.ts';
 import { emailOutboxRow, outboxInsert } from '../store/outbox.ts';
-import { type Tx, together } from '../store/transaction.ts';
+import { type Reads, readTogether, type Tx, together } from '../store/transaction.ts';
 import { activeWebhookEndpointsQuery } from '../store/webhooks.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
 import { webhookEventRows } from './webhook-events.ts';
@@ -24,6 +24,29 @@ export interface Notice {
   readonly recipient?: string;
 }
 
+type EndpointRow = Parameters<typeof webhookEventRows>[1][number];
+
+/** What a notice reads: the customer's anti-phishing code now, and the integrator's webhook endpoints. */
+export interface NoticeFacts {
+  readonly code: ReturnType<typeof settingFromRow>;
+  readonly endpoints: readonly EndpointRow[];
+}
+
+/** notifyPrincipal's reads, for a caller that sends them with its own (store/transaction.ts `readTogether`). */
+export function noticeReads(tx: Tx, context: ServiceContext, principalId: string): Reads<NoticeFacts> {
+  const now = context.clock.now();
+  return {
+    statements: [
+      settingQuery(tx, principalId, ANTI_PHISHING_SETTING, now.toISOString()),
+      activeWebhookEndpointsQuery(tx),
+    ],
+    decode: ([codes, endpoints]) => ({
+      code: settingFromRow(codes?.rows[0] as Parameters<typeof settingFromRow>[0]),
+      endpoints: (endpoints?.rows ?? []) as EndpointRow[],
+    }),
+  };
+}
+
 /**
  * Tells a customer what happened, in the caller's transaction: renders the email with their current
  * anti-phishing code and a fresh single-use "lock my account" link, and writes it to the outbox.
@@ -35,15 +58,12 @@ export async function notifyPrincipal(
   notice: Notice,
   /** The caller's own writes, sent in the same round trip as the notice's (they run first). */
   alongside: readonly Compilable<unknown>[] = [],
+  /** What `noticeReads` gave, when the caller sent them with its own reads earlier in this transaction. */
+  read?: NoticeFacts,
 ) {
   const now = context.clock.now();
-  // Reads in one round trip, writes in another.
-  const [codes, endpoints] = await together(
-    tx,
-    settingQuery(tx, principal.id, ANTI_PHISHING_SETTING, now.toISOString()),
-    activeWebhookEndpointsQuery(tx),
-  );
-  const code = settingFromRow(codes.rows[0]);
+  // Reads in one round trip (unless the caller sent them with its own), writes in another.
+  const { code, endpoints } = read ?? (await readTogether(tx, noticeReads(tx, context, principal.id)))[0];
   const lock = newOneTimeToken({
     principalId: principal.id,
     purpose: 'lock_account',
@@ -66,7 +86,7 @@ export async function notifyPrincipal(
     actionUrl: notice.actionUrl,
   });
   // The integrator hears of every event too; the payload carries facts only, never a link or token.
-  const webhooks = webhookEventRows(context, endpoints.rows, {
+  const webhooks = webhookEventRows(context, endpoints, {
     event: notice.event,
     accountId: principal.id,
     payload: { account_id: principal.id, at: now.toISOString(), summary: notice.headline },

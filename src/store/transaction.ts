@@ -133,3 +133,43 @@ export async function together<T extends readonly Compilable<unknown>[]>(
 export function lockRows(database: Database): boolean {
   return database.engine === 'postgres';
 }
+
+/**
+ * A module's reads, handed out instead of run, so that a caller can send several modules' reads in one round trip
+ * (`readTogether`): the statements, and what to make of their results (in the same order). `decode` may run more
+ * statements itself for a rare case (an account not open yet, a second asset's price).
+ */
+export interface Reads<T> {
+  readonly statements: readonly Compilable<unknown>[];
+  decode(results: readonly QueryResult<unknown>[]): T | Promise<T>;
+}
+
+type Decoded<T extends readonly Reads<unknown>[]> = {
+  -readonly [K in keyof T]: T[K] extends Reads<infer R> ? R : never;
+};
+
+/** Every statement of `reads` in one round trip (see `together`), each decoded with its own results. */
+export async function readTogether<T extends readonly Reads<unknown>[]>(
+  tx: Tx,
+  ...reads: T
+): Promise<Decoded<T>> {
+  const results = await together(tx, ...reads.flatMap((read) => read.statements));
+  const decoded: unknown[] = [];
+  let offset = 0;
+  for (const read of reads) {
+    decoded.push(await read.decode(results.slice(offset, offset + read.statements.length)));
+    offset += read.statements.length;
+  }
+  return decoded as Decoded<T>;
+}
+
+/** Reads whose results are taken as they come: `rowsOf` for several statements. */
+export function plainReads<R>(...statements: Compilable<R>[]): Reads<R[][]> {
+  return {
+    statements,
+    decode: (results) => results.map((result) => result.rows as R[]),
+  };
+}
+
+/** No statements: for a party that has nothing to read. */
+export const NO_READS: Reads<undefined> = { statements: [], decode: () => undefined };

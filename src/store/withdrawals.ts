@@ -1,3 +1,4 @@
+import type { Compilable } from 'kysely';
 import { newId } from '../core/ids.ts';
 import { HOLDING } from '../core/withdrawals/states.ts';
 import { compiledInsert, compiledOnce, rowsOf } from './compiled-query.ts';
@@ -104,18 +105,22 @@ export async function moveWithdrawalThrough(
   path: readonly { to: WithdrawalState; actor: string; reason: string | null }[],
   changes: Partial<Omit<WithdrawalsTable, 'id' | 'state'>>,
   at: string,
+  /** The caller's writes that the move needs first (a proof the row will name), sent in the same round trip. */
+  before: readonly Compilable<unknown>[] = [],
 ): Promise<void> {
   const last = path[path.length - 1];
   if (last === undefined) throw new Error('a move has at least one step');
   const steps = path.map((step, i) =>
     eventRow(id, i === 0 ? from : path[i - 1]!.to, step.to, step.actor, step.reason, at),
   );
-  const [moved] = await together(
+  const results = await together(
     tx,
+    ...before,
     moveStatement(tx, id, from, last.to, changes, at),
     ...steps.map((step) => insertEvent.statement(tx, step)),
   );
-  if (moved.numAffectedRows !== 1n) throw new Error(`withdrawal ${id} was not ${from} when it was moved`);
+  const moved = results[before.length];
+  if (moved?.numAffectedRows !== 1n) throw new Error(`withdrawal ${id} was not ${from} when it was moved`);
 }
 
 export async function findWithdrawal(tx: Tx, id: string): Promise<WithdrawalRow | undefined> {

@@ -18,6 +18,7 @@ import {
   type Principal,
   updatePrincipal,
 } from '../../store/identity/principals.ts';
+import type { MfaMethod } from '../../store/schema-identity.ts';
 import { lockRows, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
@@ -87,6 +88,9 @@ export async function checkSecondFactor(
   meta: RequestMeta | undefined,
   /** The principal's row, when the caller already read it with lockPrincipal(Query) in this transaction. */
   locked?: Principal,
+  /** The principal's current factors of the proof's method (`factorReads(..., factorMethodOf(proof))`), when the
+   * caller read them with its own reads after `locked`. */
+  factors?: readonly FactorRow[],
 ): Promise<FactorCheck> {
   const now = context.clock.now();
   // Locked first: parallel wrong proofs otherwise each read the same failure count and the lock never comes.
@@ -101,7 +105,12 @@ export async function checkSecondFactor(
       }),
     };
   }
-  const outcome = await verifyProof(tx, context, principal, proof, purpose, now);
+  // Prefetched factors count only with the row they were read for.
+  const ofMethod = async () =>
+    factors !== undefined && principal === locked
+      ? factors
+      : currentFactors(tx, principal, factorMethodOf(proof));
+  const outcome = await verifyProof(tx, context, principal, proof, purpose, now, ofMethod);
   if (outcome.ok) {
     if (principal.mfa_failures !== 0) await updatePrincipal(tx, principal.id, { mfa_failures: 0 });
     return outcome;
@@ -118,6 +127,11 @@ type Verified = {
 };
 type Refused = { ok: false; reason: string };
 
+/** The kind of factor a proof is checked against. */
+export function factorMethodOf(proof: SecondFactorProof): MfaMethod {
+  return proof.method === 'recovery_code' ? 'recovery' : proof.method;
+}
+
 async function verifyProof(
   tx: Tx,
   context: ServiceContext,
@@ -125,9 +139,11 @@ async function verifyProof(
   proof: SecondFactorProof,
   purpose: ProofPurpose,
   now: Date,
+  /** The principal's current factors of the proof's method. */
+  factorsOfMethod: () => Promise<readonly FactorRow[]>,
 ): Promise<Verified | Refused> {
   if (proof.method === 'totp') {
-    const [factor] = await currentFactors(tx, principal, 'totp');
+    const [factor] = await factorsOfMethod();
     if (factor === undefined || factor.secret === null) return { ok: false, reason: 'no_totp' };
     const secret = open(context.totpKey, factor.secret, totpAssociatedData(factor.id)).toString('utf8');
     const step = matchTotpStep(secret, proof.code, now);
@@ -140,13 +156,13 @@ async function verifyProof(
     const normalized = normalizeRecoveryCode(proof.code);
     if (normalized === null) return { ok: false, reason: 'malformed_recovery_code' };
     const codeHash = hashRecoveryCode(normalized);
-    const factor = (await currentFactors(tx, principal, 'recovery')).find((f) => f.code_hash === codeHash);
+    const factor = (await factorsOfMethod()).find((f) => f.code_hash === codeHash);
     if (factor === undefined || !(await spendRecoveryCode(tx, factor.id, now.toISOString()))) {
       return { ok: false, reason: 'wrong_recovery_code' };
     }
     return { ok: true, method: 'recovery_code', factorId: factor.id, evidence: {} };
   }
-  return verifyPasskeyProof(tx, context, principal, proof, purpose, now);
+  return verifyPasskeyProof(tx, context, principal, proof, purpose, now, factorsOfMethod);
 }
 
 async function verifyPasskeyProof(
@@ -156,13 +172,14 @@ async function verifyPasskeyProof(
   proof: Extract<SecondFactorProof, { method: 'passkey' }>,
   purpose: ProofPurpose,
   now: Date,
+  factorsOfMethod: () => Promise<readonly FactorRow[]>,
 ): Promise<Verified | Refused> {
   const challenge = await consumeOneTimeToken(tx, proof.challenge_id, `webauthn:${purpose.name}`, now);
   if (!challenge.ok || challenge.row.principal_id !== principal.id)
     return { ok: false, reason: `challenge_${challenge.ok ? 'other_account' : challenge.reason}` };
   const expectedChallenge = String((JSON.parse(challenge.row.data) as { challenge: string }).challenge);
   const credentialId = (proof.response as { id?: unknown } | null)?.id;
-  const factor: FactorRow | undefined = (await currentFactors(tx, principal, 'passkey')).find(
+  const factor: FactorRow | undefined = (await factorsOfMethod()).find(
     (f) => typeof credentialId === 'string' && f.credential_id === credentialId,
   );
   if (factor === undefined || factor.public_key === null || factor.credential_id === null) {

@@ -1,10 +1,20 @@
+import type { Compilable } from 'kysely';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
+import { factorReads } from '../../store/identity/factors.ts';
 import { lockPrincipalQuery } from '../../store/identity/principals.ts';
 import { placeHold } from '../../store/ledger/index.ts';
-import { inTransaction, lockRows, type Tx, together } from '../../store/transaction.ts';
+import {
+  inTransaction,
+  lockRows,
+  NO_READS,
+  plainReads,
+  readTogether,
+  type Tx,
+  together,
+} from '../../store/transaction.ts';
 import {
   destinationUsedBeforeQuery,
   lockWithdrawal,
@@ -17,12 +27,12 @@ import {
 import { audit, auditInsert } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { enforceRateLimits } from '../identity/rate-limit.ts';
-import { checkSecondFactor, parseProof } from '../identity/second-factor.ts';
+import { checkSecondFactor, factorMethodOf, parseProof } from '../identity/second-factor.ts';
 import type { Authenticated } from '../identity/sessions.ts';
 import { issuePasskeyChallenge } from '../identity/step-up.ts';
-import { notifyPrincipal } from '../notify.ts';
+import { noticeReads, notifyPrincipal } from '../notify.ts';
 import { endWithdrawal } from './cancel.ts';
-import { customerAccounts } from './ledger-accounts.ts';
+import { customerAccountsForHold } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { minimalScreener, type Screener } from './screening.ts';
 import { digestOfTerms } from './terms.ts';
@@ -75,7 +85,7 @@ export async function confirmWithdrawal(
   id: string,
   input: { proof?: unknown },
   meta: RequestMeta,
-  screener: Screener = minimalScreener,
+  screener: Screener<unknown> = minimalScreener,
 ) {
   if (input.proof === undefined) throw invalidInput('proof', 'is required');
   const proof = parseProof(input.proof);
@@ -131,6 +141,18 @@ export async function confirmWithdrawal(
         }),
       };
     }
+    if (principal === undefined) throw notFoundWithdrawal(id);
+    // Everything else the confirmation reads, in one round trip: the factors the proof is checked against,
+    // whether the destination was paid before, the customer's two accounts (locked for the hold), screening's
+    // facts and the notice's settings. Reads only: a wrong factor wastes them and writes nothing more.
+    const [factors, [used], accounts, screeningRead, noticeRead] = await readTogether(
+      tx,
+      factorReads(tx, principal, factorMethodOf(proof)),
+      plainReads(destinationUsedBeforeQuery(tx, withdrawal.destination_id, id)),
+      customerAccountsForHold(tx, auth.principalId, withdrawal.asset, now),
+      screener.reads?.(tx, context, withdrawal) ?? NO_READS,
+      noticeReads(tx, context, auth.principalId),
+    );
     const check = await checkSecondFactor(
       tx,
       context,
@@ -139,6 +161,7 @@ export async function confirmWithdrawal(
       { name: `withdrawal:${id}` },
       meta,
       principal,
+      factors,
     );
     if (!check.ok) {
       const failures = withdrawal.confirm_failures + 1;
@@ -168,23 +191,8 @@ export async function confirmWithdrawal(
         : {}),
     };
     const proofId = newId();
-    const [, used] = await together(
-      tx,
-      proofInsert(tx, {
-        id: proofId,
-        withdrawal_id: id,
-        account_id: auth.principalId,
-        digest: withdrawal.digest,
-        method: check.method,
-        factor_id: check.factorId,
-        evidence: JSON.stringify(evidence),
-        proof_hash: proofHash(evidence),
-        created_at: now.toISOString(),
-      }),
-      destinationUsedBeforeQuery(tx, withdrawal.destination_id, id),
-    );
-    const firstUse = used.rows.length === 0;
-    const [customer, inFlight] = await customerAccounts(tx, auth.principalId, withdrawal.asset, now);
+    const firstUse = (used ?? []).length === 0;
+    const [customer, inFlight] = accounts.accounts;
     await placeHold(
       tx,
       {
@@ -197,23 +205,37 @@ export async function confirmWithdrawal(
         reference: withdrawal.digest,
       },
       now,
+      accounts.locked,
     );
-    // The move into screening is written together with the screening's outcome (one statement, both events).
+    // The proof goes out with the move into screening, which names it, and that move with screening's outcome
+    // (one statement, both events).
     const entering = {
       changes: { proof_id: proofId, first_use: firstUse ? 1 : 0 },
       actor,
       reason: `confirmed with ${check.method}`,
+      before: [
+        proofInsert(tx, {
+          id: proofId,
+          withdrawal_id: id,
+          account_id: auth.principalId,
+          digest: withdrawal.digest,
+          method: check.method,
+          factor_id: check.factorId,
+          evidence: JSON.stringify(evidence),
+          proof_hash: proofHash(evidence),
+          created_at: now.toISOString(),
+        }),
+      ],
     };
     const screening = { ...withdrawal, state: 'screening' as const, ...entering.changes };
-    const decided = await applyScreening(tx, context, screening, screener, entering);
+    const decided = await applyScreening(tx, context, screening, screener, entering, screeningRead);
     const confirmed = auditInsert(tx, context, {
       actor,
       action: 'withdrawal.confirmed',
       subject: `withdrawal:${id}`,
       data: { method: check.method, digest: withdrawal.digest, outcome: decided.state },
     });
-    // A factor was checked, so the account row was there; the audit entry goes out with the notice's writes.
-    if (principal === undefined) throw new Error(`account ${auth.principalId} vanished during confirmation`);
+    // The audit entry goes out with the notice's writes.
     await notifyPrincipal(
       tx,
       context,
@@ -225,6 +247,7 @@ export async function confirmWithdrawal(
         meta,
       },
       [confirmed],
+      noticeRead,
     );
     return { view: viewWithdrawal(decided) };
   });
@@ -241,14 +264,22 @@ export async function applyScreening(
   tx: Tx,
   context: ServiceContext,
   withdrawal: WithdrawalRow,
-  screener: Screener,
-  entering: { changes: Partial<WithdrawalRow>; actor: string; reason: string },
+  screener: Screener<unknown>,
+  entering: {
+    changes: Partial<WithdrawalRow>;
+    actor: string;
+    reason: string;
+    /** Writes the move into screening needs first (the proof it names). */
+    before?: readonly Compilable<unknown>[];
+  },
+  /** What `screener.reads` gave, when the caller sent them with its own reads. */
+  read?: unknown,
 ): Promise<WithdrawalRow> {
   const now = context.clock.now();
   const enterScreening = { to: 'screening' as const, actor: entering.actor, reason: entering.reason };
   let decision: Awaited<ReturnType<Screener['screen']>>;
   try {
-    decision = await screener.screen(tx, context, withdrawal);
+    decision = await screener.screen(tx, context, withdrawal, read);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     decision = {
@@ -273,6 +304,7 @@ export async function applyScreening(
       [enterScreening],
       entering.changes,
       now.toISOString(),
+      entering.before,
     );
   }
   if (decision.outcome === 'reject') {
@@ -308,6 +340,7 @@ export async function applyScreening(
     [enterScreening, { to: 'queued', actor: event.actor, reason: null }],
     { ...entering.changes, screening, reason: null, release_after: releaseAfter },
     now.toISOString(),
+    entering.before,
   );
   return { ...withdrawal, state: 'queued', screening, reason: null, release_after: releaseAfter };
 }

@@ -1,5 +1,11 @@
-import { type Account, type OpenAccountInput, openAccount, openAccounts } from '../../store/ledger/index.ts';
-import type { Tx } from '../../store/transaction.ts';
+import {
+  type Account,
+  accountPairReads,
+  type LockedAccounts,
+  type OpenAccountInput,
+  openAccount,
+} from '../../store/ledger/index.ts';
+import type { Reads, Tx } from '../../store/transaction.ts';
 
 export const PLATFORM_OWNER = 'platform';
 
@@ -21,20 +27,15 @@ export function customerAccount(tx: Tx, accountId: string, asset: string, at: Da
   return openAccount(tx, customer(accountId, asset), at);
 }
 
-/** A customer's balance and in-flight account (below) in one asset, read in one round trip. */
-export async function customerAccounts(
+/** A customer's balance and in-flight account (below) in one asset, for a hold between them later in this
+ * transaction: locked, and sent with the caller's reads. */
+export function customerAccountsForHold(
   tx: Tx,
   accountId: string,
   asset: string,
   at: Date,
-): Promise<[balance: Account, inFlight: Account]> {
-  const [balance, flight] = await openAccounts(
-    tx,
-    [customer(accountId, asset), inFlight(accountId, asset)],
-    at,
-  );
-  if (balance === undefined || flight === undefined) throw new Error('two accounts for two inputs');
-  return [balance, flight];
+): Reads<{ accounts: [balance: Account, inFlight: Account]; locked: LockedAccounts }> {
+  return accountPairReads(tx, customer(accountId, asset), inFlight(accountId, asset), at);
 }
 
 /**

@@ -6,10 +6,10 @@ import { type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import { MINIMAL_WITHDRAWAL_RULES, type WithdrawalFacts } from '../../core/risk/withdrawal-rules.ts';
 import { entryFromRow, entryQuery } from '../../store/address-book.ts';
 import { rowsOf } from '../../store/compiled-query.ts';
-import { lockPrincipalQuery } from '../../store/identity/principals.ts';
+import { lockPrincipalQuery, type Principal } from '../../store/identity/principals.ts';
 import { settingFromRow, settingQuery } from '../../store/identity/settings-history.ts';
 import { type PricePoint, priceFromRow, priceQuery } from '../../store/prices.ts';
-import { type Tx, together } from '../../store/transaction.ts';
+import { type Reads, readTogether, type Tx } from '../../store/transaction.ts';
 import { confirmedSinceQuery, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { coolingMsOf } from '../address-book.ts';
 
@@ -19,9 +19,14 @@ import type { ServiceContext } from '../context.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
 
-/** The screening interface: the full risk engine replaces the rule list, not this contract. */
-export interface Screener {
-  screen(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow): Promise<ScreeningDecision>;
+/**
+ * The screening interface: the full risk engine replaces the rule list, not this contract. `reads`, when given,
+ * are the reads screening needs: the confirmation sends them with its own and hands what they decode to
+ * `screen`, which without it reads for itself.
+ */
+export interface Screener<R = never> {
+  reads?(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow): Reads<R>;
+  screen(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow, read?: R): Promise<ScreeningDecision>;
 }
 
 async function priceOf(tx: Tx, asset: string, at: Date): Promise<Usd | undefined> {
@@ -39,63 +44,82 @@ function usdPriceOf(point: () => PricePoint): Usd | undefined {
   }
 }
 
-async function gatherFacts(
-  tx: Tx,
-  context: ServiceContext,
-  withdrawal: WithdrawalRow,
-): Promise<WithdrawalFacts> {
+/** The facts the minimal rules need: every read in one round trip, sent alone or with a caller's own. */
+function factsReads(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow): Reads<WithdrawalFacts> {
   const now = context.clock.now();
   const since = new Date(now.getTime() - DAY_MS).toISOString();
-  // Every fact in one round trip.
-  const [principals, entries, coolings, ownPrices, earlier] = await together(
-    tx,
-    principalQuery(tx, withdrawal.account_id),
-    entryQuery(tx, withdrawal.account_id, withdrawal.destination_id),
-    settingQuery(tx, withdrawal.account_id, COOLING_SETTING, now.toISOString()),
-    priceQuery(tx, withdrawal.asset, now),
-    confirmedSinceQuery(tx, withdrawal.account_id, since, withdrawal.id),
-  );
-  const principal = principals.rows[0];
-  if (principal === undefined) throw new Error('the account of a withdrawal is gone');
-  const entry = entryFromRow(entries.rows[0]);
-  const cooling = coolingMsOf(settingFromRow(coolings.rows[0]));
-  // One price per asset: the day's earlier withdrawals are valued at the same price as this one.
-  const prices = new Map<string, Usd | undefined>([
-    [withdrawal.asset, usdPriceOf(() => priceFromRow(ownPrices.rows[0], withdrawal.asset, now))],
-  ]);
-  const usdOfUnits = async (asset: string, units: bigint): Promise<Usd | undefined> => {
-    if (!prices.has(asset)) prices.set(asset, await priceOf(tx, asset, now));
-    const price = prices.get(asset);
-    return price === undefined ? undefined : usdValue(units, getAsset(asset), price);
-  };
-  const usd = await usdOfUnits(withdrawal.asset, BigInt(withdrawal.amount));
-  let last24h: Usd | undefined = USD_ZERO;
-  for (const other of earlier.rows) {
-    const value = await usdOfUnits(other.asset, BigInt(other.amount));
-    last24h = value === undefined || last24h === undefined ? undefined : addUsd(last24h, value);
-  }
   return {
-    now,
-    accountLockedAt: principal.locked_at,
-    withdrawalsLockedUntil: principal.withdrawals_locked_until,
-    destinationUsableFrom:
-      entry === undefined
-        ? new Date(8.64e15)
-        : coolingPeriodEndsAt(entry.createdAt, entry.coolingMs, cooling),
-    destinationRemoved: entry === undefined || entry.removedAt !== null,
-    usdValue: usd,
-    usdLast24h: last24h,
-    dailyLimitUsd: context.withdrawals.dailyLimitUsd,
+    statements: [
+      principalQuery(tx, withdrawal.account_id),
+      entryQuery(tx, withdrawal.account_id, withdrawal.destination_id),
+      settingQuery(tx, withdrawal.account_id, COOLING_SETTING, now.toISOString()),
+      priceQuery(tx, withdrawal.asset, now),
+      confirmedSinceQuery(tx, withdrawal.account_id, since, withdrawal.id),
+    ],
+    decode: async ([principals, entries, coolings, ownPrices, earlier]) => {
+      const principal = principals?.rows[0] as Principal | undefined;
+      if (principal === undefined) throw new Error('the account of a withdrawal is gone');
+      const entry = entryFromRow(entries?.rows[0] as Parameters<typeof entryFromRow>[0]);
+      const cooling = coolingMsOf(settingFromRow(coolings?.rows[0] as Parameters<typeof settingFromRow>[0]));
+      // One price per asset: the day's earlier withdrawals are valued at the same price as this one.
+      const prices = new Map<string, Usd | undefined>([
+        [
+          withdrawal.asset,
+          usdPriceOf(() =>
+            priceFromRow(ownPrices?.rows[0] as Parameters<typeof priceFromRow>[0], withdrawal.asset, now),
+          ),
+        ],
+      ]);
+      const usdOfUnits = async (asset: string, units: bigint): Promise<Usd | undefined> => {
+        if (!prices.has(asset)) prices.set(asset, await priceOf(tx, asset, now));
+        const price = prices.get(asset);
+        return price === undefined ? undefined : usdValue(units, getAsset(asset), price);
+      };
+      const usd = await usdOfUnits(withdrawal.asset, BigInt(withdrawal.amount));
+      let last24h: Usd | undefined = USD_ZERO;
+      for (const other of (earlier?.rows ?? []) as { asset: string; amount: string }[]) {
+        const value = await usdOfUnits(other.asset, BigInt(other.amount));
+        last24h = value === undefined || last24h === undefined ? undefined : addUsd(last24h, value);
+      }
+      return {
+        now,
+        accountLockedAt: principal.locked_at,
+        withdrawalsLockedUntil: principal.withdrawals_locked_until,
+        destinationUsableFrom:
+          entry === undefined
+            ? new Date(8.64e15)
+            : coolingPeriodEndsAt(entry.createdAt, entry.coolingMs, cooling),
+        destinationRemoved: entry === undefined || entry.removedAt !== null,
+        usdValue: usd,
+        usdLast24h: last24h,
+        dailyLimitUsd: context.withdrawals.dailyLimitUsd,
+      };
+    },
   };
 }
 
-export const minimalScreener: Screener = {
-  async screen(tx, context, withdrawal) {
-    let facts: WithdrawalFacts;
-    try {
-      facts = await gatherFacts(tx, context, withdrawal);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+/** Facts, or why they could not be gathered (the rules then hold the withdrawal: fail closed). */
+type Gathered = { facts: WithdrawalFacts; error?: undefined } | { error: unknown; facts?: undefined };
+
+function failClosed(reads: Reads<WithdrawalFacts>): Reads<Gathered> {
+  return {
+    statements: reads.statements,
+    decode: async (results) => {
+      try {
+        return { facts: await reads.decode(results) };
+      } catch (error) {
+        return { error };
+      }
+    },
+  };
+}
+
+export const minimalScreener: Screener<Gathered> = {
+  reads: (tx, context, withdrawal) => failClosed(factsReads(tx, context, withdrawal)),
+  async screen(tx, context, withdrawal, read) {
+    const gathered = read ?? (await readTogether(tx, failClosed(factsReads(tx, context, withdrawal))))[0];
+    if (gathered.error !== undefined) {
+      const message = gathered.error instanceof Error ? gathered.error.message : String(gathered.error);
       return {
         outcome: 'review',
         until: undefined,
@@ -109,6 +133,6 @@ export const minimalScreener: Screener = {
         ],
       };
     }
-    return screen(MINIMAL_WITHDRAWAL_RULES, facts);
+    return screen(MINIMAL_WITHDRAWAL_RULES, gathered.facts);
   },
 };

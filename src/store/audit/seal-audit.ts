@@ -4,7 +4,7 @@ import { auditDataJson, auditEntryHash, GENESIS_PREV_HASH, type JsonObject } fro
 import { toTimestamp } from '../../core/clock.ts';
 import { newId } from '../../core/ids.ts';
 import type { Database } from '../database.ts';
-import { inTransaction, type Tx } from '../transaction.ts';
+import { inTransaction, type Tx, together } from '../transaction.ts';
 import { type AuditEntry, seqFromRow } from './audit-entry.ts';
 
 /**
@@ -38,7 +38,8 @@ export async function sealAudit(database: Database, now: () => Date = () => new 
       if (database.engine === 'postgres') {
         await sql`select pg_advisory_xact_lock(${sql.raw(AUDIT_APPEND_LOCK_KEY.toString())})`.execute(tx);
       }
-      const [pending, blocked] = await Promise.all([
+      const [pendingRows, blockedRows] = await together(
+        tx,
         tx
           .selectFrom('audit_journal as j')
           .selectAll('j')
@@ -46,10 +47,11 @@ export async function sealAudit(database: Database, now: () => Date = () => new 
             not(exists(selectFrom('audit_log as l').select('l.seq').whereRef('l.id', '=', 'j.id'))),
           )
           .orderBy('j.n', 'asc')
-          .limit(SEAL_BATCH)
-          .execute(),
-        blockedEntries(tx),
-      ]);
+          .limit(SEAL_BATCH),
+        blockedEntriesQuery(tx),
+      );
+      const pending = pendingRows.rows;
+      const blocked = blockedRows.rows;
       const alarms = blocked.map((entry) => sealBlockedAlarm(entry, now()));
       if (pending.length === 0 && alarms.length === 0) return 0;
       const head = await tx
@@ -97,7 +99,7 @@ export async function sealAudit(database: Database, now: () => Date = () => new 
 const SEAL_BLOCKED = 'audit.seal_blocked';
 
 /** Journal entries whose id a chain row took, not yet reported by an `audit.seal_blocked` entry. */
-function blockedEntries(tx: Tx) {
+function blockedEntriesQuery(tx: Tx) {
   return tx
     .selectFrom('audit_journal as j')
     .innerJoin('audit_log as l', 'l.id', 'j.id')
@@ -113,13 +115,12 @@ function blockedEntries(tx: Tx) {
       ),
     )
     .orderBy('j.n', 'asc')
-    .limit(SEAL_BATCH)
-    .execute();
+    .limit(SEAL_BATCH);
 }
 
 /** The chain entry that reports a blocked one; the journal keeps the entry itself. */
 function sealBlockedAlarm(
-  entry: Awaited<ReturnType<typeof blockedEntries>>[number],
+  entry: Awaited<ReturnType<ReturnType<typeof blockedEntriesQuery>['execute']>>[number],
   at: Date,
 ): { id: string; at: string; actor: string; action: string; subject: string; data: string } {
   const data: JsonObject = {

@@ -1,6 +1,6 @@
 import { newId } from '../../core/ids.ts';
 import type { MfaFactorsTable, MfaMethod } from '../schema-identity.ts';
-import { type Tx, together } from '../transaction.ts';
+import { type Reads, readTogether, type Tx } from '../transaction.ts';
 import { epochsQuery, methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
 import type { Principal } from './principals.ts';
 
@@ -19,6 +19,12 @@ export function factorIsCurrent(factor: FactorRow, epochs: SecurityEpochs, princ
 }
 
 export async function currentFactors(tx: Tx, principal: Principal, method?: MfaMethod): Promise<FactorRow[]> {
+  const [factors] = await readTogether(tx, factorReads(tx, principal, method));
+  return factors;
+}
+
+/** currentFactors' reads, for a caller that sends them with its own (store/transaction.ts `readTogether`). */
+export function factorReads(tx: Tx, principal: Principal, method?: MfaMethod): Reads<FactorRow[]> {
   // The epochs and the factors in one round trip: the global epoch is compared inside the statement.
   let query = tx
     .selectFrom('mfa_factors')
@@ -31,10 +37,16 @@ export async function currentFactors(tx: Tx, principal: Principal, method?: MfaM
       eb.selectFrom('security_epochs').select('mfa_epoch').where('id', '=', 1),
     );
   if (method !== undefined) query = query.where('method', '=', method);
-  const [epochRows, factorRows] = await together(tx, epochsQuery(tx), query.orderBy('created_at').limit(100));
-  const epochs = epochRows.rows[0];
-  if (epochs === undefined) throw new Error('the security epochs row is missing');
-  return factorRows.rows.filter((row) => factorIsCurrent(row, epochs, principal));
+  return {
+    statements: [epochsQuery(tx), query.orderBy('created_at').limit(100)],
+    decode: ([epochRows, factorRows]) => {
+      const epochs = epochRows?.rows[0] as SecurityEpochs | undefined;
+      if (epochs === undefined) throw new Error('the security epochs row is missing');
+      return ((factorRows?.rows ?? []) as FactorRow[]).filter((row) =>
+        factorIsCurrent(row, epochs, principal),
+      );
+    },
+  };
 }
 
 export type NewFactor = Pick<MfaFactorsTable, 'principal_id' | 'method' | 'status' | 'label'> &

@@ -15,7 +15,14 @@ const selectTwoAccounts = compiledOnce(2, (tx: Tx, engine, first: string, second
  * deadlock. On SQLite the caller's transaction (BEGIN IMMEDIATE, see `inTransaction`) already holds
  * the single write lock, so a plain read is enough.
  */
-export async function lockAccounts(tx: Tx, debitId: string, creditId: string): Promise<Map<string, Account>> {
+export async function lockAccounts(
+  tx: Tx,
+  debitId: string,
+  creditId: string,
+  held?: LockedAccounts,
+): Promise<Map<string, Account>> {
+  const taken = held?.take(tx, debitId, creditId);
+  if (taken !== undefined) return taken;
   // Without a transaction the lock would be released as soon as the SELECT returns.
   assert(
     engineOf(tx) === 'sqlite' || tx.isTransaction,
@@ -23,4 +30,29 @@ export async function lockAccounts(tx: Tx, debitId: string, creditId: string): P
   );
   const { rows } = await selectTwoAccounts(tx, debitId, creditId);
   return new Map(rows.map((row) => [row.id, accountFromRow(row)]));
+}
+
+/**
+ * Accounts read in this transaction with their rows locked (PostgreSQL, in id order; on SQLite the transaction
+ * holds the write lock), for one transfer later in the same transaction, which then need not read and lock them
+ * again. Good once, for that transaction and those accounts: a second transfer would see totals the first one
+ * changed, so it locks and reads again.
+ */
+export class LockedAccounts {
+  readonly #tx: Tx;
+  #accounts: Map<string, Account> | undefined;
+
+  constructor(tx: Tx, accounts: readonly Account[]) {
+    this.#tx = tx;
+    this.#accounts = new Map(accounts.map((account) => [account.id, account]));
+  }
+
+  /** The accounts, if they are both here and this is the transaction they were locked in; then never again. */
+  take(tx: Tx, debitId: string, creditId: string): Map<string, Account> | undefined {
+    const accounts = this.#accounts;
+    if (tx !== this.#tx || accounts === undefined || !accounts.has(debitId) || !accounts.has(creditId))
+      return undefined;
+    this.#accounts = undefined;
+    return accounts;
+  }
 }

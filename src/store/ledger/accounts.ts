@@ -1,7 +1,8 @@
 import { assert, DomainError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { compiledOnce, rowsOf } from '../compiled-query.ts';
-import { type Tx, together } from '../transaction.ts';
+import { compiledOnce, engineOf, rowsOf } from '../compiled-query.ts';
+import type { Reads, Tx } from '../transaction.ts';
+import { LockedAccounts } from './account-locks.ts';
 import { checkOpenAccountInput } from './input-rules.ts';
 import { accountFromRow } from './rows.ts';
 import type { Account, OpenAccountInput } from './types.ts';
@@ -12,36 +13,73 @@ import type { Account, OpenAccountInput } from './types.ts';
  * the other overdraft flag is a CONFLICT, never a silent change of the rule.
  */
 export async function openAccount(tx: Tx, input: OpenAccountInput, at: Date): Promise<Account> {
-  const [account] = await openAccounts(tx, [input], at);
-  assert(account !== undefined, 'one account for one input');
-  return account;
+  checkOpenAccountInput(input);
+  const [row] = await rowsOf(tx, accountQuery(tx, input.ownerId, input.asset, input.kind));
+  return row === undefined ? openMissing(tx, input, at) : sameRule(accountFromRow(row), input);
 }
 
 /**
- * openAccount for several accounts, read in one round trip: the usual case, where all are open already, costs
- * one trip whatever their number; an account not open yet is opened as openAccount does.
+ * Two accounts as openAccount gives them, read for a transfer between them later in this transaction: the rows
+ * come back locked (PostgreSQL, in id order, as `lockAccounts` takes them), with a `LockedAccounts` for the
+ * transfer, so the usual case costs one statement that a caller may send with its own reads. An account not open
+ * yet is opened as openAccount does (and then locked by the transfer itself).
  */
-export async function openAccounts(
+export function accountPairReads(
   tx: Tx,
-  inputs: readonly OpenAccountInput[],
+  first: OpenAccountInput,
+  second: OpenAccountInput,
   at: Date,
-): Promise<Account[]> {
-  for (const input of inputs) checkOpenAccountInput(input);
-  const found = await together(
-    tx,
-    ...inputs.map((input) => accountQuery(tx, input.ownerId, input.asset, input.kind)),
+): Reads<{ accounts: [Account, Account]; locked: LockedAccounts }> {
+  checkOpenAccountInput(first);
+  checkOpenAccountInput(second);
+  assert(
+    engineOf(tx) === 'sqlite' || tx.isTransaction,
+    'ledger writes on PostgreSQL run inside a transaction',
   );
-  const accounts: Account[] = [];
-  for (const [i, input] of inputs.entries()) {
-    const row = found[i]?.rows[0];
-    accounts.push(
-      row === undefined ? await openMissing(tx, input, at) : sameRule(accountFromRow(row), input),
-    );
-  }
-  return accounts;
+  const statement = selectAccountPair.statement(
+    tx,
+    first.ownerId,
+    first.asset,
+    first.kind,
+    second.ownerId,
+    second.asset,
+    second.kind,
+  );
+  return {
+    statements: [statement],
+    decode: async ([result]) => {
+      const found = ((result?.rows ?? []) as Parameters<typeof accountFromRow>[0][]).map(accountFromRow);
+      const held = (input: OpenAccountInput) =>
+        found.find((a) => a.ownerId === input.ownerId && a.asset === input.asset && a.kind === input.kind);
+      const heldFirst = held(first);
+      const heldSecond = held(second);
+      const accounts: [Account, Account] = [
+        heldFirst === undefined ? await openMissing(tx, first, at) : sameRule(heldFirst, first),
+        heldSecond === undefined ? await openMissing(tx, second, at) : sameRule(heldSecond, second),
+      ];
+      return { accounts, locked: new LockedAccounts(tx, found) };
+    },
+  };
 }
 
-// Read first (openAccounts): an account is opened once and read on every hold. On PostgreSQL an INSERT ... ON
+const selectAccountPair = compiledOnce(
+  6,
+  (tx: Tx, engine, o1: string, a1: string, k1: string, o2: string, a2: string, k2: string) => {
+    const query = tx
+      .selectFrom('ledger_accounts')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('owner_id', '=', o1), eb('asset', '=', a1), eb('kind', '=', k1)]),
+          eb.and([eb('owner_id', '=', o2), eb('asset', '=', a2), eb('kind', '=', k2)]),
+        ]),
+      )
+      .orderBy('id');
+    return engine === 'postgres' ? query.forUpdate() : query;
+  },
+);
+
+// Read first (openAccount): an account is opened once and read on every hold. On PostgreSQL an INSERT ... ON
 // CONFLICT against a row another transaction is updating waits for that transaction; a plain read does not.
 async function openMissing(tx: Tx, input: OpenAccountInput, at: Date): Promise<Account> {
   await tx

@@ -22,7 +22,8 @@ import type {
  *   - standalone: `createLedger(database, clock).placeHold(input)`, one transaction per call.
  */
 
-export { findAccount, getAccount, openAccount, openAccounts } from './accounts.ts';
+export type { LockedAccounts } from './account-locks.ts';
+export { accountPairReads, findAccount, getAccount, openAccount } from './accounts.ts';
 export { accountBalance, assetTotals, balanceOf } from './balances.ts';
 export type { AssetConservation, ConservationReport, Discrepancy } from './conservation.ts';
 export { conservationReport } from './conservation.ts';

@@ -1,7 +1,7 @@
 import { assert, DomainError, invalidInput } from '../../core/errors.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
 import { type Tx, together } from '../transaction.ts';
-import { lockAccounts } from './account-locks.ts';
+import { type LockedAccounts, lockAccounts } from './account-locks.ts';
 import { AMOUNT_LIMIT, checkResolveHoldInput, checkTransferInput } from './input-rules.ts';
 import { amountToRow, transferFromRow } from './rows.ts';
 import {
@@ -37,9 +37,17 @@ export function transfer(tx: Tx, input: TransferInput, at: Date): Promise<Transf
   return createTransfer(tx, 'posted', input, at);
 }
 
-/** Reserves `amount` on the debit account until the hold is posted or voided, with no timeout. */
-export function placeHold(tx: Tx, input: TransferInput, at: Date): Promise<Transfer> {
-  return createTransfer(tx, 'pending', input, at);
+/**
+ * Reserves `amount` on the debit account until the hold is posted or voided, with no timeout. `locked`: both
+ * accounts as this transaction locked them (`accountPairReads`), so they are not read again.
+ */
+export function placeHold(
+  tx: Tx,
+  input: TransferInput,
+  at: Date,
+  locked?: LockedAccounts,
+): Promise<Transfer> {
+  return createTransfer(tx, 'pending', input, at, locked);
 }
 
 /** Turns the whole hold into a posted transfer. A hold is posted or voided at most once. */
@@ -62,10 +70,11 @@ async function createTransfer(
   kind: 'posted' | 'pending',
   input: TransferInput,
   at: Date,
+  locked?: LockedAccounts,
 ): Promise<Transfer> {
   checkTransferInput(input);
   // Lock first: a concurrent retry of the same id waits here, then finds the first attempt committed.
-  const accounts = await lockAccounts(tx, input.debitAccountId, input.creditAccountId);
+  const accounts = await lockAccounts(tx, input.debitAccountId, input.creditAccountId, locked);
   const expected = { ...input, kind, reference: input.reference ?? null, pendingId: null };
   // A refusal that depends on the ledger's state yields to a transfer already made under this id:
   // the retry of a hold that used the whole balance must return that hold, not INSUFFICIENT_FUNDS.
