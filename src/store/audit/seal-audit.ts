@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { auditDataJson, auditEntryHash, GENESIS_PREV_HASH, type JsonObject } from '../../core/audit-hash.ts';
 import { toTimestamp } from '../../core/clock.ts';
-import { newId } from '../../core/ids.ts';
 import type { Database } from '../database.ts';
 import { inTransaction, type Tx, together } from '../transaction.ts';
 import { type AuditEntry, seqFromRow } from './audit-entry.ts';
@@ -97,6 +96,8 @@ export async function sealAudit(database: Database, now: () => Date = () => new 
 }
 
 const SEAL_BLOCKED = 'audit.seal_blocked';
+/** The alarm's id is derived from the blocked entry's, so "reported already?" is one lookup by id. */
+const ALARM_ID_PREFIX = 'seal_blocked:';
 
 /** Journal entries whose id a chain row took, not yet reported by an `audit.seal_blocked` entry. */
 function blockedEntriesQuery(tx: Tx) {
@@ -109,8 +110,7 @@ function blockedEntriesQuery(tx: Tx) {
         exists(
           selectFrom('audit_log as a')
             .select('a.seq')
-            .where('a.action', '=', SEAL_BLOCKED)
-            .whereRef('a.subject', '=', sql<string>`${sql.lit('audit_journal:')} || j.id`),
+            .whereRef('a.id', '=', sql<string>`${sql.lit(ALARM_ID_PREFIX)} || j.id`),
         ),
       ),
     )
@@ -137,7 +137,7 @@ function sealBlockedAlarm(
     },
   };
   return {
-    id: newId(),
+    id: `${ALARM_ID_PREFIX}${entry.id}`,
     at: toTimestamp(at),
     actor: 'system:audit-sealer',
     action: SEAL_BLOCKED,
