@@ -1,5 +1,6 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { configureSqlite } from '../src/store/database.ts';
 import type { Loop } from './measure.ts';
 
 /*
@@ -74,10 +75,7 @@ function totals(
 /** better-sqlite3, statements prepared once, each transaction BEGIN IMMEDIATE ... COMMIT. */
 export function sqliteFloor(path: string, debitId: string, creditId: string): FloorLoop {
   const handle = new SQLite(path);
-  handle.pragma('journal_mode = WAL');
-  handle.pragma('foreign_keys = ON');
-  handle.pragma('synchronous = NORMAL');
-  handle.pragma('busy_timeout = 5000');
+  configureSqlite(handle);
   const begin = handle.prepare('begin immediate');
   const commit = handle.prepare('commit');
   const s = Object.fromEntries(

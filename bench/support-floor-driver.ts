@@ -1,5 +1,6 @@
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { configureSqlite } from '../src/store/database.ts';
 
 /*
  * The smallest driver layer a floor can run on: named statements prepared once, sent straight through
@@ -31,10 +32,7 @@ export function numbered(text: string): string {
 
 export function sqliteDriver(path: string, statements: Readonly<Record<string, string>>): FloorDriver {
   const handle = new SQLite(path);
-  handle.pragma('journal_mode = WAL');
-  handle.pragma('foreign_keys = ON');
-  handle.pragma('synchronous = NORMAL');
-  handle.pragma('busy_timeout = 5000');
+  configureSqlite(handle);
   const prepared = new Map(Object.entries(statements).map(([name, text]) => [name, handle.prepare(text)]));
   const statement = (name: string) => {
     const found = prepared.get(name);

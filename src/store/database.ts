@@ -49,9 +49,8 @@ export function openDatabase(options: DatabaseOptions): Database {
   return openPostgres(options.url, options.searchPath, options.poolSize ?? 10);
 }
 
-function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const handle = new SQLite(path);
+/** How every SQLite connection of Drawbridge is set up (the benchmarks' SQL floor opens its own the same way). */
+export function configureSqlite(handle: SQLite.Database): void {
   handle.pragma('journal_mode = WAL');
   handle.pragma('foreign_keys = ON');
   handle.pragma('synchronous = NORMAL');
@@ -61,6 +60,12 @@ function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
   handle.pragma('temp_store = MEMORY');
   // Other processes (the CLI beside a running server) wait for the writer instead of failing.
   handle.pragma('busy_timeout = 5000');
+}
+
+function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const handle = new SQLite(path);
+  configureSqlite(handle);
   const checkpointer =
     backgroundCheckpoints && path !== ':memory:' ? startCheckpointer(handle, path) : undefined;
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
