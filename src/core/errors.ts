@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   EMAIL_NOT_VERIFIED: 403,
   STEP_UP_REQUIRED: 403,
   CSRF_FAILED: 403,
+  ILLEGAL_TRANSITION: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

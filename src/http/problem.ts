@@ -36,6 +36,7 @@ const TITLES: Record<ErrorCode, string> = {
   EMAIL_NOT_VERIFIED: 'Email address not verified',
   STEP_UP_REQUIRED: 'A fresh second factor for this action is required',
   CSRF_FAILED: 'CSRF token missing or wrong',
+  ILLEGAL_TRANSITION: 'Not a step of the withdrawal life cycle',
 };
 
 function problemType(code: string): string {

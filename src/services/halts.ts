@@ -1,18 +1,15 @@
-import { sql } from 'kysely';
 import { DomainError, invalidInput } from '../core/errors.ts';
+import type { HaltScope } from '../core/halts/halt-scope.ts';
+import { haltFields } from '../core/halts/halt-scope.ts';
 import { newId } from '../core/ids.ts';
 import { getAsset } from '../core/money/index.ts';
 import { isNetwork, type Network } from '../core/networks.ts';
-import type { Database } from '../store/database.ts';
-import type { HaltsTable } from '../store/schema-withdrawals.ts';
-import { inTransaction, type Tx } from '../store/transaction.ts';
+import { activeHaltsPage, findHalt, type HaltRow, insertHalt, liftHaltRow } from '../store/halts.ts';
+import { inTransaction } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
 
-export type HaltScope =
-  | { readonly scope: 'global' }
-  | { readonly scope: 'asset'; readonly asset: string; readonly network: Network | null }
-  | { readonly scope: 'account'; readonly accountId: string };
+export type { HaltScope };
 
 export function parseHalt(input: {
   scope?: unknown;
@@ -23,48 +20,43 @@ export function parseHalt(input: {
   if (input.scope === 'global') return { scope: 'global' };
   if (input.scope === 'asset') {
     if (typeof input.asset !== 'string') throw invalidInput('asset', 'is required for an asset halt');
-    const asset = getAsset(input.asset).code;
-    if (input.network !== undefined && (typeof input.network !== 'string' || !isNetwork(input.network))) {
+    const asset = getAsset(input.asset);
+    if (input.network === undefined) return { scope: 'asset', asset: asset.code, network: null };
+    if (typeof input.network !== 'string' || !isNetwork(input.network))
       throw invalidInput('network', 'is not a known network');
-    }
-    return { scope: 'asset', asset, network: (input.network as Network | undefined) ?? null };
+    if (!asset.carriers.some((carrier) => carrier.network === input.network))
+      throw invalidInput('network', `${asset.code} does not move on that network`);
+    return { scope: 'asset', asset: asset.code, network: input.network as Network };
   }
   if (input.scope === 'account') {
-    if (typeof input.account_id !== 'string' || input.account_id.length > 64)
+    if (typeof input.account_id !== 'string' || input.account_id.length === 0 || input.account_id.length > 64)
       throw invalidInput('account_id', 'is required for an account halt');
     return { scope: 'account', accountId: input.account_id };
   }
   throw invalidInput('scope', 'must be global, asset or account');
 }
 
-/**
- * Sets a halt. Updating `halt_control` takes the row lock every release holds FOR SHARE, so this call returns
- * only after every release that did not see the halt has committed; every later release sees it (invariant 4).
- */
+/** Sets a halt. Once this returns, nothing it covers is released, on any node (see store/halts.ts). */
 export async function setHalt(
   context: ServiceContext,
   actor: string,
   scope: HaltScope,
   reasonInput: unknown,
-) {
+): Promise<HaltRow> {
   if (typeof reasonInput !== 'string' || reasonInput.length < 3 || reasonInput.length > 500)
     throw invalidInput('reason', 'must say why, in 3..500 characters');
   const reason = reasonInput;
   return inTransaction(context.database, async (tx) => {
-    await tx.updateTable('halt_control').set({ version: sql`version + 1` }).where('id', '=', 1).execute();
-    const row: HaltsTable = {
+    const row: HaltRow = {
       id: newId(),
-      scope: scope.scope,
-      asset: scope.scope === 'asset' ? scope.asset : null,
-      network: scope.scope === 'asset' ? scope.network : null,
-      account_id: scope.scope === 'account' ? scope.accountId : null,
+      ...haltFields(scope),
       reason,
       created_by: actor,
       created_at: context.clock.now().toISOString(),
       lifted_at: null,
       lifted_by: null,
     };
-    await tx.insertInto('halts').values(row).execute();
+    await insertHalt(tx, row);
     await audit(tx, context, {
       actor,
       action: 'halt.set',
@@ -77,48 +69,30 @@ export async function setHalt(
 
 export async function liftHalt(context: ServiceContext, actor: string, id: string) {
   return inTransaction(context.database, async (tx) => {
-    await tx.updateTable('halt_control').set({ version: sql`version + 1` }).where('id', '=', 1).execute();
-    const result = await tx
-      .updateTable('halts')
-      .set({ lifted_at: context.clock.now().toISOString(), lifted_by: actor })
-      .where('id', '=', id)
-      .where('lifted_at', 'is', null)
-      .executeTakeFirst();
-    if (result.numUpdatedRows !== 1n) throw new DomainError('NOT_FOUND', `no active halt ${id}`);
+    if (!(await liftHaltRow(tx, id, actor, context.clock.now().toISOString())))
+      throw new DomainError('NOT_FOUND', `no active halt ${id}`);
     await audit(tx, context, { actor, action: 'halt.lifted', subject: `halt:${id}` });
     return { id, lifted: true };
   });
 }
 
-export async function activeHalts(tx: Tx) {
-  return tx
-    .selectFrom('halts')
-    .selectAll()
-    .where('lifted_at', 'is', null)
-    .orderBy('created_at')
-    .limit(1000)
-    .execute();
-}
+export const HALT_PAGE_MAX = 500;
 
-/**
- * Inside a releasing transaction: share-locks the halt control row (PostgreSQL), then tells whether any active
- * halt covers this withdrawal.
- */
-export async function haltCovering(
-  database: Database,
-  tx: Tx,
-  withdrawal: { asset: string; network: string; account_id: string },
-): Promise<HaltsTable | undefined> {
-  if (database.engine === 'postgres') {
-    await sql`select version from halt_control where id = 1 for share`.execute(tx);
+/** The active halts, oldest first, a page at a time: `starting_after` is the last halt id of the page before. */
+export async function listActiveHalts(
+  context: ServiceContext,
+  input: { limit?: number | undefined; starting_after?: string | undefined } = {},
+): Promise<{ halts: HaltRow[]; has_more: boolean }> {
+  const limit = input.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > HALT_PAGE_MAX)
+    throw invalidInput('limit', `must be a whole number from 1 to ${HALT_PAGE_MAX}`);
+  const db = context.database.db;
+  let after: { createdAt: string; id: string } | undefined;
+  if (input.starting_after !== undefined) {
+    const last = await findHalt(db, input.starting_after);
+    if (last === undefined) throw invalidInput('starting_after', 'is not the id of a halt');
+    after = { createdAt: last.created_at, id: last.id };
   }
-  const halts = await activeHalts(tx);
-  return halts.find(
-    (h) =>
-      h.scope === 'global' ||
-      (h.scope === 'asset' &&
-        h.asset === withdrawal.asset &&
-        (h.network === null || h.network === withdrawal.network)) ||
-      (h.scope === 'account' && h.account_id === withdrawal.account_id),
-  );
+  const page = await activeHaltsPage(db, limit, after);
+  return { halts: page.halts, has_more: page.hasMore };
 }

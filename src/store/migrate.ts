@@ -13,6 +13,8 @@ import * as custodyCallbacks from './migrations/0011-custody-callbacks.ts';
 import * as auditJournal from './migrations/0012-audit-journal.ts';
 import * as withdrawalsByDestination from './migrations/0013-withdrawals-by-destination.ts';
 import * as custodyAccepted from './migrations/0014-custody-accepted.ts';
+import * as activeHalts from './migrations/0015-active-halts.ts';
+import * as withdrawalMoveId from './migrations/0016-withdrawal-move-id.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -32,6 +34,8 @@ const MIGRATIONS = [
   ['0012-audit-journal', auditJournal],
   ['0013-withdrawals-by-destination', withdrawalsByDestination],
   ['0014-custody-accepted', custodyAccepted],
+  ['0015-active-halts', activeHalts],
+  ['0016-withdrawal-move-id', withdrawalMoveId],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -1,15 +1,6 @@
-export type WithdrawalState =
-  | 'awaiting_confirmation'
-  | 'screening'
-  | 'held_for_review'
-  | 'time_locked'
-  | 'queued'
-  | 'released'
-  | 'broadcast'
-  | 'completed'
-  | 'cancelled'
-  | 'rejected'
-  | 'errored';
+import type { WithdrawalState } from '../core/withdrawals/states.ts';
+
+export type { WithdrawalState };
 
 export interface WithdrawalsTable {
   id: string;
@@ -35,6 +26,8 @@ export interface WithdrawalsTable {
   attestation: string | null;
   txid: string | null;
   reason: string | null;
+  /** Written by every state move, so that move's events are inserted only if the update matched. */
+  move_id: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,6 +1,7 @@
 import type { Compilable } from 'kysely';
+import { DomainError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { HOLDING } from '../core/withdrawals/states.ts';
+import { canMove, HOLDING } from '../core/withdrawals/states.ts';
 import { compiledInsert, compiledOnce, rowsOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
@@ -41,6 +42,7 @@ export const WITHDRAWAL_COLUMNS = [
   'attestation',
   'txid',
   'reason',
+  'move_id',
   'created_at',
   'updated_at',
 ] as const;
@@ -93,56 +95,72 @@ export function lockWithdrawalQuery(_database: Database, tx: Tx, id: string) {
   return lockWithdrawalRow.statement(tx, id);
 }
 
-/**
- * Moves a withdrawal the caller holds locked from `from` through each step of `path` in one statement, with one
- * event per step, in one round trip: confirmation goes awaiting_confirmation -> screening -> its outcome.
- * Throws (the transaction fails) if the row was not in `from`.
- */
-export async function moveWithdrawalThrough(
-  tx: Tx,
-  id: string,
-  from: WithdrawalState,
-  path: readonly { to: WithdrawalState; actor: string; reason: string | null }[],
-  changes: Partial<Omit<WithdrawalsTable, 'id' | 'state'>>,
-  at: string,
-  /** The caller's writes that the move needs first (a proof the row will name), sent in the same round trip. */
-  before: readonly Compilable<unknown>[] = [],
-): Promise<void> {
-  const last = path[path.length - 1];
-  if (last === undefined) throw new Error('a move has at least one step');
-  const steps = path.map((step, i) =>
-    eventRow(id, i === 0 ? from : path[i - 1]!.to, step.to, step.actor, step.reason, at),
-  );
-  const results = await together(
-    tx,
-    ...before,
-    moveStatement(tx, id, from, last.to, changes, at),
-    ...steps.map((step) => insertEvent.statement(tx, step)),
-  );
-  const moved = results[before.length];
-  if (moved?.numAffectedRows !== 1n) throw new Error(`withdrawal ${id} was not ${from} when it was moved`);
-}
-
 export async function findWithdrawal(tx: Tx, id: string): Promise<WithdrawalRow | undefined> {
   return tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** One hop of a move: the state entered, who made it, and why. */
+export interface MoveStep {
+  readonly to: WithdrawalState;
+  readonly actor: string;
+  readonly reason: string | null;
+}
+
+export interface WithdrawalMove {
+  readonly id: string;
+  /** The state the row must be in; a row in any other state is not moved (a concurrent mover won). */
+  readonly from: WithdrawalState;
+  /** Each hop in order (confirmation goes awaiting_confirmation -> screening -> its outcome): one event each. */
+  readonly path: readonly MoveStep[];
+  /** The other columns that change with the last hop. */
+  readonly changes?: Changes;
+  readonly at: string;
+  /** The caller's writes that the move needs first (a proof the row will name), sent in the same round trip. */
+  readonly before?: readonly Compilable<unknown>[];
+}
+
 /**
- * Moves a withdrawal from `from` to `to` with its other changes, only if it is still in `from` (a concurrent
- * mover loses), and records the event. Returns false when it was no longer in `from`.
+ * The one way a withdrawal changes state. Every hop of the path must be in the life cycle's table
+ * (src/core/withdrawals/states.ts): anything else is refused with ILLEGAL_TRANSITION before a statement is sent.
+ * The update, and one event per hop, go out in one round trip: each event is inserted only if this very update
+ * matched (it is keyed by a fresh `move_id` the update writes), so a lost race writes nothing. Returns false when
+ * the row was not in `from`.
  */
-export async function moveWithdrawal(
-  tx: Tx,
-  id: string,
-  from: WithdrawalState,
-  to: WithdrawalState,
-  changes: Partial<Omit<WithdrawalsTable, 'id' | 'state'>>,
-  event: { actor: string; reason: string | null; at: string },
-): Promise<boolean> {
-  const result = await tx.executeQuery(moveStatement(tx, id, from, to, changes, event.at).compile());
-  if (result.numAffectedRows !== 1n) return false;
-  await recordEvent(tx, id, from, to, event.actor, event.reason, event.at);
-  return true;
+export async function moveWithdrawal(tx: Tx, move: WithdrawalMove): Promise<boolean> {
+  let from = move.from;
+  for (const step of move.path) {
+    if (!canMove(from, step.to)) throw illegalTransition(move.id, from, step.to);
+    from = step.to;
+  }
+  const last = move.path.at(-1);
+  if (last === undefined) throw new Error('assertion failed: a move has at least one step');
+  const moveId = newId();
+  const before = move.before ?? [];
+  let previous: WithdrawalState = move.from;
+  const events = move.path.map((step) => {
+    const event = eventRow(move.id, previous, step.to, step.actor, step.reason, move.at);
+    previous = step.to;
+    return insertEventIfMoved.statement(tx, ...EVENT_COLUMNS.map((column) => event[column]), move.id, moveId);
+  });
+  const results = await together(
+    tx,
+    ...before,
+    moveStatement(tx, move.id, move.from, last.to, { ...move.changes, move_id: moveId }, move.at),
+    ...events,
+  );
+  return results[before.length]?.numAffectedRows === 1n;
+}
+
+/** A move the caller's logic guarantees (the row is locked and its state checked): not moving is a bug. */
+export async function moveLockedWithdrawal(tx: Tx, move: WithdrawalMove): Promise<void> {
+  if (!(await moveWithdrawal(tx, move)))
+    throw new Error(`assertion failed: withdrawal ${move.id} was not ${move.from} when it was moved`);
+}
+
+function illegalTransition(id: string, from: WithdrawalState, to: WithdrawalState): DomainError {
+  return new DomainError('ILLEGAL_TRANSITION', `a ${from} withdrawal cannot become ${to}`, {
+    details: { withdrawal_id: id, from, to },
+  });
 }
 
 type Changes = Partial<Omit<WithdrawalsTable, 'id' | 'state'>>;
@@ -188,17 +206,24 @@ function moveStatement(
   return move.statement(tx, id, from, to, at, ...values);
 }
 
-export async function recordEvent(
-  tx: Tx,
-  withdrawalId: string,
-  from: WithdrawalState | null,
-  to: WithdrawalState,
-  actor: string,
-  reason: string | null,
-  at: string,
-): Promise<void> {
-  await insertEvent.run(tx, eventRow(withdrawalId, from, to, actor, reason, at));
-}
+/** An event row, inserted only if the withdrawal carries the move id its update just wrote. */
+const insertEventIfMoved = compiledOnce(
+  EVENT_COLUMNS.length + 2,
+  (tx: Tx, _engine, ...args: (string | null)[]) => {
+    const values = args.slice(0, EVENT_COLUMNS.length);
+    const [withdrawalId, moveId] = args.slice(EVENT_COLUMNS.length) as [string, string];
+    return tx
+      .insertInto('withdrawal_events')
+      .columns([...EVENT_COLUMNS])
+      .expression((eb) =>
+        eb
+          .selectFrom('withdrawals')
+          .select(EVENT_COLUMNS.map((column, i) => eb.val(values[i] ?? null).as(column)))
+          .where('id', '=', withdrawalId)
+          .where('move_id', '=', moveId),
+      );
+  },
+);
 
 function eventRow(
   withdrawalId: string,
@@ -247,7 +272,17 @@ const selectUsedDestination = compiledOnce(2, (tx: Tx, _engine, destinationId: s
     .limit(1),
 );
 
-/** Confirmed withdrawals of an account since `since` (for the daily limit): amounts by asset. */
+/**
+ * How many of an account's withdrawals in the window the daily limit totals. One more is read: a window with more
+ * than this is not totalled, and the limit holds the withdrawal (fails closed) instead of undercounting.
+ */
+export const DAILY_TOTAL_READ_CAP = 10_000;
+
+/**
+ * Confirmed withdrawals of an account since `since` (for the daily limit): amounts by asset, at most
+ * DAILY_TOTAL_READ_CAP + 1 rows (the caller checks for the extra one). The amounts are added as bigints by the
+ * caller: SQLite's SUM would overflow on wei amounts.
+ */
 export function confirmedSinceQuery(tx: Tx, accountId: string, since: string, exceptId: string) {
   return selectConfirmedSince.statement(tx, accountId, since, exceptId);
 }
@@ -262,9 +297,69 @@ const selectConfirmedSince = compiledOnce(
       .where('id', '<>', exceptId)
       .where('created_at', '>=', since)
       .where('state', 'in', [...HOLDING, 'completed'])
-      .limit(1000),
+      .orderBy('created_at')
+      .limit(DAILY_TOTAL_READ_CAP + 1),
 );
 
 export function newWithdrawalId(): string {
   return newId();
+}
+
+/**
+ * Reads a queued withdrawal to release it. On PostgreSQL the row stays locked until the transaction ends, and a
+ * row another node is releasing right now is skipped (SKIP LOCKED), not waited for.
+ */
+export async function lockWithdrawalForRelease(
+  database: Database,
+  tx: Tx,
+  id: string,
+): Promise<WithdrawalRow | undefined> {
+  let query = tx.selectFrom('withdrawals').selectAll().where('id', '=', id);
+  if (database.engine === 'postgres') query = query.forUpdate().skipLocked();
+  return query.executeTakeFirst();
+}
+
+/** Ids of withdrawals in `state` whose `column` time has come, earliest first, at most `limit`. */
+export async function dueIds(
+  tx: Tx,
+  state: 'queued' | 'time_locked',
+  at: string,
+  limit: number,
+): Promise<string[]> {
+  const column = state === 'queued' ? 'release_after' : 'time_locked_until';
+  const rows = await tx
+    .selectFrom('withdrawals')
+    .select('id')
+    .where('state', '=', state)
+    .where(column, '<=', at)
+    .orderBy(column)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** Withdrawals in `state`, the longest unchanged first, at most `limit` (the caller's batch). */
+export async function withdrawalsIn(
+  tx: Tx,
+  state: 'released' | 'broadcast',
+  limit: number,
+): Promise<WithdrawalRow[]> {
+  return tx
+    .selectFrom('withdrawals')
+    .selectAll()
+    .where('state', '=', state)
+    .orderBy('updated_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** Sets columns that are not the state (the confirmation's failure count) on a row the caller holds. */
+export async function updateWithdrawalDetails(
+  tx: Tx,
+  id: string,
+  changes: Pick<Partial<WithdrawalsTable>, 'confirm_failures'>,
+): Promise<void> {
+  await tx.updateTable('withdrawals').set(changes).where('id', '=', id).execute();
 }

@@ -1,6 +1,7 @@
 import type { CustodySigner } from '../adapters/custody/custody-signer.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { releaseDue, settleBroadcast } from '../services/withdrawals/release.ts';
+import { releaseDue } from '../services/withdrawals/release.ts';
+import { settleBroadcast } from '../services/withdrawals/settlement.ts';
 import { type PollLoop, startPollLoop } from './poll-loop.ts';
 
 /** Releases due withdrawals and settles confirmed ones; safe on any number of nodes (see releaseOne). */

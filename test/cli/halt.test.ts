@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { haltCovering } from '../../src/services/halts.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Database } from '../../src/store/database.ts';
+import { coveringHalt } from '../../src/store/halts.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
@@ -22,7 +22,13 @@ async function covering(
   database: Database,
   withdrawal: { asset: string; network: string; account_id: string },
 ) {
-  return inTransaction(database, (tx) => haltCovering(database, tx, withdrawal));
+  return inTransaction(database, (tx) =>
+    coveringHalt(database, tx, {
+      asset: withdrawal.asset,
+      network: withdrawal.network,
+      accountId: withdrawal.account_id,
+    }),
+  );
 }
 
 async function countRows(database: Database, table: 'halts' | 'audit_log'): Promise<number> {

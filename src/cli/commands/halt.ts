@@ -54,10 +54,21 @@ export function registerHalt(program: Command): void {
     });
   halt
     .command('list')
-    .description('the active halts, oldest first')
+    .description('the active halts, oldest first, every page')
     .action(async () => {
-      const { activeHalts } = await import('../../services/halts.ts');
-      printJson({ halts: await withServices((context) => activeHalts(context.database.db)) });
+      const { listActiveHalts, HALT_PAGE_MAX } = await import('../../services/halts.ts');
+      printJson(
+        await withServices(async (context) => {
+          const halts = [];
+          let page = await listActiveHalts(context, { limit: HALT_PAGE_MAX });
+          halts.push(...page.halts);
+          while (page.has_more) {
+            page = await listActiveHalts(context, { limit: HALT_PAGE_MAX, starting_after: halts.at(-1)?.id });
+            halts.push(...page.halts);
+          }
+          return { halts };
+        }),
+      );
     });
   halt
     .command('lift')

@@ -1,9 +1,13 @@
 /**
  * Screening: rules are data with names and versions; each returns an outcome with its reason, and the merge of
  * what fired decides. A rule that throws holds the withdrawal for review: fail closed (DESIGN invariant 7),
- * unlike engines where an erroring rule scores zero.
+ * unlike engines where an erroring rule scores zero. The same merge decides at confirmation (screening rules)
+ * and again at release (release rules, src/core/risk/release-rules.ts).
+ *
+ * `wait` is "not now, leave it where it is" (a halt at release); it changes no state and yields to anything
+ * stronger, so a halted withdrawal whose proof is broken is still held and reported.
  */
-export type RuleOutcome = 'approve' | 'time_lock' | 'review' | 'reject';
+export type RuleOutcome = 'approve' | 'wait' | 'time_lock' | 'review' | 'reject';
 
 export interface RuleResult {
   readonly rule: string;
@@ -12,6 +16,8 @@ export interface RuleResult {
   readonly reason: string;
   /** For time_lock: when the lock ends (ISO-8601). */
   readonly until?: string;
+  /** An integrity failure (a row changed around the services): audited as critical for an operator. */
+  readonly critical?: boolean;
 }
 
 export interface Rule<Facts> {
@@ -26,7 +32,7 @@ export interface ScreeningDecision {
   readonly results: readonly RuleResult[];
 }
 
-const SEVERITY: Record<RuleOutcome, number> = { approve: 0, time_lock: 1, review: 2, reject: 3 };
+const SEVERITY: Record<RuleOutcome, number> = { approve: 0, wait: 1, time_lock: 2, review: 3, reject: 4 };
 
 export function screen<Facts>(rules: readonly Rule<Facts>[], facts: Facts): ScreeningDecision {
   const results: RuleResult[] = rules.map((rule) => {

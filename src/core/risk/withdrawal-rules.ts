@@ -1,21 +1,36 @@
 import { addUsd, compareUsd, formatUsd, type Usd } from '../money/usd.ts';
 import type { Rule } from './screening.ts';
 
-/** What the minimal rule set looks at; gathered by the screening service inside the confirming transaction. */
-export interface WithdrawalFacts {
+/** The account's state, as screening and the releaser both see it. */
+export interface AccountFacts {
   readonly now: Date;
   readonly accountLockedAt: string | null;
   readonly withdrawalsLockedUntil: string | null;
+}
+
+/** The destination's address-book entry, as screening and the releaser both see it. */
+export interface DestinationFacts {
+  readonly now: Date;
   readonly destinationUsableFrom: Date;
+  /** Removed, missing, or no longer the address the withdrawal pays. */
   readonly destinationRemoved: boolean;
+}
+
+/** What the minimal rule set looks at; gathered by the screening service inside the confirming transaction. */
+export interface WithdrawalFacts extends AccountFacts, DestinationFacts {
   /** This withdrawal's value in USD; undefined when no price is available (fails closed). */
   readonly usdValue: Usd | undefined;
   /** USD already confirmed by this account in the last 24 h (excluding this one); undefined if unknown. */
   readonly usdLast24h: Usd | undefined;
+  /**
+   * Set when the account has more withdrawals in the 24 h than the read that values them takes: the total is not
+   * known, so the limit fails closed (held), never open.
+   */
+  readonly last24hOverReadCap?: number;
   readonly dailyLimitUsd: Usd;
 }
 
-export const destinationCooled: Rule<WithdrawalFacts> = {
+export const destinationCooled: Rule<DestinationFacts> = {
   name: 'destination_cooled',
   version: 1,
   evaluate(facts) {
@@ -32,7 +47,7 @@ export const destinationCooled: Rule<WithdrawalFacts> = {
   },
 };
 
-export const securityChangeLock: Rule<WithdrawalFacts> = {
+export const securityChangeLock: Rule<AccountFacts> = {
   name: 'security_change_lock',
   version: 1,
   evaluate(facts) {
@@ -47,11 +62,15 @@ export const securityChangeLock: Rule<WithdrawalFacts> = {
   },
 };
 
-export const accountNotLocked: Rule<WithdrawalFacts> = {
+/**
+ * v2: a locked account is held for an operator at confirmation as at release (v1 rejected at confirmation while
+ * the releaser held), so one rule decides in both places.
+ */
+export const accountNotLocked: Rule<AccountFacts> = {
   name: 'account_not_locked',
-  version: 1,
+  version: 2,
   evaluate(facts) {
-    if (facts.accountLockedAt !== null) return { outcome: 'reject', reason: 'the account is locked' };
+    if (facts.accountLockedAt !== null) return { outcome: 'review', reason: 'the account is locked' };
     return { outcome: 'approve', reason: 'the account is not locked' };
   },
 };
@@ -60,6 +79,12 @@ export const dailyUsdLimit: Rule<WithdrawalFacts> = {
   name: 'daily_usd_limit',
   version: 1,
   evaluate(facts) {
+    if (facts.last24hOverReadCap !== undefined) {
+      return {
+        outcome: 'review',
+        reason: `more than ${facts.last24hOverReadCap} withdrawals in 24 h: too many to total, held for review`,
+      };
+    }
     if (facts.usdValue === undefined || facts.usdLast24h === undefined) {
       return { outcome: 'review', reason: 'no USD price to check the daily limit: held for review' };
     }

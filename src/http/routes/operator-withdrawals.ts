@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.ts';
 import { creditDeposit } from '../../services/deposits.ts';
-import { activeHalts, liftHalt, parseHalt, setHalt } from '../../services/halts.ts';
+import { HALT_PAGE_MAX, liftHalt, listActiveHalts, parseHalt, setHalt } from '../../services/halts.ts';
 import { requireOperator } from '../../services/identity/operators.ts';
 import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
 import { getWithdrawal } from '../../services/withdrawals/query.ts';
@@ -60,15 +60,25 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
     {
       schema: {
         tags: ['operator'],
-        summary: 'Active halts',
+        summary: 'Active halts, oldest first, a page at a time',
         security: SECURITY,
-        response: { 200: Type.Object({ halts: Type.Array(Halt) }), ...PROBLEM_RESPONSES },
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HALT_PAGE_MAX, default: 100 })),
+            starting_after: Type.Optional(Id),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ halts: Type.Array(Halt), has_more: Type.Boolean() }),
+          ...PROBLEM_RESPONSES,
+        },
       },
       preHandler: operator,
     },
     async (request) => {
       requireOperator(authOf(request), ['support', 'risk_analyst', 'incident_commander']);
-      return { halts: await activeHalts(context.database.db) };
+      return listActiveHalts(context, request.query as { limit?: number; starting_after?: string });
     },
   );
 

@@ -19,14 +19,13 @@ export async function endWithdrawal(
   reason: string,
 ): Promise<boolean> {
   const now = context.clock.now();
-  const moved = await moveWithdrawal(
-    tx,
-    withdrawal.id,
-    withdrawal.state,
-    to,
-    { reason },
-    { actor, reason, at: now.toISOString() },
-  );
+  const moved = await moveWithdrawal(tx, {
+    id: withdrawal.id,
+    from: withdrawal.state,
+    path: [{ to, actor, reason }],
+    changes: { reason },
+    at: now.toISOString(),
+  });
   if (!moved) return false;
   if (withdrawal.proof_id !== null) {
     await voidHold(

@@ -3,6 +3,7 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
+import { digestOfTerms } from '../../core/withdrawals/proof-binding.ts';
 import { factorReads } from '../../store/identity/factors.ts';
 import { lockPrincipalQuery } from '../../store/identity/principals.ts';
 import { placeHold } from '../../store/ledger/index.ts';
@@ -19,9 +20,9 @@ import {
   destinationUsedBeforeQuery,
   lockWithdrawal,
   lockWithdrawalQuery,
-  moveWithdrawal,
-  moveWithdrawalThrough,
+  moveLockedWithdrawal,
   proofInsert,
+  updateWithdrawalDetails,
   type WithdrawalRow,
 } from '../../store/withdrawals.ts';
 import { audit, auditInsert } from '../audit.ts';
@@ -35,7 +36,6 @@ import { endWithdrawal } from './cancel.ts';
 import { customerAccountsForHold } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { minimalScreener, type Screener } from './screening.ts';
-import { digestOfTerms } from './terms.ts';
 import { viewWithdrawal } from './view.ts';
 
 export const MAX_CONFIRM_FAILURES = 5;
@@ -165,7 +165,7 @@ export async function confirmWithdrawal(
     );
     if (!check.ok) {
       const failures = withdrawal.confirm_failures + 1;
-      await tx.updateTable('withdrawals').set({ confirm_failures: failures }).where('id', '=', id).execute();
+      await updateWithdrawalDetails(tx, id, { confirm_failures: failures });
       if (failures >= MAX_CONFIRM_FAILURES) {
         await endWithdrawal(
           tx,
@@ -295,52 +295,45 @@ export async function applyScreening(
     .filter((r) => r.outcome === decision.outcome)
     .map((r) => r.reason)
     .join('; ');
-  const event = { actor: 'system:screening', reason, at: now.toISOString() };
-  if (decision.outcome !== 'approve') {
-    await moveWithdrawalThrough(
-      tx,
-      withdrawal.id,
-      'awaiting_confirmation',
-      [enterScreening],
-      entering.changes,
-      now.toISOString(),
-      entering.before,
-    );
-  }
+  const at = now.toISOString();
+  // Into screening and on to its outcome in one move: one statement, an event per hop.
+  const move = (to: 'queued' | 'time_locked' | 'held_for_review', changes: Partial<WithdrawalRow>) =>
+    moveLockedWithdrawal(tx, {
+      id: withdrawal.id,
+      from: 'awaiting_confirmation',
+      path: [enterScreening, { to, actor: 'system:screening', reason: to === 'queued' ? null : reason }],
+      changes: { ...entering.changes, screening, ...changes },
+      at,
+      before: entering.before ?? [],
+    });
   if (decision.outcome === 'reject') {
-    await tx.updateTable('withdrawals').set({ screening }).where('id', '=', withdrawal.id).execute();
+    // Rejected from screening with the hold voided: the move and the void go together (endWithdrawal).
+    await moveLockedWithdrawal(tx, {
+      id: withdrawal.id,
+      from: 'awaiting_confirmation',
+      path: [enterScreening],
+      changes: { ...entering.changes, screening },
+      at,
+      before: entering.before ?? [],
+    });
     await endWithdrawal(tx, context, withdrawal, 'rejected', 'system:screening', reason);
     return { ...withdrawal, state: 'rejected', screening, reason };
   }
-  if (decision.outcome === 'review') {
-    await moveWithdrawal(tx, withdrawal.id, 'screening', 'held_for_review', { screening, reason }, event);
-    return { ...withdrawal, state: 'held_for_review', screening, reason };
-  }
   if (decision.outcome === 'time_lock') {
-    const until = decision.until ?? now.toISOString();
-    await moveWithdrawal(
-      tx,
-      withdrawal.id,
-      'screening',
-      'time_locked',
-      { screening, reason, time_locked_until: until },
-      event,
-    );
+    const until = decision.until ?? at;
+    await move('time_locked', { reason, time_locked_until: until });
     return { ...withdrawal, state: 'time_locked', screening, reason, time_locked_until: until };
+  }
+  if (decision.outcome !== 'approve') {
+    // Review, and anything a screener should never answer here (a `wait`): held, fail closed.
+    await move('held_for_review', { reason });
+    return { ...withdrawal, state: 'held_for_review', screening, reason };
   }
   const window =
     withdrawal.first_use === 1
       ? context.withdrawals.firstUseCancelWindowMs
       : context.withdrawals.cancelWindowMs;
   const releaseAfter = new Date(now.getTime() + window).toISOString();
-  await moveWithdrawalThrough(
-    tx,
-    withdrawal.id,
-    'awaiting_confirmation',
-    [enterScreening, { to: 'queued', actor: event.actor, reason: null }],
-    { ...entering.changes, screening, reason: null, release_after: releaseAfter },
-    now.toISOString(),
-    entering.before,
-  );
+  await move('queued', { reason: null, release_after: releaseAfter });
   return { ...withdrawal, state: 'queued', screening, reason: null, release_after: releaseAfter };
 }

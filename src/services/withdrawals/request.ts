@@ -89,6 +89,7 @@ export async function requestWithdrawal(
       release_after: null,
       time_locked_until: null,
       first_use: 0,
+      move_id: null,
       screening: null,
       attestation: null,
       txid: null,

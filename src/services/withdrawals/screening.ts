@@ -3,14 +3,19 @@ import { DomainError } from '../../core/errors.ts';
 import { getAsset } from '../../core/money/index.ts';
 import { addUsd, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
 import { type ScreeningDecision, screen } from '../../core/risk/screening.ts';
-import { MINIMAL_WITHDRAWAL_RULES, type WithdrawalFacts } from '../../core/risk/withdrawal-rules.ts';
+import {
+  type AccountFacts,
+  type DestinationFacts,
+  MINIMAL_WITHDRAWAL_RULES,
+  type WithdrawalFacts,
+} from '../../core/risk/withdrawal-rules.ts';
 import { entryFromRow, entryQuery } from '../../store/address-book.ts';
 import { rowsOf } from '../../store/compiled-query.ts';
 import { lockPrincipalQuery, type Principal } from '../../store/identity/principals.ts';
 import { settingFromRow, settingQuery } from '../../store/identity/settings-history.ts';
 import { type PricePoint, priceFromRow, priceQuery } from '../../store/prices.ts';
 import { type Reads, readTogether, type Tx } from '../../store/transaction.ts';
-import { confirmedSinceQuery, type WithdrawalRow } from '../../store/withdrawals.ts';
+import { confirmedSinceQuery, DAILY_TOTAL_READ_CAP, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { coolingMsOf } from '../address-book.ts';
 
 const principalQuery = (tx: Tx, id: string) => lockPrincipalQuery(tx, id, false);
@@ -44,23 +49,56 @@ function usdPriceOf(point: () => PricePoint): Usd | undefined {
   }
 }
 
-/** The facts the minimal rules need: every read in one round trip, sent alone or with a caller's own. */
-function factsReads(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow): Reads<WithdrawalFacts> {
-  const now = context.clock.now();
-  const since = new Date(now.getTime() - DAY_MS).toISOString();
+/**
+ * The facts screening and the releaser both weigh, the account's and the destination's, from one set of reads:
+ * the account row, the address-book entry and the account's cooling setting now.
+ */
+export function accountAndDestinationReads(
+  tx: Tx,
+  withdrawal: WithdrawalRow,
+  now: Date,
+): Reads<AccountFacts & DestinationFacts> {
   return {
     statements: [
       principalQuery(tx, withdrawal.account_id),
       entryQuery(tx, withdrawal.account_id, withdrawal.destination_id),
       settingQuery(tx, withdrawal.account_id, COOLING_SETTING, now.toISOString()),
-      priceQuery(tx, withdrawal.asset, now),
-      confirmedSinceQuery(tx, withdrawal.account_id, since, withdrawal.id),
     ],
-    decode: async ([principals, entries, coolings, ownPrices, earlier]) => {
+    decode: ([principals, entries, coolings]) => {
       const principal = principals?.rows[0] as Principal | undefined;
       if (principal === undefined) throw new Error('the account of a withdrawal is gone');
       const entry = entryFromRow(entries?.rows[0] as Parameters<typeof entryFromRow>[0]);
       const cooling = coolingMsOf(settingFromRow(coolings?.rows[0] as Parameters<typeof settingFromRow>[0]));
+      return {
+        now,
+        accountLockedAt: principal.locked_at,
+        withdrawalsLockedUntil: principal.withdrawals_locked_until,
+        destinationUsableFrom:
+          entry === undefined
+            ? new Date(8.64e15)
+            : coolingPeriodEndsAt(entry.createdAt, entry.coolingMs, cooling),
+        // An entry that no longer pays the withdrawal's address is as good as removed.
+        destinationRemoved:
+          entry === undefined || entry.removedAt !== null || entry.address !== withdrawal.destination_address,
+      };
+    },
+  };
+}
+
+/** The facts the minimal rules need: every read in one round trip, sent alone or with a caller's own. */
+function factsReads(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow): Reads<WithdrawalFacts> {
+  const now = context.clock.now();
+  const since = new Date(now.getTime() - DAY_MS).toISOString();
+  const shared = accountAndDestinationReads(tx, withdrawal, now);
+  return {
+    statements: [
+      ...shared.statements,
+      priceQuery(tx, withdrawal.asset, now),
+      confirmedSinceQuery(tx, withdrawal.account_id, since, withdrawal.id),
+    ],
+    decode: async (results) => {
+      const subject = await shared.decode(results.slice(0, shared.statements.length));
+      const [ownPrices, earlier] = results.slice(shared.statements.length);
       // One price per asset: the day's earlier withdrawals are valued at the same price as this one.
       const prices = new Map<string, Usd | undefined>([
         [
@@ -76,22 +114,23 @@ function factsReads(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow):
         return price === undefined ? undefined : usdValue(units, getAsset(asset), price);
       };
       const usd = await usdOfUnits(withdrawal.asset, BigInt(withdrawal.amount));
+      const rows = (earlier?.rows ?? []) as { asset: string; amount: string }[];
+      // Past the cap the total is not known: the daily limit holds (fails closed) rather than undercount.
+      const overCap = rows.length > DAILY_TOTAL_READ_CAP;
+      // Added per asset as bigints, then valued once per asset.
+      const byAsset = new Map<string, bigint>();
+      for (const other of overCap ? [] : rows)
+        byAsset.set(other.asset, (byAsset.get(other.asset) ?? 0n) + BigInt(other.amount));
       let last24h: Usd | undefined = USD_ZERO;
-      for (const other of (earlier?.rows ?? []) as { asset: string; amount: string }[]) {
-        const value = await usdOfUnits(other.asset, BigInt(other.amount));
+      for (const [asset, units] of byAsset) {
+        const value = await usdOfUnits(asset, units);
         last24h = value === undefined || last24h === undefined ? undefined : addUsd(last24h, value);
       }
       return {
-        now,
-        accountLockedAt: principal.locked_at,
-        withdrawalsLockedUntil: principal.withdrawals_locked_until,
-        destinationUsableFrom:
-          entry === undefined
-            ? new Date(8.64e15)
-            : coolingPeriodEndsAt(entry.createdAt, entry.coolingMs, cooling),
-        destinationRemoved: entry === undefined || entry.removedAt !== null,
+        ...subject,
         usdValue: usd,
         usdLast24h: last24h,
+        ...(overCap ? { last24hOverReadCap: DAILY_TOTAL_READ_CAP } : {}),
         dailyLimitUsd: context.withdrawals.dailyLimitUsd,
       };
     },

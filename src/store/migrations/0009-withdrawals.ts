@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
+import { ATTESTED, PAST_CONFIRMATION, WITHDRAWAL_STATES } from '../../core/withdrawals/states.ts';
 import { type AnyDb, amountType, type MigrationEngine } from './column-types.ts';
 
-const PAST_CONFIRMATION = `('screening', 'held_for_review', 'time_locked', 'queued', 'released', 'broadcast', 'completed', 'errored')`;
+/** A SQL list of state names; the names are the core's constants, never input. */
+const stateList = (states: readonly string[]) => sql.raw(`(${states.map((s) => `'${s}'`).join(', ')})`);
 
 /**
  * Withdrawals and the proof that approved each. The database itself refuses a withdrawal past
@@ -42,13 +44,7 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
     .addColumn('nonce', 'text', (c) => c.notNull())
     .addColumn('digest', 'text', (c) => c.notNull())
     .addColumn('summary', 'text', (c) => c.notNull())
-    .addColumn('state', 'text', (c) =>
-      c
-        .notNull()
-        .check(
-          sql`state in ('awaiting_confirmation', 'screening', 'held_for_review', 'time_locked', 'queued', 'released', 'broadcast', 'completed', 'cancelled', 'rejected', 'errored')`,
-        ),
-    )
+    .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ${stateList(WITHDRAWAL_STATES)}`))
     .addColumn('proof_id', 'text')
     .addColumn('confirm_failures', 'integer', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
@@ -68,11 +64,11 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
     ])
     .addCheckConstraint(
       'withdrawals_proof_required',
-      sql.raw(`state not in ${PAST_CONFIRMATION} or proof_id is not null`),
+      sql`state not in ${stateList(PAST_CONFIRMATION)} or proof_id is not null`,
     )
     .addCheckConstraint(
       'withdrawals_released_attested',
-      sql`state not in ('released', 'broadcast', 'completed') or attestation is not null`,
+      sql`state not in ${stateList(ATTESTED)} or attestation is not null`,
     )
     .execute();
   await db.schema

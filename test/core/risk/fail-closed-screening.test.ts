@@ -65,10 +65,18 @@ describe('screening fails closed', () => {
     assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, over).outcome, 'review');
   });
 
-  test('the strongest outcome wins: a locked account is rejected even while cooling; the latest lock end is kept', () => {
+  test('the strongest outcome wins: a locked account is held even while cooling, a removed destination rejected even when locked; the latest lock end is kept', () => {
     const cooling = { ...facts, destinationUsableFrom: new Date(NOW.getTime() + 60_000) };
     assert.equal(
       screen(MINIMAL_WITHDRAWAL_RULES, { ...cooling, accountLockedAt: NOW.toISOString() }).outcome,
+      'review',
+    );
+    assert.equal(
+      screen(MINIMAL_WITHDRAWAL_RULES, {
+        ...cooling,
+        accountLockedAt: NOW.toISOString(),
+        destinationRemoved: true,
+      }).outcome,
       'reject',
     );
     const both = screen(MINIMAL_WITHDRAWAL_RULES, {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { releaseDue, settleBroadcast } from '../../../src/services/withdrawals/release.ts';
+import { releaseDue } from '../../../src/services/withdrawals/release.ts';
+import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import { api, auditEntries } from '../../support/customers.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';

@@ -89,7 +89,11 @@ for (const { engine, skip } of await testEngines()) {
       await releaseDue(running.context, chain);
       const requeued = await withdrawalRow(running, w.id);
       assert.equal(requeued.state, 'queued', 'cooled: back in the queue with a fresh cancel window');
+      // The first withdrawal to the address: the first-use window, not the ordinary one.
       running.clock.advance(CANCEL_WINDOW_MS);
+      await releaseDue(running.context, chain);
+      assert.equal((await withdrawalRow(running, w.id)).state, 'queued', 'still in its first-use window');
+      running.clock.advance(FIRST_USE_WINDOW_MS - CANCEL_WINDOW_MS);
       await releaseDue(running.context, chain);
       const released = await withdrawalRow(running, w.id);
       assert.equal(released.state, 'broadcast');

@@ -1,0 +1,138 @@
+import type { CustodySigner } from '../../adapters/custody/custody-signer.ts';
+import { holdMismatch } from '../../core/risk/release-rules.ts';
+import { findHold, postHold, transfer } from '../../store/ledger/index.ts';
+import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { moveWithdrawal, type WithdrawalRow, withdrawalsIn } from '../../store/withdrawals.ts';
+import { audit } from '../audit.ts';
+import type { ServiceContext } from '../context.ts';
+import { custodyAccount, feesAccount, inFlightAccount } from './ledger-accounts.ts';
+
+const BATCH = 50;
+const ACTOR = 'system:settlement';
+
+/**
+ * Chain confirmation posts the hold exactly once and books the fee; a failure goes to errored for an operator.
+ * At most BATCH per pass, the longest unchanged first.
+ */
+export async function settleBroadcast(context: ServiceContext, custody: CustodySigner): Promise<number> {
+  const broadcast = await withdrawalsIn(context.database.db, 'broadcast', BATCH);
+  let settled = 0;
+  const failures: unknown[] = [];
+  for (const withdrawal of broadcast) {
+    // One withdrawal that cannot settle (a ledger refusal, an adapter error) must not hold up the others.
+    try {
+      settled += await settleOne(context, custody, withdrawal);
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0)
+    throw new AggregateError(failures, `${failures.length} withdrawal(s) could not settle`);
+  return settled;
+}
+
+async function toErrored(
+  tx: Tx,
+  context: ServiceContext,
+  withdrawal: WithdrawalRow,
+  reason: string,
+  action: string,
+): Promise<void> {
+  const moved = await moveWithdrawal(tx, {
+    id: withdrawal.id,
+    from: 'broadcast',
+    path: [{ to: 'errored', actor: ACTOR, reason }],
+    changes: { reason },
+    at: context.clock.now().toISOString(),
+  });
+  if (moved) {
+    await audit(tx, context, {
+      actor: ACTOR,
+      action,
+      subject: `withdrawal:${withdrawal.id}`,
+      data: { reason, txid: withdrawal.txid, severity: 'critical' },
+    });
+  }
+}
+
+async function settleOne(
+  context: ServiceContext,
+  custody: CustodySigner,
+  withdrawal: WithdrawalRow,
+): Promise<number> {
+  const reported = await custody.status(withdrawal.id);
+  const { status } = reported;
+  if (status === 'broadcast' || status === 'unknown') return 0;
+  return inTransaction(context.database, async (tx) => {
+    const now = context.clock.now();
+    // A confirmation of another transaction than the one custody named at broadcast is not this payment's.
+    const otherTxid =
+      reported.txid !== undefined && withdrawal.txid !== null && reported.txid !== withdrawal.txid;
+    if (status === 'failed' || otherTxid) {
+      const reason = otherTxid
+        ? `custody reported ${status} for txid ${reported.txid}, not the broadcast ${withdrawal.txid}: an operator must check`
+        : 'the chain reported the transaction failed: an operator must check';
+      await toErrored(tx, context, withdrawal, reason, 'withdrawal.errored');
+      return 0;
+    }
+    // Money left that was never held for this withdrawal (a row forged past the releaser, a hold voided since):
+    // nothing can be posted, and it is an alarm for an operator, not a silent stall in `broadcast`.
+    const mismatch = holdMismatch(withdrawal, await findHold(tx, withdrawal.id));
+    if (mismatch !== undefined) {
+      await toErrored(
+        tx,
+        context,
+        withdrawal,
+        `confirmed on chain, but ${mismatch}: an operator must check`,
+        'withdrawal.settlement_refused',
+      );
+      return 0;
+    }
+    const moved = await moveWithdrawal(tx, {
+      id: withdrawal.id,
+      from: 'broadcast',
+      path: [{ to: 'completed', actor: ACTOR, reason: 'confirmed on chain' }],
+      changes: { reason: null },
+      at: now.toISOString(),
+    });
+    if (!moved) return 0;
+    await postHold(
+      tx,
+      { id: `${withdrawal.id}:post`, pendingId: withdrawal.id, code: 'withdrawal_completed' },
+      now,
+    );
+    // The posted hold sits in the customer's in-flight account: the amount leaves for the chain (custody),
+    // the fee for the platform's fees account.
+    const inFlightId = (await inFlightAccount(tx, withdrawal.account_id, withdrawal.asset, now)).id;
+    const payouts = [
+      {
+        suffix: 'payout',
+        to: await custodyAccount(tx, withdrawal.asset, now),
+        amount: BigInt(withdrawal.amount),
+      },
+      { suffix: 'fee', to: await feesAccount(tx, withdrawal.asset, now), amount: BigInt(withdrawal.fee) },
+    ];
+    for (const payout of payouts) {
+      if (payout.amount === 0n) continue;
+      await transfer(
+        tx,
+        {
+          id: `${withdrawal.id}:${payout.suffix}`,
+          debitAccountId: inFlightId,
+          creditAccountId: payout.to.id,
+          asset: withdrawal.asset,
+          amount: payout.amount,
+          code: `withdrawal_${payout.suffix}`,
+        },
+        now,
+      );
+    }
+    await audit(tx, context, {
+      actor: ACTOR,
+      action: 'withdrawal.completed',
+      subject: `withdrawal:${withdrawal.id}`,
+      data: { txid: withdrawal.txid },
+    });
+    return 1;
+  });
+}

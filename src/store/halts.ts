@@ -1,0 +1,112 @@
+import { sql } from 'kysely';
+import type { HaltScopeFields, HaltTarget } from '../core/halts/halt-scope.ts';
+import type { Database } from './database.ts';
+import type { HaltsTable } from './schema-withdrawals.ts';
+import type { Tx } from './transaction.ts';
+
+export type HaltRow = Readonly<HaltsTable>;
+
+/** Where a page of active halts may start: the `(created_at, id)` of the last halt of the previous page. */
+export interface HaltCursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+/**
+ * Takes the halt control row: FOR UPDATE by a halt or a lift, FOR SHARE by a release. A halt call therefore
+ * returns only after every release that did not see it has committed, and every later release sees it
+ * (DESIGN invariant 4). SQLite has one writer at a time, which gives the same order.
+ */
+async function bumpHaltControl(tx: Tx): Promise<void> {
+  await tx.updateTable('halt_control').set({ version: sql`version + 1` }).where('id', '=', 1).execute();
+}
+
+export async function insertHalt(tx: Tx, row: HaltRow): Promise<void> {
+  await bumpHaltControl(tx);
+  await tx.insertInto('halts').values(row).execute();
+}
+
+/** Lifts an active halt; false when there is no active halt by that id. */
+export async function liftHaltRow(tx: Tx, id: string, by: string, at: string): Promise<boolean> {
+  await bumpHaltControl(tx);
+  const result = await tx
+    .updateTable('halts')
+    .set({ lifted_at: at, lifted_by: by })
+    .where('id', '=', id)
+    .where('lifted_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/**
+ * The first active halt covering `target`, or undefined: `haltCovers` (src/core/halts/halt-scope.ts) in SQL, one
+ * lookup over the partial indexes of migration 0015, however many halts are active. Any one covering halt is
+ * enough to stop a release, so the LIMIT 1 only ends the search; it never hides a halt that covers.
+ * Inside a releasing transaction, on PostgreSQL, it first share-locks the halt control row.
+ */
+export async function coveringHalt(
+  database: Database,
+  tx: Tx,
+  target: HaltTarget,
+): Promise<HaltRow | undefined> {
+  if (database.engine === 'postgres') {
+    await sql`select version from halt_control where id = 1 for share`.execute(tx);
+  }
+  return tx
+    .selectFrom('halts')
+    .selectAll()
+    .where('lifted_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('scope', '=', 'global'),
+        eb.and([
+          eb('scope', '=', 'asset'),
+          eb('asset', '=', target.asset),
+          eb.or([eb('network', 'is', null), eb('network', '=', target.network)]),
+        ]),
+        eb.and([eb('scope', '=', 'account'), eb('account_id', '=', target.accountId)]),
+      ]),
+    )
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** One page of the active halts, oldest first; `limit` + 1 rows are read so the caller knows if there are more. */
+export async function activeHaltsPage(
+  tx: Tx,
+  limit: number,
+  after?: HaltCursor,
+): Promise<{ halts: HaltRow[]; hasMore: boolean }> {
+  let query = tx.selectFrom('halts').selectAll().where('lifted_at', 'is', null);
+  if (after !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('created_at', '>', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
+      ]),
+    );
+  }
+  const rows = await query
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
+  return { halts: rows.slice(0, limit), hasMore: rows.length > limit };
+}
+
+export async function findHalt(tx: Tx, id: string): Promise<HaltRow | undefined> {
+  return tx.selectFrom('halts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function countActiveHalts(tx: Tx): Promise<number> {
+  const row = await tx
+    .selectFrom('halts')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('lifted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export type { HaltScopeFields };
