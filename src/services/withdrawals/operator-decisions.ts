@@ -17,7 +17,9 @@ function parseReason(input: unknown): string {
 }
 
 function wrongState(state: string, expected: string): DomainError {
-  return new DomainError('CONFLICT', `the withdrawal is ${state}, not ${expected}`, { details: { state } });
+  return new DomainError('WRONG_STATE', `the withdrawal is ${state}, not ${expected}`, {
+    details: { state },
+  });
 }
 
 /**
