@@ -105,7 +105,12 @@ function build(request: FastifyRequest, fields: ProblemFields): Problem {
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
-  return reply.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+  // Set here as well as in the onSend hook: Fastify's framework errors (a bad URL) are answered outside the hooks.
+  return reply
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .header('x-request-id', problem.request_id)
+    .send(problem);
 }
 
 interface AjvIssue {
