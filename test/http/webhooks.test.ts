@@ -118,7 +118,12 @@ for (const { engine, skip } of await testEngines()) {
       });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.field, 'events');
-      const missing = await api(running, 'POST', '/v1/operator/webhooks/nope/disable', { token: admin });
+      const missing = await api(
+        running,
+        'POST',
+        '/v1/operator/webhooks/01a21e3d-0000-7000-8000-000000000000/disable',
+        { token: admin },
+      );
       assert.equal(missing.status, 404);
     });
 

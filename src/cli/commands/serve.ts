@@ -25,6 +25,7 @@ export function registerServe(program: Command): void {
         webhookDestinations: webhookDestinationsOf(config),
         logLevel: config.logLevel,
         bodyLimitBytes: config.bodyLimitBytes,
+        timeouts: { requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
         cookieSecure: config.cookieSecure,
         devMailbox: config.devMailbox,
         // The callback route exists only with the webhook signer; otherwise it is a 404 like any unknown path.

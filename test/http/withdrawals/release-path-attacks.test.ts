@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { CustodySigner } from '../../../src/adapters/custody/custody-signer.ts';
+import { newId } from '../../../src/core/ids.ts';
 import { RELEASE_RULES } from '../../../src/core/risk/release-rules.ts';
 import type { Rule } from '../../../src/core/risk/screening.ts';
 import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
@@ -63,7 +64,7 @@ for (const { engine, skip } of await testEngines()) {
       assert.equal(w.state, 'queued');
       const at = running.clock.now().getTime();
       const accountHalts: HaltRow[] = Array.from({ length: 5000 }, (_, i) => ({
-        id: `frozen-${String(i).padStart(5, '0')}`,
+        id: newId(),
         scope: 'account',
         asset: null,
         network: null,
