@@ -16,9 +16,10 @@ import { type RunningApp, startApp } from './http.ts';
  *
  * The engines and their skips are testEngines()': under CI=true an unreachable PostgreSQL fails the suite, else
  * skips it with the reason; ONLY_ENGINE narrows the list. What the suite asks its fixture for (`on.database()`,
- * `on.app()`) is made before its first test, after nothing else, and taken down after its last test, after the
- * suite's own `after` hooks: the app closed, then the database dropped. A suite that asks for nothing gets
- * nothing, and a test that wants a database of its own still makes it with freshDatabase(engine).
+ * `on.app()`) is made before the suite's own `before` hooks run, and taken down after its own `after` hooks: the
+ * app closed, then the database dropped. A suite that asks for nothing gets nothing, and a test that wants a
+ * database of its own still makes it with freshDatabase(engine). (A loop rather than one call taking a callback:
+ * the tests keep the indentation they had under `for … of await testEngines()`.)
  */
 export interface EngineUnderTest {
   readonly engine: Engine;
@@ -75,46 +76,26 @@ class Suite implements EngineSuite {
   ) {}
 
   database(options: SuiteDatabaseOptions = {}): SuiteDatabase {
-    if (this.#databaseOptions !== undefined)
-      throw new Error(`${this.title}: on.database() is asked for twice`);
-    this.#databaseOptions = options;
-    const ready = () => this.#ready(this.#fresh, 'on.database()');
-    return {
-      get database() {
-        return ready().database;
-      },
-      get env() {
-        return ready().env;
-      },
-    };
+    this.#databaseOptions = this.#once(this.#databaseOptions, options, 'on.database()');
+    return readThrough(['database', 'env'], () => this.#ready(this.#fresh, 'on.database()'));
   }
 
   app(options: SuiteAppOptions = {}): RunningApp {
-    if (this.#appOptions !== undefined) throw new Error(`${this.title}: on.app() is asked for twice`);
-    this.#appOptions = options;
-    const ready = () => this.#ready(this.#running, 'on.app()');
-    return {
-      get app() {
-        return ready().app;
-      },
-      get url() {
-        return ready().url;
-      },
-      get clock() {
-        return ready().clock;
-      },
-      get context() {
-        return ready().context;
-      },
-      close: () => Promise.reject(new Error(`${this.title}: the fixture closes on.app() after the suite`)),
-    };
+    this.#appOptions = this.#once(this.#appOptions, options, 'on.app()');
+    const running = readThrough<RunningApp>(['app', 'url', 'clock', 'context'], () =>
+      this.#ready(this.#running, 'on.app()'),
+    );
+    const close = () =>
+      Promise.reject(new Error(`${this.title}: the fixture closes on.app() after the suite`));
+    return Object.defineProperty(running, 'close', { value: close });
   }
 
   async setUp(): Promise<void> {
     if (this.#databaseOptions === undefined && this.#appOptions === undefined) return;
     this.#fresh = await freshDatabase(this.engine, this.#databaseOptions ?? {});
-    if (this.#appOptions !== undefined)
+    if (this.#appOptions !== undefined) {
       this.#running = await startApp(this.#fresh.database, this.#appOptions);
+    }
   }
 
   async tearDown(): Promise<void> {
@@ -129,6 +110,11 @@ class Suite implements EngineSuite {
     }
   }
 
+  #once<T>(asked: T | undefined, options: T, what: string): T {
+    if (asked !== undefined) throw new Error(`${this.title}: ${what} is asked for twice`);
+    return options;
+  }
+
   #ready<T>(value: T | undefined, what: string): T {
     if (value === undefined) {
       throw new Error(
@@ -137,4 +123,11 @@ class Suite implements EngineSuite {
     }
     return value;
   }
+}
+
+/** An object whose `keys` read `current()`'s, at the time they are read. */
+function readThrough<T extends object>(keys: readonly (keyof T)[], current: () => T): T {
+  const view = {} as T;
+  for (const key of keys) Object.defineProperty(view, key, { enumerable: true, get: () => current()[key] });
+  return view;
 }
