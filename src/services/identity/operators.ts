@@ -71,10 +71,7 @@ export async function createOperator(
       if (context.database.engine === 'postgres')
         await sql`select pg_advisory_xact_lock(${sql.raw(BOOTSTRAP_LOCK_KEY.toString())})`.execute(tx);
       if (await anyOperator(tx)) {
-        throw new DomainError(
-          'FORBIDDEN',
-          'operators exist: creating another needs an admin (DRAWBRIDGE_OPERATOR_TOKEN, or email, password and TOTP)',
-        );
+        throw new DomainError('FORBIDDEN', 'operators exist: only an admin creates another');
       }
     }
     if ((await findPrincipalByEmail(tx, 'operator', email)) !== undefined) {
