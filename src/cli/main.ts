@@ -9,6 +9,16 @@ import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerWebhook } from './commands/webhook.ts';
 
+/** Not signed in, or signed in but not allowed: exit 3, so a script tells it from bad input (exit 2). */
+const AUTH_ERRORS: ReadonlySet<string> = new Set([
+  'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
+  'MFA_REQUIRED',
+  'MFA_LOCKED',
+  'ACCOUNT_LOCKED',
+  'FORBIDDEN',
+]);
+
 const program = new Command('drawbridge')
   .description('Drawbridge: withdrawal security for a custodial crypto platform')
   .exitOverride()
@@ -35,7 +45,7 @@ try {
     process.stderr.write(
       `${JSON.stringify({ error: error.code, field: error.field, reason: error.message })}\n`,
     );
-    process.exit(2);
+    process.exit(AUTH_ERRORS.has(error.code) ? 3 : 2);
   }
   throw error;
 }

@@ -5,6 +5,7 @@ import { SimulatedChain } from '../../src/adapters/custody/simulated-chain.ts';
 import { creditDeposit } from '../../src/services/deposits.ts';
 import { findPrincipalByEmail } from '../../src/store/identity/principals.ts';
 import { recordPrice } from '../../src/store/prices.ts';
+import { actingAs } from './actors.ts';
 import {
   api,
   type Customer,
@@ -44,7 +45,7 @@ export async function deposit(
   amount: string,
   txid: string,
 ) {
-  return creditDeposit(running.context, 'test', {
+  return creditDeposit(running.context, actingAs('admin'), {
     account_id: await customerId(running, email),
     asset,
     network,

@@ -3,7 +3,7 @@ import { inTransaction } from '../../store/transaction.ts';
 import { lockWithdrawal, moveLockedWithdrawal } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
-import { requireOperator } from '../identity/operators.ts';
+import { actingOperator, authorize } from '../identity/acting-operator.ts';
 import type { Authenticated } from '../identity/sessions.ts';
 import { endWithdrawal } from './cancel.ts';
 import { notFoundWithdrawal } from './request.ts';
@@ -33,7 +33,7 @@ export async function decideReview(
   id: string,
   input: { decision?: unknown; reason?: unknown },
 ) {
-  requireOperator(auth, ['risk_analyst']);
+  authorize(actingOperator(auth), 'withdrawal.review');
   if (input.decision !== 'approve' && input.decision !== 'reject')
     throw invalidInput('decision', 'must be approve or reject');
   const decision = input.decision;
@@ -81,7 +81,7 @@ export async function resolveErrored(
   id: string,
   input: { outcome?: unknown; txid?: unknown; reason?: unknown },
 ) {
-  requireOperator(auth, ['incident_commander']);
+  authorize(actingOperator(auth), 'withdrawal.resolve');
   if (input.outcome !== 'paid' && input.outcome !== 'not_paid')
     throw invalidInput('outcome', 'must be paid or not_paid');
   const outcome = input.outcome;
