@@ -8,6 +8,7 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerWebhook } from './commands/webhook.ts';
+import { registerWithdrawal } from './commands/withdrawal.ts';
 
 /** Not signed in, or signed in but not allowed: exit 3, so a script tells it from bad input (exit 2). */
 const AUTH_ERRORS: ReadonlySet<string> = new Set([
@@ -33,6 +34,7 @@ registerRevoke(program);
 registerWebhook(program);
 registerHalt(program);
 registerDeposit(program);
+registerWithdrawal(program);
 
 try {
   await program.parseAsync(process.argv);
