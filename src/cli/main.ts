@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DomainError } from '../core/errors.ts';
 import { registerAddress } from './commands/address.ts';
@@ -20,8 +21,13 @@ const AUTH_ERRORS: ReadonlySet<string> = new Set([
   'FORBIDDEN',
 ]);
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('drawbridge')
   .description('Drawbridge: withdrawal security for a custodial crypto platform')
+  .version(version, '-V, --version', 'print the version')
   .exitOverride()
   .showHelpAfterError();
 
