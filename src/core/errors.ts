@@ -1,30 +1,45 @@
 /**
- * Domain errors are values with a tag, not strings. The HTTP layer maps each tag to a status and
- * an RFC 9457 problem body in one place (src/http/problem.ts); the CLI prints the same fields.
+ * Domain errors are values with a tag, not strings. The tags are declared once here; the HTTP layer maps each to a
+ * status and an RFC 9457 problem body in one place (src/http/problem.ts), and the CLI prints the same fields.
+ * Core knows nothing of HTTP.
  */
-export const ERROR_STATUS = {
-  INVALID_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  IDEMPOTENCY_MISMATCH: 422,
-  INSUFFICIENT_FUNDS: 409,
-  ALREADY_RESOLVED: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  PRICE_UNAVAILABLE: 422,
-  INVALID_CREDENTIALS: 401,
-  MFA_REQUIRED: 401,
-  MFA_LOCKED: 429,
-  ACCOUNT_LOCKED: 403,
-  EMAIL_NOT_VERIFIED: 403,
-  STEP_UP_REQUIRED: 403,
-  CSRF_FAILED: 403,
-  ILLEGAL_TRANSITION: 409,
-} as const;
+export const ERROR_CODES = [
+  'INVALID_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  /** The same id or key already names something different (a ledger transfer, a price, a chain output). */
+  'CONFLICT',
+  /** The thing to create is already there (an address in the book, a registered passkey, an email). */
+  'ALREADY_EXISTS',
+  /** A per-account or per-platform maximum is reached (address-book entries, webhook endpoints). */
+  'LIMIT_REACHED',
+  /** The object is not in a state that allows this (a withdrawal already released, an account not locked). */
+  'WRONG_STATE',
+  /** The withdrawal was not confirmed within its window; it is cancelled. */
+  'WITHDRAWAL_EXPIRED',
+  /** The withdrawal's stored terms no longer match its digest (changed around the services); it is cancelled. */
+  'TERMS_CHANGED',
+  /** Not a step of the withdrawal life cycle (a bug, never input). */
+  'ILLEGAL_TRANSITION',
+  'IDEMPOTENCY_MISMATCH',
+  /** A request with this Idempotency-Key is still being processed: retry shortly. */
+  'IDEMPOTENCY_IN_PROGRESS',
+  'INSUFFICIENT_FUNDS',
+  'ALREADY_RESOLVED',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'PRICE_UNAVAILABLE',
+  'INVALID_CREDENTIALS',
+  'MFA_REQUIRED',
+  'MFA_LOCKED',
+  'ACCOUNT_LOCKED',
+  'EMAIL_NOT_VERIFIED',
+  'STEP_UP_REQUIRED',
+  'CSRF_FAILED',
+] as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class DomainError extends Error {
   readonly code: ErrorCode;

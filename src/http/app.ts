@@ -16,6 +16,7 @@ import { registerCustodyRoutes } from './routes/custody.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
+import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
 import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
 import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
 import { registerSystemRoutes } from './routes/system.ts';
@@ -124,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerCredentialChangeRoutes(app, context);
   registerWithdrawalRoutes(app, context);
   registerHaltAndDepositRoutes(app, context);
+  registerOperatorDecisionRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)

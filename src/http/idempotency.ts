@@ -96,10 +96,14 @@ export async function reserveIdempotency(
     });
   }
   if (existing.status_code === 0) {
-    throw new DomainError('CONFLICT', 'a request with this Idempotency-Key is still being processed', {
-      field: 'Idempotency-Key',
-      details: { retry_after_s: 1 },
-    });
+    throw new DomainError(
+      'IDEMPOTENCY_IN_PROGRESS',
+      'a request with this Idempotency-Key is still being processed',
+      {
+        field: 'Idempotency-Key',
+        details: { retry_after_s: 1 },
+      },
+    );
   }
   if (existing.response === '') {
     throw new DomainError(

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, ERROR_STATUS, type ErrorCode } from '../core/errors.ts';
+import { DomainError, type ErrorCode } from '../core/errors.ts';
 
 /** An RFC 9457 problem body, with the field at fault named whenever there is one. */
 export interface Problem {
@@ -17,13 +17,48 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** Each domain error's HTTP status: the one mapping from tags to HTTP. */
+const STATUS: Record<ErrorCode, number> = {
+  INVALID_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  ALREADY_EXISTS: 409,
+  LIMIT_REACHED: 409,
+  WRONG_STATE: 409,
+  WITHDRAWAL_EXPIRED: 409,
+  TERMS_CHANGED: 409,
+  ILLEGAL_TRANSITION: 409,
+  IDEMPOTENCY_MISMATCH: 422,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  INSUFFICIENT_FUNDS: 409,
+  ALREADY_RESOLVED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  PRICE_UNAVAILABLE: 422,
+  INVALID_CREDENTIALS: 401,
+  MFA_REQUIRED: 401,
+  MFA_LOCKED: 429,
+  ACCOUNT_LOCKED: 403,
+  EMAIL_NOT_VERIFIED: 403,
+  STEP_UP_REQUIRED: 403,
+  CSRF_FAILED: 403,
+};
+
 const TITLES: Record<ErrorCode, string> = {
   INVALID_INPUT: 'Invalid input',
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'Forbidden',
   NOT_FOUND: 'Not found',
   CONFLICT: 'Conflict',
+  ALREADY_EXISTS: 'Already exists',
+  LIMIT_REACHED: 'Limit reached',
+  WRONG_STATE: 'Not possible in the current state',
+  WITHDRAWAL_EXPIRED: 'Withdrawal expired',
+  TERMS_CHANGED: 'Withdrawal terms changed',
   IDEMPOTENCY_MISMATCH: 'Idempotency key reused with a different request',
+  IDEMPOTENCY_IN_PROGRESS: 'A request with this Idempotency-Key is still being processed',
   INSUFFICIENT_FUNDS: 'Insufficient funds',
   ALREADY_RESOLVED: 'Already resolved',
   PAYLOAD_TOO_LARGE: 'Payload too large',
@@ -101,7 +136,7 @@ function describeValidationIssue(
 export function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (error instanceof DomainError) {
     return build(request, {
-      status: ERROR_STATUS[error.code],
+      status: STATUS[error.code],
       code: error.code,
       title: TITLES[error.code],
       detail: error.field === undefined ? error.message : `${error.field}: ${error.message}`,

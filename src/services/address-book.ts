@@ -102,10 +102,12 @@ export async function addAddress(
     await consumeStepUp(tx, context, auth, 'address_book.add', input.step_up_token);
     const now = context.clock.now();
     if ((await findLiveEntry(tx, auth.principalId, network, normalized)) !== undefined) {
-      throw new DomainError('CONFLICT', 'this address is already in your address book', { field: 'address' });
+      throw new DomainError('ALREADY_EXISTS', 'this address is already in your address book', {
+        field: 'address',
+      });
     }
     if ((await countLiveEntries(tx, auth.principalId)) >= MAX_ENTRIES) {
-      throw new DomainError('CONFLICT', `an address book holds at most ${MAX_ENTRIES} entries`, {
+      throw new DomainError('LIMIT_REACHED', `an address book holds at most ${MAX_ENTRIES} entries`, {
         field: 'address',
       });
     }
@@ -203,7 +205,7 @@ export async function setCoolingPeriod(
     );
     if (effectiveAt.getTime() > now.getTime() && pending.length >= MAX_PENDING_COOLING_CHANGES) {
       throw new DomainError(
-        'CONFLICT',
+        'LIMIT_REACHED',
         'too many cooling-period changes are waiting; try again once they apply',
         {
           field: 'cooling_period_hours',

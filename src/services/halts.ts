@@ -81,10 +81,16 @@ export const HALT_PAGE_MAX = 500;
 /** The active halts, oldest first, a page at a time: `starting_after` is the last halt id of the page before. */
 export async function listActiveHalts(
   context: ServiceContext,
-  input: { limit?: number | undefined; starting_after?: string | undefined } = {},
+  input: { limit?: number | string | undefined; starting_after?: string | undefined } = {},
 ): Promise<{ halts: HaltRow[]; has_more: boolean }> {
-  const limit = input.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > HALT_PAGE_MAX)
+  // A query string gives digits; anything else is refused, never read as a default.
+  const limit =
+    input.limit === undefined
+      ? 100
+      : typeof input.limit === 'string' && /^[0-9]{1,4}$/.test(input.limit)
+        ? Number(input.limit)
+        : input.limit;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > HALT_PAGE_MAX)
     throw invalidInput('limit', `must be a whole number from 1 to ${HALT_PAGE_MAX}`);
   const db = context.database.db;
   let after: { createdAt: string; id: string } | undefined;

@@ -98,7 +98,7 @@ export async function createWebhookEndpoint(
   const secret = newWebhookSecret();
   return inTransaction(context.database, async (tx) => {
     if ((await countActiveWebhookEndpoints(tx)) >= MAX_WEBHOOK_ENDPOINTS) {
-      throw new DomainError('CONFLICT', `at most ${MAX_WEBHOOK_ENDPOINTS} active webhook endpoints`);
+      throw new DomainError('LIMIT_REACHED', `at most ${MAX_WEBHOOK_ENDPOINTS} active webhook endpoints`);
     }
     const id = newId();
     const now = context.clock.now().toISOString();
@@ -141,7 +141,7 @@ export async function rotateWebhookSecret(context: ServiceContext, actor: Webhoo
     const row = await lockWebhookEndpoint(tx, endpointId, lockRows(context.database));
     if (row === undefined) throw notFound('webhook endpoint', endpointId);
     if (row.status !== 'active') {
-      throw new DomainError('CONFLICT', 'a disabled endpoint keeps its secrets', { field: 'id' });
+      throw new DomainError('WRONG_STATE', 'a disabled endpoint keeps its secrets', { field: 'id' });
     }
     const now = context.clock.now();
     const ad = secretAssociatedData(row.id);

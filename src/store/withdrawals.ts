@@ -122,8 +122,8 @@ export interface WithdrawalMove {
 /**
  * The one way a withdrawal changes state. Every hop of the path must be in the life cycle's table
  * (src/core/withdrawals/states.ts): anything else is refused with ILLEGAL_TRANSITION before a statement is sent.
- * The update, and one event per hop, go out in one round trip: each event is inserted only if this very update
- * matched (it is keyed by a fresh `move_id` the update writes), so a lost race writes nothing. Returns false when
+ * The update, and one event per hop (one INSERT), go out in one round trip: each event is inserted only if this very
+ * update matched (it is keyed by a fresh `move_id` the update writes), so a lost race writes nothing. Returns false when
  * the row was not in `from`.
  */
 export async function moveWithdrawal(tx: Tx, move: WithdrawalMove): Promise<boolean> {
@@ -140,13 +140,13 @@ export async function moveWithdrawal(tx: Tx, move: WithdrawalMove): Promise<bool
   const events = move.path.map((step) => {
     const event = eventRow(move.id, previous, step.to, step.actor, step.reason, move.at);
     previous = step.to;
-    return insertEventIfMoved.statement(tx, ...EVENT_COLUMNS.map((column) => event[column]), move.id, moveId);
+    return event;
   });
   const results = await together(
     tx,
     ...before,
     moveStatement(tx, move.id, move.from, last.to, { ...move.changes, move_id: moveId }, move.at),
-    ...events,
+    eventsIfMoved(tx, events, move.id, moveId),
   );
   return results[before.length]?.numAffectedRows === 1n;
 }
@@ -206,24 +206,47 @@ function moveStatement(
   return move.statement(tx, id, from, to, at, ...values);
 }
 
-/** An event row, inserted only if the withdrawal carries the move id its update just wrote. */
-const insertEventIfMoved = compiledOnce(
-  EVENT_COLUMNS.length + 2,
-  (tx: Tx, _engine, ...args: (string | null)[]) => {
-    const values = args.slice(0, EVENT_COLUMNS.length);
-    const [withdrawalId, moveId] = args.slice(EVENT_COLUMNS.length) as [string, string];
+/**
+ * A move's events, one row per hop in one INSERT, each row selected only if the withdrawal carries the move id its
+ * update just wrote. One compiled shape per path length (1 or 2 hops in practice).
+ */
+const eventInserts = new Map<number, ReturnType<typeof compiledEventInsert>>();
+
+function compiledEventInsert(hops: number) {
+  const width = EVENT_COLUMNS.length;
+  return compiledOnce(hops * width + 2, (tx: Tx, _engine, ...args: (string | null)[]) => {
+    const [withdrawalId, moveId] = args.slice(hops * width) as [string, string];
     return tx
       .insertInto('withdrawal_events')
       .columns([...EVENT_COLUMNS])
-      .expression((eb) =>
-        eb
-          .selectFrom('withdrawals')
-          .select(EVENT_COLUMNS.map((column, i) => eb.val(values[i] ?? null).as(column)))
-          .where('id', '=', withdrawalId)
-          .where('move_id', '=', moveId),
-      );
-  },
-);
+      .expression((eb) => {
+        const row = (hop: number) =>
+          eb
+            .selectFrom('withdrawals')
+            .select(EVENT_COLUMNS.map((column, i) => eb.val(args[hop * width + i] ?? null).as(column)))
+            .where('id', '=', withdrawalId)
+            .where('move_id', '=', moveId);
+        let rows = row(0);
+        for (let hop = 1; hop < hops; hop++) rows = rows.unionAll(row(hop));
+        return rows;
+      });
+  });
+}
+
+function eventsIfMoved(
+  tx: Tx,
+  events: readonly ReturnType<typeof eventRow>[],
+  withdrawalId: string,
+  moveId: string,
+) {
+  let insert = eventInserts.get(events.length);
+  if (insert === undefined) {
+    insert = compiledEventInsert(events.length);
+    eventInserts.set(events.length, insert);
+  }
+  const values = events.flatMap((event) => EVENT_COLUMNS.map((column) => event[column]));
+  return insert.statement(tx, ...values, withdrawalId, moveId);
+}
 
 function eventRow(
   withdrawalId: string,

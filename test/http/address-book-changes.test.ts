@@ -160,7 +160,7 @@ for (const { engine, skip } of await testEngines()) {
       for (const [network, address] of copies) {
         const again = await add(customer, network, address, 'same again');
         assert.equal(again.status, 409, `${address}: ${JSON.stringify(again.body)}`);
-        assert.equal(again.body.code, 'CONFLICT');
+        assert.equal(again.body.code, 'ALREADY_EXISTS');
         assert.equal(again.body.field, 'address');
       }
       const rows = await storedRows(customer);

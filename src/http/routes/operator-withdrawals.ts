@@ -64,7 +64,9 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         security: SECURITY,
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HALT_PAGE_MAX, default: 100 })),
+            limit: Type.Optional(
+              Type.String({ pattern: '^[0-9]{1,4}$', description: `1 to ${HALT_PAGE_MAX}, default 100` }),
+            ),
             starting_after: Type.Optional(Id),
           },
           { additionalProperties: false },
@@ -78,7 +80,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
     },
     async (request) => {
       requireOperator(authOf(request), ['support', 'risk_analyst', 'incident_commander']);
-      return listActiveHalts(context, request.query as { limit?: number; starting_after?: string });
+      return listActiveHalts(context, request.query as { limit?: string; starting_after?: string });
     },
   );
 

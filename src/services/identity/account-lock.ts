@@ -90,7 +90,7 @@ export async function unlockAccount(
     if (principal.kind === 'operator' && operator.role !== 'admin') {
       throw new DomainError('FORBIDDEN', 'only an admin unlocks an operator');
     }
-    if (principal.locked_at === null) throw new DomainError('CONFLICT', 'the account is not locked');
+    if (principal.locked_at === null) throw new DomainError('WRONG_STATE', 'the account is not locked');
     await updatePrincipal(tx, principal.id, { locked_at: null, locked_reason: null });
     await audit(tx, context, {
       actor: `operator:${operator.principalId}`,

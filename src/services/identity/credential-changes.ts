@@ -114,7 +114,7 @@ export async function requestEmailChange(
     if (principal === undefined) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
     if (newEmail === principal.email) throw invalidInput('new_email', 'is already your email address');
     if ((await findPrincipalByEmail(tx, 'customer', newEmail)) !== undefined) {
-      throw new DomainError('CONFLICT', 'that email address belongs to another account', {
+      throw new DomainError('ALREADY_EXISTS', 'that email address belongs to another account', {
         field: 'new_email',
       });
     }
@@ -165,7 +165,7 @@ export async function confirmEmailChange(
     if (principal === undefined) throw invalidInput('token', 'the confirmation code is not valid');
     const { new_email: newEmail } = JSON.parse(consumed.row.data) as { new_email: string };
     if ((await findPrincipalByEmail(tx, 'customer', newEmail)) !== undefined) {
-      throw new DomainError('CONFLICT', 'that email address now belongs to another account', {
+      throw new DomainError('ALREADY_EXISTS', 'that email address now belongs to another account', {
         field: 'token',
       });
     }

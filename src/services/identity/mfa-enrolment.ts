@@ -230,7 +230,7 @@ export async function registerPasskey(
       .where('credential_id', '=', registered.credentialId)
       .executeTakeFirst();
     if (duplicate !== undefined)
-      throw new DomainError('CONFLICT', 'this passkey is already registered', { field: 'response.id' });
+      throw new DomainError('ALREADY_EXISTS', 'this passkey is already registered', { field: 'response.id' });
     const factor = await insertFactor(
       tx,
       principal,

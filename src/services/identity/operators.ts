@@ -42,7 +42,7 @@ export async function createOperator(
   const secret = newTotpSecret();
   return inTransaction(context.database, async (tx) => {
     if ((await findPrincipalByEmail(tx, 'operator', email)) !== undefined) {
-      throw new DomainError('CONFLICT', `an operator ${email} already exists`, { field: 'email' });
+      throw new DomainError('ALREADY_EXISTS', `an operator ${email} already exists`, { field: 'email' });
     }
     const now = context.clock.now().toISOString();
     const principal = await insertPrincipal(tx, { kind: 'operator', email, passwordHash, role, now });

@@ -64,7 +64,7 @@ export async function cancelWithdrawal(
     if (withdrawal === undefined || (auth.kind === 'customer' && withdrawal.account_id !== auth.principalId))
       throw notFoundWithdrawal(id);
     if (!CANCELLABLE.has(withdrawal.state)) {
-      throw new DomainError('CONFLICT', `a ${withdrawal.state} withdrawal can no longer be cancelled`, {
+      throw new DomainError('WRONG_STATE', `a ${withdrawal.state} withdrawal can no longer be cancelled`, {
         details: { state: withdrawal.state },
       });
     }

@@ -59,7 +59,9 @@ export async function withdrawalPasskeyChallenge(context: ServiceContext, auth: 
   return inTransaction(context.database, async (tx) => {
     const withdrawal = await ownWithdrawal(tx, context, auth, id);
     if (withdrawal.state !== 'awaiting_confirmation')
-      throw new DomainError('CONFLICT', `the withdrawal is ${withdrawal.state}`);
+      throw new DomainError('WRONG_STATE', `the withdrawal is ${withdrawal.state}`, {
+        details: { state: withdrawal.state },
+      });
     return issuePasskeyChallenge(
       tx,
       context,
@@ -108,7 +110,7 @@ export async function confirmWithdrawal(
     if (withdrawal.state !== 'awaiting_confirmation') {
       return {
         error: new DomainError(
-          'CONFLICT',
+          'WRONG_STATE',
           `the withdrawal is ${withdrawal.state}, not awaiting confirmation`,
           { details: { state: withdrawal.state } },
         ),
@@ -118,7 +120,7 @@ export async function confirmWithdrawal(
       await endWithdrawal(tx, context, withdrawal, 'cancelled', 'system:expiry', 'not confirmed in time');
       return {
         error: new DomainError(
-          'CONFLICT',
+          'WITHDRAWAL_EXPIRED',
           'the withdrawal expired before it was confirmed; request a new one',
           { details: { state: 'cancelled' } },
         ),
@@ -136,7 +138,7 @@ export async function confirmWithdrawal(
         data: { reason, digest: withdrawal.digest, severity: 'critical' },
       });
       return {
-        error: new DomainError('CONFLICT', `${reason}; it was cancelled, request a new one`, {
+        error: new DomainError('TERMS_CHANGED', `${reason}; it was cancelled, request a new one`, {
           details: { state: 'cancelled' },
         }),
       };

@@ -64,7 +64,6 @@ async function settleOne(
   const { status } = reported;
   if (status === 'broadcast' || status === 'unknown') return 0;
   return inTransaction(context.database, async (tx) => {
-    const now = context.clock.now();
     // A confirmation of another transaction than the one custody named at broadcast is not this payment's.
     const otherTxid =
       reported.txid !== undefined && withdrawal.txid !== null && reported.txid !== withdrawal.txid;
@@ -88,51 +87,71 @@ async function settleOne(
       );
       return 0;
     }
-    const moved = await moveWithdrawal(tx, {
-      id: withdrawal.id,
-      from: 'broadcast',
-      path: [{ to: 'completed', actor: ACTOR, reason: 'confirmed on chain' }],
-      changes: { reason: null },
-      at: now.toISOString(),
-    });
-    if (!moved) return 0;
-    await postHold(
+    return (await completeWithdrawal(tx, context, withdrawal, 'broadcast', ACTOR, 'confirmed on chain'))
+      ? 1
+      : 0;
+  });
+}
+
+/**
+ * Completes a withdrawal that custody paid: posts its hold exactly once, then pays the amount out of the in-flight
+ * account to custody and the fee to the platform's fees account. From `broadcast` (the chain confirmed) or
+ * `errored` (an operator checked the chain). False when the row was no longer in `from`.
+ */
+export async function completeWithdrawal(
+  tx: Tx,
+  context: ServiceContext,
+  withdrawal: WithdrawalRow,
+  from: 'broadcast' | 'errored',
+  actor: string,
+  reason: string,
+  txid: string | null = withdrawal.txid,
+): Promise<boolean> {
+  const now = context.clock.now();
+  const moved = await moveWithdrawal(tx, {
+    id: withdrawal.id,
+    from,
+    path: [{ to: 'completed', actor, reason }],
+    changes: { reason: null, txid: txid ?? undefined },
+    at: now.toISOString(),
+  });
+  if (!moved) return false;
+  await postHold(
+    tx,
+    { id: `${withdrawal.id}:post`, pendingId: withdrawal.id, code: 'withdrawal_completed' },
+    now,
+  );
+  // The posted hold sits in the customer's in-flight account: the amount leaves for the chain (custody),
+  // the fee for the platform's fees account.
+  const inFlightId = (await inFlightAccount(tx, withdrawal.account_id, withdrawal.asset, now)).id;
+  const payouts = [
+    {
+      suffix: 'payout',
+      to: await custodyAccount(tx, withdrawal.asset, now),
+      amount: BigInt(withdrawal.amount),
+    },
+    { suffix: 'fee', to: await feesAccount(tx, withdrawal.asset, now), amount: BigInt(withdrawal.fee) },
+  ];
+  for (const payout of payouts) {
+    if (payout.amount === 0n) continue;
+    await transfer(
       tx,
-      { id: `${withdrawal.id}:post`, pendingId: withdrawal.id, code: 'withdrawal_completed' },
+      {
+        id: `${withdrawal.id}:${payout.suffix}`,
+        debitAccountId: inFlightId,
+        creditAccountId: payout.to.id,
+        asset: withdrawal.asset,
+        amount: payout.amount,
+        code: `withdrawal_${payout.suffix}`,
+      },
       now,
     );
-    // The posted hold sits in the customer's in-flight account: the amount leaves for the chain (custody),
-    // the fee for the platform's fees account.
-    const inFlightId = (await inFlightAccount(tx, withdrawal.account_id, withdrawal.asset, now)).id;
-    const payouts = [
-      {
-        suffix: 'payout',
-        to: await custodyAccount(tx, withdrawal.asset, now),
-        amount: BigInt(withdrawal.amount),
-      },
-      { suffix: 'fee', to: await feesAccount(tx, withdrawal.asset, now), amount: BigInt(withdrawal.fee) },
-    ];
-    for (const payout of payouts) {
-      if (payout.amount === 0n) continue;
-      await transfer(
-        tx,
-        {
-          id: `${withdrawal.id}:${payout.suffix}`,
-          debitAccountId: inFlightId,
-          creditAccountId: payout.to.id,
-          asset: withdrawal.asset,
-          amount: payout.amount,
-          code: `withdrawal_${payout.suffix}`,
-        },
-        now,
-      );
-    }
-    await audit(tx, context, {
-      actor: ACTOR,
-      action: 'withdrawal.completed',
-      subject: `withdrawal:${withdrawal.id}`,
-      data: { txid: withdrawal.txid },
-    });
-    return 1;
+  }
+  await audit(tx, context, {
+    actor,
+    action: 'withdrawal.completed',
+    subject: `withdrawal:${withdrawal.id}`,
+    data: { txid, reason },
   });
+  return true;
 }

@@ -1,0 +1,67 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ServiceContext } from '../../services/context.ts';
+import { decideReview, resolveErrored } from '../../services/withdrawals/operator-decisions.ts';
+import { authOf, requireSession } from '../auth.ts';
+import { Body, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
+import { WithdrawalSchema } from './withdrawals.ts';
+
+/** An operator's decisions on one withdrawal: clearing the review queue, resolving an unknown custody outcome. */
+export function registerOperatorDecisionRoutes(app: FastifyInstance, context: ServiceContext) {
+  const operator = requireSession(context, 'operator');
+
+  app.post(
+    '/v1/operator/withdrawals/:id/review',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Decide a withdrawal held for review (risk analyst)',
+        description:
+          'approve puts it back in the queue with a fresh cancel window (every release rule is weighed again at release); reject ends it and voids its hold.',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        body: Body({
+          decision: Type.String({ enum: ['approve', 'reject'] }),
+          reason: Type.String({ maxLength: 500 }),
+        }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request) =>
+      decideReview(
+        context,
+        authOf(request),
+        (request.params as { id: string }).id,
+        request.body as { decision: string; reason: string },
+      ),
+  );
+
+  app.post(
+    '/v1/operator/withdrawals/:id/resolve',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Resolve an errored withdrawal after checking the chain (incident commander)',
+        description:
+          'paid (with the txid found on chain) completes it and posts its hold; not_paid cancels it and voids the hold.',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        body: Body({
+          outcome: Type.String({ enum: ['paid', 'not_paid'] }),
+          txid: Type.Optional(Type.String({ maxLength: 128 })),
+          reason: Type.String({ maxLength: 500 }),
+        }),
+        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+      },
+      preHandler: operator,
+    },
+    async (request) =>
+      resolveErrored(
+        context,
+        authOf(request),
+        (request.params as { id: string }).id,
+        request.body as { outcome: string; txid?: string; reason: string },
+      ),
+  );
+}

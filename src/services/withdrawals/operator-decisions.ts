@@ -1,0 +1,107 @@
+import { DomainError, invalidInput } from '../../core/errors.ts';
+import { inTransaction } from '../../store/transaction.ts';
+import { lockWithdrawal, moveLockedWithdrawal } from '../../store/withdrawals.ts';
+import { audit } from '../audit.ts';
+import type { ServiceContext } from '../context.ts';
+import { requireOperator } from '../identity/operators.ts';
+import type { Authenticated } from '../identity/sessions.ts';
+import { endWithdrawal } from './cancel.ts';
+import { notFoundWithdrawal } from './request.ts';
+import { completeWithdrawal } from './settlement.ts';
+import { viewWithdrawal } from './view.ts';
+
+function parseReason(input: unknown): string {
+  if (typeof input !== 'string' || input.trim().length < 3 || input.length > 500)
+    throw invalidInput('reason', 'must say why, in 3..500 characters');
+  return input;
+}
+
+function wrongState(state: string, expected: string): DomainError {
+  return new DomainError('WRONG_STATE', `the withdrawal is ${state}, not ${expected}`, {
+    details: { state },
+  });
+}
+
+/**
+ * A risk analyst decides a withdrawal held for review: approve sends it back to the queue with a fresh cancel
+ * window (the customer may still cancel, and every release rule is weighed again at release); reject ends it and
+ * voids the hold. Either way the decision, its reason and the operator are in the history and the audit log.
+ */
+export async function decideReview(
+  context: ServiceContext,
+  auth: Authenticated,
+  id: string,
+  input: { decision?: unknown; reason?: unknown },
+) {
+  requireOperator(auth, ['risk_analyst']);
+  if (input.decision !== 'approve' && input.decision !== 'reject')
+    throw invalidInput('decision', 'must be approve or reject');
+  const decision = input.decision;
+  const reason = parseReason(input.reason);
+  const actor = `operator:${auth.principalId}`;
+  return inTransaction(context.database, async (tx) => {
+    const withdrawal = await lockWithdrawal(context.database, tx, id);
+    if (withdrawal === undefined) throw notFoundWithdrawal(id);
+    if (withdrawal.state !== 'held_for_review') throw wrongState(withdrawal.state, 'held for review');
+    if (decision === 'reject') {
+      await endWithdrawal(tx, context, withdrawal, 'rejected', actor, reason);
+      return viewWithdrawal({ ...withdrawal, state: 'rejected', reason });
+    }
+    const now = context.clock.now();
+    const windowMs =
+      withdrawal.first_use === 1
+        ? context.withdrawals.firstUseCancelWindowMs
+        : context.withdrawals.cancelWindowMs;
+    const changes = { release_after: new Date(now.getTime() + windowMs).toISOString(), reason: null };
+    await moveLockedWithdrawal(tx, {
+      id,
+      from: 'held_for_review',
+      path: [{ to: 'queued', actor, reason }],
+      changes,
+      at: now.toISOString(),
+    });
+    await audit(tx, context, {
+      actor,
+      action: 'withdrawal.review_approved',
+      subject: `withdrawal:${id}`,
+      data: { reason },
+    });
+    return viewWithdrawal({ ...withdrawal, ...changes, state: 'queued' });
+  });
+}
+
+/**
+ * An incident commander resolves an errored withdrawal after checking the chain: `paid` (with the txid found)
+ * completes it and posts its hold; `not_paid` cancels it and voids the hold. Nothing resolves an errored
+ * withdrawal automatically: custody's outcome was unknown.
+ */
+export async function resolveErrored(
+  context: ServiceContext,
+  auth: Authenticated,
+  id: string,
+  input: { outcome?: unknown; txid?: unknown; reason?: unknown },
+) {
+  requireOperator(auth, ['incident_commander']);
+  if (input.outcome !== 'paid' && input.outcome !== 'not_paid')
+    throw invalidInput('outcome', 'must be paid or not_paid');
+  const outcome = input.outcome;
+  if (outcome === 'paid' && (typeof input.txid !== 'string' || !/^[A-Za-z0-9:_-]{8,128}$/.test(input.txid)))
+    throw invalidInput('txid', 'is required with paid: the transaction found on chain');
+  if (outcome === 'not_paid' && input.txid !== undefined) throw invalidInput('txid', 'is only for paid');
+  const reason = parseReason(input.reason);
+  const actor = `operator:${auth.principalId}`;
+  return inTransaction(context.database, async (tx) => {
+    const withdrawal = await lockWithdrawal(context.database, tx, id);
+    if (withdrawal === undefined) throw notFoundWithdrawal(id);
+    if (withdrawal.state !== 'errored') throw wrongState(withdrawal.state, 'errored');
+    if (outcome === 'not_paid') {
+      await endWithdrawal(tx, context, withdrawal, 'cancelled', actor, reason);
+      return viewWithdrawal({ ...withdrawal, state: 'cancelled', reason });
+    }
+    const txid = input.txid as string;
+    if (withdrawal.txid !== null && withdrawal.txid !== txid)
+      throw invalidInput('txid', `is not the txid custody broadcast (${withdrawal.txid})`);
+    await completeWithdrawal(tx, context, withdrawal, 'errored', actor, reason, txid);
+    return viewWithdrawal({ ...withdrawal, state: 'completed', txid, reason: null });
+  });
+}

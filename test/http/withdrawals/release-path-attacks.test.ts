@@ -1,0 +1,322 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { RELEASE_RULES } from '../../../src/core/risk/release-rules.ts';
+import type { Rule } from '../../../src/core/risk/screening.ts';
+import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
+import { proofHash } from '../../../src/core/withdrawals/digest.ts';
+import type { Custody } from '../../../src/services/custody/handover.ts';
+import { releaseDue, releaseOne } from '../../../src/services/withdrawals/release.ts';
+import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
+import type { HaltRow } from '../../../src/store/halts.ts';
+import { api, auditEntries, forgetRateLimits, operatorWithSession } from '../../support/customers.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, startApp } from '../../support/http.ts';
+import {
+  balanceOf,
+  confirmTotp,
+  customerId,
+  type ReadyCustomer,
+  readyCustomer,
+  requestBtc,
+  simulatedChain,
+  withdrawalRow,
+} from '../../support/withdrawals.ts';
+
+const FIRST_USE_WINDOW_MS = 10 * 60_000;
+
+/** Rows written in slices, so neither engine's parameter limit is met. */
+async function insertInSlices<T>(rows: readonly T[], insert: (slice: T[]) => Promise<unknown>) {
+  for (let i = 0; i < rows.length; i += 200) await insert(rows.slice(i, i + 200));
+}
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`the release path fails closed at its bounds and against forged rows, on ${engine}`, {
+    skip,
+  }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    before(async () => {
+      fresh = await freshDatabase(engine);
+      running = await startApp(fresh.database);
+    });
+    after(async () => {
+      await running.close();
+      await fresh.drop();
+    });
+    beforeEach(async () => {
+      await forgetRateLimits(running);
+    });
+
+    async function queued(customer: ReadyCustomer, amount = '0.1') {
+      const requested = await requestBtc(running, customer, amount);
+      assert.equal(requested.status, 201, JSON.stringify(requested.body));
+      const done = await confirmTotp(running, customer, requested.body.id);
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      return done.body as { id: string; state: string; reason: string | null };
+    }
+
+    test('5,000 account halts, then a global halt: nothing is released, and every halt is listed page by page', async () => {
+      const customer = await readyCustomer(running, 'many-halts@example.com');
+      const w = await queued(customer);
+      assert.equal(w.state, 'queued');
+      const at = running.clock.now().getTime();
+      const accountHalts: HaltRow[] = Array.from({ length: 5000 }, (_, i) => ({
+        id: `frozen-${String(i).padStart(5, '0')}`,
+        scope: 'account',
+        asset: null,
+        network: null,
+        account_id: `other-account-${i}`,
+        reason: 'incident: frozen account',
+        created_by: 'test',
+        created_at: new Date(at - 60_000 + i).toISOString(),
+        lifted_at: null,
+        lifted_by: null,
+      }));
+      await insertInSlices(accountHalts, (slice) =>
+        fresh.database.db.insertInto('halts').values(slice).execute(),
+      );
+      const commander = await operatorWithSession(
+        running,
+        'bounds-commander@ops.example',
+        'incident_commander',
+      );
+      const global = await api(running, 'POST', '/v1/operator/halts', {
+        token: commander.token,
+        body: { scope: 'global', reason: 'stop everything' },
+      });
+      assert.equal(global.status, 201, JSON.stringify(global.body));
+
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      const pass = await releaseDue(running.context, simulatedChain(running));
+      assert.equal(pass.released, 0, JSON.stringify(pass));
+      assert.equal(pass.halted, 1, JSON.stringify(pass));
+      assert.equal((await withdrawalRow(running, w.id)).state, 'queued');
+
+      let listed = 0;
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const query = `/v1/operator/halts?limit=500${cursor === undefined ? '' : `&starting_after=${cursor}`}`;
+        const response = await api(running, 'GET', query, { token: commander.token });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+        listed += response.body.halts.length;
+        cursor = response.body.halts.at(-1)?.id;
+        if (!response.body.has_more) break;
+      }
+      assert.equal(listed, 5001, 'every active halt, the global one included, is listed');
+
+      const lifted = await api(running, 'DELETE', `/v1/operator/halts/${global.body.id}`, {
+        token: commander.token,
+      });
+      assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
+      const free = await releaseDue(running.context, simulatedChain(running));
+      assert.equal(free.released, 1, 'the 5,000 halts for other accounts do not cover it');
+      await fresh.database.db.deleteFrom('halts').where('created_by', '=', 'test').execute();
+    });
+
+    test('an account with 1,500 withdrawals in 24 h is held by the daily USD limit (1,000 of them alone are under it)', async () => {
+      const customer = await readyCustomer(running, 'busy-account@example.com');
+      const accountId = await customerId(running, customer.email);
+      const now = running.clock.now().getTime();
+      // 66,667 sat is USD 40.0002 at USD 60,000: 1,000 of them are USD 40,000, 1,500 are USD 60,000.
+      const history = Array.from({ length: 1500 }, (_, i) => {
+        const id = `history-${accountId}-${i}`;
+        const digest = randomBytes(32).toString('hex');
+        return { id, digest, proofId: `proof-${id}`, at: new Date(now - 3_600_000 + i).toISOString() };
+      });
+      await insertInSlices(history, (slice) =>
+        fresh.database.db
+          .insertInto('withdrawal_proofs')
+          .values(
+            slice.map((h) => ({
+              id: h.proofId,
+              withdrawal_id: h.id,
+              account_id: accountId,
+              digest: h.digest,
+              method: 'totp' as const,
+              factor_id: 'history',
+              evidence: '{}',
+              proof_hash: randomBytes(32).toString('hex'),
+              created_at: h.at,
+            })),
+          )
+          .execute(),
+      );
+      await insertInSlices(history, (slice) =>
+        fresh.database.db
+          .insertInto('withdrawals')
+          .values(
+            slice.map((h) => ({
+              id: h.id,
+              account_id: accountId,
+              asset: 'BTC',
+              network: 'bitcoin',
+              amount: '66667',
+              fee: '0',
+              destination_id: customer.destinationId,
+              destination_address: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+              destination_label: 'Cold wallet',
+              nonce: 'n',
+              digest: h.digest,
+              summary: 'history',
+              state: 'held_for_review' as const,
+              proof_id: h.proofId,
+              confirm_failures: 0,
+              expires_at: h.at,
+              release_after: null,
+              time_locked_until: null,
+              first_use: 0,
+              screening: null,
+              attestation: null,
+              txid: null,
+              reason: 'history',
+              move_id: null,
+              created_at: h.at,
+              updated_at: h.at,
+            })),
+          )
+          .execute(),
+      );
+      const w = await queued(customer, '0.0001');
+      assert.equal(w.state, 'held_for_review', JSON.stringify(w));
+      assert.match(w.reason ?? '', /daily limit of USD 50,?000/);
+      assert.match(w.reason ?? '', /60,?00\d/);
+    });
+
+    test('a forged queued row with a self-consistent proof and no ledger hold is refused at release, audited as critical, and nothing reaches custody', async () => {
+      const customer = await readyCustomer(running, 'forged-queued@example.com');
+      const requested = await requestBtc(running, customer, '0.5');
+      assert.equal(requested.status, 201, JSON.stringify(requested.body));
+      const id = requested.body.id as string;
+      const accountId = await customerId(running, customer.email);
+      const factor = await fresh.database.db
+        .selectFrom('mfa_factors')
+        .select('id')
+        .where('principal_id', '=', accountId)
+        .where('method', '=', 'totp')
+        .executeTakeFirstOrThrow();
+      // The attacker writes what a real confirmation would have: evidence naming the customer's TOTP factor and a
+      // step, hashed by the published formula, and the row moved to queued. No hold is placed.
+      const evidence = {
+        v: 1,
+        withdrawal_id: id,
+        digest: requested.body.digest,
+        method: 'totp',
+        factor_id: factor.id,
+        step: 12345,
+      };
+      const proofId = `forged-${id}`;
+      await fresh.database.db
+        .insertInto('withdrawal_proofs')
+        .values({
+          id: proofId,
+          withdrawal_id: id,
+          account_id: accountId,
+          digest: requested.body.digest,
+          method: 'totp',
+          factor_id: factor.id,
+          evidence: JSON.stringify(evidence),
+          proof_hash: proofHash(evidence),
+          created_at: running.clock.now().toISOString(),
+        })
+        .execute();
+      const now = running.clock.now().toISOString();
+      await sql`update withdrawals set state = 'queued', proof_id = ${proofId}, release_after = ${now} where id = ${id}`.execute(
+        fresh.database.db,
+      );
+      const chain = simulatedChain(running);
+      const pass = await releaseDue(running.context, chain);
+      assert.equal(pass.released, 0, JSON.stringify(pass));
+      const row = await withdrawalRow(running, id);
+      assert.equal(row.state, 'held_for_review');
+      assert.equal(row.attestation, null);
+      assert.match(row.reason ?? '', /no ledger hold/);
+      const refused = await auditEntries(running, 'withdrawal.release_refused');
+      const entry = refused.find((e) => e.subject === `withdrawal:${id}`);
+      assert.ok(entry, 'audited');
+      assert.equal(JSON.parse(String(entry.data)).severity, 'critical');
+      assert.equal((await chain.status(id)).status, 'unknown', 'nothing reached custody');
+      assert.deepEqual(await balanceOf(running, customer.token), { available: '1', held: '0' });
+    });
+
+    test('a broadcast withdrawal that custody reports confirmed but that has no hold to post: errored and a critical alarm, not a silent stall', async () => {
+      const customer = await readyCustomer(running, 'forged-broadcast@example.com');
+      const requested = await requestBtc(running, customer, '0.2');
+      const id = requested.body.id as string;
+      const accountId = await customerId(running, customer.email);
+      const evidence = {
+        v: 1,
+        withdrawal_id: id,
+        digest: requested.body.digest,
+        method: 'totp',
+        factor_id: 'f',
+        step: 1,
+      };
+      const proofId = `forged-${id}`;
+      await fresh.database.db
+        .insertInto('withdrawal_proofs')
+        .values({
+          id: proofId,
+          withdrawal_id: id,
+          account_id: accountId,
+          digest: requested.body.digest,
+          method: 'totp',
+          factor_id: 'f',
+          evidence: JSON.stringify(evidence),
+          proof_hash: proofHash(evidence),
+          created_at: running.clock.now().toISOString(),
+        })
+        .execute();
+      const attestation = JSON.stringify(
+        signRelease(running.context.releaseKey, {
+          v: 1,
+          withdrawal_id: id,
+          digest: requested.body.digest,
+          proof_hash: proofHash(evidence),
+          asset: 'BTC',
+          network: 'bitcoin',
+          amount: '20000000',
+          destination: requested.body.destination,
+          released_at: running.clock.now().toISOString(),
+        }),
+      );
+      await sql`update withdrawals set state = 'broadcast', proof_id = ${proofId}, attestation = ${attestation}, txid = ${'f'.repeat(64)} where id = ${id}`.execute(
+        fresh.database.db,
+      );
+      const custody: Custody = {
+        submit: async () => ({ kind: 'broadcast', txid: 'f'.repeat(64) }),
+        status: async () => ({ status: 'confirmed', txid: 'f'.repeat(64) }),
+      };
+      assert.equal(await settleBroadcast(running.context, custody), 0);
+      const row = await withdrawalRow(running, id);
+      assert.equal(row.state, 'errored');
+      assert.match(row.reason ?? '', /no ledger hold/);
+      const alarms = await auditEntries(running, 'withdrawal.settlement_refused');
+      const alarm = alarms.find((e) => e.subject === `withdrawal:${id}`);
+      assert.ok(alarm, 'an alarm for an operator');
+      assert.equal(JSON.parse(String(alarm.data)).severity, 'critical');
+      assert.deepEqual(await balanceOf(running, customer.token), { available: '1', held: '0' });
+    });
+
+    test('a release rule that throws holds the withdrawal for review, with the error as its reason', async () => {
+      const customer = await readyCustomer(running, 'rule-throws@example.com');
+      const w = await queued(customer);
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      const broken: Rule<never> = {
+        name: 'sanctions_list',
+        version: 1,
+        evaluate() {
+          throw new Error('sanctions feed unreachable');
+        },
+      };
+      const { result } = await releaseOne(running.context, w.id, [...RELEASE_RULES, broken]);
+      assert.equal(result, 'held');
+      const row = await withdrawalRow(running, w.id);
+      assert.equal(row.state, 'held_for_review');
+      assert.equal(row.attestation, null);
+      assert.match(row.reason ?? '', /sanctions feed unreachable/);
+      assert.deepEqual(await balanceOf(running, customer.token), { available: '0.8999', held: '0.1001' });
+    });
+  });
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { haltCovers } from '../../src/core/halts/halt-scope.ts';
+import { coveringHalt, type HaltRow } from '../../src/store/halts.ts';
+import { inTransaction } from '../../src/store/transaction.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
+
+const ASSETS = ['BTC', 'ETH', 'USDC'] as const;
+const NETWORKS = ['bitcoin', 'bitcoin-testnet', 'ethereum'] as const;
+const ACCOUNTS = ['acct-1', 'acct-2', 'acct-3'] as const;
+
+const haltArb = fc.oneof(
+  fc.record({
+    scope: fc.constant('global' as const),
+    asset: fc.constant(null),
+    network: fc.constant(null),
+    account_id: fc.constant(null),
+  }),
+  fc.record({
+    scope: fc.constant('asset' as const),
+    asset: fc.constantFrom(...ASSETS),
+    network: fc.option(fc.constantFrom(...NETWORKS), { nil: null }),
+    account_id: fc.constant(null),
+  }),
+  fc.record({
+    scope: fc.constant('account' as const),
+    asset: fc.constant(null),
+    network: fc.constant(null),
+    account_id: fc.constantFrom(...ACCOUNTS),
+  }),
+);
+const targetArb = fc.record({
+  asset: fc.constantFrom(...ASSETS),
+  network: fc.constantFrom(...NETWORKS),
+  accountId: fc.constantFrom(...ACCOUNTS),
+});
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`the store's covering query is the core's covering rule, on ${engine}`, { skip }, () => {
+    let fresh: FreshDatabase;
+    before(async () => {
+      fresh = await freshDatabase(engine);
+    });
+    after(async () => {
+      await fresh.drop();
+    });
+
+    test('for any set of active and lifted halts and any withdrawal, SQL finds a halt exactly when haltCovers says one covers', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ halt: haltArb, lifted: fc.boolean() }), { maxLength: 8 }),
+          targetArb,
+          async (halts, target) => {
+            run += 1;
+            const rows: HaltRow[] = halts.map(({ halt, lifted }, i) => ({
+              id: `h-${run}-${i}`,
+              ...halt,
+              reason: 'property',
+              created_by: 'test',
+              created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+              lifted_at: lifted ? '2026-01-02T00:00:00.000Z' : null,
+              lifted_by: lifted ? 'test' : null,
+            }));
+            await fresh.database.db.deleteFrom('halts').execute();
+            if (rows.length > 0) await fresh.database.db.insertInto('halts').values(rows).execute();
+            const found = await inTransaction(fresh.database, (tx) =>
+              coveringHalt(fresh.database, tx, target),
+            );
+            const expected = rows.filter((row) => row.lifted_at === null && haltCovers(row, target));
+            assert.equal(found !== undefined, expected.length > 0);
+            if (found !== undefined) assert.ok(expected.some((row) => row.id === found.id));
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+  });
+}
