@@ -153,6 +153,7 @@ export async function composeServer(
       webhookDestinations: webhookDestinations(config),
       logLevel: config.logLevel,
       bodyLimitBytes: config.bodyLimitBytes,
+      timeouts: { requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
       cookieSecure: config.cookieSecure,
       devMailbox: config.devMailbox,
       // The callback route exists only with the webhook signer; otherwise it is a 404 like any unknown path.

@@ -27,6 +27,10 @@ export interface Config {
   readonly sqlitePath: string;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
+  /** A request's headers and body must have arrived within this (slow senders get a 408 and are closed). */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
   /** Base URL customers reach the API at; links in emails point here. */
   readonly publicUrl: string;
   /** WebAuthn relying-party id (a registrable domain, or 127.0.0.1/localhost in development). */
@@ -34,6 +38,7 @@ export interface Config {
   readonly rpOrigins: readonly string[];
   readonly totpKey: string | undefined;
   readonly cookieSecure: boolean;
+  /** Serve every customer's email at GET /v1/dev/mailbox: only ever on the embedded SQLite default. */
   readonly devMailbox: boolean;
   readonly sessionIdleMs: number;
   readonly sessionAbsoluteMs: number;
@@ -67,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((h) => h.trim())
     .filter((h) => h !== '');
   // Loopback receivers only make sense when everything runs on one machine: the embedded default (SQLite).
+  const databaseUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
   const allowLoopbackWebhooks = parseBoolean(
     'ALLOW_LOOPBACK_WEBHOOKS',
     env.ALLOW_LOOPBACK_WEBHOOKS ?? (env.DATABASE_URL ? 'false' : 'true'),
@@ -75,17 +81,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST ?? '127.0.0.1',
     port,
     dataDir,
-    databaseUrl: env.DATABASE_URL === '' ? undefined : env.DATABASE_URL,
+    databaseUrl,
     sqlitePath: join(dataDir, 'drawbridge.db'),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimitBytes: parsePositiveInt('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? '65536'),
+    requestTimeoutMs: parsePositiveInt('REQUEST_TIMEOUT_SECONDS', env.REQUEST_TIMEOUT_SECONDS ?? '30') * 1000,
+    keepAliveTimeoutMs:
+      parsePositiveInt('KEEP_ALIVE_TIMEOUT_SECONDS', env.KEEP_ALIVE_TIMEOUT_SECONDS ?? '72') * 1000,
     publicUrl,
     rpId: env.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
     rpOrigins: (env.WEBAUTHN_ORIGINS ?? new URL(publicUrl).origin).split(',').map((o) => o.trim()),
     totpKey: env.DRAWBRIDGE_TOTP_KEY === '' ? undefined : env.DRAWBRIDGE_TOTP_KEY,
     cookieSecure: parseBoolean('COOKIE_SECURE', env.COOKIE_SECURE ?? 'true'),
-    // The dev mailbox shows every customer's email through the API: only in the embedded default, never with SMTP.
-    devMailbox: parseBoolean('DEV_MAILBOX', env.DEV_MAILBOX ?? (env.SMTP_URL ? 'false' : 'true')),
+    devMailbox: parseDevMailbox(env, databaseUrl),
     sessionIdleMs: parsePositiveInt('SESSION_IDLE_MINUTES', env.SESSION_IDLE_MINUTES ?? '30') * 60_000,
     sessionAbsoluteMs:
       parsePositiveInt('SESSION_ABSOLUTE_HOURS', env.SESSION_ABSOLUTE_HOURS ?? '12') * 3_600_000,
@@ -110,6 +118,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : parseFeeSchedule(env.WITHDRAWAL_FEES, 'WITHDRAWAL_FEES'),
     confirmationWindowMs: parseConfirmationWindow(env.CONFIRMATION_WINDOW_SECONDS ?? '300') * 1000,
   });
+}
+
+/**
+ * The dev mailbox shows every customer's email (codes, lock links) to anyone who asks, unauthenticated. It is on
+ * by default only in the embedded default (SQLite, no SMTP_URL). With DATABASE_URL it is never on: a PostgreSQL
+ * deployment is a shared, reachable one, so DEV_MAILBOX=true there is refused rather than obeyed.
+ */
+function parseDevMailbox(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): boolean {
+  const given = env.DEV_MAILBOX === undefined || env.DEV_MAILBOX === '' ? undefined : env.DEV_MAILBOX;
+  if (databaseUrl !== undefined) {
+    if (given !== undefined && parseBoolean('DEV_MAILBOX', given)) {
+      throw invalidInput(
+        'DEV_MAILBOX',
+        "cannot be on with DATABASE_URL: it shows every customer's codes and lock links to anyone",
+      );
+    }
+    return false;
+  }
+  return parseBoolean('DEV_MAILBOX', given ?? (env.SMTP_URL ? 'false' : 'true'));
 }
 
 const CUSTODY_WEBHOOK_ONLY = [

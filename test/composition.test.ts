@@ -11,19 +11,19 @@ import { buildApp } from '../src/http/app.ts';
 import { releaseDue } from '../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../src/services/withdrawals/settlement.ts';
 import { findHandoff } from '../src/store/custody-callbacks.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from './support/engines.ts';
+import { eachEngine } from './support/each-engine.ts';
+import { freshDatabase } from './support/engines.ts';
 import type { RunningApp } from './support/http.ts';
 import { balanceOf, confirmTotp, readyCustomer, requestBtc, withdrawalRow } from './support/withdrawals.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the composition root builds what the server runs, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the composition root builds what the server runs, on ${engine}`, (on) => {
+    const fresh = on.database();
     let dataDir: string;
     let running: RunningApp;
     let server: Awaited<ReturnType<typeof composeServer>>;
 
     before(async () => {
-      fresh = await freshDatabase(engine);
       dataDir = mkdtempSync(join(tmpdir(), 'drawbridge-compose-'));
       const config = loadConfig({
         DRAWBRIDGE_DATA_DIR: dataDir,
@@ -41,7 +41,6 @@ for (const { engine, skip } of await testEngines()) {
     });
     after(async () => {
       await running.close();
-      await fresh.drop();
       rmSync(dataDir, { recursive: true, force: true });
     });
 

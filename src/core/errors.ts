@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   'ALREADY_RESOLVED',
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',
+  /** The database cannot be reached right now: retry after the seconds given. */
+  'DATABASE_UNAVAILABLE',
   'PRICE_UNAVAILABLE',
   'INVALID_CREDENTIALS',
   'MFA_REQUIRED',

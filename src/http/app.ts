@@ -1,13 +1,20 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
+import { invalidInput } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { installAuth } from './auth.ts';
 import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
-import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem.ts';
+import {
+  clientErrorResponse,
+  PROBLEM_CONTENT_TYPE,
+  routeNotFound,
+  sendProblem,
+  toProblem,
+} from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
@@ -33,12 +40,74 @@ export interface AppDeps {
   readonly webhookDestinations?: WebhookDestinationPolicy;
   /** With the webhook custody signer: the whsec_ secret its status callbacks are signed with (else no route). */
   readonly custodyCallbackSecret?: string | undefined;
+  /** How long a connection may take to send a request or sit idle; see httpTimeouts. */
+  readonly timeouts?: Partial<HttpTimeouts> | undefined;
+}
+
+/** Deadlines on the connection, so a client that sends slowly or not at all cannot hold a socket for ever. */
+export interface HttpTimeouts {
+  /** The whole request, headers and body, must have arrived this long after it began (408 otherwise). */
+  readonly requestMs: number;
+  /** The headers must have arrived within this (at most requestMs). */
+  readonly headersMs: number;
+  /** A keep-alive connection with no request in progress is closed after this. */
+  readonly keepAliveMs: number;
+  /** A socket on which nothing moves either way for this long is closed (a backstop behind the others). */
+  readonly socketIdleMs: number;
+  /** How often Node looks for requests past requestMs or headersMs (its default, 30 s, would add up to that). */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Fastify's default: longer than the 60 s idle timeout of the usual load balancers, which close first. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/** The given timeouts, the others derived from the request timeout. */
+export function httpTimeouts(given: Partial<HttpTimeouts> = {}): HttpTimeouts {
+  const requestMs = given.requestMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersMs = Math.min(given.headersMs ?? 10_000, requestMs);
+  return {
+    requestMs,
+    headersMs,
+    keepAliveMs: given.keepAliveMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    socketIdleMs: given.socketIdleMs ?? Math.max(120_000, 2 * requestMs),
+    checkIntervalMs: given.checkIntervalMs ?? Math.max(10, Math.min(1_000, Math.floor(headersMs / 4))),
+  };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const timeouts = httpTimeouts(deps.timeouts);
   const app = Fastify({
+    // A slow body (one byte every few seconds) is cut off at requestMs, slow headers at headersMs: each gets a
+    // 408 problem and the socket is closed. Node only checks every checkIntervalMs.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.socketIdleMs,
+    http: {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    // What Node's HTTP parser refuses (a malformed request line or header, headers too large, a request past its
+    // deadline) gets a problem body like every other 4xx, not Fastify's own JSON.
+    clientErrorHandler(error, socket) {
+      if ((error as { code?: string }).code === 'ECONNRESET' || socket.destroyed) return;
+      const requestId = newId();
+      app.log.debug({ err: error, request_id: requestId }, 'client error');
+      // A response already under way on this socket cannot be followed by another one.
+      const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && inFlight?.headersSent !== true) {
+        socket.end(clientErrorResponse(error, requestId));
+        socket.destroySoon();
+      } else {
+        socket.destroy();
+      }
+    },
+    // Fastify's answers to a badly encoded path or an over-long path parameter, as problems.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request)),
     logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
     bodyLimit: deps.bodyLimitBytes ?? 65536,
     // A caller's request id is kept when it is sane, so logs join up across systems; otherwise we mint one.
@@ -101,17 +170,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: 'https://drawbridge.dev/problems/not-found',
-      title: 'Not found',
-      status: 404,
-      detail: `no route ${request.method} ${request.url.split('?')[0]}`,
-      instance: request.url,
-      code: 'NOT_FOUND',
-      request_id: request.id,
-    }),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, routeNotFound(request)));
+  // Ids are checked by their shape in the route schemas; this catches a NUL in any other string of the request,
+  // which PostgreSQL refuses in text (a 500) and SQLite would store: both engines answer the same 400.
+  app.addHook('preHandler', async (request) => refuseNul(request));
 
   const { context } = deps;
   const cookies = { cookieSecure: deps.cookieSecure ?? true };
@@ -137,4 +199,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.getDefaultJsonParser('error', 'error'),
   );
   return app;
+}
+
+/** The first place in params, query or body where a string or a key holds U+0000, as "body.label". */
+function nulField(request: FastifyRequest): string | undefined {
+  // Popped from the end: params first, then query, then body. A raw string body (the custody callbacks') is JSON
+  // text, where a NUL can only be escaped; its fields are checked where it is parsed.
+  const stack: [unknown, string][] = [
+    [typeof request.body === 'object' ? request.body : undefined, 'body'],
+    [request.query, 'querystring'],
+    [request.params, 'params'],
+  ];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop() as [unknown, string];
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => {
+        stack.push([item, `${path}.${index}`]);
+      });
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) return path;
+        stack.push([item, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+function refuseNul(request: FastifyRequest): void {
+  const field = nulField(request);
+  if (field !== undefined) throw invalidInput(field, 'must not contain a NUL character');
 }

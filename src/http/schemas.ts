@@ -32,7 +32,17 @@ export const PROBLEM_RESPONSES = {
 
 export const Email = Type.String({ maxLength: 254, description: 'email address' });
 export const Password = Type.String({ maxLength: 1024, description: '10..128 characters' });
-export const Id = Type.String({ maxLength: 64 });
+/**
+ * Every id Drawbridge hands out is a UUID in lower case (newId() in src/core/ids.ts, the shape isUuid() checks).
+ * Ids are checked by that shape at the edge, so a NUL byte or any other junk in one is a 400 naming the field on
+ * both engines, never a database error (PostgreSQL refuses NUL in text; SQLite would look it up).
+ */
+export const ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+export const Id = Type.String({
+  pattern: ID_PATTERN,
+  maxLength: 36,
+  description: 'an id: a lowercase UUID',
+});
 export const StepUpToken = Type.String({
   maxLength: 128,
   description: 'from POST /v1/auth/step-up for this action',

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { auditEntryHash } from '../../src/core/audit-hash.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { type AuditEntry, appendAudit, unsealedCount } from '../../src/store/audit/index.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { appendEntries, tamperAuditLog } from '../store/audit/audit-fixtures.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { type FreshDatabase, freshDatabase } from '../support/engines.ts';
 
 function onlyJsonLine(result: CliResult): unknown {
   const lines = result.stdout.trim().split('\n');
@@ -14,8 +15,8 @@ function onlyJsonLine(result: CliResult): unknown {
   return JSON.parse(lines[0]!);
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`drawbridge audit verify on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`drawbridge audit verify on ${engine}`, () => {
     async function chainOf20(): Promise<{ fresh: FreshDatabase; entries: AuditEntry[] }> {
       const fresh = await freshDatabase(engine);
       const entries = await appendEntries(fresh.database, new ManualClock(), 20);

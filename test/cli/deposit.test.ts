@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { balancesOf } from '../../src/services/deposits.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
 
 function json(result: CliResult) {
@@ -26,8 +27,8 @@ const KEYS = {
 
 const TXID = 'f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`drawbridge deposit on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`drawbridge deposit on ${engine}`, () => {
     test('the same chain output credited twice pays once; other details under it are refused', async () => {
       const fresh = await freshDatabase(engine);
       try {

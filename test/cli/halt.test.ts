@@ -5,7 +5,8 @@ import type { Database } from '../../src/store/database.ts';
 import { coveringHalt } from '../../src/store/halts.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { type CliResult, runCli } from '../support/cli.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
 function json(result: CliResult) {
   assert.equal(result.code, 0, result.stderr);
@@ -44,8 +45,8 @@ const KEYS = {
   RELEASE_SIGNING_KEY: Buffer.alloc(32, 5).toString('base64'),
 };
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`drawbridge halt on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`drawbridge halt on ${engine}`, () => {
     test('set (global, asset/network, account), list and lift: what the releaser reads, audited as "cli"', async () => {
       const fresh = await freshDatabase(engine);
       try {

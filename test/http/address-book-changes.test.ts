@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import {
   api,
   auditEntries,
@@ -11,8 +11,7 @@ import {
   principalIdOf,
   stepUpToken,
 } from '../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-import { type RunningApp, startApp } from '../support/http.ts';
+import { eachEngine } from '../support/each-engine.ts';
 
 const BTC = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
 const BTC_LEGACY = '1FsSia9rv4NeEwvJ2GvXrX7LyxYspbN2mo';
@@ -20,18 +19,9 @@ const TESTNET_BECH32 = 'tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q
 const TESTNET_LEGACY = 'mzK2FFDEhxqHcmrJw1ysqFkVyhUULo45hZ';
 const ETH = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`address book changes over HTTP on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`address book changes over HTTP on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => freshRateWindows(running));
 
     /** Every row this customer has in the table, live or removed: what "nothing stored" is checked against. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import {
   api,
   type Customer,
@@ -8,8 +8,7 @@ import {
   signInAgain,
   stepUpToken,
 } from '../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-import { type RunningApp, startApp } from '../support/http.ts';
+import { eachEngine } from '../support/each-engine.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -19,18 +18,9 @@ const ETH = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`address book cooling over HTTP on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`address book cooling over HTTP on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => freshRateWindows(running));
 
     async function addEntry(customer: Customer, network: string, address: string, label = 'my wallet') {

@@ -2,22 +2,20 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { WebhookCustodyTransport } from '../../src/adapters/custody/webhook-signer.ts';
 import { destinationPolicy } from '../../src/adapters/webhooks/destination-policy.ts';
 import { newWebhookSecret } from '../../src/adapters/webhooks/signing.ts';
-import { ManualClock, systemClock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/core/clock.ts';
 import { verifyReleaseAttestation } from '../../src/core/withdrawals/attestation.ts';
-import { buildApp } from '../../src/http/app.ts';
 import { CustodyHandover } from '../../src/services/custody/handover.ts';
 import { releaseDue } from '../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../src/services/withdrawals/settlement.ts';
 import { callbacksAbout, findHandoff } from '../../src/store/custody-callbacks.ts';
 import { conservationReport } from '../../src/store/ledger/index.ts';
 import { api, auditEntries, forgetRateLimits } from '../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-import { type RunningApp, startApp, testContext } from '../support/http.ts';
+import { eachEngine } from '../support/each-engine.ts';
 import {
   BTC_ADDRESS_2,
   balanceOf,
@@ -219,37 +217,25 @@ async function tamperingProxy(
   };
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`webhook custody signer against a real integrator on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`webhook custody signer against a real integrator on ${engine}`, (on) => {
     let integrator: Integrator;
     let signer: CustodyHandover;
     const outboundSecret = newWebhookSecret();
     const callbackSecret = newWebhookSecret();
+    const running = on.app({ custodyCallbackSecret: callbackSecret });
     let emails = 0;
 
     before(async () => {
-      fresh = await freshDatabase(engine);
-      const clock = new ManualClock('2026-11-27T12:00:00.000Z');
-      const context = testContext(fresh.database, clock);
-      const app = await buildApp({
-        context,
-        logLevel: 'silent',
-        devMailbox: true,
-        custodyCallbackSecret: callbackSecret,
-      });
-      const url = await app.listen({ host: '127.0.0.1', port: 0 });
-      running = { app, url, clock, context, close: () => app.close() };
-      const pem = createPublicKey(context.releaseKey).export({ type: 'spki', format: 'pem' }).toString();
+      const pem = createPublicKey(running.context.releaseKey)
+        .export({ type: 'spki', format: 'pem' })
+        .toString();
       integrator = new Integrator(outboundSecret, callbackSecret, pem, () => running.url);
       await integrator.start();
       signer = signerTo(integrator.url);
     });
     after(async () => {
       await integrator.stop();
-      await running.close();
-      await fresh.drop();
     });
     beforeEach(async () => {
       integrator.mode = 'txid';
@@ -757,17 +743,8 @@ for (const { engine, skip } of await testEngines()) {
     });
   });
 
-  describe(`without the webhook signer, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+  describeOn(`without the webhook signer, on ${engine}`, (on) => {
+    const running = on.app();
 
     test('the callback route does not exist (404)', async () => {
       const answer = await api(running, 'POST', '/v1/custody/callbacks', {

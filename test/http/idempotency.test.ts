@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { api, customerWithTotp, stepUpToken } from '../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-import { type RunningApp, startApp } from '../support/http.ts';
+import { eachEngine } from '../support/each-engine.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`Idempotency-Key on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`Idempotency-Key on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
 
     test('a retried change returns the first answer and does not act twice; another body under the key is refused', async () => {
       const customer = await customerWithTotp(running, 'idem@example.com');

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-import { type RunningApp, startApp } from '../support/http.ts';
+import { test } from 'node:test';
+import { eachEngine } from '../support/each-engine.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`HTTP skeleton on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database, { bodyLimitBytes: 1024 });
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`HTTP skeleton on ${engine}`, (on) => {
+    const running = on.app({ bodyLimitBytes: 1024 });
 
     test('healthz reports the engine and a reachable database', async () => {
       const response = await fetch(`${running.url}/healthz`);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import { runCli } from '../support/cli.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`drawbridge webhook on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`drawbridge webhook on ${engine}`, () => {
     test('add refuses a host outside WEBHOOK_ALLOWED_HOSTS; add, rotate and disable print JSON and are audited', async () => {
       const fresh = await freshDatabase(engine);
       try {

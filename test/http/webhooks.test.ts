@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, test } from 'node:test';
 import { destinationPolicy } from '../../src/adapters/webhooks/destination-policy.ts';
-import { ManualClock } from '../../src/core/clock.ts';
-import { buildApp } from '../../src/http/app.ts';
 import { enqueueEmail } from '../../src/store/outbox.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import {
@@ -12,42 +10,26 @@ import {
   operatorWithSession,
   principalIdOf,
 } from '../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
-import { type RunningApp, testContext } from '../support/http.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import type { RunningApp } from '../support/http.ts';
 import { dispatcherFor, outboxRow } from '../workers/outbox-world.ts';
 
 /** The app as `drawbridge serve` builds it, with an allowlist of one outside host plus loopback. */
-async function startWebhookApp(fresh: FreshDatabase): Promise<RunningApp> {
-  const clock = new ManualClock('2026-11-27T12:00:00.000Z');
-  const context = testContext(fresh.database, clock);
-  const app = await buildApp({
-    context,
-    logLevel: 'silent',
-    devMailbox: true,
-    webhookDestinations: destinationPolicy({ allowedHosts: ['hooks.example.com'], allowLoopback: true }),
-  });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, url, clock, context, close: () => app.close() };
-}
+const WEBHOOK_APP = {
+  webhookDestinations: destinationPolicy({ allowedHosts: ['hooks.example.com'], allowLoopback: true }),
+};
 
 async function endpointCount(running: RunningApp): Promise<number> {
   const rows = await running.context.database.db.selectFrom('webhook_endpoints').select('id').execute();
   return rows.length;
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`webhook registration through the operator API on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`webhook registration through the operator API on ${engine}`, (on) => {
+    const running = on.app(WEBHOOK_APP);
     let admin: string;
     before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startWebhookApp(fresh);
       admin = (await operatorWithSession(running, 'admin@drawbridge.test', 'admin')).token;
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
     });
 
     test('a webhook URL outside the allowlist is a 400 naming url, and nothing is stored', async () => {
@@ -118,7 +100,12 @@ for (const { engine, skip } of await testEngines()) {
       });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.field, 'events');
-      const missing = await api(running, 'POST', '/v1/operator/webhooks/nope/disable', { token: admin });
+      const missing = await api(
+        running,
+        'POST',
+        '/v1/operator/webhooks/01a21e3d-0000-7000-8000-000000000000/disable',
+        { token: admin },
+      );
       assert.equal(missing.status, 404);
     });
 
@@ -148,17 +135,8 @@ for (const { engine, skip } of await testEngines()) {
     });
   });
 
-  describe(`notification preferences on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startWebhookApp(fresh);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+  describeOn(`notification preferences on ${engine}`, (on) => {
+    const running = on.app(WEBHOOK_APP);
 
     test('a security notification cannot be turned off (400 naming it); an optional one can, and is then held', async () => {
       const token = await customerWithoutFactors(running, 'dana@example.com');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { haltCovers } from '../../src/core/halts/halt-scope.ts';
 import { coveringHalt, type HaltRow } from '../../src/store/halts.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
 
 const ASSETS = ['BTC', 'ETH', 'USDC'] as const;
 const NETWORKS = ['bitcoin', 'bitcoin-testnet', 'ethereum'] as const;
@@ -36,15 +36,9 @@ const targetArb = fc.record({
   accountId: fc.constantFrom(...ACCOUNTS),
 });
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the store's covering query is the core's covering rule, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-    });
-    after(async () => {
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the store's covering query is the core's covering rule, on ${engine}`, (on) => {
+    const fresh = on.database();
 
     test('for any set of active and lifted halts and any withdrawal, SQL finds a halt exactly when haltCovers says one covers', async () => {
       let run = 0;

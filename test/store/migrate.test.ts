@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { migrateToLatest } from '../../src/store/migrate.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`migrations on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`migrations on ${engine}`, () => {
     test('a second run applies nothing and the schema is there', async () => {
       const fresh = await freshDatabase(engine);
       try {

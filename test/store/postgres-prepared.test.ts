@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
-const postgres = (await testEngines()).find((e) => e.engine === 'postgres');
+const postgres = (await eachEngine()).find((e) => e.engine === 'postgres');
 
 describe('PostgreSQL statements prepared once per connection', {
   skip: postgres === undefined ? 'PostgreSQL is not among the engines here' : postgres.skip,

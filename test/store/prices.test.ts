@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { DomainError } from '../../src/core/errors.ts';
 import { parseAmount } from '../../src/core/money/amount.ts';
 import { getAsset } from '../../src/core/money/assets.ts';
 import { formatUsd, formatUsdExact } from '../../src/core/money/usd.ts';
 import { priceAt, recordPrice, valueInUsd } from '../../src/store/prices.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 const T0 = new Date('2026-03-01T00:00:00.000Z');
@@ -21,8 +22,8 @@ function failsWith(code: string, field?: string) {
   };
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`price history on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`price history on ${engine}`, () => {
     test('the price at T is the newest point at or before T', async () => {
       const fresh = await freshDatabase(engine);
       try {

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
 import { inTransaction, together } from '../../src/store/transaction.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
 // `together` sends independent statements of a transaction as one round trip (PostgreSQL pipelines them);
 // PostgreSQL transactions send BEGIN without waiting for it. Neither may change what a transaction means.
-for (const { engine, skip } of await testEngines()) {
-  describe(`statements together on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`statements together on ${engine}`, () => {
     test('run in the order given, each seeing the ones before it, results in order', async () => {
       const fresh = await freshDatabase(engine, { poolSize: 1 });
       try {

@@ -4,7 +4,7 @@ import { selfReportedAttestation } from '../../src/adapters/device-attestation.t
 import { ManualClock } from '../../src/core/clock.ts';
 import { usdFromWholeDollars } from '../../src/core/money/usd.ts';
 import { DEFAULT_FEES } from '../../src/core/withdrawals/fees.ts';
-import { buildApp } from '../../src/http/app.ts';
+import { type AppDeps, buildApp } from '../../src/http/app.ts';
 import {
   DEFAULT_SECURITY_SETTINGS,
   type SecuritySettings,
@@ -50,19 +50,18 @@ export function testContext(
   };
 }
 
-/** The real app on a real loopback port: tests speak HTTP to it, not `inject`. */
+/**
+ * The real app on a real loopback port: tests speak HTTP to it, not `inject`. Silent, with the dev mailbox; the
+ * rest of `options` goes to buildApp as it is.
+ */
 export async function startApp(
   database: Database,
-  options: { clock?: ManualClock; bodyLimitBytes?: number; context?: ServiceContext } = {},
+  options: { clock?: ManualClock; context?: ServiceContext } & Omit<AppDeps, 'context'> = {},
 ): Promise<RunningApp> {
-  const clock = options.clock ?? new ManualClock('2026-11-27T12:00:00.000Z');
-  const context = options.context ?? testContext(database, clock);
-  const app = await buildApp({
-    context,
-    logLevel: 'silent',
-    devMailbox: true,
-    ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
-  });
+  const { clock: givenClock, context: givenContext, ...deps } = options;
+  const clock = givenClock ?? new ManualClock('2026-11-27T12:00:00.000Z');
+  const context = givenContext ?? testContext(database, clock);
+  const app = await buildApp({ logLevel: 'silent', devMailbox: true, ...deps, context });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: address, clock: context.clock as ManualClock, context, close: () => app.close() };
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { appendAudit, unsealedCount, verifyAuditChain } from '../../src/store/audit/index.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { startAuditSealer } from '../../src/workers/audit-sealer.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the audit sealer on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the audit sealer on ${engine}`, () => {
     test('entries appended while two sealers run (two nodes) all reach the chain once, gapless', async () => {
       const fresh = await freshDatabase(engine, { poolSize: 6 });
       const errors: unknown[] = [];

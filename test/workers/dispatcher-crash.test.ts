@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.ts';
 import { enqueueWebhookEvent } from '../../src/services/webhook-events.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
 import {
   type DispatcherProcess,
@@ -16,8 +17,8 @@ import {
 
 const MESSAGES = 20;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the dispatcher killed with SIGKILL in the middle of a batch, on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the dispatcher killed with SIGKILL in the middle of a batch, on ${engine}`, () => {
     test('after a restart every notification arrives, and any duplicate carries the same id', async () => {
       const fresh = await freshDatabase(engine);
       // Slow answers keep deliveries in flight, so the kill lands between sending and recording.

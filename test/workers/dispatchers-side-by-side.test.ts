@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.ts';
 import { enqueueWebhookEvent } from '../../src/services/webhook-events.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
 import {
   type DispatcherProcess,
@@ -16,8 +17,8 @@ import {
 
 const MESSAGES = 60;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`two dispatchers on one ${engine} database`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`two dispatchers on one ${engine} database`, () => {
     test('never deliver the same message concurrently: each id reaches the receiver exactly once', async () => {
       const fresh = await freshDatabase(engine);
       const receiver = await startReceiver({ delayMs: 30 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { verifyReleaseAttestation } from '../../src/core/withdrawals/attestation.ts';
 import { sealAudit, verifyAuditChain } from '../../src/store/audit/index.ts';
 import { conservationReport } from '../../src/store/ledger/index.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 import type { RunningApp } from '../support/http.ts';
 import {
   type ChildNode,
@@ -24,10 +25,8 @@ const CUSTOMERS = 8;
 const ROUNDS = 15;
 const WITHDRAWALS = CUSTOMERS * ROUNDS;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the releaser killed with SIGKILL in the middle of releasing under load, on ${engine}`, {
-    skip,
-  }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the releaser killed with SIGKILL in the middle of releasing under load, on ${engine}`, () => {
     test('after restart no withdrawal is released twice, none is stuck, and the ledger balances', async () => {
       const fresh = await freshDatabase(engine);
       const keys = sharedKeys();

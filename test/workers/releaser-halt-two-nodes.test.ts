@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import type { Kysely } from 'kysely';
 import { totpAt } from '../../src/core/mfa/totp.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Schema } from '../../src/store/schema.ts';
 import { runCli } from '../support/cli.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 import type { RunningApp } from '../support/http.ts';
 import {
   type ChildNode,
@@ -28,9 +29,10 @@ const BACKLOG_ROUNDS = 10;
 const QUIET_AFTER_HALT_MS = 1_500;
 const HALTS = 3;
 
-for (const { engine, skip } of await testEngines()) {
-  const reason = engine === 'sqlite' ? 'one SQLite file is one node: there is no second node to race' : skip;
-  describe(`two Drawbridge nodes on one ${engine} under continuous load`, { skip: reason }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  const reason =
+    engine === 'sqlite' ? 'one SQLite file is one node: there is no second node to race' : undefined;
+  describeOn(`two Drawbridge nodes on one ${engine} under continuous load`, { skip: reason }, () => {
     test('a halt set through node A: no withdrawal released by node B (or A) after the halt call returned', async () => {
       const fresh = await freshDatabase(engine);
       const keys = sharedKeys();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { httpWebhookSender } from '../../src/adapters/webhooks/sender.ts';
 import { webhookSignature } from '../../src/adapters/webhooks/signing.ts';
@@ -13,7 +13,8 @@ import {
 } from '../../src/services/webhooks.ts';
 import { deliveryLogOf } from '../../src/store/outbox-delivery.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { freshDatabase, testEngines } from '../support/engines.ts';
+import { eachEngine } from '../support/each-engine.ts';
+import { freshDatabase } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
 import { dispatcherFor, eventually, loopbackEndpoint, outboxRow, startReceiver } from './outbox-world.ts';
 
@@ -27,8 +28,8 @@ async function emit(
   );
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`signed webhooks on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`signed webhooks on ${engine}`, () => {
     // The receiver checks timestamps against the real time, so these tests start their manual clock at now.
     const contextOn = (database: Parameters<typeof testContext>[0]) =>
       testContext(database, new ManualClock(new Date()));

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { TXID } from '../../adapters/custody/custody-transport.ts';
 import { verifyCustodyCallback } from '../../adapters/custody/webhook-signer.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
+import { isUuid } from '../../core/ids.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { type CustodyCallback, receiveCustodyCallback } from '../../services/custody/callbacks.ts';
 import { PROBLEM_RESPONSES, ProblemSchema } from '../schemas.ts';
@@ -97,8 +98,9 @@ function parseCallback(raw: string): CustodyCallback {
     if (!FIELDS.has(key)) throw invalidInput(`body.${key.slice(0, 64)}`, 'is not a known field');
   }
   const { withdrawal_id: withdrawalId, status, txid } = fields;
-  if (typeof withdrawalId !== 'string' || withdrawalId.length === 0 || withdrawalId.length > 64) {
-    throw invalidInput('body.withdrawal_id', 'must be a withdrawal id (1 to 64 characters)');
+  // Checked by its shape, like every id at the edge: a NUL in it is a 400 here, not a database error.
+  if (typeof withdrawalId !== 'string' || !isUuid(withdrawalId)) {
+    throw invalidInput('body.withdrawal_id', 'must be a withdrawal id (a lowercase UUID)');
   }
   if (typeof status !== 'string' || !(STATUSES as readonly string[]).includes(status)) {
     throw invalidInput('body.status', `must be one of ${STATUSES.join(', ')}`);

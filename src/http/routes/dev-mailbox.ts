@@ -9,7 +9,8 @@ const MAILBOX_LIMIT = 50;
 
 /**
  * The embedded default's mailbox: the emails that would have been sent, read straight from the outbox. It shows
- * anyone's mail, so it exists only when DEV_MAILBOX is on (the default without SMTP_URL) and never in production.
+ * anyone's mail, so it exists only when DEV_MAILBOX is on: by default only in the embedded default (SQLite, no
+ * SMTP_URL), and never with DATABASE_URL (src/config.ts refuses DEV_MAILBOX=true there).
  */
 export function registerDevMailboxRoutes(app: FastifyInstance, context: ServiceContext) {
   app.get(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, test } from 'node:test';
 import { type ReleaseStatement, signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { CustodyHandover } from '../../../src/services/custody/handover.ts';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
@@ -9,8 +9,7 @@ import { findHandoff } from '../../../src/store/custody-callbacks.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import { startReleaser } from '../../../src/workers/releaser.ts';
 import { auditEntries } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import {
   balanceOf,
   confirmTotp,
@@ -30,23 +29,16 @@ async function waitFor(what: string, condition: () => Promise<boolean>, timeoutM
   }
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`a custody adapter in one file (an in-memory HSM) on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`a custody adapter in one file (an in-memory HSM) on ${engine}`, (on) => {
+    const running = on.app();
     let pinnedPem: string;
     let customers = 0;
 
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
+    before(() => {
       pinnedPem = createPublicKey(running.context.releaseKey)
         .export({ type: 'spki', format: 'pem' })
         .toString();
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
     });
 
     function custodyOver(hsm: InMemoryHsm): CustodyHandover {

@@ -5,7 +5,8 @@ import { smtpSender } from '../../../src/adapters/email/smtp-sender.ts';
 import { ManualClock } from '../../../src/core/clock.ts';
 import { DomainError } from '../../../src/core/errors.ts';
 import { deliveryLogOf } from '../../../src/store/outbox-delivery.ts';
-import { freshDatabase, testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { freshDatabase } from '../../support/engines.ts';
 import { testContext } from '../../support/http.ts';
 import {
   customerWithCode,
@@ -16,8 +17,8 @@ import {
   startSmtpSink,
 } from '../../workers/outbox-world.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`security email over SMTP on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`security email over SMTP on ${engine}`, () => {
     test('a security email reaches a real SMTP server with the anti-phishing code and the lock link', async () => {
       const fresh = await freshDatabase(engine);
       const sink = await startSmtpSink();

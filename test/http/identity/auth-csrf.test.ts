@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, beforeEach, test } from 'node:test';
 import { api, forgetRateLimits, login, signUpVerified } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import type { RunningApp } from '../../support/http.ts';
 
 interface Issued {
   readonly token: string;
@@ -32,19 +32,12 @@ async function stillSignedIn(running: RunningApp, session: Issued): Promise<bool
   return (await api(running, 'GET', '/v1/account/sessions', { token: session.token })).status === 200;
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`cross-site request forgery and browser hardening on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`cross-site request forgery and browser hardening on ${engine}`, (on) => {
+    const running = on.app();
     const email = 'csrf@example.com';
     before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
       await signUpVerified(running, email);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
     });
     beforeEach(() => forgetRateLimits(running));
 

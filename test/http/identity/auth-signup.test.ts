@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import {
   api,
   auditActionsAbout,
@@ -11,8 +11,8 @@ import {
   principalIdOf,
   signUpVerified,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import type { RunningApp } from '../../support/http.ts';
 
 const HOUR_MS = 60 * 60_000;
 
@@ -87,18 +87,9 @@ const BAD_INPUT: readonly (readonly [string, string, string])[] = [
   ['/v1/auth/verify-email', '{"token"', 'body'],
 ];
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`sign-up and email verification on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`sign-up and email verification on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => forgetRateLimits(running));
 
     test('bad input gets a 400 problem naming the field, never a 5xx, and stores nothing', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import {
   api,
   customerWithTotp,
@@ -11,8 +11,7 @@ import {
   signUpVerified,
   stepUpToken,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 
 function codeIn(text: string, label: string): string {
   const match = new RegExp(`${label}: ([A-Za-z0-9_-]+)`).exec(text);
@@ -20,18 +19,10 @@ function codeIn(text: string, label: string): string {
   return match[1] as string;
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`password reset and email change on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`password reset and email change on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
 
     test('a password reset ends every session, pauses withdrawals for 24 h and tells the customer', async () => {
       running.clock.advance(60 * 60_000);

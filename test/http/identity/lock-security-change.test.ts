@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { startSecurityChangeLock } from '../../../src/services/identity/security-lock.ts';
 import { sealAudit } from '../../../src/store/audit/index.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
@@ -13,24 +13,14 @@ import {
   registerSoftPasskey,
   stepUpToken,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`security-change lock on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`security-change lock on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => freshRateWindows(running));
 
     /** The change just made locked withdrawals for 24 h from now, and the email about it carries a lock link. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sealAudit } from '../../../src/store/audit/index.ts';
 import {
   api,
@@ -9,21 +9,11 @@ import {
   operatorWithSession,
   principalRow,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`operators on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`operators on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => freshRateWindows(running));
 
     const operatorLogin = (body: Record<string, unknown>) =>

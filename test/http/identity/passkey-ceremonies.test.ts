@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sealAudit } from '../../../src/store/audit/index.ts';
 import {
   api,
@@ -12,22 +12,13 @@ import {
   registerSoftPasskey,
   signUpVerified,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp, TEST_ORIGIN } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`passkey ceremonies on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`passkey ceremonies on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => freshRateWindows(running));
 
     /** A customer whose only factor is a passkey held by a fresh soft authenticator. */

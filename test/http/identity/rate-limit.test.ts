@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, test } from 'node:test';
 import { type ApiResponse, api, countPrincipals, login, signUpVerified } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import type { RunningApp } from '../../support/http.ts';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -22,21 +22,14 @@ function assertRateLimited(answer: ApiResponse, retryAfterS: number, label = '')
   assert.equal(answer.body.retry_after_s, retryAfterS);
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`rate limits on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`rate limits on ${engine}`, (on) => {
+    const running = on.app();
     const victim = 'victim@example.com';
     const bystander = 'bystander@example.com';
     before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
       await signUpVerified(running, victim);
       await signUpVerified(running, bystander);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
     });
 
     test('the 11th login attempt for one account within a minute is refused, even with the password', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
 import {
   api,
@@ -17,28 +17,19 @@ import {
   registerSoftPasskey,
   stepUpToken,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp, TEST_ORIGIN } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
 
 // Revoke-all bumps global epochs: every test makes its own customers after the revocations of earlier tests, and
 // operators are immune to them, so the tests share one database per engine.
-for (const { engine, skip } of await testEngines()) {
-  describe(`MFA revocation on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`MFA revocation on ${engine}`, (on) => {
+    const running = on.app();
     let commander: Operator;
     let n = 0;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
     beforeEach(async () => {
       freshRateWindows(running);
       n += 1;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, beforeEach, test } from 'node:test';
 import { sealAudit } from '../../../src/store/audit/index.ts';
 import { api, forgetRateLimits, login, mailbox, signUpVerified } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import type { RunningApp } from '../../support/http.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -29,21 +29,14 @@ async function assertSignedIn(running: RunningApp, token: string) {
   assert.equal(response.status, 200, JSON.stringify(response.body));
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`session life cycle on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`session life cycle on ${engine}`, (on) => {
+    const running = on.app();
     const alice = 'alice.sessions@example.com';
     const bob = 'bob.sessions@example.com';
     before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
       await signUpVerified(running, alice);
       await signUpVerified(running, bob);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
     });
     beforeEach(() => forgetRateLimits(running));
 

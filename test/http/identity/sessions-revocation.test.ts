@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, beforeEach, test } from 'node:test';
 import { revokeSessions } from '../../../src/services/identity/revocation.ts';
 import {
   api,
@@ -9,8 +9,8 @@ import {
   principalIdOf,
   signUpVerified,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import type { RunningApp } from '../../support/http.ts';
 
 async function signIn(running: RunningApp, email: string): Promise<string> {
   const response = await login(running, email);
@@ -22,21 +22,14 @@ async function statusOf(running: RunningApp, token: string): Promise<number> {
   return (await api(running, 'GET', '/v1/account/sessions', { token })).status;
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`mass session revocation on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`mass session revocation on ${engine}`, (on) => {
+    const running = on.app();
     const alice = 'alice.revoked@example.com';
     const bob = 'bob.revoked@example.com';
     before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
       await signUpVerified(running, alice);
       await signUpVerified(running, bob);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
     });
     beforeEach(() => forgetRateLimits(running));
 

@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { api, customerWithTotp } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const ROUTE_LIMIT = 200;
 const SESSION_ENDERS = new Set(['/v1/account/lock', '/v1/auth/logout']);
 
 /** Every route the API documents answers a stranger, a forged token and a customer without a body with a problem or an answer, never a 5xx. */
-for (const { engine, skip } of await testEngines()) {
-  describe(`every documented route on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`every documented route on ${engine}`, (on) => {
+    const running = on.app();
 
     test('every path and method in /openapi.json answers without a 5xx, whoever asks', async () => {
       const spec = await api(running, 'GET', '/openapi.json');

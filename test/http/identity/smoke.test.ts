@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { api, customerWithTotp, login, nextTotp, stepUpToken } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`identity smoke on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`identity smoke on ${engine}`, (on) => {
+    const running = on.app();
 
     test('sign up, verify, enrol TOTP, log in with a code, step up', async () => {
       const customer = await customerWithTotp(running, 'alice@example.com');

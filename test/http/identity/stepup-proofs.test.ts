@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import {
   api,
   customerWithTotp,
@@ -9,21 +9,11 @@ import {
   principalRow,
   stepUpToken,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`step-up proofs on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`step-up proofs on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => freshRateWindows(running));
 
     async function policyHistoryCount(email: string): Promise<number> {

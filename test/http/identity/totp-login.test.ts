@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, beforeEach, describe, test } from 'node:test';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
 import {
   api,
@@ -12,8 +12,8 @@ import {
   nextTotp,
   principalIdOf,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import type { RunningApp } from '../../support/http.ts';
 
 const STEP_MS = 30_000;
 const MINUTE_MS = 60_000;
@@ -37,18 +37,9 @@ async function emailEvents(running: RunningApp, email: string): Promise<string[]
   return (await mailbox(running, email)).map((m) => m.event);
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`TOTP at login and step-up on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`TOTP at login and step-up on ${engine}`, (on) => {
+    const running = on.app();
     beforeEach(() => forgetRateLimits(running));
 
     // Shared by the tests that leave it as they found it: each ends with a right code, so no failures carry over.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { verifyAssertionEvidence } from '../../../src/core/mfa/passkey.ts';
 import { withdrawalChallenge } from '../../../src/core/mfa/passkey-challenge.ts';
@@ -8,8 +8,8 @@ import { type ReleaseStatement, signRelease } from '../../../src/core/withdrawal
 import { withdrawalDigest } from '../../../src/core/withdrawals/digest.ts';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { api, auditEntries, forgetRateLimits, nextTotp } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp, TEST_ORIGIN } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
   balanceOf,
@@ -26,18 +26,10 @@ import {
 
 const FIRST_USE_WINDOW_MS = 10 * 60_000;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`a withdrawal is approved only by a proof bound to it, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`a withdrawal is approved only by a proof bound to it, on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
     beforeEach(async () => {
       await forgetRateLimits(running);
     });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import { api, forgetRateLimits, principalRow } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp, TEST_ORIGIN } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
   balanceOf,
@@ -20,18 +20,10 @@ const ROUNDS = 10;
 const PER_ROUND = 10;
 const AMOUNT = '0.3299'; // + 0.0001 fee = 0.33 held each
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`concurrent confirmations beyond the balance, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`concurrent confirmations beyond the balance, on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
 
     test('100 withdrawals confirmed in parallel against one balance never hold more than it has', async () => {
       // A synced passkey reports counter 0 each time, so parallel assertions do not refuse each other.

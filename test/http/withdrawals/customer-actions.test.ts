@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import {
@@ -11,8 +11,7 @@ import {
   principalRow,
   signInAgain,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import {
   balanceOf,
   confirmTotp,
@@ -25,18 +24,10 @@ import {
 
 const FIRST_USE_WINDOW_MS = 10 * 60_000;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`what a customer and an operator may do with a withdrawal, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`what a customer and an operator may do with a withdrawal, on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
     beforeEach(async () => {
       await forgetRateLimits(running);
     });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import { api, auditEntries } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import {
   confirmTotp,
   customerId,
@@ -14,18 +13,9 @@ import {
   simulatedChain,
 } from '../../support/withdrawals.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`withdrawal life cycle on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`withdrawal life cycle on ${engine}`, (on) => {
+    const running = on.app();
 
     test('request, confirm with TOTP, queue, release with attestation, broadcast, confirm on chain, post the hold', async () => {
       const customer = await readyCustomer(running, 'life@example.com');

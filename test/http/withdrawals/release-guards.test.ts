@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { authenticate } from '../../../src/services/identity/sessions.ts';
 import { confirmWithdrawal } from '../../../src/services/withdrawals/confirm.ts';
@@ -14,8 +14,7 @@ import {
   registerSoftPasskey,
   stepUpToken,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
   BTC_ADDRESS_2,
@@ -33,18 +32,10 @@ import {
 const FIRST_USE_WINDOW_MS = 10 * 60_000;
 const CANCEL_WINDOW_MS = 2 * 60_000;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`nothing is released while a guard still holds, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`nothing is released while a guard still holds, on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
     beforeEach(async () => {
       await forgetRateLimits(running);
     });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
+import { newId } from '../../../src/core/ids.ts';
 import { RELEASE_RULES } from '../../../src/core/risk/release-rules.ts';
 import type { Rule } from '../../../src/core/risk/screening.ts';
 import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
@@ -11,8 +12,7 @@ import { releaseDue, releaseOne } from '../../../src/services/withdrawals/releas
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import type { HaltRow } from '../../../src/store/halts.ts';
 import { api, auditEntries, forgetRateLimits, operatorWithSession } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import {
   balanceOf,
   confirmTotp,
@@ -31,20 +31,10 @@ async function insertInSlices<T>(rows: readonly T[], insert: (slice: T[]) => Pro
   for (let i = 0; i < rows.length; i += 200) await insert(rows.slice(i, i + 200));
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the release path fails closed at its bounds and against forged rows, on ${engine}`, {
-    skip,
-  }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the release path fails closed at its bounds and against forged rows, on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
     beforeEach(async () => {
       await forgetRateLimits(running);
     });
@@ -63,7 +53,7 @@ for (const { engine, skip } of await testEngines()) {
       assert.equal(w.state, 'queued');
       const at = running.clock.now().getTime();
       const accountHalts: HaltRow[] = Array.from({ length: 5000 }, (_, i) => ({
-        id: `frozen-${String(i).padStart(5, '0')}`,
+        id: newId(),
         scope: 'account',
         asset: null,
         network: null,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { DomainError } from '../../../src/core/errors.ts';
 import { allTransitions, TRANSITIONS, WITHDRAWAL_STATES } from '../../../src/core/withdrawals/states.ts';
@@ -16,8 +16,7 @@ import {
   signInAgain,
   stepUpToken,
 } from '../../support/customers.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
-import { type RunningApp, startApp } from '../../support/http.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
   BTC_ADDRESS_2,
@@ -32,18 +31,10 @@ import {
 
 const FIRST_USE_WINDOW_MS = 10 * 60_000;
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`the withdrawal life cycle is the table in core, on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    let running: RunningApp;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-      running = await startApp(fresh.database);
-    });
-    after(async () => {
-      await running.close();
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the withdrawal life cycle is the table in core, on ${engine}`, (on) => {
+    const fresh = on.database();
+    const running = on.app();
     beforeEach(async () => {
       await forgetRateLimits(running);
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
 import { auditEntryHash, GENESIS_PREV_HASH, type JsonObject } from '../../../src/core/audit-hash.ts';
 import { ManualClock } from '../../../src/core/clock.ts';
@@ -15,7 +15,8 @@ import {
 } from '../../../src/store/audit/index.ts';
 import type { Database } from '../../../src/store/database.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
-import { freshDatabase, testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { freshDatabase } from '../../support/engines.ts';
 import { appendEntries } from './audit-fixtures.ts';
 
 const ENTRY: AuditEntryInput = {
@@ -30,8 +31,8 @@ async function storedRows(database: Database) {
   return database.db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').execute();
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`audit append on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`audit append on ${engine}`, () => {
     test('each entry links to the one before and its stored row hashes to its hash', async () => {
       const fresh = await freshDatabase(engine);
       try {

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { auditEntryHash, GENESIS_PREV_HASH } from '../../../src/core/audit-hash.ts';
 import { ManualClock } from '../../../src/core/clock.ts';
 import { readAuditHead, verifyAuditChain } from '../../../src/store/audit/index.ts';
 import type { Database } from '../../../src/store/database.ts';
-import { freshDatabase, testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
+import { freshDatabase } from '../../support/engines.ts';
 import { appendEntries, tamperAuditLog } from './audit-fixtures.ts';
 
 async function chainOf(database: Database, count: number) {
   return appendEntries(database, new ManualClock(), count);
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`audit chain verification on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`audit chain verification on ${engine}`, () => {
     test('an empty chain verifies, its head is the genesis link', async () => {
       const fresh = await freshDatabase(engine);
       try {

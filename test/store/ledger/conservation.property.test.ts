@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { ManualClock } from '../../../src/core/clock.ts';
 import { DomainError } from '../../../src/core/errors.ts';
 import { type Account, createLedger, type Ledger } from '../../../src/store/ledger/index.ts';
-import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 
 /*
  * Random sequences of deposits, transfers, holds, posts, voids and retries, many of them doomed,
@@ -130,15 +130,9 @@ async function perform(
   }
 }
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`ledger conservation under random operations on ${engine}`, { skip }, () => {
-    let fresh: FreshDatabase;
-    before(async () => {
-      fresh = await freshDatabase(engine);
-    });
-    after(async () => {
-      await fresh.drop();
-    });
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`ledger conservation under random operations on ${engine}`, (on) => {
+    const fresh = on.database();
 
     test('no sequence of holds, posts, voids and transfers breaks the books', async () => {
       const ledger = createLedger(fresh.database, new ManualClock());

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { DomainError } from '../../../src/core/errors.ts';
-import { testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import { isDomainError, ledgerWorld } from './ledger-world.ts';
 
 // A retried request must never move money twice, and a hold must be posted or voided exactly once,
 // even when two workers race to resolve it.
-for (const { engine, skip } of await testEngines()) {
-  describe(`holds resolve exactly once on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`holds resolve exactly once on ${engine}`, () => {
     test('retrying a hold, a post or a transfer with the same fields returns the first result', async () => {
       const world = await ledgerWorld(engine);
       try {

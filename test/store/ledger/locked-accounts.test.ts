@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { accountBalance, accountPairReads, placeHold } from '../../../src/store/ledger/index.ts';
 import { inTransaction, readTogether } from '../../../src/store/transaction.ts';
-import { testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import { isDomainError, ledgerWorld } from './ledger-world.ts';
 
 const ALICE = { ownerId: 'alice', asset: 'BTC', kind: 'customer', debitsMustNotExceedCredits: true };
@@ -15,8 +15,8 @@ const FLIGHT = {
 
 // accountPairReads hands a transfer the accounts it read and locked, so the transfer need not read them again.
 // How would that be abused? By a second transfer on the same stale totals, or the totals of another transaction.
-for (const { engine, skip } of await testEngines()) {
-  describe(`accounts locked ahead of a transfer on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`accounts locked ahead of a transfer on ${engine}`, () => {
     test('a pair read for a hold opens what is missing, and the hold lands on the right totals', async () => {
       const world = await ledgerWorld(engine);
       try {

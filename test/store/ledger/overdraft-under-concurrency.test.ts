@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { testEngines } from '../../support/engines.ts';
+import { test } from 'node:test';
+import { eachEngine } from '../../support/each-engine.ts';
 import { isDomainError, ledgerWorld } from './ledger-world.ts';
 
 // The double-spend threat: many withdrawals confirmed at the same instant against one balance.
-for (const { engine, skip } of await testEngines()) {
-  describe(`available balance never goes negative under concurrency on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`available balance never goes negative under concurrency on ${engine}`, () => {
     test('200 concurrent holds on an account that covers only 50 of them: exactly 50 succeed', async () => {
       const world = await ledgerWorld(engine, { aliceBalance: 50n * 7n, poolSize: 20 });
       try {

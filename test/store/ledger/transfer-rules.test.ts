@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { DomainError } from '../../../src/core/errors.ts';
 import { placeHold } from '../../../src/store/ledger/index.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
-import { testEngines } from '../../support/engines.ts';
+import { eachEngine } from '../../support/each-engine.ts';
 import { isDomainError, ledgerWorld } from './ledger-world.ts';
 
-for (const { engine, skip } of await testEngines()) {
-  describe(`ledger rules on ${engine}`, { skip }, () => {
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`ledger rules on ${engine}`, () => {
     test('a deposit, a hold, its post and a void move exactly the expected totals', async () => {
       const world = await ledgerWorld(engine);
       try {

@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { newWebhookSecret } from '../../../src/adapters/webhooks/signing.ts';
+import { newId } from '../../../src/core/ids.ts';
+import { buildApp } from '../../../src/http/app.ts';
+import { ID_PATTERN } from '../../../src/http/schemas.ts';
+import {
+  type ApiResponse,
+  api,
+  type Customer,
+  customerWithTotp,
+  type Operator,
+  operatorWithSession,
+} from '../../support/customers.ts';
+import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
+import { type RunningApp, testContext } from '../../support/http.ts';
+
+/** The two ways an id arrives broken: a NUL byte (PostgreSQL refuses it in text: it was a 500) and plain junk. */
+const BAD_IDS = [
+  { name: 'a NUL byte', raw: '\u0000', inPath: '%00' },
+  { name: 'a malformed id', raw: "1' or '1'='1", inPath: encodeURIComponent("1' or '1'='1") },
+] as const;
+
+type Who = 'customer' | 'commander' | 'admin';
+
+interface Case {
+  readonly method: string;
+  /** With `{id}` where the broken id goes, or a body built around it. */
+  readonly path: string;
+  readonly body?: (id: string) => unknown;
+  readonly who: Who;
+  /** The field the problem must name. */
+  readonly field: string;
+}
+
+/** Every route that takes an id, in the path, the query or the body (the OpenAPI check below keeps this whole). */
+const CASES: readonly Case[] = [
+  { method: 'GET', path: '/v1/withdrawals/{id}', who: 'customer', field: 'params.id' },
+  { method: 'POST', path: '/v1/withdrawals/{id}/passkey-challenge', who: 'customer', field: 'params.id' },
+  {
+    method: 'POST',
+    path: '/v1/withdrawals/{id}/confirm',
+    body: () => ({ proof: { method: 'totp', code: '123456' } }),
+    who: 'customer',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/withdrawals/{id}/cancel',
+    body: () => ({}),
+    who: 'customer',
+    field: 'params.id',
+  },
+  { method: 'GET', path: '/v1/withdrawals?before={id}', who: 'customer', field: 'querystring.before' },
+  {
+    method: 'POST',
+    path: '/v1/withdrawals',
+    body: (id) => ({ asset: 'BTC', network: 'bitcoin', amount: '0.1', destination_id: id }),
+    who: 'customer',
+    field: 'body.destination_id',
+  },
+  { method: 'DELETE', path: '/v1/account/sessions/{id}', who: 'customer', field: 'params.id' },
+  { method: 'DELETE', path: '/v1/address-book/{id}', body: () => ({}), who: 'customer', field: 'params.id' },
+  {
+    method: 'POST',
+    path: '/v1/mfa/totp/{id}/confirm',
+    body: () => ({ code: '123456' }),
+    who: 'customer',
+    field: 'params.id',
+  },
+  { method: 'DELETE', path: '/v1/mfa/factors/{id}', body: () => ({}), who: 'customer', field: 'params.id' },
+  { method: 'DELETE', path: '/v1/operator/halts/{id}', who: 'commander', field: 'params.id' },
+  {
+    method: 'GET',
+    path: '/v1/operator/halts?starting_after={id}',
+    who: 'commander',
+    field: 'querystring.starting_after',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/withdrawals/{id}/review',
+    body: () => ({ decision: 'approve', reason: 'checking ids' }),
+    who: 'admin',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/withdrawals/{id}/resolve',
+    body: () => ({ outcome: 'not_paid', reason: 'checking ids' }),
+    who: 'admin',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/halts',
+    body: (id) => ({ scope: 'account', account_id: id, reason: 'checking ids' }),
+    who: 'commander',
+    field: 'body.account_id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/deposits',
+    body: (id) => ({
+      account_id: id,
+      asset: 'BTC',
+      network: 'bitcoin',
+      amount: '1',
+      txid: 'ab'.repeat(32),
+      output_index: 0,
+    }),
+    who: 'commander',
+    field: 'body.account_id',
+  },
+  { method: 'GET', path: '/v1/operator/withdrawals/{id}', who: 'commander', field: 'params.id' },
+  {
+    method: 'POST',
+    path: '/v1/operator/withdrawals/{id}/cancel',
+    body: () => ({ reason: 'checking ids' }),
+    who: 'commander',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/customers/{id}/unlock',
+    body: () => ({ reason: 'checking ids' }),
+    who: 'commander',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/security/revoke-sessions',
+    body: (id) => ({ customer_id: id }),
+    who: 'commander',
+    field: 'body.customer_id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/security/revoke-mfa',
+    body: (id) => ({ customer_id: id }),
+    who: 'commander',
+    field: 'body.customer_id',
+  },
+  { method: 'POST', path: '/v1/operator/webhooks/{id}/rotate-secret', who: 'admin', field: 'params.id' },
+  { method: 'POST', path: '/v1/operator/webhooks/{id}/disable', who: 'admin', field: 'params.id' },
+];
+
+function assertFieldProblem(response: ApiResponse, field: string, what: string): void {
+  assert.ok(response.status >= 400 && response.status < 500, `${what}: ${JSON.stringify(response.body)}`);
+  assert.equal(response.status, 400, `${what}: ${JSON.stringify(response.body)}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, what);
+  assert.equal(response.body.code, 'INVALID_INPUT', what);
+  assert.equal(response.body.field, field, `${what}: ${JSON.stringify(response.body)}`);
+  assert.ok(String(response.body.type).startsWith('https://'), what);
+}
+
+interface OpenApiOperation {
+  parameters?: { in: string; name: string; schema?: { pattern?: string } }[];
+  requestBody?: {
+    content?: Record<string, { schema?: { properties?: Record<string, { pattern?: string }> } }>;
+  };
+}
+
+/** Every (method, path, where) the OpenAPI document says takes an id, as "GET /v1/withdrawals/{id} params.id". */
+function idInputsOf(document: { paths: Record<string, Record<string, OpenApiOperation>> }): string[] {
+  const found: string[] = [];
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      for (const parameter of operation.parameters ?? []) {
+        // Every path parameter is an id; a query parameter is one when it has the id's shape.
+        if (parameter.in === 'path' || parameter.schema?.pattern === ID_PATTERN) {
+          found.push(
+            `${method.toUpperCase()} ${path} ${parameter.in === 'path' ? 'params' : 'querystring'}.${parameter.name}`,
+          );
+        }
+      }
+      const schema = operation.requestBody?.content?.['application/json']?.schema;
+      for (const [name, property] of Object.entries(schema?.properties ?? {})) {
+        if (property.pattern === ID_PATTERN) found.push(`${method.toUpperCase()} ${path} body.${name}`);
+      }
+    }
+  }
+  return found.sort();
+}
+
+for (const { engine, skip } of await testEngines()) {
+  describe(`a NUL byte or junk in an id is a 400 problem naming the field, never a 5xx, on ${engine}`, {
+    skip,
+  }, () => {
+    let fresh: FreshDatabase;
+    let running: RunningApp;
+    const callbackSecret = newWebhookSecret();
+    const tokens = {} as Record<Who, string>;
+
+    before(async () => {
+      fresh = await freshDatabase(engine);
+      const context = testContext(fresh.database);
+      const app = await buildApp({
+        context,
+        logLevel: 'silent',
+        devMailbox: true,
+        custodyCallbackSecret: callbackSecret,
+      });
+      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      running = { app, url, clock: context.clock as RunningApp['clock'], context, close: () => app.close() };
+      // Signed in, with the roles each route asks for: the broken id must not get past the edge to the database.
+      const customer: Customer = await customerWithTotp(running, 'ids@example.com');
+      const commander: Operator = await operatorWithSession(
+        running,
+        'ic@drawbridge.test',
+        'incident_commander',
+      );
+      const admin: Operator = await operatorWithSession(running, 'admin@drawbridge.test', 'admin');
+      tokens.customer = customer.token;
+      tokens.commander = commander.token;
+      tokens.admin = admin.token;
+    });
+    after(async () => {
+      await running.close();
+      await fresh.drop();
+    });
+
+    test('the id shape the schemas check is the shape newId() makes', () => {
+      for (let i = 0; i < 100; i += 1) assert.match(newId(), new RegExp(ID_PATTERN));
+    });
+
+    test('every route taking an id is covered here (from the OpenAPI document)', async () => {
+      const document = (await api(running, 'GET', '/openapi.json')).body;
+      const covered = CASES.map((c) => {
+        const [path, query] = c.path.split('?');
+        const where = query === undefined ? c.field : `querystring.${query.split('=')[0]}`;
+        return `${c.method} ${path} ${where}`;
+      }).sort();
+      const documented = idInputsOf(document).filter((entry) => !entry.startsWith('POST /v1/custody/'));
+      assert.deepEqual(covered, documented);
+    });
+
+    for (const bad of BAD_IDS) {
+      test(`${bad.name} in every path, query and body id`, async () => {
+        for (const c of CASES) {
+          const path = c.path.replace('{id}', bad.inPath);
+          const response = await api(running, c.method, path, {
+            token: tokens[c.who],
+            ...(c.body === undefined ? {} : { body: c.body(bad.raw) }),
+          });
+          assertFieldProblem(response, c.field, `${c.method} ${c.path} with ${bad.name}`);
+        }
+      });
+
+      test(`${bad.name} as a custody callback's withdrawal_id`, async () => {
+        const raw = JSON.stringify({ withdrawal_id: bad.raw, status: 'failed' });
+        const id = `msg_${newId().replaceAll('-', '')}`;
+        const at = new Date();
+        const response = await fetch(`${running.url}/v1/custody/callbacks`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': id,
+            'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+            'webhook-signature': new Webhook(callbackSecret).sign(id, at, raw),
+          },
+          body: raw,
+        });
+        const body = await response.json();
+        assertFieldProblem(
+          { status: response.status, body, headers: response.headers },
+          'body.withdrawal_id',
+          'callback',
+        );
+      });
+    }
+
+    test('a well-formed id that does not exist is still a 404', async () => {
+      const response = await api(running, 'GET', `/v1/withdrawals/${newId()}`, { token: tokens.customer });
+      assert.equal(response.status, 404, JSON.stringify(response.body));
+      assert.equal(response.body.code, 'NOT_FOUND');
+    });
+
+    test('a NUL in any other string of a request is a 400 naming the field', async () => {
+      const halt = await api(running, 'POST', '/v1/operator/halts', {
+        token: tokens.commander,
+        body: { scope: 'global', reason: 'a reason\u0000with a NUL' },
+      });
+      assertFieldProblem(halt, 'body.reason', 'halt reason');
+      const preference = await api(running, 'PUT', '/v1/account/notification-preferences', {
+        token: tokens.customer,
+        body: { preferences: [{ event: 'withdrawal.\u0000', enabled: false }] },
+      });
+      assertFieldProblem(preference, 'body.preferences.0.event', 'preference event');
+      const lockLink = await api(running, 'GET', '/v1/account/lock-link?token=%00');
+      assertFieldProblem(lockLink, 'querystring.token', 'lock link token');
+    });
+  });
+}
