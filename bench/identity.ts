@@ -9,6 +9,7 @@ import { authenticate, issueSession } from '../src/services/identity/sessions.ts
 import type { Engine } from '../src/store/database.ts';
 import { findPrincipal } from '../src/store/identity/principals.ts';
 import { inTransaction } from '../src/store/transaction.ts';
+import { actingAs } from '../test/support/actors.ts';
 import { freshDatabase, testEngines } from '../test/support/engines.ts';
 import { testContext } from '../test/support/http.ts';
 import type { Benchmark, BenchmarkResult, Figure, MeasureOptions } from './measure.ts';
@@ -32,7 +33,7 @@ const KNOWN_SESSIONS = 1_000;
 const TARGET_REVOKE_MS = 50;
 const TARGET_GROWTH = 1.5;
 const TARGET_AUTH_P99_MS = 1;
-const CLI = { cli: true } as const;
+const CLI = actingAs('incident_commander', 'bench');
 const ALL = { all: true } as const;
 
 export const identityBenchmark: Benchmark = {

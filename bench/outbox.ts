@@ -16,6 +16,7 @@ import type { Engine } from '../src/store/database.ts';
 import { enqueueEmail } from '../src/store/outbox.ts';
 import { inTransaction } from '../src/store/transaction.ts';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../src/workers/outbox-dispatcher.ts';
+import { actingAs } from '../test/support/actors.ts';
 import { freshDatabase, testEngines } from '../test/support/engines.ts';
 import { testContext } from '../test/support/http.ts';
 import type { Benchmark, BenchmarkResult, Figure, MeasureOptions } from './measure.ts';
@@ -103,7 +104,10 @@ async function throughput(engine: Engine, channel: Channel, options: MeasureOpti
     // Enqueued on a fixed clock in the past, dispatched on the real one: every message is due at once.
     const context = testContext(fresh.database, new ManualClock(new Date()));
     if (channel === 'webhook') {
-      await createWebhookEndpoint(context, { cli: true }, LOOPBACK, { url: sink.url, events: '*' });
+      await createWebhookEndpoint(context, actingAs('admin', 'bench'), LOOPBACK, {
+        url: sink.url,
+        events: '*',
+      });
     }
     const dispatcher = createOutboxDispatcher({
       database: fresh.database,

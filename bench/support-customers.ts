@@ -10,6 +10,7 @@ import { insertFactor } from '../src/store/identity/factors.ts';
 import { insertPrincipal, updatePrincipal } from '../src/store/identity/principals.ts';
 import { recordPrice } from '../src/store/prices.ts';
 import { inTransaction } from '../src/store/transaction.ts';
+import { actingAs } from '../test/support/actors.ts';
 
 /*
  * Customers ready to withdraw, set up through the store and services directly (no argon2 per sign-up, no
@@ -104,7 +105,7 @@ export async function seedCustomers(
     Array.from({ length: DEPOSIT_WORKERS }, async () => {
       while (next < customers.length) {
         const i = next++;
-        await creditDeposit(context, 'bench', {
+        await creditDeposit(context, actingAs('admin', 'bench'), {
           account_id: customers[i]!.id,
           asset: 'BTC',
           network: 'bitcoin',

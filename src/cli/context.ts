@@ -1,5 +1,6 @@
 import { type Config, loadConfig } from '../config.ts';
 import type { ServiceContext } from '../services/context.ts';
+import type { OperatorActor } from '../services/identity/acting-operator.ts';
 import { type Database, openDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrate.ts';
 
@@ -38,4 +39,18 @@ export async function withServices<T>(work: (context: ServiceContext) => Promise
   const { composeServices } = await import('../composition.ts');
   const { systemClock } = await import('../core/clock.ts');
   return withDatabase(async (database, config) => work(await composeServices(config, database, systemClock)));
+}
+
+/**
+ * Runs `work` as an authenticated operator (cli/operator-auth.ts): the credentials are read before the database
+ * is opened, so a command without them changes nothing; the services check the operator's role, as for the API.
+ */
+export async function withOperator<T>(
+  command: string,
+  work: (context: ServiceContext, actor: OperatorActor) => Promise<T>,
+  options: { readonly hint?: string } = {},
+): Promise<T> {
+  const { asOperator, readCredentials, terminalPrompter } = await import('./operator-auth.ts');
+  const credentials = await readCredentials(command, process.env, terminalPrompter(), options);
+  return withServices((context) => asOperator(context, credentials, (actor) => work(context, actor)));
 }

@@ -8,6 +8,17 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerWebhook } from './commands/webhook.ts';
+import { registerWithdrawal } from './commands/withdrawal.ts';
+
+/** Not signed in, or signed in but not allowed: exit 3, so a script tells it from bad input (exit 2). */
+const AUTH_ERRORS: ReadonlySet<string> = new Set([
+  'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
+  'MFA_REQUIRED',
+  'MFA_LOCKED',
+  'ACCOUNT_LOCKED',
+  'FORBIDDEN',
+]);
 
 const program = new Command('drawbridge')
   .description('Drawbridge: withdrawal security for a custodial crypto platform')
@@ -23,6 +34,7 @@ registerRevoke(program);
 registerWebhook(program);
 registerHalt(program);
 registerDeposit(program);
+registerWithdrawal(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -35,7 +47,7 @@ try {
     process.stderr.write(
       `${JSON.stringify({ error: error.code, field: error.field, reason: error.message })}\n`,
     );
-    process.exit(2);
+    process.exit(AUTH_ERRORS.has(error.code) ? 3 : 2);
   }
   throw error;
 }

@@ -201,12 +201,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** The first place in params, query or body where a string or a key holds U+0000, as "body.label". */
+/**
+ * The first place in params, query or body where a string or a key holds U+0000: "params.id", "querystring.token",
+ * and body fields by their own names ("email", "preferences.0.event"), as the services name them.
+ */
 function nulField(request: FastifyRequest): string | undefined {
+  const join = (path: string, key: string | number) => (path === '' ? String(key) : `${path}.${key}`);
   // Popped from the end: params first, then query, then body. A raw string body (the custody callbacks') is JSON
   // text, where a NUL can only be escaped; its fields are checked where it is parsed.
   const stack: [unknown, string][] = [
-    [typeof request.body === 'object' ? request.body : undefined, 'body'],
+    [typeof request.body === 'object' ? request.body : undefined, ''],
     [request.query, 'querystring'],
     [request.params, 'params'],
   ];
@@ -216,12 +220,12 @@ function nulField(request: FastifyRequest): string | undefined {
       if (value.includes('\u0000')) return path;
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => {
-        stack.push([item, `${path}.${index}`]);
+        stack.push([item, join(path, index)]);
       });
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, item] of Object.entries(value)) {
-        if (key.includes('\u0000')) return path;
-        stack.push([item, `${path}.${key}`]);
+        if (key.includes('\u0000')) return path === '' ? 'body' : path;
+        stack.push([item, join(path, key)]);
       }
     }
   }

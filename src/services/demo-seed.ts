@@ -6,6 +6,7 @@ import { recordPrice } from '../store/prices.ts';
 import { inTransaction } from '../store/transaction.ts';
 import type { ServiceContext } from './context.ts';
 import { creditDeposit } from './deposits.ts';
+import { bootstrap } from './identity/acting-operator.ts';
 import { createOperator } from './identity/operators.ts';
 import { hashPassword } from './identity/passwords.ts';
 import { MFA_POLICY_SETTING_PREFIX } from './identity/signup.ts';
@@ -49,20 +50,6 @@ export async function seedDemo(context: ServiceContext) {
     }
     return principal;
   });
-  for (const [asset, network, amount, txid] of [
-    ['BTC', 'bitcoin', '1.5', 'demo0000btc'],
-    ['ETH', 'ethereum', '20', 'demo0000eth'],
-    ['USDC', 'ethereum', '25000', 'demo000usdc'],
-  ] as const) {
-    await creditDeposit(context, 'system:demo', {
-      account_id: customer.id,
-      asset,
-      network,
-      amount,
-      txid,
-      output_index: 0,
-    });
-  }
   const now = context.clock.now();
   for (const [asset, usdPrice] of [
     ['BTC', '60000'],
@@ -72,11 +59,27 @@ export async function seedDemo(context: ServiceContext) {
   ] as const) {
     await recordPrice(context.database, { asset, at: now, usdPrice, source: 'demo' });
   }
-  const operator = await createOperator(
-    context,
-    { email: DEMO_OPERATOR_EMAIL, role: 'admin' },
-    'system:demo',
-  );
+  // The demo's admin is the installation's first operator (made by a bootstrap actor, refused once any exists);
+  // the demo funds are credited by that admin, as an operator would credit them.
+  const operator = await createOperator(context, bootstrap('demo'), {
+    email: DEMO_OPERATOR_EMAIL,
+    role: 'admin',
+  });
+  const admin = { kind: 'operator', id: operator.id, role: operator.role } as const;
+  for (const [asset, network, amount, txid] of [
+    ['BTC', 'bitcoin', '1.5', 'demo0000btc'],
+    ['ETH', 'ethereum', '20', 'demo0000eth'],
+    ['USDC', 'ethereum', '25000', 'demo000usdc'],
+  ] as const) {
+    await creditDeposit(context, admin, {
+      account_id: customer.id,
+      asset,
+      network,
+      amount,
+      txid,
+      output_index: 0,
+    });
+  }
   return {
     customer: { email: DEMO_CUSTOMER_EMAIL, password },
     operator: { email: operator.email, password: operator.password, otpauth_uri: operator.otpauth_uri },

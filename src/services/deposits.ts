@@ -7,6 +7,7 @@ import { transfer } from '../store/ledger/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
+import { actorName, authorize, type OperatorActor } from './identity/acting-operator.ts';
 import { custodyAccount, customerAccount } from './withdrawals/ledger-accounts.ts';
 
 export interface DepositInput {
@@ -22,7 +23,8 @@ export interface DepositInput {
  * Credits a deposit seen on chain, idempotent by (network, txid, output index): the same output again returns
  * the first credit; the same output with other details is a conflict, never a second credit.
  */
-export async function creditDeposit(context: ServiceContext, actor: string, input: DepositInput) {
+export async function creditDeposit(context: ServiceContext, actor: OperatorActor, input: DepositInput) {
+  authorize(actor, 'deposit.credit');
   if (typeof input.account_id !== 'string' || input.account_id.length > 64)
     throw invalidInput('account_id', 'is required');
   if (typeof input.asset !== 'string') throw invalidInput('asset', 'is required');
@@ -102,7 +104,7 @@ export async function creditDeposit(context: ServiceContext, actor: string, inpu
       })
       .execute();
     await audit(tx, context, {
-      actor,
+      actor: actorName(actor),
       action: 'deposit.credited',
       subject: `customer:${accountId}`,
       data: { asset: asset.code, network, amount: amount.toString(), txid, output_index: outputIndex },

@@ -8,15 +8,25 @@ import { activeHaltsPage, findHalt, type HaltRow, insertHalt, liftHaltRow } from
 import { inTransaction } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
+import {
+  actorName,
+  authorize,
+  type BreakGlassActor,
+  type OperatorActor,
+} from './identity/acting-operator.ts';
 
 export type { HaltScope };
 
-export function parseHalt(input: {
-  scope?: unknown;
-  asset?: unknown;
-  network?: unknown;
-  account_id?: unknown;
-}): HaltScope {
+/** A halt as asked for: the body of POST /v1/operator/halts, or the CLI's flags made into one. */
+export interface HaltInput {
+  readonly scope?: unknown;
+  readonly asset?: unknown;
+  readonly network?: unknown;
+  readonly account_id?: unknown;
+  readonly reason?: unknown;
+}
+
+export function parseHalt(input: HaltInput): HaltScope {
   if (input.scope === 'global') return { scope: 'global' };
   if (input.scope === 'asset') {
     if (typeof input.asset !== 'string') throw invalidInput('asset', 'is required for an asset halt');
@@ -36,42 +46,61 @@ export function parseHalt(input: {
   throw invalidInput('scope', 'must be global, asset or account');
 }
 
-/** Sets a halt. Once this returns, nothing it covers is released, on any node (see store/halts.ts). */
+/**
+ * Sets a halt. Once this returns, nothing it covers is released, on any node (see store/halts.ts). An operator
+ * whose role may halt, or break glass at the server's console: then the audit entry is critical.
+ */
 export async function setHalt(
   context: ServiceContext,
-  actor: string,
-  scope: HaltScope,
-  reasonInput: unknown,
+  actor: OperatorActor | BreakGlassActor,
+  input: HaltInput,
 ): Promise<HaltRow> {
-  if (typeof reasonInput !== 'string' || reasonInput.length < 3 || reasonInput.length > 500)
-    throw invalidInput('reason', 'must say why, in 3..500 characters');
-  const reason = reasonInput;
+  if (actor.kind !== 'break_glass') authorize(actor, 'halt.set');
+  const scope = parseHalt(input);
+  const reason = parseReason(input.reason);
+  const by = actorName(actor);
   return inTransaction(context.database, async (tx) => {
     const row: HaltRow = {
       id: newId(),
       ...haltFields(scope),
       reason,
-      created_by: actor,
+      created_by: by,
       created_at: context.clock.now().toISOString(),
       lifted_at: null,
       lifted_by: null,
     };
     await insertHalt(tx, row);
     await audit(tx, context, {
-      actor,
+      actor: by,
       action: 'halt.set',
       subject: `halt:${row.id}`,
-      data: { scope: row.scope, asset: row.asset, network: row.network, account_id: row.account_id, reason },
+      data: {
+        scope: row.scope,
+        asset: row.asset,
+        network: row.network,
+        account_id: row.account_id,
+        reason,
+        ...(actor.kind === 'break_glass' ? { break_glass: true, severity: 'critical' } : {}),
+      },
     });
     return row;
   });
 }
 
-export async function liftHalt(context: ServiceContext, actor: string, id: string) {
+export function parseReason(input: unknown): string {
+  if (typeof input !== 'string' || input.length < 3 || input.length > 500)
+    throw invalidInput('reason', 'must say why, in 3..500 characters');
+  return input;
+}
+
+/** Lifts one active halt (the two-person resume comes with the incident playbook). */
+export async function liftHalt(context: ServiceContext, actor: OperatorActor, id: string) {
+  authorize(actor, 'halt.lift');
+  const by = actorName(actor);
   return inTransaction(context.database, async (tx) => {
-    if (!(await liftHaltRow(tx, id, actor, context.clock.now().toISOString())))
+    if (!(await liftHaltRow(tx, id, by, context.clock.now().toISOString())))
       throw new DomainError('NOT_FOUND', `no active halt ${id}`);
-    await audit(tx, context, { actor, action: 'halt.lifted', subject: `halt:${id}` });
+    await audit(tx, context, { actor: by, action: 'halt.lifted', subject: `halt:${id}` });
     return { id, lifted: true };
   });
 }
@@ -81,8 +110,10 @@ export const HALT_PAGE_MAX = 500;
 /** The active halts, oldest first, a page at a time: `starting_after` is the last halt id of the page before. */
 export async function listActiveHalts(
   context: ServiceContext,
+  actor: OperatorActor,
   input: { limit?: number | string | undefined; starting_after?: string | undefined } = {},
 ): Promise<{ halts: HaltRow[]; has_more: boolean }> {
+  authorize(actor, 'halt.list');
   // A query string gives digits; anything else is refused, never read as a default.
   const limit =
     input.limit === undefined

@@ -16,18 +16,12 @@ import {
 } from '../store/webhooks.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
+import { actorName, authorize, type OperatorActor } from './identity/acting-operator.ts';
 
 /** After a rotation the old secret still signs for this long, so receivers can switch without losing events. */
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60_000;
 const MAX_EVENT_TYPES = 50;
 const EVENT_NAME = /^[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){1,3}$/;
-
-/** Who made a change: an operator (by id) or the CLI on the server itself. */
-export type WebhookActor = { readonly operatorId: string } | { readonly cli: true };
-
-function actorName(actor: WebhookActor): string {
-  return 'operatorId' in actor ? `operator:${actor.operatorId}` : 'cli';
-}
 
 export function parseEventTypes(input: unknown): '*' | string[] {
   if (input === '*') return '*';
@@ -89,10 +83,11 @@ export type WebhookEndpointView = ReturnType<typeof publicView>;
 /** Registers a receiver. The signing secret is shown in this answer only; at rest it is sealed. */
 export async function createWebhookEndpoint(
   context: ServiceContext,
-  actor: WebhookActor,
+  actor: OperatorActor,
   policy: WebhookDestinationPolicy,
   input: { url?: unknown; events?: unknown },
 ) {
+  authorize(actor, 'webhook.manage');
   const url = checkWebhookUrl(policy, input.url);
   const events = parseEventTypes(input.events);
   const secret = newWebhookSecret();
@@ -125,7 +120,8 @@ export async function createWebhookEndpoint(
   });
 }
 
-export async function listWebhookEndpoints(context: ServiceContext) {
+export async function listWebhookEndpoints(context: ServiceContext, actor: OperatorActor) {
+  authorize(actor, 'webhook.list');
   const rows = await listEndpointRows(context.database.db);
   return { endpoints: rows.map(publicView) };
 }
@@ -134,7 +130,8 @@ export async function listWebhookEndpoints(context: ServiceContext) {
  * A new signing secret, shown once. The old one keeps signing beside it (both signatures in
  * `webhook-signature`) for ROTATION_OVERLAP_MS; a second rotation inside that window drops the oldest.
  */
-export async function rotateWebhookSecret(context: ServiceContext, actor: WebhookActor, id: unknown) {
+export async function rotateWebhookSecret(context: ServiceContext, actor: OperatorActor, id: unknown) {
+  authorize(actor, 'webhook.manage');
   const endpointId = parseEndpointId(id);
   const secret = newWebhookSecret();
   return inTransaction(context.database, async (tx) => {
@@ -164,7 +161,8 @@ export async function rotateWebhookSecret(context: ServiceContext, actor: Webhoo
 }
 
 /** Stops deliveries to an endpoint; messages still queued for it fail instead of going out. */
-export async function disableWebhookEndpoint(context: ServiceContext, actor: WebhookActor, id: unknown) {
+export async function disableWebhookEndpoint(context: ServiceContext, actor: OperatorActor, id: unknown) {
+  authorize(actor, 'webhook.manage');
   const endpointId = parseEndpointId(id);
   return inTransaction(context.database, async (tx) => {
     const row = await lockWebhookEndpoint(tx, endpointId, lockRows(context.database));

@@ -4,7 +4,7 @@ import { balancesOf } from '../../src/services/deposits.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { type CliResult, runCli } from '../support/cli.ts';
+import { CLI_KEYS, type CliResult, cliContext, cliOperator, runCli } from '../support/cli.ts';
 import { eachEngine } from '../support/each-engine.ts';
 import { freshDatabase } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
@@ -20,10 +20,7 @@ function refusal(result: CliResult): { error: string; field?: string; reason: st
   return JSON.parse(result.stderr.trim());
 }
 
-const KEYS = {
-  DRAWBRIDGE_TOTP_KEY: Buffer.alloc(32, 3).toString('base64'),
-  RELEASE_SIGNING_KEY: Buffer.alloc(32, 5).toString('base64'),
-};
+const KEYS = CLI_KEYS;
 
 const TXID = 'f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16';
 
@@ -32,7 +29,8 @@ for (const { engine, describeOn } of await eachEngine()) {
     test('the same chain output credited twice pays once; other details under it are refused', async () => {
       const fresh = await freshDatabase(engine);
       try {
-        const env = { ...fresh.env, ...KEYS };
+        const commander = await cliOperator(cliContext(fresh.database), 'incident_commander');
+        const env = { ...fresh.env, ...KEYS, ...commander.env };
         const customer = await inTransaction(fresh.database, (tx) =>
           insertPrincipal(tx, {
             kind: 'customer',
@@ -76,7 +74,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           .select('actor')
           .where('action', '=', 'deposit.credited')
           .execute();
-        assert.deepEqual(credited, [{ actor: 'cli' }]);
+        assert.deepEqual(credited, [{ actor: `operator:${commander.id}` }]);
       } finally {
         await fresh.drop();
       }

@@ -4,7 +4,7 @@ import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import { coveringHalt } from '../../src/store/halts.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
-import { type CliResult, runCli } from '../support/cli.ts';
+import { CLI_KEYS, type CliResult, cliContext, cliOperator, runCli } from '../support/cli.ts';
 import { eachEngine } from '../support/each-engine.ts';
 import { freshDatabase } from '../support/engines.ts';
 
@@ -40,17 +40,15 @@ async function countRows(database: Database, table: 'halts' | 'audit_log'): Prom
   return Number(row.n);
 }
 
-const KEYS = {
-  DRAWBRIDGE_TOTP_KEY: Buffer.alloc(32, 3).toString('base64'),
-  RELEASE_SIGNING_KEY: Buffer.alloc(32, 5).toString('base64'),
-};
+const KEYS = CLI_KEYS;
 
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(`drawbridge halt on ${engine}`, () => {
-    test('set (global, asset/network, account), list and lift: what the releaser reads, audited as "cli"', async () => {
+    test('set (global, asset/network, account), list and lift: what the releaser reads, audited as the operator', async () => {
       const fresh = await freshDatabase(engine);
       try {
-        const env = { ...fresh.env, ...KEYS };
+        const commander = await cliOperator(cliContext(fresh.database), 'incident_commander');
+        const env = { ...fresh.env, ...KEYS, ...commander.env };
         const [global, asset, account] = await Promise.all([
           runCli(['halt', 'set', '--global', '--reason', 'incident 42: stop everything'], env),
           runCli(['halt', 'set', '--asset', 'BTC', '--network', 'bitcoin', '--reason', 'node upgrade'], env),
@@ -58,7 +56,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         ]);
         const globalHalt = json(global);
         assert.equal(globalHalt.scope, 'global');
-        assert.equal(globalHalt.created_by, 'cli');
+        assert.equal(globalHalt.created_by, `operator:${commander.id}`);
         assert.equal(globalHalt.reason, 'incident 42: stop everything');
         assert.deepEqual(
           { scope: json(asset).scope, asset: json(asset).asset, network: json(asset).network },
@@ -105,7 +103,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           .execute();
         assert.equal(audited.filter((a) => a.action === 'halt.set').length, 3);
         assert.equal(audited.filter((a) => a.action === 'halt.lifted').length, 1);
-        assert.ok(audited.every((a) => a.actor === 'cli'));
+        assert.ok(audited.every((a) => a.actor === `operator:${commander.id}`));
       } finally {
         await fresh.drop();
       }

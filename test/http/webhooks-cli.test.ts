@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sealAudit } from '../../src/store/audit/index.ts';
-import { runCli } from '../support/cli.ts';
+import { cliContext, cliOperator, runCli } from '../support/cli.ts';
 import { eachEngine } from '../support/each-engine.ts';
 import { freshDatabase } from '../support/engines.ts';
 
@@ -10,11 +10,14 @@ for (const { engine, describeOn } of await eachEngine()) {
     test('add refuses a host outside WEBHOOK_ALLOWED_HOSTS; add, rotate and disable print JSON and are audited', async () => {
       const fresh = await freshDatabase(engine);
       try {
+        const keys = { DRAWBRIDGE_TOTP_KEY: Buffer.alloc(32, 7).toString('base64') };
+        const admin = await cliOperator(cliContext(fresh.database, keys), 'admin');
         const env = {
           ...fresh.env,
+          ...keys,
+          ...admin.env,
           WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com',
           ALLOW_LOOPBACK_WEBHOOKS: 'false',
-          DRAWBRIDGE_TOTP_KEY: Buffer.alloc(32, 7).toString('base64'),
         };
         const refused = await runCli(
           ['webhook', 'add', '--url', 'http://127.0.0.1:9/x', '--events', '*'],
@@ -57,9 +60,9 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.deepEqual(
           actions.map((a) => [a.action, a.actor]),
           [
-            ['webhook.created', 'cli'],
-            ['webhook.secret_rotated', 'cli'],
-            ['webhook.disabled', 'cli'],
+            ['webhook.created', `operator:${admin.id}`],
+            ['webhook.secret_rotated', `operator:${admin.id}`],
+            ['webhook.disabled', `operator:${admin.id}`],
           ],
         );
       } finally {

@@ -3,6 +3,7 @@ import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/serv
 import { totpAt } from '../../src/core/mfa/totp.ts';
 import { createOperator } from '../../src/services/identity/operators.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
+import { actingAs } from './actors.ts';
 import { type RunningApp, TEST_ORIGIN } from './http.ts';
 import type { SoftAuthenticator } from './soft-authenticator.ts';
 
@@ -277,7 +278,7 @@ export async function operatorWithSession(
   email: string,
   role: 'support' | 'risk_analyst' | 'incident_commander' | 'admin',
 ): Promise<Operator> {
-  const created = await createOperator(running.context, { email, role }, 'test');
+  const created = await createOperator(running.context, actingAs('admin'), { email, role });
   const secret = new URL(created.otpauth_uri).searchParams.get('secret');
   assert.ok(secret);
   const session = await api(running, 'POST', '/v1/operator/login', {

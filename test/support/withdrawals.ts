@@ -7,6 +7,7 @@ import { creditDeposit } from '../../src/services/deposits.ts';
 import { findPrincipalByEmail } from '../../src/store/identity/principals.ts';
 import { recordPrice } from '../../src/store/prices.ts';
 import { simulatedChainStore } from '../../src/store/simulated-chain.ts';
+import { actingAs } from './actors.ts';
 import {
   api,
   type Customer,
@@ -56,7 +57,7 @@ export async function deposit(
   amount: string,
   txid: string,
 ) {
-  return creditDeposit(running.context, 'test', {
+  return creditDeposit(running.context, actingAs('admin'), {
     account_id: await customerId(running, email),
     asset,
     network,

@@ -21,6 +21,7 @@ import {
   type OutboxDispatcher,
   type OutboxDispatcherOptions,
 } from '../../src/workers/outbox-dispatcher.ts';
+import { actingAs } from '../support/actors.ts';
 
 /** Loopback only, as in the embedded default: the receivers in these tests listen on 127.0.0.1. */
 export const LOOPBACK_ONLY = destinationPolicy({ allowedHosts: [], allowLoopback: true });
@@ -66,7 +67,7 @@ export async function loopbackEndpoint(
   url: string,
   events: '*' | string[] = '*',
 ): Promise<{ id: string; secret: string }> {
-  return createWebhookEndpoint(context, { cli: true }, LOOPBACK_ONLY, { url, events });
+  return createWebhookEndpoint(context, actingAs('admin'), LOOPBACK_ONLY, { url, events });
 }
 
 export function dispatcherFor(

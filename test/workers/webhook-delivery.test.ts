@@ -13,6 +13,7 @@ import {
 } from '../../src/services/webhooks.ts';
 import { deliveryLogOf } from '../../src/store/outbox-delivery.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
+import { actingAs } from '../support/actors.ts';
 import { eachEngine } from '../support/each-engine.ts';
 import { freshDatabase } from '../support/engines.ts';
 import { testContext } from '../support/http.ts';
@@ -42,7 +43,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         const all = await loopbackEndpoint(context, receiver.url, '*');
         const locks = await loopbackEndpoint(context, `${receiver.url}?only=locks`, ['account.locked']);
         const off = await loopbackEndpoint(context, `${receiver.url}?off`, '*');
-        await disableWebhookEndpoint(context, { cli: true }, off.id);
+        await disableWebhookEndpoint(context, actingAs('admin'), off.id);
 
         const locked = await emit(context, 'account.locked');
         const device = await emit(context, 'device.new');
@@ -83,7 +84,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       try {
         const context = contextOn(fresh.database);
         const endpoint = await loopbackEndpoint(context, receiver.url);
-        const rotated = await rotateWebhookSecret(context, { cli: true }, endpoint.id);
+        const rotated = await rotateWebhookSecret(context, actingAs('admin'), endpoint.id);
         assert.notEqual(rotated.secret, endpoint.secret);
 
         await emit(context, 'mfa.totp_enrolled');
@@ -222,7 +223,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         const context = contextOn(fresh.database);
         const endpoint = await loopbackEndpoint(context, receiver.url);
         const [id] = await emit(context, 'account.locked');
-        await disableWebhookEndpoint(context, { cli: true }, endpoint.id);
+        await disableWebhookEndpoint(context, actingAs('admin'), endpoint.id);
         assert.equal((await dispatcherFor(context).runOnce()).failed, 1);
         assert.equal((await outboxRow(context, id!)).status, 'failed');
         assert.equal(receiver.received.length, 0);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
-import { printJson, withServices } from '../context.ts';
+import { printJson, withOperator } from '../context.ts';
 
 interface DepositOptions {
   readonly account: string;
@@ -18,7 +18,8 @@ function parseVout(value: string): number {
 }
 
 /**
- * `drawbridge deposit`: credits a deposit seen on chain, as POST /v1/operator/deposits does, actor "cli".
+ * `drawbridge deposit`: credits a deposit seen on chain, as POST /v1/operator/deposits does, as an
+ * authenticated operator (incident commander or admin).
  * Idempotent by (network, txid, vout): running it again prints the first credit with "credited": false.
  */
 export function registerDeposit(program: Command): void {
@@ -35,8 +36,8 @@ export function registerDeposit(program: Command): void {
       const outputIndex = parseVout(options.vout);
       const { creditDeposit } = await import('../../services/deposits.ts');
       printJson(
-        await withServices((context) =>
-          creditDeposit(context, 'cli', {
+        await withOperator('deposit', (context, actor) =>
+          creditDeposit(context, actor, {
             account_id: options.account,
             asset: options.asset,
             network: options.network,

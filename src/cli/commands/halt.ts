@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
-import { printJson, withServices } from '../context.ts';
+import { printJson, withOperator, withServices } from '../context.ts';
 
 interface SetOptions {
   readonly global?: boolean;
@@ -8,6 +8,7 @@ interface SetOptions {
   readonly network?: string;
   readonly account?: string;
   readonly reason?: string;
+  readonly breakGlass?: boolean;
 }
 
 /** The flags as the body of POST /v1/operator/halts: exactly one scope, or the reason why not. */
@@ -28,8 +29,9 @@ function haltRequest(options: SetOptions): Record<string, unknown> {
 }
 
 /**
- * `drawbridge halt set|list|lift`: the same services as /v1/operator/halts, actor "cli". `set` returns only once
- * every node will refuse to release what the halt covers (DESIGN invariant 4).
+ * `drawbridge halt set|list|lift`: the same services as /v1/operator/halts, run as an authenticated operator whose
+ * role the service checks. `set` returns only once every node will refuse to release what the halt covers (DESIGN
+ * invariant 4); `set --break-glass --reason` halts without an operator, audited as critical.
  */
 export function registerHalt(program: Command): void {
   const halt = program
@@ -43,14 +45,31 @@ export function registerHalt(program: Command): void {
     .option('--network <network>', 'with --asset: only on this network')
     .option('--account <id>', "one customer's withdrawals")
     .option('--reason <text>', 'why (3..500 characters), kept with the halt and in the audit log')
+    .option(
+      '--break-glass',
+      'halt without operator credentials (needs --reason); audited as critical under break-glass:<os user>',
+    )
     .action(async (options: SetOptions) => {
-      const { parseHalt, setHalt } = await import('../../services/halts.ts');
-      // Checked before the database is opened: bad input changes nothing.
-      const scope = parseHalt(haltRequest(options));
-      if (typeof options.reason !== 'string' || options.reason.length < 3 || options.reason.length > 500)
-        throw invalidInput('reason', 'must say why, in 3..500 characters');
-      const reason = options.reason;
-      printJson(await withServices((context) => setHalt(context, 'cli', scope, reason)));
+      const { parseHalt, parseReason, setHalt } = await import('../../services/halts.ts');
+      // Checked before the database is opened: bad input changes nothing (the service checks it again).
+      const request = { ...haltRequest(options), reason: options.reason };
+      parseHalt(request);
+      parseReason(options.reason);
+      if (options.breakGlass === true) {
+        const { breakGlass } = await import('../../services/identity/acting-operator.ts');
+        const { osUser } = await import('../operator-auth.ts');
+        const actor = breakGlass(osUser());
+        process.stderr.write(
+          `break glass: halting without an operator, audited as critical under break-glass:${actor.name}\n`,
+        );
+        printJson(await withServices((context) => setHalt(context, actor, request)));
+        return;
+      }
+      printJson(
+        await withOperator('halt set', (context, actor) => setHalt(context, actor, request), {
+          hint: 'or halt with --break-glass --reason (audited as critical)',
+        }),
+      );
     });
   halt
     .command('list')
@@ -58,12 +77,15 @@ export function registerHalt(program: Command): void {
     .action(async () => {
       const { listActiveHalts, HALT_PAGE_MAX } = await import('../../services/halts.ts');
       printJson(
-        await withServices(async (context) => {
+        await withOperator('halt list', async (context, actor) => {
           const halts = [];
-          let page = await listActiveHalts(context, { limit: HALT_PAGE_MAX });
+          let page = await listActiveHalts(context, actor, { limit: HALT_PAGE_MAX });
           halts.push(...page.halts);
           while (page.has_more) {
-            page = await listActiveHalts(context, { limit: HALT_PAGE_MAX, starting_after: halts.at(-1)?.id });
+            page = await listActiveHalts(context, actor, {
+              limit: HALT_PAGE_MAX,
+              starting_after: halts.at(-1)?.id,
+            });
             halts.push(...page.halts);
           }
           return { halts };
@@ -77,6 +99,6 @@ export function registerHalt(program: Command): void {
     .action(async (id: string) => {
       if (id.length > 64) throw invalidInput('id', 'is not a halt id');
       const { liftHalt } = await import('../../services/halts.ts');
-      printJson(await withServices((context) => liftHalt(context, 'cli', id)));
+      printJson(await withOperator('halt lift', (context, actor) => liftHalt(context, actor, id)));
     });
 }

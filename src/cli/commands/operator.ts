@@ -1,13 +1,17 @@
 import { type Command, Option } from 'commander';
-import { printJson, withServices } from '../context.ts';
+import { DomainError } from '../../core/errors.ts';
+import { printJson, withOperator, withServices } from '../context.ts';
 
 export function registerOperator(program: Command): void {
   const operator = program
     .command('operator')
-    .description('operator accounts (support, risk, incident command)');
+    .description('operator accounts (support, risk, incident command, admin) and CLI sign-in');
   operator
     .command('create')
-    .description('create an operator with a generated password and an enrolled authenticator (shown once)')
+    .description(
+      'create an operator with a generated password and an enrolled authenticator (shown once); needs an admin, ' +
+        'except for the first operator of an installation',
+    )
     .requiredOption('--email <email>', "the operator's email")
     .addOption(
       new Option('--role <role>', 'what the operator may do')
@@ -15,11 +19,64 @@ export function registerOperator(program: Command): void {
         .makeOptionMandatory(),
     )
     .action(async (options: { email: string; role: string }) => {
-      const { createOperator } = await import('../../services/identity/operators.ts');
-      const created = await withServices((context) =>
-        createOperator(context, { email: options.email, role: options.role }, 'cli'),
-      );
+      const { createOperator, operatorsExist } = await import('../../services/identity/operators.ts');
+      const { bootstrap } = await import('../../services/identity/acting-operator.ts');
+      const { asOperator, osUser, readCredentials, terminalPrompter } = await import('../operator-auth.ts');
+      const input = { email: options.email, role: options.role };
+      const created = await withServices(async (context) => {
+        // The first operator is made without one (there is nobody to sign in as); every later one by an admin.
+        if (!(await operatorsExist(context))) return createOperator(context, bootstrap(osUser()), input);
+        const credentials = await readCredentials('operator create', process.env, terminalPrompter(), {
+          hint: 'operators exist, so a new one is created by an admin',
+        });
+        return asOperator(context, credentials, (actor) => createOperator(context, actor, input));
+      });
       printJson(created);
+    });
+  operator
+    .command('login')
+    .description(
+      'sign in with email, password and TOTP (asked for on a terminal, else DRAWBRIDGE_OPERATOR_EMAIL, ' +
+        '_PASSWORD, _TOTP); prints a session token for DRAWBRIDGE_OPERATOR_TOKEN',
+    )
+    .action(async () => {
+      const { operatorSession, readCredentials, signInWithPassword, terminalPrompter } = await import(
+        '../operator-auth.ts'
+      );
+      const credentials = await readCredentials('operator login', process.env, terminalPrompter(), {
+        allowToken: false,
+      });
+      if (credentials.kind !== 'password') throw new Error('unreachable: login reads no token');
+      printJson(
+        await withServices(async (context) => {
+          const issued = await signInWithPassword(context, credentials);
+          const { actor } = await operatorSession(context, issued.token);
+          return {
+            token: issued.token,
+            session_id: issued.sessionId,
+            operator_id: actor.id,
+            role: actor.role,
+            expires_at: issued.expiresAt,
+          };
+        }),
+      );
+    });
+  operator
+    .command('logout')
+    .description('end the session of DRAWBRIDGE_OPERATOR_TOKEN')
+    .action(async () => {
+      const { operatorSession, TOKEN_ENV } = await import('../operator-auth.ts');
+      const { logout } = await import('../../services/identity/sessions.ts');
+      const token = process.env[TOKEN_ENV];
+      if (token === undefined || token === '')
+        throw new DomainError('UNAUTHENTICATED', `operator logout ends a session: set ${TOKEN_ENV}`);
+      printJson(
+        await withServices(async (context) => {
+          const { auth } = await operatorSession(context, token.trim());
+          await logout(context, auth);
+          return { session_id: auth.sessionId, ended: true };
+        }),
+      );
     });
 }
 
@@ -34,8 +91,12 @@ export function registerRevoke(program: Command): void {
     .option('--customer <id>', 'one customer')
     .action(async (options: { all?: boolean; customer?: string }) => {
       const { parseScope, revokeSessions } = await import('../../services/identity/revocation.ts');
-      const scope = parseScope({ all: options.all, customer_id: options.customer });
-      printJson(await withServices((context) => revokeSessions(context, { cli: true }, scope)));
+      // Checked before the database is opened (and again by the service, after the role).
+      const scope = { all: options.all, customer_id: options.customer };
+      parseScope(scope);
+      printJson(
+        await withOperator('revoke sessions', (context, actor) => revokeSessions(context, actor, scope)),
+      );
     });
   revoke
     .command('mfa')
@@ -51,11 +112,11 @@ export function registerRevoke(program: Command): void {
     )
     .action(async (options: { all?: boolean; customer?: string; method?: string }) => {
       const { parseMethod, parseScope, revokeMfa } = await import('../../services/identity/revocation.ts');
-      const scope = parseScope({ all: options.all, customer_id: options.customer });
+      const scope = { all: options.all, customer_id: options.customer };
+      parseScope(scope);
+      const method = parseMethod(options.method);
       printJson(
-        await withServices((context) =>
-          revokeMfa(context, { cli: true }, scope, parseMethod(options.method)),
-        ),
+        await withOperator('revoke mfa', (context, actor) => revokeMfa(context, actor, scope, method)),
       );
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { printJson, withServices } from '../context.ts';
+import { printJson, withOperator } from '../context.ts';
 
-/** `drawbridge webhook add|list|rotate|disable`: the same services as /v1/operator/webhooks, actor "cli". */
+/** `drawbridge webhook add|list|rotate|disable`: the same services as /v1/operator/webhooks, as an admin operator. */
 export function registerWebhook(program: Command): void {
   const webhook = program.command('webhook').description('webhook receivers (signed with Standard Webhooks)');
   webhook
@@ -26,8 +26,8 @@ export function registerWebhook(program: Command): void {
               .map((e) => e.trim())
               .filter(Boolean);
       printJson(
-        await withServices((context) =>
-          createWebhookEndpoint(context, { cli: true }, policy, { url: options.url, events }),
+        await withOperator('webhook add', (context, actor) =>
+          createWebhookEndpoint(context, actor, policy, { url: options.url, events }),
         ),
       );
     });
@@ -36,7 +36,7 @@ export function registerWebhook(program: Command): void {
     .description('every receiver (never the secrets)')
     .action(async () => {
       const { listWebhookEndpoints } = await import('../../services/webhooks.ts');
-      printJson(await withServices((context) => listWebhookEndpoints(context)));
+      printJson(await withOperator('webhook list', (context, actor) => listWebhookEndpoints(context, actor)));
     });
   webhook
     .command('rotate')
@@ -44,7 +44,9 @@ export function registerWebhook(program: Command): void {
     .argument('<id>', 'the endpoint id')
     .action(async (id: string) => {
       const { rotateWebhookSecret } = await import('../../services/webhooks.ts');
-      printJson(await withServices((context) => rotateWebhookSecret(context, { cli: true }, id)));
+      printJson(
+        await withOperator('webhook rotate', (context, actor) => rotateWebhookSecret(context, actor, id)),
+      );
     });
   webhook
     .command('disable')
@@ -52,6 +54,8 @@ export function registerWebhook(program: Command): void {
     .argument('<id>', 'the endpoint id')
     .action(async (id: string) => {
       const { disableWebhookEndpoint } = await import('../../services/webhooks.ts');
-      printJson(await withServices((context) => disableWebhookEndpoint(context, { cli: true }, id)));
+      printJson(
+        await withOperator('webhook disable', (context, actor) => disableWebhookEndpoint(context, actor, id)),
+      );
     });
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.ts';
+import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { decideReview, resolveErrored } from '../../services/withdrawals/operator-decisions.ts';
 import { authOf, requireSession } from '../auth.ts';
 import { Body, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
@@ -31,7 +32,7 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
     async (request) =>
       decideReview(
         context,
-        authOf(request),
+        actingOperator(authOf(request)),
         (request.params as { id: string }).id,
         request.body as { decision: string; reason: string },
       ),
@@ -59,7 +60,7 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
     async (request) =>
       resolveErrored(
         context,
-        authOf(request),
+        actingOperator(authOf(request)),
         (request.params as { id: string }).id,
         request.body as { outcome: string; txid?: string; reason: string },
       ),

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.ts';
 import { creditDeposit } from '../../services/deposits.ts';
-import { HALT_PAGE_MAX, liftHalt, listActiveHalts, parseHalt, setHalt } from '../../services/halts.ts';
-import { requireOperator } from '../../services/identity/operators.ts';
+import { HALT_PAGE_MAX, liftHalt, listActiveHalts, setHalt } from '../../services/halts.ts';
+import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
 import { getWithdrawal } from '../../services/withdrawals/query.ts';
 import { authOf, requireSession } from '../auth.ts';
@@ -46,12 +46,8 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       preHandler: operator,
     },
     async (request, reply) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['risk_analyst', 'incident_commander']);
-      const body = request.body as Record<string, unknown>;
-      return reply
-        .status(201)
-        .send(await setHalt(context, `operator:${auth.principalId}`, parseHalt(body), body.reason));
+      const actor = actingOperator(authOf(request));
+      return reply.status(201).send(await setHalt(context, actor, request.body as Record<string, unknown>));
     },
   );
 
@@ -79,8 +75,11 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       preHandler: operator,
     },
     async (request) => {
-      requireOperator(authOf(request), ['support', 'risk_analyst', 'incident_commander']);
-      return listActiveHalts(context, request.query as { limit?: string; starting_after?: string });
+      return listActiveHalts(
+        context,
+        actingOperator(authOf(request)),
+        request.query as { limit?: string; starting_after?: string },
+      );
     },
   );
 
@@ -97,9 +96,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['incident_commander']);
-      return liftHalt(context, `operator:${auth.principalId}`, (request.params as { id: string }).id);
+      return liftHalt(context, actingOperator(authOf(request)), (request.params as { id: string }).id);
     },
   );
 
@@ -126,9 +123,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['incident_commander']);
-      return creditDeposit(context, `operator:${auth.principalId}`, request.body as Record<string, unknown>);
+      return creditDeposit(context, actingOperator(authOf(request)), request.body as Record<string, unknown>);
     },
   );
 
@@ -145,9 +140,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['support', 'risk_analyst', 'incident_commander']);
-      return getWithdrawal(context, auth, (request.params as { id: string }).id);
+      return getWithdrawal(context, authOf(request), (request.params as { id: string }).id);
     },
   );
 
@@ -165,11 +158,9 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['support', 'risk_analyst', 'incident_commander']);
       return cancelWithdrawal(
         context,
-        auth,
+        authOf(request),
         (request.params as { id: string }).id,
         request.body as { reason: string },
       );

@@ -2,9 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.ts';
 import { unlockAccount } from '../../services/identity/account-lock.ts';
+import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { login } from '../../services/identity/login.ts';
-import { requireOperator } from '../../services/identity/operators.ts';
-import { parseMethod, parseScope, revokeMfa, revokeSessions } from '../../services/identity/revocation.ts';
+import { parseMethod, revokeMfa, revokeSessions } from '../../services/identity/revocation.ts';
 import { authOf, requestMeta, requireSession, sessionIssued } from '../auth.ts';
 import {
   Body,
@@ -66,13 +66,8 @@ export function registerOperatorRoutes(
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      const body = request.body as { all?: true; customer_id?: string };
-      requireOperator(
-        auth,
-        body.all === true ? ['incident_commander'] : ['support', 'risk_analyst', 'incident_commander'],
-      );
-      return revokeSessions(context, { operatorId: auth.principalId }, parseScope(body));
+      const actor = actingOperator(authOf(request));
+      return revokeSessions(context, actor, request.body as { all?: true; customer_id?: string });
     },
   );
 
@@ -96,13 +91,9 @@ export function registerOperatorRoutes(
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
+      const actor = actingOperator(authOf(request));
       const body = request.body as { all?: true; customer_id?: string; method?: string };
-      requireOperator(
-        auth,
-        body.all === true ? ['incident_commander'] : ['risk_analyst', 'incident_commander'],
-      );
-      return revokeMfa(context, { operatorId: auth.principalId }, parseScope(body), parseMethod(body.method));
+      return revokeMfa(context, actor, body, parseMethod(body.method));
     },
   );
 
@@ -120,11 +111,9 @@ export function registerOperatorRoutes(
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['support', 'risk_analyst', 'incident_commander']);
       return unlockAccount(
         context,
-        auth,
+        actingOperator(authOf(request)),
         (request.params as { id: string }).id,
         request.body as { reason: string },
       );

@@ -6,7 +6,7 @@ import {
   type WebhookDestinationPolicy,
 } from '../../adapters/webhooks/destination-policy.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { requireOperator } from '../../services/identity/operators.ts';
+import { actingOperator } from '../../services/identity/acting-operator.ts';
 import {
   createWebhookEndpoint,
   disableWebhookEndpoint,
@@ -72,11 +72,9 @@ export function registerWebhookRoutes(
       preHandler: operator,
     },
     async (request, reply) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['admin']);
       const created = await createWebhookEndpoint(
         context,
-        { operatorId: auth.principalId },
+        actingOperator(authOf(request)),
         destinations,
         request.body as { url: string; events: unknown },
       );
@@ -96,8 +94,7 @@ export function registerWebhookRoutes(
       preHandler: operator,
     },
     async (request) => {
-      requireOperator(authOf(request), ['admin']);
-      return listWebhookEndpoints(context);
+      return listWebhookEndpoints(context, actingOperator(authOf(request)));
     },
   );
 
@@ -115,11 +112,9 @@ export function registerWebhookRoutes(
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['admin']);
       return rotateWebhookSecret(
         context,
-        { operatorId: auth.principalId },
+        actingOperator(authOf(request)),
         (request.params as { id: string }).id,
       );
     },
@@ -138,11 +133,9 @@ export function registerWebhookRoutes(
       preHandler: operator,
     },
     async (request) => {
-      const auth = authOf(request);
-      requireOperator(auth, ['admin']);
       return disableWebhookEndpoint(
         context,
-        { operatorId: auth.principalId },
+        actingOperator(authOf(request)),
         (request.params as { id: string }).id,
       );
     },

@@ -10,6 +10,7 @@ import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { notifyPrincipal } from '../notify.ts';
+import { actorName, authorize, type OperatorActor } from './acting-operator.ts';
 import { enforceRateLimits } from './rate-limit.ts';
 import type { Authenticated } from './sessions.ts';
 
@@ -74,12 +75,14 @@ export async function lockWithLink(context: ServiceContext, token: unknown, meta
   });
 }
 
+/** An operator unlocks a customer account; an operator's account only an admin unlocks. */
 export async function unlockAccount(
   context: ServiceContext,
-  operator: Authenticated,
+  operator: OperatorActor,
   customerId: string,
   input: { reason?: unknown },
 ) {
+  authorize(operator, 'account.unlock');
   if (typeof input.reason !== 'string' || input.reason.length < 3 || input.reason.length > 500)
     throw invalidInput('reason', 'must say why, in 3..500 characters');
   const reason = input.reason;
@@ -87,13 +90,11 @@ export async function unlockAccount(
     const principal = await findPrincipal(tx, customerId);
     if (principal === undefined) throw new DomainError('NOT_FOUND', `account ${customerId} does not exist`);
     // A locked operator (their own lock link, say) is unlocked only by an admin.
-    if (principal.kind === 'operator' && operator.role !== 'admin') {
-      throw new DomainError('FORBIDDEN', 'only an admin unlocks an operator');
-    }
+    if (principal.kind === 'operator') authorize(operator, 'operator.unlock');
     if (principal.locked_at === null) throw new DomainError('WRONG_STATE', 'the account is not locked');
     await updatePrincipal(tx, principal.id, { locked_at: null, locked_reason: null });
     await audit(tx, context, {
-      actor: `operator:${operator.principalId}`,
+      actor: actorName(operator),
       action: 'account.unlocked',
       subject: `${principal.kind}:${principal.id}`,
       data: { reason },

@@ -1,24 +1,32 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { seal } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { normalizeEmail } from '../../core/identity/email.ts';
+import { OPERATOR_ROLES, type OperatorRole as RoleOfMatrix } from '../../core/identity/operator-roles.ts';
 import { newTotpSecret, totpUri } from '../../core/mfa/totp.ts';
 import { insertFactor } from '../../store/identity/factors.ts';
 import { findPrincipalByEmail, insertPrincipal } from '../../store/identity/principals.ts';
 import type { OperatorRole } from '../../store/schema-identity.ts';
-import { inTransaction } from '../../store/transaction.ts';
+import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
+import { actorName, authorize, type BootstrapActor, type OperatorActor } from './acting-operator.ts';
 import { hashPassword } from './passwords.ts';
 import { totpAssociatedData } from './second-factor.ts';
-import type { Authenticated } from './sessions.ts';
 
-export const OPERATOR_ROLES: readonly OperatorRole[] = [
-  'support',
-  'risk_analyst',
-  'incident_commander',
-  'admin',
-];
+export { OPERATOR_ROLES };
+
+// The roles the matrix knows are the roles the schema stores; this fails to compile if they ever differ.
+const SAME_ROLES: [OperatorRole] extends [RoleOfMatrix]
+  ? [RoleOfMatrix] extends [OperatorRole]
+    ? true
+    : never
+  : never = true;
+void SAME_ROLES;
+
+// Held (PostgreSQL) while the first operator is made, so two bootstraps cannot both find none.
+const BOOTSTRAP_LOCK_KEY = 0x0d7a_b007;
 
 export function parseRole(input: unknown): OperatorRole {
   if (typeof input === 'string' && (OPERATOR_ROLES as readonly string[]).includes(input))
@@ -26,21 +34,46 @@ export function parseRole(input: unknown): OperatorRole {
   throw invalidInput('role', `must be one of ${OPERATOR_ROLES.join(', ')}`);
 }
 
+async function anyOperator(tx: Tx): Promise<boolean> {
+  const row = await tx
+    .selectFrom('principals')
+    .select('id')
+    .where('kind', '=', 'operator')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Whether the installation has an operator yet (until it does, the first one is made without one). */
+export async function operatorsExist(context: ServiceContext): Promise<boolean> {
+  return anyOperator(context.database.db);
+}
+
 /**
  * Creates an operator with a generated password and an enrolled TOTP: MFA is mandatory for operators, so the
  * account never exists without it. The password and the otpauth URI are shown once, to whoever ran the command.
+ * An admin creates operators; the first one of an installation is made by a bootstrap actor, refused as soon as
+ * any operator exists.
  */
 export async function createOperator(
   context: ServiceContext,
+  actor: OperatorActor | BootstrapActor,
   input: { email: unknown; role: unknown },
-  createdBy: string,
 ) {
+  if (actor.kind !== 'bootstrap') authorize(actor, 'operator.create');
   const email = normalizeEmail(input.email);
   const role = parseRole(input.role);
   const password = randomBytes(18).toString('base64url');
   const passwordHash = await hashPassword(password);
   const secret = newTotpSecret();
   return inTransaction(context.database, async (tx) => {
+    if (actor.kind === 'bootstrap') {
+      if (context.database.engine === 'postgres')
+        await sql`select pg_advisory_xact_lock(${sql.raw(BOOTSTRAP_LOCK_KEY.toString())})`.execute(tx);
+      if (await anyOperator(tx)) {
+        throw new DomainError('FORBIDDEN', 'operators exist: only an admin creates another');
+      }
+    }
     if ((await findPrincipalByEmail(tx, 'operator', email)) !== undefined) {
       throw new DomainError('ALREADY_EXISTS', `an operator ${email} already exists`, { field: 'email' });
     }
@@ -64,7 +97,7 @@ export async function createOperator(
       .where('id', '=', factor.id)
       .execute();
     await audit(tx, context, {
-      actor: createdBy,
+      actor: actorName(actor),
       action: 'operator.created',
       subject: `operator:${principal.id}`,
       data: { email, role },
@@ -77,28 +110,4 @@ export async function createOperator(
       otpauth_uri: totpUri({ secretBase32: secret, issuer: 'Drawbridge operators', label: email }),
     };
   });
-}
-
-const ROLE_RANK: Record<OperatorRole, number> = {
-  support: 1,
-  risk_analyst: 2,
-  incident_commander: 3,
-  admin: 4,
-};
-
-/** Operator actions need an operator session at AAL2 and one of the allowed roles (admin may do anything). */
-export function requireOperator(auth: Authenticated, allowed: readonly OperatorRole[]): OperatorRole {
-  if (auth.kind !== 'operator' || auth.role === null)
-    throw new DomainError('FORBIDDEN', 'this needs an operator session');
-  if (auth.aal < 2) throw new DomainError('FORBIDDEN', 'operators act only with a second factor');
-  if (auth.role !== 'admin' && !allowed.includes(auth.role)) {
-    throw new DomainError('FORBIDDEN', `this needs one of the roles ${allowed.join(', ')}`, {
-      details: { role: auth.role },
-    });
-  }
-  return auth.role;
-}
-
-export function roleRank(role: OperatorRole): number {
-  return ROLE_RANK[role];
 }

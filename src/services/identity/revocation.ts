@@ -9,17 +9,17 @@ import type { MfaMethod } from '../../store/schema-identity.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
-
-/** Who asked: an operator over the API, or someone at the console of the machine (CLI). */
-export type RevocationActor = { readonly operatorId: string } | { readonly cli: true };
-
-function actorName(actor: RevocationActor): string {
-  return 'operatorId' in actor ? `operator:${actor.operatorId}` : 'cli';
-}
+import { actorName, authorize, type OperatorActor } from './acting-operator.ts';
 
 export type RevocationScope = { readonly all: true } | { readonly customerId: string };
 
-export function parseScope(input: { customer_id?: unknown; all?: unknown }): RevocationScope {
+/** The scope as asked for (an API body, CLI flags): `all: true`, or one `customer_id`. */
+export interface RevocationScopeInput {
+  readonly all?: unknown;
+  readonly customer_id?: unknown;
+}
+
+export function parseScope(input: RevocationScopeInput): RevocationScope {
   if (input.all === true && input.customer_id === undefined) return { all: true };
   if (input.all === undefined && typeof input.customer_id === 'string' && input.customer_id.length <= 64)
     return { customerId: input.customer_id };
@@ -38,9 +38,12 @@ export function parseMethod(input: unknown): MfaMethod | undefined {
  */
 export async function revokeSessions(
   context: ServiceContext,
-  actor: RevocationActor,
-  scope: RevocationScope,
+  actor: OperatorActor,
+  input: RevocationScopeInput,
 ) {
+  // The role is decided by what was asked for (all: true), before the scope is checked.
+  authorize(actor, input.all === true ? 'revoke.sessions_all' : 'revoke.sessions_customer');
+  const scope = parseScope(input);
   return inTransaction(context.database, async (tx) => {
     if ('all' in scope) {
       const epoch = await bumpGlobalSessionEpoch(tx);
@@ -68,10 +71,12 @@ export async function revokeSessions(
 /** Makes every enrolled second factor (optionally of one method) stop counting; customers re-enrol at next login. */
 export async function revokeMfa(
   context: ServiceContext,
-  actor: RevocationActor,
-  scope: RevocationScope,
+  actor: OperatorActor,
+  input: RevocationScopeInput,
   method: MfaMethod | undefined,
 ) {
+  authorize(actor, input.all === true ? 'revoke.mfa_all' : 'revoke.mfa_customer');
+  const scope = parseScope(input);
   return inTransaction(context.database, async (tx) => {
     if ('all' in scope) {
       const epochs = await bumpGlobalMfaEpoch(tx, method);

@@ -5,6 +5,7 @@ import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { lockWithdrawal, moveWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
+import { actingOperator, authorize } from '../identity/acting-operator.ts';
 import type { Authenticated } from '../identity/sessions.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { viewWithdrawal } from './view.ts';
@@ -50,6 +51,7 @@ export async function cancelWithdrawal(
   id: string,
   input: { reason?: unknown } = {},
 ) {
+  if (auth.kind === 'operator') authorize(actingOperator(auth), 'withdrawal.cancel');
   if (input.reason !== undefined && (typeof input.reason !== 'string' || input.reason.length > 500)) {
     throw invalidInput('reason', 'must be at most 500 characters');
   }

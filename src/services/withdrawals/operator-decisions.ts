@@ -3,8 +3,7 @@ import { inTransaction } from '../../store/transaction.ts';
 import { lockWithdrawal, moveLockedWithdrawal } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
-import { requireOperator } from '../identity/operators.ts';
-import type { Authenticated } from '../identity/sessions.ts';
+import { type Actor, actorName, authorize } from '../identity/acting-operator.ts';
 import { endWithdrawal } from './cancel.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { completeWithdrawal } from './settlement.ts';
@@ -29,16 +28,16 @@ function wrongState(state: string, expected: string): DomainError {
  */
 export async function decideReview(
   context: ServiceContext,
-  auth: Authenticated,
+  operator: Actor,
   id: string,
   input: { decision?: unknown; reason?: unknown },
 ) {
-  requireOperator(auth, ['risk_analyst']);
+  authorize(operator, 'withdrawal.review');
   if (input.decision !== 'approve' && input.decision !== 'reject')
     throw invalidInput('decision', 'must be approve or reject');
   const decision = input.decision;
   const reason = parseReason(input.reason);
-  const actor = `operator:${auth.principalId}`;
+  const actor = actorName(operator);
   return inTransaction(context.database, async (tx) => {
     const withdrawal = await lockWithdrawal(context.database, tx, id);
     if (withdrawal === undefined) throw notFoundWithdrawal(id);
@@ -77,11 +76,11 @@ export async function decideReview(
  */
 export async function resolveErrored(
   context: ServiceContext,
-  auth: Authenticated,
+  operator: Actor,
   id: string,
   input: { outcome?: unknown; txid?: unknown; reason?: unknown },
 ) {
-  requireOperator(auth, ['incident_commander']);
+  authorize(operator, 'withdrawal.resolve');
   if (input.outcome !== 'paid' && input.outcome !== 'not_paid')
     throw invalidInput('outcome', 'must be paid or not_paid');
   const outcome = input.outcome;
@@ -89,7 +88,7 @@ export async function resolveErrored(
     throw invalidInput('txid', 'is required with paid: the transaction found on chain');
   if (outcome === 'not_paid' && input.txid !== undefined) throw invalidInput('txid', 'is only for paid');
   const reason = parseReason(input.reason);
-  const actor = `operator:${auth.principalId}`;
+  const actor = actorName(operator);
   return inTransaction(context.database, async (tx) => {
     const withdrawal = await lockWithdrawal(context.database, tx, id);
     if (withdrawal === undefined) throw notFoundWithdrawal(id);

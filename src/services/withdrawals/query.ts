@@ -1,5 +1,6 @@
 import { findWithdrawal, listWithdrawals, withdrawalEvents } from '../../store/withdrawals.ts';
 import type { ServiceContext } from '../context.ts';
+import { actingOperator, authorize } from '../identity/acting-operator.ts';
 import type { Authenticated } from '../identity/sessions.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { viewWithdrawal } from './view.ts';
@@ -14,6 +15,7 @@ export async function listMyWithdrawals(context: ServiceContext, auth: Authentic
 
 /** Operators see any withdrawal; a customer only their own (another's is "not found", not "forbidden"). */
 export async function getWithdrawal(context: ServiceContext, auth: Authenticated, id: string) {
+  if (auth.kind === 'operator') authorize(actingOperator(auth), 'withdrawal.read');
   const row = await findWithdrawal(context.database.db, id);
   if (row === undefined || (auth.kind === 'customer' && row.account_id !== auth.principalId))
     throw notFoundWithdrawal(id);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, beforeEach, test } from 'node:test';
 import { revokeSessions } from '../../../src/services/identity/revocation.ts';
+import { actingAs } from '../../support/actors.ts';
 import {
   api,
   auditActionsAbout,
@@ -37,7 +38,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const tokens = [await signIn(running, alice), await signIn(running, alice), await signIn(running, bob)];
       for (const token of tokens) assert.equal(await statusOf(running, token), 200);
 
-      const result = await revokeSessions(running.context, { cli: true }, { all: true });
+      const result = await revokeSessions(running.context, actingAs('incident_commander'), { all: true });
       assert.equal(result.scope, 'all');
       for (const token of tokens) {
         const refused = await api(running, 'GET', '/v1/account/sessions', { token });
@@ -49,7 +50,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const again = await signIn(running, alice);
       assert.equal(await statusOf(running, again), 200);
       // A second revoke-all ends the sessions made after the first one too.
-      await revokeSessions(running.context, { cli: true }, { all: true });
+      await revokeSessions(running.context, actingAs('incident_commander'), { all: true });
       assert.equal(await statusOf(running, again), 401);
     });
 
@@ -57,7 +58,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const alices = [await signIn(running, alice), await signIn(running, alice)];
       const bobs = await signIn(running, bob);
       const aliceId = await principalIdOf(running, alice);
-      await revokeSessions(running.context, { cli: true }, { customerId: aliceId });
+      await revokeSessions(running.context, actingAs('incident_commander'), { customer_id: aliceId });
       for (const token of alices) assert.equal(await statusOf(running, token), 401);
       assert.equal(await statusOf(running, bobs), 200);
       assert.ok(

@@ -22,7 +22,7 @@ const BAD_IDS = [
   { name: 'a malformed id', raw: "1' or '1'='1", inPath: encodeURIComponent("1' or '1'='1") },
 ] as const;
 
-type Who = 'customer' | 'commander' | 'admin';
+type Who = 'customer' | 'analyst' | 'commander' | 'admin';
 
 interface Case {
   readonly method: string;
@@ -79,20 +79,6 @@ const CASES: readonly Case[] = [
   },
   {
     method: 'POST',
-    path: '/v1/operator/withdrawals/{id}/review',
-    body: () => ({ decision: 'approve', reason: 'checking ids' }),
-    who: 'admin',
-    field: 'params.id',
-  },
-  {
-    method: 'POST',
-    path: '/v1/operator/withdrawals/{id}/resolve',
-    body: () => ({ outcome: 'not_paid', reason: 'checking ids' }),
-    who: 'admin',
-    field: 'params.id',
-  },
-  {
-    method: 'POST',
     path: '/v1/operator/halts',
     body: (id) => ({ scope: 'account', account_id: id, reason: 'checking ids' }),
     who: 'commander',
@@ -117,6 +103,20 @@ const CASES: readonly Case[] = [
     method: 'POST',
     path: '/v1/operator/withdrawals/{id}/cancel',
     body: () => ({ reason: 'checking ids' }),
+    who: 'commander',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/withdrawals/{id}/review',
+    body: () => ({ decision: 'reject', reason: 'checking ids' }),
+    who: 'analyst',
+    field: 'params.id',
+  },
+  {
+    method: 'POST',
+    path: '/v1/operator/withdrawals/{id}/resolve',
+    body: () => ({ outcome: 'not_paid', reason: 'checking ids' }),
     who: 'commander',
     field: 'params.id',
   },
@@ -211,6 +211,8 @@ for (const { engine, skip } of await testEngines()) {
         'incident_commander',
       );
       const admin: Operator = await operatorWithSession(running, 'admin@drawbridge.test', 'admin');
+      const analyst: Operator = await operatorWithSession(running, 'ra@drawbridge.test', 'risk_analyst');
+      tokens.analyst = analyst.token;
       tokens.customer = customer.token;
       tokens.commander = commander.token;
       tokens.admin = admin.token;
@@ -281,12 +283,12 @@ for (const { engine, skip } of await testEngines()) {
         token: tokens.commander,
         body: { scope: 'global', reason: 'a reason\u0000with a NUL' },
       });
-      assertFieldProblem(halt, 'body.reason', 'halt reason');
+      assertFieldProblem(halt, 'reason', 'halt reason');
       const preference = await api(running, 'PUT', '/v1/account/notification-preferences', {
         token: tokens.customer,
         body: { preferences: [{ event: 'withdrawal.\u0000', enabled: false }] },
       });
-      assertFieldProblem(preference, 'body.preferences.0.event', 'preference event');
+      assertFieldProblem(preference, 'preferences.0.event', 'preference event');
       const lockLink = await api(running, 'GET', '/v1/account/lock-link?token=%00');
       assertFieldProblem(lockLink, 'querystring.token', 'lock link token');
     });

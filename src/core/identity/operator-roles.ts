@@ -1,0 +1,47 @@
+/**
+ * What each operator role may do, written once. The services check it (services/identity/acting-operator.ts),
+ * so the API and the CLI enforce the same rules. Support reads and helps customers; a risk analyst reviews and
+ * may stop withdrawals; an incident commander halts, lifts and contains; an admin manages operators and
+ * receivers and may do everything the others may (every row lists it, so this table is the whole truth).
+ */
+export const OPERATOR_ROLES = ['support', 'risk_analyst', 'incident_commander', 'admin'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+const EVERY_ROLE = OPERATOR_ROLES;
+
+export const OPERATOR_PERMISSIONS = {
+  'halt.list': EVERY_ROLE,
+  'halt.set': ['risk_analyst', 'incident_commander', 'admin'],
+  'halt.lift': ['incident_commander', 'admin'],
+  'deposit.credit': ['incident_commander', 'admin'],
+  'withdrawal.read': EVERY_ROLE,
+  'withdrawal.cancel': EVERY_ROLE,
+  /** Approve or reject a withdrawal held for review. */
+  'withdrawal.review': ['risk_analyst', 'admin'],
+  /** Settle an errored withdrawal as paid or not paid, after checking the chain. */
+  'withdrawal.resolve': ['incident_commander', 'admin'],
+  /** A customer account; an operator account is unlocked only with operator.unlock. */
+  'account.unlock': EVERY_ROLE,
+  'operator.unlock': ['admin'],
+  'operator.create': ['admin'],
+  'revoke.sessions_customer': EVERY_ROLE,
+  'revoke.sessions_all': ['incident_commander', 'admin'],
+  'revoke.mfa_customer': ['risk_analyst', 'incident_commander', 'admin'],
+  'revoke.mfa_all': ['incident_commander', 'admin'],
+  'webhook.list': ['admin'],
+  'webhook.manage': ['admin'],
+} as const satisfies Record<string, readonly OperatorRole[]>;
+
+export type OperatorAction = keyof typeof OPERATOR_PERMISSIONS;
+
+export function rolesFor(action: OperatorAction): readonly OperatorRole[] {
+  return OPERATOR_PERMISSIONS[action];
+}
+
+export function mayPerform(role: OperatorRole, action: OperatorAction): boolean {
+  return (OPERATOR_PERMISSIONS[action] as readonly OperatorRole[]).includes(role);
+}
+
+export function isOperatorRole(value: unknown): value is OperatorRole {
+  return typeof value === 'string' && (OPERATOR_ROLES as readonly string[]).includes(value);
+}
