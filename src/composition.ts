@@ -1,12 +1,18 @@
+import { createPublicKey } from 'node:crypto';
+import { SimulatedChain } from './adapters/custody/simulated-chain.ts';
+import { WebhookCustodyTransport } from './adapters/custody/webhook-signer.ts';
 import { selfReportedAttestation } from './adapters/device-attestation.ts';
 import { loadReleaseKey } from './adapters/release-key.ts';
 import { loadKey } from './adapters/secret-box.ts';
+import { destinationPolicy, type WebhookDestinationPolicy } from './adapters/webhooks/destination-policy.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { usdFromWholeDollars } from './core/money/usd.ts';
-import { DEFAULT_FEES } from './core/withdrawals/fees.ts';
+import type { AppDeps } from './http/app.ts';
 import type { ServiceContext } from './services/context.ts';
+import { CustodyHandover } from './services/custody/handover.ts';
 import type { Database } from './store/database.ts';
+import { simulatedChainStore } from './store/simulated-chain.ts';
 
 /**
  * The one place where configuration becomes running parts. Keys come from the environment or, in the embedded
@@ -27,11 +33,11 @@ export async function composeServices(
     database,
     releaseKey,
     withdrawals: {
-      confirmationWindowMs: 5 * 60_000,
+      confirmationWindowMs: config.confirmationWindowMs,
       cancelWindowMs: config.cancelWindowMs,
       firstUseCancelWindowMs: config.firstUseCancelWindowMs,
       dailyLimitUsd: usdFromWholeDollars(config.dailyLimitUsd),
-      fees: DEFAULT_FEES,
+      fees: config.withdrawalFees,
     },
     clock,
     totpKey,
@@ -43,5 +49,122 @@ export async function composeServices(
       publicUrl: config.publicUrl,
       relyingParty: { id: config.rpId, name: 'Drawbridge', origins: config.rpOrigins },
     },
+  };
+}
+
+/** WEBHOOK_ALLOWED_HOSTS and ALLOW_LOOPBACK_WEBHOOKS as a policy: the API, the dispatcher and custody alike. */
+function webhookDestinations(config: Config): WebhookDestinationPolicy {
+  return destinationPolicy({
+    allowedHosts: config.webhookAllowedHosts,
+    allowLoopback: config.allowLoopbackWebhooks,
+  });
+}
+
+/**
+ * Custody as CUSTODY_SIGNER says: the shared hand-over service over the simulated chain (its state in the
+ * database, shared by every node) or over the integrator's webhook signer. `clock` stamps the instructions'
+ * `webhook-timestamp`, which the integrator checks against its wall clock: the system clock in a server.
+ */
+export function composeCustody(config: Config, context: ServiceContext, clock: Clock): CustodyHandover {
+  const transport =
+    config.custody.signer === 'webhook'
+      ? new WebhookCustodyTransport({
+          clock,
+          url: config.custody.url,
+          destinations: webhookDestinations(config),
+          secret: config.custody.secret,
+          callbackSecret: config.custody.callbackSecret,
+          timeoutMs: config.custody.timeoutMs,
+        })
+      : new SimulatedChain({
+          state: simulatedChainStore(context.database),
+          clock,
+          publicKey: createPublicKey(context.releaseKey),
+          confirmations: config.simulatedConfirmations,
+          blockMs: config.simulatedBlockMs,
+        });
+  return new CustodyHandover({ database: context.database, clock, transport });
+}
+
+/** The loops a server runs beside its API; they coordinate through the database, so every node runs them. */
+export interface Workers {
+  /** Starts the releaser (release, hand over, settle), the audit sealer and the outbox dispatcher. */
+  start(onError: (error: unknown, what: string) => void): void;
+  /** Stops each after its current round, and closes the SMTP pool. */
+  stop(): Promise<void>;
+}
+
+export interface ComposedServer {
+  readonly context: ServiceContext;
+  /** What `buildApp` takes. */
+  readonly app: AppDeps;
+  readonly custody: CustodyHandover;
+  /** For the start-up log: which custody signer, and where (never a secret). */
+  readonly custodyDescription:
+    | { readonly signer: 'simulated' }
+    | { readonly signer: 'webhook'; readonly origin: string };
+  readonly workers: Workers;
+  /** The embedded default with the dev mailbox seeds a demo on an empty database. */
+  readonly seedsDemo: boolean;
+}
+
+/** Everything `drawbridge serve` runs, built from the configuration. Nothing starts until `workers.start`. */
+export async function composeServer(
+  config: Config,
+  database: Database,
+  clock: Clock,
+): Promise<ComposedServer> {
+  const context = await composeServices(config, database, clock);
+  const custody = composeCustody(config, context, clock);
+  // Loaded here, not at the top: the CLI's short commands build services too and should not pay for these.
+  const { startReleaser } = await import('./workers/releaser.ts');
+  const { startAuditSealer } = await import('./workers/audit-sealer.ts');
+  const { outboxDispatcherOf } = await import('./workers/outbox-wiring.ts');
+  let running: Workers['stop'] | undefined;
+  const workers: Workers = {
+    start(onError) {
+      if (running !== undefined) throw new Error('assertion failed: the workers start once');
+      const sealer = startAuditSealer(database, {
+        interval_ms: 200,
+        onError: (error) => onError(error, 'audit sealing failed'),
+      });
+      const releaser = startReleaser(context, custody, {
+        interval_ms: 1000,
+        onError: (error) => onError(error, 'releaser tick failed'),
+      });
+      const dispatcher = outboxDispatcherOf(config, context, {
+        onError: (error) => onError(error, 'outbox round failed'),
+      });
+      dispatcher.start();
+      running = async () => {
+        await releaser.stop();
+        await sealer.stop();
+        await dispatcher.close();
+      };
+    },
+    async stop() {
+      await running?.();
+    },
+  };
+  return {
+    context,
+    app: {
+      context,
+      webhookDestinations: webhookDestinations(config),
+      logLevel: config.logLevel,
+      bodyLimitBytes: config.bodyLimitBytes,
+      timeouts: { requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
+      cookieSecure: config.cookieSecure,
+      devMailbox: config.devMailbox,
+      // The callback route exists only with the webhook signer; otherwise it is a 404 like any unknown path.
+      custodyCallbackSecret: config.custody.signer === 'webhook' ? config.custody.callbackSecret : undefined,
+    },
+    custody,
+    custodyDescription:
+      config.custody.signer === 'webhook'
+        ? { signer: 'webhook', origin: new URL(config.custody.url).origin }
+        : { signer: 'simulated' },
+    workers,
+    seedsDemo: config.databaseUrl === undefined && config.devMailbox,
   };
 }

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { checkWebhookUrl, destinationPolicy } from './adapters/webhooks/destination-policy.ts';
 import { isWebhookSecret } from './adapters/webhooks/signing.ts';
 import { DomainError, invalidInput } from './core/errors.ts';
+import { DEFAULT_FEES, type FeeSchedule, parseFeeSchedule } from './core/withdrawals/fees.ts';
 
 /** Which custody signer the releaser hands released withdrawals to. */
 export type CustodyConfig =
@@ -56,6 +57,10 @@ export interface Config {
   readonly simulatedConfirmations: number;
   readonly simulatedBlockMs: number;
   readonly custody: CustodyConfig;
+  /** WITHDRAWAL_FEES: the fee of a withdrawal per asset and network, base units; a pair not listed is not offered. */
+  readonly withdrawalFees: FeeSchedule;
+  /** CONFIRMATION_WINDOW_SECONDS: how long a withdrawal waits for its bound proof before it expires. */
+  readonly confirmationWindowMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -107,6 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simulatedConfirmations: parsePositiveInt('SIMULATED_CONFIRMATIONS', env.SIMULATED_CONFIRMATIONS ?? '3'),
     simulatedBlockMs: parsePositiveInt('SIMULATED_BLOCK_MS', env.SIMULATED_BLOCK_MS ?? '1000'),
     custody: parseCustody(env, { allowedHosts: webhookAllowedHosts, allowLoopback: allowLoopbackWebhooks }),
+    withdrawalFees:
+      env.WITHDRAWAL_FEES === undefined || env.WITHDRAWAL_FEES === ''
+        ? DEFAULT_FEES
+        : parseFeeSchedule(env.WITHDRAWAL_FEES, 'WITHDRAWAL_FEES'),
+    confirmationWindowMs: parseConfirmationWindow(env.CONFIRMATION_WINDOW_SECONDS ?? '300') * 1000,
   });
 }
 
@@ -196,6 +206,15 @@ function parseCustody(
   );
   if (timeoutSeconds > 60) throw invalidInput('CUSTODY_WEBHOOK_TIMEOUT_SECONDS', 'must be at most 60');
   return { signer: 'webhook', url, secret, callbackSecret, timeoutMs: timeoutSeconds * 1000 };
+}
+
+/** A withdrawal's proof is bound to it for minutes, not hours: a day-old pending confirmation is a phishing aid. */
+function parseConfirmationWindow(value: string): number {
+  const seconds = parsePositiveInt('CONFIRMATION_WINDOW_SECONDS', value);
+  if (seconds < 30 || seconds > 3600) {
+    throw invalidInput('CONFIRMATION_WINDOW_SECONDS', 'must be from 30 to 3600 seconds');
+  }
+  return seconds;
 }
 
 function parsePort(value: string): number {

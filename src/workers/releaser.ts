@@ -1,5 +1,5 @@
-import type { CustodySigner } from '../adapters/custody/custody-signer.ts';
 import type { ServiceContext } from '../services/context.ts';
+import type { Custody } from '../services/custody/handover.ts';
 import { releaseDue } from '../services/withdrawals/release.ts';
 import { settleBroadcast } from '../services/withdrawals/settlement.ts';
 import { type PollLoop, startPollLoop } from './poll-loop.ts';
@@ -7,7 +7,7 @@ import { type PollLoop, startPollLoop } from './poll-loop.ts';
 /** Releases due withdrawals and settles confirmed ones; safe on any number of nodes (see releaseOne). */
 export function startReleaser(
   context: ServiceContext,
-  custody: CustodySigner,
+  custody: Custody,
   options: { interval_ms: number; onError: (error: unknown) => void },
 ): PollLoop {
   return startPollLoop({

@@ -4,11 +4,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { WebhookCustodySigner } from '../../src/adapters/custody/webhook-signer.ts';
+import { WebhookCustodyTransport } from '../../src/adapters/custody/webhook-signer.ts';
 import { destinationPolicy } from '../../src/adapters/webhooks/destination-policy.ts';
 import { newWebhookSecret } from '../../src/adapters/webhooks/signing.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { verifyReleaseAttestation } from '../../src/core/withdrawals/attestation.ts';
+import { CustodyHandover } from '../../src/services/custody/handover.ts';
 import { releaseDue } from '../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../src/services/withdrawals/settlement.ts';
 import { callbacksAbout, findHandoff } from '../../src/store/custody-callbacks.ts';
@@ -219,7 +220,7 @@ async function tamperingProxy(
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(`webhook custody signer against a real integrator on ${engine}`, (on) => {
     let integrator: Integrator;
-    let signer: WebhookCustodySigner;
+    let signer: CustodyHandover;
     const outboundSecret = newWebhookSecret();
     const callbackSecret = newWebhookSecret();
     const running = on.app({ custodyCallbackSecret: callbackSecret });
@@ -242,14 +243,19 @@ for (const { engine, describeOn } of await eachEngine()) {
     });
 
     function signerTo(url: string, options: { timeoutMs?: number; acceptedWaitMs?: number } = {}) {
-      return new WebhookCustodySigner({
-        database: running.context.database,
-        // The webhook timestamp is checked against the receiver's wall clock, not the test's manual one.
+      // The webhook timestamp is checked against the receiver's wall clock, not the test's manual one.
+      const transport = new WebhookCustodyTransport({
         clock: systemClock,
         url,
         destinations: LOOPBACK,
         secret: outboundSecret,
+        callbackSecret,
         timeoutMs: options.timeoutMs ?? 2_000,
+      });
+      return new CustodyHandover({
+        database: running.context.database,
+        clock: systemClock,
+        transport,
         acceptedWaitMs: options.acceptedWaitMs ?? 2_000,
       });
     }
@@ -266,7 +272,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     }
 
     /** Queued, then the cancel window passes and the releaser hands it to `through`. */
-    async function released(through: WebhookCustodySigner = signer, amount = '0.25') {
+    async function released(through: CustodyHandover = signer, amount = '0.25') {
       const withdrawal = await queued(amount);
       running.clock.advance(FIRST_USE_WINDOW_MS);
       await releaseDue(running.context, through);
@@ -350,9 +356,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const { id } = await released();
       const first = integrator.instructionsFor(id)[0];
       assert.ok(first?.body);
-      const again = await signer.submit(
-        first.body as unknown as Parameters<WebhookCustodySigner['submit']>[0],
-      );
+      const again = await signer.submit(first.body as unknown as Parameters<CustodyHandover['submit']>[0]);
       const [one, two] = integrator.instructionsFor(id);
       assert.equal(two?.webhookId, one?.webhookId);
       assert.equal(two?.raw, one?.raw);

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { SimulatedChain } from '../../src/adapters/custody/simulated-chain.ts';
+import { CustodyHandover } from '../../src/services/custody/handover.ts';
 import { creditDeposit } from '../../src/services/deposits.ts';
 import { findPrincipalByEmail } from '../../src/store/identity/principals.ts';
 import { recordPrice } from '../../src/store/prices.ts';
+import { simulatedChainStore } from '../../src/store/simulated-chain.ts';
 import { actingAs } from './actors.ts';
 import {
   api,
@@ -21,13 +23,23 @@ import type { SoftAuthenticator } from './soft-authenticator.ts';
 export const BTC_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
 export const BTC_ADDRESS_2 = '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2';
 
-export function simulatedChain(running: RunningApp, confirmations = 3, blockMs = 1000): SimulatedChain {
+/** The simulated chain as a transport: what its signer answers, without Drawbridge's hand-over records. */
+export function simulatedTransport(running: RunningApp, confirmations = 3, blockMs = 1000): SimulatedChain {
   return new SimulatedChain({
-    database: running.context.database,
+    state: simulatedChainStore(running.context.database),
     clock: running.clock,
     publicKey: createPublicKey(running.context.releaseKey),
     confirmations,
     blockMs,
+  });
+}
+
+/** Custody as the embedded default runs it: the hand-over service over the simulated chain. */
+export function simulatedChain(running: RunningApp, confirmations = 3, blockMs = 1000): CustodyHandover {
+  return new CustodyHandover({
+    database: running.context.database,
+    clock: running.clock,
+    transport: simulatedTransport(running, confirmations, blockMs),
   });
 }
 

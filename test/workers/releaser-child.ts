@@ -1,12 +1,11 @@
 /*
- * A releaser in its own process, built from the environment as `drawbridge serve` builds it (system clock,
- * SimulatedChain with SIMULATED_BLOCK_MS / SIMULATED_CONFIRMATIONS), for the tests that kill one mid-release or run
+ * A releaser in its own process, with custody built from the environment as `drawbridge serve` builds it (system
+ * clock, the simulated chain with SIMULATED_BLOCK_MS / SIMULATED_CONFIRMATIONS), for the tests that kill one mid-release or run
  * one beside another node. RELEASER_INTERVAL_MS shortens the pause between passes. Prints "ready" once looping;
  * runs until killed or SIGTERM.
  */
-import { createPublicKey } from 'node:crypto';
-import { SimulatedChain } from '../../src/adapters/custody/simulated-chain.ts';
 import { withServices } from '../../src/cli/context.ts';
+import { composeCustody } from '../../src/composition.ts';
 import { loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { startReleaser } from '../../src/workers/releaser.ts';
@@ -17,13 +16,7 @@ if (!Number.isInteger(interval) || interval < 1 || interval > 60_000)
 
 await withServices(async (context) => {
   const config = loadConfig();
-  const custody = new SimulatedChain({
-    database: context.database,
-    clock: systemClock,
-    publicKey: createPublicKey(context.releaseKey),
-    confirmations: config.simulatedConfirmations,
-    blockMs: config.simulatedBlockMs,
-  });
+  const custody = composeCustody(config, context, systemClock);
   const releaser = startReleaser(context, custody, {
     interval_ms: interval,
     onError: (error) => process.stderr.write(`releaser tick failed: ${String(error)}\n`),

@@ -1,50 +1,24 @@
-import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { Clock } from '../../core/clock.ts';
 import { assert } from '../../core/errors.ts';
-import {
-  type CustodyHandoffRow,
-  findHandoff,
-  lockHandoff,
-  markAccepted,
-  recordHandoff,
-  updateHandoff,
-} from '../../store/custody-callbacks.ts';
-import type { Database } from '../../store/database.ts';
-import { inTransaction } from '../../store/transaction.ts';
 import { checkWebhookUrl, type WebhookDestinationPolicy } from '../webhooks/destination-policy.ts';
 import { isWebhookSecret, webhookHeaders } from '../webhooks/signing.ts';
 import {
-  type ChainStatus,
-  CustodyRefused,
-  type CustodySigner,
-  type Handover,
+  type CallbackHeaders,
+  type CallbackVerification,
+  type CustodyTransport,
   type ReleaseInstruction,
-} from './custody-signer.ts';
+  type TransportAnswer,
+  TXID,
+} from './custody-transport.ts';
 
 export const CUSTODY_INSTRUCTION_TYPE = 'custody.release_instruction';
 export const CUSTODY_TIMEOUT_MS = 10_000;
 /** The most of an integrator's answer we read: a txid or a problem body, never a document. */
 export const CUSTODY_MAX_ANSWER_BYTES = 16 * 1024;
-/**
- * How long an instruction accepted without a txid (202) may wait for the integrator's `broadcast` callback before
- * its outcome counts as unknown. Nobody blocks meanwhile: the releaser goes on and asks again on later passes.
- */
-export const CUSTODY_ACCEPTED_WAIT_MS = 5 * 60_000;
-/** A txid as chains write them (hex, 0x-hex, base58...), bounded. */
-export const TXID = /^[A-Za-z0-9:_.-]{1,128}$/;
 /** A callback's `webhook-id`: a plain token (a '.' would make one signed string pass for another). */
 export const CALLBACK_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const DETAIL_CHARS = 200;
-
-/**
- * The `webhook-id` of a withdrawal's instruction: the same for every hand-over of that withdrawal (a retry after a
- * crash, another node), so the integrator recognises the same instruction and deduplicates it.
- */
-export function custodyMessageId(withdrawalId: string): string {
-  if (/^[A-Za-z0-9-]{1,56}$/.test(withdrawalId)) return `custody_${withdrawalId}`;
-  return `custody_${createHash('sha256').update(withdrawalId, 'utf8').digest('base64url').slice(0, 43)}`;
-}
 
 /** The instruction's body: the same bytes for every hand-over of one withdrawal. */
 export function custodyInstructionBody(instruction: ReleaseInstruction): string {
@@ -59,74 +33,59 @@ export function custodyInstructionBody(instruction: ReleaseInstruction): string 
   });
 }
 
-export interface WebhookCustodySignerOptions {
-  readonly database: Database;
+export interface WebhookCustodyTransportOptions {
   /** Stamps `webhook-timestamp`: the receiver compares it with its own wall clock, so give the system clock. */
   readonly clock: Clock;
   /** The integrator's instruction endpoint; checked against `destinations` like every webhook receiver. */
   readonly url: string;
   readonly destinations: WebhookDestinationPolicy;
-  /** Outbound whsec_ secret the integrator verifies instructions with (not the callback secret). */
+  /** Outbound whsec_ secret the integrator verifies instructions with. */
   readonly secret: string;
+  /** Inbound whsec_ secret the integrator signs its status callbacks with (a different one). */
+  readonly callbackSecret: string;
   readonly timeoutMs?: number;
   readonly maxAnswerBytes?: number;
-  readonly acceptedWaitMs?: number;
 }
 
 /**
- * A custody signer run by the integrator, reached over HTTP. `submit` POSTs the release instruction (with its
- * attestation) signed with Standard Webhooks; the integrator's answer decides:
+ * A custody signer run by the integrator, reached over HTTP. `send` POSTs the release instruction (with its
+ * attestation) signed with Standard Webhooks, `webhook-id` the instruction's key; the integrator's answer decides:
  *
  * - 2xx with `{"txid": "..."}`: broadcast under that txid.
- * - 2xx without a txid (typically 202): accepted, broadcast pending (`{ pending: true }`). The withdrawal stays
- *   released; the integrator's signed `broadcast` (or `confirmed`) callback brings the txid, which the next
- *   `submit` of the same withdrawal returns without sending the instruction again. Past `acceptedWaitMs` without
- *   one, the outcome is unknown (a plain error: the releaser sends the withdrawal to `errored` for an operator,
- *   never voids it).
- * - 4xx other than 408 and 429: refused for certain, nothing was broadcast (`CustodyRefused`, with the problem
- *   body's detail).
- * - 3xx (never followed), 408, 429, 5xx, a timeout, a network error, an oversized or malformed 2xx: outcome
- *   unknown (a plain error).
+ * - 2xx without a txid (typically 202): accepted, the txid to come in a signed callback.
+ * - 4xx other than 408 and 429: refused for certain, nothing was broadcast (with the problem body's detail).
+ * - 3xx (never followed), 408, 429, 5xx, a timeout, a network error, an oversized or malformed 2xx: unknown.
  *
- * `status` reads what the integrator's signed callbacks stored (see src/services/custody-callbacks.ts).
+ * It cannot be asked what became of a withdrawal; its signer says so in callbacks, checked by `verifyCallback`.
  */
-export class WebhookCustodySigner implements CustodySigner {
-  readonly #database: Database;
+export class WebhookCustodyTransport implements CustodyTransport {
   readonly #clock: Clock;
   readonly #url: string;
   readonly #secret: string;
+  readonly #callbackSecret: string;
   readonly #timeoutMs: number;
   readonly #maxAnswerBytes: number;
-  readonly #acceptedWaitMs: number;
 
-  constructor(options: WebhookCustodySignerOptions) {
+  constructor(options: WebhookCustodyTransportOptions) {
     assert(isWebhookSecret(options.secret), 'the custody webhook secret is a whsec_ secret');
+    assert(isWebhookSecret(options.callbackSecret), 'the custody callback secret is a whsec_ secret');
+    assert(options.secret !== options.callbackSecret, 'the custody webhook and callback secrets differ');
     this.#url = checkWebhookUrl(options.destinations, options.url);
-    this.#database = options.database;
     this.#clock = options.clock;
     this.#secret = options.secret;
+    this.#callbackSecret = options.callbackSecret;
     this.#timeoutMs = options.timeoutMs ?? CUSTODY_TIMEOUT_MS;
     this.#maxAnswerBytes = options.maxAnswerBytes ?? CUSTODY_MAX_ANSWER_BYTES;
-    this.#acceptedWaitMs = options.acceptedWaitMs ?? CUSTODY_ACCEPTED_WAIT_MS;
   }
 
-  async submit(instruction: ReleaseInstruction): Promise<Handover> {
-    const messageId = custodyMessageId(instruction.withdrawal_id);
+  async send(instruction: ReleaseInstruction, key: string): Promise<TransportAnswer> {
     const body = custodyInstructionBody(instruction);
-    // Accepted before: the integrator has it; what its callbacks said since decides, nothing is sent again.
-    const earlier = await findHandoff(this.#database.db, instruction.withdrawal_id);
-    if (earlier?.accepted_at != null) return this.#afterAcceptance(earlier);
-    await recordHandoff(this.#database, {
-      withdrawalId: instruction.withdrawal_id,
-      messageId,
-      at: this.#clock.now(),
-    });
     let response: Response;
     try {
       response = await fetch(this.#url, {
         method: 'POST',
         headers: {
-          ...webhookHeaders([this.#secret], messageId, this.#clock.now(), body),
+          ...webhookHeaders([this.#secret], key, this.#clock.now(), body),
           'user-agent': 'Drawbridge-Custody/1',
         },
         body,
@@ -135,71 +94,38 @@ export class WebhookCustodySigner implements CustodySigner {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
-      throw new Error(`the custody signer did not answer: ${describe(error)}`);
+      return unknown(`the custody signer did not answer: ${describe(error)}`);
     }
     const { status } = response;
     let answer: { text: string; complete: boolean };
     try {
       answer = await readBounded(response, this.#maxAnswerBytes);
     } catch (error) {
-      throw new Error(`HTTP ${status}, answer cut short: ${describe(error)}`);
+      return unknown(`HTTP ${status}, answer cut short: ${describe(error)}`);
     }
     if (status >= 200 && status < 300) {
       if (!answer.complete)
-        throw new Error(`HTTP ${status} with an answer over ${this.#maxAnswerBytes} bytes`);
+        return unknown(`HTTP ${status} with an answer over ${this.#maxAnswerBytes} bytes`);
       const txid = txidOf(answer.text);
-      if (txid === 'malformed') throw new Error(`HTTP ${status} with an answer that is not {"txid": "..."}`);
-      if (txid === undefined) {
-        await markAccepted(this.#database, instruction.withdrawal_id, this.#clock.now());
-        const row = await findHandoff(this.#database.db, instruction.withdrawal_id);
-        assert(row !== undefined, 'a hand-over is recorded before the instruction leaves');
-        return this.#afterAcceptance(row);
-      }
-      return this.#recordAnswer(instruction.withdrawal_id, txid);
+      if (txid === 'malformed') return unknown(`HTTP ${status} with an answer that is not {"txid": "..."}`);
+      return txid === undefined ? { kind: 'accepted' } : { kind: 'broadcast', txid };
     }
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      throw new CustodyRefused(`HTTP ${status}: ${problemDetail(answer.text)}`);
+      return { kind: 'refused', reason: `HTTP ${status}: ${problemDetail(answer.text)}` };
     }
     if (status >= 300 && status < 400) {
-      throw new Error(`HTTP ${status}: redirect to ${response.headers.get('location') ?? '?'} not followed`);
+      return unknown(`HTTP ${status}: redirect to ${response.headers.get('location') ?? '?'} not followed`);
     }
-    throw new Error(`HTTP ${status}: ${problemDetail(answer.text)}`);
+    return unknown(`HTTP ${status}: ${problemDetail(answer.text)}`);
   }
 
-  async status(withdrawalId: string): Promise<{ status: ChainStatus; txid?: string }> {
-    const row = await findHandoff(this.#database.db, withdrawalId);
-    if (row === undefined || row.status === 'submitted') return { status: 'unknown' };
-    return row.txid === null ? { status: row.status } : { status: row.status, txid: row.txid };
+  verifyCallback(rawBody: string, headers: CallbackHeaders): CallbackVerification {
+    return verifyCustodyCallback(this.#callbackSecret, rawBody, headers);
   }
+}
 
-  /** The integrator's txid, unless a callback already reported another one (then the outcome is unknown). */
-  async #recordAnswer(withdrawalId: string, txid: string): Promise<{ txid: string }> {
-    await inTransaction(this.#database, async (tx) => {
-      const row = await lockHandoff(this.#database, tx, withdrawalId);
-      assert(row !== undefined, 'a hand-over is recorded before the instruction leaves');
-      if (row.txid !== null && row.txid !== txid) {
-        throw new Error(`the custody signer answered txid ${txid}, but its callback reported ${row.txid}`);
-      }
-      if (row.txid === null) {
-        const status = row.status === 'submitted' ? 'broadcast' : row.status;
-        await updateHandoff(tx, withdrawalId, { status, txid, at: this.#clock.now() });
-      }
-    });
-    return { txid };
-  }
-
-  /** Accepted without a txid: a callback's txid, a reported failure, still waiting, or past the wait: unknown. */
-  #afterAcceptance(row: CustodyHandoffRow): Handover {
-    if (row.status === 'failed') {
-      throw new Error('the custody signer accepted the instruction, then reported it failed');
-    }
-    if (row.txid !== null) return { txid: row.txid };
-    const acceptedAt = Date.parse(row.accepted_at ?? row.submitted_at);
-    if (this.#clock.now().getTime() - acceptedAt < this.#acceptedWaitMs) return { pending: true };
-    throw new Error(
-      `accepted without a txid and no broadcast callback within ${this.#acceptedWaitMs} ms: outcome unknown`,
-    );
-  }
+function unknown(reason: string): TransportAnswer {
+  return { kind: 'unknown', reason };
 }
 
 /** The txid of a 2xx answer; undefined when there is none (accepted, broadcast pending). */
@@ -266,10 +192,6 @@ async function readBounded(response: Response, limit: number): Promise<{ text: s
   };
 }
 
-export type CallbackVerification =
-  | { readonly ok: true; readonly webhookId: string }
-  | { readonly ok: false; readonly reason: string };
-
 /**
  * Checks a status callback with the Standard Webhooks reference library: the HMAC under the inbound callback
  * secret over `{webhook-id}.{webhook-timestamp}.{body}`, and the timestamp within the library's tolerance (5
@@ -278,7 +200,7 @@ export type CallbackVerification =
 export function verifyCustodyCallback(
   secret: string,
   rawBody: string,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
+  headers: CallbackHeaders,
 ): CallbackVerification {
   const id = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];

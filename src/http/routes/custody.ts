@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { TXID, verifyCustodyCallback } from '../../adapters/custody/webhook-signer.ts';
+import { TXID } from '../../adapters/custody/custody-transport.ts';
+import { verifyCustodyCallback } from '../../adapters/custody/webhook-signer.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { isUuid } from '../../core/ids.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { type CustodyCallback, receiveCustodyCallback } from '../../services/custody-callbacks.ts';
+import { type CustodyCallback, receiveCustodyCallback } from '../../services/custody/callbacks.ts';
 import { PROBLEM_RESPONSES, ProblemSchema } from '../schemas.ts';
 
 /** A callback is three short fields; the Standard Webhooks advice for any webhook is under 20 KB. */

@@ -93,7 +93,8 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
     {
       schema: {
         tags: ['withdrawals'],
-        summary: 'Request a withdrawal to an address-book entry; it waits 5 minutes for a bound confirmation',
+        summary:
+          'Request a withdrawal to an address-book entry; it waits for a bound confirmation (CONFIRMATION_WINDOW_SECONDS, 5 min)',
         security: SECURITY,
         body: Body({
           asset: Type.String({ maxLength: 16 }),

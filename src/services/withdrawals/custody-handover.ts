@@ -1,25 +1,26 @@
-import { CustodyRefused, type CustodySigner, type Handover } from '../../adapters/custody/custody-signer.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { moveWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
+import type { Custody, HandoverOutcome } from '../custody/handover.ts';
 
 const ACTOR = 'system:releaser';
 
 /**
- * Hands a released withdrawal to the custody signer; refusal or an unknown outcome goes to errored, never voided.
- * Accepted with the txid still to come, it stays released (`pending`) and a later pass asks again.
+ * Hands a released withdrawal to custody; refusal or an unknown outcome (a custody service that throws included)
+ * goes to errored, never voided. Accepted with the txid still to come, it stays released (`pending`) and a later
+ * pass asks again.
  */
 export async function submitToCustody(
   context: ServiceContext,
-  custody: CustodySigner,
+  custody: Custody,
   withdrawal: WithdrawalRow,
 ): Promise<'broadcast' | 'pending' | 'errored'> {
   if (withdrawal.attestation === null)
     throw new Error('assertion failed: a released withdrawal carries its attestation');
-  let handover: Handover;
+  let outcome: HandoverOutcome;
   try {
-    handover = await custody.submit({
+    outcome = await custody.submit({
       withdrawal_id: withdrawal.id,
       asset: withdrawal.asset,
       network: withdrawal.network,
@@ -28,10 +29,13 @@ export async function submitToCustody(
       attestation: JSON.parse(withdrawal.attestation),
     });
   } catch (error) {
+    outcome = { kind: 'unknown', reason: error instanceof Error ? error.message : String(error) };
+  }
+  if (outcome.kind === 'refused' || outcome.kind === 'unknown') {
     const reason =
-      error instanceof CustodyRefused
-        ? `custody refused: ${error.message}`
-        : `custody outcome unknown: ${error instanceof Error ? error.message : String(error)}`;
+      outcome.kind === 'refused'
+        ? `custody refused: ${outcome.reason}`
+        : `custody outcome unknown: ${outcome.reason}`;
     await inTransaction(context.database, async (tx) => {
       const moved = await moveWithdrawal(tx, {
         id: withdrawal.id,
@@ -51,8 +55,8 @@ export async function submitToCustody(
     });
     return 'errored';
   }
-  if (handover.txid === undefined) return 'pending';
-  const { txid } = handover;
+  if (outcome.kind === 'pending') return 'pending';
+  const { txid } = outcome;
   await inTransaction(context.database, (tx) =>
     moveWithdrawal(tx, {
       id: withdrawal.id,

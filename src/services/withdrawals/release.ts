@@ -1,4 +1,3 @@
-import type { CustodySigner } from '../../adapters/custody/custody-signer.ts';
 import { RELEASE_RULES, type ReleaseFacts } from '../../core/risk/release-rules.ts';
 import { type Rule, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import { signRelease } from '../../core/withdrawals/attestation.ts';
@@ -12,6 +11,7 @@ import {
 } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
+import type { Custody } from '../custody/handover.ts';
 import { endWithdrawal } from './cancel.ts';
 import { submitToCustody } from './custody-handover.ts';
 import { gatherReleaseFacts } from './release-facts.ts';
@@ -151,7 +151,7 @@ export async function releaseOne(
 /** One pass of the releaser: bounded, safe to run on any number of nodes at once. */
 export async function releaseDue(
   context: ServiceContext,
-  custody: CustodySigner,
+  custody: Custody,
 ): Promise<Record<ReleaseResult, number> & { submitted: number; pending: number }> {
   await requeueEndedTimeLocks(context, BATCH);
   const counts = {

@@ -1,10 +1,10 @@
-import type { CustodySigner } from '../../adapters/custody/custody-signer.ts';
 import { holdMismatch } from '../../core/risk/release-rules.ts';
 import { findHold, postHold, transfer } from '../../store/ledger/index.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { moveWithdrawal, type WithdrawalRow, withdrawalsIn } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
+import type { Custody } from '../custody/handover.ts';
 import { custodyAccount, feesAccount, inFlightAccount } from './ledger-accounts.ts';
 
 const BATCH = 50;
@@ -14,7 +14,7 @@ const ACTOR = 'system:settlement';
  * Chain confirmation posts the hold exactly once and books the fee; a failure goes to errored for an operator.
  * At most BATCH per pass, the longest unchanged first.
  */
-export async function settleBroadcast(context: ServiceContext, custody: CustodySigner): Promise<number> {
+export async function settleBroadcast(context: ServiceContext, custody: Custody): Promise<number> {
   const broadcast = await withdrawalsIn(context.database.db, 'broadcast', BATCH);
   let settled = 0;
   const failures: unknown[] = [];
@@ -57,7 +57,7 @@ async function toErrored(
 
 async function settleOne(
   context: ServiceContext,
-  custody: CustodySigner,
+  custody: Custody,
   withdrawal: WithdrawalRow,
 ): Promise<number> {
   const reported = await custody.status(withdrawal.id);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { custodyMessageId, verifyCustodyCallback } from '../../../src/adapters/custody/webhook-signer.ts';
+import { custodyMessageId } from '../../../src/adapters/custody/custody-transport.ts';
+import { verifyCustodyCallback } from '../../../src/adapters/custody/webhook-signer.ts';
 import { newWebhookSecret } from '../../../src/adapters/webhooks/signing.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { DomainError } from '../../../src/core/errors.ts';
-import { judgeReport } from '../../../src/services/custody-callbacks.ts';
+import { judgeReport } from '../../../src/core/withdrawals/custody-report.ts';
 
 const OUT = newWebhookSecret();
 const IN = newWebhookSecret();

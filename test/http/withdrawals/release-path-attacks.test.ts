@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
-import type { CustodySigner } from '../../../src/adapters/custody/custody-signer.ts';
 import { newId } from '../../../src/core/ids.ts';
 import { RELEASE_RULES } from '../../../src/core/risk/release-rules.ts';
 import type { Rule } from '../../../src/core/risk/screening.ts';
 import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { proofHash } from '../../../src/core/withdrawals/digest.ts';
+import type { Custody } from '../../../src/services/custody/handover.ts';
 import { releaseDue, releaseOne } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import type { HaltRow } from '../../../src/store/halts.ts';
@@ -274,8 +274,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       await sql`update withdrawals set state = 'broadcast', proof_id = ${proofId}, attestation = ${attestation}, txid = ${'f'.repeat(64)} where id = ${id}`.execute(
         fresh.database.db,
       );
-      const custody: CustodySigner = {
-        submit: async () => ({ txid: 'f'.repeat(64) }),
+      const custody: Custody = {
+        submit: async () => ({ kind: 'broadcast', txid: 'f'.repeat(64) }),
         status: async () => ({ status: 'confirmed', txid: 'f'.repeat(64) }),
       };
       assert.equal(await settleBroadcast(running.context, custody), 0);

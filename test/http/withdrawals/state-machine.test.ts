@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
-import type { CustodySigner } from '../../../src/adapters/custody/custody-signer.ts';
 import { DomainError } from '../../../src/core/errors.ts';
 import { allTransitions, TRANSITIONS, WITHDRAWAL_STATES } from '../../../src/core/withdrawals/states.ts';
+import type { Custody } from '../../../src/services/custody/handover.ts';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
@@ -225,7 +225,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       customer = { ...customer, ...(await signInAgain(running, customer)) };
       await priceNow(running, 'BTC', '60000');
       const unknown = await confirmed(customer);
-      const failing: CustodySigner = {
+      const failing: Custody = {
         submit: async () => {
           throw new Error('connection reset');
         },
@@ -236,8 +236,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal((await withdrawalRow(running, unknown)).state, 'errored');
       await resolve(unknown, { outcome: 'not_paid' });
       const failed = await confirmed(customer);
-      const broadcastThenFailed: CustodySigner = {
-        submit: async () => ({ txid: 'a'.repeat(64) }),
+      const broadcastThenFailed: Custody = {
+        submit: async () => ({ kind: 'broadcast', txid: 'a'.repeat(64) }),
         status: async () => ({ status: 'failed', txid: 'a'.repeat(64) }),
       };
       running.clock.advance(FIRST_USE_WINDOW_MS);

@@ -1,18 +1,17 @@
-import type { JsonObject } from '../core/audit-hash.ts';
+import type { JsonObject } from '../../core/audit-hash.ts';
+import { type CustodyReport, judgeReport } from '../../core/withdrawals/custody-report.ts';
 import {
   type CustodyCallbackRow,
-  type CustodyHandoffRow,
-  type CustodyReport,
   claimCallback,
   findCallback,
   lockHandoff,
   settleCallback,
   updateHandoff,
-} from '../store/custody-callbacks.ts';
-import { inTransaction, type Tx } from '../store/transaction.ts';
-import { findWithdrawal } from '../store/withdrawals.ts';
-import { audit } from './audit.ts';
-import type { ServiceContext } from './context.ts';
+} from '../../store/custody-callbacks.ts';
+import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { findWithdrawal } from '../../store/withdrawals.ts';
+import { audit } from '../audit.ts';
+import type { ServiceContext } from '../context.ts';
 
 const ACTOR = 'custody:webhook';
 
@@ -40,39 +39,6 @@ export type CallbackAnswer =
       readonly code: 'NOT_FOUND' | 'CONFLICT';
       readonly reason: string;
     };
-
-type Judgement =
-  | { kind: 'apply'; status: CustodyReport; txid: string | null }
-  | { kind: 'unchanged' }
-  | { kind: 'refuse'; reason: string };
-
-/**
- * What a report does to what we know. Custody status only moves forward (submitted, then broadcast, then
- * confirmed or failed); confirmed and failed are final; a txid, once known, never changes.
- */
-export function judgeReport(
-  current: Pick<CustodyHandoffRow, 'status' | 'txid'>,
-  report: { status: CustodyReport; txid?: string | undefined },
-): Judgement {
-  if (report.txid !== undefined && current.txid !== null && report.txid !== current.txid) {
-    return {
-      kind: 'refuse',
-      reason: `txid ${report.txid} differs from the txid already reported (${current.txid})`,
-    };
-  }
-  if (report.status === current.status) return { kind: 'unchanged' };
-  if (current.status === 'confirmed' || current.status === 'failed') {
-    return {
-      kind: 'refuse',
-      reason: `the transaction was already reported ${current.status}; ${report.status} would move it backwards`,
-    };
-  }
-  const txid = current.txid ?? report.txid ?? null;
-  if (report.status !== 'failed' && txid === null) {
-    return { kind: 'refuse', reason: `${report.status} without a txid` };
-  }
-  return { kind: 'apply', status: report.status, txid };
-}
 
 /**
  * Records one signed status callback, in one transaction. The `webhook-id` is claimed first: the same message
