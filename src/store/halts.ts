@@ -18,8 +18,28 @@ export interface HaltCursor {
  * (DESIGN invariant 4). SQLite has one writer at a time, which gives the same order.
  */
 async function bumpHaltControl(tx: Tx): Promise<void> {
-  await tx.updateTable('halt_control').set({ version: sql`version + 1` }).where('id', '=', 1).execute();
+  const result = await tx
+    .updateTable('halt_control')
+    .set({ version: sql`version + 1` })
+    .where('id', '=', 1)
+    .executeTakeFirst();
+  // Without the row there is nothing for releases to wait on: refuse rather than halt without the ordering.
+  if (result.numUpdatedRows !== 1n) throw new Error('assertion failed: the halt control row is missing');
 }
+
+/** What a release reads when the halt control row is gone: nothing may be released until it is back. */
+const CONTROL_ROW_MISSING: HaltRow = Object.freeze({
+  id: 'halt-control-missing',
+  scope: 'global',
+  asset: null,
+  network: null,
+  account_id: null,
+  reason: 'the halt control row is missing: releases wait until it is restored',
+  created_by: 'system:integrity',
+  created_at: '1970-01-01T00:00:00.000Z',
+  lifted_at: null,
+  lifted_by: null,
+});
 
 export async function insertHalt(tx: Tx, row: HaltRow): Promise<void> {
   await bumpHaltControl(tx);
@@ -49,9 +69,12 @@ export async function coveringHalt(
   tx: Tx,
   target: HaltTarget,
 ): Promise<HaltRow | undefined> {
-  if (database.engine === 'postgres') {
-    await sql`select version from halt_control where id = 1 for share`.execute(tx);
-  }
+  const control =
+    database.engine === 'postgres'
+      ? await sql`select version from halt_control where id = 1 for share`.execute(tx)
+      : await sql`select version from halt_control where id = 1`.execute(tx);
+  // A deleted control row would let a halt return without waiting for releases in flight: fail closed.
+  if (control.rows.length !== 1) return CONTROL_ROW_MISSING;
   return tx
     .selectFrom('halts')
     .selectAll()

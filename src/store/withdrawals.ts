@@ -1,9 +1,10 @@
-import type { Compilable } from 'kysely';
+import type { Compilable, ExpressionBuilder } from 'kysely';
 import { DomainError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { canMove, HOLDING } from '../core/withdrawals/states.ts';
 import { compiledInsert, compiledOnce, rowsOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
+import type { Schema } from './schema.ts';
 import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
 import { type Tx, together } from './transaction.ts';
 
@@ -342,7 +343,11 @@ export async function lockWithdrawalForRelease(
   return query.executeTakeFirst();
 }
 
-/** Ids of withdrawals in `state` whose `column` time has come, earliest first, at most `limit`. */
+/**
+ * Ids of withdrawals in `state` whose `column` time has come, earliest first, at most `limit`. Queued ones that an
+ * active halt covers are left out (the releaser would only leave them where they are, and 50 of them would
+ * otherwise fill every pass and stall everybody else's releases); the release itself still checks the halt.
+ */
 export async function dueIds(
   tx: Tx,
   state: 'queued' | 'time_locked',
@@ -350,32 +355,67 @@ export async function dueIds(
   limit: number,
 ): Promise<string[]> {
   const column = state === 'queued' ? 'release_after' : 'time_locked_until';
-  const rows = await tx
-    .selectFrom('withdrawals')
-    .select('id')
-    .where('state', '=', state)
-    .where(column, '<=', at)
-    .orderBy(column)
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  let query = tx.selectFrom('withdrawals').select('id').where('state', '=', state).where(column, '<=', at);
+  if (state === 'queued') query = query.where((eb) => eb.not(eb.exists(coveringHalts(eb))));
+  const rows = await query.orderBy(column).orderBy('id').limit(limit).execute();
   return rows.map((row) => row.id);
 }
 
-/** Withdrawals in `state`, the longest unchanged first, at most `limit` (the caller's batch). */
+/** How many due queued withdrawals an active halt holds back right now (at most `limit` are counted). */
+export async function countDueHalted(tx: Tx, at: string, limit: number): Promise<number> {
+  const rows = await tx
+    .selectFrom('withdrawals')
+    .select('id')
+    .where('state', '=', 'queued')
+    .where('release_after', '<=', at)
+    .where((eb) => eb.exists(coveringHalts(eb)))
+    .limit(limit)
+    .execute();
+  return rows.length;
+}
+
+/** The active halts covering the outer withdrawal row: `haltCovers` in SQL, as in store/halts.ts. */
+function coveringHalts(eb: ExpressionBuilder<Schema, 'withdrawals'>) {
+  return eb
+    .selectFrom('halts')
+    .select('halts.id')
+    .where('halts.lifted_at', 'is', null)
+    .where((h) =>
+      h.or([
+        h('halts.scope', '=', 'global'),
+        h.and([
+          h('halts.scope', '=', 'asset'),
+          h('halts.asset', '=', h.ref('withdrawals.asset')),
+          h.or([h('halts.network', 'is', null), h('halts.network', '=', h.ref('withdrawals.network'))]),
+        ]),
+        h.and([
+          h('halts.scope', '=', 'account'),
+          h('halts.account_id', '=', h.ref('withdrawals.account_id')),
+        ]),
+      ]),
+    );
+}
+
+/**
+ * Withdrawals in `state`, the longest unchanged first, at most `limit`; `after` (the last row of the page before)
+ * pages on, so rows that stay put (custody has no news of them) cannot keep the rest from ever being seen.
+ */
 export async function withdrawalsIn(
   tx: Tx,
   state: 'released' | 'broadcast',
   limit: number,
+  after?: { readonly updated_at: string; readonly id: string },
 ): Promise<WithdrawalRow[]> {
-  return tx
-    .selectFrom('withdrawals')
-    .selectAll()
-    .where('state', '=', state)
-    .orderBy('updated_at')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+  let query = tx.selectFrom('withdrawals').selectAll().where('state', '=', state);
+  if (after !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('updated_at', '>', after.updated_at),
+        eb.and([eb('updated_at', '=', after.updated_at), eb('id', '>', after.id)]),
+      ]),
+    );
+  }
+  return query.orderBy('updated_at').orderBy('id').limit(limit).execute();
 }
 
 /** Sets columns that are not the state (the confirmation's failure count) on a row the caller holds. */
@@ -385,4 +425,23 @@ export async function updateWithdrawalDetails(
   changes: Pick<Partial<WithdrawalsTable>, 'confirm_failures'>,
 ): Promise<void> {
   await tx.updateTable('withdrawals').set(changes).where('id', '=', id).execute();
+}
+
+/**
+ * In a releasing transaction on PostgreSQL: share-locks the account row and the destination's address-book row, so
+ * a lock of the account, a security change or a removal of the address (each an UPDATE of those rows) waits for a
+ * release in flight, and a release that starts after it sees it. SQLite's single writer gives the same order.
+ */
+export async function lockReleaseSubjects(
+  database: Database,
+  tx: Tx,
+  accountId: string,
+  destinationId: string,
+): Promise<void> {
+  if (database.engine !== 'postgres') return;
+  await together(
+    tx,
+    tx.selectFrom('principals').select('id').where('id', '=', accountId).forShare(),
+    tx.selectFrom('address_book_entries').select('id').where('id', '=', destinationId).forShare(),
+  );
 }

@@ -10,7 +10,9 @@ export const COOLING_SETTING = 'address_cooling_ms';
  * period in force now (lengthening protects entries already cooling; shortening never shortens them).
  */
 export function coolingPeriodEndsAt(createdAt: Date, entryCoolingMs: number, accountCoolingMs: number): Date {
-  return new Date(createdAt.getTime() + Math.max(entryCoolingMs, accountCoolingMs));
+  const endsMs = createdAt.getTime() + Math.max(entryCoolingMs, accountCoolingMs);
+  // A period that is not a number (a corrupted row) never ends: fail closed, never "cooled".
+  return Number.isFinite(endsMs) ? new Date(endsMs) : new Date(8.64e15);
 }
 
 export function isCooled(

@@ -37,7 +37,17 @@ const SEVERITY: Record<RuleOutcome, number> = { approve: 0, wait: 1, time_lock: 
 export function screen<Facts>(rules: readonly Rule<Facts>[], facts: Facts): ScreeningDecision {
   const results: RuleResult[] = rules.map((rule) => {
     try {
-      return { rule: rule.name, version: rule.version, ...rule.evaluate(facts) };
+      const result = rule.evaluate(facts);
+      // An answer that is not an outcome (a promise, a typo, nothing) holds: never read as approve.
+      if (typeof result !== 'object' || result === null || !Object.hasOwn(SEVERITY, result.outcome)) {
+        return {
+          rule: rule.name,
+          version: rule.version,
+          outcome: 'review' as const,
+          reason: 'the rule gave no outcome: held',
+        };
+      }
+      return { rule: rule.name, version: rule.version, ...result };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return {

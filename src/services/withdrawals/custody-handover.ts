@@ -1,3 +1,4 @@
+import { coveringHalt } from '../../store/halts.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { moveWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
@@ -15,9 +16,19 @@ export async function submitToCustody(
   context: ServiceContext,
   custody: Custody,
   withdrawal: WithdrawalRow,
-): Promise<'broadcast' | 'pending' | 'errored'> {
+): Promise<'broadcast' | 'pending' | 'errored' | 'halted'> {
   if (withdrawal.attestation === null)
     throw new Error('assertion failed: a released withdrawal carries its attestation');
+  // A halt also stops what was released before it but not yet handed over (a crash between the two, a release
+  // that committed just before the halt): it stays released, nothing is sent, until the halt is lifted.
+  const halt = await inTransaction(context.database, (tx) =>
+    coveringHalt(context.database, tx, {
+      asset: withdrawal.asset,
+      network: withdrawal.network,
+      accountId: withdrawal.account_id,
+    }),
+  );
+  if (halt !== undefined) return 'halted';
   let outcome: HandoverOutcome;
   try {
     outcome = await custody.submit({

@@ -3,7 +3,7 @@ import { proofBinding } from '../../core/withdrawals/proof-binding.ts';
 import { coveringHalt } from '../../store/halts.ts';
 import { findHold } from '../../store/ledger/index.ts';
 import { readTogether, type Tx } from '../../store/transaction.ts';
-import { findProof, type WithdrawalRow } from '../../store/withdrawals.ts';
+import { findProof, lockReleaseSubjects, type WithdrawalRow } from '../../store/withdrawals.ts';
 import type { ServiceContext } from '../context.ts';
 import { accountAndDestinationReads } from './screening.ts';
 
@@ -22,6 +22,7 @@ export async function gatherReleaseFacts(
     network: withdrawal.network,
     accountId: withdrawal.account_id,
   });
+  await lockReleaseSubjects(context.database, tx, withdrawal.account_id, withdrawal.destination_id);
   const [subject] = await readTogether(tx, accountAndDestinationReads(tx, withdrawal, now));
   const proof = withdrawal.proof_id === null ? undefined : await findProof(tx, withdrawal.proof_id);
   const hold = await findHold(tx, withdrawal.id);

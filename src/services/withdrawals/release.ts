@@ -3,6 +3,7 @@ import { type Rule, type ScreeningDecision, screen } from '../../core/risk/scree
 import { signRelease } from '../../core/withdrawals/attestation.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import {
+  countDueHalted,
   dueIds,
   lockWithdrawalForRelease,
   moveLockedWithdrawal,
@@ -165,7 +166,12 @@ export async function releaseDue(
     pending: 0,
   };
   const handOver = async (withdrawal: WithdrawalRow) => {
-    if ((await submitToCustody(context, custody, withdrawal)) === 'pending') counts.pending += 1;
+    const handed = await submitToCustody(context, custody, withdrawal);
+    if (handed === 'halted') {
+      counts.halted += 1;
+      return;
+    }
+    if (handed === 'pending') counts.pending += 1;
     counts.submitted += 1;
   };
   // Released but not yet broadcast: a crash between the two, another node handing it over right now, or custody
@@ -175,6 +181,7 @@ export async function releaseDue(
   for (const withdrawal of await withdrawalsIn(context.database.db, 'released', BATCH))
     await handOver(withdrawal);
   const at = context.clock.now().toISOString();
+  counts.halted += await countDueHalted(context.database.db, at, BATCH);
   for (const id of await dueIds(context.database.db, 'queued', at, BATCH)) {
     const { result, withdrawal } = await releaseOne(context, id);
     counts[result] += 1;

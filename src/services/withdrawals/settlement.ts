@@ -8,23 +8,32 @@ import type { Custody } from '../custody/handover.ts';
 import { custodyAccount, feesAccount, inFlightAccount } from './ledger-accounts.ts';
 
 const BATCH = 50;
+/** Pages of BATCH one settlement pass reads at most. */
+const MAX_PAGES = 20;
 const ACTOR = 'system:settlement';
 
 /**
  * Chain confirmation posts the hold exactly once and books the fee; a failure goes to errored for an operator.
- * At most BATCH per pass, the longest unchanged first.
+ * At most MAX_PAGES x BATCH per pass, the longest unchanged first.
  */
 export async function settleBroadcast(context: ServiceContext, custody: Custody): Promise<number> {
-  const broadcast = await withdrawalsIn(context.database.db, 'broadcast', BATCH);
   let settled = 0;
   const failures: unknown[] = [];
-  for (const withdrawal of broadcast) {
-    // One withdrawal that cannot settle (a ledger refusal, an adapter error) must not hold up the others.
-    try {
-      settled += await settleOne(context, custody, withdrawal);
-    } catch (error) {
-      failures.push(error);
+  // Page by page: broadcast withdrawals custody has no news of stay as they are, and must not hide the rest.
+  let page = await withdrawalsIn(context.database.db, 'broadcast', BATCH);
+  for (let pages = 1; ; pages++) {
+    for (const withdrawal of page) {
+      // One withdrawal that cannot settle (a ledger refusal, an adapter error) must not hold up the others.
+      try {
+        settled += await settleOne(context, custody, withdrawal);
+      } catch (error) {
+        failures.push(error);
+      }
     }
+    const last = page.at(-1);
+    // At MAX_PAGES the rest waits for the next pass (it starts from the oldest again).
+    if (last === undefined || page.length < BATCH || pages >= MAX_PAGES) break;
+    page = await withdrawalsIn(context.database.db, 'broadcast', BATCH, last);
   }
   if (failures.length > 0)
     throw new AggregateError(failures, `${failures.length} withdrawal(s) could not settle`);

@@ -143,3 +143,13 @@ describe('cooling period hours from a customer', () => {
     );
   });
 });
+
+describe('a corrupted cooling period fails closed', () => {
+  test('a period that is not a number (NaN from a damaged row) never ends, so the entry is never cooled', () => {
+    const created = new Date('2026-01-01T00:00:00.000Z');
+    const later = new Date('2030-01-01T00:00:00.000Z');
+    assert.equal(isCooled(created, Number.NaN, DEFAULT_COOLING_MS, later), false);
+    assert.equal(isCooled(created, DEFAULT_COOLING_MS, Number.NaN, later), false);
+    assert.equal(isCooled(new Date(Number.NaN), DEFAULT_COOLING_MS, DEFAULT_COOLING_MS, later), false);
+  });
+});

@@ -99,3 +99,22 @@ describe('screening fails closed', () => {
     assert.equal(screen(MINIMAL_WITHDRAWAL_RULES, { ...facts, destinationRemoved: true }).outcome, 'reject');
   });
 });
+
+describe('an answer that is not an outcome holds', () => {
+  test('a rule that answers a promise, nothing or an unknown outcome holds the withdrawal for review', () => {
+    const odd: Rule<WithdrawalFacts>[] = [
+      {
+        name: 'async',
+        version: 1,
+        evaluate: (() => Promise.resolve({ outcome: 'reject', reason: 'x' })) as never,
+      },
+      { name: 'nothing', version: 1, evaluate: (() => undefined) as never },
+      { name: 'typo', version: 1, evaluate: (() => ({ outcome: 'aprove', reason: 'x' })) as never },
+    ];
+    for (const rule of odd) {
+      const decision = screen([...MINIMAL_WITHDRAWAL_RULES, rule], facts);
+      assert.equal(decision.outcome, 'review', rule.name);
+      assert.match(decision.results.at(-1)?.reason ?? '', /no outcome/);
+    }
+  });
+});

@@ -47,6 +47,75 @@ for (const { engine, describeOn } of await eachEngine()) {
       return done.body as { id: string; state: string; reason: string | null };
     }
 
+    /** Withdrawal rows (with the proof rows the database requires) written straight in, as a busy history. */
+    async function insertWithdrawals(
+      accountId: string,
+      destinationId: string,
+      count: number,
+      state: 'held_for_review' | 'queued',
+    ) {
+      const now = running.clock.now().getTime();
+      const rows = Array.from({ length: count }, (_, i) => {
+        const id = newId();
+        const digest = randomBytes(32).toString('hex');
+        return { id, digest, proofId: newId(), at: new Date(now - 3_600_000 + i).toISOString() };
+      });
+      await insertInSlices(rows, (slice) =>
+        fresh.database.db
+          .insertInto('withdrawal_proofs')
+          .values(
+            slice.map((h) => ({
+              id: h.proofId,
+              withdrawal_id: h.id,
+              account_id: accountId,
+              digest: h.digest,
+              method: 'totp' as const,
+              factor_id: 'history',
+              evidence: '{}',
+              proof_hash: randomBytes(32).toString('hex'),
+              created_at: h.at,
+            })),
+          )
+          .execute(),
+      );
+      await insertInSlices(rows, (slice) =>
+        fresh.database.db
+          .insertInto('withdrawals')
+          .values(
+            slice.map((h) => ({
+              id: h.id,
+              account_id: accountId,
+              asset: 'BTC',
+              network: 'bitcoin',
+              amount: '66667',
+              fee: '0',
+              destination_id: destinationId,
+              destination_address: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+              destination_label: 'Cold wallet',
+              nonce: 'n',
+              digest: h.digest,
+              summary: 'history',
+              state,
+              proof_id: h.proofId,
+              confirm_failures: 0,
+              expires_at: h.at,
+              release_after: state === 'queued' ? h.at : null,
+              time_locked_until: null,
+              first_use: 0,
+              screening: null,
+              attestation: null,
+              txid: null,
+              reason: 'history',
+              move_id: null,
+              created_at: h.at,
+              updated_at: h.at,
+            })),
+          )
+          .execute(),
+      );
+      return rows.map((row) => row.id);
+    }
+
     test('5,000 account halts, then a global halt: nothing is released, and every halt is listed page by page', async () => {
       const customer = await readyCustomer(running, 'many-halts@example.com');
       const w = await queued(customer);
@@ -108,66 +177,8 @@ for (const { engine, describeOn } of await eachEngine()) {
     test('an account with 1,500 withdrawals in 24 h is held by the daily USD limit (1,000 of them alone are under it)', async () => {
       const customer = await readyCustomer(running, 'busy-account@example.com');
       const accountId = await customerId(running, customer.email);
-      const now = running.clock.now().getTime();
       // 66,667 sat is USD 40.0002 at USD 60,000: 1,000 of them are USD 40,000, 1,500 are USD 60,000.
-      const history = Array.from({ length: 1500 }, (_, i) => {
-        const id = `history-${accountId}-${i}`;
-        const digest = randomBytes(32).toString('hex');
-        return { id, digest, proofId: `proof-${id}`, at: new Date(now - 3_600_000 + i).toISOString() };
-      });
-      await insertInSlices(history, (slice) =>
-        fresh.database.db
-          .insertInto('withdrawal_proofs')
-          .values(
-            slice.map((h) => ({
-              id: h.proofId,
-              withdrawal_id: h.id,
-              account_id: accountId,
-              digest: h.digest,
-              method: 'totp' as const,
-              factor_id: 'history',
-              evidence: '{}',
-              proof_hash: randomBytes(32).toString('hex'),
-              created_at: h.at,
-            })),
-          )
-          .execute(),
-      );
-      await insertInSlices(history, (slice) =>
-        fresh.database.db
-          .insertInto('withdrawals')
-          .values(
-            slice.map((h) => ({
-              id: h.id,
-              account_id: accountId,
-              asset: 'BTC',
-              network: 'bitcoin',
-              amount: '66667',
-              fee: '0',
-              destination_id: customer.destinationId,
-              destination_address: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
-              destination_label: 'Cold wallet',
-              nonce: 'n',
-              digest: h.digest,
-              summary: 'history',
-              state: 'held_for_review' as const,
-              proof_id: h.proofId,
-              confirm_failures: 0,
-              expires_at: h.at,
-              release_after: null,
-              time_locked_until: null,
-              first_use: 0,
-              screening: null,
-              attestation: null,
-              txid: null,
-              reason: 'history',
-              move_id: null,
-              created_at: h.at,
-              updated_at: h.at,
-            })),
-          )
-          .execute(),
-      );
+      await insertWithdrawals(accountId, customer.destinationId, 1500, 'held_for_review');
       const w = await queued(customer, '0.0001');
       assert.equal(w.state, 'held_for_review', JSON.stringify(w));
       assert.match(w.reason ?? '', /daily limit of USD 50,?000/);
@@ -307,6 +318,87 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(row.attestation, null);
       assert.match(row.reason ?? '', /sanctions feed unreachable/);
       assert.deepEqual(await balanceOf(running, customer.token), { available: '0.8999', held: '0.1001' });
+    });
+
+    test("a hundred halted withdrawals do not stall anybody else: another customer's due withdrawal is released", async () => {
+      const frozen = await readyCustomer(running, 'frozen-many@example.com');
+      const frozenId = await customerId(running, frozen.email);
+      await insertWithdrawals(frozenId, frozen.destinationId, 100, 'queued');
+      const commander = await operatorWithSession(
+        running,
+        'stall-commander@ops.example',
+        'incident_commander',
+      );
+      const halt = await api(running, 'POST', '/v1/operator/halts', {
+        token: commander.token,
+        body: { scope: 'account', account_id: frozenId, reason: 'account takeover' },
+      });
+      assert.equal(halt.status, 201, JSON.stringify(halt.body));
+      const other = await readyCustomer(running, 'not-frozen@example.com');
+      const w = await queued(other);
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      const pass = await releaseDue(running.context, simulatedChain(running));
+      assert.equal(pass.released, 1, JSON.stringify(pass));
+      assert.ok(pass.halted >= 50, JSON.stringify(pass));
+      assert.equal((await withdrawalRow(running, w.id)).state, 'broadcast');
+      await api(running, 'DELETE', `/v1/operator/halts/${halt.body.id}`, { token: commander.token });
+      await fresh.database.db
+        .deleteFrom('withdrawals')
+        .where('account_id', '=', frozenId)
+        .where('reason', '=', 'history')
+        .execute();
+    });
+
+    test('a withdrawal released but not yet handed over when a halt returns is not handed over until the halt is lifted', async () => {
+      const customer = await readyCustomer(running, 'released-then-halted@example.com');
+      const w = await queued(customer);
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      // The releaser signed it and stopped before the hand-over (a crash, a node restart).
+      assert.equal((await releaseOne(running.context, w.id)).result, 'released');
+      const commander = await operatorWithSession(
+        running,
+        'handover-commander@ops.example',
+        'incident_commander',
+      );
+      const halt = await api(running, 'POST', '/v1/operator/halts', {
+        token: commander.token,
+        body: { scope: 'global', reason: 'stop everything' },
+      });
+      assert.equal(halt.status, 201, JSON.stringify(halt.body));
+      const chain = simulatedChain(running);
+      const pass = await releaseDue(running.context, chain);
+      assert.equal(pass.submitted, 0, JSON.stringify(pass));
+      assert.equal((await withdrawalRow(running, w.id)).state, 'released');
+      assert.equal((await chain.status(w.id)).status, 'unknown', 'nothing reached custody');
+      await api(running, 'DELETE', `/v1/operator/halts/${halt.body.id}`, { token: commander.token });
+      await releaseDue(running.context, chain);
+      assert.equal((await withdrawalRow(running, w.id)).state, 'broadcast');
+    });
+
+    test('with the halt control row deleted nothing is released, and a halt refuses to be set without it', async () => {
+      const customer = await readyCustomer(running, 'no-control-row@example.com');
+      const w = await queued(customer);
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      await fresh.database.db.deleteFrom('halt_control').execute();
+      try {
+        const pass = await releaseDue(running.context, simulatedChain(running));
+        assert.equal(pass.released, 0, JSON.stringify(pass));
+        assert.equal((await withdrawalRow(running, w.id)).state, 'queued');
+        const commander = await operatorWithSession(
+          running,
+          'control-commander@ops.example',
+          'incident_commander',
+        );
+        const halt = await api(running, 'POST', '/v1/operator/halts', {
+          token: commander.token,
+          body: { scope: 'global', reason: 'stop everything' },
+        });
+        assert.equal(halt.status, 500, 'a broken database is not a halt that seems to work');
+      } finally {
+        await fresh.database.db.insertInto('halt_control').values({ id: 1, version: 0 }).execute();
+      }
+      const pass = await releaseDue(running.context, simulatedChain(running));
+      assert.equal(pass.released, 1, JSON.stringify(pass));
     });
   });
 }
