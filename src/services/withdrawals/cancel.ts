@@ -1,6 +1,7 @@
 import { DomainError, invalidInput } from '../../core/errors.ts';
+import { holdMismatch } from '../../core/risk/release-rules.ts';
 import { CANCELLABLE } from '../../core/withdrawals/states.ts';
-import { voidHold } from '../../store/ledger/index.ts';
+import { findHold, voidHold } from '../../store/ledger/index.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { lockWithdrawal, moveWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
@@ -10,7 +11,11 @@ import type { Authenticated } from '../identity/sessions.ts';
 import { notFoundWithdrawal } from './request.ts';
 import { viewWithdrawal } from './view.ts';
 
-/** Voids the hold (if one was placed) and moves the withdrawal to cancelled or rejected, in the caller's tx. */
+/**
+ * Moves the withdrawal to cancelled or rejected and voids its hold, in the caller's tx. A withdrawal past
+ * confirmation whose hold is missing or is not the one it placed (a row written around the services) still ends,
+ * so an operator can clear the alarm, but its ledger is left as it is and the end is audited as critical.
+ */
 export async function endWithdrawal(
   tx: Tx,
   context: ServiceContext,
@@ -28,7 +33,9 @@ export async function endWithdrawal(
     at: now.toISOString(),
   });
   if (!moved) return false;
-  if (withdrawal.proof_id !== null) {
+  const mismatch =
+    withdrawal.proof_id === null ? undefined : holdMismatch(withdrawal, await findHold(tx, withdrawal.id));
+  if (withdrawal.proof_id !== null && mismatch === undefined) {
     await voidHold(
       tx,
       { id: `${withdrawal.id}:void`, pendingId: withdrawal.id, code: `withdrawal_${to}` },
@@ -39,7 +46,11 @@ export async function endWithdrawal(
     actor,
     action: `withdrawal.${to}`,
     subject: `withdrawal:${withdrawal.id}`,
-    data: { from: withdrawal.state, reason },
+    data: {
+      from: withdrawal.state,
+      reason,
+      ...(mismatch === undefined ? {} : { hold: `not voided: ${mismatch}`, severity: 'critical' }),
+    },
   });
   return true;
 }

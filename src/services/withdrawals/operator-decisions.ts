@@ -1,4 +1,6 @@
 import { DomainError, invalidInput } from '../../core/errors.ts';
+import { holdMismatch } from '../../core/risk/release-rules.ts';
+import { findHold } from '../../store/ledger/index.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { lockWithdrawal, moveLockedWithdrawal } from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
@@ -100,6 +102,11 @@ export async function resolveErrored(
     const txid = input.txid as string;
     if (withdrawal.txid !== null && withdrawal.txid !== txid)
       throw invalidInput('txid', `is not the txid custody broadcast (${withdrawal.txid})`);
+    const mismatch = holdMismatch(withdrawal, await findHold(tx, withdrawal.id));
+    if (mismatch !== undefined)
+      throw new DomainError('WRONG_STATE', `it cannot be completed: ${mismatch}; resolve it as not_paid`, {
+        details: { state: withdrawal.state },
+      });
     await completeWithdrawal(tx, context, withdrawal, 'errored', actor, reason, txid);
     return viewWithdrawal({ ...withdrawal, state: 'completed', txid, reason: null });
   });

@@ -239,6 +239,20 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(JSON.parse(String(entry.data)).severity, 'critical');
       assert.equal((await chain.status(id)).status, 'unknown', 'nothing reached custody');
       assert.deepEqual(await balanceOf(running, customer.token), { available: '1', held: '0' });
+      // The alarm can be cleared: an analyst rejects it; no hold is voided that was never placed.
+      const analyst = await operatorWithSession(running, 'forgery-analyst@ops.example', 'risk_analyst');
+      const rejected = await api(running, 'POST', `/v1/operator/withdrawals/${id}/review`, {
+        token: analyst.token,
+        body: { decision: 'reject', reason: 'forged row, see incident' },
+      });
+      assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
+      assert.equal(rejected.body.state, 'rejected');
+      const ended = (await auditEntries(running, 'withdrawal.rejected')).find(
+        (e) => e.subject === `withdrawal:${id}`,
+      );
+      assert.ok(ended);
+      assert.equal(JSON.parse(String(ended.data)).severity, 'critical');
+      assert.deepEqual(await balanceOf(running, customer.token), { available: '1', held: '0' });
     });
 
     test('a broadcast withdrawal that custody reports confirmed but that has no hold to post: errored and a critical alarm, not a silent stall', async () => {
