@@ -87,3 +87,13 @@ export function screen<Facts>(rules: readonly Rule<Facts>[], facts: Facts): Scre
   }
   return { outcome, until, results };
 }
+
+/** The decision when the rules could not run at all (the facts unreadable, the screener down): held, with why. */
+export function heldBecause(rule: string, error: unknown, what: string): ScreeningDecision {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    outcome: 'review',
+    until: undefined,
+    results: [{ rule, version: 1, outcome: 'review', reason: `${what} (${message}): held` }],
+  };
+}

@@ -2,6 +2,7 @@ import type { Compilable } from 'kysely';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
+import { heldBecause } from '../../core/risk/screening.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
 import { digestOfTerms } from '../../core/withdrawals/proof-binding.ts';
 import { factorReads } from '../../store/identity/factors.ts';
@@ -283,14 +284,7 @@ export async function applyScreening(
   try {
     decision = await screener.screen(tx, context, withdrawal, read);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    decision = {
-      outcome: 'review',
-      until: undefined,
-      results: [
-        { rule: 'screener', version: 1, outcome: 'review', reason: `screening failed (${message}): held` },
-      ],
-    };
+    decision = heldBecause('screener', error, 'screening failed');
   }
   const screening = JSON.stringify(decision.results);
   const reason = decision.results

@@ -1,9 +1,9 @@
 import { coveringHalt } from '../../store/halts.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { moveWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
-import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Custody, HandoverOutcome } from '../custody/handover.ts';
+import { markErrored } from './errored.ts';
 
 const ACTOR = 'system:releaser';
 
@@ -47,23 +47,14 @@ export async function submitToCustody(
       outcome.kind === 'refused'
         ? `custody refused: ${outcome.reason}`
         : `custody outcome unknown: ${outcome.reason}`;
-    await inTransaction(context.database, async (tx) => {
-      const moved = await moveWithdrawal(tx, {
-        id: withdrawal.id,
+    await inTransaction(context.database, (tx) =>
+      markErrored(tx, context, withdrawal, {
         from: 'released',
-        path: [{ to: 'errored', actor: ACTOR, reason }],
-        changes: { reason },
-        at: context.clock.now().toISOString(),
-      });
-      if (moved) {
-        await audit(tx, context, {
-          actor: ACTOR,
-          action: 'withdrawal.errored',
-          subject: `withdrawal:${withdrawal.id}`,
-          data: { reason },
-        });
-      }
-    });
+        actor: ACTOR,
+        reason,
+        action: 'withdrawal.errored',
+      }),
+    );
     return 'errored';
   }
   if (outcome.kind === 'pending') return 'pending';

@@ -1,5 +1,5 @@
 import { RELEASE_RULES, type ReleaseFacts } from '../../core/risk/release-rules.ts';
-import { type Rule, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
+import { heldBecause, type Rule, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import { signRelease } from '../../core/withdrawals/attestation.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import {
@@ -53,19 +53,7 @@ export async function releaseOne(
       facts = await gatherReleaseFacts(context, tx, withdrawal, now);
       decision = screen(rules, facts);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      decision = {
-        outcome: 'review',
-        until: undefined,
-        results: [
-          {
-            rule: 'release_facts',
-            version: 1,
-            outcome: 'review',
-            reason: `the release facts could not be read (${message})`,
-          },
-        ],
-      };
+      decision = heldBecause('release_facts', error, 'the release facts could not be read');
     }
     const reason = decision.results
       .filter((result) => result.outcome === decision.outcome)

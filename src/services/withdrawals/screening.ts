@@ -2,7 +2,7 @@ import { COOLING_SETTING, coolingPeriodEndsAt } from '../../core/address-book/co
 import { DomainError } from '../../core/errors.ts';
 import { getAsset } from '../../core/money/index.ts';
 import { addUsd, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
-import { type ScreeningDecision, screen } from '../../core/risk/screening.ts';
+import { heldBecause, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import {
   type AccountFacts,
   type DestinationFacts,
@@ -158,19 +158,7 @@ export const minimalScreener: Screener<Gathered> = {
   async screen(tx, context, withdrawal, read) {
     const gathered = read ?? (await readTogether(tx, failClosed(factsReads(tx, context, withdrawal))))[0];
     if (gathered.error !== undefined) {
-      const message = gathered.error instanceof Error ? gathered.error.message : String(gathered.error);
-      return {
-        outcome: 'review',
-        until: undefined,
-        results: [
-          {
-            rule: 'facts',
-            version: 1,
-            outcome: 'review',
-            reason: `screening could not gather its facts (${message}): held`,
-          },
-        ],
-      };
+      return heldBecause('facts', gathered.error, 'screening could not gather its facts');
     }
     return screen(MINIMAL_WITHDRAWAL_RULES, gathered.facts);
   },

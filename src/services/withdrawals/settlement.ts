@@ -5,6 +5,7 @@ import { moveWithdrawal, type WithdrawalRow, withdrawalsIn } from '../../store/w
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Custody } from '../custody/handover.ts';
+import { markErrored } from './errored.ts';
 import { custodyAccount, feesAccount, inFlightAccount } from './ledger-accounts.ts';
 
 const BATCH = 50;
@@ -47,21 +48,13 @@ async function toErrored(
   reason: string,
   action: string,
 ): Promise<void> {
-  const moved = await moveWithdrawal(tx, {
-    id: withdrawal.id,
+  await markErrored(tx, context, withdrawal, {
     from: 'broadcast',
-    path: [{ to: 'errored', actor: ACTOR, reason }],
-    changes: { reason },
-    at: context.clock.now().toISOString(),
+    actor: ACTOR,
+    reason,
+    action,
+    severity: 'critical',
   });
-  if (moved) {
-    await audit(tx, context, {
-      actor: ACTOR,
-      action,
-      subject: `withdrawal:${withdrawal.id}`,
-      data: { reason, txid: withdrawal.txid, severity: 'critical' },
-    });
-  }
 }
 
 async function settleOne(
