@@ -5,6 +5,7 @@ import { newId } from '../core/ids.ts';
 import { getAsset } from '../core/money/index.ts';
 import { isNetwork, type Network } from '../core/networks.ts';
 import { activeHaltsPage, findHalt, type HaltRow, insertHalt, liftHaltRow } from '../store/halts.ts';
+import { findPrincipal } from '../store/identity/principals.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
@@ -60,6 +61,9 @@ export async function setHalt(
   const reason = parseReason(input.reason);
   const by = actorName(actor);
   return inTransaction(context.database, async (tx) => {
+    // A halt that names no customer covers nothing and would only look like protection.
+    if (scope.scope === 'account' && (await findPrincipal(tx, scope.accountId))?.kind !== 'customer')
+      throw invalidInput('account_id', 'is not the id of a customer account');
     const row: HaltRow = {
       id: newId(),
       ...haltFields(scope),

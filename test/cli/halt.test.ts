@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import { coveringHalt } from '../../src/store/halts.ts';
+import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { inTransaction } from '../../src/store/transaction.ts';
 import { CLI_KEYS, type CliResult, cliContext, cliOperator, runCli } from '../support/cli.ts';
 import { eachEngine } from '../support/each-engine.ts';
@@ -32,6 +33,22 @@ async function covering(
   );
 }
 
+/** Customer accounts written straight into the database, for halts to name. */
+async function customers(database: Database, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const principal = await insertPrincipal(database.db, {
+      kind: 'customer',
+      email: `halted-${i}-${Date.now()}@example.com`,
+      passwordHash: 'unused',
+      role: null,
+      now: new Date().toISOString(),
+    });
+    ids.push(principal.id);
+  }
+  return ids;
+}
+
 async function countRows(database: Database, table: 'halts' | 'audit_log'): Promise<number> {
   const row = await database.db
     .selectFrom(table)
@@ -49,10 +66,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       try {
         const commander = await cliOperator(cliContext(fresh.database), 'incident_commander');
         const env = { ...fresh.env, ...KEYS, ...commander.env };
+        const [acct7, acct1] = (await customers(fresh.database, 2)) as [string, string];
         const [global, asset, account] = await Promise.all([
           runCli(['halt', 'set', '--global', '--reason', 'incident 42: stop everything'], env),
           runCli(['halt', 'set', '--asset', 'BTC', '--network', 'bitcoin', '--reason', 'node upgrade'], env),
-          runCli(['halt', 'set', '--account', 'acct-7', '--reason', 'account takeover suspected'], env),
+          runCli(['halt', 'set', '--account', acct7, '--reason', 'account takeover suspected'], env),
         ]);
         const globalHalt = json(global);
         assert.equal(globalHalt.scope, 'global');
@@ -64,7 +82,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         );
         assert.deepEqual(
           { scope: json(account).scope, account_id: json(account).account_id },
-          { scope: 'account', account_id: 'acct-7' },
+          { scope: 'account', account_id: acct7 },
         );
 
         const listed = json(await runCli(['halt', 'list'], env));
@@ -80,15 +98,15 @@ for (const { engine, describeOn } of await eachEngine()) {
           new Set(after.halts.map((h: { id: string }) => h.id)),
           new Set([json(asset).id, json(account).id]),
         );
-        const eth = { asset: 'ETH', network: 'ethereum', account_id: 'acct-1' };
+        const eth = { asset: 'ETH', network: 'ethereum', account_id: acct1 };
         assert.equal(
           await covering(fresh.database, eth),
           undefined,
           'the lifted global halt no longer covers ETH',
         );
-        assert.equal((await covering(fresh.database, { ...eth, account_id: 'acct-7' }))?.scope, 'account');
+        assert.equal((await covering(fresh.database, { ...eth, account_id: acct7 }))?.scope, 'account');
         assert.equal(
-          (await covering(fresh.database, { asset: 'BTC', network: 'bitcoin', account_id: 'acct-1' }))?.scope,
+          (await covering(fresh.database, { asset: 'BTC', network: 'bitcoin', account_id: acct1 }))?.scope,
           'asset',
         );
 

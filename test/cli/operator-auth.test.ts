@@ -4,6 +4,7 @@ import { osUser } from '../../src/cli/operator-auth.ts';
 import { consoleName } from '../../src/services/identity/acting-operator.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import type { Database } from '../../src/store/database.ts';
+import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { CLI_KEYS, type CliResult, cliContext, cliOperator, runCli, totpNow } from '../support/cli.ts';
 import { api } from '../support/customers.ts';
 import { freshDatabase, testEngines } from '../support/engines.ts';
@@ -172,7 +173,25 @@ for (const { engine, skip } of await testEngines()) {
         assert.equal(session.role, 'risk_analyst');
         const withToken = { ...env, DRAWBRIDGE_OPERATOR_TOKEN: session.token };
         const halt = json(
-          await runCli(['halt', 'set', '--account', 'acct-9', '--reason', 'review'], withToken),
+          await runCli(
+            [
+              'halt',
+              'set',
+              '--account',
+              (
+                await insertPrincipal(fresh.database.db, {
+                  kind: 'customer',
+                  email: 'halted-by-analyst@example.com',
+                  passwordHash: 'unused',
+                  role: null,
+                  now: new Date().toISOString(),
+                })
+              ).id,
+              '--reason',
+              'review',
+            ],
+            withToken,
+          ),
         );
         assert.equal(halt.created_by, `operator:${analyst.id}`, 'a risk analyst may halt');
         assert.equal(refusedAuth(await runCli(['halt', 'lift', halt.id], withToken)).error, 'FORBIDDEN');

@@ -92,6 +92,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     });
 
     test('a global, an asset (BTC) and an account halt each keep a due withdrawal from release; lifted, it releases', async () => {
+      const bystander = await readyCustomer(running, 'halted-bystander@example.com');
       const customer = await readyCustomer(running, 'halted@example.com');
       const w = await confirmed(customer, '0.1', 'queued');
       running.clock.advance(FIRST_USE_WINDOW_MS);
@@ -126,7 +127,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       // Halts that do not cover it do not stop it.
       const other = [
         await halt({ scope: 'asset', asset: 'ETH' }),
-        await halt({ scope: 'account', account_id: commander.id }),
+        await halt({ scope: 'account', account_id: await customerId(running, bystander.email) }),
       ];
       const pass = await releaseDue(running.context, chain);
       assert.equal(pass.released, 1);
