@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { seal } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { normalizeEmail } from '../../core/identity/email.ts';
 import { OPERATOR_ROLES, type OperatorRole as RoleOfMatrix } from '../../core/identity/operator-roles.ts';
 import { newTotpSecret, totpUri } from '../../core/mfa/totp.ts';
 import { insertFactor } from '../../store/identity/factors.ts';
-import { findPrincipalByEmail, insertPrincipal } from '../../store/identity/principals.ts';
+import {
+  anyOperator,
+  anyOperatorLocked,
+  findPrincipalByEmail,
+  insertPrincipal,
+} from '../../store/identity/principals.ts';
 import type { OperatorRole } from '../../store/schema-identity.ts';
-import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { inTransaction } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorName, authorize, type BootstrapActor, type OperatorActor } from './acting-operator.ts';
@@ -25,23 +29,10 @@ const SAME_ROLES: [OperatorRole] extends [RoleOfMatrix]
   : never = true;
 void SAME_ROLES;
 
-// Held (PostgreSQL) while the first operator is made, so two bootstraps cannot both find none.
-const BOOTSTRAP_LOCK_KEY = 0x0d7a_b007;
-
 export function parseRole(input: unknown): OperatorRole {
   if (typeof input === 'string' && (OPERATOR_ROLES as readonly string[]).includes(input))
     return input as OperatorRole;
   throw invalidInput('role', `must be one of ${OPERATOR_ROLES.join(', ')}`);
-}
-
-async function anyOperator(tx: Tx): Promise<boolean> {
-  const row = await tx
-    .selectFrom('principals')
-    .select('id')
-    .where('kind', '=', 'operator')
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 /** Whether the installation has an operator yet (until it does, the first one is made without one). */
@@ -68,9 +59,7 @@ export async function createOperator(
   const secret = newTotpSecret();
   return inTransaction(context.database, async (tx) => {
     if (actor.kind === 'bootstrap') {
-      if (context.database.engine === 'postgres')
-        await sql`select pg_advisory_xact_lock(${sql.raw(BOOTSTRAP_LOCK_KEY.toString())})`.execute(tx);
-      if (await anyOperator(tx)) {
+      if (await anyOperatorLocked(context.database, tx)) {
         throw new DomainError('FORBIDDEN', 'operators exist: only an admin creates another');
       }
     }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { assert } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { compiledOnce, rowsOf } from '../compiled-query.ts';
+import type { Database } from '../database.ts';
 import type { OperatorRole, PrincipalKind, PrincipalsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
 
@@ -110,3 +111,27 @@ const claimStep = compiledOnce(2, (tx: Tx, _engine, id: string, step: string) =>
     .where('id', '=', id)
     .where('last_totp_step', '<', step as unknown as number),
 );
+
+/** Whether any operator exists (one row read: any is enough). */
+export async function anyOperator(tx: Tx): Promise<boolean> {
+  const row = await tx
+    .selectFrom('principals')
+    .select('id')
+    .where('kind', '=', 'operator')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+// Held (PostgreSQL) while the first operator is made, so two bootstraps cannot both find none.
+const BOOTSTRAP_LOCK_KEY = 0x0d7a_b007;
+
+/**
+ * anyOperator, inside the transaction that makes the first operator: on PostgreSQL under a transaction-scoped
+ * advisory lock, so two bootstraps cannot both find none (SQLite's single writer serialises them already).
+ */
+export async function anyOperatorLocked(database: Database, tx: Tx): Promise<boolean> {
+  if (database.engine === 'postgres')
+    await sql`select pg_advisory_xact_lock(${sql.raw(BOOTSTRAP_LOCK_KEY.toString())})`.execute(tx);
+  return anyOperator(tx);
+}
