@@ -12,8 +12,20 @@ export interface Figure {
   readonly floorIterations: number | undefined;
 }
 
+/** A count per unit of work (statements per withdrawal, say), beside the floor's and the most the target allows. */
+export interface Count {
+  readonly engine: string;
+  readonly case: string;
+  readonly value: number;
+  readonly floorValue: number | undefined;
+  /** The target: at most this many; undefined when there is none. */
+  readonly atMost: number | undefined;
+}
+
 export interface BenchmarkResult {
   readonly figures: readonly Figure[];
+  /** Printed in the same table; a count above its `atMost` is below target. */
+  readonly counts?: readonly Count[];
   readonly notes: readonly string[];
 }
 

@@ -3,7 +3,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { identityBenchmark } from './identity.ts';
 import { ledgerBenchmark } from './ledger.ts';
-import type { Benchmark, Figure, MeasureOptions } from './measure.ts';
+import type { Benchmark, Count, Figure, MeasureOptions } from './measure.ts';
 import { outboxBenchmark } from './outbox.ts';
 import { pipelineBenchmark } from './pipeline.ts';
 
@@ -48,6 +48,10 @@ for (const benchmark of selected) {
     if (figure.ratio !== undefined && figure.target !== undefined && figure.ratio < figure.target)
       belowTarget += 1;
   }
+  for (const count of result.counts ?? []) {
+    rows.push(countRow(benchmark.name, count));
+    if (count.atMost !== undefined && count.value > count.atMost) belowTarget += 1;
+  }
   const machine = {
     cores: availableParallelism(),
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -82,6 +86,22 @@ function tableRow(name: string, figure: Figure): string[] {
     rate(figure.floorOpsPerSecond),
     ratio(figure.ratio),
     ratio(figure.target),
+  ];
+}
+
+/** A count in the rate columns: the value, the floor's, the target's share of the value, and the target. */
+function countRow(name: string, count: Count): string[] {
+  const value = (v: number | undefined) => (v === undefined ? '-' : String(Number(v.toFixed(2))));
+  return [
+    name,
+    count.engine,
+    count.case,
+    value(count.value),
+    value(count.floorValue),
+    count.atMost === undefined || count.value === 0
+      ? '-'
+      : `${((count.atMost / count.value) * 100).toFixed(0)}%`,
+    count.atMost === undefined ? '-' : `<= ${count.atMost}`,
   ];
 }
 

@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
+import type { StatementCounter } from './statement-counter.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -35,6 +36,8 @@ export type DatabaseOptions =
       readonly path: string;
       /** Checkpoint the WAL on a worker thread (what `drawbridge serve` does); otherwise SQLite's automatic one. */
       readonly backgroundCheckpoints?: boolean;
+      /** Benchmarks: counts what this handle sends (statement-counter.ts); absent, nothing is hooked. */
+      readonly counter?: StatementCounter;
     }
   | {
       readonly engine: 'postgres';
@@ -42,11 +45,14 @@ export type DatabaseOptions =
       /** Tests give each file its own schema on the shared `test` database. */
       readonly searchPath?: string;
       readonly poolSize?: number;
+      /** Benchmarks: counts what this handle sends (statement-counter.ts); absent, nothing is hooked. */
+      readonly counter?: StatementCounter;
     };
 
 export function openDatabase(options: DatabaseOptions): Database {
-  if (options.engine === 'sqlite') return openSqlite(options.path, options.backgroundCheckpoints ?? false);
-  return openPostgres(options.url, options.searchPath, options.poolSize ?? 10);
+  if (options.engine === 'sqlite')
+    return openSqlite(options.path, options.backgroundCheckpoints ?? false, options.counter);
+  return openPostgres(options.url, options.searchPath, options.poolSize ?? 10, options.counter);
 }
 
 /** How every SQLite connection of Drawbridge is set up (the benchmarks' SQL floor opens its own the same way). */
@@ -62,13 +68,19 @@ export function configureSqlite(handle: SQLite.Database): void {
   handle.pragma('busy_timeout = 5000');
 }
 
-function openSqlite(path: string, backgroundCheckpoints: boolean): Database {
+function openSqlite(
+  path: string,
+  backgroundCheckpoints: boolean,
+  counter: StatementCounter | undefined,
+): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const handle = new SQLite(path);
   configureSqlite(handle);
   const checkpointer =
     backgroundCheckpoints && path !== ':memory:' ? startCheckpointer(handle, path) : undefined;
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingStatements(handle) }) });
+  const db = new Kysely<Schema>({
+    dialect: new SqliteDialect({ database: cachingStatements(handle, counter) }),
+  });
   return {
     engine: 'sqlite',
     db,
@@ -114,7 +126,7 @@ const STATEMENT_CACHE_SIZE = 1000;
  * Kysely prepares every statement again on every run; preparing costs about as much as running a short one.
  * Kysely holds its single SQLite connection behind a lock, so a cached statement is never run twice at once.
  */
-function cachingStatements(handle: SQLite.Database) {
+function cachingStatements(handle: SQLite.Database, counter: StatementCounter | undefined) {
   const cache = new Map<string, SQLite.Statement>();
   const prepared = (sqlText: string): SQLite.Statement => {
     const cached = cache.get(sqlText);
@@ -127,13 +139,21 @@ function cachingStatements(handle: SQLite.Database) {
     cache.set(sqlText, statement);
     return statement;
   };
+  const prepare = (sqlText: string) =>
+    TRAILING_LIMIT.test(sqlText) ? literalLimit(sqlText, prepared) : prepared(sqlText);
   return {
     close: () => {
       cache.clear();
       handle.close();
     },
-    prepare: (sqlText: string) =>
-      TRAILING_LIMIT.test(sqlText) ? literalLimit(sqlText, prepared) : prepared(sqlText),
+    // Kysely's SQLite connection prepares once per statement it runs, so counting here counts each run.
+    prepare:
+      counter === undefined
+        ? prepare
+        : (sqlText: string) => {
+            counter.sqlite(sqlText, handle.inTransaction);
+            return prepare(sqlText);
+          },
   };
 }
 
@@ -174,7 +194,12 @@ function literalLimit(sqlText: string, prepared: (sqlText: string) => SQLite.Sta
 }
 
 // NUMERIC and INT8 come back as strings; amounts are parsed to bigint by the store, never to number.
-function openPostgres(url: string, searchPath: string | undefined, poolSize: number): Database {
+function openPostgres(
+  url: string,
+  searchPath: string | undefined,
+  poolSize: number,
+  counter: StatementCounter | undefined,
+): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -187,6 +212,7 @@ function openPostgres(url: string, searchPath: string | undefined, poolSize: num
   pool.on('connect', (client: pg.PoolClient) => {
     preparingStatements(client);
     corkedPerTurn(client);
+    if (counter !== undefined) counting(client, counter);
   });
   const db = new Kysely<Schema>({ dialect: new PipeliningPostgresDialect({ pool }) });
   return { engine: 'postgres', db, close: () => db.destroy() };
@@ -294,6 +320,27 @@ function corkedPerTurn(client: pg.PoolClient): void {
       corked = true;
       stream.cork();
       setImmediate(uncork);
+    }
+    return query(...args);
+  };
+}
+
+/**
+ * Benchmarks only: counts each query as it is handed to the connection. Installed over corkedPerTurn, so it sees
+ * whether the socket is corked already: a query issued while it is not starts a new write (one write per
+ * connection per event-loop turn; the queries of a turn leave together and the client waits for their answers).
+ */
+function counting(client: pg.PoolClient, counter: StatementCounter): void {
+  // biome-ignore lint/suspicious/noExplicitAny: see corkedPerTurn
+  const stream = (client as any).connection?.stream as import('node:net').Socket | undefined;
+  const connection = counter.postgresConnection();
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: see preparingStatements
+  (client as any).query = (...args: unknown[]) => {
+    if (counter.active) {
+      const config = args[0] as string | { text?: string } | undefined;
+      const text = typeof config === 'string' ? config : (config?.text ?? '');
+      connection.query(text, stream === undefined || stream.writableCorked === 0);
     }
     return query(...args);
   };
