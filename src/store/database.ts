@@ -203,6 +203,9 @@ function openPostgres(
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    // A database that drops packets must not hang requests for the OS connect timeout (minutes): after 5 s the
+    // request gets its 503 DATABASE_UNAVAILABLE (src/http/problem.ts recognises the pool's timeout).
+    connectionTimeoutMillis: 5_000,
     // A query is sent as soon as it is issued, not after the one before it is answered (see corkedPerTurn).
     pipeline: true,
     ...(searchPath === undefined ? {} : { options: `-c search_path=${searchPath}` }),
