@@ -228,6 +228,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       txid: null,
       reason: null,
       move_id: null,
+      released_at: null,
       created_at: at,
       updated_at: at,
     };

@@ -15,6 +15,7 @@ import * as withdrawalsByDestination from './migrations/0013-withdrawals-by-dest
 import * as custodyAccepted from './migrations/0014-custody-accepted.ts';
 import * as activeHalts from './migrations/0015-active-halts.ts';
 import * as withdrawalMoveId from './migrations/0016-withdrawal-move-id.ts';
+import * as withdrawalReleasedAt from './migrations/0017-withdrawal-released-at.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -36,6 +37,7 @@ const MIGRATIONS = [
   ['0014-custody-accepted', custodyAccepted],
   ['0015-active-halts', activeHalts],
   ['0016-withdrawal-move-id', withdrawalMoveId],
+  ['0017-withdrawal-released-at', withdrawalReleasedAt],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -28,6 +28,8 @@ export interface WithdrawalsTable {
   reason: string | null;
   /** Written by every state move, so that move's events are inserted only if the update matched. */
   move_id: string | null;
+  /** When it was released (signed for custody); null before. */
+  released_at: string | null;
   created_at: string;
   updated_at: string;
 }

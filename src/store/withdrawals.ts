@@ -44,6 +44,7 @@ export const WITHDRAWAL_COLUMNS = [
   'txid',
   'reason',
   'move_id',
+  'released_at',
   'created_at',
   'updated_at',
 ] as const;
@@ -444,4 +445,26 @@ export async function lockReleaseSubjects(
     tx.selectFrom('principals').select('id').where('id', '=', accountId).forShare(),
     tx.selectFrom('address_book_entries').select('id').where('id', '=', destinationId).forShare(),
   );
+}
+
+/**
+ * What an account had released since `since` (released, broadcast, completed or errored by release time), other
+ * than `exceptId`: amounts by asset, at most DAILY_TOTAL_READ_CAP + 1 rows (the caller checks for the extra one).
+ */
+export async function releasedSince(
+  tx: Tx,
+  accountId: string,
+  since: string,
+  exceptId: string,
+): Promise<{ asset: string; amount: string }[]> {
+  return tx
+    .selectFrom('withdrawals')
+    .select(['asset', 'amount'])
+    .where('account_id', '=', accountId)
+    .where('released_at', '>=', since)
+    .where('id', '<>', exceptId)
+    .where('state', 'in', ['released', 'broadcast', 'completed', 'errored'])
+    .orderBy('released_at')
+    .limit(DAILY_TOTAL_READ_CAP + 1)
+    .execute();
 }

@@ -1,3 +1,4 @@
+import { addUsd, compareUsd, formatUsd, type Usd } from '../money/usd.ts';
 import type { ProofBinding } from '../withdrawals/proof-binding.ts';
 import type { Rule } from './screening.ts';
 import {
@@ -33,7 +34,48 @@ export interface ReleaseFacts extends AccountFacts, DestinationFacts {
   readonly proof: ProofBinding;
   /** The pending transfer whose id is the withdrawal's, or undefined when the ledger has none. */
   readonly hold: HoldFacts | undefined;
+  /** What the account had released in the 24 h before now, this withdrawal excluded, valued in USD. */
+  readonly releasedLast24h: ReleasedLast24h;
+  readonly dailyLimitUsd: Usd;
 }
+
+export type ReleasedLast24h =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'valued'; readonly usd: Usd; readonly withdrawalUsd: Usd }
+  | { readonly kind: 'unpriced' }
+  | { readonly kind: 'over_cap'; readonly cap: number };
+
+/**
+ * The daily USD limit again at release, by release time: screening totals withdrawals by request time, so
+ * withdrawals carried through time locks could otherwise leave together on one day, over the limit.
+ */
+export const releasedDailyUsdLimit: Rule<ReleaseFacts> = {
+  name: 'released_daily_usd_limit',
+  version: 1,
+  evaluate(facts) {
+    const released = facts.releasedLast24h;
+    if (released.kind === 'none')
+      return { outcome: 'approve', reason: 'nothing else released in 24 h (screening checked this one)' };
+    if (released.kind === 'unpriced')
+      return {
+        outcome: 'review',
+        reason: 'no USD price to total what was released in 24 h: held for review',
+      };
+    if (released.kind === 'over_cap')
+      return {
+        outcome: 'review',
+        reason: `more than ${released.cap} withdrawals released in 24 h: held for review`,
+      };
+    const total = addUsd(released.usd, released.withdrawalUsd);
+    if (compareUsd(total, facts.dailyLimitUsd) > 0) {
+      return {
+        outcome: 'review',
+        reason: `USD ${formatUsd(total, { places: 2, rounding: 'up' })} released in 24 h with this one is over the daily limit of USD ${formatUsd(facts.dailyLimitUsd, { places: 2, rounding: 'down' })}`,
+      };
+    }
+    return { outcome: 'approve', reason: 'within the daily USD limit by release time' };
+  },
+};
 
 export const notHalted: Rule<ReleaseFacts> = {
   name: 'not_halted',
@@ -113,4 +155,5 @@ export const RELEASE_RULES: readonly Rule<ReleaseFacts>[] = [
   accountNotLocked,
   securityChangeLock,
   destinationCooled,
+  releasedDailyUsdLimit,
 ];

@@ -116,7 +116,7 @@ export async function releaseOne(
       destination: withdrawal.destination_address,
       released_at: at,
     });
-    const changes = { attestation: JSON.stringify(attestation), reason: null };
+    const changes = { attestation: JSON.stringify(attestation), reason: null, released_at: at };
     await moveLockedWithdrawal(tx, {
       id,
       from: 'queued',

@@ -90,6 +90,7 @@ export async function requestWithdrawal(
       time_locked_until: null,
       first_use: 0,
       move_id: null,
+      released_at: null,
       screening: null,
       attestation: null,
       txid: null,

@@ -34,7 +34,8 @@ export interface Screener<R = never> {
   screen(tx: Tx, context: ServiceContext, withdrawal: WithdrawalRow, read?: R): Promise<ScreeningDecision>;
 }
 
-async function priceOf(tx: Tx, asset: string, at: Date): Promise<Usd | undefined> {
+/** An asset's USD price at `at`, or undefined when there is none or it is stale (the rule then fails closed). */
+export async function priceOf(tx: Tx, asset: string, at: Date): Promise<Usd | undefined> {
   const [row] = await rowsOf(tx, priceQuery(tx, asset, at));
   return usdPriceOf(() => priceFromRow(row, asset, at));
 }

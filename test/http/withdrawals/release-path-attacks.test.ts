@@ -11,12 +11,21 @@ import type { Custody } from '../../../src/services/custody/handover.ts';
 import { releaseDue, releaseOne } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import type { HaltRow } from '../../../src/store/halts.ts';
-import { api, auditEntries, forgetRateLimits, operatorWithSession } from '../../support/customers.ts';
+import {
+  api,
+  auditEntries,
+  forgetRateLimits,
+  operatorWithSession,
+  signInAgain,
+  stepUpToken,
+} from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import {
+  BTC_ADDRESS_2,
   balanceOf,
   confirmTotp,
   customerId,
+  priceNow,
   type ReadyCustomer,
   readyCustomer,
   requestBtc,
@@ -38,6 +47,15 @@ for (const { engine, describeOn } of await eachEngine()) {
     beforeEach(async () => {
       await forgetRateLimits(running);
     });
+
+    async function confirmed(customer: ReadyCustomer, amount: string, expected: string) {
+      const requested = await requestBtc(running, customer, amount);
+      assert.equal(requested.status, 201, JSON.stringify(requested.body));
+      const done = await confirmTotp(running, customer, requested.body.id);
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.equal(done.body.state, expected, JSON.stringify(done.body));
+      return done.body as { id: string };
+    }
 
     async function queued(customer: ReadyCustomer, amount = '0.1') {
       const requested = await requestBtc(running, customer, amount);
@@ -107,6 +125,7 @@ for (const { engine, describeOn } of await eachEngine()) {
               txid: null,
               reason: 'history',
               move_id: null,
+              released_at: null,
               created_at: h.at,
               updated_at: h.at,
             })),
@@ -413,6 +432,39 @@ for (const { engine, describeOn } of await eachEngine()) {
       }
       const pass = await releaseDue(running.context, simulatedChain(running));
       assert.equal(pass.released, 1, JSON.stringify(pass));
+    });
+
+    test('two USD 40,000 withdrawals carried through a time lock cannot leave on the same day: the daily limit holds the second at release', async () => {
+      let customer = await readyCustomer(running, 'carried-through@example.com', '2');
+      const proof = await stepUpToken(running, customer, 'address_book.add');
+      const added = await api(running, 'POST', '/v1/address-book', {
+        token: customer.token,
+        body: { network: 'bitcoin', address: BTC_ADDRESS_2, label: 'New wallet', step_up_token: proof },
+      });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      const first = await confirmed({ ...customer, destinationId: added.body.id }, '0.67', 'time_locked');
+      running.clock.set(new Date(Date.parse(added.body.usable_from) + 1000));
+      customer = { ...customer, ...(await signInAgain(running, customer)) };
+      await priceNow(running, 'BTC', '60000');
+      // A day later the first no longer counts at request time, so screening queues the second.
+      const second = await confirmed(customer, '0.67', 'queued');
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      await priceNow(running, 'BTC', '60000');
+      // The first's time lock ends into a fresh first-use window; both are due once it has passed.
+      await releaseDue(running.context, simulatedChain(running));
+      running.clock.advance(FIRST_USE_WINDOW_MS);
+      await priceNow(running, 'BTC', '60000');
+      await releaseDue(running.context, simulatedChain(running));
+      const states = [
+        (await withdrawalRow(running, first.id)).state,
+        (await withdrawalRow(running, second.id)).state,
+      ];
+      assert.equal(states.filter((state) => state === 'broadcast').length, 1, JSON.stringify(states));
+      const held =
+        (await withdrawalRow(running, first.id)).state === 'held_for_review' ? first.id : second.id;
+      const row = await withdrawalRow(running, held);
+      assert.equal(row.state, 'held_for_review');
+      assert.match(row.reason ?? '', /released in 24 h with this one is over the daily limit/);
     });
   });
 }
