@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
@@ -73,9 +73,13 @@ function openSqlite(
   backgroundCheckpoints: boolean,
   counter: StatementCounter | undefined,
 ): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // Owner only: the file holds every customer's secrets sealed, sessions and the audit log.
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const handle = new SQLite(path);
+  // SQLite gives the WAL and shared-memory files the main file's mode; a file from an older start is narrowed too.
+  if (path !== ':memory:') restrictToOwner(path);
   configureSqlite(handle);
+  if (path !== ':memory:') for (const file of [`${path}-wal`, `${path}-shm`]) restrictToOwner(file);
   const checkpointer =
     backgroundCheckpoints && path !== ':memory:' ? startCheckpointer(handle, path) : undefined;
   const db = new Kysely<Schema>({
@@ -368,4 +372,9 @@ function preparable(text: string): boolean {
 
 export async function ping(database: Database): Promise<void> {
   await sql`select 1`.execute(database.db);
+}
+
+/** The database file and its WAL and shared-memory files, readable and writable by the owner only. */
+function restrictToOwner(file: string): void {
+  if (existsSync(file)) chmodSync(file, 0o600);
 }
