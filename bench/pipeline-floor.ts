@@ -18,8 +18,8 @@ import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
  * app's statements shows up as a floor that no longer matches. Included: the session lookup of both requests and
  * the session touch (once per withdrawal here: the clock moves 61 s between rounds), the request transaction, the
  * rate-limit upsert (committed on its own, as `committed()` does), the confirm transaction (the locks, the reads
- * sent together, the TOTP step claim, the hold, the proof and the move with its two events, the audit entry, the
- * notice's token and outbox rows) and the digest's SHA-256; the audit entries go to the journal and are chained by
+ * sent together, the TOTP step claim, the hold, the proof, the move and its two events (one statement), the audit
+ * entry, the notice's token and outbox rows) and the digest's SHA-256; the audit entries go to the journal and are chained by
  * sealAudit at the end of each round, inside the round's time, as the app's are. Left out: HTTP, JSON schemas,
  * Kysely, TOTP HMACs, the release-window logic, email rendering (a pre-rendered body of the real size is written)
  * and every check whose outcome is known here.
@@ -83,7 +83,8 @@ function statements(engine: 'sqlite' | 'postgres') {
     updateTotals: LEDGER_STATEMENTS.updateTotals,
     insertProof: insert('withdrawal_proofs', PROOF_COLUMNS),
     moveToQueued: `update "withdrawals" set ${MOVE_COLUMNS.map((c) => `"${c}" = ?`).join(', ')}, "state" = ?, "updated_at" = ? where "id" = ? and "state" = ?`,
-    insertEventIfMoved: `insert into "withdrawal_events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')}) select ${EVENT_COLUMNS.map((c) => `? as "${c}"`).join(', ')} from "withdrawals" where "id" = ? and "move_id" = ?`,
+    // Both hops' events in one statement, each row only if the update just wrote this move's id.
+    insertEventsIfMoved: `insert into "withdrawal_events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')}) ${[1, 2].map(() => `select ${EVENT_COLUMNS.map((c) => `? as "${c}"`).join(', ')} from "withdrawals" where "id" = ? and "move_id" = ?`).join(' union all ')}`,
     insertOneTimeToken: insert('one_time_tokens', ONE_TIME_TOKEN_COLUMNS),
     insertOutbox: insert('outbox', OUTBOX_COLUMNS),
   } as const;
@@ -382,11 +383,10 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       id,
       moveId,
     ];
-    await s.run(
-      'insertEventIfMoved',
-      event('awaiting_confirmation', 'screening', actor, 'confirmed with totp'),
-    );
-    await s.run('insertEventIfMoved', event('screening', 'queued', 'system:screening', null));
+    await s.run('insertEventsIfMoved', [
+      ...event('awaiting_confirmation', 'screening', actor, 'confirmed with totp'),
+      ...event('screening', 'queued', 'system:screening', null),
+    ]);
     // The audit entry goes out with the notice's writes.
     await s.run(
       'insertJournal',
