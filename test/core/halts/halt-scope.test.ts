@@ -33,3 +33,22 @@ describe('which halts cover a withdrawal', () => {
     assert.equal(haltCovers(halt({ scope: 'asset', asset: 'ETH', account_id: 'acct-1' }), btc), false);
   });
 });
+
+describe('the daily limit at release, at its read bound', () => {
+  test('more releases in the window than the read takes, or no price: held; nothing else released: approved', async () => {
+    const { releasedDailyUsdLimit } = await import('../../../src/core/risk/release-rules.ts');
+    const { usdFromWholeDollars } = await import('../../../src/core/money/usd.ts');
+    const base = { dailyLimitUsd: usdFromWholeDollars(50_000n) } as never as Parameters<
+      typeof releasedDailyUsdLimit.evaluate
+    >[0];
+    const at = (releasedLast24h: unknown) =>
+      releasedDailyUsdLimit.evaluate({ ...base, releasedLast24h } as never).outcome;
+    assert.equal(at({ kind: 'over_cap', cap: 10_000 }), 'review');
+    assert.equal(at({ kind: 'unpriced' }), 'review');
+    assert.equal(at({ kind: 'none' }), 'approve');
+    assert.equal(
+      at({ kind: 'valued', usd: usdFromWholeDollars(40_000n), withdrawalUsd: usdFromWholeDollars(10_001n) }),
+      'review',
+    );
+  });
+});

@@ -118,3 +118,12 @@ describe('an answer that is not an outcome holds', () => {
     }
   });
 });
+
+describe('the daily limit at its read bound', () => {
+  test('more withdrawals in the window than the read takes: held for review, never totalled short', () => {
+    const capped = { ...facts, usdLast24h: usdFromWholeDollars(0n), last24hOverReadCap: 10_000 };
+    const decision = screen(MINIMAL_WITHDRAWAL_RULES, capped);
+    assert.equal(decision.outcome, 'review');
+    assert.match(decision.results.find((r) => r.rule === 'daily_usd_limit')?.reason ?? '', /more than 10000/);
+  });
+});
