@@ -10,7 +10,7 @@ export interface StatementCounts {
   /** The statements other than transaction control: SELECT, INSERT, UPDATE, DELETE, WITH. */
   dataStatements: number;
   /**
-   * Transactions as the app sees them: each `inTransaction` (PostgreSQL: BEGIN; SQLite: its SAVEPOINT) plus each
+   * Transactions as the app sees them: each `inTransaction` (PostgreSQL: BEGIN; SQLite: a group's BEGIN or a SAVEPOINT) plus each
    * statement run outside any transaction (an autocommit).
    */
   transactions: number;
@@ -52,7 +52,6 @@ export function noCounts(): StatementCounts {
 }
 
 const BEGIN = /^\s*(begin|start\s+transaction)\b/i;
-const BEGIN_IMMEDIATE = /^\s*begin\s+immediate\b/i;
 const END = /^\s*(commit|end|rollback)\b(?!\s+to\b)/i;
 const SAVEPOINT = /^\s*savepoint\b/i;
 const CONTROL = /^\s*(begin|start\s+transaction|commit|end|rollback|savepoint|release)\b/i;
@@ -92,11 +91,12 @@ export class StatementCounter {
     c.statements += 1;
     let autocommit = false;
     if (BEGIN.test(sql)) {
+      // A group's first inTransaction runs in the group's own transaction (src/store/transaction.ts), as does
+      // Kysely's db.transaction() (a plain BEGIN).
       c.commitGroups += 1;
-      // Kysely's own db.transaction() sends a plain BEGIN: a transaction with no savepoint of its own.
-      if (!BEGIN_IMMEDIATE.test(sql)) c.transactions += 1;
+      c.transactions += 1;
     } else if (SAVEPOINT.test(sql)) {
-      c.transactions += 1; // one inTransaction (src/store/transaction.ts)
+      c.transactions += 1; // each later inTransaction of the group
     } else if (!CONTROL.test(sql)) {
       c.dataStatements += 1;
       if (!inTransaction) {

@@ -13,7 +13,8 @@ export type Tx = Kysely<Schema>;
  * SQLite: one connection, one writer, and a COMMIT that costs more than most transactions' statements (it writes
  * every page the transaction dirtied to the WAL). So transactions commit in groups: the first opens
  * `BEGIN IMMEDIATE` (the single write lock, taken up front, so two processes on one file never deadlock on a lock
- * upgrade), each runs inside its own SAVEPOINT on the shared connection, one after another, and the group commits
+ * upgrade), the first runs in it directly and each later one inside its own SAVEPOINT on the shared connection,
+ * one after another, and the group commits
  * as soon as the transactions already waiting for the connection have run. Each `work` is still atomic (its
  * savepoint rolls back alone when it throws) and isolated (they run one at a time, each seeing the ones before
  * it), and nobody hears "done" before the COMMIT: if the COMMIT fails, every transaction of the group fails.
@@ -24,7 +25,11 @@ export async function inTransaction<T>(database: Database, work: (tx: Tx) => Pro
   }
   let group: CommitGroup | undefined;
   const result = await database.db.connection().execute(async (connection) => {
-    group = await joinGroup(database, connection);
+    const joined = await joinGroup(database, connection);
+    group = joined.group;
+    // The group's first transaction runs alone in it (the others wait for the connection), so a ROLLBACK of the
+    // whole group undoes it and nobody else: it needs no savepoint of its own. The ones that join later do.
+    if (joined.first) return firstOfGroup(database, joined.group, connection, work);
     await sql`savepoint unit`.execute(connection);
     try {
       const value = await work(connection);
@@ -36,13 +41,30 @@ export async function inTransaction<T>(database: Database, work: (tx: Tx) => Pro
         await sql`release unit`.execute(connection);
       } catch {
         // SQLite ended the whole transaction (SQLITE_FULL, an I/O error, an interrupt): the group's work is gone.
-        breakGroup(database, group, error);
+        breakGroup(database, joined.group, error);
       }
       throw error;
     }
   });
   await group?.committed;
   return result;
+}
+
+async function firstOfGroup<T>(
+  database: Database,
+  group: CommitGroup,
+  connection: Tx,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  try {
+    return await work(connection);
+  } catch (error) {
+    // Nothing else is in the group yet: it ends here, rolled back, and the next transaction starts a new one.
+    if (openGroups.get(database) === group) openGroups.delete(database);
+    await sql`rollback`.execute(connection).catch(() => {});
+    group.resolve();
+    throw error;
+  }
 }
 
 /**
@@ -68,11 +90,14 @@ function breakGroup(database: Database, group: CommitGroup, error: unknown): voi
   group.reject(error);
 }
 
-async function joinGroup(database: Database, connection: Tx): Promise<CommitGroup> {
+async function joinGroup(
+  database: Database,
+  connection: Tx,
+): Promise<{ group: CommitGroup; first: boolean }> {
   const open = openGroups.get(database);
   if (open !== undefined) {
     // Joining is only sound while the group's transaction is still open on the connection.
-    if (database.connectionInTransaction?.() !== false) return open;
+    if (database.connectionInTransaction?.() !== false) return { group: open, first: false };
     breakGroup(database, open, new Error('the commit group ended before its COMMIT'));
   }
   await sql`begin immediate`.execute(connection);
@@ -104,7 +129,7 @@ async function joinGroup(database: Database, connection: Tx): Promise<CommitGrou
       })
       .catch((error: unknown) => breakGroup(database, group, error));
   });
-  return group;
+  return { group, first: true };
 }
 
 type Results<T extends readonly Compilable<unknown>[]> = {
