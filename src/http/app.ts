@@ -5,6 +5,7 @@ import type { WebhookDestinationPolicy } from '../adapters/webhooks/destination-
 import { invalidInput } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { flushTouch } from '../services/identity/sessions.ts';
 import { installAuth } from './auth.ts';
 import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
@@ -129,6 +130,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
+    // A session's due touch that no transaction of the request carried is written before the answer leaves; a
+    // failure to write it only makes the session look idle sooner (logged, never the request's error).
+    if (request.auth !== undefined)
+      await flushTouch(deps.context, request.auth).catch((error: unknown) =>
+        request.log.warn({ err: error }, 'session touch failed'),
+      );
     return payload;
   });
 

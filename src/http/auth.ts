@@ -49,7 +49,7 @@ export function requireSession(
     const token = bearer ?? cookieToken;
     if (token === undefined)
       throw new DomainError('UNAUTHENTICATED', 'sign in first (session cookie or Bearer token)');
-    const auth = await authenticate(context, token);
+    const auth = await authenticate(context, token, { deferTouch: true });
     if (bearer === undefined && !SAFE_METHODS.has(request.method)) {
       const presented = request.headers['x-csrf-token'];
       if (!csrfMatches(auth, typeof presented === 'string' ? presented : undefined)) {

@@ -1,5 +1,5 @@
 import type { JsonObject } from '../core/audit-hash.ts';
-import { appendAudit, journalInsert } from '../store/audit/index.ts';
+import { appendAudit } from '../store/audit/index.ts';
 import type { Tx } from '../store/transaction.ts';
 import type { ServiceContext } from './context.ts';
 
@@ -14,11 +14,6 @@ export interface AuditInput {
 /** Records an audit entry inside the caller's transaction (commits with the event or not at all); sealed into the chain shortly after. */
 export async function audit(tx: Tx, context: ServiceContext, entry: AuditInput): Promise<void> {
   await appendAudit(tx, journalEntry(context, entry));
-}
-
-/** audit()'s insert, for a caller that sends it with its other writes (store/transaction.ts `together`). */
-export function auditInsert(tx: Tx, context: ServiceContext, entry: AuditInput) {
-  return journalInsert(tx, journalEntry(context, entry)).insert;
 }
 
 function journalEntry(context: ServiceContext, entry: AuditInput) {

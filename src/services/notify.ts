@@ -1,16 +1,18 @@
-import type { Compilable } from 'kysely';
 import { renderSecurityEmail } from '../core/notifications/security-email.ts';
-import { newOneTimeToken, oneTimeTokenInsert } from '../store/identity/one-time-tokens.ts';
+import { newOneTimeToken, storeOneTimeToken } from '../store/identity/one-time-tokens.ts';
 import type { Principal } from '../store/identity/principals.ts';
-import { settingFromRow, settingQuery } from '../store/identity/settings-history.ts';
-import { emailOutboxRow, outboxInsert } from '../store/outbox.ts';
-import { type Reads, readTogether, type Tx, together } from '../store/transaction.ts';
-import { activeWebhookEndpointsQuery } from '../store/webhooks.ts';
+import { type SettingValue, settingAt } from '../store/identity/settings-history.ts';
+import { emailOutboxRow, queueOutbox } from '../store/outbox.ts';
+import type { Tx } from '../store/transaction.ts';
+import { activeWebhookEndpoints } from '../store/webhooks.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
 import { webhookEventRows } from './webhook-events.ts';
 
 export const LOCK_LINK_TTL_MS = 7 * 24 * 60 * 60_000;
-export const ANTI_PHISHING_SETTING = 'anti_phishing_code';
+
+import { ANTI_PHISHING_SETTING } from '../core/notifications/anti-phishing.ts';
+
+export { ANTI_PHISHING_SETTING };
 
 export interface Notice {
   readonly event: string;
@@ -24,29 +26,6 @@ export interface Notice {
   readonly recipient?: string;
 }
 
-type EndpointRow = Parameters<typeof webhookEventRows>[1][number];
-
-/** What a notice reads: the customer's anti-phishing code now, and the integrator's webhook endpoints. */
-export interface NoticeFacts {
-  readonly code: ReturnType<typeof settingFromRow>;
-  readonly endpoints: readonly EndpointRow[];
-}
-
-/** notifyPrincipal's reads, for a caller that sends them with its own (store/transaction.ts `readTogether`). */
-export function noticeReads(tx: Tx, context: ServiceContext, principalId: string): Reads<NoticeFacts> {
-  const now = context.clock.now();
-  return {
-    statements: [
-      settingQuery(tx, principalId, ANTI_PHISHING_SETTING, now.toISOString()),
-      activeWebhookEndpointsQuery(tx),
-    ],
-    decode: ([codes, endpoints]) => ({
-      code: settingFromRow(codes?.rows[0] as Parameters<typeof settingFromRow>[0]),
-      endpoints: (endpoints?.rows ?? []) as EndpointRow[],
-    }),
-  };
-}
-
 /**
  * Tells a customer what happened, in the caller's transaction: renders the email with their current
  * anti-phishing code and a fresh single-use "lock my account" link, and writes it to the outbox.
@@ -56,14 +35,17 @@ export async function notifyPrincipal(
   context: ServiceContext,
   principal: Principal,
   notice: Notice,
-  /** The caller's own writes, sent in the same round trip as the notice's (they run first). */
-  alongside: readonly Compilable<unknown>[] = [],
-  /** What `noticeReads` gave, when the caller sent them with its own reads earlier in this transaction. */
-  read?: NoticeFacts,
+  /** What the caller already read in this transaction: the anti-phishing code in force now. */
+  known?: { readonly antiPhishingCode: SettingValue | undefined },
 ) {
   const now = context.clock.now();
-  // Reads in one round trip (unless the caller sent them with its own), writes in another.
-  const { code, endpoints } = read ?? (await readTogether(tx, noticeReads(tx, context, principal.id)))[0];
+  const code =
+    known === undefined
+      ? await settingAt(tx, principal.id, ANTI_PHISHING_SETTING, now.toISOString())
+      : known.antiPhishingCode;
+  // A withdrawal's own events reach integrators from its event log, with their structured data (the relay); every
+  // other notice is told to them here.
+  const endpoints = notice.event.startsWith('withdrawal.') ? [] : await activeWebhookEndpoints(tx);
   const lock = newOneTimeToken({
     principalId: principal.id,
     purpose: 'lock_account',
@@ -100,11 +82,7 @@ export async function notifyPrincipal(
     payload: { event: notice.event, account_id: principal.id, at: now.toISOString() },
     now: now.toISOString(),
   });
-  await together(
-    tx,
-    ...alongside,
-    oneTimeTokenInsert(tx, lock.row),
-    ...[message, ...webhooks].map((row) => outboxInsert(tx, row)),
-  );
+  await storeOneTimeToken(tx, lock.row);
+  await queueOutbox(tx, [message, ...webhooks]);
   return message;
 }

@@ -236,10 +236,32 @@ class PipeliningPostgresDialect extends PostgresDialect {
   }
 }
 
+/** Per connection in a transaction: the writes sent without waiting for their answers (transaction.ts writeBehind). */
+const behind = new WeakMap<DatabaseConnection, Promise<unknown>[]>();
+
+/** Records a write sent behind on `connection`; its answer is awaited by the next statement or at COMMIT. */
+export function sentBehind(connection: DatabaseConnection, answer: Promise<unknown>): void {
+  answer.catch(() => {});
+  const pending = behind.get(connection);
+  if (pending === undefined) behind.set(connection, [answer]);
+  else pending.push(answer);
+}
+
+/** The writes sent behind on `connection` so far, forgotten: the caller takes over waiting for them. */
+function takeBehind(connection: DatabaseConnection): Promise<unknown>[] {
+  const pending = behind.get(connection) ?? [];
+  behind.delete(connection);
+  return pending;
+}
+
 /**
  * BEGIN is sent without waiting for its answer, so it goes out with the transaction's first statement: one round
  * trip fewer per transaction. BEGIN fails only on a broken connection or one already inside a transaction, and
  * either fails the statements pipelined behind it too; COMMIT and ROLLBACK still wait for it.
+ *
+ * COMMIT goes out with the writes sent behind (transaction.ts writeBehind) and is answered after them. When one of
+ * them failed, PostgreSQL has already aborted the transaction and answers the COMMIT with a ROLLBACK: the commit
+ * throws that write's error.
  */
 class PipeliningPostgresDriver extends PostgresDriver {
   readonly #begins = new WeakMap<DatabaseConnection, Promise<unknown>>();
@@ -256,11 +278,23 @@ class PipeliningPostgresDriver extends PostgresDriver {
   }
 
   override async commitTransaction(connection: DatabaseConnection) {
-    await this.#begun(connection);
-    return super.commitTransaction(connection);
+    const pending = takeBehind(connection);
+    const begun = this.#begun(connection);
+    if (pending.length === 0) {
+      await begun;
+      return super.commitTransaction(connection);
+    }
+    const committed = connection.executeQuery(CompiledQuery.raw('commit'));
+    committed.catch(() => {});
+    await begun;
+    const answers = await Promise.allSettled(pending);
+    await committed;
+    const failed = answers.find((answer) => answer.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   override async rollbackTransaction(connection: DatabaseConnection) {
+    await Promise.allSettled(takeBehind(connection));
     await this.#begun(connection).catch(() => {});
     return super.rollbackTransaction(connection as Parameters<PostgresDriver['rollbackTransaction']>[0]);
   }

@@ -2,7 +2,7 @@ import { newId } from '../core/ids.ts';
 import type { RenderedEmail } from '../core/notifications/security-email.ts';
 import { compiledInsert } from './compiled-query.ts';
 import type { OutboxTable } from './schema-identity.ts';
-import type { Tx } from './transaction.ts';
+import { type Tx, writeBehind } from './transaction.ts';
 
 export type OutboxRow = Readonly<OutboxTable>;
 
@@ -47,6 +47,11 @@ const insertOutboxRow = compiledInsert('outbox', OUTBOX_COLUMNS);
 /** The insert of one outbox row, for a caller that sends it with other statements (`together`). */
 export function outboxInsert(tx: Tx, row: OutboxTable) {
   return insertOutboxRow.statement(tx, row);
+}
+
+/** Queues outbox rows in the caller's transaction; they leave with its next statement (writeBehind). */
+export async function queueOutbox(tx: Tx, rows: readonly OutboxTable[]): Promise<void> {
+  await writeBehind(tx, ...rows.map((row) => insertOutboxRow.statement(tx, row)));
 }
 
 /** The outbox row of an email, for a caller that batches the insert. */

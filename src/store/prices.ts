@@ -109,7 +109,7 @@ export function priceQuery(handle: PriceHandle, assetCode: string, at: Date) {
 const selectPrice = compiledOnce(2, (tx: Kysely<Schema>, _engine, asset: string, at: string) =>
   tx
     .selectFrom('price_points')
-    .selectAll()
+    .select(['asset', 'at', 'usd_price', 'source'])
     .where('asset', '=', asset)
     .where('at', '<=', at)
     .orderBy('at', 'desc')

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Schema } from './schema.ts';
-import type { Tx } from './transaction.ts';
+import { type Reads, readTogether, type Tx } from './transaction.ts';
 
 export interface RateLimitRule {
   readonly limit: number;
@@ -19,15 +19,30 @@ export type RateLimitVerdict =
  */
 export async function hitRateLimits(
   db: Kysely<Schema>,
-  hits: readonly { readonly bucket: string; readonly rule: RateLimitRule }[],
+  hits: readonly RateLimitHit[],
   now: Date,
 ): Promise<RateLimitVerdict[]> {
+  const [verdicts] = await readTogether(db, rateLimitHits(db, hits, now));
+  return verdicts;
+}
+
+export interface RateLimitHit {
+  readonly bucket: string;
+  readonly rule: RateLimitRule;
+}
+
+/** hitRateLimits' statement and verdicts, for a caller that sends it with its own (transaction.ts `readTogether`). */
+export function rateLimitHits(
+  db: Kysely<Schema>,
+  hits: readonly RateLimitHit[],
+  now: Date,
+): Reads<RateLimitVerdict[]> {
   const windows = new Map<string, { startMs: number; rule: RateLimitRule }>();
   for (const { bucket, rule } of hits) {
     windows.set(bucket, { startMs: Math.floor(now.getTime() / rule.window_ms) * rule.window_ms, rule });
   }
-  if (windows.size === 0) return [];
-  const rows = await db
+  if (windows.size === 0) return { statements: [], decode: () => [] };
+  const statement = db
     .insertInto('rate_limits')
     .values(
       [...windows.entries()]
@@ -37,21 +52,26 @@ export async function hitRateLimits(
     .onConflict((conflict) =>
       conflict.columns(['bucket', 'window_start']).doUpdateSet({ hits: sql`rate_limits.hits + 1` }),
     )
-    .returning(['bucket', 'hits'])
-    .execute();
-  const counted = new Map(rows.map((row) => [row.bucket, Number(row.hits)]));
-  return hits.map(({ bucket }) => {
-    const window = windows.get(bucket);
-    const count = counted.get(bucket);
-    if (window === undefined || count === undefined)
-      throw new Error(`assertion failed: rate-limit bucket ${bucket} was not counted`);
-    if (count <= window.rule.limit) return { allowed: true };
-    const retryAfterSeconds = Math.max(
-      1,
-      Math.ceil((window.startMs + window.rule.window_ms - now.getTime()) / 1000),
-    );
-    return { allowed: false, retryAfterSeconds };
-  });
+    .returning(['bucket', 'hits']);
+  return {
+    statements: [statement],
+    decode: ([result]) => {
+      const rows = (result?.rows ?? []) as { bucket: string; hits: number | string }[];
+      const counted = new Map(rows.map((row) => [row.bucket, Number(row.hits)]));
+      return hits.map(({ bucket }) => {
+        const window = windows.get(bucket);
+        const count = counted.get(bucket);
+        if (window === undefined || count === undefined)
+          throw new Error(`assertion failed: rate-limit bucket ${bucket} was not counted`);
+        if (count <= window.rule.limit) return { allowed: true };
+        const retryAfterSeconds = Math.max(
+          1,
+          Math.ceil((window.startMs + window.rule.window_ms - now.getTime()) / 1000),
+        );
+        return { allowed: false, retryAfterSeconds };
+      });
+    },
+  };
 }
 
 /** Old windows are useless; the caller prunes them now and then. */

@@ -1,5 +1,6 @@
 import { type Compilable, type Kysely, type QueryResult, sql } from 'kysely';
-import type { Database } from './database.ts';
+import { engineOf } from './compiled-query.ts';
+import { type Database, sentBehind } from './database.ts';
 import type { Schema } from './schema.ts';
 
 /** A query handle that is inside a transaction. */
@@ -198,3 +199,22 @@ export function plainReads<R>(...statements: Compilable<R>[]): Reads<R[][]> {
 
 /** No statements: for a party that has nothing to read. */
 export const NO_READS: Reads<undefined> = { statements: [], decode: () => undefined };
+
+/**
+ * Writes of this transaction whose answers nobody reads (an audit entry, an outbox row, an event): on PostgreSQL they
+ * are sent now, without waiting, and leave with whatever the transaction sends next (at the latest its COMMIT), so
+ * the usual tail of a transaction costs no round trip of its own. If one fails, the transaction fails: at the next
+ * statement, or at COMMIT, which then reports that write's error (database.ts). On SQLite they simply run.
+ */
+export async function writeBehind(tx: Tx, ...statements: readonly Compilable<unknown>[]): Promise<void> {
+  if (statements.length === 0) return;
+  // Outside a transaction each statement is its own: it is only done when it is answered.
+  if (engineOf(tx) === 'sqlite' || !tx.isTransaction) {
+    await together(tx, ...statements);
+    return;
+  }
+  const compiled = statements.map((statement) => statement.compile());
+  await tx.getExecutor().provideConnection(async (connection) => {
+    for (const query of compiled) sentBehind(connection, connection.executeQuery(query));
+  });
+}

@@ -1,4 +1,4 @@
-import type { Compilable, ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder } from 'kysely';
 import { DomainError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { canMove, HOLDING } from '../core/withdrawals/states.ts';
@@ -6,16 +6,17 @@ import { compiledInsert, compiledOnce, rowsOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import type { Schema } from './schema.ts';
 import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
-import { type Tx, together } from './transaction.ts';
+import { type Tx, together, writeBehind } from './transaction.ts';
 
 export type WithdrawalRow = Readonly<WithdrawalsTable>;
 
-/** The inserts of a new withdrawal and its first event, for the caller to send with its other writes (`together`). */
-export function withdrawalInserts(tx: Tx, row: WithdrawalsTable, actor: string) {
-  return [
+/** Stores a new withdrawal and its first event; they leave with the transaction's next statement (writeBehind). */
+export async function insertWithdrawal(tx: Tx, row: WithdrawalsTable, actor: string): Promise<void> {
+  await writeBehind(
+    tx,
     insertWithdrawalRow.statement(tx, row),
     insertEvent.statement(tx, eventRow(row.id, null, row.state, actor, null, row.created_at)),
-  ] as const;
+  );
 }
 
 /** Every column of a withdrawal row, in the order the insert names them. */
@@ -72,9 +73,9 @@ export const PROOF_COLUMNS = [
 ] as const;
 const insertProofRow = compiledInsert('withdrawal_proofs', PROOF_COLUMNS);
 
-/** The insert of a withdrawal's proof, for the caller to send with its other statements (`together`). */
-export function proofInsert(tx: Tx, row: WithdrawalProofsTable) {
-  return insertProofRow.statement(tx, row);
+/** Stores a withdrawal's proof; it leaves with the transaction's next statement (writeBehind), the move naming it. */
+export async function recordProof(tx: Tx, row: WithdrawalProofsTable): Promise<void> {
+  await writeBehind(tx, insertProofRow.statement(tx, row));
 }
 
 /** Reads a withdrawal to change it: on PostgreSQL the row stays locked until the transaction ends. */
@@ -117,8 +118,6 @@ export interface WithdrawalMove {
   /** The other columns that change with the last hop. */
   readonly changes?: Changes;
   readonly at: string;
-  /** The caller's writes that the move needs first (a proof the row will name), sent in the same round trip. */
-  readonly before?: readonly Compilable<unknown>[];
 }
 
 /**
@@ -129,6 +128,17 @@ export interface WithdrawalMove {
  * the row was not in `from`.
  */
 export async function moveWithdrawal(tx: Tx, move: WithdrawalMove): Promise<boolean> {
+  const { moveId, last, events } = planMove(move);
+  const [moved] = await together(
+    tx,
+    moveStatement(tx, move.id, move.from, last.to, { ...move.changes, move_id: moveId }, move.at),
+    eventsIfMoved(tx, events, move.id, moveId, 'if moved'),
+  );
+  return moved.numAffectedRows === 1n;
+}
+
+/** The move checked against the life cycle (ILLEGAL_TRANSITION before anything is sent), its id and its events. */
+function planMove(move: WithdrawalMove) {
   let from = move.from;
   for (const step of move.path) {
     if (!canMove(from, step.to)) throw illegalTransition(move.id, from, step.to);
@@ -137,26 +147,28 @@ export async function moveWithdrawal(tx: Tx, move: WithdrawalMove): Promise<bool
   const last = move.path.at(-1);
   if (last === undefined) throw new Error('assertion failed: a move has at least one step');
   const moveId = newId();
-  const before = move.before ?? [];
   let previous: WithdrawalState = move.from;
   const events = move.path.map((step) => {
     const event = eventRow(move.id, previous, step.to, step.actor, step.reason, move.at);
     previous = step.to;
     return event;
   });
-  const results = await together(
-    tx,
-    ...before,
-    moveStatement(tx, move.id, move.from, last.to, { ...move.changes, move_id: moveId }, move.at),
-    eventsIfMoved(tx, events, move.id, moveId),
-  );
-  return results[before.length]?.numAffectedRows === 1n;
+  return { moveId, last, events };
 }
 
-/** A move the caller's logic guarantees (the row is locked and its state checked): not moving is a bug. */
+/**
+ * A move the caller's logic guarantees (the row is locked and its state checked): not moving is a bug. Nothing waits
+ * for it (writeBehind): its events are selected from the row whatever its move id, with the state entered only if
+ * the update wrote this move's id, so a move that did not land inserts a NULL state and the NOT NULL constraint
+ * fails the transaction at its next statement or COMMIT.
+ */
 export async function moveLockedWithdrawal(tx: Tx, move: WithdrawalMove): Promise<void> {
-  if (!(await moveWithdrawal(tx, move)))
-    throw new Error(`assertion failed: withdrawal ${move.id} was not ${move.from} when it was moved`);
+  const { moveId, last, events } = planMove(move);
+  await writeBehind(
+    tx,
+    moveStatement(tx, move.id, move.from, last.to, { ...move.changes, move_id: moveId }, move.at),
+    eventsIfMoved(tx, events, move.id, moveId, 'or fail'),
+  );
 }
 
 function illegalTransition(id: string, from: WithdrawalState, to: WithdrawalState): DomainError {
@@ -210,11 +222,14 @@ function moveStatement(
 
 /**
  * A move's events, one row per hop in one INSERT, each row selected only if the withdrawal carries the move id its
- * update just wrote. One compiled shape per path length (1 or 2 hops in practice).
+ * update just wrote ('if moved'), or selected from the row in any case with the state NULL unless it does ('or
+ * fail', which the NOT NULL constraint on to_state turns into an error). One compiled shape per path length (1 or 2
+ * hops in practice) and kind.
  */
-const eventInserts = new Map<number, ReturnType<typeof compiledEventInsert>>();
+type EventsMode = 'if moved' | 'or fail';
+const eventInserts = new Map<string, ReturnType<typeof compiledEventInsert>>();
 
-function compiledEventInsert(hops: number) {
+function compiledEventInsert(hops: number, mode: EventsMode) {
   const width = EVENT_COLUMNS.length;
   return compiledOnce(hops * width + 2, (tx: Tx, _engine, ...args: (string | null)[]) => {
     const [withdrawalId, moveId] = args.slice(hops * width) as [string, string];
@@ -222,12 +237,19 @@ function compiledEventInsert(hops: number) {
       .insertInto('withdrawal_events')
       .columns([...EVENT_COLUMNS])
       .expression((eb) => {
-        const row = (hop: number) =>
-          eb
-            .selectFrom('withdrawals')
-            .select(EVENT_COLUMNS.map((column, i) => eb.val(args[hop * width + i] ?? null).as(column)))
-            .where('id', '=', withdrawalId)
-            .where('move_id', '=', moveId);
+        const row = (hop: number) => {
+          const rows = eb.selectFrom('withdrawals').select((w) =>
+            EVENT_COLUMNS.map((column, i) => {
+              const value = w.val(args[hop * width + i] ?? null);
+              return mode === 'or fail' && column === 'to_state'
+                ? w.case().when('move_id', '=', moveId).then(value).end().as(column)
+                : value.as(column);
+            }),
+          );
+          return mode === 'or fail'
+            ? rows.where('id', '=', withdrawalId)
+            : rows.where('id', '=', withdrawalId).where('move_id', '=', moveId);
+        };
         let rows = row(0);
         for (let hop = 1; hop < hops; hop++) rows = rows.unionAll(row(hop));
         return rows;
@@ -240,11 +262,13 @@ function eventsIfMoved(
   events: readonly ReturnType<typeof eventRow>[],
   withdrawalId: string,
   moveId: string,
+  mode: EventsMode,
 ) {
-  let insert = eventInserts.get(events.length);
+  const key = `${events.length}:${mode}`;
+  let insert = eventInserts.get(key);
   if (insert === undefined) {
-    insert = compiledEventInsert(events.length);
-    eventInserts.set(events.length, insert);
+    insert = compiledEventInsert(events.length, mode);
+    eventInserts.set(key, insert);
   }
   const values = events.flatMap((event) => EVENT_COLUMNS.map((column) => event[column]));
   return insert.statement(tx, ...values, withdrawalId, moveId);

@@ -25,6 +25,16 @@ export interface Authenticated {
   readonly role: OperatorRole | null;
   readonly aal: 1 | 2;
   readonly csrfHash: string;
+  /**
+   * When the session's last_seen_at is due to be written (authenticate with `deferTouch`): the write rides on the
+   * request's first transaction (inRequestTransaction), or is written alone when the request ends (flushTouch).
+   */
+  readonly touch?: PendingTouch;
+}
+
+export interface PendingTouch {
+  readonly at: string;
+  written: boolean;
 }
 
 export interface IssuedSession {
@@ -80,7 +90,11 @@ function unauthenticated(reason: string): DomainError {
  * Checks a presented session token on every request: one indexed read that joins the session, its principal
  * and the global epochs, so revoke-all is seen by the very next request on any node.
  */
-export async function authenticate(context: ServiceContext, token: string): Promise<Authenticated> {
+export async function authenticate(
+  context: ServiceContext,
+  token: string,
+  options: { deferTouch?: boolean } = {},
+): Promise<Authenticated> {
   if (!isWellFormedToken(token)) throw unauthenticated('the session token is not valid');
   const found = await lookupSessionByTokenHash(context.database.db, hashOpaqueToken(token));
   if (found === undefined) throw unauthenticated('the session token is not valid');
@@ -102,9 +116,11 @@ export async function authenticate(context: ServiceContext, token: string): Prom
   if (nowMs - Date.parse(found.created_at) >= context.settings.sessionAbsoluteMs) {
     throw unauthenticated('the session expired');
   }
-  if (nowMs - lastSeenMs >= TOUCH_INTERVAL_MS)
+  const touchDue = nowMs - lastSeenMs >= TOUCH_INTERVAL_MS;
+  if (touchDue && options.deferTouch !== true)
     await committed(context.database, (db) => touchSession(db, found.id, now.toISOString()));
   return {
+    ...(touchDue && options.deferTouch === true ? { touch: { at: now.toISOString(), written: false } } : {}),
     sessionId: found.id,
     principalId: found.principal_id,
     kind: found.kind,
@@ -112,6 +128,32 @@ export async function authenticate(context: ServiceContext, token: string): Prom
     aal: found.aal === 2 ? 2 : 1,
     csrfHash: found.csrf_hash,
   };
+}
+
+/**
+ * A transaction of an authenticated request: the session's due touch (if any) is written inside it, so a request
+ * that changes something costs one transaction, not two.
+ */
+export async function inRequestTransaction<T>(
+  context: ServiceContext,
+  auth: Authenticated,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const touch = auth.touch !== undefined && !auth.touch.written ? auth.touch : undefined;
+  const value = await inTransaction(context.database, async (tx) => {
+    if (touch !== undefined) await touchSession(tx, auth.sessionId, touch.at);
+    return work(tx);
+  });
+  if (touch !== undefined) touch.written = true;
+  return value;
+}
+
+/** At the end of a request: the session's touch, when no transaction of the request carried it. */
+export async function flushTouch(context: ServiceContext, auth: Authenticated): Promise<void> {
+  const touch = auth.touch;
+  if (touch === undefined || touch.written) return;
+  touch.written = true;
+  await committed(context.database, (db) => touchSession(db, auth.sessionId, touch.at));
 }
 
 export function csrfMatches(auth: Authenticated, presented: string | undefined): boolean {

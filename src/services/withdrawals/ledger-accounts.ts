@@ -1,11 +1,5 @@
-import {
-  type Account,
-  accountPairReads,
-  type LockedAccounts,
-  type OpenAccountInput,
-  openAccount,
-} from '../../store/ledger/index.ts';
-import type { Reads, Tx } from '../../store/transaction.ts';
+import { type Account, type OpenAccountInput, openAccount } from '../../store/ledger/index.ts';
+import type { Tx } from '../../store/transaction.ts';
 
 export const PLATFORM_OWNER = 'platform';
 
@@ -27,15 +21,12 @@ export function customerAccount(tx: Tx, accountId: string, asset: string, at: Da
   return openAccount(tx, customer(accountId, asset), at);
 }
 
-/** A customer's balance and in-flight account (below) in one asset, for a hold between them later in this
- * transaction: locked, and sent with the caller's reads. */
-export function customerAccountsForHold(
-  tx: Tx,
+/** The two accounts a withdrawal's hold moves between: the customer's balance and their in-flight account. */
+export function holdAccountsFor(
   accountId: string,
   asset: string,
-  at: Date,
-): Reads<{ accounts: [balance: Account, inFlight: Account]; locked: LockedAccounts }> {
-  return accountPairReads(tx, customer(accountId, asset), inFlight(accountId, asset), at);
+): readonly [balance: OpenAccountInput, inFlight: OpenAccountInput] {
+  return [customer(accountId, asset), inFlight(accountId, asset)];
 }
 
 /**

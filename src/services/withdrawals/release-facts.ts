@@ -4,7 +4,8 @@ import type { ReleasedLast24h, ReleaseFacts } from '../../core/risk/release-rule
 import { proofBinding } from '../../core/withdrawals/proof-binding.ts';
 import { coveringHalt } from '../../store/halts.ts';
 import { findHold } from '../../store/ledger/index.ts';
-import { readTogether, type Tx } from '../../store/transaction.ts';
+import type { Tx } from '../../store/transaction.ts';
+import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
 import {
   DAILY_TOTAL_READ_CAP,
   findProof,
@@ -13,7 +14,7 @@ import {
   type WithdrawalRow,
 } from '../../store/withdrawals.ts';
 import type { ServiceContext } from '../context.ts';
-import { accountAndDestinationReads, priceOf } from './screening.ts';
+import { accountAndDestinationFacts, priceOf } from './screening.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -33,7 +34,11 @@ export async function gatherReleaseFacts(
     accountId: withdrawal.account_id,
   });
   await lockReleaseSubjects(context.database, tx, withdrawal.account_id, withdrawal.destination_id);
-  const [subject] = await readTogether(tx, accountAndDestinationReads(tx, withdrawal, now));
+  const subject = accountAndDestinationFacts(
+    withdrawal,
+    await readWithdrawalSubject(tx, withdrawal, now),
+    now,
+  );
   const proof = withdrawal.proof_id === null ? undefined : await findProof(tx, withdrawal.proof_id);
   const hold = await findHold(tx, withdrawal.id);
   return {

@@ -5,11 +5,10 @@ import { secureRandomBytes } from '../../core/random.ts';
 import { withdrawalDigest } from '../../core/withdrawals/digest.ts';
 import { feeFor, withdrawalSummary } from '../../core/withdrawals/fees.ts';
 import { findEntry } from '../../store/address-book.ts';
-import { inTransaction, together } from '../../store/transaction.ts';
-import { newWithdrawalId, withdrawalInserts } from '../../store/withdrawals.ts';
-import { auditInsert } from '../audit.ts';
+import { insertWithdrawal, newWithdrawalId } from '../../store/withdrawals.ts';
+import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
-import type { Authenticated } from '../identity/sessions.ts';
+import { type Authenticated, inRequestTransaction } from '../identity/sessions.ts';
 import { viewWithdrawal } from './view.ts';
 
 export interface WithdrawalRequest {
@@ -44,7 +43,7 @@ export async function requestWithdrawal(
   if (fee === undefined)
     throw invalidInput('network', `withdrawals of ${asset.code} on ${network} are not offered`);
 
-  return inTransaction(context.database, async (tx) => {
+  return inRequestTransaction(context, auth, async (tx) => {
     const entry = await findEntry(tx, auth.principalId, destinationId);
     if (entry === undefined || entry.removedAt !== null)
       throw invalidInput('destination_id', 'is not an entry of your address book');
@@ -98,25 +97,21 @@ export async function requestWithdrawal(
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
     };
-    // The withdrawal, its first event and its audit entry in one round trip.
-    await together(
-      tx,
-      ...withdrawalInserts(tx, row, `customer:${auth.principalId}`),
-      auditInsert(tx, context, {
-        actor: `customer:${auth.principalId}`,
-        action: 'withdrawal.requested',
-        subject: `withdrawal:${id}`,
-        data: {
-          asset: asset.code,
-          network,
-          amount: row.amount,
-          fee: row.fee,
-          destination: entry.address,
-          digest,
-          ip: meta.ip,
-        },
-      }),
-    );
+    await insertWithdrawal(tx, row, `customer:${auth.principalId}`);
+    await audit(tx, context, {
+      actor: `customer:${auth.principalId}`,
+      action: 'withdrawal.requested',
+      subject: `withdrawal:${id}`,
+      data: {
+        asset: asset.code,
+        network,
+        amount: row.amount,
+        fee: row.fee,
+        destination: entry.address,
+        digest,
+        ip: meta.ip,
+      },
+    });
     return viewWithdrawal(row);
   });
 }

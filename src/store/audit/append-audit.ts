@@ -2,7 +2,7 @@ import { toTimestamp } from '../../core/clock.ts';
 import { newId } from '../../core/ids.ts';
 import { compiledInsert } from '../compiled-query.ts';
 import type { Database } from '../database.ts';
-import { inTransaction, type Tx } from '../transaction.ts';
+import { inTransaction, type Tx, writeBehind } from '../transaction.ts';
 import {
   type AuditEntry,
   type AuditEntryInput,
@@ -21,7 +21,8 @@ const insertJournal = compiledInsert('audit_journal', ['id', 'at', 'actor', 'act
  */
 export async function appendAudit(tx: Tx, entry: AuditEntryInput): Promise<AuditJournalEntry> {
   const { insert, journaled } = journalInsert(tx, entry);
-  await tx.executeQuery(insert.compile());
+  // Nothing reads the insert's answer: it leaves with the transaction's next statement or its COMMIT.
+  await writeBehind(tx, insert);
   return journaled;
 }
 

@@ -1,7 +1,8 @@
 import { newId } from '../../core/ids.ts';
+import { compiledOnce, rowsOf } from '../compiled-query.ts';
 import type { MfaFactorsTable, MfaMethod } from '../schema-identity.ts';
-import { type Reads, readTogether, type Tx } from '../transaction.ts';
-import { epochsQuery, methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
+import type { Reads, Tx } from '../transaction.ts';
+import { methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
 import type { Principal } from './principals.ts';
 
 export type FactorRow = Readonly<MfaFactorsTable>;
@@ -19,35 +20,109 @@ export function factorIsCurrent(factor: FactorRow, epochs: SecurityEpochs, princ
 }
 
 export async function currentFactors(tx: Tx, principal: Principal, method?: MfaMethod): Promise<FactorRow[]> {
-  const [factors] = await readTogether(tx, factorReads(tx, principal, method));
-  return factors;
+  return currentOfRows(
+    (await rowsOf(tx, factorsOfMethodQuery(tx, principal.id, method))) as unknown[],
+    principal,
+  );
 }
 
 /** currentFactors' reads, for a caller that sends them with its own (store/transaction.ts `readTogether`). */
 export function factorReads(tx: Tx, principal: Principal, method?: MfaMethod): Reads<FactorRow[]> {
-  // The epochs and the factors in one round trip: the global epoch is compared inside the statement.
-  let query = tx
-    .selectFrom('mfa_factors')
-    .selectAll()
-    .where('principal_id', '=', principal.id)
-    .where('status', '=', 'active')
-    .where('principal_epoch', '=', principal.mfa_epoch);
-  if (principal.kind === 'customer')
-    query = query.where('global_epoch', '=', (eb) =>
-      eb.selectFrom('security_epochs').select('mfa_epoch').where('id', '=', 1),
-    );
-  if (method !== undefined) query = query.where('method', '=', method);
   return {
-    statements: [epochsQuery(tx), query.orderBy('created_at').limit(100)],
-    decode: ([epochRows, factorRows]) => {
-      const epochs = epochRows?.rows[0] as SecurityEpochs | undefined;
-      if (epochs === undefined) throw new Error('the security epochs row is missing');
-      return ((factorRows?.rows ?? []) as FactorRow[]).filter((row) =>
-        factorIsCurrent(row, epochs, principal),
-      );
-    },
+    statements: [factorsOfMethodQuery(tx, principal.id, method)],
+    decode: ([rows]) => currentOfRows(rows?.rows ?? [], principal),
   };
 }
+
+/**
+ * A principal's active factors (of one method, or all), each with the global epochs beside it, in one statement that
+ * needs nothing read before it (the principal's own epoch is compared by currentOfRows): at most 100, the oldest
+ * first; a proof is checked against these only, so one that would match a factor past them is refused.
+ */
+export function factorsOfMethodQuery(tx: Tx, principalId: string, method: MfaMethod | undefined) {
+  return method === undefined
+    ? selectFactors.statement(tx, principalId)
+    : selectFactorsOfMethod.statement(tx, principalId, method);
+}
+
+const EPOCH_COLUMNS = [
+  'session_epoch',
+  'mfa_epoch',
+  'totp_epoch',
+  'passkey_epoch',
+  'recovery_epoch',
+] as const;
+
+function factorsWithEpochs(tx: Tx, principalId: string) {
+  return (
+    tx
+      .selectFrom('mfa_factors as f')
+      .innerJoin('security_epochs as e', (join) => join.on('e.id', '=', 1))
+      .select(FACTOR_COLUMNS.map((column) => `f.${column}` as const))
+      .select(EPOCH_COLUMNS.map((column) => `e.${column} as epoch_${column}` as const))
+      .where('f.principal_id', '=', principalId)
+      .where('f.status', '=', 'active')
+      // Factors of an earlier epoch never count: left out here already, so they cannot crowd out the current ones.
+      .where('f.principal_epoch', '=', (eb) =>
+        eb.selectFrom('principals').select('mfa_epoch').where('id', '=', principalId),
+      )
+      .where((eb) =>
+        eb.or([
+          eb('f.global_epoch', '=', eb.ref('e.mfa_epoch')),
+          eb(eb.selectFrom('principals').select('kind').where('id', '=', principalId), '=', 'operator'),
+        ]),
+      )
+  );
+}
+
+const selectFactors = compiledOnce(1, (tx: Tx, _engine, principalId: string) =>
+  factorsWithEpochs(tx, principalId).orderBy('f.created_at').orderBy('f.id').limit(100),
+);
+const selectFactorsOfMethod = compiledOnce(2, (tx: Tx, _engine, principalId: string, method: string) =>
+  factorsWithEpochs(tx, principalId)
+    .where('f.method', '=', method as MfaMethod)
+    .orderBy('f.created_at')
+    .orderBy('f.id')
+    .limit(100),
+);
+
+/** The rows of factorsOfMethodQuery that count for `principal` now (factorIsCurrent). */
+export function currentOfRows(rows: readonly unknown[], principal: Principal): FactorRow[] {
+  const current: FactorRow[] = [];
+  for (const raw of rows as (FactorRow & Record<`epoch_${(typeof EPOCH_COLUMNS)[number]}`, number>)[]) {
+    const epochs: SecurityEpochs = {
+      session_epoch: Number(raw.epoch_session_epoch),
+      mfa_epoch: Number(raw.epoch_mfa_epoch),
+      totp_epoch: Number(raw.epoch_totp_epoch),
+      passkey_epoch: Number(raw.epoch_passkey_epoch),
+      recovery_epoch: Number(raw.epoch_recovery_epoch),
+    };
+    const row = Object.fromEntries(FACTOR_COLUMNS.map((column) => [column, raw[column]])) as FactorRow;
+    if (factorIsCurrent(row, epochs, principal)) current.push(row);
+  }
+  return current;
+}
+
+/** Every column of a factor, named (PostgreSQL prepares a statement with a column list once). */
+const FACTOR_COLUMNS = [
+  'id',
+  'principal_id',
+  'method',
+  'status',
+  'label',
+  'secret',
+  'credential_id',
+  'public_key',
+  'sign_count',
+  'code_hash',
+  'used_at',
+  'global_epoch',
+  'method_epoch',
+  'principal_epoch',
+  'created_at',
+  'activated_at',
+  'removed_at',
+] as const satisfies readonly (keyof MfaFactorsTable)[];
 
 export type NewFactor = Pick<MfaFactorsTable, 'principal_id' | 'method' | 'status' | 'label'> &
   Partial<Pick<MfaFactorsTable, 'secret' | 'credential_id' | 'public_key' | 'code_hash' | 'activated_at'>> & {

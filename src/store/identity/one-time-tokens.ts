@@ -2,7 +2,7 @@ import { hashOpaqueToken, isWellFormedToken, newOpaqueToken } from '../../core/i
 import { newId } from '../../core/ids.ts';
 import { compiledInsert } from '../compiled-query.ts';
 import type { OneTimeTokensTable } from '../schema-identity.ts';
-import type { Tx } from '../transaction.ts';
+import { type Tx, writeBehind } from '../transaction.ts';
 
 export type OneTimeToken = Readonly<OneTimeTokensTable>;
 
@@ -29,9 +29,9 @@ export const ONE_TIME_TOKEN_COLUMNS = [
 ] as const;
 const insertToken = compiledInsert('one_time_tokens', ONE_TIME_TOKEN_COLUMNS);
 
-/** The insert of a token's row, for a caller that sends it with other statements (`together`). */
-export function oneTimeTokenInsert(tx: Tx, row: OneTimeTokensTable) {
-  return insertToken.statement(tx, row);
+/** Stores a token's row (newOneTimeToken); it leaves with the transaction's next statement (writeBehind). */
+export async function storeOneTimeToken(tx: Tx, row: OneTimeTokensTable): Promise<void> {
+  await writeBehind(tx, insertToken.statement(tx, row));
 }
 
 /** A fresh token and the row that stores its hash, for a caller that batches the insert. */

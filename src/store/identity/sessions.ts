@@ -1,7 +1,7 @@
 import { newId } from '../../core/ids.ts';
 import { compiledOnce } from '../compiled-query.ts';
 import type { OperatorRole, PrincipalKind, SessionsTable } from '../schema-identity.ts';
-import type { Tx } from '../transaction.ts';
+import { type Tx, writeBehind } from '../transaction.ts';
 
 export type SessionRow = Readonly<SessionsTable>;
 
@@ -72,8 +72,9 @@ const selectSession = compiledOnce(1, (tx: Tx, _engine, tokenHash: string) =>
     .where('s.token_hash', '=', tokenHash),
 );
 
+/** Records that a session was seen at `at`; inside a transaction it leaves with the next statement (writeBehind). */
 export async function touchSession(tx: Tx, id: string, at: string): Promise<void> {
-  await tx.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
+  await writeBehind(tx, tx.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id));
 }
 
 export async function raiseSessionAal(tx: Tx, id: string, aal: number): Promise<void> {
