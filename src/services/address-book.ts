@@ -21,7 +21,7 @@ import {
 } from '../store/address-book.ts';
 import { lockPrincipal, type Principal } from '../store/identity/principals.ts';
 import { recordSetting, type SettingValue, settingAt } from '../store/identity/settings-history.ts';
-import { inTransaction, lockRows, type Tx } from '../store/transaction.ts';
+import { inTransaction, type Queryable, type Tx } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
 import type { Authenticated } from './identity/sessions.ts';
@@ -40,14 +40,14 @@ const MAX_PENDING_COOLING_CHANGES = 8;
  * Holds the account's row until the transaction ends, so the checks here (duplicates, the entry cap, pending
  * cooling changes) and the writes that follow run one at a time per account on PostgreSQL too.
  */
-async function lockAccount(tx: Tx, context: ServiceContext, auth: Authenticated): Promise<Principal> {
-  const principal = await lockPrincipal(tx, auth.principalId, lockRows(context.database));
+async function lockAccount(tx: Tx, auth: Authenticated): Promise<Principal> {
+  const principal = await lockPrincipal(tx, auth.principalId);
   assert(principal !== undefined, `the authenticated account ${auth.principalId} exists`);
   return principal;
 }
 
 /** The cooling period in force for an account at `at` (default 24 h). */
-export async function accountCoolingMs(tx: Tx, accountId: string, at: Date): Promise<number> {
+export async function accountCoolingMs(tx: Queryable, accountId: string, at: Date): Promise<number> {
   return coolingMsOf(await settingAt(tx, accountId, COOLING_SETTING, at.toISOString()));
 }
 
@@ -98,7 +98,7 @@ export async function addAddress(
   const { normalized, type } = normalizeAddress(network, input.address);
   const label = parseLabel(input.label);
   return inTransaction(context.database, async (tx) => {
-    const principal = await lockAccount(tx, context, auth);
+    const principal = await lockAccount(tx, auth);
     await consumeStepUp(tx, context, auth, 'address_book.add', input.step_up_token);
     const now = context.clock.now();
     if ((await findLiveEntry(tx, auth.principalId, network, normalized)) !== undefined) {
@@ -143,7 +143,7 @@ export async function addAddress(
 
 export async function listAddresses(context: ServiceContext, auth: Authenticated) {
   const now = context.clock.now();
-  const db = context.database.db;
+  const db = context.database;
   const cooling = await accountCoolingMs(db, auth.principalId, now);
   const entries = await listLiveEntries(db, auth.principalId, MAX_ENTRIES);
   return { cooling_period_ms: cooling, entries: entries.map((e) => describeEntry(e, cooling, now)) };
@@ -157,7 +157,7 @@ export async function removeAddress(
   meta: RequestMeta,
 ) {
   return inTransaction(context.database, async (tx) => {
-    const principal = await lockAccount(tx, context, auth);
+    const principal = await lockAccount(tx, auth);
     await consumeStepUp(tx, context, auth, 'address_book.remove', input.step_up_token);
     const entry = await findEntry(tx, auth.principalId, id);
     if (entry === undefined || entry.removedAt !== null)
@@ -192,7 +192,7 @@ export async function setCoolingPeriod(
 ) {
   const requestedMs = parseCoolingHours(input.cooling_period_hours);
   return inTransaction(context.database, async (tx) => {
-    const principal = await lockAccount(tx, context, auth);
+    const principal = await lockAccount(tx, auth);
     await consumeStepUp(tx, context, auth, 'address_book.settings', input.step_up_token);
     const now = context.clock.now();
     const current = await accountCoolingMs(tx, auth.principalId, now);

@@ -3,7 +3,7 @@ import { newId } from '../core/ids.ts';
 import { assetOnNetwork, formatAmount, getAsset, parseAmount } from '../core/money/index.ts';
 import { isNetwork, type Network } from '../core/networks.ts';
 import { findPrincipal } from '../store/identity/principals.ts';
-import { transfer } from '../store/ledger/index.ts';
+import { ownerBalances, transfer } from '../store/ledger/index.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
@@ -115,22 +115,14 @@ export async function creditDeposit(context: ServiceContext, actor: OperatorActo
 
 /** A customer's balances, as decimal strings. */
 export async function balancesOf(context: ServiceContext, accountId: string) {
-  const rows = await context.database.db
-    .selectFrom('ledger_accounts')
-    .selectAll()
-    .where('owner_id', '=', accountId)
-    .where('kind', '=', 'customer')
-    .orderBy('asset')
-    .limit(100)
-    .execute();
+  const balances = await ownerBalances(context.database, accountId, 'customer', 100);
   return {
-    balances: rows.map((row) => {
-      const asset = getAsset(row.asset);
-      const available = BigInt(row.posted_credits) - BigInt(row.posted_debits) - BigInt(row.pending_debits);
+    balances: balances.map((balance) => {
+      const asset = getAsset(balance.asset);
       return {
-        asset: row.asset,
-        available: formatAmount(available, asset),
-        held: formatAmount(BigInt(row.pending_debits), asset),
+        asset: balance.asset,
+        available: formatAmount(balance.available, asset),
+        held: formatAmount(balance.pendingDebits, asset),
       };
     }),
   };

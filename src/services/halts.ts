@@ -127,7 +127,7 @@ export async function listActiveHalts(
         : input.limit;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > HALT_PAGE_MAX)
     throw invalidInput('limit', `must be a whole number from 1 to ${HALT_PAGE_MAX}`);
-  const db = context.database.db;
+  const db = context.database;
   let after: { createdAt: string; id: string } | undefined;
   if (input.starting_after !== undefined) {
     const last = await findHalt(db, input.starting_after);

@@ -35,7 +35,7 @@ export function isSecurityEvent(event: string): boolean {
 }
 
 export async function getNotificationPreferences(context: ServiceContext, auth: Authenticated) {
-  const rows = await preferencesOf(context.database.db, auth.principalId, MAX_CHANGES * 2);
+  const rows = await preferencesOf(context.database, auth.principalId, MAX_CHANGES * 2);
   const off = new Set(rows.filter((r) => Number(r.enabled) === 0).map((r) => r.event));
   return {
     preferences: Object.entries(OPTIONAL_EVENTS).map(([event, description]) => ({

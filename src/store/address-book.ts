@@ -3,6 +3,7 @@ import { newId } from '../core/ids.ts';
 import { compiledOnce, rowsOf } from './compiled-query.ts';
 import type { AddressBookEntriesTable } from './schema-address-book.ts';
 import type { Tx } from './transaction.ts';
+import { type Queryable, queryable } from './transaction.ts';
 
 export interface AddressBookEntry {
   readonly id: string;
@@ -86,7 +87,12 @@ export function entryFromRow(row: Parameters<typeof fromRow>[0] | undefined): Ad
   return row === undefined ? undefined : fromRow(row);
 }
 
-export async function listLiveEntries(tx: Tx, accountId: string, limit: number): Promise<AddressBookEntry[]> {
+export async function listLiveEntries(
+  on: Queryable,
+  accountId: string,
+  limit: number,
+): Promise<AddressBookEntry[]> {
+  const tx = queryable(on);
   const rows = await tx
     .selectFrom('address_book_entries')
     .selectAll()

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './database.ts';
 import type { Schema } from './schema.ts';
 import type { CustodyCallbacksTable, CustodyHandoffsTable } from './schema-withdrawals.ts';
-import { committed, lockRows, type Tx } from './transaction.ts';
+import { committed, lockRows, type Queryable, queryable, type Tx } from './transaction.ts';
 
 export type CustodyHandoffRow = Readonly<CustodyHandoffsTable>;
 export type CustodyCallbackRow = Readonly<CustodyCallbacksTable>;
@@ -35,9 +35,10 @@ export async function recordHandoff(
 }
 
 export async function findHandoff(
-  db: Kysely<Schema>,
+  on: Queryable,
   withdrawalId: string,
 ): Promise<CustodyHandoffRow | undefined> {
+  const db = queryable(on);
   return db
     .selectFrom('custody_handoffs')
     .selectAll()

@@ -3,6 +3,7 @@ import type { HaltScopeFields, HaltTarget } from '../core/halts/halt-scope.ts';
 import type { Database } from './database.ts';
 import type { HaltsTable } from './schema-withdrawals.ts';
 import type { Tx } from './transaction.ts';
+import { type Queryable, queryable } from './transaction.ts';
 
 export type HaltRow = Readonly<HaltsTable>;
 
@@ -98,10 +99,11 @@ export async function coveringHalt(
 
 /** One page of the active halts, oldest first; `limit` + 1 rows are read so the caller knows if there are more. */
 export async function activeHaltsPage(
-  tx: Tx,
+  on: Queryable,
   limit: number,
   after?: HaltCursor,
 ): Promise<{ halts: HaltRow[]; hasMore: boolean }> {
+  const tx = queryable(on);
   let query = tx.selectFrom('halts').selectAll().where('lifted_at', 'is', null);
   if (after !== undefined) {
     query = query.where((eb) =>
@@ -119,7 +121,8 @@ export async function activeHaltsPage(
   return { halts: rows.slice(0, limit), hasMore: rows.length > limit };
 }
 
-export async function findHalt(tx: Tx, id: string): Promise<HaltRow | undefined> {
+export async function findHalt(on: Queryable, id: string): Promise<HaltRow | undefined> {
+  const tx = queryable(on);
   return tx.selectFrom('halts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 

@@ -1,7 +1,9 @@
 import type { Tx } from './transaction.ts';
+import { type Queryable, queryable } from './transaction.ts';
 
 /** A customer's switches for non-security notifications; absent means on. */
-export async function preferencesOf(tx: Tx, accountId: string, limit: number) {
+export async function preferencesOf(on: Queryable, accountId: string, limit: number) {
+  const tx = queryable(on);
   return tx
     .selectFrom('notification_preferences')
     .selectAll()

@@ -218,3 +218,13 @@ export async function writeBehind(tx: Tx, ...statements: readonly Compilable<unk
     for (const query of compiled) sentBehind(connection, connection.executeQuery(query));
   });
 }
+
+/**
+ * What a store function may run on: a transaction, or the database itself, where each statement runs on its own
+ * (an autocommit). Services hand over `context.database` for reads that need no transaction, never the raw handle.
+ */
+export type Queryable = Tx | Database;
+
+export function queryable(on: Queryable): Tx {
+  return 'engine' in on ? on.db : on;
+}

@@ -6,7 +6,7 @@ import { compiledInsert, compiledOnce, rowsOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import type { Schema } from './schema.ts';
 import type { WithdrawalProofsTable, WithdrawalState, WithdrawalsTable } from './schema-withdrawals.ts';
-import { type Tx, together, writeBehind } from './transaction.ts';
+import { type Queryable, queryable, type Tx, together, writeBehind } from './transaction.ts';
 
 export type WithdrawalRow = Readonly<WithdrawalsTable>;
 
@@ -98,7 +98,8 @@ export function lockWithdrawalQuery(_database: Database, tx: Tx, id: string) {
   return lockWithdrawalRow.statement(tx, id);
 }
 
-export async function findWithdrawal(tx: Tx, id: string): Promise<WithdrawalRow | undefined> {
+export async function findWithdrawal(on: Queryable, id: string): Promise<WithdrawalRow | undefined> {
+  const tx = queryable(on);
   return tx.selectFrom('withdrawals').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
@@ -289,7 +290,8 @@ export async function findProof(tx: Tx, id: string) {
   return tx.selectFrom('withdrawal_proofs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function withdrawalEvents(tx: Tx, withdrawalId: string, limit: number) {
+export async function withdrawalEvents(on: Queryable, withdrawalId: string, limit: number) {
+  const tx = queryable(on);
   return tx
     .selectFrom('withdrawal_events')
     .select(['at', 'from_state', 'to_state', 'actor', 'reason'])
@@ -300,7 +302,8 @@ export async function withdrawalEvents(tx: Tx, withdrawalId: string, limit: numb
     .execute();
 }
 
-export async function listWithdrawals(tx: Tx, accountId: string, limit: number, before?: string) {
+export async function listWithdrawals(on: Queryable, accountId: string, limit: number, before?: string) {
+  const tx = queryable(on);
   let query = tx.selectFrom('withdrawals').selectAll().where('account_id', '=', accountId);
   if (before !== undefined) query = query.where('id', '<', before);
   return query.orderBy('id', 'desc').limit(limit).execute();
@@ -374,11 +377,12 @@ export async function lockWithdrawalForRelease(
  * otherwise fill every pass and stall everybody else's releases); the release itself still checks the halt.
  */
 export async function dueIds(
-  tx: Tx,
+  on: Queryable,
   state: 'queued' | 'time_locked',
   at: string,
   limit: number,
 ): Promise<string[]> {
+  const tx = queryable(on);
   const column = state === 'queued' ? 'release_after' : 'time_locked_until';
   let query = tx.selectFrom('withdrawals').select('id').where('state', '=', state).where(column, '<=', at);
   if (state === 'queued') query = query.where((eb) => eb.not(eb.exists(coveringHalts(eb))));
@@ -387,7 +391,8 @@ export async function dueIds(
 }
 
 /** How many due queued withdrawals an active halt holds back right now (at most `limit` are counted). */
-export async function countDueHalted(tx: Tx, at: string, limit: number): Promise<number> {
+export async function countDueHalted(on: Queryable, at: string, limit: number): Promise<number> {
+  const tx = queryable(on);
   const rows = await tx
     .selectFrom('withdrawals')
     .select('id')
@@ -426,11 +431,12 @@ function coveringHalts(eb: ExpressionBuilder<Schema, 'withdrawals'>) {
  * pages on, so rows that stay put (custody has no news of them) cannot keep the rest from ever being seen.
  */
 export async function withdrawalsIn(
-  tx: Tx,
+  on: Queryable,
   state: 'released' | 'broadcast',
   limit: number,
   after?: { readonly updated_at: string; readonly id: string },
 ): Promise<WithdrawalRow[]> {
+  const tx = queryable(on);
   let query = tx.selectFrom('withdrawals').selectAll().where('state', '=', state);
   if (after !== undefined) {
     query = query.where((eb) =>

@@ -84,7 +84,7 @@ export class CustodyHandover implements Custody {
     const withdrawalId = instruction.withdrawal_id;
     const key = custodyMessageId(withdrawalId);
     // Accepted before: the signer has it; what custody reported since decides, nothing is sent again.
-    const earlier = await findHandoff(this.#database.db, withdrawalId);
+    const earlier = await findHandoff(this.#database, withdrawalId);
     if (earlier?.accepted_at != null) return this.#afterAcceptance(await this.#asked(earlier));
     await recordHandoff(this.#database, { withdrawalId, messageId: key, at: this.#clock.now() });
     let answer: TransportAnswer;
@@ -102,7 +102,7 @@ export class CustodyHandover implements Custody {
         return unknown(answer.reason);
       case 'accepted': {
         await markAccepted(this.#database, withdrawalId, this.#clock.now());
-        const row = await findHandoff(this.#database.db, withdrawalId);
+        const row = await findHandoff(this.#database, withdrawalId);
         assert(row !== undefined, 'a hand-over is recorded before the instruction leaves');
         return this.#afterAcceptance(row);
       }
@@ -115,7 +115,7 @@ export class CustodyHandover implements Custody {
   }
 
   async status(withdrawalId: string): Promise<ChainReport> {
-    const row = await findHandoff(this.#database.db, withdrawalId);
+    const row = await findHandoff(this.#database, withdrawalId);
     if (this.#transport.poll === undefined || (row !== undefined && isFinal(row))) return reportOf(row);
     const polled = await this.#transport.poll(withdrawalId);
     // Handed over before hand-overs were recorded (an older version): the chain's word is all there is.
@@ -164,7 +164,7 @@ export class CustodyHandover implements Custody {
   async #asked(row: CustodyHandoffRow): Promise<CustodyHandoffRow> {
     if (this.#transport.poll === undefined || row.txid !== null || isFinal(row)) return row;
     await this.#recordPolled(row, await this.#transport.poll(row.withdrawal_id));
-    return (await findHandoff(this.#database.db, row.withdrawal_id)) ?? row;
+    return (await findHandoff(this.#database, row.withdrawal_id)) ?? row;
   }
 
   /**

@@ -24,7 +24,7 @@ export async function getMfaPolicy(context: ServiceContext, auth: Authenticated)
   const policy: Record<string, { required: boolean; changeable: boolean; since: string | null }> = {};
   for (const action of MFA_POLICY_ACTIONS) {
     const value = await settingAt(
-      context.database.db,
+      context.database,
       auth.principalId,
       `${MFA_POLICY_SETTING_PREFIX}${action}`,
       at,
@@ -120,11 +120,6 @@ export async function setAntiPhishingCode(
 
 /** The code itself is never echoed back by the API: only when it became active (emails show it). */
 export async function antiPhishingHistory(context: ServiceContext, auth: Authenticated) {
-  const rows = await settingHistory(
-    context.database.db,
-    auth.principalId,
-    ANTI_PHISHING_SETTING,
-    HISTORY_LIMIT,
-  );
+  const rows = await settingHistory(context.database, auth.principalId, ANTI_PHISHING_SETTING, HISTORY_LIMIT);
   return { history: rows.map((r) => ({ active_since: r.effective_at })) };
 }

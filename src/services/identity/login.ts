@@ -62,7 +62,7 @@ export async function login(
     ['login_per_ip', meta.ip],
     ['login_per_account', `${kind}:${email}`],
   ]);
-  const principal = await findPrincipalByEmail(context.database.db, kind, email);
+  const principal = await findPrincipalByEmail(context.database, kind, email);
   const passwordOk = await verifyPassword(principal?.password_hash, password);
   if (principal === undefined || !passwordOk) {
     if (principal !== undefined) {

@@ -13,14 +13,14 @@ import {
 } from '../../store/identity/factors.ts';
 import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
 import { claimTotpStep, findPrincipal, type Principal } from '../../store/identity/principals.ts';
-import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { inTransaction, type Queryable, type Tx } from '../../store/transaction.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { totpAssociatedData } from './second-factor.ts';
 import { startSecurityChangeLock } from './security-lock.ts';
 import { type Authenticated, raiseToAal2 } from './sessions.ts';
 import { consumeStepUp, PASSKEY_CHALLENGE_TTL_MS } from './step-up.ts';
 
-async function principalOf(tx: Tx, auth: Authenticated): Promise<Principal> {
+async function principalOf(tx: Queryable, auth: Authenticated): Promise<Principal> {
   const principal = await findPrincipal(tx, auth.principalId);
   if (principal === undefined) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
   return principal;
@@ -265,8 +265,8 @@ export async function registerPasskey(
 }
 
 export async function listFactors(context: ServiceContext, auth: Authenticated) {
-  const principal = await principalOf(context.database.db, auth);
-  const factors = await currentFactors(context.database.db, principal);
+  const principal = await principalOf(context.database, auth);
+  const factors = await currentFactors(context.database, principal);
   return {
     factors: factors
       .filter((f) => f.method !== 'recovery')

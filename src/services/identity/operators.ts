@@ -37,7 +37,7 @@ export function parseRole(input: unknown): OperatorRole {
 
 /** Whether the installation has an operator yet (until it does, the first one is made without one). */
 export async function operatorsExist(context: ServiceContext): Promise<boolean> {
-  return anyOperator(context.database.db);
+  return anyOperator(context.database);
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   updatePrincipal,
 } from '../../store/identity/principals.ts';
 import type { MfaMethod } from '../../store/schema-identity.ts';
-import { lockRows, type Tx } from '../../store/transaction.ts';
+import type { Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { notifyPrincipal } from '../notify.ts';
@@ -94,8 +94,7 @@ export async function checkSecondFactor(
 ): Promise<FactorCheck> {
   const now = context.clock.now();
   // Locked first: parallel wrong proofs otherwise each read the same failure count and the lock never comes.
-  const principal =
-    locked?.id === principalId ? locked : await lockPrincipal(tx, principalId, lockRows(context.database));
+  const principal = locked?.id === principalId ? locked : await lockPrincipal(tx, principalId);
   if (principal === undefined) return { ok: false, error: wrongProof() };
   if (principal.mfa_locked_until !== null && principal.mfa_locked_until > now.toISOString()) {
     return {

@@ -96,7 +96,7 @@ export async function authenticate(
   options: { deferTouch?: boolean } = {},
 ): Promise<Authenticated> {
   if (!isWellFormedToken(token)) throw unauthenticated('the session token is not valid');
-  const found = await lookupSessionByTokenHash(context.database.db, hashOpaqueToken(token));
+  const found = await lookupSessionByTokenHash(context.database, hashOpaqueToken(token));
   if (found === undefined) throw unauthenticated('the session token is not valid');
   const now = context.clock.now();
   const nowMs = now.getTime();
@@ -179,8 +179,8 @@ export async function logout(context: ServiceContext, auth: Authenticated): Prom
 
 export async function listMySessions(context: ServiceContext, auth: Authenticated) {
   const [sessions, devices] = await Promise.all([
-    listSessions(context.database.db, auth.principalId, MAX_LISTED),
-    listDevices(context.database.db, auth.principalId, MAX_LISTED),
+    listSessions(context.database, auth.principalId, MAX_LISTED),
+    listDevices(context.database, auth.principalId, MAX_LISTED),
   ]);
   return {
     sessions: sessions.map((s) => ({

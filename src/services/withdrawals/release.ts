@@ -166,11 +166,11 @@ export async function releaseDue(
   // accepted it and its txid is still to come. Hand over again: custody is idempotent per withdrawal id (an
   // accepted instruction is not even sent again) and the state moves once, so the worst a race does is send a
   // broadcast withdrawal to `errored` for an operator to check, never pay twice. Longest waiting first.
-  for (const withdrawal of await withdrawalsIn(context.database.db, 'released', BATCH))
+  for (const withdrawal of await withdrawalsIn(context.database, 'released', BATCH))
     await handOver(withdrawal);
   const at = context.clock.now().toISOString();
-  counts.halted += await countDueHalted(context.database.db, at, BATCH);
-  for (const id of await dueIds(context.database.db, 'queued', at, BATCH)) {
+  counts.halted += await countDueHalted(context.database, at, BATCH);
+  for (const id of await dueIds(context.database, 'queued', at, BATCH)) {
     const { result, withdrawal } = await releaseOne(context, id);
     counts[result] += 1;
     if (withdrawal !== undefined) await handOver(withdrawal);

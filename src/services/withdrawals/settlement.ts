@@ -21,7 +21,7 @@ export async function settleBroadcast(context: ServiceContext, custody: Custody)
   let settled = 0;
   const failures: unknown[] = [];
   // Page by page: broadcast withdrawals custody has no news of stay as they are, and must not hide the rest.
-  let page = await withdrawalsIn(context.database.db, 'broadcast', BATCH);
+  let page = await withdrawalsIn(context.database, 'broadcast', BATCH);
   for (let pages = 1; ; pages++) {
     for (const withdrawal of page) {
       // One withdrawal that cannot settle (a ledger refusal, an adapter error) must not hold up the others.
@@ -34,7 +34,7 @@ export async function settleBroadcast(context: ServiceContext, custody: Custody)
     const last = page.at(-1);
     // At MAX_PAGES the rest waits for the next pass (it starts from the oldest again).
     if (last === undefined || page.length < BATCH || pages >= MAX_PAGES) break;
-    page = await withdrawalsIn(context.database.db, 'broadcast', BATCH, last);
+    page = await withdrawalsIn(context.database, 'broadcast', BATCH, last);
   }
   if (failures.length > 0)
     throw new AggregateError(failures, `${failures.length} withdrawal(s) could not settle`);

@@ -10,7 +10,7 @@ import type { ServiceContext } from '../context.ts';
 export async function requeueEndedTimeLocks(context: ServiceContext, limit: number): Promise<number> {
   const at = context.clock.now();
   let moved = 0;
-  for (const id of await dueIds(context.database.db, 'time_locked', at.toISOString(), limit)) {
+  for (const id of await dueIds(context.database, 'time_locked', at.toISOString(), limit)) {
     const ok = await inTransaction(context.database, async (tx) => {
       const row = await findWithdrawal(tx, id);
       const windowMs =

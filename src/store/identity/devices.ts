@@ -1,6 +1,7 @@
 import { newId } from '../../core/ids.ts';
 import type { DevicesTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
+import { type Queryable, queryable } from '../transaction.ts';
 
 export type DeviceRow = Readonly<DevicesTable>;
 
@@ -52,7 +53,8 @@ export async function recordDevice(
   return { device: row, isNew: true };
 }
 
-export async function listDevices(tx: Tx, principalId: string, limit: number): Promise<DeviceRow[]> {
+export async function listDevices(on: Queryable, principalId: string, limit: number): Promise<DeviceRow[]> {
+  const tx = queryable(on);
   return tx
     .selectFrom('devices')
     .selectAll()

@@ -2,6 +2,7 @@ import { newId } from '../../core/ids.ts';
 import { compiledOnce, rowsOf } from '../compiled-query.ts';
 import type { MfaFactorsTable, MfaMethod } from '../schema-identity.ts';
 import type { Reads, Tx } from '../transaction.ts';
+import { type Queryable, queryable } from '../transaction.ts';
 import { methodEpoch, readEpochs, type SecurityEpochs } from './epochs.ts';
 import type { Principal } from './principals.ts';
 
@@ -19,7 +20,12 @@ export function factorIsCurrent(factor: FactorRow, epochs: SecurityEpochs, princ
   return factor.status === 'active' && globallyCurrent && factor.principal_epoch === principal.mfa_epoch;
 }
 
-export async function currentFactors(tx: Tx, principal: Principal, method?: MfaMethod): Promise<FactorRow[]> {
+export async function currentFactors(
+  on: Queryable,
+  principal: Principal,
+  method?: MfaMethod,
+): Promise<FactorRow[]> {
+  const tx = queryable(on);
   return currentOfRows(
     (await rowsOf(tx, factorsOfMethodQuery(tx, principal.id, method))) as unknown[],
     principal,

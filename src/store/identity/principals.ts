@@ -1,18 +1,20 @@
 import { sql } from 'kysely';
 import { assert } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { compiledOnce, rowsOf } from '../compiled-query.ts';
+import { compiledOnce, engineOf, rowsOf } from '../compiled-query.ts';
 import type { Database } from '../database.ts';
 import type { OperatorRole, PrincipalKind, PrincipalsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
+import { type Queryable, queryable } from '../transaction.ts';
 
 export type Principal = Readonly<PrincipalsTable>;
 
 export async function findPrincipalByEmail(
-  tx: Tx,
+  on: Queryable,
   kind: PrincipalKind,
   email: string,
 ): Promise<Principal | undefined> {
+  const tx = queryable(on);
   return tx
     .selectFrom('principals')
     .selectAll()
@@ -21,17 +23,18 @@ export async function findPrincipalByEmail(
     .executeTakeFirst();
 }
 
-export async function findPrincipal(tx: Tx, id: string): Promise<Principal | undefined> {
+export async function findPrincipal(on: Queryable, id: string): Promise<Principal | undefined> {
+  const tx = queryable(on);
   return tx.selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /**
- * Reads a principal and, when `rowLocks` (PostgreSQL), holds its row until the transaction ends, so checks
+ * Reads a principal and, on PostgreSQL, holds its row until the transaction ends, so checks
  * that read a counter and write it back (second-factor failures) run one at a time per account. On SQLite
  * the caller's BEGIN IMMEDIATE already serialises every writer.
  */
-export async function lockPrincipal(tx: Tx, id: string, rowLocks: boolean): Promise<Principal | undefined> {
-  return (await rowsOf(tx, lockPrincipalQuery(tx, id, rowLocks)))[0];
+export async function lockPrincipal(tx: Tx, id: string): Promise<Principal | undefined> {
+  return (await rowsOf(tx, lockPrincipalQuery(tx, id, engineOf(tx) === 'postgres')))[0];
 }
 
 const selectPrincipal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
@@ -113,7 +116,8 @@ const claimStep = compiledOnce(2, (tx: Tx, _engine, id: string, step: string) =>
 );
 
 /** Whether any operator exists (one row read: any is enough). */
-export async function anyOperator(tx: Tx): Promise<boolean> {
+export async function anyOperator(on: Queryable): Promise<boolean> {
+  const tx = queryable(on);
   const row = await tx
     .selectFrom('principals')
     .select('id')

@@ -1,7 +1,7 @@
 import { newId } from '../../core/ids.ts';
 import { compiledOnce } from '../compiled-query.ts';
 import type { OperatorRole, PrincipalKind, SessionsTable } from '../schema-identity.ts';
-import { type Tx, writeBehind } from '../transaction.ts';
+import { type Queryable, queryable, type Tx, writeBehind } from '../transaction.ts';
 
 export type SessionRow = Readonly<SessionsTable>;
 
@@ -40,9 +40,10 @@ export interface SessionLookup {
 }
 
 export async function lookupSessionByTokenHash(
-  tx: Tx,
+  on: Queryable,
   tokenHash: string,
 ): Promise<SessionLookup | undefined> {
+  const tx = queryable(on);
   return (await selectSession(tx, tokenHash)).rows[0];
 }
 
@@ -107,7 +108,8 @@ export async function endOtherSessions(
   return Number(result.numUpdatedRows);
 }
 
-export async function listSessions(tx: Tx, principalId: string, limit: number): Promise<SessionRow[]> {
+export async function listSessions(on: Queryable, principalId: string, limit: number): Promise<SessionRow[]> {
+  const tx = queryable(on);
   return tx
     .selectFrom('sessions')
     .selectAll()

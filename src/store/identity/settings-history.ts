@@ -1,6 +1,7 @@
 import { newId } from '../../core/ids.ts';
 import { compiledOnce } from '../compiled-query.ts';
 import type { Tx } from '../transaction.ts';
+import { type Queryable, queryable } from '../transaction.ts';
 
 /**
  * Security settings are never overwritten: each change is a new row with its effective time, so the claims
@@ -29,11 +30,12 @@ export interface SettingValue {
 
 /** The value in force at `at` (the latest change at or before it), or undefined if never set. */
 export async function settingAt(
-  tx: Tx,
+  on: Queryable,
   principalId: string,
   setting: string,
   at: string,
 ): Promise<SettingValue | undefined> {
+  const tx = queryable(on);
   return settingFromRow((await selectSetting(tx, principalId, setting, at)).rows[0]);
 }
 
@@ -60,7 +62,8 @@ export function settingFromRow(
   return row === undefined ? undefined : { value: row.value, effectiveAt: row.effective_at };
 }
 
-export async function settingHistory(tx: Tx, principalId: string, setting: string, limit: number) {
+export async function settingHistory(on: Queryable, principalId: string, setting: string, limit: number) {
+  const tx = queryable(on);
   return tx
     .selectFrom('security_settings_history')
     .select(['value', 'effective_at'])

@@ -1,7 +1,7 @@
 import { assert, notFound } from '../../core/errors.ts';
-import type { Tx } from '../transaction.ts';
+import { type Queryable, queryable, type Tx } from '../transaction.ts';
 import { getAccount } from './accounts.ts';
-import { amountFromRow } from './rows.ts';
+import { accountFromRow, amountFromRow } from './rows.ts';
 import { type Account, type AccountBalance, type AssetTotals, availableOf } from './types.ts';
 
 /** Rows read per page when summing; amounts are summed in JS because SQLite stores them as text. */
@@ -61,4 +61,25 @@ export async function assetTotals(tx: Tx, asset: string, kind: string | null = n
     after = last.id;
   }
   return Object.freeze({ asset, kind, accounts, postedDebits, postedCredits, pendingDebits, pendingCredits });
+}
+
+/**
+ * An owner's accounts of one kind (a customer's balances), one per asset, by asset: at most `limit` (display only;
+ * an owner has one account per asset and kind, so the number of assets bounds it).
+ */
+export async function ownerBalances(
+  on: Queryable,
+  ownerId: string,
+  kind: string,
+  limit: number,
+): Promise<AccountBalance[]> {
+  const rows = await queryable(on)
+    .selectFrom('ledger_accounts')
+    .selectAll()
+    .where('owner_id', '=', ownerId)
+    .where('kind', '=', kind)
+    .orderBy('asset')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => balanceOf(accountFromRow(row)));
 }

@@ -24,7 +24,7 @@ import type {
 
 export type { LockedAccounts } from './account-locks.ts';
 export { accountPairReads, findAccount, getAccount, openAccount } from './accounts.ts';
-export { accountBalance, assetTotals, balanceOf } from './balances.ts';
+export { accountBalance, assetTotals, balanceOf, ownerBalances } from './balances.ts';
 export type { AssetConservation, ConservationReport, Discrepancy } from './conservation.ts';
 export { conservationReport } from './conservation.ts';
 export { findHold } from './holds.ts';

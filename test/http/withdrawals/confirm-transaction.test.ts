@@ -76,7 +76,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       running.clock.advance(40_000);
       const refused = await api(running, 'POST', '/v1/withdrawals', {
         token: customer.token,
-        body: { asset: 'BTC', network: 'bitcoin', amount: '0.001', destination_id: '01890000-0000-7000-8000-000000000001' },
+        body: {
+          asset: 'BTC',
+          network: 'bitcoin',
+          amount: '0.001',
+          destination_id: '01890000-0000-7000-8000-000000000001',
+        },
       });
       assert.equal(refused.status, 400, JSON.stringify(refused.body));
       assert.equal(await sessionSeenAt(), running.clock.now().toISOString());
