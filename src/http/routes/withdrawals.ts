@@ -39,6 +39,26 @@ export const WithdrawalSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A new withdrawal, with what will make it wait once confirmed (core/withdrawals/request-checks.ts). */
+const RequestedWithdrawalSchema = Type.Composite([
+  WithdrawalSchema,
+  Type.Object({
+    warnings: Type.Array(
+      Type.Object({
+        code: Type.Union([Type.Literal('destination_cooling'), Type.Literal('withdrawals_halted')]),
+        detail: Type.String(),
+        usable_at: Type.Optional(Type.String({ format: 'date-time' })),
+        halt_id: Type.Optional(Type.String()),
+        scope: Type.Optional(Type.String()),
+      }),
+      {
+        description:
+          'What will make the withdrawal wait after it is confirmed: a destination still cooling (time-locked until usable_at) or a halt covering it (queued until lifted). Empty when nothing will.',
+      },
+    ),
+  }),
+]);
+
 export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceContext) {
   const customer = requireSession(context, 'customer');
 
@@ -102,7 +122,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
           amount: Type.String({ maxLength: 64, description: 'decimal string, e.g. "0.25"' }),
           destination_id: Id,
         }),
-        response: { 201: WithdrawalSchema, ...PROBLEM_RESPONSES },
+        response: { 201: RequestedWithdrawalSchema, ...PROBLEM_RESPONSES },
       },
       preHandler: customer,
     },

@@ -1,11 +1,14 @@
+import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { assetOnNetwork, getAsset, parseAmount } from '../../core/money/index.ts';
 import { isNetwork, NETWORKS, type Network } from '../../core/networks.ts';
 import { secureRandomBytes } from '../../core/random.ts';
 import { withdrawalDigest } from '../../core/withdrawals/digest.ts';
 import { feeFor, withdrawalSummary } from '../../core/withdrawals/fees.ts';
-import { findEntry } from '../../store/address-book.ts';
+import { requestRefusal, requestWarnings } from '../../core/withdrawals/request-checks.ts';
+import { readRequestSubject } from '../../store/withdrawal-request.ts';
 import { insertWithdrawal, newWithdrawalId } from '../../store/withdrawals.ts';
+import { coolingMsOf } from '../address-book.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { type Authenticated, inRequestTransaction } from '../identity/sessions.ts';
@@ -44,12 +47,33 @@ export async function requestWithdrawal(
     throw invalidInput('network', `withdrawals of ${asset.code} on ${network} are not offered`);
 
   return inRequestTransaction(context, auth, async (tx) => {
-    const entry = await findEntry(tx, auth.principalId, destinationId);
+    const now = context.clock.now();
+    const subject = await readRequestSubject(
+      tx,
+      { accountId: auth.principalId, destinationId, asset: asset.code, network },
+      now,
+    );
+    const { entry } = subject;
     if (entry === undefined || entry.removedAt !== null)
       throw invalidInput('destination_id', 'is not an entry of your address book');
     if (entry.network !== network)
       throw invalidInput('destination_id', `the entry is on ${entry.network}, not ${network}`);
-    const now = context.clock.now();
+    // A withdrawal that could never pass is refused before the customer spends a code on it.
+    const check = {
+      asset,
+      amount,
+      fee,
+      available: subject.available,
+      destinationUsableFrom: coolingPeriodEndsAt(
+        entry.createdAt,
+        entry.coolingMs,
+        coolingMsOf(subject.cooling),
+      ),
+      halt: subject.halt,
+      now,
+    };
+    const refusal = requestRefusal(check);
+    if (refusal !== undefined) throw refusal;
     const id = newWithdrawalId();
     const nonce = secureRandomBytes(16).toString('base64url');
     const digest = withdrawalDigest({
@@ -112,7 +136,8 @@ export async function requestWithdrawal(
         ip: meta.ip,
       },
     });
-    return viewWithdrawal(row);
+    // What will make it wait (a cooling destination, a halt) is said now, with when or why.
+    return { ...viewWithdrawal(row), warnings: requestWarnings(check) };
   });
 }
 
