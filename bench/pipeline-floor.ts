@@ -13,78 +13,144 @@ import type { FloorDriver, FloorSession, Row } from './support-floor-driver.ts';
  * The floor for the pipeline benchmark: per withdrawal, the statements the app issues for
  * POST /v1/withdrawals and POST /v1/withdrawals/:id/confirm, with the same text, in the same order and the same
  * transactions, sent straight through the driver (support-floor-driver.ts: on SQLite in commit groups as the
- * app's, on PostgreSQL one round trip each). The benchmark traces one create + confirm of each (the app's handle
- * and the floor's driver both count what they send) and reports where the two lists differ, so a change to the
- * app's statements shows up as a floor that no longer matches. Included: the session lookup of both requests and
- * the session touch (once per withdrawal here: the clock moves 61 s between rounds), the request transaction, the
- * rate-limit upsert (committed on its own, as `committed()` does), the confirm transaction (the locks, the reads
- * sent together, the TOTP step claim, the hold, the proof, the move and its two events (one statement), the audit
- * entry, the notice's token and outbox rows) and the digest's SHA-256; the audit entries go to the journal and are chained by
- * sealAudit at the end of each round, inside the round's time, as the app's are. Left out: HTTP, JSON schemas,
- * Kysely, TOTP HMACs, the release-window logic, email rendering (a pre-rendered body of the real size is written)
- * and every check whose outcome is known here.
+ * app's, a group's first transaction without a savepoint; on PostgreSQL on pipelined connections, in the app's
+ * socket writes: BEGIN with the first statement, the reads the app sends together sent together, the writes it sends
+ * behind sent behind, leaving with the next statement or the COMMIT). The benchmark traces one create + confirm of
+ * each (the app's handle and the floor's driver both count what they send) and reports where the two lists differ,
+ * statement by statement and, on PostgreSQL, write by write, so a change to the app's statements shows up as a floor
+ * that no longer matches. Included: the session lookup of both requests (an autocommit each) and the session touch
+ * (once per withdrawal here, the clock moves 61 s between rounds: the first statement of the create's transaction,
+ * sent behind), the create transaction (the entry with the balance, cooling setting and covering halt asked of it;
+ * the withdrawal, its event and the audit entry sent behind), the confirm transaction (the rate-limit upsert and
+ * every read in one batch: the withdrawal locked with its destination's use and its asset's price asked of it, the
+ * principal locked, the factors with the epochs, the hold's accounts and the entry through the withdrawal, both
+ * settings in one statement, the day's earlier withdrawals; then the TOTP step claim, the hold's insert and totals
+ * together, and behind: the proof, the move and its two events, the audit entry, the notice's token and outbox
+ * rows) and the digest's SHA-256; the audit entries go to the journal and are chained by sealAudit at the end of
+ * each round, inside the round's time, as the app's are. Left out: HTTP, JSON schemas, Kysely, TOTP HMACs, the
+ * screening and request-check logic, email rendering (a pre-rendered body of the real size is written) and every
+ * check whose outcome is known here.
  */
 
 export const SESSION_LOOKUP = `select "s"."id", "s"."principal_id", "p"."kind", "p"."role", "s"."aal", "s"."csrf_hash", "s"."created_at", "s"."last_seen_at", "s"."ended_at", "s"."global_epoch" as "session_global_epoch", "s"."principal_epoch" as "session_principal_epoch", "e"."session_epoch" as "current_global_epoch", "p"."session_epoch" as "current_principal_epoch", "p"."locked_at", "s"."device_id" from "sessions" as "s" inner join "principals" as "p" on "p"."id" = "s"."principal_id" inner join "security_epochs" as "e" on true where "s"."token_hash" = ?`;
+const quoted = (columns: readonly string[], prefix = '') => columns.map((c) => `${prefix}"${c}"`).join(', ');
 const insert = (table: string, columns: readonly string[], suffix = '') =>
-  `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})${suffix}`;
+  `insert into "${table}" (${quoted(columns)}) values (${columns.map(() => '?').join(', ')})${suffix}`;
 const MOVE_COLUMNS = ['first_use', 'move_id', 'proof_id', 'reason', 'release_after', 'screening'];
+const ENTRY_COLUMNS = [
+  'id',
+  'account_id',
+  'network',
+  'address',
+  'address_type',
+  'label',
+  'cooling_ms',
+  'created_at',
+  'removed_at',
+];
+const ACCOUNT_COLUMNS = [
+  'id',
+  'owner_id',
+  'asset',
+  'kind',
+  'debits_must_not_exceed_credits',
+  'posted_debits',
+  'posted_credits',
+  'pending_debits',
+  'pending_credits',
+  'created_at',
+];
+const FACTOR_COLUMNS = [
+  'id',
+  'principal_id',
+  'method',
+  'status',
+  'label',
+  'secret',
+  'credential_id',
+  'public_key',
+  'sign_count',
+  'code_hash',
+  'used_at',
+  'global_epoch',
+  'method_epoch',
+  'principal_epoch',
+  'created_at',
+  'activated_at',
+  'removed_at',
+];
+const EPOCH_COLUMNS = ['session_epoch', 'mfa_epoch', 'totp_epoch', 'passkey_epoch', 'recovery_epoch'];
+
+/** The entry, with the balance, the cooling setting in force and the first covering halt asked of it. */
+const REQUEST_SUBJECT = (() => {
+  const balance = (column: string) =>
+    `(select "a"."${column}" from "ledger_accounts" as "a" where "a"."owner_id" = ? and "a"."asset" = ? and "a"."kind" = ?) as "${column}"`;
+  const cooling = (column: string, as: string) =>
+    `(select "s"."${column}" from "security_settings_history" as "s" where "s"."principal_id" = ? and "s"."setting" = ? and "s"."effective_at" <= ? order by "s"."effective_at" desc, "s"."id" desc limit ?) as "${as}"`;
+  const halt = (column: string) =>
+    `(select "h"."${column}" from "halts" as "h" where "h"."lifted_at" is null and ("h"."scope" = ? or ("h"."scope" = ? and "h"."asset" = ? and ("h"."network" is null or "h"."network" = ?)) or ("h"."scope" = ? and "h"."account_id" = ?)) order by "h"."created_at", "h"."id" limit ?) as "halt_${column}"`;
+  const asked = [
+    balance('posted_credits'),
+    balance('posted_debits'),
+    balance('pending_debits'),
+    cooling('value', 'cooling_value'),
+    cooling('effective_at', 'cooling_at'),
+    halt('id'),
+    halt('scope'),
+    halt('reason'),
+    '(select count(*) as "n" from "halt_control" where "id" = ?) as "control_rows"',
+  ];
+  return `select ${quoted(ENTRY_COLUMNS, '"e".')}, ${asked.join(', ')} from "address_book_entries" as "e" where "e"."id" = ? and "e"."account_id" = ?`;
+})();
 
 function statements(engine: 'sqlite' | 'postgres') {
   const forUpdate = engine === 'postgres' ? ' for update' : '';
+  const price = (column: string, as: string) =>
+    `(select "p"."${column}" from "price_points" as "p" where "p"."asset" = "w"."asset" and "p"."at" <= ? order by "p"."at" desc limit ?) as "${as}"`;
+  const setting = (as: string) =>
+    `select * from (select "setting", "value", "effective_at" from "security_settings_history" where "principal_id" = ? and "setting" = ? and "effective_at" <= ? order by "effective_at" desc, "id" desc limit ?) as "${as}"`;
   return {
     sessionLookup: SESSION_LOOKUP,
     touchSession: 'update "sessions" set "last_seen_at" = ? where "id" = ?',
-    entryById: 'select * from "address_book_entries" where "id" = ? and "account_id" = ?',
+    requestSubject: REQUEST_SUBJECT,
     insertWithdrawal: insert('withdrawals', WITHDRAWAL_COLUMNS),
     insertEvent: insert('withdrawal_events', EVENT_COLUMNS),
     insertJournal: insert('audit_journal', ['id', 'at', 'actor', 'action', 'subject', 'data']),
     hitRateLimits:
       'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?), (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "bucket", "hits"',
-    lockWithdrawal: `select * from "withdrawals" where "id" = ?${forUpdate}`,
+    // The withdrawal, locked, with whether its destination was paid before and its asset's price asked of it.
+    lockWithdrawal: `select ${quoted(WITHDRAWAL_COLUMNS, '"w".')}, exists (select "u"."id" from "withdrawals" as "u" where "u"."destination_id" = "w"."destination_id" and "u"."id" <> "w"."id" and "u"."state" in (?, ?, ?, ?)) as "destination_used", ${price('usd_price', 'price_usd')}, ${price('at', 'price_at')}, ${price('source', 'price_source')} from "withdrawals" as "w" where "w"."id" = ?${engine === 'postgres' ? ' for update of "w"' : ''}`,
     lockPrincipal: `select * from "principals" where "id" = ?${forUpdate}`,
-    epochs:
-      'select "session_epoch", "mfa_epoch", "totp_epoch", "passkey_epoch", "recovery_epoch" from "security_epochs" where "id" = ?',
-    factors:
-      'select * from "mfa_factors" where "principal_id" = ? and "status" = ? and "principal_epoch" = ? and "global_epoch" = (select "mfa_epoch" from "security_epochs" where "id" = ?) and "method" = ? order by "created_at" limit ?',
-    destinationUsedBefore:
-      'select "id" from "withdrawals" where "destination_id" = ? and "id" <> ? and "state" in (?, ?, ?, ?) limit ?',
-    accountPair: `select * from "ledger_accounts" where (("owner_id" = ? and "asset" = ? and "kind" = ?) or ("owner_id" = ? and "asset" = ? and "kind" = ?)) order by "id"${forUpdate}`,
-    principalById: 'select * from "principals" where "id" = ?',
-    settingAt:
-      'select "value", "effective_at" from "security_settings_history" where "principal_id" = ? and "setting" = ? and "effective_at" <= ? order by "effective_at" desc, "id" desc limit ?',
-    priceAt: 'select * from "price_points" where "asset" = ? and "at" <= ? order by "at" desc limit ?',
+    factors: `select ${quoted(FACTOR_COLUMNS, '"f".')}, ${EPOCH_COLUMNS.map((c) => `"e"."${c}" as "epoch_${c}"`).join(', ')} from "mfa_factors" as "f" inner join "security_epochs" as "e" on "e"."id" = ? where "f"."principal_id" = ? and "f"."status" = ? and "f"."principal_epoch" = (select "mfa_epoch" from "principals" where "id" = ?) and ("f"."global_epoch" = "e"."mfa_epoch" or (select "kind" from "principals" where "id" = ?) = ?) and "f"."method" = ? order by "f"."created_at", "f"."id" limit ?`,
+    // The customer's accounts in the withdrawal's asset, locked: the hold's two.
+    holdAccounts: `select ${quoted(ACCOUNT_COLUMNS)} from "ledger_accounts" where "owner_id" = ? and "asset" = (select "asset" from "withdrawals" where "id" = ?) and "kind" in (?, ?) order by "id"${forUpdate}`,
+    entryOfWithdrawal: `select ${quoted(ENTRY_COLUMNS)} from "address_book_entries" where "account_id" = ? and "id" = (select "destination_id" from "withdrawals" where "id" = ?)`,
+    settingsNow: `${setting('cooling')} union all ${setting('anti_phishing')}`,
     confirmedSince:
       'select "asset", "amount", "created_at" from "withdrawals" where "account_id" = ? and "id" <> ? and "created_at" >= ? and "state" in (?, ?, ?, ?, ?, ?, ?, ?) order by "created_at" limit ?',
-    activeEndpoints: 'select * from "webhook_endpoints" where "status" = ? order by "id" limit ?',
     claimTotpStep:
       'update "principals" set "last_totp_step" = ?, "mfa_failures" = ? where "id" = ? and "last_totp_step" < ?',
     // The customer's in-flight account is opened by its first withdrawal (the warm-up round's).
-    openLedgerAccount: insert(
-      'ledger_accounts',
-      [
-        'id',
-        'owner_id',
-        'asset',
-        'kind',
-        'debits_must_not_exceed_credits',
-        'posted_debits',
-        'posted_credits',
-        'pending_debits',
-        'pending_credits',
-        'created_at',
-      ],
-      ' on conflict ("owner_id", "asset", "kind") do nothing',
-    ),
     ledgerAccountByOwner:
       'select * from "ledger_accounts" where "owner_id" = ? and "asset" = ? and "kind" = ?',
+    openLedgerAccount: insert(
+      'ledger_accounts',
+      ACCOUNT_COLUMNS,
+      ' on conflict ("owner_id", "asset", "kind") do nothing',
+    ),
     lockAccounts: `${LEDGER_STATEMENTS.lockAccounts}${forUpdate}`,
     insertTransfer: LEDGER_STATEMENTS.insert,
     updateTotals: LEDGER_STATEMENTS.updateTotals,
     insertProof: insert('withdrawal_proofs', PROOF_COLUMNS),
     moveToQueued: `update "withdrawals" set ${MOVE_COLUMNS.map((c) => `"${c}" = ?`).join(', ')}, "state" = ?, "updated_at" = ? where "id" = ? and "state" = ?`,
-    // Both hops' events in one statement, each row only if the update just wrote this move's id.
-    insertEventsIfMoved: `insert into "withdrawal_events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')}) ${[1, 2].map(() => `select ${EVENT_COLUMNS.map((c) => `? as "${c}"`).join(', ')} from "withdrawals" where "id" = ? and "move_id" = ?`).join(' union all ')}`,
+    // Both hops' events in one statement, selected from the row; the state entered only if the update wrote this
+    // move's id (a move that did not land inserts a NULL state, which the NOT NULL constraint refuses).
+    insertEventsIfMoved: `insert into "withdrawal_events" (${quoted(EVENT_COLUMNS)}) ${[1, 2]
+      .map(
+        () =>
+          'select ? as "id", ? as "withdrawal_id", ? as "at", ? as "from_state", case when "move_id" = ? then ? end as "to_state", ? as "actor", ? as "reason" from "withdrawals" where "id" = ?',
+      )
+      .join(' union all ')}`,
     insertOneTimeToken: insert('one_time_tokens', ONE_TIME_TOKEN_COLUMNS),
     insertOutbox: insert('outbox', OUTBOX_COLUMNS),
   } as const;
@@ -148,28 +214,51 @@ function journalRow(at: Date, entry: { actor: string; action: string; subject: s
   return [newId(), at.toISOString(), entry.actor, entry.action, entry.subject, JSON.stringify(entry.data)];
 }
 
-/** The session lookup, and its touch when last_seen_at is 30 s old or more (as authenticate does). */
-async function authenticate(driver: FloorDriver, request: FloorRequest): Promise<void> {
+/** A session touch that is due: written as the first statement of the request's transaction (as the app's). */
+interface Touch {
+  readonly sessionId: unknown;
+  readonly at: string;
+}
+
+/** The session lookup (an autocommit), and its touch when last_seen_at is 30 s old or more (as authenticate does). */
+async function authenticate(driver: FloorDriver, request: FloorRequest): Promise<Touch | undefined> {
   const session = one(await driver.rows('sessionLookup', [request.customer.tokenHash]), 'session');
   const now = request.now();
-  if (now.getTime() - Date.parse(String(session.last_seen_at)) >= 30_000)
-    await driver.committed('touchSession', [now.toISOString(), session.id]);
+  return now.getTime() - Date.parse(String(session.last_seen_at)) >= 30_000
+    ? { sessionId: session.id, at: now.toISOString() }
+    : undefined;
+}
+
+/** inRequestTransaction: the due touch rides in the transaction, sent behind as its first statement. */
+function inRequestTransaction<T>(
+  driver: FloorDriver,
+  touch: Touch | undefined,
+  work: (s: FloorSession) => Promise<T>,
+): Promise<T> {
+  return driver.transaction(async (s) => {
+    if (touch !== undefined) await s.behind('touchSession', [touch.at, touch.sessionId]);
+    return work(s);
+  });
 }
 
 /**
- * The customer's two ledger accounts, as the pair read (locked on PostgreSQL) found them; the in-flight one is
- * opened by the customer's first withdrawal (the warm-up round's), and then both are read and locked by id.
+ * The hold's two accounts as the batch read them (locked on PostgreSQL), or, when one is missing (the customer's
+ * first withdrawal, the warm-up round's), as the app opens them: each read by owner, the missing one inserted and
+ * read again, then both read and locked by id.
  */
-async function accountsForHold(s: FloorSession, pair: Row[], owner: string, at: string): Promise<[Row, Row]> {
+async function accountsForHold(s: FloorSession, held: Row[], owner: string, at: string): Promise<[Row, Row]> {
   const kinds = ['customer', 'withdrawal_in_flight'] as const;
-  const found = kinds.map((kind) => pair.find((row) => row.kind === kind));
+  const found = kinds.map((kind) => held.find((row) => row.kind === kind));
   if (found[0] !== undefined && found[1] !== undefined) return [found[0], found[1]];
   const ids: string[] = [];
-  for (const [i, kind] of kinds.entries()) {
-    if (found[i] === undefined) {
+  for (const kind of kinds) {
+    let row = (await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]))[0];
+    if (row === undefined) {
+      // Both accounts may never go below zero (debits_must_not_exceed_credits).
       await s.run('openLedgerAccount', [newId(), owner, 'BTC', kind, 1, '0', '0', '0', '0', at]);
-      ids.push(String(one(await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]), `${kind} account`).id));
-    } else ids.push(String(found[i].id));
+      row = one(await s.rows('ledgerAccountByOwner', [owner, 'BTC', kind]), `${kind} account`);
+    }
+    ids.push(String(row.id));
   }
   const locked = await s.rows('lockAccounts', [...ids].sort());
   const byId = (accountId: string) =>
@@ -184,11 +273,35 @@ async function accountsForHold(s: FloorSession, pair: Row[], owner: string, at: 
 export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest): Promise<void> {
   const { customer } = request;
   const actor = `customer:${customer.id}`;
-  await authenticate(driver, request);
   const id = newId();
-  const digest = await driver.transaction(async (s) => {
-    const entry = one(await s.rows('entryById', [customer.destinationId, customer.id]), 'address-book entry');
+  const createTouch = await authenticate(driver, request);
+  const digest = await inRequestTransaction(driver, createTouch, async (s) => {
     const now = request.now();
+    const at = now.toISOString();
+    const halt = ['global', 'asset', 'BTC', 'bitcoin', 'account', customer.id, 1];
+    const balance = [customer.id, 'BTC', 'customer'];
+    const cooling = [customer.id, 'address_cooling_ms', at, 1];
+    const entry = one(
+      await s.rows('requestSubject', [
+        ...balance,
+        ...balance,
+        ...balance,
+        ...cooling,
+        ...cooling,
+        ...halt,
+        ...halt,
+        ...halt,
+        1,
+        customer.destinationId,
+        customer.id,
+      ]),
+      'address-book entry',
+    );
+    const available =
+      BigInt(String(entry.posted_credits)) -
+      BigInt(String(entry.posted_debits)) -
+      BigInt(String(entry.pending_debits));
+    if (available < BigInt(AMOUNT) + BigInt(FEE)) throw new Error('floor: the customer ran out of funds');
     const nonce = randomBytes(16).toString('base64url');
     const terms = {
       withdrawal_id: id,
@@ -201,7 +314,6 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       nonce,
     };
     const digest = withdrawalDigest(terms);
-    const at = now.toISOString();
     const summary = 'Send 0.0001 BTC to bc1qw508...v8f3t4 (Cold wallet), fee 0.0001 BTC';
     const expires = new Date(now.getTime() + 5 * 60_000).toISOString();
     const row: Record<(typeof WITHDRAWAL_COLUMNS)[number], unknown> = {
@@ -233,13 +345,14 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       created_at: at,
       updated_at: at,
     };
-    await s.run(
+    // The withdrawal, its first event and the audit entry go out behind, with the COMMIT.
+    await s.behind(
       'insertWithdrawal',
       WITHDRAWAL_COLUMNS.map((column) => row[column]),
     );
-    await s.run('insertEvent', [newId(), id, at, null, 'awaiting_confirmation', actor, null]);
+    await s.behind('insertEvent', [newId(), id, at, null, 'awaiting_confirmation', actor, null]);
     const data = { ...terms, destination: String(entry.address), digest, ip: request.ip };
-    await s.run(
+    await s.behind(
       'insertJournal',
       journalRow(now, { actor, action: 'withdrawal.requested', subject: `withdrawal:${id}`, data }),
     );
@@ -247,95 +360,71 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
   });
   request.created?.();
 
-  await authenticate(driver, request);
-  const window = `${new Date(Math.floor(request.now().getTime() / 60_000) * 60_000).toISOString()}`;
-  const [firstBucket, secondBucket] = [`mfa_per_account:${customer.id}`, `mfa_per_ip:${request.ip}`].sort();
-  await driver.committed('hitRateLimits', [firstBucket, window, 1, secondBucket, window, 1]);
-  await driver.transaction(async (s) => {
+  const confirmTouch = await authenticate(driver, request);
+  await inRequestTransaction(driver, confirmTouch, async (s) => {
     const now = request.now();
     const at = now.toISOString();
-    // The locks, then every read the confirmation needs (the app sends each group in one round trip).
-    const withdrawal = one(await s.rows('lockWithdrawal', [id]), 'withdrawal');
-    const principal = one(await s.rows('lockPrincipal', [customer.id]), 'principal');
-    one(await s.rows('epochs', [1]), 'epochs');
-    const factor = one(
-      await s.rows('factors', [customer.id, 'active', principal.mfa_epoch, 1, 'totp', 100]),
-      'TOTP factor',
-    );
-    const usedBefore =
-      (
-        await s.rows('destinationUsedBefore', [
-          withdrawal.destination_id,
-          id,
-          'queued',
-          'released',
-          'broadcast',
-          'completed',
-          1,
-        ])
-      ).length > 0;
-    const pair = await s.rows('accountPair', [
-      customer.id,
-      'BTC',
-      'customer',
-      customer.id,
-      'BTC',
-      'withdrawal_in_flight',
-    ]);
-    // Screening facts: principal, entry, cooling setting, price, the day's earlier withdrawals (all BTC here:
-    // valued with the price read with them); the notice's anti-phishing code and webhook endpoints.
-    await s.rows('principalById', [customer.id]);
-    await s.rows('entryById', [customer.destinationId, customer.id]);
-    await s.rows('settingAt', [customer.id, 'address_cooling_ms', at, 1]);
-    await s.rows('priceAt', ['BTC', at, 1]);
+    const window = `${new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString()}`;
+    const [firstBucket, secondBucket] = [`mfa_per_account:${customer.id}`, `mfa_per_ip:${request.ip}`].sort();
     const since = new Date(now.getTime() - DAY_MS).toISOString();
-    await s.rows('confirmedSince', [customer.id, id, since, ...CONFIRMED_STATES, 10_001]);
-    await s.rows('settingAt', [customer.id, 'anti_phishing_code', at, 1]);
-    await s.rows('activeEndpoints', ['active', 100]);
+    // The attempt counted and every read the confirmation needs, in one batch (one write on PostgreSQL).
+    const [limits, withdrawals, principals, factors, held, entries] = await s.together([
+      ['hitRateLimits', [firstBucket, window, 1, secondBucket, window, 1]],
+      ['lockWithdrawal', ['queued', 'released', 'broadcast', 'completed', at, 1, at, 1, at, 1, id]],
+      ['lockPrincipal', [customer.id]],
+      ['factors', [1, customer.id, 'active', customer.id, customer.id, 'operator', 'totp', 100]],
+      ['holdAccounts', [customer.id, id, 'customer', 'withdrawal_in_flight']],
+      ['entryOfWithdrawal', [customer.id, id]],
+      ['settingsNow', [customer.id, 'address_cooling_ms', at, 1, customer.id, 'anti_phishing_code', at, 1]],
+      ['confirmedSince', [customer.id, id, since, ...CONFIRMED_STATES, 10_001]],
+    ]);
+    // As the app's rules: 10 a minute per account, 30 per IP.
+    const limit = (bucket: unknown) => (String(bucket).startsWith('mfa_per_account:') ? 10 : 30);
+    if (limits!.rows.some((row) => Number(row.hits) > limit(row.bucket)))
+      throw new Error('floor: rate limited');
+    const withdrawal = one(withdrawals!.rows, 'withdrawal');
+    one(principals!.rows, 'principal');
+    one(entries!.rows, 'address-book entry');
+    const factor = one(factors!.rows, 'TOTP factor');
+    const usedBefore = withdrawal.destination_used === true || Number(withdrawal.destination_used) === 1;
     if ((await s.run('claimTotpStep', [request.totpStep, 0, customer.id, request.totpStep])) !== 1)
       throw new Error('floor: the TOTP step was used before');
-    const [d, c] = await accountsForHold(s, pair, customer.id, at);
-    const held = BigInt(AMOUNT) + BigInt(FEE);
+    const [d, c] = await accountsForHold(s, held!.rows, customer.id, at);
+    const hold = BigInt(AMOUNT) + BigInt(FEE);
     const available =
       BigInt(String(d.posted_credits)) - BigInt(String(d.posted_debits)) - BigInt(String(d.pending_debits));
-    if (available < held) throw new Error('floor: the customer ran out of funds');
-    if (
-      (await s.run('insertTransfer', [
-        id,
-        'pending',
-        d.id,
-        c.id,
-        'BTC',
-        held.toString(),
-        null,
-        'withdrawal',
-        digest,
-        at,
-      ])) !== 1
-    )
-      throw new Error('floor: the hold exists');
+    if (available < hold) throw new Error('floor: the customer ran out of funds');
     const plus = (row: Row, column: string, by: bigint) => (BigInt(String(row[column])) + by).toString();
-    await s.run('updateTotals', [
-      d.id,
-      String(d.posted_debits),
-      c.id,
-      String(c.posted_debits),
-      d.id,
-      String(d.posted_credits),
-      c.id,
-      String(c.posted_credits),
-      d.id,
-      plus(d, 'pending_debits', held),
-      c.id,
-      String(c.pending_debits),
-      d.id,
-      String(d.pending_credits),
-      c.id,
-      plus(c, 'pending_credits', held),
-      d.id,
-      c.id,
+    // The hold: its insert and both accounts' totals together.
+    const [inserted] = await s.together([
+      ['insertTransfer', [id, 'pending', d.id, c.id, 'BTC', hold.toString(), null, 'withdrawal', digest, at]],
+      [
+        'updateTotals',
+        [
+          d.id,
+          String(d.posted_debits),
+          c.id,
+          String(c.posted_debits),
+          d.id,
+          String(d.posted_credits),
+          c.id,
+          String(c.posted_credits),
+          d.id,
+          plus(d, 'pending_debits', hold),
+          c.id,
+          String(c.pending_debits),
+          d.id,
+          String(d.pending_credits),
+          c.id,
+          plus(c, 'pending_credits', hold),
+          d.id,
+          c.id,
+        ],
+      ],
     ]);
-    // The proof, the move into screening and on to queued (one update, an event per hop).
+    if (inserted!.changes !== 1) throw new Error('floor: the hold exists');
+    // Behind, with the COMMIT: the proof, the move into screening and on to queued (one update, an event per hop
+    // in one insert), the audit entry, the notice's token and outbox row.
     const proofId = newId();
     const evidence = JSON.stringify({
       v: 1,
@@ -345,7 +434,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       factor_id: factor.id,
       step: request.totpStep,
     });
-    await s.run('insertProof', [
+    await s.behind('insertProof', [
       proofId,
       id,
       customer.id,
@@ -360,7 +449,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     const releaseAfter = new Date(
       now.getTime() + (usedBefore ? CANCEL_WINDOW_MS : FIRST_USE_CANCEL_WINDOW_MS),
     ).toISOString();
-    await s.run('moveToQueued', [
+    await s.behind('moveToQueued', [
       usedBefore ? 0 : 1,
       moveId,
       proofId,
@@ -377,18 +466,17 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       id,
       at,
       from,
+      moveId,
       to,
       who,
       reason,
       id,
-      moveId,
     ];
-    await s.run('insertEventsIfMoved', [
+    await s.behind('insertEventsIfMoved', [
       ...event('awaiting_confirmation', 'screening', actor, 'confirmed with totp'),
       ...event('screening', 'queued', 'system:screening', null),
     ]);
-    // The audit entry goes out with the notice's writes.
-    await s.run(
+    await s.behind(
       'insertJournal',
       journalRow(now, {
         actor,
@@ -399,7 +487,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     );
     const lockToken = newOpaqueToken();
     const expires = new Date(now.getTime() + 7 * DAY_MS).toISOString();
-    await s.run('insertOneTimeToken', [
+    await s.behind('insertOneTimeToken', [
       newId(),
       customer.id,
       'lock_account',
@@ -411,7 +499,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     ]);
     const payload = JSON.stringify({ event: 'withdrawal.confirmed', account_id: customer.id, at });
     const { subject, text, html } = request.email;
-    await s.run('insertOutbox', [
+    await s.behind('insertOutbox', [
       newId(),
       'email',
       customer.email,

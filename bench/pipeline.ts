@@ -133,6 +133,7 @@ async function pipelineOn(engine: Engine, options: MeasureOptions, passwordHash:
         : postgresDriver(fresh.floorUrl!, pipelineStatements('postgres'), {
             poolSize: POOL_SIZE,
             counter: floorCounter,
+            pipelined: true,
           });
     closers.push(() => driver.close());
     // PostgreSQL: the backends of the app's connections and of the floor's, by application_name.
@@ -392,7 +393,7 @@ function statementNotes(
     `${engine}: per create+confirm, app: ${line(app.total)} (create ${fmt(app.create.statements)} statements${engine === 'postgres' ? ` in ${fmt(app.create.roundTrips)} round trips` : ''}, confirm ${fmt(app.confirm.statements)}${engine === 'postgres' ? ` in ${fmt(app.confirm.roundTrips)}` : ''}); floor: ${line(floor.total)}${engine === 'sqlite' ? `; ${ROUND_TRIPS_ON_SQLITE}` : ''}`,
     `${engine}: under load (${CLIENTS} in flight), commit groups per withdrawal: app ${fmt(appLoaded.commitGroups)}, floor ${fmt(floorLoaded.commitGroups)}; statements app ${fmt(appLoaded.statements)}, floor ${fmt(floorLoaded.statements)}`,
     floorDifferences.length === 0
-      ? `${engine}: the floor sends the app's statements, in the app's order`
+      ? `${engine}: the floor sends the app's statements, in the app's order and transactions${engine === 'postgres' ? ' and socket writes' : ''}`
       : `${engine}: the floor's statements differ from the app's (${floorDifferences.length}): ${floorDifferences.map((d) => d.slice(0, 90)).join(' | ')}`,
   ];
 }

@@ -147,15 +147,28 @@ function normalized(sql: string): string {
 }
 
 /**
+ * A statement with how it was sent: outside any transaction (an autocommit), and on PostgreSQL whether it left in
+ * the same socket write as the statement before it. Two lists of these match when the statements, their order,
+ * their transactions and (PostgreSQL) their grouping into writes are the same.
+ */
+function described(list: readonly TracedStatement[]): string[] {
+  return list.map((s, i) => {
+    const sameWrite = s.write !== undefined && i > 0 && list[i - 1]!.write === s.write;
+    return `${sameWrite ? '(same write) ' : ''}${s.autocommit ? '(autocommit) ' : ''}${normalized(s.sql)}`;
+  });
+}
+
+/**
  * Where the floor's statements differ from the app's (a longest common subsequence of the two lists): each
- * statement only one of them sends, prefixed `app:` or `floor:`. Empty when the floor sends what the app sends.
+ * statement only one of them sends, or sends otherwise (in another write, or outside a transaction), prefixed
+ * `app:` or `floor:`. Empty when the floor sends what the app sends, as the app sends it.
  */
 export function statementDifferences(
   app: readonly TracedStatement[],
   floor: readonly TracedStatement[],
 ): string[] {
-  const a = app.map((s) => normalized(s.sql));
-  const f = floor.map((s) => normalized(s.sql));
+  const a = described(app);
+  const f = described(floor);
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(f.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--)
     for (let j = f.length - 1; j >= 0; j--)
