@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MFA_POLICY_ACTIONS } from '../core/identity/actions.ts';
-import { findPrincipalByEmail, insertPrincipal } from '../store/identity/principals.ts';
+import { anyPrincipalExists, insertPrincipal } from '../store/identity/principals.ts';
 import { recordSetting } from '../store/identity/settings-history.ts';
 import { recordPrice } from '../store/prices.ts';
 import { inTransaction } from '../store/transaction.ts';
@@ -20,10 +20,7 @@ export const DEMO_OPERATOR_EMAIL = 'ops@drawbridge.local';
  * server logs them once); nothing is seeded when any account exists.
  */
 export async function seedDemo(context: ServiceContext) {
-  if ((await findPrincipalByEmail(context.database.db, 'customer', DEMO_CUSTOMER_EMAIL)) !== undefined)
-    return undefined;
-  const anyone = await context.database.db.selectFrom('principals').select('id').limit(1).executeTakeFirst();
-  if (anyone !== undefined) return undefined;
+  if (await anyPrincipalExists(context.database)) return undefined;
   const password = randomBytes(12).toString('base64url');
   const passwordHash = await hashPassword(password);
   const customer = await inTransaction(context.database, async (tx) => {

@@ -4,7 +4,7 @@ import { newWebhookSecret } from '../adapters/webhooks/signing.ts';
 import { DomainError, invalidInput, notFound } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { WebhookEndpointsTable } from '../store/schema-notifications.ts';
-import { inTransaction, lockRows } from '../store/transaction.ts';
+import { inTransaction } from '../store/transaction.ts';
 import {
   countActiveWebhookEndpoints,
   insertWebhookEndpoint,
@@ -122,7 +122,7 @@ export async function createWebhookEndpoint(
 
 export async function listWebhookEndpoints(context: ServiceContext, actor: OperatorActor) {
   authorize(actor, 'webhook.list');
-  const rows = await listEndpointRows(context.database.db);
+  const rows = await listEndpointRows(context.database);
   return { endpoints: rows.map(publicView) };
 }
 
@@ -135,7 +135,7 @@ export async function rotateWebhookSecret(context: ServiceContext, actor: Operat
   const endpointId = parseEndpointId(id);
   const secret = newWebhookSecret();
   return inTransaction(context.database, async (tx) => {
-    const row = await lockWebhookEndpoint(tx, endpointId, lockRows(context.database));
+    const row = await lockWebhookEndpoint(tx, endpointId);
     if (row === undefined) throw notFound('webhook endpoint', endpointId);
     if (row.status !== 'active') {
       throw new DomainError('WRONG_STATE', 'a disabled endpoint keeps its secrets', { field: 'id' });
@@ -165,7 +165,7 @@ export async function disableWebhookEndpoint(context: ServiceContext, actor: Ope
   authorize(actor, 'webhook.manage');
   const endpointId = parseEndpointId(id);
   return inTransaction(context.database, async (tx) => {
-    const row = await lockWebhookEndpoint(tx, endpointId, lockRows(context.database));
+    const row = await lockWebhookEndpoint(tx, endpointId);
     if (row === undefined) throw notFound('webhook endpoint', endpointId);
     if (row.status === 'disabled') return publicView(row);
     const changes = { status: 'disabled' as const, disabled_at: context.clock.now().toISOString() };

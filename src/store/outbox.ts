@@ -2,7 +2,7 @@ import { newId } from '../core/ids.ts';
 import type { RenderedEmail } from '../core/notifications/security-email.ts';
 import { compiledInsert } from './compiled-query.ts';
 import type { OutboxTable } from './schema-identity.ts';
-import { type Tx, writeBehind } from './transaction.ts';
+import { type Queryable, queryable, type Tx, writeBehind } from './transaction.ts';
 
 export type OutboxRow = Readonly<OutboxTable>;
 
@@ -77,8 +77,8 @@ export function emailOutboxRow(input: EmailInput): OutboxTable {
 }
 
 /** The dev mailbox: what would have been emailed to `recipient`, newest first. */
-export async function listMailbox(tx: Tx, recipient: string, limit: number): Promise<OutboxRow[]> {
-  return tx
+export async function listMailbox(on: Queryable, recipient: string, limit: number): Promise<OutboxRow[]> {
+  return queryable(on)
     .selectFrom('outbox')
     .selectAll()
     .where('channel', '=', 'email')

@@ -1,6 +1,7 @@
 import { compiledOnce, rowsOf } from './compiled-query.ts';
 import type { WebhookEndpointsTable } from './schema-notifications.ts';
-import type { Tx } from './transaction.ts';
+import { engineOf } from './compiled-query.ts';
+import { type Queryable, queryable, type Tx } from './transaction.ts';
 
 export type WebhookEndpointRow = Readonly<WebhookEndpointsTable>;
 
@@ -16,17 +17,13 @@ export async function findWebhookEndpoint(tx: Tx, id: string): Promise<WebhookEn
 }
 
 /** Reads an endpoint and, on PostgreSQL, holds its row so two rotations cannot interleave. */
-export async function lockWebhookEndpoint(
-  tx: Tx,
-  id: string,
-  rowLocks: boolean,
-): Promise<WebhookEndpointRow | undefined> {
+export async function lockWebhookEndpoint(tx: Tx, id: string): Promise<WebhookEndpointRow | undefined> {
   const query = tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id);
-  return (rowLocks ? query.forUpdate() : query).executeTakeFirst();
+  return (engineOf(tx) === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
 }
 
-export async function listWebhookEndpoints(tx: Tx): Promise<WebhookEndpointRow[]> {
-  return tx
+export async function listWebhookEndpoints(on: Queryable): Promise<WebhookEndpointRow[]> {
+  return queryable(on)
     .selectFrom('webhook_endpoints')
     .selectAll()
     .orderBy('created_at')

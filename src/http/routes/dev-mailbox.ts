@@ -40,7 +40,7 @@ export function registerDevMailboxRoutes(app: FastifyInstance, context: ServiceC
     },
     async (request) => {
       const to = normalizeEmail((request.query as { to: string }).to, 'to');
-      const rows = await listMailbox(context.database.db, to, MAILBOX_LIMIT);
+      const rows = await listMailbox(context.database, to, MAILBOX_LIMIT);
       return {
         messages: rows.map((r) => ({
           id: r.id,

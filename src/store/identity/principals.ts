@@ -9,6 +9,12 @@ import { type Queryable, queryable } from '../transaction.ts';
 
 export type Principal = Readonly<PrincipalsTable>;
 
+/** Whether any account, customer or operator, exists: an installation that has one is not seeded. */
+export async function anyPrincipalExists(on: Queryable): Promise<boolean> {
+  const row = await queryable(on).selectFrom('principals').select('id').limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function findPrincipalByEmail(
   on: Queryable,
   kind: PrincipalKind,
