@@ -1,6 +1,5 @@
-import { compiledOnce, rowsOf } from './compiled-query.ts';
+import { compiledOnce, engineOf, rowsOf } from './compiled-query.ts';
 import type { WebhookEndpointsTable } from './schema-notifications.ts';
-import { engineOf } from './compiled-query.ts';
 import { type Queryable, queryable, type Tx } from './transaction.ts';
 
 export type WebhookEndpointRow = Readonly<WebhookEndpointsTable>;
