@@ -3,6 +3,12 @@ import canonicalize from 'canonicalize';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, invalidInput } from '../core/errors.ts';
 import type { ServiceContext } from '../services/context.ts';
+import {
+  deleteIdempotencyKey,
+  findIdempotencyKey,
+  recordIdempotencyResponse,
+  reserveIdempotencyKey,
+} from '../store/idempotency.ts';
 import { inTransaction } from '../store/transaction.ts';
 
 /**
@@ -66,24 +72,15 @@ export async function reserveIdempotency(
   const hash = requestHash(request);
   const now = context.clock.now();
   const existing = await inTransaction(context.database, async (tx) => {
-    const row = await tx
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const row = await findIdempotencyKey(tx, scope, key);
     const abandoned =
       row !== undefined &&
       ((row.status_code === 0 && Date.parse(row.created_at) + IN_PROGRESS_EXPIRY_MS <= now.getTime()) ||
         Date.parse(row.created_at) + IDEMPOTENCY_RETENTION_MS <= now.getTime());
     if (row !== undefined && !abandoned) return row;
-    if (abandoned)
-      await tx.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).execute();
+    if (abandoned) await deleteIdempotencyKey(tx, scope, key);
     // The primary key settles a race between two first attempts: the loser sees the winner's row next time.
-    await tx
-      .insertInto('idempotency_keys')
-      .values({ scope, key, request_hash: hash, status_code: 0, response: '', created_at: now.toISOString() })
-      .execute();
+    await reserveIdempotencyKey(tx, scope, key, hash, now.toISOString());
     return undefined;
   });
   if (existing === undefined) {
@@ -132,17 +129,9 @@ async function settle(
 ): Promise<void> {
   const status = reply.statusCode;
   await inTransaction(context.database, async (tx) => {
-    const where = tx
-      .updateTable('idempotency_keys')
-      .where('scope', '=', reservation.scope)
-      .where('key', '=', reservation.key);
     if (status < 200 || status >= 300) {
       // Nothing happened (or we cannot tell): let a retry run again.
-      await tx
-        .deleteFrom('idempotency_keys')
-        .where('scope', '=', reservation.scope)
-        .where('key', '=', reservation.key)
-        .execute();
+      await deleteIdempotencyKey(tx, reservation.scope, reservation.key);
       return;
     }
     const keep = request.routeOptions.config.idempotencyStoresResponse !== false;
@@ -153,8 +142,12 @@ async function settle(
         : payload === null || payload === undefined
           ? ''
           : String(payload);
-    await where
-      .set({ status_code: status, response: keep ? JSON.stringify({ content_type: contentType, body }) : '' })
-      .execute();
+    await recordIdempotencyResponse(
+      tx,
+      reservation.scope,
+      reservation.key,
+      status,
+      keep ? JSON.stringify({ content_type: contentType, body }) : '',
+    );
   });
 }

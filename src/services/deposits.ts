@@ -2,6 +2,7 @@ import { DomainError, invalidInput } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { assetOnNetwork, formatAmount, getAsset, parseAmount } from '../core/money/index.ts';
 import { isNetwork, type Network } from '../core/networks.ts';
+import { findDepositByOutput, insertDeposit } from '../store/deposits.ts';
 import { findPrincipal } from '../store/identity/principals.ts';
 import { ownerBalances, transfer } from '../store/ledger/index.ts';
 import { inTransaction } from '../store/transaction.ts';
@@ -53,13 +54,7 @@ export async function creditDeposit(context: ServiceContext, actor: OperatorActo
     const principal = await findPrincipal(tx, accountId);
     if (principal === undefined || principal.kind !== 'customer')
       throw invalidInput('account_id', 'is not a customer account');
-    const existing = await tx
-      .selectFrom('deposits')
-      .selectAll()
-      .where('network', '=', network)
-      .where('txid', '=', txid)
-      .where('output_index', '=', outputIndex)
-      .executeTakeFirst();
+    const existing = await findDepositByOutput(tx, network, txid, outputIndex);
     if (existing !== undefined) {
       if (
         existing.account_id !== accountId ||
@@ -89,20 +84,17 @@ export async function creditDeposit(context: ServiceContext, actor: OperatorActo
       },
       now,
     );
-    await tx
-      .insertInto('deposits')
-      .values({
-        id,
-        network,
-        txid,
-        output_index: outputIndex,
-        account_id: accountId,
-        asset: asset.code,
-        amount: amount.toString(),
-        transfer_id: transferId,
-        created_at: now.toISOString(),
-      })
-      .execute();
+    await insertDeposit(tx, {
+      id,
+      network,
+      txid,
+      output_index: outputIndex,
+      account_id: accountId,
+      asset: asset.code,
+      amount: amount.toString(),
+      transfer_id: transferId,
+      created_at: now.toISOString(),
+    });
     await audit(tx, context, {
       actor: actorName(actor),
       action: 'deposit.credited',

@@ -9,7 +9,10 @@ import {
   currentFactors,
   findFactor,
   insertFactor,
+  isCredentialRegistered,
+  markFactorRemoved,
   removeFactors,
+  setFactorSecret,
 } from '../../store/identity/factors.ts';
 import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
 import { claimTotpStep, findPrincipal, type Principal } from '../../store/identity/principals.ts';
@@ -58,11 +61,11 @@ export async function startTotpEnrolment(
       { principal_id: principal.id, method: 'totp', status: 'pending', label },
       context.clock.now().toISOString(),
     );
-    await tx
-      .updateTable('mfa_factors')
-      .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
-      .where('id', '=', factor.id)
-      .execute();
+    await setFactorSecret(
+      tx,
+      factor.id,
+      seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)),
+    );
     const uri = totpUri({ secretBase32: secret, label: principal.email });
     return { factor_id: factor.id, otpauth_uri: uri, qr_svg: await totpQrSvg(uri) };
   });
@@ -224,12 +227,7 @@ export async function registerPasskey(
       expectedChallenge: challenge,
       rp: context.settings.relyingParty,
     });
-    const duplicate = await tx
-      .selectFrom('mfa_factors')
-      .select('id')
-      .where('credential_id', '=', registered.credentialId)
-      .executeTakeFirst();
-    if (duplicate !== undefined)
+    if (await isCredentialRegistered(tx, registered.credentialId))
       throw new DomainError('ALREADY_EXISTS', 'this passkey is already registered', { field: 'response.id' });
     const factor = await insertFactor(
       tx,
@@ -289,11 +287,7 @@ export async function removeFactor(
     if (factor === undefined || factor.status !== 'active' || factor.method === 'recovery')
       throw new DomainError('NOT_FOUND', `no active factor ${factorId}`);
     const now = context.clock.now().toISOString();
-    await tx
-      .updateTable('mfa_factors')
-      .set({ status: 'removed', removed_at: now })
-      .where('id', '=', factor.id)
-      .execute();
+    await markFactorRemoved(tx, factor.id, now);
     const lockedUntil = await startSecurityChangeLock(
       tx,
       context,

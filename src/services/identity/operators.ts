@@ -4,7 +4,7 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { normalizeEmail } from '../../core/identity/email.ts';
 import { OPERATOR_ROLES, type OperatorRole as RoleOfMatrix } from '../../core/identity/operator-roles.ts';
 import { newTotpSecret, totpUri } from '../../core/mfa/totp.ts';
-import { insertFactor } from '../../store/identity/factors.ts';
+import { insertFactor, setFactorSecret } from '../../store/identity/factors.ts';
 import {
   anyOperator,
   anyOperatorLocked,
@@ -80,11 +80,11 @@ export async function createOperator(
       },
       now,
     );
-    await tx
-      .updateTable('mfa_factors')
-      .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
-      .where('id', '=', factor.id)
-      .execute();
+    await setFactorSecret(
+      tx,
+      factor.id,
+      seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)),
+    );
     await audit(tx, context, {
       actor: actorName(actor),
       action: 'operator.created',

@@ -7,6 +7,7 @@ import {
   endOtherSessions,
   endSession,
   insertSession,
+  isSessionOf,
   listSessions,
   lookupSessionByTokenHash,
   raiseSessionAal,
@@ -215,13 +216,8 @@ export async function endMySession(
   if (typeof sessionId !== 'string' || sessionId.length > 64)
     throw invalidInput('id', 'must be a session id');
   await inTransaction(context.database, async (tx) => {
-    const own = await tx
-      .selectFrom('sessions')
-      .select('id')
-      .where('id', '=', sessionId)
-      .where('principal_id', '=', auth.principalId)
-      .executeTakeFirst();
-    if (own === undefined) throw new DomainError('NOT_FOUND', `session ${sessionId} does not exist`);
+    if (!(await isSessionOf(tx, sessionId, auth.principalId)))
+      throw new DomainError('NOT_FOUND', `session ${sessionId} does not exist`);
     await endSession(tx, sessionId, context.clock.now().toISOString(), 'ended_by_customer');
     await audit(tx, context, {
       actor: `${auth.kind}:${auth.principalId}`,

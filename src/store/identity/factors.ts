@@ -174,6 +174,21 @@ export async function findFactor(tx: Tx, principalId: string, id: string): Promi
     .executeTakeFirst();
 }
 
+/** Stores a factor's sealed secret (sealed with the factor's id, so it is written once the row exists). */
+export async function setFactorSecret(tx: Tx, id: string, sealedSecret: string): Promise<void> {
+  await tx.updateTable('mfa_factors').set({ secret: sealedSecret }).where('id', '=', id).execute();
+}
+
+/** Whether any factor (of any principal, in any status) already has this passkey credential id. */
+export async function isCredentialRegistered(tx: Tx, credentialId: string): Promise<boolean> {
+  const duplicate = await tx
+    .selectFrom('mfa_factors')
+    .select('id')
+    .where('credential_id', '=', credentialId)
+    .executeTakeFirst();
+  return duplicate !== undefined;
+}
+
 /**
  * Activation stamps the epochs current now: an enrolment started before a mass revocation and confirmed after
  * it is a new factor, not one that silently never counts while the customer believes it protects them.
@@ -214,6 +229,15 @@ export async function removeFactors(
     .where('status', '<>', 'removed');
   if (exceptId !== undefined) query = query.where('id', '<>', exceptId);
   await query.execute();
+}
+
+/** Removes one factor by id. */
+export async function markFactorRemoved(tx: Tx, id: string, now: string): Promise<void> {
+  await tx
+    .updateTable('mfa_factors')
+    .set({ status: 'removed', removed_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** A recovery code is spent exactly once: the conditional UPDATE settles races. */

@@ -82,6 +82,17 @@ export async function raiseSessionAal(tx: Tx, id: string, aal: number): Promise<
   await tx.updateTable('sessions').set({ aal }).where('id', '=', id).where('aal', '<', aal).execute();
 }
 
+/** Whether session `id` belongs to `principalId` (ended or not). */
+export async function isSessionOf(tx: Tx, id: string, principalId: string): Promise<boolean> {
+  const own = await tx
+    .selectFrom('sessions')
+    .select('id')
+    .where('id', '=', id)
+    .where('principal_id', '=', principalId)
+    .executeTakeFirst();
+  return own !== undefined;
+}
+
 export async function endSession(tx: Tx, id: string, at: string, reason: string): Promise<boolean> {
   const result = await tx
     .updateTable('sessions')
