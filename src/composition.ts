@@ -119,6 +119,9 @@ export async function composeServer(
   // Loaded here, not at the top: the CLI's short commands build services too and should not pay for these.
   const { startReleaser } = await import('./workers/releaser.ts');
   const { startAuditSealer } = await import('./workers/audit-sealer.ts');
+  const { startEventRelay } = await import('./workers/event-relay.ts');
+  const { startPriceRefresher } = await import('./workers/price-refresher.ts');
+  const { SimulatedPriceSource } = await import('./adapters/prices/simulated-prices.ts');
   const { outboxDispatcherOf } = await import('./workers/outbox-wiring.ts');
   let running: Workers['stop'] | undefined;
   const workers: Workers = {
@@ -132,12 +135,25 @@ export async function composeServer(
         interval_ms: 1000,
         onError: (error) => onError(error, 'releaser tick failed'),
       });
+      const relay = startEventRelay(context, {
+        interval_ms: 250,
+        onError: (error) => onError(error, 'withdrawal event relay failed'),
+      });
+      const prices =
+        config.priceSource === 'simulated'
+          ? startPriceRefresher(context, new SimulatedPriceSource(clock), {
+              interval_ms: 60_000,
+              onError: (error) => onError(error, 'price refresh failed'),
+            })
+          : undefined;
       const dispatcher = outboxDispatcherOf(config, context, {
         onError: (error) => onError(error, 'outbox round failed'),
       });
       dispatcher.start();
       running = async () => {
         await releaser.stop();
+        await relay.stop();
+        await prices?.stop();
         await sealer.stop();
         await dispatcher.close();
       };
@@ -152,6 +168,7 @@ export async function composeServer(
       context,
       webhookDestinations: webhookDestinations(config),
       logLevel: config.logLevel,
+      logFormat: config.logFormat,
       bodyLimitBytes: config.bodyLimitBytes,
       timeouts: { requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
       cookieSecure: config.cookieSecure,

@@ -26,6 +26,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly sqlitePath: string;
   readonly logLevel: string;
+  /** LOG_FORMAT: `json` (one pino line per event, for a log pipeline) or `pretty` (for a person); a terminal gets pretty. */
+  readonly logFormat: 'json' | 'pretty';
   readonly bodyLimitBytes: number;
   /** A request's headers and body must have arrived within this (slow senders get a 408 and are closed). */
   readonly requestTimeoutMs: number;
@@ -61,6 +63,8 @@ export interface Config {
   readonly withdrawalFees: FeeSchedule;
   /** CONFIRMATION_WINDOW_SECONDS: how long a withdrawal waits for its bound proof before it expires. */
   readonly confirmationWindowMs: number;
+  /** PRICE_SOURCE: `simulated` (prices that move a little every minute, for the embedded default) or `none`. */
+  readonly priceSource: 'simulated' | 'none';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -84,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     sqlitePath: join(dataDir, 'drawbridge.db'),
     logLevel: env.LOG_LEVEL ?? 'info',
+    logFormat: parseLogFormat(env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json')),
     bodyLimitBytes: parsePositiveInt('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? '65536'),
     requestTimeoutMs: parsePositiveInt('REQUEST_TIMEOUT_SECONDS', env.REQUEST_TIMEOUT_SECONDS ?? '30') * 1000,
     keepAliveTimeoutMs:
@@ -117,7 +122,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? DEFAULT_FEES
         : parseFeeSchedule(env.WITHDRAWAL_FEES, 'WITHDRAWAL_FEES'),
     confirmationWindowMs: parseConfirmationWindow(env.CONFIRMATION_WINDOW_SECONDS ?? '300') * 1000,
+    priceSource: parsePriceSource(env.PRICE_SOURCE || (databaseUrl === undefined ? 'simulated' : 'none')),
   });
+}
+
+function parseLogFormat(value: string): 'json' | 'pretty' {
+  if (value !== 'json' && value !== 'pretty') throw invalidInput('LOG_FORMAT', 'must be json or pretty');
+  return value;
+}
+
+function parsePriceSource(value: string): 'simulated' | 'none' {
+  if (value !== 'simulated' && value !== 'none')
+    throw invalidInput('PRICE_SOURCE', 'must be simulated or none');
+  return value;
 }
 
 /**

@@ -8,6 +8,7 @@ import { registerHalt } from './commands/halt.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerTotp } from './commands/totp.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { registerWithdrawal } from './commands/withdrawal.ts';
 
@@ -41,6 +42,7 @@ registerWebhook(program);
 registerHalt(program);
 registerDeposit(program);
 registerWithdrawal(program);
+registerTotp(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -34,6 +34,7 @@ import { registerWithdrawalRoutes } from './routes/withdrawals.ts';
 export interface AppDeps {
   readonly context: ServiceContext;
   readonly logLevel?: string;
+  readonly logFormat?: 'json' | 'pretty';
   readonly bodyLimitBytes?: number;
   /** Secure cookies (default true; browsers treat http://localhost as secure too). */
   readonly cookieSecure?: boolean;
@@ -109,7 +110,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // Fastify's answers to a badly encoded path or an over-long path parameter, as problems.
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request)),
-    logger: { level: deps.logLevel ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] },
+    logger: {
+      level: deps.logLevel ?? 'info',
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+      ...(deps.logFormat === 'pretty'
+        ? {
+            transport: {
+              target: 'pino-pretty',
+              options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', destination: 1 },
+            },
+          }
+        : {}),
+    },
     bodyLimit: deps.bodyLimitBytes ?? 65536,
     // A caller's request id is kept when it is sane, so logs join up across systems; otherwise we mint one.
     genReqId: (request) => {

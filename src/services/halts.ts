@@ -4,6 +4,7 @@ import { haltFields } from '../core/halts/halt-scope.ts';
 import { newId } from '../core/ids.ts';
 import { getAsset } from '../core/money/index.ts';
 import { isNetwork, type Network } from '../core/networks.ts';
+import { pageLimit } from '../core/paging.ts';
 import { activeHaltsPage, findHalt, type HaltRow, insertHalt, liftHaltRow } from '../store/halts.ts';
 import { findPrincipal } from '../store/identity/principals.ts';
 import { inTransaction } from '../store/transaction.ts';
@@ -118,15 +119,7 @@ export async function listActiveHalts(
   input: { limit?: number | string | undefined; starting_after?: string | undefined } = {},
 ): Promise<{ halts: HaltRow[]; has_more: boolean }> {
   authorize(actor, 'halt.list');
-  // A query string gives digits; anything else is refused, never read as a default.
-  const limit =
-    input.limit === undefined
-      ? 100
-      : typeof input.limit === 'string' && /^[0-9]{1,4}$/.test(input.limit)
-        ? Number(input.limit)
-        : input.limit;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > HALT_PAGE_MAX)
-    throw invalidInput('limit', `must be a whole number from 1 to ${HALT_PAGE_MAX}`);
+  const limit = pageLimit(input.limit, { default: 100, max: HALT_PAGE_MAX });
   const db = context.database;
   let after: { createdAt: string; id: string } | undefined;
   if (input.starting_after !== undefined) {

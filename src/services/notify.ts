@@ -1,3 +1,4 @@
+import type { EventType } from '../core/notifications/event-types.ts';
 import { renderSecurityEmail } from '../core/notifications/security-email.ts';
 import { newOneTimeToken, storeOneTimeToken } from '../store/identity/one-time-tokens.ts';
 import type { Principal } from '../store/identity/principals.ts';
@@ -15,7 +16,7 @@ import { ANTI_PHISHING_SETTING } from '../core/notifications/anti-phishing.ts';
 export { ANTI_PHISHING_SETTING };
 
 export interface Notice {
-  readonly event: string;
+  readonly event: EventType;
   readonly headline: string;
   readonly lines?: readonly string[];
   readonly meta?: RequestMeta | undefined;

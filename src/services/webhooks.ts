@@ -1,51 +1,52 @@
 import { open, seal } from '../adapters/secret-box.ts';
 import { checkWebhookUrl, type WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
 import { newWebhookSecret } from '../adapters/webhooks/signing.ts';
-import { DomainError, invalidInput, notFound } from '../core/errors.ts';
-import { newId } from '../core/ids.ts';
+import { assert, DomainError, invalidInput, notFound } from '../core/errors.ts';
+import { isUuid, newId } from '../core/ids.ts';
+import { type EventType, isEventType } from '../core/notifications/event-types.ts';
+import { pageLimit } from '../core/paging.ts';
+import { quoteInput } from '../core/quote-input.ts';
+import { queueOutbox } from '../store/outbox.ts';
 import type { WebhookEndpointsTable } from '../store/schema-notifications.ts';
 import { inTransaction } from '../store/transaction.ts';
 import {
   countActiveWebhookEndpoints,
+  findWebhookEndpoint,
   insertWebhookEndpoint,
   listWebhookEndpoints as listEndpointRows,
   lockWebhookEndpoint,
   MAX_WEBHOOK_ENDPOINTS,
   updateWebhookEndpoint,
   type WebhookEndpointRow,
+  webhookDeliveries,
 } from '../store/webhooks.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
 import { actorName, authorize, type OperatorActor } from './identity/acting-operator.ts';
+import { eventTypesOf, webhookEventRows } from './webhook-events.ts';
 
 /** After a rotation the old secret still signs for this long, so receivers can switch without losing events. */
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60_000;
 const MAX_EVENT_TYPES = 50;
-const EVENT_NAME = /^[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){1,3}$/;
 
-export function parseEventTypes(input: unknown): '*' | string[] {
+/** A subscription: "*" or names from the catalogue (src/core/notifications/event-types.ts), each at most once. */
+export function parseEventTypes(input: unknown): '*' | EventType[] {
   if (input === '*') return '*';
   if (!Array.isArray(input) || input.length === 0 || input.length > MAX_EVENT_TYPES) {
-    throw invalidInput('events', `must be "*" or a list of 1..${MAX_EVENT_TYPES} event names`);
+    throw invalidInput('events', `must be "*" or a list of 1..${MAX_EVENT_TYPES} event types`);
   }
-  const events = new Set<string>();
-  for (const event of input) {
-    if (event === '*') throw invalidInput('events', '"*" stands alone, not in a list');
-    if (typeof event !== 'string' || !EVENT_NAME.test(event)) {
-      throw invalidInput('events', `${JSON.stringify(event)} is not an event name (like account.locked)`);
+  const events = new Set<EventType>();
+  for (const [index, event] of input.entries()) {
+    if (event === '*') throw invalidInput(`events/${index}`, '"*" stands alone, not in a list');
+    if (!isEventType(event)) {
+      throw invalidInput(
+        `events/${index}`,
+        `${quoteInput(event)} is not an event type; GET /v1/webhook-event-types lists them`,
+      );
     }
     events.add(event);
   }
   return [...events].sort();
-}
-
-export function eventTypesOf(row: WebhookEndpointRow): '*' | string[] {
-  return row.event_types === '*' ? '*' : (JSON.parse(row.event_types) as string[]);
-}
-
-export function subscribes(row: WebhookEndpointRow, event: string): boolean {
-  const types = eventTypesOf(row);
-  return types === '*' || types.includes(event);
 }
 
 /** The associated data that binds a sealed secret to its endpoint row. */
@@ -88,8 +89,8 @@ export async function createWebhookEndpoint(
   input: { url?: unknown; events?: unknown },
 ) {
   authorize(actor, 'webhook.manage');
-  const url = checkWebhookUrl(policy, input.url);
   const events = parseEventTypes(input.events);
+  const url = checkWebhookUrl(policy, input.url);
   const secret = newWebhookSecret();
   return inTransaction(context.database, async (tx) => {
     if ((await countActiveWebhookEndpoints(tx)) >= MAX_WEBHOOK_ENDPOINTS) {
@@ -181,6 +182,88 @@ export async function disableWebhookEndpoint(context: ServiceContext, actor: Ope
 }
 
 function parseEndpointId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 64) throw invalidInput('id', 'is not an id');
+  return parseId('id', id);
+}
+
+function parseId(field: string, id: unknown): string {
+  if (typeof id !== 'string' || !isUuid(id)) throw invalidInput(field, 'is not an id (a lowercase UUID)');
   return id;
+}
+
+export const DELIVERY_PAGE_MAX = 100;
+
+/**
+ * What was sent to an endpoint, newest first, a page at a time (`starting_after`: the last delivery id of the page
+ * before): each delivery's event, status, attempts and last error. The attempts themselves are in the delivery log.
+ */
+export async function listWebhookDeliveries(
+  context: ServiceContext,
+  actor: OperatorActor,
+  id: unknown,
+  input: { limit?: unknown; starting_after?: unknown } = {},
+) {
+  authorize(actor, 'webhook.list');
+  const endpointId = parseEndpointId(id);
+  const limit = pageLimit(input.limit, { default: 25, max: DELIVERY_PAGE_MAX });
+  const after =
+    input.starting_after === undefined ? undefined : parseId('starting_after', input.starting_after);
+  if ((await findWebhookEndpoint(context.database, endpointId)) === undefined) {
+    throw notFound('webhook endpoint', endpointId);
+  }
+  const rows = await webhookDeliveries(context.database, endpointId, limit + 1, after);
+  return {
+    deliveries: rows.slice(0, limit).map((row) => ({
+      id: row.id,
+      event_id: eventIdOf(row.payload),
+      type: row.event,
+      status: row.status,
+      attempts: Number(row.attempts),
+      next_attempt_at: row.status === 'pending' ? row.next_attempt_at : null,
+      delivered_at: row.delivered_at,
+      last_error: row.last_error,
+      created_at: row.created_at,
+    })),
+    has_more: rows.length > limit,
+  };
+}
+
+function eventIdOf(payload: string): string | null {
+  try {
+    const id = (JSON.parse(payload) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Queues a `webhook.test` event to one active endpoint, whatever it subscribes to, so an integrator can check their
+ * receiver and its signature check end to end. Returns the delivery to follow in the endpoint's deliveries.
+ */
+export async function sendTestWebhookEvent(context: ServiceContext, actor: OperatorActor, id: unknown) {
+  authorize(actor, 'webhook.manage');
+  const endpointId = parseEndpointId(id);
+  return inTransaction(context.database, async (tx) => {
+    const row = await findWebhookEndpoint(tx, endpointId);
+    if (row === undefined) throw notFound('webhook endpoint', endpointId);
+    if (row.status !== 'active') {
+      throw new DomainError('WRONG_STATE', 'a disabled endpoint receives nothing, tests included', {
+        field: 'id',
+      });
+    }
+    const [delivery] = webhookEventRows(context, [{ ...row, event_types: '*' }], {
+      event: 'webhook.test',
+      accountId: null,
+      payload: { endpoint_id: row.id, requested_by: actorName(actor) },
+    });
+    assert(delivery !== undefined, 'a test event has one delivery');
+    await queueOutbox(tx, [delivery]);
+    await audit(tx, context, {
+      actor: actorName(actor),
+      action: 'webhook.test_sent',
+      subject: `webhook:${row.id}`,
+      data: { delivery_id: delivery.id },
+    });
+    return { delivery_id: delivery.id, event_id: eventIdOf(delivery.payload), type: 'webhook.test' as const };
+  });
 }

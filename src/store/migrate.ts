@@ -16,6 +16,7 @@ import * as custodyAccepted from './migrations/0014-custody-accepted.ts';
 import * as activeHalts from './migrations/0015-active-halts.ts';
 import * as withdrawalMoveId from './migrations/0016-withdrawal-move-id.ts';
 import * as withdrawalReleasedAt from './migrations/0017-withdrawal-released-at.ts';
+import * as withdrawalEventRelay from './migrations/0018-withdrawal-event-relay.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -38,6 +39,7 @@ const MIGRATIONS = [
   ['0015-active-halts', activeHalts],
   ['0016-withdrawal-move-id', withdrawalMoveId],
   ['0017-withdrawal-released-at', withdrawalReleasedAt],
+  ['0018-withdrawal-event-relay', withdrawalEventRelay],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

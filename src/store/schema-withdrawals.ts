@@ -54,6 +54,8 @@ export interface WithdrawalEventsTable {
   to_state: string;
   actor: string;
   reason: string | null;
+  /** When the event relay told integrators and the customer; NULL until then. */
+  relayed_at: string | null;
 }
 
 export interface HaltControlTable {

@@ -11,8 +11,11 @@ export async function insertWebhookEndpoint(tx: Tx, row: WebhookEndpointsTable):
   await tx.insertInto('webhook_endpoints').values(row).execute();
 }
 
-export async function findWebhookEndpoint(tx: Tx, id: string): Promise<WebhookEndpointRow | undefined> {
-  return tx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findWebhookEndpoint(
+  on: Queryable,
+  id: string,
+): Promise<WebhookEndpointRow | undefined> {
+  return queryable(on).selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** Reads an endpoint and, on PostgreSQL, holds its row so two rotations cannot interleave. */
@@ -63,4 +66,33 @@ export async function updateWebhookEndpoint(
   changes: Partial<Omit<WebhookEndpointsTable, 'id' | 'created_at'>>,
 ): Promise<void> {
   await tx.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute();
+}
+
+/**
+ * An endpoint's deliveries, newest first: `limit` rows after `startingAfter` (an outbox id of the page before; ids
+ * are time-ordered). The caller asks for one more than it shows to know whether more remain.
+ */
+export async function webhookDeliveries(
+  on: Queryable,
+  endpointId: string,
+  limit: number,
+  startingAfter: string | undefined,
+) {
+  let query = queryable(on)
+    .selectFrom('outbox')
+    .select([
+      'id',
+      'event',
+      'payload',
+      'status',
+      'attempts',
+      'next_attempt_at',
+      'delivered_at',
+      'last_error',
+      'created_at',
+    ])
+    .where('channel', '=', 'webhook')
+    .where('recipient', '=', endpointId);
+  if (startingAfter !== undefined) query = query.where('id', '<', startingAfter);
+  return query.orderBy('id', 'desc').limit(limit).execute();
 }

@@ -99,7 +99,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { url: 'https://hooks.example.com/x', events: ['Not An Event'] },
       });
       assert.equal(bad.status, 400);
-      assert.equal(bad.body.field, 'events');
+      assert.equal(bad.body.field, 'events/0', 'a pointer to the entry at fault');
       const missing = await api(
         running,
         'POST',
@@ -130,6 +130,9 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.ok(document.paths['/v1/operator/webhooks']?.get);
       assert.ok(document.paths['/v1/operator/webhooks/{id}/rotate-secret']?.post);
       assert.ok(document.paths['/v1/operator/webhooks/{id}/disable']?.post);
+      assert.ok(document.paths['/v1/operator/webhooks/{id}/deliveries']?.get);
+      assert.ok(document.paths['/v1/operator/webhooks/{id}/test']?.post);
+      assert.ok(document.paths['/v1/webhook-event-types']?.get);
       assert.ok(document.paths['/v1/account/notification-preferences']?.get);
       assert.ok(document.paths['/v1/account/notification-preferences']?.put);
     });

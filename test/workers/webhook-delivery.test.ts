@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { httpWebhookSender } from '../../src/adapters/webhooks/sender.ts';
 import { webhookSignature } from '../../src/adapters/webhooks/signing.ts';
 import { ManualClock } from '../../src/core/clock.ts';
+import type { EventType } from '../../src/core/notifications/event-types.ts';
 import type { ServiceContext } from '../../src/services/context.ts';
 import { enqueueWebhookEvent } from '../../src/services/webhook-events.ts';
 import {
@@ -21,7 +22,7 @@ import { dispatcherFor, eventually, loopbackEndpoint, outboxRow, startReceiver }
 
 async function emit(
   context: ServiceContext,
-  event: string,
+  event: EventType,
   accountId = 'acct-1',
 ): Promise<readonly string[]> {
   return inTransaction(context.database, (tx) =>

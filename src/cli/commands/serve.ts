@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
@@ -19,10 +20,11 @@ export function registerServe(program: Command): void {
       await migrateToLatest(database);
       const server = await composeServer(config, database, systemClock);
       const app = await buildApp(server.app);
+      let demo: Awaited<ReturnType<typeof import('../../services/demo-seed.ts').seedDemo>>;
       if (server.seedsDemo) {
         const { seedDemo } = await import('../../services/demo-seed.ts');
-        const demo = await seedDemo(server.context);
-        if (demo !== undefined) app.log.info({ demo }, 'seeded a demo customer and operator (shown once)');
+        demo = await seedDemo(server.context);
+        if (demo !== undefined) app.log.info({ customer: demo.customer.email }, 'seeded a demo');
       }
       app.log.info(server.custodyDescription, 'custody signer');
       server.workers.start((error, what) => app.log.error({ err: error }, what));
@@ -35,6 +37,21 @@ export function registerServe(program: Command): void {
       };
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
-      await app.listen({ host: config.host, port: config.port });
+      try {
+        await app.listen({ host: config.host, port: config.port });
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+        process.stderr.write(`${config.host}:${config.port} is in use: set PORT (or HOST) to another\n`);
+        await server.workers.stop();
+        await database.close();
+        process.exit(1);
+      }
+      const { startupSummary } = await import('../startup-summary.ts');
+      const { version } = JSON.parse(
+        readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+      ) as {
+        version: string;
+      };
+      process.stderr.write(startupSummary({ version, config, url: config.publicUrl, demo }));
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { printJson, withOperator } from '../context.ts';
 
-/** `drawbridge webhook add|list|rotate|disable`: the same services as /v1/operator/webhooks, as an admin operator. */
+/** `drawbridge webhook add|list|rotate|disable|events|deliveries|test`: the same services as /v1/operator/webhooks, as an admin operator. */
 export function registerWebhook(program: Command): void {
   const webhook = program.command('webhook').description('webhook receivers (signed with Standard Webhooks)');
   webhook
@@ -56,6 +56,40 @@ export function registerWebhook(program: Command): void {
       const { disableWebhookEndpoint } = await import('../../services/webhooks.ts');
       printJson(
         await withOperator('webhook disable', (context, actor) => disableWebhookEndpoint(context, actor, id)),
+      );
+    });
+  webhook
+    .command('events')
+    .description('every event type a receiver can subscribe to, with what it means')
+    .action(async () => {
+      const { eventCatalogue } = await import('../../core/notifications/event-types.ts');
+      printJson({ event_types: eventCatalogue() });
+    });
+  webhook
+    .command('deliveries')
+    .description("a receiver's deliveries, newest first, with status, attempts and last error")
+    .argument('<id>', 'the endpoint id')
+    .option('--limit <n>', 'how many (1-100)', '25')
+    .option('--starting-after <delivery-id>', 'the last delivery id of the page before')
+    .action(async (id: string, options: { limit: string; startingAfter?: string }) => {
+      const { listWebhookDeliveries } = await import('../../services/webhooks.ts');
+      printJson(
+        await withOperator('webhook deliveries', (context, actor) =>
+          listWebhookDeliveries(context, actor, id, {
+            limit: options.limit,
+            starting_after: options.startingAfter,
+          }),
+        ),
+      );
+    });
+  webhook
+    .command('test')
+    .description('send a webhook.test event to a receiver (delivered by the running server)')
+    .argument('<id>', 'the endpoint id')
+    .action(async (id: string) => {
+      const { sendTestWebhookEvent } = await import('../../services/webhooks.ts');
+      printJson(
+        await withOperator('webhook test', (context, actor) => sendTestWebhookEvent(context, actor, id)),
       );
     });
 }

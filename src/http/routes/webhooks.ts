@@ -5,13 +5,16 @@ import {
   NO_WEBHOOK_DESTINATIONS,
   type WebhookDestinationPolicy,
 } from '../../adapters/webhooks/destination-policy.ts';
+import { eventCatalogue } from '../../core/notifications/event-types.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { actingOperator } from '../../services/identity/acting-operator.ts';
 import {
   createWebhookEndpoint,
   disableWebhookEndpoint,
+  listWebhookDeliveries,
   listWebhookEndpoints,
   rotateWebhookSecret,
+  sendTestWebhookEvent,
 } from '../../services/webhooks.ts';
 import { authOf, requireSession } from '../auth.ts';
 import { Body, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
@@ -22,7 +25,7 @@ const Events = Type.Union(
     Type.Literal('*', { description: 'every event' }),
     Type.Array(Type.String({ maxLength: 100 }), { minItems: 1, maxItems: 50 }),
   ],
-  { description: 'event names such as account.locked, or "*"' },
+  { description: 'event types from GET /v1/webhook-event-types, such as withdrawal.completed, or "*"' },
 );
 
 const Endpoint = Type.Object({
@@ -34,6 +37,20 @@ const Endpoint = Type.Object({
   rotated_at: Type.Union([Type.String(), Type.Null()]),
   previous_secret_valid_until: Type.Union([Type.String(), Type.Null()]),
   disabled_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Delivery = Type.Object({
+  id: Type.String({ description: 'the webhook-id header of this delivery' }),
+  event_id: Type.Union([Type.String(), Type.Null()], {
+    description: "the body's id: the same at every receiver",
+  }),
+  type: Type.String(),
+  status: Type.String({ enum: ['pending', 'delivered', 'failed', 'held'] }),
+  attempts: Type.Integer(),
+  next_attempt_at: Type.Union([Type.String(), Type.Null()]),
+  delivered_at: Type.Union([Type.String(), Type.Null()]),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
 });
 
 const EndpointWithSecret = Type.Intersect([
@@ -139,6 +156,91 @@ export function registerWebhookRoutes(
         (request.params as { id: string }).id,
       );
     },
+  );
+
+  app.get(
+    '/v1/operator/webhooks/:id/deliveries',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: "A receiver's deliveries, newest first",
+        description:
+          'Each delivery is one event sent (or being retried) to this receiver: its `webhook-id` (`id`), the event ' +
+          'it carries, its status, attempts and last error. Pages with `limit` (1-100, default 25) and ' +
+          '`starting_after` (the last id of the page before); `has_more` says whether another page exists.',
+        security: SECURITY,
+        params: id,
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.String({ maxLength: 6 })), starting_after: Type.Optional(Id) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ deliveries: Type.Array(Delivery), has_more: Type.Boolean() }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      preHandler: operator,
+    },
+    async (request) => {
+      return listWebhookDeliveries(
+        context,
+        actingOperator(authOf(request)),
+        (request.params as { id: string }).id,
+        request.query as { limit?: string; starting_after?: string },
+      );
+    },
+  );
+
+  app.post(
+    '/v1/operator/webhooks/:id/test',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Send a webhook.test event to this receiver',
+        description:
+          'Queues one `webhook.test` event for this receiver only, whatever it subscribes to, signed like every ' +
+          'other delivery; follow it in the deliveries list.',
+        security: SECURITY,
+        params: id,
+        response: {
+          202: Type.Object({
+            delivery_id: Type.String(),
+            event_id: Type.Union([Type.String(), Type.Null()]),
+            type: Type.Literal('webhook.test'),
+          }),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      preHandler: operator,
+    },
+    async (request, reply) => {
+      const queued = await sendTestWebhookEvent(
+        context,
+        actingOperator(authOf(request)),
+        (request.params as { id: string }).id,
+      );
+      return reply.status(202).send(queued);
+    },
+  );
+
+  app.get(
+    '/v1/webhook-event-types',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Every event type a webhook receiver can subscribe to',
+        description:
+          'The catalogue of events, with what each means. Every body is `{ id, type, created_at, data }`; ' +
+          'withdrawal events carry the withdrawal (id, asset, network, amount, fee, destination, state, txid where ' +
+          'known) in `data`. Subscribing to a type not listed here is a 400.',
+        response: {
+          200: Type.Object({
+            event_types: Type.Array(Type.Object({ type: Type.String(), description: Type.String() })),
+          }),
+        },
+      },
+    },
+    async () => ({ event_types: eventCatalogue() }),
   );
 
   registerNotificationPreferenceRoutes(app, context);

@@ -1,3 +1,4 @@
+import type { EventType } from '../../core/notifications/event-types.ts';
 import type { Principal } from '../../store/identity/principals.ts';
 import { updatePrincipal } from '../../store/identity/principals.ts';
 import type { Tx } from '../../store/transaction.ts';
@@ -13,7 +14,7 @@ export async function startSecurityChangeLock(
   tx: Tx,
   context: ServiceContext,
   principal: Principal,
-  change: { event: string; headline: string },
+  change: { event: EventType; headline: string },
   meta: RequestMeta | undefined,
 ): Promise<string> {
   const now = context.clock.now();

@@ -119,7 +119,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           tx,
           shorter,
           principal,
-          { event: 'test.change', headline: 'test' },
+          { event: 'account.password_reset', headline: 'test' },
           undefined,
         ),
       );

@@ -143,6 +143,15 @@ const CASES: readonly Case[] = [
   },
   { method: 'POST', path: '/v1/operator/webhooks/{id}/rotate-secret', who: 'admin', field: 'params.id' },
   { method: 'POST', path: '/v1/operator/webhooks/{id}/disable', who: 'admin', field: 'params.id' },
+  { method: 'POST', path: '/v1/operator/webhooks/{id}/test', who: 'admin', field: 'params.id' },
+  { method: 'GET', path: '/v1/operator/webhooks/{id}/deliveries', who: 'admin', field: 'params.id' },
+  {
+    method: 'GET',
+    // {endpoint}: a well-formed id, so that the cursor is the field at fault.
+    path: '/v1/operator/webhooks/{endpoint}/deliveries?starting_after={id}',
+    who: 'admin',
+    field: 'querystring.starting_after',
+  },
 ];
 
 function assertFieldProblem(response: ApiResponse, field: string, what: string): void {
@@ -229,7 +238,7 @@ for (const { engine, skip } of await testEngines()) {
     test('every route taking an id is covered here (from the OpenAPI document)', async () => {
       const document = (await api(running, 'GET', '/openapi.json')).body;
       const covered = CASES.map((c) => {
-        const [path, query] = c.path.split('?');
+        const [path, query] = c.path.replace('{endpoint}', '{id}').split('?');
         const where = query === undefined ? c.field : `querystring.${query.split('=')[0]}`;
         return `${c.method} ${path} ${where}`;
       }).sort();
@@ -240,7 +249,9 @@ for (const { engine, skip } of await testEngines()) {
     for (const bad of BAD_IDS) {
       test(`${bad.name} in every path, query and body id`, async () => {
         for (const c of CASES) {
-          const path = c.path.replace('{id}', bad.inPath);
+          const path = c.path
+            .replace('{endpoint}', '01a21e3d-0000-7000-8000-000000000000')
+            .replace('{id}', bad.inPath);
           const response = await api(running, c.method, path, {
             token: tokens[c.who],
             ...(c.body === undefined ? {} : { body: c.body(bad.raw) }),

@@ -126,7 +126,7 @@ for (const { engine, skip } of await testEngines()) {
         body: { url: 'https://hooks.example.com/x', events: [`account.${RLO}locked`] },
       });
       assert.equal(answer.status, 400, JSON.stringify(answer.body));
-      assert.equal(answer.body.field, 'events');
+      assert.equal(answer.body.field, 'events/0');
       assertNeutralised(answer.body, 'events');
       assert.match(answer.body.detail, /\\u\{202E\}/);
     });
