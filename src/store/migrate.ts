@@ -17,6 +17,7 @@ import * as activeHalts from './migrations/0015-active-halts.ts';
 import * as withdrawalMoveId from './migrations/0016-withdrawal-move-id.ts';
 import * as withdrawalReleasedAt from './migrations/0017-withdrawal-released-at.ts';
 import * as withdrawalEventRelay from './migrations/0018-withdrawal-event-relay.ts';
+import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -40,6 +41,7 @@ const MIGRATIONS = [
   ['0016-withdrawal-move-id', withdrawalMoveId],
   ['0017-withdrawal-released-at', withdrawalReleasedAt],
   ['0018-withdrawal-event-relay', withdrawalEventRelay],
+  ['0019-withdrawal-expired', withdrawalExpired],
 ] as const;
 
 function provider(database: Database): MigrationProvider {
@@ -62,12 +64,26 @@ const CATALOG_RACE_CODES = new Set(['3F000', '42P01', '42703']);
 
 /** Brings the schema up to date. Safe to run from several nodes at once (Kysely takes a lock). */
 export async function migrateToLatest(database: Database): Promise<MigrationReport> {
+  return migrateWithRetries(database, undefined);
+}
+
+/** Applies the migrations up to and including `name` only: for tests of a later migration on an older schema. */
+export async function migrateUpTo(database: Database, name: MigrationName): Promise<MigrationReport> {
+  return migrateWithRetries(database, name);
+}
+
+export type MigrationName = (typeof MIGRATIONS)[number][0];
+
+async function migrateWithRetries(
+  database: Database,
+  upTo: MigrationName | undefined,
+): Promise<MigrationReport> {
   // Kysely's migrator lists tables and their columns across every schema; a schema dropped at that moment
   // elsewhere on the same PostgreSQL database (tests, tenants) makes it fail with 3F000, 42P01 or (a column of a
   // table being dropped, met by pg_get_serial_sequence) 42703. Nothing was applied then: try again.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await migrateOnce(database);
+      return await migrateOnce(database, upTo);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (attempt >= 5 || !CATALOG_RACE_CODES.has(code ?? '')) throw error;
@@ -76,7 +92,7 @@ export async function migrateToLatest(database: Database): Promise<MigrationRepo
   }
 }
 
-async function migrateOnce(database: Database): Promise<MigrationReport> {
+async function migrateOnce(database: Database, upTo: MigrationName | undefined): Promise<MigrationReport> {
   // Kysely looks for its own tables in every schema; pinning it to ours keeps several schemas on one PostgreSQL
   // database (tests, tenants) from seeing each other's migration state.
   const schema =
@@ -88,7 +104,9 @@ async function migrateOnce(database: Database): Promise<MigrationReport> {
     provider: provider(database),
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(upTo));
   if (error !== undefined) throw error;
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }

@@ -378,12 +378,13 @@ export async function lockWithdrawalForRelease(
  */
 export async function dueIds(
   on: Queryable,
-  state: 'queued' | 'time_locked',
+  state: 'queued' | 'time_locked' | 'awaiting_confirmation',
   at: string,
   limit: number,
 ): Promise<string[]> {
   const tx = queryable(on);
-  const column = state === 'queued' ? 'release_after' : 'time_locked_until';
+  const column =
+    state === 'queued' ? 'release_after' : state === 'time_locked' ? 'time_locked_until' : 'expires_at';
   let query = tx.selectFrom('withdrawals').select('id').where('state', '=', state).where(column, '<=', at);
   if (state === 'queued') query = query.where((eb) => eb.not(eb.exists(coveringHalts(eb))));
   const rows = await query.orderBy(column).orderBy('id').limit(limit).execute();

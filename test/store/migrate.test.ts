@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sql } from 'kysely';
+import { WITHDRAWAL_STATES } from '../../src/core/withdrawals/states.ts';
+import { insertEntry } from '../../src/store/address-book.ts';
+import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
+import { setWithdrawalStates } from '../../src/store/migrations/0019-withdrawal-expired.ts';
 import { eachEngine } from '../support/each-engine.ts';
 import { freshDatabase } from '../support/engines.ts';
 
@@ -13,6 +18,104 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.deepEqual(again.applied, []);
         const rows = await fresh.database.db.selectFrom('ledger_accounts').selectAll().execute();
         assert.deepEqual(rows, []);
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
+}
+
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`0019 on a database made before it, on ${engine}`, () => {
+    test('widens the state CHECK to expired, keeps every row, index and foreign key', async () => {
+      const fresh = await freshDatabase(engine, { upTo: '0018-withdrawal-event-relay' });
+      try {
+        const db = fresh.database.db;
+        const now = new Date().toISOString();
+        const principal = await insertPrincipal(db, {
+          kind: 'customer',
+          email: 'old@example.com',
+          passwordHash: 'x',
+          role: null,
+          now,
+        });
+        const entry = await insertEntry(db, {
+          accountId: principal.id,
+          network: 'bitcoin',
+          address: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+          addressType: 'p2wpkh',
+          label: 'x',
+          coolingMs: 0,
+          createdAt: new Date(now),
+        });
+        const row = (id: string) => ({
+          id,
+          account_id: principal.id,
+          asset: 'BTC',
+          network: 'bitcoin',
+          amount: '1',
+          fee: '1',
+          destination_id: entry.id,
+          destination_address: 'bc1q',
+          destination_label: 'x',
+          nonce: 'n',
+          digest: 'd',
+          summary: 's',
+          state: 'awaiting_confirmation',
+          confirm_failures: 0,
+          expires_at: now,
+          first_use: 0,
+          created_at: now,
+          updated_at: now,
+        });
+        await db
+          .insertInto('withdrawals')
+          .values(row('01a21e3d-0000-7000-8000-00000000000a') as never)
+          .execute();
+        // As a database made before `expired` existed has it (0009 writes the core's list of its day).
+        await setWithdrawalStates(
+          db,
+          engine,
+          WITHDRAWAL_STATES.filter((state) => state !== 'expired'),
+        );
+        await assert.rejects(
+          db
+            .updateTable('withdrawals')
+            .set({ state: 'expired' as never })
+            .execute(),
+          /check/i,
+          'before 0019 the old CHECK refuses the new state',
+        );
+        const applied = await migrateToLatest(fresh.database);
+        assert.ok(applied.applied.includes('0019-withdrawal-expired'));
+        await db.updateTable('withdrawals').set({ state: 'expired' }).execute();
+        const kept = await db.selectFrom('withdrawals').select(['id', 'state']).execute();
+        assert.deepEqual(kept, [{ id: '01a21e3d-0000-7000-8000-00000000000a', state: 'expired' }]);
+        await assert.rejects(
+          db
+            .updateTable('withdrawals')
+            .set({ state: 'vanished' as never })
+            .execute(),
+          /check/i,
+          'the CHECK still refuses a state not in the core',
+        );
+        if (engine === 'sqlite') {
+          const indexes = await sql<{ name: string }>`
+            select name from sqlite_master where type = 'index' and tbl_name = 'withdrawals' and sql is not null
+            order by name`.execute(db);
+          assert.deepEqual(
+            indexes.rows.map((r) => r.name),
+            [
+              'withdrawals_account',
+              'withdrawals_destination',
+              'withdrawals_due',
+              'withdrawals_expiring',
+              'withdrawals_released_by_account',
+            ],
+          );
+          const fks = await sql`pragma foreign_key_list(withdrawal_events)`.execute(db);
+          assert.equal((fks.rows[0] as { table: string }).table, 'withdrawals');
+        }
       } finally {
         await fresh.drop();
       }

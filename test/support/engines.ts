@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type Database, type Engine, openDatabase } from '../../src/store/database.ts';
-import { migrateToLatest } from '../../src/store/migrate.ts';
+import { type MigrationName, migrateToLatest, migrateUpTo } from '../../src/store/migrate.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -57,8 +57,10 @@ export interface FreshDatabase {
 /** A new, migrated, empty database: a temp SQLite file, or a new schema on the PostgreSQL `test` database. */
 export async function freshDatabase(
   engine: Engine,
-  options: { poolSize?: number; backgroundCheckpoints?: boolean } = {},
+  options: { poolSize?: number; backgroundCheckpoints?: boolean; upTo?: MigrationName } = {},
 ): Promise<FreshDatabase> {
+  const migrate = (database: Database) =>
+    options.upTo === undefined ? migrateToLatest(database) : migrateUpTo(database, options.upTo);
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'drawbridge-test-'));
     const database = openDatabase({
@@ -66,7 +68,7 @@ export async function freshDatabase(
       path: join(dir, 'drawbridge.db'),
       backgroundCheckpoints: options.backgroundCheckpoints ?? false,
     });
-    await migrateToLatest(database);
+    await migrate(database);
     return {
       database,
       env: { DRAWBRIDGE_DATA_DIR: dir, DATABASE_URL: '' },
@@ -87,7 +89,7 @@ export async function freshDatabase(
     searchPath: schema,
     poolSize: options.poolSize ?? 10,
   });
-  await migrateToLatest(database);
+  await migrate(database);
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return {

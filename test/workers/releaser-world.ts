@@ -48,8 +48,12 @@ export function sharedKeys(): SharedKeys {
  */
 export async function seedingApp(database: Database, keys: SharedKeys): Promise<RunningApp> {
   const clock = new ManualClock(new Date(Date.now() - 10 * 24 * 60 * 60_000));
+  const base = testContext(database, clock);
   const context = {
-    ...testContext(database, clock),
+    ...base,
+    // The nodes sweep unconfirmed requests by their own (real) clock: a request made ten days back must not look
+    // expired to them between its request and its confirmation here.
+    withdrawals: { ...base.withdrawals, confirmationWindowMs: 11 * 24 * 60 * 60_000 },
     releaseKey: privateKeyFromSeed(keys.releaseSeed),
     totpKey: keys.totpKey,
   };

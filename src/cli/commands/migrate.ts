@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
 import { migrateToLatest } from '../../store/migrate.ts';
-import { printJson, withDatabase } from '../context.ts';
+import { openConfiguredDatabase, printJson } from '../context.ts';
 
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
     .description('bring the database schema up to date (also done at every start)')
     .action(async () => {
-      await withDatabase(async (database) => {
+      // Not withDatabase: that migrates first, and this command reports what it applied itself.
+      const { loadConfig } = await import('../../config.ts');
+      const database = openConfiguredDatabase(loadConfig());
+      try {
         const report = await migrateToLatest(database);
         printJson({ engine: database.engine, applied: report.applied });
-      });
+      } finally {
+        await database.close();
+      }
     });
 }

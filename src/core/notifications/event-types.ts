@@ -21,6 +21,7 @@ export const EVENT_TYPES = {
     'The withdrawal was cancelled (by the customer, an operator or expiry); the hold was voided.',
   'withdrawal.rejected': 'The risk rules or an operator rejected the withdrawal; the hold was voided.',
   'withdrawal.errored': 'Custody failed or the chain disagreed; an operator resolves it.',
+  'withdrawal.expired': 'The withdrawal was not confirmed within its confirmation window; nothing was held.',
   'account.signup_attempt': 'Someone tried to sign up with an email that already has an account.',
   'account.verify_email': 'An email verification was requested.',
   'account.email_change_requested': 'A change of the account email was requested.',
@@ -67,6 +68,7 @@ const ENTERED: Readonly<Record<WithdrawalState, EventType>> = {
   cancelled: 'withdrawal.cancelled',
   rejected: 'withdrawal.rejected',
   errored: 'withdrawal.errored',
+  expired: 'withdrawal.expired',
 };
 
 /**

@@ -14,6 +14,7 @@ export const WITHDRAWAL_STATES = [
   'cancelled',
   'rejected',
   'errored',
+  'expired',
 ] as const;
 
 export type WithdrawalState = (typeof WITHDRAWAL_STATES)[number];
@@ -24,7 +25,7 @@ export type WithdrawalState = (typeof WITHDRAWAL_STATES)[number];
  * chain: paid (completed, the hold posted) or never paid (cancelled, the hold voided).
  */
 export const TRANSITIONS: Readonly<Record<WithdrawalState, readonly WithdrawalState[]>> = Object.freeze({
-  awaiting_confirmation: ['screening', 'cancelled'],
+  awaiting_confirmation: ['screening', 'cancelled', 'expired'],
   screening: ['queued', 'time_locked', 'held_for_review', 'rejected'],
   held_for_review: ['queued', 'rejected', 'cancelled'],
   time_locked: ['queued', 'cancelled'],
@@ -35,6 +36,7 @@ export const TRANSITIONS: Readonly<Record<WithdrawalState, readonly WithdrawalSt
   completed: [],
   cancelled: [],
   rejected: [],
+  expired: [],
 });
 
 export function isWithdrawalState(value: unknown): value is WithdrawalState {
@@ -68,7 +70,8 @@ export const HOLDING: ReadonlySet<WithdrawalState> = new Set([
 
 /** States past confirmation: the row must name its proof (the migration's CHECK). */
 export const PAST_CONFIRMATION: readonly WithdrawalState[] = WITHDRAWAL_STATES.filter(
-  (state) => state !== 'awaiting_confirmation' && state !== 'cancelled' && state !== 'rejected',
+  (state) =>
+    state !== 'awaiting_confirmation' && state !== 'cancelled' && state !== 'rejected' && state !== 'expired',
 );
 
 /** States that carry a release attestation (the migration's CHECK). */

@@ -20,7 +20,7 @@ export async function endWithdrawal(
   tx: Tx,
   context: ServiceContext,
   withdrawal: WithdrawalRow,
-  to: 'cancelled' | 'rejected',
+  to: 'cancelled' | 'rejected' | 'expired',
   actor: string,
   reason: string,
 ): Promise<boolean> {

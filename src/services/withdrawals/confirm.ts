@@ -120,12 +120,12 @@ export async function confirmWithdrawal(
         };
       }
       if (withdrawal.expires_at <= now.toISOString()) {
-        await endWithdrawal(tx, context, withdrawal, 'cancelled', 'system:expiry', 'not confirmed in time');
+        await endWithdrawal(tx, context, withdrawal, 'expired', 'system:expiry', 'not confirmed in time');
         return {
           error: new DomainError(
             'WITHDRAWAL_EXPIRED',
             'the withdrawal expired before it was confirmed; request a new one',
-            { details: { state: 'cancelled' } },
+            { details: { state: 'expired' } },
           ),
         };
       }

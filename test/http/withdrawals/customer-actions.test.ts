@@ -56,15 +56,15 @@ for (const { engine, describeOn } of await eachEngine()) {
       return rows.length;
     }
 
-    test('confirm after the 5-minute window: 409 and the withdrawal is cancelled', async () => {
+    test('confirm after the 5-minute window: 409 and the withdrawal is expired', async () => {
       const customer = await readyCustomer(running, 'late@example.com');
       const w = await requested(customer);
       running.clock.advance(5 * 60_000);
       const late = await confirmTotp(running, customer, w.id);
       assert.equal(late.status, 409, JSON.stringify(late.body));
-      assert.equal(late.body.state, 'cancelled');
+      assert.equal(late.body.state, 'expired');
       const row = await withdrawalRow(running, w.id);
-      assert.equal(row.state, 'cancelled');
+      assert.equal(row.state, 'expired');
       assert.equal(row.proof_id, null);
       assert.deepEqual(await balanceOf(running, customer.token), { available: '1', held: '0' });
     });

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { DomainError } from '../../../src/core/errors.ts';
 import { allTransitions, TRANSITIONS, WITHDRAWAL_STATES } from '../../../src/core/withdrawals/states.ts';
 import type { Custody } from '../../../src/services/custody/handover.ts';
+import { expireUnconfirmed } from '../../../src/services/withdrawals/expiry.ts';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
@@ -158,6 +159,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       // awaiting -> cancelled
       const abandoned = await requestBtc(running, customer, '0.01');
       await cancel(abandoned.body.id);
+      // awaiting -> expired: never confirmed, swept when its window passed.
+      const forgotten = await requestBtc(running, customer, '0.01');
+      running.clock.advance(running.context.withdrawals.confirmationWindowMs + 1000);
+      assert.equal(await expireUnconfirmed(running.context, 10), 1);
+      assert.equal((await withdrawalRow(running, forgotten.body.id)).state, 'expired');
       // awaiting -> screening -> queued -> released -> broadcast -> completed
       const paid = await confirmed(customer);
       // queued -> cancelled
