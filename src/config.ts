@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { type CleanedEnv, cleanEnv, makeValidator } from 'envalid';
 import { checkWebhookUrl, destinationPolicy } from './adapters/webhooks/destination-policy.ts';
 import { isWebhookSecret } from './adapters/webhooks/signing.ts';
 import { DomainError, invalidInput } from './core/errors.ts';
@@ -67,85 +68,340 @@ export interface Config {
   readonly priceSource: 'simulated' | 'none';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const dataDir = resolve(env.DRAWBRIDGE_DATA_DIR ?? './data');
-  const port = parsePort(env.PORT ?? '8080');
-  const publicUrl = parseUrl('PUBLIC_URL', env.PUBLIC_URL ?? `http://127.0.0.1:${port}`);
-  const webhookAllowedHosts = (env.WEBHOOK_ALLOWED_HOSTS ?? '')
-    .split(',')
-    .map((h) => h.trim())
-    .filter((h) => h !== '');
-  // Loopback receivers only make sense when everything runs on one machine: the embedded default (SQLite).
-  const databaseUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
-  const allowLoopbackWebhooks = parseBoolean(
-    'ALLOW_LOOPBACK_WEBHOOKS',
-    env.ALLOW_LOOPBACK_WEBHOOKS ?? (env.DATABASE_URL ? 'false' : 'true'),
-  );
-  return Object.freeze({
-    host: env.HOST ?? '127.0.0.1',
-    port,
-    dataDir,
-    databaseUrl,
-    sqlitePath: join(dataDir, 'drawbridge.db'),
-    logLevel: env.LOG_LEVEL ?? 'info',
-    logFormat: parseLogFormat(env.LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json')),
-    bodyLimitBytes: parsePositiveInt('BODY_LIMIT_BYTES', env.BODY_LIMIT_BYTES ?? '65536'),
-    requestTimeoutMs: parsePositiveInt('REQUEST_TIMEOUT_SECONDS', env.REQUEST_TIMEOUT_SECONDS ?? '30') * 1000,
-    keepAliveTimeoutMs:
-      parsePositiveInt('KEEP_ALIVE_TIMEOUT_SECONDS', env.KEEP_ALIVE_TIMEOUT_SECONDS ?? '72') * 1000,
-    publicUrl,
-    rpId: env.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
-    rpOrigins: (env.WEBAUTHN_ORIGINS ?? new URL(publicUrl).origin).split(',').map((o) => o.trim()),
-    totpKey: env.DRAWBRIDGE_TOTP_KEY === '' ? undefined : env.DRAWBRIDGE_TOTP_KEY,
-    cookieSecure: parseBoolean('COOKIE_SECURE', env.COOKIE_SECURE ?? 'true'),
-    devMailbox: parseDevMailbox(env, databaseUrl),
-    sessionIdleMs: parsePositiveInt('SESSION_IDLE_MINUTES', env.SESSION_IDLE_MINUTES ?? '30') * 60_000,
-    sessionAbsoluteMs:
-      parsePositiveInt('SESSION_ABSOLUTE_HOURS', env.SESSION_ABSOLUTE_HOURS ?? '12') * 3_600_000,
-    securityChangeLockMs:
-      parsePositiveInt('SECURITY_CHANGE_LOCK_HOURS', env.SECURITY_CHANGE_LOCK_HOURS ?? '24') * 3_600_000,
-    smtpUrl: env.SMTP_URL === '' ? undefined : env.SMTP_URL,
-    mailFrom: env.MAIL_FROM ?? 'Drawbridge <security@drawbridge.local>',
-    webhookAllowedHosts,
-    allowLoopbackWebhooks,
-    releaseSigningKey: env.RELEASE_SIGNING_KEY === '' ? undefined : env.RELEASE_SIGNING_KEY,
-    cancelWindowMs: parsePositiveInt('CANCEL_WINDOW_SECONDS', env.CANCEL_WINDOW_SECONDS ?? '120') * 1000,
-    firstUseCancelWindowMs:
-      parsePositiveInt('FIRST_USE_CANCEL_WINDOW_SECONDS', env.FIRST_USE_CANCEL_WINDOW_SECONDS ?? '600') *
-      1000,
-    dailyLimitUsd: BigInt(parsePositiveInt('DAILY_LIMIT_USD', env.DAILY_LIMIT_USD ?? '50000')),
-    simulatedConfirmations: parsePositiveInt('SIMULATED_CONFIRMATIONS', env.SIMULATED_CONFIRMATIONS ?? '3'),
-    simulatedBlockMs: parsePositiveInt('SIMULATED_BLOCK_MS', env.SIMULATED_BLOCK_MS ?? '1000'),
-    custody: parseCustody(env, { allowedHosts: webhookAllowedHosts, allowLoopback: allowLoopbackWebhooks }),
-    withdrawalFees:
-      env.WITHDRAWAL_FEES === undefined || env.WITHDRAWAL_FEES === ''
-        ? DEFAULT_FEES
-        : parseFeeSchedule(env.WITHDRAWAL_FEES, 'WITHDRAWAL_FEES'),
-    confirmationWindowMs: parseConfirmationWindow(env.CONFIRMATION_WINDOW_SECONDS ?? '300') * 1000,
-    priceSource: parsePriceSource(env.PRICE_SOURCE || (databaseUrl === undefined ? 'simulated' : 'none')),
-  });
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Every variable Drawbridge reads, as envalid specs: the parser and the default of each, said once. Defaults that
+ * depend on the deployment (the embedded default without DATABASE_URL, or PostgreSQL) are decided from `raw`.
+ * An empty value is read as unset. Each parser throws a plain Error whose message is the reason; the reporter
+ * turns the first into one line naming the variable (see loadConfig).
+ */
+function variables(raw: Readonly<Record<string, string>>) {
+  const embedded = raw.DATABASE_URL === undefined;
+  return {
+    DRAWBRIDGE_DATA_DIR: text({
+      default: './data',
+      desc: 'where the embedded database and generated keys live',
+    }),
+    HOST: text({ default: '127.0.0.1', desc: 'the address to listen on' }),
+    PORT: wholeNumber(1, 65535)({ default: 8080, desc: 'the port to listen on' }),
+    PUBLIC_URL: httpOrigin({
+      default: undefined,
+      desc: 'the base URL customers reach; links in emails point here',
+    }),
+    DATABASE_URL: postgresUrl({
+      default: undefined,
+      desc: 'PostgreSQL (postgres://...); unset: embedded SQLite',
+    }),
+    LOG_LEVEL: oneOf(LOG_LEVELS)({ default: 'info', desc: 'pino log level' }),
+    LOG_FORMAT: oneOf(['json', 'pretty'] as const)({
+      default: process.stdout.isTTY ? 'pretty' : 'json',
+      desc: 'json lines for a log pipeline, or pretty for a person',
+    }),
+    BODY_LIMIT_BYTES: wholeNumber(1, 10_485_760)({ default: 65536, desc: 'largest request body' }),
+    REQUEST_TIMEOUT_SECONDS: wholeNumber(
+      1,
+      3600,
+    )({ default: 30, desc: 'headers and body must arrive within' }),
+    KEEP_ALIVE_TIMEOUT_SECONDS: wholeNumber(
+      1,
+      3600,
+    )({ default: 72, desc: 'idle keep-alive connections close' }),
+    WEBAUTHN_RP_ID: text({
+      default: undefined,
+      desc: "passkeys' relying party id; default: PUBLIC_URL's host",
+    }),
+    WEBAUTHN_ORIGINS: text({
+      default: undefined,
+      desc: "origins passkeys are accepted from; default: PUBLIC_URL's",
+    }),
+    DRAWBRIDGE_TOTP_KEY: text({ default: undefined, desc: 'base64 AES-256 key sealing TOTP secrets' }),
+    COOKIE_SECURE: boolean({ default: true, desc: 'session cookies only over https' }),
+    DEV_MAILBOX: boolean({
+      default: undefined,
+      desc: 'serve every email at /v1/dev/mailbox (embedded only)',
+    }),
+    SESSION_IDLE_MINUTES: wholeNumber(1, 1440)({ default: 30, desc: 'a session ends after this idle' }),
+    SESSION_ABSOLUTE_HOURS: wholeNumber(
+      1,
+      720,
+    )({ default: 12, desc: 'a session ends after this in any case' }),
+    SECURITY_CHANGE_LOCK_HOURS: wholeNumber(
+      1,
+      720,
+    )({ default: 24, desc: 'withdrawals pause after a security change' }),
+    SMTP_URL: smtpUrl({ default: undefined, desc: 'smtp:// or smtps:// relay for email' }),
+    MAIL_FROM: text({ default: 'Drawbridge <security@drawbridge.local>', desc: 'the From of every email' }),
+    WEBHOOK_ALLOWED_HOSTS: hostList({ default: [], desc: 'hosts webhook receivers may use (https)' }),
+    ALLOW_LOOPBACK_WEBHOOKS: boolean({
+      default: embedded,
+      desc: 'also allow receivers on 127.0.0.1/localhost',
+    }),
+    RELEASE_SIGNING_KEY: text({ default: undefined, desc: 'base64 Ed25519 seed signing releases' }),
+    CANCEL_WINDOW_SECONDS: wholeNumber(
+      1,
+      604_800,
+    )({ default: 120, desc: 'a confirmed withdrawal waits this' }),
+    FIRST_USE_CANCEL_WINDOW_SECONDS: wholeNumber(
+      1,
+      604_800,
+    )({
+      default: 600,
+      desc: 'the first withdrawal to an address waits this',
+    }),
+    DAILY_LIMIT_USD: wholeNumber(1, 1_000_000_000)({ default: 50000, desc: 'USD per 24 h before review' }),
+    SIMULATED_CONFIRMATIONS: wholeNumber(1, 1000)({ default: 3, desc: 'the simulated chain confirms after' }),
+    SIMULATED_BLOCK_MS: wholeNumber(
+      1,
+      3_600_000,
+    )({ default: 1000, desc: 'the simulated chain makes a block every' }),
+    CUSTODY_SIGNER: oneOf(['simulated', 'webhook'] as const)({
+      default: 'simulated',
+      desc: 'who signs releases',
+    }),
+    CUSTODY_WEBHOOK_URL: text({ default: undefined, desc: 'with webhook: where instructions are POSTed' }),
+    CUSTODY_WEBHOOK_SECRET: text({ default: undefined, desc: 'with webhook: signs instructions' }),
+    CUSTODY_CALLBACK_SECRET: text({ default: undefined, desc: 'with webhook: signs callbacks' }),
+    CUSTODY_WEBHOOK_TIMEOUT_SECONDS: wholeNumber(
+      1,
+      60,
+    )({ default: 10, desc: 'with webhook: an instruction waits' }),
+    WITHDRAWAL_FEES: feeTable({ default: DEFAULT_FEES, desc: 'ASSET:network=fee,... in the asset unit' }),
+    CONFIRMATION_WINDOW_SECONDS: wholeNumber(
+      30,
+      3600,
+    )({ default: 300, desc: 'a request waits for its proof' }),
+    PRICE_SOURCE: oneOf(['simulated', 'none'] as const)({
+      default: embedded ? 'simulated' : 'none',
+      desc: 'simulated demo prices, or none (you record them)',
+    }),
+  };
 }
 
-function parseLogFormat(value: string): 'json' | 'pretty' {
-  if (value !== 'json' && value !== 'pretty') throw invalidInput('LOG_FORMAT', 'must be json or pretty');
-  return value;
-}
+type Variables = ReturnType<typeof variables>;
+export type VariableName = keyof Variables;
 
-function parsePriceSource(value: string): 'simulated' | 'none' {
-  if (value !== 'simulated' && value !== 'none')
-    throw invalidInput('PRICE_SOURCE', 'must be simulated or none');
-  return value;
+/** Variables whose empty value means "not set" (an optional URL, key or list); any other empty value is refused. */
+const EMPTY_IS_UNSET: ReadonlySet<string> = new Set([
+  'DATABASE_URL',
+  'SMTP_URL',
+  'DRAWBRIDGE_TOTP_KEY',
+  'RELEASE_SIGNING_KEY',
+  'WITHDRAWAL_FEES',
+  'DEV_MAILBOX',
+  'WEBHOOK_ALLOWED_HOSTS',
+  'CUSTODY_SIGNER',
+  'CUSTODY_WEBHOOK_URL',
+  'CUSTODY_WEBHOOK_SECRET',
+  'CUSTODY_CALLBACK_SECRET',
+  'CUSTODY_WEBHOOK_TIMEOUT_SECONDS',
+  'PRICE_SOURCE',
+  'LOG_FORMAT',
+]);
+
+/** The environment's values for our variables (nothing else is read). */
+function ourValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of Object.keys(variables({}))) {
+    const value = env[name];
+    if (value === undefined || (value === '' && EMPTY_IS_UNSET.has(name))) continue;
+    values[name] = value;
+  }
+  return values;
 }
 
 /**
- * The dev mailbox shows every customer's email (codes, lock links) to anyone who asks, unauthenticated. It is on
- * by default only in the embedded default (SQLite, no SMTP_URL). With DATABASE_URL it is never on: a PostgreSQL
- * deployment is a shared, reachable one, so DEV_MAILBOX=true there is refused rather than obeyed.
+ * Parses the environment once at start. Anything wrong is one DomainError naming the variable (the CLI prints
+ * it as one line and exits), before anything is created on disk.
  */
-function parseDevMailbox(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): boolean {
-  const given = env.DEV_MAILBOX === undefined || env.DEV_MAILBOX === '' ? undefined : env.DEV_MAILBOX;
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = ourValues(env);
+  const specs = variables(raw);
+  const e = cleanEnv(raw, specs, {
+    reporter: ({ errors }) => {
+      // The first wrong variable in the order above, said in the parser's own words.
+      const name = (Object.keys(specs) as VariableName[]).find((n) => errors[n] !== undefined);
+      if (name !== undefined) throw invalidInput(name, errors[name]?.message ?? 'is not valid');
+    },
+  });
+  const dataDir = resolve(e.DRAWBRIDGE_DATA_DIR);
+  const publicUrl = e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`;
+  const databaseUrl = e.DATABASE_URL;
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    databaseUrl,
+    sqlitePath: join(dataDir, 'drawbridge.db'),
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    publicUrl,
+    rpId: e.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
+    rpOrigins: (e.WEBAUTHN_ORIGINS ?? new URL(publicUrl).origin).split(',').map((o) => o.trim()),
+    totpKey: e.DRAWBRIDGE_TOTP_KEY,
+    cookieSecure: e.COOKIE_SECURE,
+    devMailbox: devMailbox(e.DEV_MAILBOX, databaseUrl, e.SMTP_URL),
+    sessionIdleMs: e.SESSION_IDLE_MINUTES * 60_000,
+    sessionAbsoluteMs: e.SESSION_ABSOLUTE_HOURS * 3_600_000,
+    securityChangeLockMs: e.SECURITY_CHANGE_LOCK_HOURS * 3_600_000,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    webhookAllowedHosts: e.WEBHOOK_ALLOWED_HOSTS,
+    allowLoopbackWebhooks: e.ALLOW_LOOPBACK_WEBHOOKS,
+    releaseSigningKey: e.RELEASE_SIGNING_KEY,
+    cancelWindowMs: e.CANCEL_WINDOW_SECONDS * 1000,
+    firstUseCancelWindowMs: e.FIRST_USE_CANCEL_WINDOW_SECONDS * 1000,
+    dailyLimitUsd: BigInt(e.DAILY_LIMIT_USD),
+    simulatedConfirmations: e.SIMULATED_CONFIRMATIONS,
+    simulatedBlockMs: e.SIMULATED_BLOCK_MS,
+    custody: custodyOf(e),
+    withdrawalFees: e.WITHDRAWAL_FEES,
+    confirmationWindowMs: e.CONFIRMATION_WINDOW_SECONDS * 1000,
+    priceSource: e.PRICE_SOURCE,
+  });
+}
+
+/**
+ * The effective configuration, for `drawbridge config`: each variable with its value (secrets and the passwords
+ * of URLs masked), whether it came from the environment or is the default, and what it is for. Validates first,
+ * so a bad value is refused here exactly as at start.
+ */
+export function describeConfig(env: NodeJS.ProcessEnv = process.env) {
+  loadConfig(env);
+  const raw = ourValues(env);
+  const specs = variables(raw);
+  const e = cleanEnv(raw, specs);
+  return Object.fromEntries(
+    (Object.keys(specs) as VariableName[]).map((name) => {
+      const spec = specs[name] as { desc?: string };
+      const value = e[name] as unknown;
+      return [
+        name,
+        {
+          value: value === undefined ? null : SECRETS.has(name) ? '********' : shown(value),
+          from: raw[name] === undefined ? 'default' : 'environment',
+          about: spec.desc ?? '',
+        },
+      ];
+    }),
+  );
+}
+
+function shown(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'string' && /^[a-z]+:\/\/[^/]*@/.test(value)) {
+    const url = new URL(value);
+    if (url.password !== '') url.password = '****';
+    return url.toString();
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shown(v)]));
+  }
+  return value;
+}
+
+// The parsers. Each says what is wrong in a few words; the reporter names the variable.
+
+/** Shown masked by `drawbridge config`: keys, signing secrets, and URLs that carry a password. */
+const SECRETS: ReadonlySet<string> = new Set([
+  'DRAWBRIDGE_TOTP_KEY',
+  'RELEASE_SIGNING_KEY',
+  'CUSTODY_WEBHOOK_SECRET',
+  'CUSTODY_CALLBACK_SECRET',
+]);
+
+const text = makeValidator<string>((input) => {
+  if (input.includes('\0')) throw new Error('must not contain a NUL byte');
+  return input;
+});
+
+function wholeNumber(min: number, max: number) {
+  return makeValidator<number>((input) => {
+    if (!/^[0-9]{1,10}$/.test(input)) throw new Error('must be a whole number');
+    const value = Number(input);
+    if (value < min || value > max) throw new Error(`must be from ${min} to ${max}`);
+    return value;
+  });
+}
+
+function oneOf<const T extends readonly string[]>(choices: T) {
+  return makeValidator<T[number]>((input) => {
+    if (!(choices as readonly string[]).includes(input))
+      throw new Error(`must be one of ${choices.join(', ')}`);
+    return input as T[number];
+  });
+}
+
+const boolean = makeValidator<boolean>((input) => {
+  if (input === 'true' || input === '1') return true;
+  if (input === 'false' || input === '0') return false;
+  throw new Error('must be true or false');
+});
+
+const httpOrigin = makeValidator<string>((input) => {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new Error('must be an http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
+  return url.origin;
+});
+
+const postgresUrl = makeValidator<string>((input) => {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new Error('must be a postgres:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error(
+      `must be a postgres:// URL (${url.protocol.replace(/[^a-z0-9+.-]/gi, '')} is not supported)`,
+    );
+  }
+  return input;
+});
+
+const smtpUrl = makeValidator<string>((input) => {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new Error('must be an smtp:// or smtps:// URL');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new Error('must be an smtp:// or smtps:// URL');
+  return input;
+});
+
+const hostList = makeValidator<readonly string[]>((input) =>
+  input
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== ''),
+);
+
+const feeTable = makeValidator<FeeSchedule>((input) => {
+  try {
+    return parseFeeSchedule(input, 'WITHDRAWAL_FEES');
+  } catch (error) {
+    if (error instanceof DomainError) throw new Error(error.message);
+    throw error;
+  }
+});
+
+function devMailbox(
+  given: boolean | undefined,
+  databaseUrl: string | undefined,
+  smtp: string | undefined,
+): boolean {
   if (databaseUrl !== undefined) {
-    if (given !== undefined && parseBoolean('DEV_MAILBOX', given)) {
+    if (given === true) {
       throw invalidInput(
         'DEV_MAILBOX',
         "cannot be on with DATABASE_URL: it shows every customer's codes and lock links to anyone",
@@ -153,7 +409,7 @@ function parseDevMailbox(env: NodeJS.ProcessEnv, databaseUrl: string | undefined
     }
     return false;
   }
-  return parseBoolean('DEV_MAILBOX', given ?? (env.SMTP_URL ? 'false' : 'true'));
+  return given ?? smtp === undefined;
 }
 
 const CUSTODY_WEBHOOK_ONLY = [
@@ -168,15 +424,13 @@ const CUSTODY_WEBHOOK_ONLY = [
  * destination policy) and two distinct whsec_ secrets; the webhook settings without it are refused rather than
  * ignored, since someone who set them believes real custody is wired. Secrets never appear in a message.
  */
-function parseCustody(
-  env: NodeJS.ProcessEnv,
-  webhooks: { allowedHosts: readonly string[]; allowLoopback: boolean },
-): CustodyConfig {
-  const signer =
-    env.CUSTODY_SIGNER === undefined || env.CUSTODY_SIGNER === '' ? 'simulated' : env.CUSTODY_SIGNER;
-  const set = (name: (typeof CUSTODY_WEBHOOK_ONLY)[number]) => env[name] !== undefined && env[name] !== '';
-  if (signer === 'simulated') {
-    const stray = CUSTODY_WEBHOOK_ONLY.find(set);
+function custodyOf(e: CleanedEnv<Variables>): CustodyConfig {
+  const given = (name: (typeof CUSTODY_WEBHOOK_ONLY)[number]) =>
+    name === 'CUSTODY_WEBHOOK_TIMEOUT_SECONDS'
+      ? e.CUSTODY_WEBHOOK_TIMEOUT_SECONDS !== 10
+      : e[name] !== undefined;
+  if (e.CUSTODY_SIGNER === 'simulated') {
+    const stray = CUSTODY_WEBHOOK_ONLY.find(given);
     if (stray !== undefined) {
       throw invalidInput(
         stray,
@@ -185,21 +439,30 @@ function parseCustody(
     }
     return { signer: 'simulated' };
   }
-  if (signer !== 'webhook') throw invalidInput('CUSTODY_SIGNER', 'must be simulated or webhook');
-  for (const name of ['CUSTODY_WEBHOOK_URL', 'CUSTODY_WEBHOOK_SECRET', 'CUSTODY_CALLBACK_SECRET'] as const) {
-    if (!set(name)) throw invalidInput(name, 'is required with CUSTODY_SIGNER=webhook');
+  const {
+    CUSTODY_WEBHOOK_URL: target,
+    CUSTODY_WEBHOOK_SECRET: secret,
+    CUSTODY_CALLBACK_SECRET: callbackSecret,
+  } = e;
+  if (target === undefined)
+    throw invalidInput('CUSTODY_WEBHOOK_URL', 'is required with CUSTODY_SIGNER=webhook');
+  if (secret === undefined)
+    throw invalidInput('CUSTODY_WEBHOOK_SECRET', 'is required with CUSTODY_SIGNER=webhook');
+  if (callbackSecret === undefined) {
+    throw invalidInput('CUSTODY_CALLBACK_SECRET', 'is required with CUSTODY_SIGNER=webhook');
   }
   let url: string;
   try {
-    url = checkWebhookUrl(destinationPolicy(webhooks), env.CUSTODY_WEBHOOK_URL);
+    url = checkWebhookUrl(
+      destinationPolicy({ allowedHosts: e.WEBHOOK_ALLOWED_HOSTS, allowLoopback: e.ALLOW_LOOPBACK_WEBHOOKS }),
+      target,
+    );
   } catch (error) {
     if (error instanceof DomainError && error.field === 'url') {
       throw invalidInput('CUSTODY_WEBHOOK_URL', error.message);
     }
     throw error;
   }
-  const secret = env.CUSTODY_WEBHOOK_SECRET as string;
-  const callbackSecret = env.CUSTODY_CALLBACK_SECRET as string;
   for (const [name, value] of [
     ['CUSTODY_WEBHOOK_SECRET', secret],
     ['CUSTODY_CALLBACK_SECRET', callbackSecret],
@@ -217,48 +480,11 @@ function parseCustody(
       'must differ from CUSTODY_WEBHOOK_SECRET (one signs what we send, the other what we receive)',
     );
   }
-  const timeoutSeconds = parsePositiveInt(
-    'CUSTODY_WEBHOOK_TIMEOUT_SECONDS',
-    env.CUSTODY_WEBHOOK_TIMEOUT_SECONDS ?? '10',
-  );
-  if (timeoutSeconds > 60) throw invalidInput('CUSTODY_WEBHOOK_TIMEOUT_SECONDS', 'must be at most 60');
-  return { signer: 'webhook', url, secret, callbackSecret, timeoutMs: timeoutSeconds * 1000 };
-}
-
-/** A withdrawal's proof is bound to it for minutes, not hours: a day-old pending confirmation is a phishing aid. */
-function parseConfirmationWindow(value: string): number {
-  const seconds = parsePositiveInt('CONFIRMATION_WINDOW_SECONDS', value);
-  if (seconds < 30 || seconds > 3600) {
-    throw invalidInput('CONFIRMATION_WINDOW_SECONDS', 'must be from 30 to 3600 seconds');
-  }
-  return seconds;
-}
-
-function parsePort(value: string): number {
-  const port = parsePositiveInt('PORT', value);
-  if (port > 65535) throw invalidInput('PORT', 'must be at most 65535');
-  return port;
-}
-
-function parsePositiveInt(name: string, value: string): number {
-  if (!/^[0-9]{1,9}$/.test(value)) throw invalidInput(name, 'must be a positive integer');
-  const parsed = Number(value);
-  if (parsed < 1) throw invalidInput(name, 'must be a positive integer');
-  return parsed;
-}
-
-function parseBoolean(name: string, value: string): boolean {
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw invalidInput(name, 'must be true or false');
-}
-
-function parseUrl(name: string, value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
-    return url.origin;
-  } catch {
-    throw invalidInput(name, 'must be an http(s) URL');
-  }
+  return {
+    signer: 'webhook',
+    url,
+    secret,
+    callbackSecret,
+    timeoutMs: e.CUSTODY_WEBHOOK_TIMEOUT_SECONDS * 1000,
+  };
 }

@@ -84,3 +84,39 @@ describe('CONFIRMATION_WINDOW_SECONDS', () => {
     }
   });
 });
+
+describe('a bad value anywhere', () => {
+  test('is one refusal naming the variable, in plain words', () => {
+    const cases: [NodeJS.ProcessEnv, string, RegExp][] = [
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /must be one of fatal, error/],
+      [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL', /postgres:\/\/ URL \(mysql is not supported\)/],
+      [{ PORT: '99999' }, 'PORT', /from 1 to 65535/],
+      [{ PORT: '80a' }, 'PORT', /whole number/],
+      [{ COOKIE_SECURE: 'yes' }, 'COOKIE_SECURE', /true or false/],
+      [{ SMTP_URL: 'http://mail' }, 'SMTP_URL', /smtp:\/\//],
+      [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL', /http\(s\) URL/],
+      [{ PRICE_SOURCE: 'coingecko' }, 'PRICE_SOURCE', /simulated, none/],
+      [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT', /json, pretty/],
+    ];
+    for (const [env, field, reason] of cases) {
+      const refused = refusal(env);
+      assert.equal(refused.field, field, JSON.stringify(env));
+      assert.match(refused.reason, reason, JSON.stringify(env));
+    }
+  });
+
+  test('`drawbridge config` shows every variable, where it came from, and masks secrets and passwords', async () => {
+    const { describeConfig } = await import('../src/config.ts');
+    const shown = describeConfig({
+      DATABASE_URL: 'postgres://app:hunter2@db.internal:5432/drawbridge',
+      DRAWBRIDGE_TOTP_KEY: 'c2VjcmV0',
+      PORT: '9090',
+    });
+    assert.deepEqual(shown.PORT, { value: 9090, from: 'environment', about: 'the port to listen on' });
+    assert.equal(shown.LOG_LEVEL?.from, 'default');
+    assert.equal(shown.DRAWBRIDGE_TOTP_KEY?.value, '********');
+    assert.equal(shown.DATABASE_URL?.value, 'postgres://app:****@db.internal:5432/drawbridge');
+    assert.doesNotMatch(JSON.stringify(shown), /hunter2|c2VjcmV0/);
+    assert.equal(shown.DEV_MAILBOX?.value, null);
+  });
+});

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DomainError } from '../core/errors.ts';
 import { registerAddress } from './commands/address.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerConfig } from './commands/config.ts';
 import { registerDeposit } from './commands/deposit.ts';
 import { registerHalt } from './commands/halt.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -43,6 +44,7 @@ registerHalt(program);
 registerDeposit(program);
 registerWithdrawal(program);
 registerTotp(program);
+registerConfig(program);
 
 try {
   await program.parseAsync(process.argv);
