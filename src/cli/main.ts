@@ -4,6 +4,7 @@ import { DomainError } from '../core/errors.ts';
 import { registerAddress } from './commands/address.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerCustomer } from './commands/customer.ts';
 import { registerDeposit } from './commands/deposit.ts';
 import { registerHalt } from './commands/halt.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -45,6 +46,7 @@ registerDeposit(program);
 registerWithdrawal(program);
 registerTotp(program);
 registerConfig(program);
+registerCustomer(program);
 
 try {
   await program.parseAsync(process.argv);

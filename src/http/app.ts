@@ -25,6 +25,7 @@ import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
+import { registerOperatorSearchRoutes } from './routes/operator-search.ts';
 import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
 import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
 import { registerSystemRoutes } from './routes/system.ts';
@@ -207,6 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerWithdrawalRoutes(app, context);
   registerHaltAndDepositRoutes(app, context);
   registerOperatorDecisionRoutes(app, context);
+  registerOperatorSearchRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)

@@ -81,3 +81,21 @@ export const SessionIssued = Type.Object({
 });
 
 export const SECURITY: { [scheme: string]: string[] }[] = [{ bearer: [] }, { cookie: [] }];
+
+const WITHDRAWAL_LIST_FIELDS = {
+  limit: Type.Optional(Type.String({ maxLength: 6, description: '1-200, default 50' })),
+  starting_after: Type.Optional(Id),
+  state: Type.Optional(Type.String({ maxLength: 32 })),
+  asset: Type.Optional(Type.String({ maxLength: 16 })),
+  created_from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601, inclusive' })),
+  created_until: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601, exclusive' })),
+};
+
+/** The query of a customer's own withdrawal list. */
+export const WithdrawalListQuery = Type.Object(WITHDRAWAL_LIST_FIELDS, { additionalProperties: false });
+
+/** The operators' search: the same, and any account. */
+export const WithdrawalSearchQuery = Type.Object(
+  { ...WITHDRAWAL_LIST_FIELDS, account_id: Type.Optional(Id) },
+  { additionalProperties: false },
+);

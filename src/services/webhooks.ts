@@ -2,9 +2,9 @@ import { open, seal } from '../adapters/secret-box.ts';
 import { checkWebhookUrl, type WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
 import { newWebhookSecret } from '../adapters/webhooks/signing.ts';
 import { assert, DomainError, invalidInput, notFound } from '../core/errors.ts';
-import { isUuid, newId } from '../core/ids.ts';
+import { newId } from '../core/ids.ts';
+import { parseIdField, parsePage } from '../core/list-query.ts';
 import { type EventType, isEventType } from '../core/notifications/event-types.ts';
-import { pageLimit } from '../core/paging.ts';
 import { quoteInput } from '../core/quote-input.ts';
 import { queueOutbox } from '../store/outbox.ts';
 import type { WebhookEndpointsTable } from '../store/schema-notifications.ts';
@@ -182,12 +182,7 @@ export async function disableWebhookEndpoint(context: ServiceContext, actor: Ope
 }
 
 function parseEndpointId(id: unknown): string {
-  return parseId('id', id);
-}
-
-function parseId(field: string, id: unknown): string {
-  if (typeof id !== 'string' || !isUuid(id)) throw invalidInput(field, 'is not an id (a lowercase UUID)');
-  return id;
+  return parseIdField('id', id);
 }
 
 export const DELIVERY_PAGE_MAX = 100;
@@ -204,9 +199,7 @@ export async function listWebhookDeliveries(
 ) {
   authorize(actor, 'webhook.list');
   const endpointId = parseEndpointId(id);
-  const limit = pageLimit(input.limit, { default: 25, max: DELIVERY_PAGE_MAX });
-  const after =
-    input.starting_after === undefined ? undefined : parseId('starting_after', input.starting_after);
+  const { limit, startingAfter: after } = parsePage(input, { default: 25, max: DELIVERY_PAGE_MAX });
   if ((await findWebhookEndpoint(context.database, endpointId)) === undefined) {
     throw notFound('webhook endpoint', endpointId);
   }

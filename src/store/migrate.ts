@@ -18,6 +18,7 @@ import * as withdrawalMoveId from './migrations/0016-withdrawal-move-id.ts';
 import * as withdrawalReleasedAt from './migrations/0017-withdrawal-released-at.ts';
 import * as withdrawalEventRelay from './migrations/0018-withdrawal-event-relay.ts';
 import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
+import * as auditSearch from './migrations/0020-audit-search.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -42,6 +43,7 @@ const MIGRATIONS = [
   ['0017-withdrawal-released-at', withdrawalReleasedAt],
   ['0018-withdrawal-event-relay', withdrawalEventRelay],
   ['0019-withdrawal-expired', withdrawalExpired],
+  ['0020-audit-search', auditSearch],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

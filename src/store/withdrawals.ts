@@ -302,10 +302,34 @@ export async function withdrawalEvents(on: Queryable, withdrawalId: string, limi
     .execute();
 }
 
-export async function listWithdrawals(on: Queryable, accountId: string, limit: number, before?: string) {
-  const tx = queryable(on);
-  let query = tx.selectFrom('withdrawals').selectAll().where('account_id', '=', accountId);
-  if (before !== undefined) query = query.where('id', '<', before);
+/** What withdrawals may be searched by; every field narrows. */
+export interface WithdrawalFilter {
+  readonly accountId?: string | undefined;
+  readonly state?: WithdrawalState | undefined;
+  readonly asset?: string | undefined;
+  /** Created at or after (ISO-8601). */
+  readonly createdFrom?: string | undefined;
+  /** Created before (ISO-8601). */
+  readonly createdUntil?: string | undefined;
+}
+
+/**
+ * Withdrawals matching `filter`, newest first: `limit` rows after `startingAfter` (the last id of the page before;
+ * ids are time-ordered). A caller asks for one more than it shows to know whether another page exists.
+ */
+export async function findWithdrawals(
+  on: Queryable,
+  filter: WithdrawalFilter,
+  limit: number,
+  startingAfter: string | undefined,
+): Promise<WithdrawalRow[]> {
+  let query = queryable(on).selectFrom('withdrawals').selectAll();
+  if (filter.accountId !== undefined) query = query.where('account_id', '=', filter.accountId);
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+  if (filter.asset !== undefined) query = query.where('asset', '=', filter.asset);
+  if (filter.createdFrom !== undefined) query = query.where('created_at', '>=', filter.createdFrom);
+  if (filter.createdUntil !== undefined) query = query.where('created_at', '<', filter.createdUntil);
+  if (startingAfter !== undefined) query = query.where('id', '<', startingAfter);
   return query.orderBy('id', 'desc').limit(limit).execute();
 }
 

@@ -6,10 +6,37 @@ import {
   unsealedCount,
   verifyAuditChain,
 } from '../../store/audit/index.ts';
-import { printJson, withDatabase } from '../context.ts';
+import { printJson, withDatabase, withOperator } from '../context.ts';
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the hash-chained audit log');
+
+  audit
+    .command('search')
+    .description('sealed entries, newest first (as GET /v1/operator/audit), as an operator')
+    .option('--action <action>', 'an action, or a family such as withdrawal.*')
+    .option('--actor <actor>', 'e.g. operator:<id>')
+    .option('--subject <subject>', 'e.g. withdrawal:<id>')
+    .option('--from <time>', 'at or after (ISO-8601)')
+    .option('--until <time>', 'before (ISO-8601)')
+    .option('--limit <n>', 'how many (1-500)', '50')
+    .option('--starting-after <id>', 'the last entry id of the page before')
+    .action(async (o: Record<string, string | undefined>) => {
+      const { searchAuditLog } = await import('../../services/audit.ts');
+      printJson(
+        await withOperator('audit search', (context, actor) =>
+          searchAuditLog(context, actor, {
+            action: o.action,
+            actor: o.actor,
+            subject: o.subject,
+            from: o.from,
+            until: o.until,
+            limit: o.limit,
+            starting_after: o.startingAfter,
+          }),
+        ),
+      );
+    });
 
   audit
     .command('verify')

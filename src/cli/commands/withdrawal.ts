@@ -27,7 +27,45 @@ function oneOf(field: string, a: [string, boolean | undefined], b: [string, bool
  * POST /v1/operator/withdrawals/{id}/review and /resolve, run as the authenticated operator.
  */
 export function registerWithdrawal(program: Command): void {
-  const withdrawal = program.command('withdrawal').description("an operator's decisions on one withdrawal");
+  const withdrawal = program
+    .command('withdrawal')
+    .description("withdrawals: search, show, an operator's decisions");
+  withdrawal
+    .command('list')
+    .description('search withdrawals, newest first (as GET /v1/operator/withdrawals)')
+    .option('--state <state>', 'only in this state (e.g. held_for_review)')
+    .option('--asset <asset>', 'only of this asset (e.g. BTC)')
+    .option('--account <id>', "only this customer's")
+    .option('--from <time>', 'created at or after (ISO-8601)')
+    .option('--until <time>', 'created before (ISO-8601)')
+    .option('--limit <n>', 'how many (1-200)', '50')
+    .option('--starting-after <id>', 'the last id of the page before')
+    .action(async (o: Record<string, string | undefined>) => {
+      const { searchWithdrawals } = await import('../../services/withdrawals/query.ts');
+      printJson(
+        await withOperator('withdrawal list', (context, actor) =>
+          searchWithdrawals(context, actor, {
+            state: o.state,
+            asset: o.asset,
+            account_id: o.account,
+            created_from: o.from,
+            created_until: o.until,
+            limit: o.limit,
+            starting_after: o.startingAfter,
+          }),
+        ),
+      );
+    });
+  withdrawal
+    .command('show')
+    .description('one withdrawal with its history')
+    .argument('<id>', 'the withdrawal id')
+    .action(async (id: string) => {
+      const { operatorWithdrawal } = await import('../../services/withdrawals/query.ts');
+      printJson(
+        await withOperator('withdrawal show', (context, actor) => operatorWithdrawal(context, actor, id)),
+      );
+    });
   withdrawal
     .command('review')
     .description(

@@ -15,6 +15,8 @@ export const OPERATOR_PERMISSIONS = {
   'halt.lift': ['incident_commander', 'admin'],
   'deposit.credit': ['incident_commander', 'admin'],
   'withdrawal.read': EVERY_ROLE,
+  'customer.read': EVERY_ROLE,
+  'audit.read': EVERY_ROLE,
   'withdrawal.cancel': EVERY_ROLE,
   /** Approve or reject a withdrawal held for review. */
   'withdrawal.review': ['risk_analyst', 'admin'],

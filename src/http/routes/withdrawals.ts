@@ -6,10 +6,10 @@ import type { ServiceContext } from '../../services/context.ts';
 import { balancesOf } from '../../services/deposits.ts';
 import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
 import { confirmWithdrawal, withdrawalPasskeyChallenge } from '../../services/withdrawals/confirm.ts';
-import { getWithdrawal, listMyWithdrawals } from '../../services/withdrawals/query.ts';
+import { getWithdrawal, listMyWithdrawals, type WithdrawalQuery } from '../../services/withdrawals/query.ts';
 import { requestWithdrawal } from '../../services/withdrawals/request.ts';
 import { authOf, requestMeta, requireSession } from '../auth.ts';
-import { Body, Id, PROBLEM_RESPONSES, ProofSchema, SECURITY } from '../schemas.ts';
+import { Body, Id, PROBLEM_RESPONSES, ProofSchema, SECURITY, WithdrawalListQuery } from '../schemas.ts';
 
 export const WithdrawalSchema = Type.Object(
   {
@@ -145,14 +145,20 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
       schema: {
         tags: ['withdrawals'],
         summary: 'My withdrawals, newest first',
+        description:
+          'Filter by `state`, `asset` and creation time (`created_from` inclusive, `created_until` exclusive, ' +
+          'ISO-8601); page with `limit` (1-200, default 50) and `starting_after` (the last id of the page before). ' +
+          '`has_more` says whether another page follows.',
         security: SECURITY,
-        querystring: Type.Object({ before: Type.Optional(Id) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ withdrawals: Type.Array(WithdrawalSchema) }), ...PROBLEM_RESPONSES },
+        querystring: WithdrawalListQuery,
+        response: {
+          200: Type.Object({ withdrawals: Type.Array(WithdrawalSchema), has_more: Type.Boolean() }),
+          ...PROBLEM_RESPONSES,
+        },
       },
       preHandler: customer,
     },
-    async (request) =>
-      listMyWithdrawals(context, authOf(request), (request.query as { before?: string }).before),
+    async (request) => listMyWithdrawals(context, authOf(request), request.query as WithdrawalQuery),
   );
 
   app.get(

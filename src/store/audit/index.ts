@@ -12,6 +12,7 @@ export {
   sealAudit,
   unsealedCount,
 } from './seal-audit.ts';
+export { type AuditFilter, type AuditRow, searchAudit } from './search-audit.ts';
 export {
   AUDIT_VERIFY_PAGE_ROWS,
   type AuditBreakReason,

@@ -145,3 +145,22 @@ export async function anyOperatorLocked(database: Database, tx: Tx): Promise<boo
     await sql`select pg_advisory_xact_lock(${sql.raw(BOOTSTRAP_LOCK_KEY.toString())})`.execute(tx);
   return anyOperator(tx);
 }
+
+/**
+ * Customers, newest first, whose email starts with `emailPrefix` (when given): `limit` rows after `startingAfter`
+ * (the last id of the page before). The prefix is matched literally (LIKE wildcards in it are escaped).
+ */
+export async function findCustomers(
+  on: Queryable,
+  emailPrefix: string | undefined,
+  limit: number,
+  startingAfter: string | undefined,
+): Promise<Principal[]> {
+  let query = queryable(on).selectFrom('principals').selectAll().where('kind', '=', 'customer');
+  if (emailPrefix !== undefined) {
+    const literal = emailPrefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+    query = query.where(sql<boolean>`email like ${`${literal}%`} escape '\\'`);
+  }
+  if (startingAfter !== undefined) query = query.where('id', '<', startingAfter);
+  return query.orderBy('id', 'desc').limit(limit).execute();
+}

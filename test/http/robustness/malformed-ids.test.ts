@@ -52,7 +52,37 @@ const CASES: readonly Case[] = [
     who: 'customer',
     field: 'params.id',
   },
-  { method: 'GET', path: '/v1/withdrawals?before={id}', who: 'customer', field: 'querystring.before' },
+  {
+    method: 'GET',
+    path: '/v1/withdrawals?starting_after={id}',
+    who: 'customer',
+    field: 'querystring.starting_after',
+  },
+  {
+    method: 'GET',
+    path: '/v1/operator/withdrawals?starting_after={id}',
+    who: 'commander',
+    field: 'querystring.starting_after',
+  },
+  {
+    method: 'GET',
+    path: '/v1/operator/withdrawals?account_id={id}',
+    who: 'commander',
+    field: 'querystring.account_id',
+  },
+  {
+    method: 'GET',
+    path: '/v1/operator/customers?starting_after={id}',
+    who: 'commander',
+    field: 'querystring.starting_after',
+  },
+  { method: 'GET', path: '/v1/operator/customers/{id}', who: 'commander', field: 'params.id' },
+  {
+    method: 'GET',
+    path: '/v1/operator/audit?starting_after={id}',
+    who: 'commander',
+    field: 'querystring.starting_after',
+  },
   {
     method: 'POST',
     path: '/v1/withdrawals',
