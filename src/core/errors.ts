@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'INSUFFICIENT_FUNDS',
   'ALREADY_RESOLVED',
   'PAYLOAD_TOO_LARGE',
+  /** A body that is not application/json (or the route's own type). */
+  'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',
   /** The database cannot be reached right now: retry after the seconds given. */
   'DATABASE_UNAVAILABLE',

@@ -1,5 +1,6 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
 import { invalidInput } from '../core/errors.ts';
@@ -9,6 +10,7 @@ import { flushTouch } from '../services/identity/sessions.ts';
 import { installAuth } from './auth.ts';
 import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
+import { finishDocument } from './openapi.ts';
 import {
   clientErrorResponse,
   PROBLEM_CONTENT_TYPE,
@@ -153,6 +155,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(swagger, {
+    transformObject: (made) =>
+      'openapiObject' in made
+        ? finishDocument(made.openapiObject as Parameters<typeof finishDocument>[0])
+        : made.swaggerObject,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -173,6 +179,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         },
       },
     },
+  });
+
+  // The reference at /docs: Swagger UI from its package (nothing fetched at run time), with a CSP of its own that
+  // allows exactly its own script and style files.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: { deepLinking: true, defaultModelsExpandDepth: 0 },
   });
 
   await app.register(helmet, {
@@ -214,6 +228,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.custodyCallbackSecret !== undefined)
     registerCustodyRoutes(app, context, { callbackSecret: deps.custodyCallbackSecret });
 
+  // Bodies are JSON: Fastify's built-in text/plain parser would hand a route a string to fail validation on (a 400);
+  // without it a text body is a 415 that says what to send.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(
     PROBLEM_CONTENT_TYPE,
     { parseAs: 'string' },

@@ -1,5 +1,11 @@
 import cookie from '@fastify/cookie';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import type { DeviceReport } from '../adapters/device-attestation.ts';
 import { DomainError } from '../core/errors.ts';
 import type { RequestMeta, ServiceContext } from '../services/context.ts';
@@ -35,39 +41,53 @@ function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
- * A preHandler that requires a session. The console uses the HttpOnly cookie, and then every state change must
+ * The hooks that require a session (onRequest: who is asking; preHandler: the Idempotency-Key). The console uses the HttpOnly cookie, and then every state change must
  * carry the session's CSRF token in `x-csrf-token`; API clients send `Authorization: Bearer`, which a browser
  * never attaches on its own, so they need no CSRF token.
  */
-export function requireSession(
-  context: ServiceContext,
-  kind?: 'customer' | 'operator',
-): preHandlerAsyncHookHandler {
-  return async (request, reply) => {
-    const bearer = bearerToken(request);
-    const cookieToken = request.cookies[SESSION_COOKIE];
-    const token = bearer ?? cookieToken;
-    if (token === undefined)
-      throw new DomainError('UNAUTHENTICATED', 'sign in first (session cookie or Bearer token)');
-    const auth = await authenticate(context, token, { deferTouch: true });
-    if (bearer === undefined && !SAFE_METHODS.has(request.method)) {
-      const presented = request.headers['x-csrf-token'];
-      if (!csrfMatches(auth, typeof presented === 'string' ? presented : undefined)) {
-        throw new DomainError('CSRF_FAILED', 'a cookie-authenticated change needs the x-csrf-token header', {
-          field: 'x-csrf-token',
-        });
+export function requireSession(context: ServiceContext, kind?: 'customer' | 'operator'): SessionGuard {
+  return {
+    // Who is asking is settled as soon as the headers are in, before the body is read or validated: a caller
+    // without a session learns nothing about what the route expects.
+    onRequest: async (request) => {
+      const bearer = bearerToken(request);
+      const cookieToken = request.cookies[SESSION_COOKIE];
+      const token = bearer ?? cookieToken;
+      if (token === undefined)
+        throw new DomainError('UNAUTHENTICATED', 'sign in first (session cookie or Bearer token)');
+      const auth = await authenticate(context, token, { deferTouch: true });
+      if (bearer === undefined && !SAFE_METHODS.has(request.method)) {
+        const presented = request.headers['x-csrf-token'];
+        if (!csrfMatches(auth, typeof presented === 'string' ? presented : undefined)) {
+          throw new DomainError(
+            'CSRF_FAILED',
+            'a cookie-authenticated change needs the x-csrf-token header',
+            {
+              field: 'x-csrf-token',
+            },
+          );
+        }
       }
-    }
-    if (kind !== undefined && auth.kind !== kind) {
-      throw new DomainError(
-        'FORBIDDEN',
-        kind === 'operator' ? 'this needs an operator session' : 'this needs a customer session',
-      );
-    }
-    request.auth = auth;
-    // Every mutating call may carry an Idempotency-Key; its scope is the caller, known only from here on.
-    if (await reserveIdempotency(context, request, reply, `${auth.kind}:${auth.principalId}`)) return reply;
+      if (kind !== undefined && auth.kind !== kind) {
+        throw new DomainError(
+          'FORBIDDEN',
+          kind === 'operator' ? 'this needs an operator session' : 'this needs a customer session',
+        );
+      }
+      request.auth = auth;
+    },
+    // Every mutating call may carry an Idempotency-Key; its scope is the caller, and its hash covers the body.
+    preHandler: async (request, reply) => {
+      const auth = authOf(request);
+      if (await reserveIdempotency(context, request, reply, `${auth.kind}:${auth.principalId}`)) return reply;
+    },
   };
+}
+
+/** A route's session requirement, spread into its options: `{ ...customer, schema, ... }`. */
+export interface SessionGuard {
+  readonly onRequest: onRequestAsyncHookHandler;
+  readonly preHandler: preHandlerAsyncHookHandler;
 }
 
 export function authOf(request: FastifyRequest): Authenticated {

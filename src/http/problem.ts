@@ -38,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   INSUFFICIENT_FUNDS: 409,
   ALREADY_RESOLVED: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   DATABASE_UNAVAILABLE: 503,
   PRICE_UNAVAILABLE: 422,
@@ -66,6 +67,7 @@ const TITLES: Record<ErrorCode, string> = {
   INSUFFICIENT_FUNDS: 'Insufficient funds',
   ALREADY_RESOLVED: 'Already resolved',
   PAYLOAD_TOO_LARGE: 'Payload too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   RATE_LIMITED: 'Too many requests',
   DATABASE_UNAVAILABLE: 'Database unavailable',
   PRICE_UNAVAILABLE: 'No price for that asset at that time',
@@ -281,6 +283,16 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
       detail: `${known.field}: ${known.detail}`,
       field: known.field,
       errors: [{ field: known.field, reason: known.detail }],
+    });
+  }
+  if (status === 415) {
+    return build(request, {
+      status,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      title: TITLES.UNSUPPORTED_MEDIA_TYPE,
+      detail: 'content-type: send the body as application/json',
+      field: 'content-type',
+      errors: [{ field: 'content-type', reason: 'must be application/json' }],
     });
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {

@@ -42,7 +42,7 @@ export function registerAccountRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => listMySessions(context, authOf(request)),
   );
@@ -57,7 +57,7 @@ export function registerAccountRoutes(
         params: Type.Object({ id: Id }),
         response: { 204: Type.Null(), ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request, reply) => {
       await endMySession(context, authOf(request), (request.params as { id: string }).id);
@@ -74,7 +74,7 @@ export function registerAccountRoutes(
         security: SECURITY,
         response: { 200: Type.Object({ ended: Type.Integer() }), ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => endMyOtherSessions(context, authOf(request)),
   );
@@ -88,7 +88,7 @@ export function registerAccountRoutes(
         security: SECURITY,
         response: { 200: Type.Object({ locked_at: Type.String() }), ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request, reply) => {
       const result = await lockOwnAccount(context, authOf(request), requestMeta(request));
@@ -128,7 +128,7 @@ export function registerAccountRoutes(
         security: SECURITY,
         response: { 200: Policy, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => getMfaPolicy(context, authOf(request)),
   );
@@ -147,7 +147,7 @@ export function registerAccountRoutes(
         }),
         response: { 200: Policy, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       setMfaPolicy(context, authOf(request), request.body as Record<string, unknown>, requestMeta(request)),
@@ -163,7 +163,7 @@ export function registerAccountRoutes(
         body: Body({ code: Type.String({ maxLength: 64 }), step_up_token: Type.Optional(StepUpToken) }),
         response: { 200: Type.Object({ active_since: Type.String() }), ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       setAntiPhishingCode(
@@ -186,7 +186,7 @@ export function registerAccountRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => antiPhishingHistory(context, authOf(request)),
   );

@@ -35,7 +35,7 @@ export function registerAddressBookRoutes(app: FastifyInstance, context: Service
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => listAddresses(context, authOf(request)),
   );
@@ -56,7 +56,7 @@ export function registerAddressBookRoutes(app: FastifyInstance, context: Service
         }),
         response: { 201: Entry, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request, reply) =>
       reply
@@ -91,7 +91,7 @@ export function registerAddressBookRoutes(app: FastifyInstance, context: Service
       preValidation: async (request) => {
         request.body ??= {};
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       removeAddress(
@@ -117,7 +117,7 @@ export function registerAddressBookRoutes(app: FastifyInstance, context: Service
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       setCoolingPeriod(

@@ -93,7 +93,7 @@ export function registerAuthRoutes(
         security: SECURITY,
         response: { 204: Type.Null(), ...PROBLEM_RESPONSES },
       },
-      preHandler: requireSession(context),
+      ...requireSession(context),
     },
     async (request, reply) => {
       await logout(context, authOf(request));
@@ -119,7 +119,7 @@ export function registerAuthRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: requireSession(context),
+      ...requireSession(context),
     },
     async (request) =>
       stepUpPasskeyChallenge(context, authOf(request), (request.body as { action: string }).action),
@@ -139,7 +139,7 @@ export function registerAuthRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: requireSession(context),
+      ...requireSession(context),
     },
     async (request) =>
       stepUp(

@@ -58,7 +58,7 @@ export function registerCredentialChangeRoutes(app: FastifyInstance, context: Se
         body: Body({ new_email: Email, step_up_token: Type.Optional(StepUpToken) }),
         response: { 202: Type.Object({ status: Type.String() }), ...PROBLEM_RESPONSES },
       },
-      preHandler: requireSession(context, 'customer'),
+      ...requireSession(context, 'customer'),
     },
     async (request, reply) =>
       reply

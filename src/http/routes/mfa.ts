@@ -37,7 +37,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => listFactors(context, authOf(request)),
   );
@@ -59,7 +59,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request, reply) =>
       reply
@@ -81,7 +81,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
         body: Body({ code: Type.String({ maxLength: 16 }) }),
         response: { 200: Enrolled, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       confirmTotpEnrolment(
@@ -110,7 +110,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       passkeyRegistrationOptions(context, authOf(request), (request.body ?? {}) as Record<string, unknown>),
@@ -131,7 +131,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
         }),
         response: { 201: Enrolled, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request, reply) =>
       reply
@@ -163,7 +163,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       regenerateRecoveryCodes(
@@ -192,7 +192,7 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       removeFactor(

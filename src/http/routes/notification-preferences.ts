@@ -27,7 +27,7 @@ export function registerNotificationPreferenceRoutes(app: FastifyInstance, conte
         security: SECURITY,
         response: { 200: Preferences, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => getNotificationPreferences(context, authOf(request)),
   );
@@ -50,7 +50,7 @@ export function registerNotificationPreferenceRoutes(app: FastifyInstance, conte
         }),
         response: { 200: Preferences, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       setNotificationPreferences(context, authOf(request), request.body as { preferences: unknown }),

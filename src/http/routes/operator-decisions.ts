@@ -27,7 +27,7 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
         }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) =>
       decideReview(
@@ -55,7 +55,7 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
         }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) =>
       resolveErrored(

@@ -78,7 +78,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) =>
       searchWithdrawals(context, actingOperator(authOf(request)), request.query as WithdrawalQuery),
@@ -103,7 +103,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) =>
       searchCustomers(context, actingOperator(authOf(request)), request.query as Record<string, unknown>),
@@ -120,7 +120,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
         params: Type.Object({ id: Id }),
         response: { 200: CustomerDetail, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) =>
       getCustomer(context, actingOperator(authOf(request)), (request.params as { id: string }).id),
@@ -154,7 +154,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => searchAuditLog(context, actingOperator(authOf(request)), request.query as AuditQuery),
   );

@@ -43,7 +43,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         }),
         response: { 201: Halt, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request, reply) => {
       const actor = actingOperator(authOf(request));
@@ -72,7 +72,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return listActiveHalts(
@@ -93,7 +93,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         params: Type.Object({ id: Id }),
         response: { 200: Type.Object({ id: Type.String(), lifted: Type.Boolean() }), ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return liftHalt(context, actingOperator(authOf(request)), (request.params as { id: string }).id);
@@ -120,7 +120,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return creditDeposit(context, actingOperator(authOf(request)), request.body as Record<string, unknown>);
@@ -137,7 +137,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         params: Type.Object({ id: Id }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return getWithdrawal(context, authOf(request), (request.params as { id: string }).id);
@@ -155,7 +155,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         body: Body({ reason: Type.String({ maxLength: 500 }) }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return cancelWithdrawal(

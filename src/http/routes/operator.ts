@@ -63,7 +63,7 @@ export function registerOperatorRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       const actor = actingOperator(authOf(request));
@@ -88,7 +88,7 @@ export function registerOperatorRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       const actor = actingOperator(authOf(request));
@@ -108,7 +108,7 @@ export function registerOperatorRoutes(
         body: Body({ reason: Type.String({ maxLength: 500 }) }),
         response: { 200: Type.Object({ unlocked: Type.Boolean() }), ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return unlockAccount(

@@ -86,7 +86,7 @@ export function registerWebhookRoutes(
         response: { 201: EndpointWithSecret, ...PROBLEM_RESPONSES },
       },
       config: { idempotencyStoresResponse: false },
-      preHandler: operator,
+      ...operator,
     },
     async (request, reply) => {
       const created = await createWebhookEndpoint(
@@ -108,7 +108,7 @@ export function registerWebhookRoutes(
         security: SECURITY,
         response: { 200: Type.Object({ endpoints: Type.Array(Endpoint) }), ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return listWebhookEndpoints(context, actingOperator(authOf(request)));
@@ -126,7 +126,7 @@ export function registerWebhookRoutes(
         response: { 200: EndpointWithSecret, ...PROBLEM_RESPONSES },
       },
       config: { idempotencyStoresResponse: false },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return rotateWebhookSecret(
@@ -147,7 +147,7 @@ export function registerWebhookRoutes(
         params: id,
         response: { 200: Endpoint, ...PROBLEM_RESPONSES },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return disableWebhookEndpoint(
@@ -179,7 +179,7 @@ export function registerWebhookRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request) => {
       return listWebhookDeliveries(
@@ -211,7 +211,7 @@ export function registerWebhookRoutes(
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: operator,
+      ...operator,
     },
     async (request, reply) => {
       const queued = await sendTestWebhookEvent(

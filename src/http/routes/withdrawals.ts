@@ -103,7 +103,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => balancesOf(context, authOf(request).principalId),
   );
@@ -124,7 +124,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
         }),
         response: { 201: RequestedWithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request, reply) =>
       reply
@@ -156,7 +156,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
           ...PROBLEM_RESPONSES,
         },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => listMyWithdrawals(context, authOf(request), request.query as WithdrawalQuery),
   );
@@ -171,7 +171,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
         params: Type.Object({ id: Id }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) => getWithdrawal(context, authOf(request), (request.params as { id: string }).id),
   );
@@ -194,7 +194,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
         },
       },
       config: { idempotencyStoresResponse: false },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       withdrawalPasskeyChallenge(context, authOf(request), (request.params as { id: string }).id),
@@ -212,7 +212,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
         body: Body({ proof: ProofSchema }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       confirmWithdrawal(
@@ -239,7 +239,7 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
       preValidation: async (request) => {
         request.body ??= {};
       },
-      preHandler: customer,
+      ...customer,
     },
     async (request) =>
       cancelWithdrawal(

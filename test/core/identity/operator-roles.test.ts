@@ -34,6 +34,8 @@ describe('the operator role matrix', () => {
   test('support only reads and helps one customer; admin may do everything', () => {
     assert.deepEqual(ACTIONS.filter((action) => mayPerform('support', action)).sort(), [
       'account.unlock',
+      'audit.read',
+      'customer.read',
       'halt.list',
       'revoke.sessions_customer',
       'withdrawal.cancel',
