@@ -13,6 +13,7 @@ import type { ServiceContext } from './services/context.ts';
 import { CustodyHandover } from './services/custody/handover.ts';
 import type { Database } from './store/database.ts';
 import { simulatedChainStore } from './store/simulated-chain.ts';
+import type { DomainLog } from './workers/domain-log.ts';
 
 /**
  * The one place where configuration becomes running parts. Keys come from the environment or, in the embedded
@@ -88,8 +89,11 @@ export function composeCustody(config: Config, context: ServiceContext, clock: C
 
 /** The loops a server runs beside its API; they coordinate through the database, so every node runs them. */
 export interface Workers {
-  /** Starts the releaser (release, hand over, settle), the audit sealer and the outbox dispatcher. */
-  start(onError: (error: unknown, what: string) => void): void;
+  /**
+   * Starts the releaser (expire, release, hand over, settle), the event relay, the audit sealer, the price source
+   * and the outbox dispatcher. `log`, when given, gets one line per security-relevant fact (the domain log).
+   */
+  start(onError: (error: unknown, what: string) => void, log?: DomainLog): void;
   /** Stops each after its current round, and closes the SMTP pool. */
   stop(): Promise<void>;
 }
@@ -125,11 +129,12 @@ export async function composeServer(
   const { outboxDispatcherOf } = await import('./workers/outbox-wiring.ts');
   let running: Workers['stop'] | undefined;
   const workers: Workers = {
-    start(onError) {
+    start(onError, log) {
       if (running !== undefined) throw new Error('assertion failed: the workers start once');
       const sealer = startAuditSealer(database, {
         interval_ms: 200,
         onError: (error) => onError(error, 'audit sealing failed'),
+        ...(log === undefined ? {} : { log }),
       });
       const releaser = startReleaser(context, custody, {
         interval_ms: 1000,
@@ -138,6 +143,7 @@ export async function composeServer(
       const relay = startEventRelay(context, {
         interval_ms: 250,
         onError: (error) => onError(error, 'withdrawal event relay failed'),
+        ...(log === undefined ? {} : { log }),
       });
       const prices =
         config.priceSource === 'simulated'
@@ -148,6 +154,24 @@ export async function composeServer(
           : undefined;
       const dispatcher = outboxDispatcherOf(config, context, {
         onError: (error) => onError(error, 'outbox round failed'),
+        ...(log === undefined
+          ? {}
+          : {
+              onAttempt: (message, result, error) =>
+                log[result === 'failed' ? 'warn' : 'info'](
+                  {
+                    domain: 'notification',
+                    result,
+                    channel: message.channel,
+                    event: message.event,
+                    outbox_id: message.id,
+                    account_id: message.account_id,
+                    attempts: message.attempts + 1,
+                    error,
+                  },
+                  `notification ${result}`,
+                ),
+            }),
       });
       dispatcher.start();
       running = async () => {

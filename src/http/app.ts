@@ -195,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await installAuth(app);
   installIdempotency(app, deps.context);
-  const metrics = installMetrics(app);
+  const metrics = installMetrics(app, deps.context);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error, request);

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServiceContext } from '../services/context.ts';
+import { type DomainGauges, domainGauges } from '../services/domain-gauges.ts';
 
 /** One registry per app, so several apps in one process (tests, the multi-node demo) don't collide. */
-export function installMetrics(app: FastifyInstance): Registry {
+export function installMetrics(app: FastifyInstance, context: ServiceContext): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'drawbridge_' });
+  installDomainGauges(registry, context);
   const duration = new Histogram({
     name: 'drawbridge_http_request_duration_seconds',
     help: 'HTTP request duration by route and status',
@@ -24,4 +27,62 @@ export function installMetrics(app: FastifyInstance): Registry {
     );
   });
   return registry;
+}
+
+/**
+ * The domain's gauges, read from the database once per scrape (the first gauge's collect reads, the others use
+ * that read). A scrape while the database is down reports the last values and the process metrics.
+ */
+function installDomainGauges(registry: Registry, context: ServiceContext): void {
+  let reading: Promise<DomainGauges | undefined> | undefined;
+  const read = () => {
+    reading ??= domainGauges(context)
+      .catch(() => undefined)
+      .finally(() => setImmediate(() => (reading = undefined)));
+    return reading;
+  };
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: Gauge, d: DomainGauges) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        const data = await read();
+        if (data === undefined) return;
+        this.reset();
+        fill(this, data);
+      },
+    });
+  gauge('drawbridge_withdrawals', 'Withdrawals in each open state', ['state'], (g, d) => {
+    for (const w of d.withdrawals) g.set({ state: w.state }, w.count);
+  });
+  gauge(
+    'drawbridge_withdrawals_oldest_age_seconds',
+    'How long the oldest withdrawal in each open state has been in it',
+    ['state'],
+    (g, d) => {
+      for (const w of d.withdrawals) g.set({ state: w.state }, w.oldestAgeSeconds);
+    },
+  );
+  gauge(
+    'drawbridge_outbox_messages',
+    'Outbox messages not delivered, by channel and status',
+    ['channel', 'status'],
+    (g, d) => {
+      for (const o of d.outbox) g.set({ channel: o.channel, status: o.status }, o.count);
+    },
+  );
+  gauge('drawbridge_audit_unsealed_entries', 'Audit journal entries not yet in the hash chain', [], (g, d) =>
+    g.set(d.unsealed.count),
+  );
+  gauge('drawbridge_audit_sealer_lag_seconds', 'Age of the oldest audit entry not yet sealed', [], (g, d) =>
+    g.set(d.unsealed.oldestAgeSeconds),
+  );
+  gauge('drawbridge_active_halts', 'Halts in force', [], (g, d) => g.set(d.activeHalts));
 }

@@ -1,5 +1,7 @@
 import { sealAudit } from '../store/audit/index.ts';
+import type { SealedEntry } from '../store/audit/seal-audit.ts';
 import type { Database } from '../store/database.ts';
+import { auditLevel, type DomainLog } from './domain-log.ts';
 import { type PollLoop, startPollLoop } from './poll-loop.ts';
 
 /**
@@ -8,14 +10,32 @@ import { type PollLoop, startPollLoop } from './poll-loop.ts';
  */
 export function startAuditSealer(
   database: Database,
-  options: { interval_ms: number; onError: (error: unknown) => void },
+  options: { interval_ms: number; onError: (error: unknown) => void; log?: DomainLog },
 ): PollLoop {
+  const { log } = options;
+  // Each sealed entry is one domain log line: the audit log is the record of every security-relevant event.
+  const onSealed =
+    log === undefined
+      ? undefined
+      : (entry: SealedEntry) =>
+          log[auditLevel(entry.action, entry.data)](
+            {
+              domain: 'audit',
+              action: entry.action,
+              subject: entry.subject,
+              actor: entry.actor,
+              at: entry.at,
+              seq: entry.seq,
+              data: JSON.parse(entry.data) as unknown,
+            },
+            entry.action,
+          );
   return startPollLoop({
     name: 'audit-sealer',
     interval_ms: options.interval_ms,
     onError: options.onError,
     tick: async () => {
-      await sealAudit(database);
+      await sealAudit(database, undefined, onSealed);
     },
   });
 }

@@ -36,6 +36,12 @@ export interface OutboxDispatcherOptions {
   readonly random?: () => number;
   /** Told about a failed round (database down); the loop waits a poll interval and goes on. */
   readonly onError?: (error: unknown) => void;
+  /** Told each attempt's result once it is recorded (the domain log: notification sent, retried or failed). */
+  readonly onAttempt?: (
+    message: OutboxRow,
+    result: AttemptResult['kind'] | 'held',
+    error: string | null,
+  ) => void;
 }
 
 export interface DispatchReport {
@@ -121,6 +127,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       const sent = await send(message);
       if (sent === 'held') {
         await holdMessage(options.database, message, 'the recipient turned this notification off');
+        options.onAttempt?.(message, 'held', null);
         return 'held';
       }
       outcome = sent;
@@ -150,6 +157,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       error: outcome.error,
       result,
     });
+    options.onAttempt?.(message, result.kind, outcome.error ?? null);
     return result.kind === 'retry' ? 'retried' : result.kind;
   }
 

@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
         if (demo !== undefined) app.log.info({ customer: demo.customer.email }, 'seeded a demo');
       }
       app.log.info(server.custodyDescription, 'custody signer');
-      server.workers.start((error, what) => app.log.error({ err: error }, what));
+      server.workers.start((error, what) => app.log.error({ err: error }, what), app.log);
       const stop = async (signal: string) => {
         app.log.info({ signal }, 'shutting down');
         await server.workers.stop();

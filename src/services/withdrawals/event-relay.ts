@@ -36,13 +36,27 @@ const OUTCOME_OF: Partial<Record<WithdrawalState, string>> = {
  * a customer cares about, in one transaction with marking the events relayed. An event is told once, or not at all
  * if this transaction rolls back (it is then told on the next round). Returns how many events it relayed.
  */
-export async function relayWithdrawalEvents(context: ServiceContext): Promise<number> {
+export async function relayWithdrawalEvents(
+  context: ServiceContext,
+  /** Told each event once its batch committed (the domain log). */
+  onTold?: (type: EventType, data: Readonly<Record<string, unknown>>) => void,
+): Promise<number> {
   let relayed = 0;
   for (;;) {
+    let told: [EventType, Record<string, unknown>][] = [];
     const count = await inTransaction(context.database, async (tx) => {
       const events = await claimUnrelayedEvents(tx, RELAY_BATCH);
       if (events.length === 0) return 0;
       const endpoints = await activeWebhookEndpoints(tx);
+      told = events.flatMap((event) =>
+        withdrawalEventTypes(event.from_state, event.to_state).map(
+          (type) =>
+            [type, { ...eventData(type, event), account_id: event.account_id }] as [
+              EventType,
+              Record<string, unknown>,
+            ],
+        ),
+      );
       const rows = events.flatMap((event) =>
         withdrawalEventTypes(event.from_state, event.to_state).flatMap((type) =>
           webhookEventRows(context, endpoints, {
@@ -69,6 +83,7 @@ export async function relayWithdrawalEvents(context: ServiceContext): Promise<nu
       );
       return events.length;
     });
+    if (onTold !== undefined) for (const [type, data] of told) onTold(type, data);
     relayed += count;
     if (count < RELAY_BATCH) return relayed;
   }

@@ -30,9 +30,15 @@ const SEAL_BATCH = 500;
  * stays in the journal, the rest are sealed past it, and the chain gets one critical `audit.seal_blocked` entry
  * naming it and the row that took its id. Returns how many entries were sealed.
  */
-export async function sealAudit(database: Database, now: () => Date = () => new Date()): Promise<number> {
+export async function sealAudit(
+  database: Database,
+  now: () => Date = () => new Date(),
+  /** Told each entry once its batch committed, in chain order (the domain log). */
+  onSealed?: (entry: SealedEntry) => void,
+): Promise<number> {
   let sealed = 0;
   for (;;) {
+    let chained: SealedEntry[] = [];
     const batch = await inTransaction(database, async (tx) => {
       if (database.engine === 'postgres') {
         await sql`select pg_advisory_xact_lock(${sql.raw(AUDIT_APPEND_LOCK_KEY.toString())})`.execute(tx);
@@ -78,6 +84,7 @@ export async function sealAudit(database: Database, now: () => Date = () => new 
         return row;
       });
       await tx.insertInto('audit_log').values(rows).execute();
+      chained = rows;
       if (pending.length > 0) {
         await tx
           .deleteFrom('audit_journal')
@@ -90,9 +97,21 @@ export async function sealAudit(database: Database, now: () => Date = () => new 
       }
       return pending.length;
     });
+    if (onSealed !== undefined) for (const entry of chained) onSealed(entry);
     sealed += batch;
     if (batch < SEAL_BATCH) return sealed;
   }
+}
+
+/** An entry as the chain now holds it (data as its canonical text). */
+export interface SealedEntry {
+  readonly seq: number;
+  readonly id: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly data: string;
 }
 
 const SEAL_BLOCKED = 'audit.seal_blocked';

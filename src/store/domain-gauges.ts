@@ -1,0 +1,67 @@
+import { sql } from 'kysely';
+import type { Database } from './database.ts';
+
+export interface DomainGauges {
+  /** Withdrawals in each state that is not final, and the age in seconds of the oldest in it. */
+  readonly withdrawals: readonly { state: string; count: number; oldestAgeSeconds: number }[];
+  readonly outbox: readonly { channel: string; status: string; count: number }[];
+  /** Journal entries not yet chained, and how long the oldest has waited (the sealer's lag). */
+  readonly unsealed: { count: number; oldestAgeSeconds: number };
+  readonly activeHalts: number;
+}
+
+const OPEN_STATES = [
+  'awaiting_confirmation',
+  'held_for_review',
+  'time_locked',
+  'queued',
+  'released',
+  'broadcast',
+  'errored',
+];
+
+/**
+ * What operators watch, read at scrape time: a few grouped counts over indexed columns. Final states (completed,
+ * cancelled, rejected, expired) and delivered messages are not counted: they only grow.
+ */
+export async function readDomainGauges(database: Database, now: Date): Promise<DomainGauges> {
+  const db = database.db;
+  const at = now.getTime();
+  const age = (oldest: string | null) =>
+    oldest === null ? 0 : Math.max(0, (at - Date.parse(oldest)) / 1000);
+  const withdrawals = await db
+    .selectFrom('withdrawals')
+    .select([
+      'state',
+      sql<string | number>`count(*)`.as('n'),
+      sql<string | null>`min(updated_at)`.as('oldest'),
+    ])
+    .where('state', 'in', OPEN_STATES as never)
+    .groupBy('state')
+    .execute();
+  const outbox = await db
+    .selectFrom('outbox')
+    .select(['channel', 'status', sql<string | number>`count(*)`.as('n')])
+    .where('status', 'in', ['pending', 'failed', 'held'])
+    .groupBy(['channel', 'status'])
+    .execute();
+  const unsealed = await db
+    .selectFrom('audit_journal')
+    .select([sql<string | number>`count(*)`.as('n'), sql<string | null>`min(at)`.as('oldest')])
+    .executeTakeFirstOrThrow();
+  const halts = await db
+    .selectFrom('halts')
+    .select(sql<string | number>`count(*)`.as('n'))
+    .where('lifted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return {
+    withdrawals: withdrawals.map((row) => ({
+      state: row.state,
+      count: Number(row.n),
+      oldestAgeSeconds: age(row.oldest),
+    })),
+    outbox: outbox.map((row) => ({ channel: row.channel, status: row.status, count: Number(row.n) })),
+    unsealed: { count: Number(unsealed.n), oldestAgeSeconds: age(unsealed.oldest) },
+    activeHalts: Number(halts.n),
+  };
+}
