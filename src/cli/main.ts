@@ -48,6 +48,20 @@ registerTotp(program);
 registerConfig(program);
 registerCustomer(program);
 
+// Every command takes --data-dir (the embedded database and keys; DATABASE_URL still selects PostgreSQL), wherever
+// it is written on the line: it sets DRAWBRIDGE_DATA_DIR before the command reads its configuration.
+function withDataDir(command: Command): void {
+  if (command.commands.length === 0) {
+    command.option('--data-dir <dir>', 'the data directory (default ./data, or DRAWBRIDGE_DATA_DIR)');
+    command.hook('preAction', (_, action) => {
+      const dataDir = action.opts().dataDir;
+      if (typeof dataDir === 'string') process.env.DRAWBRIDGE_DATA_DIR = dataDir;
+    });
+  }
+  for (const sub of command.commands) withDataDir(sub);
+}
+for (const command of program.commands) withDataDir(command);
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -46,3 +46,24 @@ test('`drawbridge config` prints the effective configuration without opening a d
     rmSync(parent, { recursive: true, force: true });
   }
 });
+
+test('a read command never creates a database: it names where it looked, and says which database it read', async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'drawbridge-read-'));
+  try {
+    const dataDir = join(parent, 'data');
+    const result = await runCli(['customer', 'list', '--data-dir', dataDir], {
+      DATABASE_URL: '',
+      DRAWBRIDGE_OPERATOR_TOKEN: 'x'.repeat(43),
+    });
+    assert.equal(result.code, 2, result.stderr);
+    const refused = JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '') as {
+      field: string;
+      reason: string;
+    };
+    assert.equal(refused.field, '--data-dir');
+    assert.match(refused.reason, new RegExp(`no database at ${dataDir}`));
+    assert.equal(existsSync(dataDir), false);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});

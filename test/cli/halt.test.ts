@@ -91,7 +91,12 @@ for (const { engine, describeOn } of await eachEngine()) {
           new Set([globalHalt.id, json(asset).id, json(account).id]),
         );
 
-        const lifted = json(await runCli(['halt', 'lift', globalHalt.id], env));
+        // Lifting lets money move again: without a terminal to ask on, it needs --yes, and nothing changes without.
+        const unconfirmed = refusal(await runCli(['halt', 'lift', globalHalt.id], env));
+        assert.equal(unconfirmed.field, '--yes');
+        assert.match(unconfirmed.reason, /pass --yes/);
+        assert.equal(json(await runCli(['halt', 'list'], env)).halts.length, 3, 'still halted');
+        const lifted = json(await runCli(['halt', 'lift', globalHalt.id, '--yes'], env));
         assert.deepEqual(lifted, { id: globalHalt.id, lifted: true });
         const after = json(await runCli(['halt', 'list'], env));
         assert.deepEqual(
@@ -110,7 +115,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           'asset',
         );
 
-        const again = refusal(await runCli(['halt', 'lift', globalHalt.id], env));
+        const again = refusal(await runCli(['halt', 'lift', globalHalt.id, '--yes'], env));
         assert.equal(again.error, 'NOT_FOUND');
 
         await sealAudit(fresh.database);

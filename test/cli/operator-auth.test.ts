@@ -81,7 +81,7 @@ for (const { engine, skip } of await testEngines()) {
         const halt = json(await runCli(haltArgs, { ...env, ...commander.env }));
         assert.equal(halt.created_by, `operator:${commander.id}`);
         const liftedBySupport = refusedAuth(
-          await runCli(['halt', 'lift', halt.id], { ...env, ...support.env }),
+          await runCli(['halt', 'lift', halt.id, '--yes'], { ...env, ...support.env }),
         );
         assert.equal(liftedBySupport.error, 'FORBIDDEN');
         const apiList = await api(running, 'GET', '/v1/operator/halts', { token: support.token });
@@ -194,7 +194,10 @@ for (const { engine, skip } of await testEngines()) {
           ),
         );
         assert.equal(halt.created_by, `operator:${analyst.id}`, 'a risk analyst may halt');
-        assert.equal(refusedAuth(await runCli(['halt', 'lift', halt.id], withToken)).error, 'FORBIDDEN');
+        assert.equal(
+          refusedAuth(await runCli(['halt', 'lift', halt.id, '--yes'], withToken)).error,
+          'FORBIDDEN',
+        );
         assert.deepEqual(json(await runCli(['operator', 'logout'], withToken)), {
           session_id: session.session_id,
           ended: true,

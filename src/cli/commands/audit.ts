@@ -24,16 +24,19 @@ export function registerAudit(program: Command): void {
     .action(async (o: Record<string, string | undefined>) => {
       const { searchAuditLog } = await import('../../services/audit.ts');
       printJson(
-        await withOperator('audit search', (context, actor) =>
-          searchAuditLog(context, actor, {
-            action: o.action,
-            actor: o.actor,
-            subject: o.subject,
-            from: o.from,
-            until: o.until,
-            limit: o.limit,
-            starting_after: o.startingAfter,
-          }),
+        await withOperator(
+          'audit search',
+          (context, actor) =>
+            searchAuditLog(context, actor, {
+              action: o.action,
+              actor: o.actor,
+              subject: o.subject,
+              from: o.from,
+              until: o.until,
+              limit: o.limit,
+              starting_after: o.startingAfter,
+            }),
+          { read: true },
         ),
       );
     });

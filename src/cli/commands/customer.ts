@@ -13,12 +13,15 @@ export function registerCustomer(program: Command): void {
     .action(async (o: { email?: string; limit: string; startingAfter?: string }) => {
       const { searchCustomers } = await import('../../services/identity/customers.ts');
       printJson(
-        await withOperator('customer list', (context, actor) =>
-          searchCustomers(context, actor, {
-            email: o.email,
-            limit: o.limit,
-            starting_after: o.startingAfter,
-          }),
+        await withOperator(
+          'customer list',
+          (context, actor) =>
+            searchCustomers(context, actor, {
+              email: o.email,
+              limit: o.limit,
+              starting_after: o.startingAfter,
+            }),
+          { read: true },
         ),
       );
     });
@@ -28,6 +31,10 @@ export function registerCustomer(program: Command): void {
     .argument('<id>', 'the customer id')
     .action(async (id: string) => {
       const { getCustomer } = await import('../../services/identity/customers.ts');
-      printJson(await withOperator('customer show', (context, actor) => getCustomer(context, actor, id)));
+      printJson(
+        await withOperator('customer show', (context, actor) => getCustomer(context, actor, id), {
+          read: true,
+        }),
+      );
     });
 }

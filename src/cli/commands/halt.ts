@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
+import { confirmDestructive } from '../confirm.ts';
 import { printJson, withOperator, withServices } from '../context.ts';
 
 interface SetOptions {
@@ -77,28 +78,38 @@ export function registerHalt(program: Command): void {
     .action(async () => {
       const { listActiveHalts, HALT_PAGE_MAX } = await import('../../services/halts.ts');
       printJson(
-        await withOperator('halt list', async (context, actor) => {
-          const halts = [];
-          let page = await listActiveHalts(context, actor, { limit: HALT_PAGE_MAX });
-          halts.push(...page.halts);
-          while (page.has_more) {
-            page = await listActiveHalts(context, actor, {
-              limit: HALT_PAGE_MAX,
-              starting_after: halts.at(-1)?.id,
-            });
+        await withOperator(
+          'halt list',
+          async (context, actor) => {
+            const halts = [];
+            let page = await listActiveHalts(context, actor, { limit: HALT_PAGE_MAX });
             halts.push(...page.halts);
-          }
-          return { halts };
-        }),
+            while (page.has_more) {
+              page = await listActiveHalts(context, actor, {
+                limit: HALT_PAGE_MAX,
+                starting_after: halts.at(-1)?.id,
+              });
+              halts.push(...page.halts);
+            }
+            return { halts };
+          },
+          { read: true },
+        ),
       );
     });
   halt
     .command('lift')
     .description('lift one active halt')
     .argument('<id>', 'the halt id (from `halt list`)')
-    .action(async (id: string) => {
+    .option('--yes', 'do not ask for confirmation')
+    .action(async (id: string, options: { yes?: boolean }) => {
       if (id.length > 64) throw invalidInput('id', 'is not a halt id');
       const { liftHalt } = await import('../../services/halts.ts');
-      printJson(await withOperator('halt lift', (context, actor) => liftHalt(context, actor, id)));
+      printJson(
+        await withOperator('halt lift', (context, actor) => liftHalt(context, actor, id), {
+          confirm: () =>
+            confirmDestructive('lets the withdrawals the halt holds be released again', options.yes),
+        }),
+      );
     });
 }

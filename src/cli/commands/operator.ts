@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { DomainError } from '../../core/errors.ts';
+import { confirmDestructive } from '../confirm.ts';
 import { printJson, withOperator, withServices } from '../context.ts';
 
 export function registerOperator(program: Command): void {
@@ -89,13 +90,20 @@ export function registerRevoke(program: Command): void {
     .description("end every customer session (--all) or one customer's (--customer <id>)")
     .option('--all', 'every customer')
     .option('--customer <id>', 'one customer')
-    .action(async (options: { all?: boolean; customer?: string }) => {
+    .option('--yes', 'with --all: do not ask for confirmation')
+    .action(async (options: { all?: boolean; customer?: string; yes?: boolean }) => {
       const { parseScope, revokeSessions } = await import('../../services/identity/revocation.ts');
       // Checked before the database is opened (and again by the service, after the role).
       const scope = { all: options.all, customer_id: options.customer };
       parseScope(scope);
+      const confirm =
+        options.all === true
+          ? () => confirmDestructive('ends every customer session', options.yes)
+          : undefined;
       printJson(
-        await withOperator('revoke sessions', (context, actor) => revokeSessions(context, actor, scope)),
+        await withOperator('revoke sessions', (context, actor) => revokeSessions(context, actor, scope), {
+          ...(confirm === undefined ? {} : { confirm }),
+        }),
       );
     });
   revoke
@@ -110,13 +118,20 @@ export function registerRevoke(program: Command): void {
         'recovery',
       ]),
     )
-    .action(async (options: { all?: boolean; customer?: string; method?: string }) => {
+    .option('--yes', 'with --all: do not ask for confirmation')
+    .action(async (options: { all?: boolean; customer?: string; method?: string; yes?: boolean }) => {
       const { parseMethod, parseScope, revokeMfa } = await import('../../services/identity/revocation.ts');
       const scope = { all: options.all, customer_id: options.customer };
       parseScope(scope);
       const method = parseMethod(options.method);
+      const confirm =
+        options.all === true
+          ? () => confirmDestructive("revokes every customer's second factors (each re-enrols)", options.yes)
+          : undefined;
       printJson(
-        await withOperator('revoke mfa', (context, actor) => revokeMfa(context, actor, scope, method)),
+        await withOperator('revoke mfa', (context, actor) => revokeMfa(context, actor, scope, method), {
+          ...(confirm === undefined ? {} : { confirm }),
+        }),
       );
     });
 }

@@ -36,7 +36,11 @@ export function registerWebhook(program: Command): void {
     .description('every receiver (never the secrets)')
     .action(async () => {
       const { listWebhookEndpoints } = await import('../../services/webhooks.ts');
-      printJson(await withOperator('webhook list', (context, actor) => listWebhookEndpoints(context, actor)));
+      printJson(
+        await withOperator('webhook list', (context, actor) => listWebhookEndpoints(context, actor), {
+          read: true,
+        }),
+      );
     });
   webhook
     .command('rotate')
@@ -74,11 +78,14 @@ export function registerWebhook(program: Command): void {
     .action(async (id: string, options: { limit: string; startingAfter?: string }) => {
       const { listWebhookDeliveries } = await import('../../services/webhooks.ts');
       printJson(
-        await withOperator('webhook deliveries', (context, actor) =>
-          listWebhookDeliveries(context, actor, id, {
-            limit: options.limit,
-            starting_after: options.startingAfter,
-          }),
+        await withOperator(
+          'webhook deliveries',
+          (context, actor) =>
+            listWebhookDeliveries(context, actor, id, {
+              limit: options.limit,
+              starting_after: options.startingAfter,
+            }),
+          { read: true },
         ),
       );
     });

@@ -43,16 +43,19 @@ export function registerWithdrawal(program: Command): void {
     .action(async (o: Record<string, string | undefined>) => {
       const { searchWithdrawals } = await import('../../services/withdrawals/query.ts');
       printJson(
-        await withOperator('withdrawal list', (context, actor) =>
-          searchWithdrawals(context, actor, {
-            state: o.state,
-            asset: o.asset,
-            account_id: o.account,
-            created_from: o.from,
-            created_until: o.until,
-            limit: o.limit,
-            starting_after: o.startingAfter,
-          }),
+        await withOperator(
+          'withdrawal list',
+          (context, actor) =>
+            searchWithdrawals(context, actor, {
+              state: o.state,
+              asset: o.asset,
+              account_id: o.account,
+              created_from: o.from,
+              created_until: o.until,
+              limit: o.limit,
+              starting_after: o.startingAfter,
+            }),
+          { read: true },
         ),
       );
     });
@@ -63,7 +66,9 @@ export function registerWithdrawal(program: Command): void {
     .action(async (id: string) => {
       const { operatorWithdrawal } = await import('../../services/withdrawals/query.ts');
       printJson(
-        await withOperator('withdrawal show', (context, actor) => operatorWithdrawal(context, actor, id)),
+        await withOperator('withdrawal show', (context, actor) => operatorWithdrawal(context, actor, id), {
+          read: true,
+        }),
       );
     });
   withdrawal
