@@ -17,6 +17,7 @@ import * as activeHalts from './migrations/0015-active-halts.ts';
 import * as withdrawalMoveId from './migrations/0016-withdrawal-move-id.ts';
 import * as withdrawalReleasedAt from './migrations/0017-withdrawal-released-at.ts';
 import * as withdrawalEventRelay from './migrations/0018-withdrawal-event-relay.ts';
+import * as totpStepClaimant from './migrations/0019-totp-step-claimant.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -40,6 +41,7 @@ const MIGRATIONS = [
   ['0016-withdrawal-move-id', withdrawalMoveId],
   ['0017-withdrawal-released-at', withdrawalReleasedAt],
   ['0018-withdrawal-event-relay', withdrawalEventRelay],
+  ['0019-totp-step-claimant', totpStepClaimant],
 ] as const;
 
 function provider(database: Database): MigrationProvider {
