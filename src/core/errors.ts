@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   'INVALID_CREDENTIALS',
   'MFA_REQUIRED',
   'MFA_LOCKED',
+  /** The TOTP code this session has just used, presented again within its 30 s step: wait for the next one. */
+  'TOTP_ALREADY_USED',
   'ACCOUNT_LOCKED',
   'EMAIL_NOT_VERIFIED',
   'STEP_UP_REQUIRED',

@@ -101,6 +101,7 @@ export function requestMeta(request: FastifyRequest, device?: DeviceReport): Req
     ip: request.ip,
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : 'unknown',
     device,
+    sessionId: request.auth?.sessionId,
   };
 }
 

@@ -55,4 +55,6 @@ export interface RequestMeta {
   readonly ip: string;
   readonly userAgent: string;
   readonly device?: DeviceReport | undefined;
+  /** The session the request was made in, when it carried one. */
+  readonly sessionId?: string | undefined;
 }

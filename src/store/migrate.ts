@@ -19,6 +19,7 @@ import * as withdrawalReleasedAt from './migrations/0017-withdrawal-released-at.
 import * as withdrawalEventRelay from './migrations/0018-withdrawal-event-relay.ts';
 import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
 import * as auditSearch from './migrations/0020-audit-search.ts';
+import * as totpStepClaimant from './migrations/0021-totp-step-claimant.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -44,6 +45,7 @@ const MIGRATIONS = [
   ['0018-withdrawal-event-relay', withdrawalEventRelay],
   ['0019-withdrawal-expired', withdrawalExpired],
   ['0020-audit-search', auditSearch],
+  ['0021-totp-step-claimant', totpStepClaimant],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

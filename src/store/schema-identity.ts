@@ -46,6 +46,10 @@ export interface PrincipalsTable {
   mfa_lock_count: number;
   mfa_locked_until: string | null;
   last_totp_step: string | number;
+  /** The session that claimed last_totp_step (null: claimed outside one, or before this was recorded). */
+  totp_last_step_session: string | null;
+  /** The IP address that claimed last_totp_step. */
+  totp_last_step_ip: string | null;
   created_at: string;
 }
 

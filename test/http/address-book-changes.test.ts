@@ -8,6 +8,7 @@ import {
   freshRateWindows,
   lastEmail,
   lockLinkOf,
+  pressLinkButton,
   principalIdOf,
   stepUpToken,
 } from '../support/customers.ts';
@@ -294,7 +295,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.match(removedEmail.text, /Anti-phishing code: blue-heron-42/);
       assert.ok(removedEmail.text.includes(ETH));
 
-      const clicked = await api(running, 'GET', lockLinkOf(addedEmail.text));
+      const { pressed: clicked } = await pressLinkButton(running, lockLinkOf(addedEmail.text));
       assert.equal(clicked.status, 200, String(clicked.body));
       const after = await api(running, 'GET', '/v1/address-book', { token: customer.token });
       assert.ok(

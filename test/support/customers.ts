@@ -64,6 +64,37 @@ export function lockLinkOf(text: string): string {
   return `/v1/account/lock-link?token=${match[1]}`;
 }
 
+/**
+ * What a person does with a link from an email: opens it (GET, which changes nothing), then presses the page's
+ * button, which posts the page's form (its hidden token) back as a browser would. `accept` is the POST's Accept.
+ */
+export async function pressLinkButton(running: RunningApp, link: string, accept = 'text/html') {
+  const url = new URL(link, running.url);
+  const page = await api(running, 'GET', `${url.pathname}${url.search}`);
+  assert.equal(page.status, 200, JSON.stringify(page.body));
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  const html = String(page.body);
+  const form = /<form method="post" action="([^"]+)">/.exec(html);
+  assert.ok(form?.[1], `the page has no form: ${html}`);
+  const token = /<input type="hidden" name="token" value="([^"]*)">/.exec(html)?.[1];
+  assert.ok(token !== undefined, 'the form carries no token');
+  const action = new URL(form[1], url);
+  const response = await fetch(`${running.url}${action.pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // the HTML confirmation page
+  }
+  const pressed: ApiResponse = { status: response.status, body, headers: response.headers };
+  return { page, token, pressed };
+}
+
 export const PASSWORD = 'correct horse battery staple';
 
 /** Signs up and verifies the email through the real routes and the dev mailbox. */

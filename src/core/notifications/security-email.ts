@@ -1,6 +1,7 @@
 /**
  * Every email to a customer carries their anti-phishing code, what happened, when, from which device and IP,
- * and a one-click "lock my account" link (DESIGN invariant 8). Rendering is pure; the outbox stores the result.
+ * and a "lock my account" link (DESIGN invariant 8): a page whose one button locks, so opening it alone (a mail
+ * scanner) changes nothing. Rendering is pure; the outbox stores the result.
  */
 export interface EmailContext {
   readonly event: string;
@@ -48,7 +49,7 @@ export function renderSecurityEmail(context: EmailContext): RenderedEmail {
     ...context.lines,
     ...(context.actionUrl === undefined ? [] : ['', `${context.actionUrl.label}: ${context.actionUrl.url}`]),
     '',
-    `This wasn't you? Lock your account now (one click, ends every session and stops withdrawals): ${context.lockUrl}`,
+    `This wasn't you? Lock your account now (the link opens a page whose one button ends every session and stops withdrawals): ${context.lockUrl}`,
   ];
   const html = [
     '<!doctype html><html><body style="font-family:sans-serif">',

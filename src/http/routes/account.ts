@@ -10,6 +10,7 @@ import {
 } from '../../services/identity/account-settings.ts';
 import { endMyOtherSessions, endMySession, listMySessions } from '../../services/identity/sessions.ts';
 import { authOf, clearSessionCookie, requestMeta, requireSession } from '../auth.ts';
+import { emailLinkRoutes, FORM_CONTENT_TYPE, sendPage, wantsPage } from '../email-links.ts';
 import { Body, Id, PROBLEM_RESPONSES, SECURITY, StepUpToken } from '../schemas.ts';
 
 const Policy = Type.Object({
@@ -97,27 +98,66 @@ export function registerAccountRoutes(
     },
   );
 
-  app.get(
-    '/v1/account/lock-link',
-    {
-      schema: {
-        tags: ['account'],
-        summary: 'The one-click "this wasn\'t me" link from any security email (single-use, expiring)',
-        querystring: Type.Object({ token: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
-        produces: ['text/html'],
-        response: { 200: Type.String(), ...PROBLEM_RESPONSES },
+  emailLinkRoutes(app, (scope) => {
+    scope.get(
+      '/v1/account/lock-link',
+      {
+        schema: {
+          tags: ['account'],
+          summary:
+            'The "this wasn\'t me" link from any security email: a page whose button locks the account (opening it changes nothing)',
+          querystring: Type.Object(
+            { token: Type.String({ maxLength: 128 }) },
+            { additionalProperties: false },
+          ),
+          produces: ['text/html'],
+          response: { 200: Type.String(), ...PROBLEM_RESPONSES },
+        },
       },
-    },
-    async (request, reply) => {
-      const result = await lockWithLink(
-        context,
-        (request.query as { token: string }).token,
-        requestMeta(request),
-      );
-      reply.type('text/html; charset=utf-8');
-      return `<!doctype html><title>Account locked</title><h1>Your Drawbridge account is locked</h1><p>Every session was ended and withdrawals are stopped (since ${result.locked_at}). Contact support to unlock it.</p>`;
-    },
-  );
+      async (request, reply) =>
+        sendPage(reply, {
+          title: 'Lock your Drawbridge account?',
+          paragraphs: [
+            'If a security email told you about something you did not do, lock your account: every session ends at once and withdrawals stop. Only support can unlock it afterwards.',
+            'Nothing has changed yet; opening this page does nothing on its own.',
+          ],
+          form: {
+            action: 'lock-link',
+            token: (request.query as { token: string }).token,
+            button: 'Lock my account',
+          },
+        }),
+    );
+
+    scope.post(
+      '/v1/account/lock-link',
+      {
+        schema: {
+          tags: ['account'],
+          summary:
+            "Lock the account with the token from a security email's link (single-use, expiring); what the link's page sends",
+          consumes: [FORM_CONTENT_TYPE, 'application/json'],
+          produces: ['text/html', 'application/json'],
+          body: Body({ token: Type.String({ maxLength: 128 }) }),
+          response: { 200: Type.Object({ locked_at: Type.String() }), ...PROBLEM_RESPONSES },
+        },
+      },
+      async (request, reply) => {
+        const result = await lockWithLink(
+          context,
+          (request.body as { token: string }).token,
+          requestMeta(request),
+        );
+        if (!wantsPage(request)) return result;
+        return sendPage(reply, {
+          title: 'Your Drawbridge account is locked',
+          paragraphs: [
+            `Every session was ended and withdrawals are stopped (since ${result.locked_at}). Contact support to unlock it.`,
+          ],
+        });
+      },
+    );
+  });
 
   app.get(
     '/v1/account/mfa-policy',

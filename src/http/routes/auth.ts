@@ -6,6 +6,7 @@ import { logout } from '../../services/identity/sessions.ts';
 import { signUp, verifyEmail } from '../../services/identity/signup.ts';
 import { stepUp, stepUpPasskeyChallenge } from '../../services/identity/step-up.ts';
 import { authOf, clearSessionCookie, requestMeta, requireSession, sessionIssued } from '../auth.ts';
+import { emailLinkRoutes, FORM_CONTENT_TYPE, sendPage, wantsPage } from '../email-links.ts';
 import {
   Body,
   DeviceSchema,
@@ -44,18 +45,64 @@ export function registerAuthRoutes(
     },
   );
 
-  app.post(
-    '/v1/auth/verify-email',
-    {
-      schema: {
-        tags: ['auth'],
-        summary: 'Confirm an email address with the token from the verification email',
-        body: Body({ token: Type.String({ maxLength: 128 }) }),
-        response: { 200: Type.Object({ status: Type.Literal('verified') }), ...PROBLEM_RESPONSES },
+  emailLinkRoutes(app, (scope) => {
+    scope.get(
+      '/v1/auth/verify-email',
+      {
+        schema: {
+          tags: ['auth'],
+          summary:
+            'The link in the verification email: a page whose button confirms the address (opening it changes nothing)',
+          querystring: Type.Object(
+            { token: Type.String({ maxLength: 128 }) },
+            { additionalProperties: false },
+          ),
+          produces: ['text/html'],
+          response: { 200: Type.String(), ...PROBLEM_RESPONSES },
+        },
       },
-    },
-    async (request) => verifyEmail(context, (request.body as { token: string }).token, requestMeta(request)),
-  );
+      async (request, reply) =>
+        sendPage(reply, {
+          title: 'Confirm your email address',
+          paragraphs: [
+            'Press the button to confirm this email address and finish creating your Drawbridge account.',
+            'Nothing has changed yet; opening this page does nothing on its own.',
+          ],
+          form: {
+            action: 'verify-email',
+            token: (request.query as { token: string }).token,
+            button: 'Confirm my email',
+          },
+        }),
+    );
+
+    scope.post(
+      '/v1/auth/verify-email',
+      {
+        schema: {
+          tags: ['auth'],
+          summary:
+            'Confirm an email address with the token from the verification email (what its page sends)',
+          consumes: ['application/json', FORM_CONTENT_TYPE],
+          produces: ['application/json', 'text/html'],
+          body: Body({ token: Type.String({ maxLength: 128 }) }),
+          response: { 200: Type.Object({ status: Type.Literal('verified') }), ...PROBLEM_RESPONSES },
+        },
+      },
+      async (request, reply) => {
+        const result = await verifyEmail(
+          context,
+          (request.body as { token: string }).token,
+          requestMeta(request),
+        );
+        if (!wantsPage(request)) return result;
+        return sendPage(reply, {
+          title: 'Email address confirmed',
+          paragraphs: ['Your email address is confirmed. You can sign in to Drawbridge now.'],
+        });
+      },
+    );
+  });
 
   app.post(
     '/v1/auth/login',

@@ -4,16 +4,20 @@ import { normalizeEmail } from '../../core/identity/email.ts';
 import { checkPresentedPassword } from '../../core/identity/password.ts';
 import { recordDevice } from '../../store/identity/devices.ts';
 import { currentFactors } from '../../store/identity/factors.ts';
-import { findPrincipalByEmail, type Principal } from '../../store/identity/principals.ts';
+import {
+  findPrincipalByEmail,
+  type Principal,
+  recordTotpStepSession,
+} from '../../store/identity/principals.ts';
 import { settingAt } from '../../store/identity/settings-history.ts';
-import type { PrincipalKind } from '../../store/schema-identity.ts';
+import type { MfaMethod, PrincipalKind } from '../../store/schema-identity.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { notifyPrincipal } from '../notify.ts';
 import { verifyPassword } from './passwords.ts';
 import { enforceRateLimits } from './rate-limit.ts';
-import { checkSecondFactor, parseProof, type SecondFactorProof } from './second-factor.ts';
+import { checkSecondFactor, PROOF_METHODS, parseProof, type SecondFactorProof } from './second-factor.ts';
 import { type IssuedSession, issueSession } from './sessions.ts';
 import { MFA_POLICY_SETTING_PREFIX } from './signup.ts';
 
@@ -94,20 +98,25 @@ export async function login(
       kind === 'operator' ||
       (factors.length > 0 && (await loginPolicyRequiresMfa(tx, principal, context.clock.now())));
     let aal: 1 | 2 = 1;
+    let totpStep: number | undefined;
     if (proof !== undefined) {
       const check = await checkSecondFactor(tx, context, principal.id, proof, { name: 'login' }, meta);
       if (!check.ok) return { error: check.error, session: undefined };
       aal = 2;
+      if (check.method === 'totp') totpStep = Number(check.evidence.step);
     } else if (needsMfa) {
       return {
         error: new DomainError('MFA_REQUIRED', 'a second factor is required to sign in', {
-          details: { methods: [...new Set(factors.map((f) => f.method))] },
+          details: { methods: proofMethodsOf(factors.map((f) => f.method)) },
         }),
         session: undefined,
       };
     }
     const deviceId = await recordLoginDevice(tx, context, principal, meta);
     const session = await issueSession(tx, context, principal, aal, deviceId, meta);
+    // The code was claimed before the session existed: the session it opened is its claimant, so the same code
+    // typed again in it (a withdrawal confirmed within the same 30 s) is told apart from a replay.
+    if (totpStep !== undefined) await recordTotpStepSession(tx, principal.id, totpStep, session.sessionId);
     await audit(tx, context, {
       actor: `${kind}:${principal.id}`,
       action: 'login.succeeded',
@@ -124,6 +133,12 @@ export async function login(
       : invalidCredentials();
   }
   return outcome.session;
+}
+
+/** The `proof.method` values that the customer's factors answer to, in the order the proof parser lists them. */
+function proofMethodsOf(methods: readonly MfaMethod[]): SecondFactorProof['method'][] {
+  const present = new Set(methods.map((m) => (m === 'recovery' ? 'recovery_code' : m)));
+  return PROOF_METHODS.filter((m) => present.has(m));
 }
 
 async function loginPolicyRequiresMfa(tx: Tx, principal: Principal, now: Date): Promise<boolean> {

@@ -96,7 +96,10 @@ export async function confirmTotpEnrolment(
     const now = context.clock.now();
     const secret = open(context.totpKey, factor.secret, totpAssociatedData(factor.id)).toString('utf8');
     const step = matchTotpStep(secret, code, now);
-    if (step === null || !(await claimTotpStep(tx, principal.id, step))) {
+    if (
+      step === null ||
+      !(await claimTotpStep(tx, principal.id, step, { sessionId: auth.sessionId, ip: meta.ip }))
+    ) {
       throw new DomainError('INVALID_INPUT', 'the code does not match; check the time on your device', {
         field: 'code',
       });

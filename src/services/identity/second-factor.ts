@@ -16,6 +16,7 @@ import {
   claimTotpStep,
   lockPrincipal,
   type Principal,
+  type TotpClaimant,
   updatePrincipal,
 } from '../../store/identity/principals.ts';
 import type { MfaMethod } from '../../store/schema-identity.ts';
@@ -38,6 +39,9 @@ export type FactorCheck =
       readonly evidence: Record<string, string | number>;
     }
   | { readonly ok: false; readonly error: DomainError };
+
+/** Every `method` a proof may name (parseProof), as MFA_REQUIRED lists them. */
+export const PROOF_METHODS: readonly SecondFactorProof['method'][] = ['totp', 'recovery_code', 'passkey'];
 
 /** What the proof is for; a passkey challenge issued for one purpose is useless for another. */
 export interface ProofPurpose {
@@ -66,7 +70,7 @@ export function parseProof(input: unknown, field = 'proof'): SecondFactorProof {
     checkAssertionShape(proof.response, field);
     return { method: 'passkey', challenge_id: proof.challenge_id, response: proof.response };
   }
-  throw invalidInput(`${field}.method`, 'must be one of totp, recovery_code, passkey');
+  throw invalidInput(`${field}.method`, `must be one of ${PROOF_METHODS.join(', ')}`);
 }
 
 // Said for every wrong proof, whichever factor was tried: a failure never tells which factor was wrong.
@@ -74,10 +78,19 @@ function wrongProof(): DomainError {
   return new DomainError('INVALID_CREDENTIALS', 'the credentials or second factor are not right');
 }
 
+/** The same TOTP code again, in its step, from the session (and IP address) that has just used it. */
+function totpAlreadyUsed(): DomainError {
+  return new DomainError('TOTP_ALREADY_USED', 'this code was just used; wait for the next one', {
+    field: 'proof.code',
+  });
+}
+
 /**
- * Checks a second factor inside the caller's transaction and returns (never throws) the outcome, so the
- * failure count the check writes commits even though the request then fails. Five consecutive failures lock
- * second factors for a growing time and tell the customer.
+ * Checks a second factor inside the caller's transaction and returns the outcome, so the failure count the check
+ * writes commits even though the request then fails. Five consecutive failures lock second factors for a growing
+ * time and tell the customer. One refusal throws instead (TOTP_ALREADY_USED, rolling the caller's transaction
+ * back): the code the same session used a moment ago, typed again within its step, which is no failure and no
+ * alarm, and leaves nothing to commit.
  */
 export async function checkSecondFactor(
   tx: Tx,
@@ -109,7 +122,9 @@ export async function checkSecondFactor(
     factors !== undefined && principal === locked
       ? factors
       : currentFactors(tx, principal, factorMethodOf(proof));
-  const outcome = await verifyProof(tx, context, principal, proof, purpose, now, ofMethod);
+  const claimant: TotpClaimant = { sessionId: meta?.sessionId ?? null, ip: meta?.ip ?? null };
+  const outcome = await verifyProof(tx, context, principal, proof, purpose, now, ofMethod, claimant);
+  if (!outcome.ok && outcome.reason === 'totp_already_used_here') throw totpAlreadyUsed();
   if (outcome.ok) {
     if (principal.mfa_failures !== 0) await updatePrincipal(tx, principal.id, { mfa_failures: 0 });
     return outcome;
@@ -140,6 +155,7 @@ async function verifyProof(
   now: Date,
   /** The principal's current factors of the proof's method. */
   factorsOfMethod: () => Promise<readonly FactorRow[]>,
+  claimant: TotpClaimant,
 ): Promise<Verified | Refused> {
   if (proof.method === 'totp') {
     const [factor] = await factorsOfMethod();
@@ -148,7 +164,12 @@ async function verifyProof(
     const step = matchTotpStep(secret, proof.code, now);
     if (step === null) return { ok: false, reason: 'wrong_totp' };
     // A step is accepted at most once per account, whatever it was used for.
-    if (!(await claimTotpStep(tx, principal.id, step))) return { ok: false, reason: 'replayed_totp' };
+    if (!(await claimTotpStep(tx, principal.id, step, claimant))) {
+      return {
+        ok: false,
+        reason: claimedLastBy(principal, step, claimant) ? 'totp_already_used_here' : 'replayed_totp',
+      };
+    }
     return { ok: true, method: 'totp', factorId: factor.id, evidence: { step } };
   }
   if (proof.method === 'recovery_code') {
@@ -162,6 +183,20 @@ async function verifyProof(
     return { ok: true, method: 'recovery_code', factorId: factor.id, evidence: {} };
   }
   return verifyPasskeyProof(tx, context, principal, proof, purpose, now, factorsOfMethod);
+}
+
+/**
+ * Whether `step` is the last one claimed and `by` claimed it: the same session, from the same IP address, as the
+ * principal's row (locked in this transaction) records. Outside a session nothing is "the same".
+ */
+function claimedLastBy(principal: Principal, step: number, by: TotpClaimant): boolean {
+  return (
+    Number(principal.last_totp_step) === step &&
+    by.sessionId !== null &&
+    principal.totp_last_step_session === by.sessionId &&
+    by.ip !== null &&
+    principal.totp_last_step_ip === by.ip
+  );
 }
 
 async function verifyPasskeyProof(

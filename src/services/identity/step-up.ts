@@ -89,7 +89,7 @@ export async function stepUp(
       auth.principalId,
       proof,
       { name: `step_up:${action}` },
-      meta,
+      { ...meta, sessionId: auth.sessionId },
     );
     if (!check.ok) return { error: check.error, token: undefined };
     const issued = await issueOneTimeToken(tx, {

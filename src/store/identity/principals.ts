@@ -76,6 +76,8 @@ export async function insertPrincipal(
     mfa_lock_count: 0,
     mfa_locked_until: null,
     last_totp_step: 0,
+    totp_last_step_session: null,
+    totp_last_step_ip: null,
     created_at: input.now,
   };
   await tx.insertInto('principals').values(row).execute();
@@ -103,23 +105,54 @@ export async function bumpPrincipalMfaEpoch(tx: Tx, id: string): Promise<void> {
   await tx.updateTable('principals').set({ mfa_epoch: sql`mfa_epoch + 1` }).where('id', '=', id).execute();
 }
 
+/** Who uses a TOTP step: the session it is used in (none yet at login) and the IP address it came from. */
+export interface TotpClaimant {
+  readonly sessionId: string | null;
+  readonly ip: string | null;
+}
+
 /**
- * Records that TOTP step `step` was used, only if it is newer than every step used before: the conditional
- * UPDATE is the replay guard, atomic on both engines even when two requests race with the same code.
+ * Records that TOTP step `step` was used, and by whom, only if it is newer than every step used before: the
+ * conditional UPDATE is the replay guard, atomic on both engines even when two requests race with the same code.
  */
-export async function claimTotpStep(tx: Tx, id: string, step: number): Promise<boolean> {
-  const result = await claimStep(tx, id, step as unknown as string);
+export async function claimTotpStep(tx: Tx, id: string, step: number, by: TotpClaimant): Promise<boolean> {
+  const result = await claimStep(tx, id, step as unknown as string, by.sessionId, by.ip);
   return result.numAffectedRows === 1n;
 }
 
-const claimStep = compiledOnce(2, (tx: Tx, _engine, id: string, step: string) =>
-  tx
-    .updateTable('principals')
-    // A claimed step is a right code: the count of consecutive wrong ones ends here too.
-    .set({ last_totp_step: step as unknown as number, mfa_failures: 0 })
-    .where('id', '=', id)
-    .where('last_totp_step', '<', step as unknown as number),
+const claimStep = compiledOnce(
+  4,
+  (tx: Tx, _engine, id: string, step: string, session: string | null, ip: string | null) =>
+    tx
+      .updateTable('principals')
+      // A claimed step is a right code: the count of consecutive wrong ones ends here too.
+      .set({
+        last_totp_step: step as unknown as number,
+        mfa_failures: 0,
+        totp_last_step_session: session,
+        totp_last_step_ip: ip,
+      })
+      .where('id', '=', id)
+      .where('last_totp_step', '<', step as unknown as number),
 );
+
+/**
+ * Names the session a login opened as the claimant of the step its code used (the claim was made before the
+ * session existed), unless a later step was claimed since.
+ */
+export async function recordTotpStepSession(
+  tx: Tx,
+  id: string,
+  step: number,
+  sessionId: string,
+): Promise<void> {
+  await tx
+    .updateTable('principals')
+    .set({ totp_last_step_session: sessionId })
+    .where('id', '=', id)
+    .where('last_totp_step', '=', step)
+    .execute();
+}
 
 /** Whether any operator exists (one row read: any is enough). */
 export async function anyOperator(on: Queryable): Promise<boolean> {

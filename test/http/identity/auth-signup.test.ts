@@ -8,6 +8,7 @@ import {
   login,
   mailbox,
   PASSWORD,
+  pressLinkButton,
   principalIdOf,
   signUpVerified,
 } from '../../support/customers.ts';
@@ -32,6 +33,15 @@ async function verificationTokens(running: RunningApp, email: string): Promise<s
   return (await mailbox(running, email))
     .filter((m) => m.event === 'account.verify_email')
     .map((m) => /Verification code \(if asked\): ([A-Za-z0-9_-]+)/.exec(m.text)?.[1] ?? '');
+}
+
+/** The newest verification link emailed to `email`, exactly as the email gives it. */
+async function verificationLink(running: RunningApp, email: string): Promise<string> {
+  const message = (await mailbox(running, email)).find((m) => m.event === 'account.verify_email');
+  const link = /Confirm my email: (\S+)/.exec(message?.text ?? '')?.[1];
+  assert.ok(link, 'no verification link in the email');
+  assert.ok(message?.html.includes(link), 'the HTML has the same link');
+  return link;
 }
 
 async function signUp(running: RunningApp, email: string, password = PASSWORD) {
@@ -127,6 +137,53 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(second.body.field, 'token');
       assert.match(second.body.detail, /used/);
       assert.equal((await login(running, email)).status, 200);
+    });
+
+    test('the verification link in the email works: its page confirms the address with one button', async () => {
+      const email = 'follows-the-link@example.com';
+      assert.equal((await signUp(running, email)).status, 202);
+      const link = await verificationLink(running, email);
+      assert.ok(link.startsWith('http://127.0.0.1:8080/v1/auth/verify-email?token='), link);
+      const { page, pressed } = await pressLinkButton(running, link);
+      assert.match(String(page.body), /Confirm your email address/);
+      assert.equal(pressed.status, 200, String(pressed.body));
+      assert.match(pressed.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(String(pressed.body), /Email address confirmed/);
+      assert.equal((await login(running, email)).status, 200, 'the address is verified');
+      const id = await principalIdOf(running, email);
+      assert.ok((await auditActionsAbout(running, `customer:${id}`)).includes('account.email_verified'));
+    });
+
+    test('a mail scanner opening the verification link (GET, HEAD) verifies nothing and leaves the link working', async () => {
+      const email = 'scanned-link@example.com';
+      assert.equal((await signUp(running, email)).status, 202);
+      const link = new URL(await verificationLink(running, email));
+      const path = `${link.pathname}${link.search}`;
+      const page = await api(running, 'GET', path);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.equal(page.headers.get('cache-control'), 'no-store');
+      assert.match(page.headers.get('content-security-policy') ?? '', /form-action 'self'/);
+      assert.match(String(page.body), /<form method="post" action="verify-email">/);
+      assert.doesNotMatch(String(page.body), /<script/i, 'the page works without script');
+      const head = await fetch(`${running.url}${path}`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal((await login(running, email)).body.code, 'EMAIL_NOT_VERIFIED', 'nothing was verified');
+
+      // The token was not spent: the API's JSON call with it still verifies, and answers JSON.
+      const verified = await verify(running, link.searchParams.get('token') ?? '');
+      assert.equal(verified.status, 200, JSON.stringify(verified.body));
+      assert.deepEqual(verified.body, { status: 'verified' });
+      assert.equal((await login(running, email)).status, 200);
+    });
+
+    test('a form body reaches only the email links: a JSON route still refuses it', async () => {
+      const response = await fetch(`${running.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ email: 'someone@example.com', password: PASSWORD }).toString(),
+      });
+      assert.equal(response.status, 415, await response.text());
     });
 
     test('a verification link expires after 24 hours', async () => {

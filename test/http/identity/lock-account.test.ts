@@ -11,6 +11,7 @@ import {
   mailbox,
   nextTotp,
   operatorWithSession,
+  pressLinkButton,
   principalRow,
 } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
@@ -28,6 +29,9 @@ for (const { engine, describeOn } of await eachEngine()) {
       const answer = await api(running, 'GET', '/v1/account/sessions', { token });
       assert.ok(answer.status === 401 || answer.status === 403, `session still works: ${answer.status}`);
     }
+
+    const lockWithToken = (token: string) =>
+      api(running, 'POST', '/v1/account/lock-link', { body: { token } });
 
     async function assertCannotLogIn(email: string, secret: string) {
       const refused = await login(running, email, withCode(secret));
@@ -59,7 +63,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     test('the lock link from a security email locks the account, once', async () => {
       const customer = await customerWithTotp(running, 'lock-link@example.com');
       const link = lockLinkOf((await lastEmail(running, customer.email, 'mfa.totp_enrolled')).text);
-      const clicked = await api(running, 'GET', link);
+      const { pressed: clicked, token } = await pressLinkButton(running, link);
       assert.equal(clicked.status, 200);
       assert.match(clicked.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(String(clicked.body), /account is locked/);
@@ -73,16 +77,56 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.ok(entry);
       assert.equal(entry.actor, 'anonymous:lock_link');
 
-      const again = await api(running, 'GET', link);
+      const again = await lockWithToken(token);
       assert.equal(again.status, 400);
       assert.equal(again.body.field, 'token');
       assert.match(again.body.detail, /already used/);
 
-      for (const token of ['garbage', 'A'.repeat(43), 'A'.repeat(129)]) {
-        const bad = await api(running, 'GET', `/v1/account/lock-link?token=${token}`);
-        assert.equal(bad.status, 400, token);
-        assert.equal(bad.body.field.endsWith('token'), true);
+      for (const bad of ['garbage', 'A'.repeat(43), 'A'.repeat(129)]) {
+        const refused = await lockWithToken(bad);
+        assert.equal(refused.status, 400, bad);
+        assert.equal(refused.body.field.endsWith('token'), true);
       }
+    });
+
+    test('a mail scanner opening the lock link (GET, HEAD) locks nothing and leaves the link working', async () => {
+      const customer = await customerWithTotp(running, 'scanned-lock@example.com');
+      const link = lockLinkOf((await lastEmail(running, customer.email, 'mfa.totp_enrolled')).text);
+      const page = await api(running, 'GET', link);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.equal(page.headers.get('cache-control'), 'no-store');
+      assert.match(page.headers.get('content-security-policy') ?? '', /form-action 'self'/);
+      assert.match(String(page.body), /<form method="post" action="lock-link">/);
+      assert.doesNotMatch(String(page.body), /<script/i, 'the page works without script');
+      const head = await fetch(`${running.url}${link}`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal((await api(running, 'GET', link)).status, 200, 'opened twice');
+
+      assert.equal((await principalRow(running, customer.email)).locked_at, null, 'nothing was locked');
+      const stillIn = await api(running, 'GET', '/v1/account/sessions', { token: customer.token });
+      assert.equal(stillIn.status, 200, 'the session still works');
+
+      // The link still works: the button on the page locks the account.
+      const { pressed } = await pressLinkButton(running, link);
+      assert.equal(pressed.status, 200, String(pressed.body));
+      assert.notEqual((await principalRow(running, customer.email)).locked_at, null);
+      await assertSessionDead(customer.token);
+    });
+
+    test('an API client locks with the link token as JSON and gets JSON back', async () => {
+      const customer = await customerWithTotp(running, 'json-lock@example.com');
+      const link = lockLinkOf((await lastEmail(running, customer.email, 'mfa.totp_enrolled')).text);
+      const token = new URL(link, running.url).searchParams.get('token') ?? '';
+      const locked = await lockWithToken(token);
+      assert.equal(locked.status, 200, JSON.stringify(locked.body));
+      assert.equal(locked.body.locked_at, running.clock.now().toISOString());
+      // A form post that asks for JSON gets JSON too.
+      const other = await customerWithTotp(running, 'json-form-lock@example.com');
+      const otherLink = lockLinkOf((await lastEmail(running, other.email, 'mfa.totp_enrolled')).text);
+      const { pressed } = await pressLinkButton(running, otherLink, 'application/json');
+      assert.equal(pressed.status, 200, JSON.stringify(pressed.body));
+      assert.equal(typeof pressed.body.locked_at, 'string');
     });
 
     test('a lock link expires after 7 days', async () => {
@@ -92,9 +136,9 @@ for (const { engine, describeOn } of await eachEngine()) {
       const lateLink = lockLinkOf((await lastEmail(running, late.email, 'mfa.totp_enrolled')).text);
       // Both links were made within the same minute; the late one is tried a minute after its 7 days.
       running.clock.advance(7 * DAY_MS - 60_000);
-      assert.equal((await api(running, 'GET', earlyLink)).status, 200);
+      assert.equal((await pressLinkButton(running, earlyLink)).pressed.status, 200);
       running.clock.advance(2 * 60_000);
-      const expired = await api(running, 'GET', lateLink);
+      const { pressed: expired } = await pressLinkButton(running, lateLink);
       assert.equal(expired.status, 400);
       assert.match(expired.body.detail, /expired/);
       assert.equal((await principalRow(running, late.email)).locked_at, null);

@@ -9,6 +9,7 @@ import {
   freshRateWindows,
   lastEmail,
   lockLinkOf,
+  pressLinkButton,
   principalRow,
   registerSoftPasskey,
   stepUpToken,
@@ -84,7 +85,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         removed.body.withdrawals_locked_until,
       );
 
-      const locked = await api(running, 'GET', link);
+      const { pressed: locked } = await pressLinkButton(running, link);
       assert.equal(locked.status, 200, 'the link in a security email locks the account');
       await sealAudit(running.context.database);
       const audit = await running.context.database.db

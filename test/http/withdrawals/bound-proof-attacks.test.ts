@@ -101,10 +101,11 @@ for (const { engine, describeOn } of await eachEngine()) {
         token: customer.token,
         body: proof,
       });
-      assert.equal(second.status, 401, JSON.stringify(second.body));
+      // The same session typing the code it just used is told so (a replay from elsewhere: totp-same-code.test.ts).
+      assert.equal(second.status, 409, JSON.stringify(second.body));
+      assert.equal(second.body.code, 'TOTP_ALREADY_USED');
       assert.equal((await withdrawalRow(running, b.id)).state, 'awaiting_confirmation');
       assert.deepEqual(await balanceOf(running, customer.token), { available: '0.8999', held: '0.1001' });
-      assert.equal((await auditEntries(running, 'mfa.totp_replay_refused')).length >= 1, true);
       // The next step's code confirms B.
       const later = await confirmTotp(running, customer, b.id);
       assert.equal(later.status, 200, JSON.stringify(later.body));
