@@ -20,6 +20,16 @@ export interface RequestCheck {
  * screening and the releaser still decide.
  */
 export function requestRefusal(check: RequestCheck): DomainError | undefined {
+  return fundsRefusal(check);
+}
+
+/**
+ * The amount and the balance as a customer reads them (the asset's unit, named), never the ledger's account ids or
+ * base units: at request time, and when the hold at confirmation finds the balance gone (a concurrent withdrawal).
+ */
+export function fundsRefusal(
+  check: Pick<RequestCheck, 'asset' | 'amount' | 'fee' | 'available'>,
+): DomainError | undefined {
   const { asset, amount, fee } = check;
   const units = (value: bigint) => `${formatAmount(value, asset)} ${asset.code}`;
   if (amount < fee) return invalidInput('amount', `is below the network fee of ${units(fee)}`);

@@ -1,9 +1,11 @@
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { withdrawalChallenge } from '../../core/mfa/passkey-challenge.ts';
+import { getAsset } from '../../core/money/index.ts';
 import type { ScreeningDecision } from '../../core/risk/screening.ts';
 import { proofHash } from '../../core/withdrawals/digest.ts';
 import { digestOfTerms } from '../../core/withdrawals/proof-binding.ts';
+import { fundsRefusal } from '../../core/withdrawals/request-checks.ts';
 import { placeHold } from '../../store/ledger/index.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readConfirmation } from '../../store/withdrawal-confirmation.ts';
@@ -198,7 +200,19 @@ export async function confirmWithdrawal(
         },
         now,
         subject.hold.locked,
-      );
+      ).catch((error: unknown) => {
+        // The ledger speaks of accounts and base units; the customer is told of their balance in the asset.
+        if (!(error instanceof DomainError) || error.code !== 'INSUFFICIENT_FUNDS') throw error;
+        const available = error.details?.available;
+        throw (
+          fundsRefusal({
+            asset: getAsset(withdrawal.asset),
+            amount: BigInt(withdrawal.amount),
+            fee: BigInt(withdrawal.fee),
+            available: typeof available === 'string' ? BigInt(available) : 0n,
+          }) ?? error
+        );
+      });
       const proofId = newId();
       const screening = {
         ...withdrawal,

@@ -49,8 +49,17 @@ for (const { engine, describeOn } of await eachEngine()) {
         const confirmed = attempts.filter((_, i) => answers[i]?.status === 200);
         for (const answer of answers) {
           assert.ok(answer.status < 500, JSON.stringify(answer.body));
-          if (answer.status !== 200)
+          if (answer.status !== 200) {
             assert.equal(answer.body.code, 'INSUFFICIENT_FUNDS', JSON.stringify(answer.body));
+            // Said in the customer's terms: the asset's unit, named; no ledger account id, no base units.
+            assert.match(
+              answer.body.detail,
+              /^amount: 0\.3299 BTC plus the 0\.0001 BTC fee is more than the 0\.\d+ BTC available$/,
+            );
+            assert.equal(answer.body.accountId, undefined);
+            assert.equal(answer.body.required, '0.33');
+            assert.match(answer.body.available, /^0\.\d+$/);
+          }
         }
         assert.equal(confirmed.length, 3, `round ${round}: three holds of 0.33 fit in 1 BTC`);
         assert.deepEqual(await balanceOf(running, customer.token), { available: '0.01', held: '0.99' });
