@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { WITHDRAWAL_STATES } from '../../src/core/withdrawals/states.ts';
 import { insertEntry } from '../../src/store/address-book.ts';
-import { insertPrincipal } from '../../src/store/identity/principals.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { setWithdrawalStates } from '../../src/store/migrations/0019-withdrawal-expired.ts';
 import { eachEngine } from '../support/each-engine.ts';
@@ -32,13 +31,29 @@ for (const { engine, describeOn } of await eachEngine()) {
       try {
         const db = fresh.database.db;
         const now = new Date().toISOString();
-        const principal = await insertPrincipal(db, {
-          kind: 'customer',
-          email: 'old@example.com',
-          passwordHash: 'x',
-          role: null,
-          now,
-        });
+        // The principal as 0018's schema has it (later migrations add columns the store's insert now writes).
+        const principal = { id: '01a21e3d-0000-7000-8000-0000000000aa' };
+        await db
+          .insertInto('principals')
+          .values({
+            id: principal.id,
+            kind: 'customer',
+            email: 'old@example.com',
+            email_verified_at: now,
+            password_hash: 'x',
+            role: null,
+            locked_at: null,
+            locked_reason: null,
+            session_epoch: 1,
+            mfa_epoch: 1,
+            withdrawals_locked_until: null,
+            mfa_failures: 0,
+            mfa_lock_count: 0,
+            mfa_locked_until: null,
+            last_totp_step: 0,
+            created_at: now,
+          } as never)
+          .execute();
         const entry = await insertEntry(db, {
           accountId: principal.id,
           network: 'bitcoin',
