@@ -104,7 +104,7 @@ async function createTransfer(
       new DomainError('INSUFFICIENT_FUNDS', `account ${debit.id} cannot cover ${amount} ${debit.asset}`, {
         field: 'amount',
         details: {
-          accountId: debit.id,
+          account_id: debit.id,
           asset: debit.asset,
           available: availableOf(debit).toString(),
           requested: amount.toString(),

@@ -56,7 +56,7 @@ for (const { engine, describeOn } of await eachEngine()) {
               answer.body.detail,
               /^amount: 0\.3299 BTC plus the 0\.0001 BTC fee is more than the 0\.\d+ BTC available$/,
             );
-            assert.equal(answer.body.accountId, undefined);
+            assert.equal(answer.body.account_id, undefined);
             assert.equal(answer.body.required, '0.33');
             assert.match(answer.body.available, /^0\.\d+$/);
           }
