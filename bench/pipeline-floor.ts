@@ -36,7 +36,18 @@ export const SESSION_LOOKUP = `select "s"."id", "s"."principal_id", "p"."kind", 
 const quoted = (columns: readonly string[], prefix = '') => columns.map((c) => `${prefix}"${c}"`).join(', ');
 const insert = (table: string, columns: readonly string[], suffix = '') =>
   `insert into "${table}" (${quoted(columns)}) values (${columns.map(() => '?').join(', ')})${suffix}`;
-const MOVE_COLUMNS = ['first_use', 'move_id', 'proof_id', 'reason', 'release_after', 'screening'];
+const MOVE_COLUMNS = [
+  'first_use',
+  'move_id',
+  'proof_id',
+  'reason',
+  'release_after',
+  'screening',
+  'usd_price',
+  'usd_price_at',
+  'usd_price_source',
+  'usd_value',
+];
 const ENTRY_COLUMNS = [
   'id',
   'account_id',
@@ -342,6 +353,10 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       reason: null,
       move_id: null,
       released_at: null,
+      usd_value: null,
+      usd_price: null,
+      usd_price_at: null,
+      usd_price_source: null,
       created_at: at,
       updated_at: at,
     };
@@ -456,6 +471,10 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       null,
       releaseAfter,
       SCREENING_JSON,
+      '60000',
+      at,
+      'bench',
+      '0.06',
       'queued',
       at,
       id,

@@ -20,6 +20,7 @@ import * as withdrawalEventRelay from './migrations/0018-withdrawal-event-relay.
 import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
 import * as auditSearch from './migrations/0020-audit-search.ts';
 import * as totpStepClaimant from './migrations/0021-totp-step-claimant.ts';
+import * as withdrawalValuation from './migrations/0022-withdrawal-valuation.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -46,6 +47,7 @@ const MIGRATIONS = [
   ['0019-withdrawal-expired', withdrawalExpired],
   ['0020-audit-search', auditSearch],
   ['0021-totp-step-claimant', totpStepClaimant],
+  ['0022-withdrawal-valuation', withdrawalValuation],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

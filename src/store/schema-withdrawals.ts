@@ -30,6 +30,11 @@ export interface WithdrawalsTable {
   move_id: string | null;
   /** When it was released (signed for custody); null before. */
   released_at: string | null;
+  /** USD value at confirmation (exact decimal) and the price point used; null without a fresh price. */
+  usd_value: string | null;
+  usd_price: string | null;
+  usd_price_at: string | null;
+  usd_price_source: string | null;
   created_at: string;
   updated_at: string;
 }

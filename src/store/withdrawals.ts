@@ -46,6 +46,10 @@ export const WITHDRAWAL_COLUMNS = [
   'reason',
   'move_id',
   'released_at',
+  'usd_value',
+  'usd_price',
+  'usd_price_at',
+  'usd_price_source',
   'created_at',
   'updated_at',
 ] as const;

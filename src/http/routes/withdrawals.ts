@@ -31,6 +31,9 @@ export const WithdrawalSchema = Type.Object(
     release_after: Type.Union([Type.String(), Type.Null()]),
     time_locked_until: Type.Union([Type.String(), Type.Null()]),
     txid: Type.Union([Type.String(), Type.Null()]),
+    usd_value: Type.Union([Type.String(), Type.Null()], {
+      description: 'its USD value when confirmed (exact), at the price point screening used; null before',
+    }),
     reason: Type.Union([Type.String(), Type.Null()]),
     created_at: Type.String(),
     updated_at: Type.String(),

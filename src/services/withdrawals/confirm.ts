@@ -32,7 +32,7 @@ import { notifyPrincipal } from '../notify.ts';
 import { endWithdrawal } from './cancel.ts';
 import { holdAccountsFor } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
-import { minimalScreener, type Screener, screenWithdrawal } from './screening.ts';
+import { minimalScreener, type Screener, screenWithdrawal, valuationOf } from './screening.ts';
 import { viewWithdrawal } from './view.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -234,7 +234,11 @@ export async function confirmWithdrawal(
         created_at: now.toISOString(),
       });
       const decided = await applyScreening(tx, context, screening, decision, {
-        changes: { proof_id: proofId, first_use: screening.first_use },
+        changes: {
+          proof_id: proofId,
+          first_use: screening.first_use,
+          ...valuationOf(withdrawal, subject.screening, now),
+        },
         actor,
         reason: `confirmed with ${check.method}`,
       });
@@ -298,7 +302,7 @@ export async function applyScreening(
   if (decision.outcome === 'reject') {
     await move([], {});
     await endWithdrawal(tx, context, withdrawal, 'rejected', 'system:screening', reason);
-    return { ...withdrawal, state: 'rejected', screening, reason };
+    return { ...withdrawal, ...entering.changes, state: 'rejected', screening, reason };
   }
   const step = (to: 'queued' | 'time_locked' | 'held_for_review'): MoveStep[] => [
     { to, actor: 'system:screening', reason: to === 'queued' ? null : reason },
@@ -306,12 +310,19 @@ export async function applyScreening(
   if (decision.outcome === 'time_lock') {
     const until = decision.until ?? at;
     await move(step('time_locked'), { reason, time_locked_until: until });
-    return { ...withdrawal, state: 'time_locked', screening, reason, time_locked_until: until };
+    return {
+      ...withdrawal,
+      ...entering.changes,
+      state: 'time_locked',
+      screening,
+      reason,
+      time_locked_until: until,
+    };
   }
   if (decision.outcome !== 'approve') {
     // Review, and anything a screener should never answer here (a `wait`): held, fail closed.
     await move(step('held_for_review'), { reason });
-    return { ...withdrawal, state: 'held_for_review', screening, reason };
+    return { ...withdrawal, ...entering.changes, state: 'held_for_review', screening, reason };
   }
   const window =
     withdrawal.first_use === 1
@@ -319,5 +330,12 @@ export async function applyScreening(
       : context.withdrawals.cancelWindowMs;
   const releaseAfter = new Date(now.getTime() + window).toISOString();
   await move(step('queued'), { reason: null, release_after: releaseAfter });
-  return { ...withdrawal, state: 'queued', screening, reason: null, release_after: releaseAfter };
+  return {
+    ...withdrawal,
+    ...entering.changes,
+    state: 'queued',
+    screening,
+    reason: null,
+    release_after: releaseAfter,
+  };
 }

@@ -1,7 +1,7 @@
 import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import { DomainError } from '../../core/errors.ts';
 import { getAsset } from '../../core/money/index.ts';
-import { addUsd, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
+import { addUsd, formatUsdExact, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
 import { heldBecause, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import {
   type AccountFacts,
@@ -95,6 +95,31 @@ export async function screenWithdrawal(
   } catch (error) {
     return heldBecause('screener', error, 'screening failed');
   }
+}
+
+/**
+ * The withdrawal's USD value and the price point screening valued it with, as stored on the row at confirmation
+ * (losses and claims count from what was decided). All null when no fresh price was known: screening held it.
+ */
+export function valuationOf(
+  withdrawal: WithdrawalRow,
+  rows: ScreeningRows,
+  now: Date,
+): Pick<WithdrawalRow, 'usd_value' | 'usd_price' | 'usd_price_at' | 'usd_price_source'> {
+  let point: PricePoint;
+  try {
+    point = priceFromRow(rows.price, withdrawal.asset, now);
+  } catch {
+    return { usd_value: null, usd_price: null, usd_price_at: null, usd_price_source: null };
+  }
+  return {
+    usd_value: formatUsdExact(
+      usdValue(BigInt(withdrawal.amount), getAsset(withdrawal.asset), point.usdPrice),
+    ),
+    usd_price: formatUsdExact(point.usdPrice),
+    usd_price_at: point.at.toISOString(),
+    usd_price_source: point.source,
+  };
 }
 
 /** The facts the minimal rules need, from the confirmation's rows (another asset's price is read if needed). */

@@ -21,6 +21,7 @@ export function viewWithdrawal(row: WithdrawalRow) {
     release_after: row.release_after,
     time_locked_until: row.time_locked_until,
     txid: row.txid,
+    usd_value: row.usd_value,
     reason: row.reason,
     created_at: row.created_at,
     updated_at: row.updated_at,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
-import { api, auditEntries } from '../../support/customers.ts';
+import { api, auditEntries, signInAgain } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import {
   confirmTotp,
@@ -11,6 +11,7 @@ import {
   readyCustomer,
   requestBtc,
   simulatedChain,
+  withdrawalRow,
 } from '../../support/withdrawals.ts';
 
 for (const { engine, describeOn } of await eachEngine()) {
@@ -132,6 +133,31 @@ for (const { engine, describeOn } of await eachEngine()) {
         Object.fromEntries(states.map((row) => [row.id === first.body.id ? 'first' : 'second', row.state])),
         { first: 'broadcast', second: 'completed' },
       );
+    });
+  });
+}
+
+for (const { engine, describeOn } of await eachEngine()) {
+  describeOn(`the value a withdrawal was decided at, on ${engine}`, (on) => {
+    const running = on.app();
+
+    test('confirmation stores the USD value and the price point screening used; without a fresh price, none', async () => {
+      const customer = await readyCustomer(running, 'valued@example.com');
+      const requested = await requestBtc(running, customer, '0.25');
+      const confirmed = await confirmTotp(running, customer, requested.body.id);
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+      assert.equal(confirmed.body.usd_value, '15000');
+      const row = await withdrawalRow(running, requested.body.id);
+      assert.equal(row.usd_price, '60000');
+      assert.equal(row.usd_price_source, 'test');
+      assert.ok(row.usd_price_at !== null && row.usd_price_at <= running.clock.now().toISOString());
+
+      running.clock.advance(25 * 60 * 60_000); // the price is now stale: screening holds, and nothing is valued
+      const again = await signInAgain(running, customer);
+      const late = await requestBtc(running, { ...customer, token: again.token }, '0.1');
+      const held = await confirmTotp(running, { ...customer, token: again.token }, late.body.id);
+      assert.equal(held.body.state, 'held_for_review', JSON.stringify(held.body));
+      assert.equal(held.body.usd_value, null);
     });
   });
 }
