@@ -1,9 +1,35 @@
-import { type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { type ObjectOptions, type TObject, type TProperties, Type } from '@sinclair/typebox';
 
-/** A request body: unknown fields are refused (with the field named), never silently dropped. */
-export function Body<T extends TProperties>(properties: T): TObject<T> {
-  return Type.Object(properties, { additionalProperties: false });
+/**
+ * A request body: unknown fields are refused (with the field named), never silently dropped. `options` carries
+ * documentation only (`examples`, `description`); the rule on unknown fields is not an option.
+ */
+export function Body<T extends TProperties>(
+  properties: T,
+  options: Pick<ObjectOptions, 'examples' | 'description'> = {},
+): TObject<T> {
+  return Type.Object(properties, { ...options, additionalProperties: false });
 }
+
+/**
+ * The values the reference's examples share, so one withdrawal, customer or entry reads the same in every
+ * operation: ids as newId() makes them (lowercase UUIDv7), times in ISO-8601 UTC. Documentation only.
+ */
+export const EXAMPLE = {
+  customerId: '01a23ab8-84b9-714e-84d2-8b5e22eda6b9',
+  operatorId: '01a23ab8-8720-7b7b-ad9d-41385b6eca86',
+  withdrawalId: '01a23ab8-861a-71f0-9944-fc75e165591c',
+  destinationId: '01a23ab8-85ae-7ce1-937b-30ca87bb88c0',
+  sessionId: '01a23ab8-8605-7af0-bd50-dd52fda3ca4f',
+  factorId: '01a23ab8-855a-7f50-8160-b7136816d941',
+  haltId: '01a23ab8-8768-78e9-be18-f7c8ae4f11b1',
+  webhookId: '01a23ab8-87c4-7de0-a370-16a2c8fff591',
+  deliveryId: '01a23ab8-87e0-7d01-8fae-e1af7c683e6d',
+  eventId: '01a23ab8-87e0-7d01-8fae-e1ae916fb703',
+  btcAddress: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+  stepUpToken: '7ZWiWKE9fdqFO23Di8Xh5bcO_e9JY09ejw_DZal3pRk',
+  proof: { method: 'totp', code: '492039' },
+} as const;
 
 export const ProblemSchema = Type.Object(
   {
@@ -70,15 +96,28 @@ export const DeviceSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const SessionIssued = Type.Object({
-  session_id: Type.String(),
-  token: Type.String({
-    description: 'Bearer token for API clients; the console gets the same in an HttpOnly cookie',
-  }),
-  csrf_token: Type.String({ description: 'send as x-csrf-token with cookie-authenticated changes' }),
-  aal: Type.Integer(),
-  expires_at: Type.String(),
-});
+export const SessionIssued = Type.Object(
+  {
+    session_id: Type.String(),
+    token: Type.String({
+      description: 'Bearer token for API clients; the console gets the same in an HttpOnly cookie',
+    }),
+    csrf_token: Type.String({ description: 'send as x-csrf-token with cookie-authenticated changes' }),
+    aal: Type.Integer(),
+    expires_at: Type.String(),
+  },
+  {
+    examples: [
+      {
+        session_id: EXAMPLE.sessionId,
+        token: 'q3Zb0cXn0m7cS1yF4nYd6VJtq2oW8u5rE9kPzA1hL0s',
+        csrf_token: 'Xg2pT6wq9bN0cR4mV8zK1sL5hJ3yF7dA2eU6iO0tQ9w',
+        aal: 2,
+        expires_at: '2026-11-29T00:01:01.000Z',
+      },
+    ],
+  },
+);
 
 export const SECURITY: { [scheme: string]: string[] }[] = [{ bearer: [] }, { cookie: [] }];
 

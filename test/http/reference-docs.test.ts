@@ -2,12 +2,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eachEngine } from '../support/each-engine.ts';
 
+interface Media {
+  schema?: { example?: unknown; examples?: unknown[] };
+  example?: unknown;
+  examples?: Record<string, unknown>;
+}
+
 interface Operation {
   summary?: string;
   description?: string;
   parameters?: { $ref?: string; name?: string }[];
+  requestBody?: { content?: Record<string, Media> };
   responses?: Record<string, { content?: Record<string, unknown> }>;
   security?: unknown[];
+}
+
+/** Whether a media type shows at least one example (@fastify/swagger lifts a schema's one example to the media). */
+function hasExample(media: Media | undefined): boolean {
+  if (media === undefined) return false;
+  return (
+    media.example !== undefined ||
+    Object.keys(media.examples ?? {}).length > 0 ||
+    media.schema?.example !== undefined ||
+    (media.schema?.examples ?? []).length > 0
+  );
 }
 
 for (const { engine, describeOn } of await eachEngine()) {
@@ -57,6 +75,25 @@ for (const { engine, describeOn } of await eachEngine()) {
         }
       }
       assert.ok(problems > 100);
+    });
+
+    test('every operation explains itself, and every request body comes with an example', async () => {
+      const document = (await (await fetch(`${running.url}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, Operation>>;
+      };
+      let bodies = 0;
+      for (const [path, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          assert.ok((operation.description ?? '').trim().length > 0, `${method} ${path} has a description`);
+          if (operation.requestBody === undefined) continue;
+          bodies += 1;
+          assert.ok(
+            hasExample(operation.requestBody.content?.['application/json']),
+            `${method} ${path} shows an example request body`,
+          );
+        }
+      }
+      assert.ok(bodies > 30);
     });
   });
 }

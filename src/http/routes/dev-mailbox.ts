@@ -19,6 +19,11 @@ export function registerDevMailboxRoutes(app: FastifyInstance, context: ServiceC
       schema: {
         tags: ['development'],
         summary: 'Emails written to the outbox for one address (development only)',
+        description:
+          'Exists only with DEV_MAILBOX on (by default only in the embedded default, SQLite without ' +
+          "SMTP_URL; never with DATABASE_URL) and needs no session, since it shows anyone's mail. The " +
+          'newest 50 emails written to the outbox for `to`, with text, HTML and delivery status: where a ' +
+          'development client finds its verification link, reset code or lock link.',
         querystring: Type.Object({ to: Type.String({ maxLength: 254 }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({

@@ -21,10 +21,13 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
           'approve puts it back in the queue with a fresh cancel window (every release rule is weighed again at release); reject ends it and voids its hold.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        body: Body({
-          decision: Type.String({ enum: ['approve', 'reject'] }),
-          reason: Type.String({ maxLength: 500 }),
-        }),
+        body: Body(
+          {
+            decision: Type.String({ enum: ['approve', 'reject'] }),
+            reason: Type.String({ maxLength: 500 }),
+          },
+          { examples: [{ decision: 'approve', reason: 'destination confirmed with the customer by phone' }] },
+        ),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
       ...operator,
@@ -48,11 +51,22 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
           'paid (with the txid found on chain) completes it and posts its hold; not_paid cancels it and voids the hold.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        body: Body({
-          outcome: Type.String({ enum: ['paid', 'not_paid'] }),
-          txid: Type.Optional(Type.String({ maxLength: 128 })),
-          reason: Type.String({ maxLength: 500 }),
-        }),
+        body: Body(
+          {
+            outcome: Type.String({ enum: ['paid', 'not_paid'] }),
+            txid: Type.Optional(Type.String({ maxLength: 128 })),
+            reason: Type.String({ maxLength: 500 }),
+          },
+          {
+            examples: [
+              {
+                outcome: 'paid',
+                txid: '9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8',
+                reason: 'found on chain with 6 confirmations',
+              },
+            ],
+          },
+        ),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
       ...operator,

@@ -6,51 +6,103 @@ import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { getCustomer, searchCustomers } from '../../services/identity/customers.ts';
 import { searchWithdrawals, type WithdrawalQuery } from '../../services/withdrawals/query.ts';
 import { authOf, requireSession } from '../auth.ts';
-import { Id, PROBLEM_RESPONSES, SECURITY, WithdrawalSearchQuery } from '../schemas.ts';
+import { EXAMPLE, Id, PROBLEM_RESPONSES, SECURITY, WithdrawalSearchQuery } from '../schemas.ts';
 import { WithdrawalSchema } from './withdrawals.ts';
 
 const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema, Type.Null()]);
 
-const Customer = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  email_verified_at: Nullable(Type.String()),
-  created_at: Type.String(),
-  locked_at: Nullable(Type.String()),
-  locked_reason: Nullable(Type.String()),
-  withdrawals_locked_until: Nullable(Type.String()),
-});
+const CUSTOMER_EXAMPLE = {
+  id: EXAMPLE.customerId,
+  email: 'ada@example.com',
+  email_verified_at: '2026-11-27T12:00:00.000Z',
+  created_at: '2026-11-27T11:58:12.000Z',
+  locked_at: null,
+  locked_reason: null,
+  withdrawals_locked_until: '2026-11-28T12:00:00.000Z',
+};
 
-const CustomerDetail = Type.Intersect([
-  Customer,
-  Type.Object({
-    balances: Type.Array(
-      Type.Object({ asset: Type.String(), available: Type.String(), held: Type.String() }),
-    ),
-    factors: Type.Array(
-      Type.Object({
-        id: Type.String(),
-        method: Type.String(),
-        label: Type.String(),
-        activated_at: Nullable(Type.String()),
-      }),
-    ),
-    recovery_codes_left: Type.Integer(),
-  }),
-]);
+const Customer = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    email_verified_at: Nullable(Type.String()),
+    created_at: Type.String(),
+    locked_at: Nullable(Type.String()),
+    locked_reason: Nullable(Type.String()),
+    withdrawals_locked_until: Nullable(Type.String()),
+  },
+  { examples: [CUSTOMER_EXAMPLE] },
+);
 
-const AuditEntry = Type.Object({
-  id: Type.String(),
-  seq: Type.Integer(),
-  at: Type.String(),
-  actor: Type.String(),
-  action: Type.String(),
-  subject: Type.String(),
-  data: Type.Record(Type.String(), Type.Unknown()),
-  hash: Type.String({
-    description: "the entry's place in the hash chain (drawbridge audit verify checks it)",
-  }),
-});
+const CustomerDetail = Type.Intersect(
+  [
+    Customer,
+    Type.Object({
+      balances: Type.Array(
+        Type.Object({ asset: Type.String(), available: Type.String(), held: Type.String() }),
+      ),
+      factors: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          method: Type.String(),
+          label: Type.String(),
+          activated_at: Nullable(Type.String()),
+        }),
+      ),
+      recovery_codes_left: Type.Integer(),
+    }),
+  ],
+  {
+    examples: [
+      {
+        ...CUSTOMER_EXAMPLE,
+        balances: [{ asset: 'BTC', available: '0.7499', held: '0.2501' }],
+        factors: [
+          {
+            id: EXAMPLE.factorId,
+            method: 'totp',
+            label: 'Authenticator app',
+            activated_at: '2026-11-27T12:00:00.000Z',
+          },
+        ],
+        recovery_codes_left: 10,
+      },
+    ],
+  },
+);
+
+const AuditEntry = Type.Object(
+  {
+    id: Type.String(),
+    seq: Type.Integer(),
+    at: Type.String(),
+    actor: Type.String(),
+    action: Type.String(),
+    subject: Type.String(),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    hash: Type.String({
+      description: "the entry's place in the hash chain (drawbridge audit verify checks it)",
+    }),
+  },
+  {
+    examples: [
+      {
+        id: '01a23ab8-8639-7fbb-b9ab-6c9138a66b06',
+        seq: 10,
+        at: '2026-11-28T12:01:31.000Z',
+        actor: `customer:${EXAMPLE.customerId}`,
+        action: 'withdrawal.confirmed',
+        subject: `withdrawal:${EXAMPLE.withdrawalId}`,
+        data: {
+          digest: 'a634e9102a071ecc414e426a0fd27fc5644948113fc5addf0c79d27de6a27f37',
+          method: 'totp',
+          outcome: 'queued',
+        },
+        hash: '1d7e54bb6b01b904e01c62f78cf9c31aa05e12a995fc3d80cfe8c90778e64ffc',
+      },
+    ],
+  },
+);
 
 const PageQuery = {
   limit: Type.Optional(Type.String({ maxLength: 6 })),
@@ -68,7 +120,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
         tags: ['operator'],
         summary: 'Search withdrawals',
         description:
-          "Every customer's withdrawals, newest first, by `state`, `asset`, `account_id` and creation time " +
+          "Any operator role: every customer's withdrawals, newest first, by `state`, `asset`, `account_id` and creation time " +
           '(`created_from` inclusive, `created_until` exclusive, ISO-8601); `limit` 1-200 (default 50), ' +
           '`starting_after` the last id of the page before, `has_more` whether another page follows.',
         security: SECURITY,
@@ -91,7 +143,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
         tags: ['operator'],
         summary: 'Search customers',
         description:
-          'Customers, newest first, whose email starts with `email` (when given); `limit` 1-200 (default 50), ' +
+          'Any operator role: customers, newest first, whose email starts with `email` (when given); `limit` 1-200 (default 50), ' +
           '`starting_after`, `has_more`.',
         security: SECURITY,
         querystring: Type.Object(
@@ -115,7 +167,10 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
       schema: {
         tags: ['operator'],
         summary: 'One customer: the account, its balances and second factors',
-        description: 'Never a secret: factors are listed by method and label only.',
+        description:
+          'Any operator role: the customer account (email, verification, lock and security-change lock), ' +
+          'its balances per asset and its second factors with the number of recovery codes left. Never a ' +
+          'secret: factors are listed by method and label only. An unknown id is 404.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
         response: { 200: CustomerDetail, ...PROBLEM_RESPONSES },
@@ -133,7 +188,7 @@ export function registerOperatorSearchRoutes(app: FastifyInstance, context: Serv
         tags: ['operator'],
         summary: 'Search the audit log',
         description:
-          'Sealed entries, newest first, by `action` (exact, or a family such as `withdrawal.*`), `actor` ' +
+          'Any operator role: sealed entries, newest first, by `action` (exact, or a family such as `withdrawal.*`), `actor` ' +
           '(`operator:<id>`), `subject` (`withdrawal:<id>`) and time (`from` inclusive, `until` exclusive); ' +
           '`limit` 1-500 (default 50), `starting_after` (an entry id), `has_more`. Entries appear once sealed ' +
           '(within a second).',

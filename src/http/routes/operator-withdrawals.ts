@@ -7,21 +7,39 @@ import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
 import { getWithdrawal } from '../../services/withdrawals/query.ts';
 import { authOf, requireSession } from '../auth.ts';
-import { Body, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
+import { Body, EXAMPLE, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
 import { WithdrawalSchema } from './withdrawals.ts';
 
-const Halt = Type.Object({
-  id: Type.String(),
-  scope: Type.String(),
-  asset: Type.Union([Type.String(), Type.Null()]),
-  network: Type.Union([Type.String(), Type.Null()]),
-  account_id: Type.Union([Type.String(), Type.Null()]),
-  reason: Type.String(),
-  created_by: Type.String(),
-  created_at: Type.String(),
-  lifted_at: Type.Union([Type.String(), Type.Null()]),
-  lifted_by: Type.Union([Type.String(), Type.Null()]),
-});
+const Halt = Type.Object(
+  {
+    id: Type.String(),
+    scope: Type.String(),
+    asset: Type.Union([Type.String(), Type.Null()]),
+    network: Type.Union([Type.String(), Type.Null()]),
+    account_id: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.String(),
+    created_by: Type.String(),
+    created_at: Type.String(),
+    lifted_at: Type.Union([Type.String(), Type.Null()]),
+    lifted_by: Type.Union([Type.String(), Type.Null()]),
+  },
+  {
+    examples: [
+      {
+        id: EXAMPLE.haltId,
+        scope: 'asset',
+        asset: 'BTC',
+        network: 'bitcoin',
+        account_id: null,
+        reason: 'bitcoin node upgrade',
+        created_by: `operator:${EXAMPLE.operatorId}`,
+        created_at: '2026-11-28T12:02:31.000Z',
+        lifted_at: null,
+        lifted_by: null,
+      },
+    ],
+  },
+);
 
 export function registerHaltAndDepositRoutes(app: FastifyInstance, context: ServiceContext) {
   const operator = requireSession(context, 'operator');
@@ -33,14 +51,32 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         tags: ['operator'],
         summary:
           'Halt withdrawals (global, one asset[/network], or one account): once this returns nothing more is released',
+        description:
+          'Risk analyst, incident commander or admin. `scope` is global, asset (with `asset`, and `network` ' +
+          "to narrow it) or account (with a customer's `account_id`), with a `reason` of 3 to 500 " +
+          'characters; once this answers, nothing the halt covers is released on any node, while new ' +
+          'withdrawals may still be requested and confirmed and wait. Lift it with DELETE ' +
+          '/v1/operator/halts/{id}; audited.',
         security: SECURITY,
-        body: Body({
-          scope: Type.String({ enum: ['global', 'asset', 'account'] }),
-          asset: Type.Optional(Type.String({ maxLength: 16 })),
-          network: Type.Optional(Type.String({ maxLength: 32 })),
-          account_id: Type.Optional(Id),
-          reason: Type.String({ maxLength: 500 }),
-        }),
+        body: Body(
+          {
+            scope: Type.String({ enum: ['global', 'asset', 'account'] }),
+            asset: Type.Optional(Type.String({ maxLength: 16 })),
+            network: Type.Optional(Type.String({ maxLength: 32 })),
+            account_id: Type.Optional(Id),
+            reason: Type.String({ maxLength: 500 }),
+          },
+          {
+            examples: [
+              { scope: 'asset', asset: 'BTC', network: 'bitcoin', reason: 'bitcoin node upgrade' },
+              {
+                scope: 'account',
+                account_id: EXAMPLE.customerId,
+                reason: 'customer reported a stolen phone',
+              },
+            ],
+          },
+        ),
         response: { 201: Halt, ...PROBLEM_RESPONSES },
       },
       ...operator,
@@ -57,6 +93,9 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       schema: {
         tags: ['operator'],
         summary: 'Active halts, oldest first, a page at a time',
+        description:
+          'Any operator role: the halts not yet lifted, oldest first; `limit` 1 to 500 (default 100), ' +
+          '`starting_after` the last halt id of the page before, `has_more` whether another page follows.',
         security: SECURITY,
         querystring: Type.Object(
           {
@@ -89,9 +128,18 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       schema: {
         tags: ['operator'],
         summary: 'Lift a halt (incident commander; the two-person resume comes with the incident playbook)',
+        description:
+          'Incident commander or admin: lifts one active halt, audited; the withdrawals it held may be ' +
+          'released again under the usual release rules. A halt that is unknown or already lifted is 404.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        response: { 200: Type.Object({ id: Type.String(), lifted: Type.Boolean() }), ...PROBLEM_RESPONSES },
+        response: {
+          200: Type.Object(
+            { id: Type.String(), lifted: Type.Boolean() },
+            { examples: [{ id: EXAMPLE.haltId, lifted: true }] },
+          ),
+          ...PROBLEM_RESPONSES,
+        },
       },
       ...operator,
     },
@@ -106,17 +154,40 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       schema: {
         tags: ['operator'],
         summary: 'Credit a deposit seen on chain; idempotent by network, txid and output index',
+        description:
+          'Incident commander or admin (a deposit watcher, or by hand): credits `amount` (a decimal string) ' +
+          "of `asset` on `network` to a customer's available balance. One chain output (`network`, `txid`, " +
+          '`output_index`) is credited once: the same output again answers the first credit with `credited: ' +
+          'false`, and the same output with other details is 409 CONFLICT. An `account_id` that is not a ' +
+          'customer is a 400; audited.',
         security: SECURITY,
-        body: Body({
-          account_id: Id,
-          asset: Type.String({ maxLength: 16 }),
-          network: Type.String({ maxLength: 32 }),
-          amount: Type.String({ maxLength: 64 }),
-          txid: Type.String({ maxLength: 128 }),
-          output_index: Type.Integer(),
-        }),
+        body: Body(
+          {
+            account_id: Id,
+            asset: Type.String({ maxLength: 16 }),
+            network: Type.String({ maxLength: 32 }),
+            amount: Type.String({ maxLength: 64 }),
+            txid: Type.String({ maxLength: 128 }),
+            output_index: Type.Integer(),
+          },
+          {
+            examples: [
+              {
+                account_id: EXAMPLE.customerId,
+                asset: 'BTC',
+                network: 'bitcoin',
+                amount: '1',
+                txid: '4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b',
+                output_index: 0,
+              },
+            ],
+          },
+        ),
         response: {
-          200: Type.Object({ id: Type.String(), credited: Type.Boolean(), amount: Type.String() }),
+          200: Type.Object(
+            { id: Type.String(), credited: Type.Boolean(), amount: Type.String() },
+            { examples: [{ id: '01a23ab8-8559-7d0e-b1f4-3c6a2e9d8b07', credited: true, amount: '1' }] },
+          ),
           ...PROBLEM_RESPONSES,
         },
       },
@@ -133,6 +204,9 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       schema: {
         tags: ['operator'],
         summary: 'Any withdrawal with its history',
+        description:
+          "Any operator role: any customer's withdrawal, with its state history (up to 100 moves, each with " +
+          'time, actor and reason). An unknown id is 404.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
@@ -150,9 +224,16 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
       schema: {
         tags: ['operator'],
         summary: 'Cancel any withdrawal before release',
+        description:
+          "Any operator role, with a `reason` (at most 500 characters): cancels any customer's withdrawal " +
+          'not yet released (awaiting confirmation, held for review, time-locked or queued) and voids its ' +
+          'hold; audited. A withdrawal past that is 409 WRONG_STATE naming its `state`.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        body: Body({ reason: Type.String({ maxLength: 500 }) }),
+        body: Body(
+          { reason: Type.String({ maxLength: 500 }) },
+          { examples: [{ reason: 'customer called: the destination is not theirs' }] },
+        ),
         response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
       },
       ...operator,

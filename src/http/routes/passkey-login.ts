@@ -13,7 +13,13 @@ export function registerPasskeyLoginRoutes(app: FastifyInstance, context: Servic
         tags: ['auth'],
         summary:
           'A WebAuthn challenge for signing in with a passkey (same shape of answer whether or not the email has one)',
-        body: Body({ email: Email }),
+        description:
+          'Anyone may call it, before POST /v1/auth/login with the password and `proof: {"method": ' +
+          '"passkey", "challenge_id", "response"}`. A verified customer with a passkey gets a real ' +
+          'single-use challenge valid 5 minutes; any other email gets a decoy of the same shape, so the ' +
+          'answer never tells whether an account exists and the sign-in that follows fails as any wrong ' +
+          'credential does (401 INVALID_CREDENTIALS). Rate-limited per IP (429).',
+        body: Body({ email: Email }, { examples: [{ email: 'ada@example.com' }] }),
         response: {
           200: Type.Object({
             challenge_id: Type.String({

@@ -13,6 +13,10 @@ export function registerSystemRoutes(
       schema: {
         tags: ['system'],
         summary: 'Liveness and database reachability',
+        description:
+          'For load balancers and orchestrators; no session needed. 200 `{"status": "ok"}` when the ' +
+          'database answers a ping, 503 `{"status": "unavailable"}` when it does not; `engine` names the ' +
+          'database in use (`sqlite` or `postgres`).',
         response: {
           200: Type.Object({ status: Type.Literal('ok'), engine: Type.String() }),
           503: Type.Object({ status: Type.Literal('unavailable'), engine: Type.String() }),
@@ -35,6 +39,9 @@ export function registerSystemRoutes(
       schema: {
         tags: ['system'],
         summary: 'Prometheus metrics (text exposition format)',
+        description:
+          "The server's metrics in the Prometheus text exposition format, for a scraper; no session needed. " +
+          'Keep it on a network only your monitoring reaches if its figures are not for everyone.',
         produces: ['text/plain'],
         response: { 200: Type.String() },
       },
@@ -47,7 +54,16 @@ export function registerSystemRoutes(
 
   app.get(
     '/openapi.json',
-    { schema: { tags: ['system'], summary: 'This API, described as OpenAPI 3.1' } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'This API, described as OpenAPI 3.1',
+        description:
+          'The document /docs renders, generated from the route schemas; no session needed. Every 4xx is ' +
+          'declared as `application/problem+json` with the shared `Problem` schema, and every authenticated ' +
+          'change documents the optional `Idempotency-Key` header.',
+      },
+    },
     async () => app.swagger(),
   );
 }
