@@ -126,6 +126,7 @@ export async function composeServer(
   const { startEventRelay } = await import('./workers/event-relay.ts');
   const { startPriceRefresher } = await import('./workers/price-refresher.ts');
   const { SimulatedPriceSource } = await import('./adapters/prices/simulated-prices.ts');
+  const { HttpJsonPriceSource } = await import('./adapters/prices/http-json-prices.ts');
   const { outboxDispatcherOf } = await import('./workers/outbox-wiring.ts');
   let running: Workers['stop'] | undefined;
   const workers: Workers = {
@@ -145,13 +146,19 @@ export async function composeServer(
         onError: (error) => onError(error, 'withdrawal event relay failed'),
         ...(log === undefined ? {} : { log }),
       });
+      const source =
+        config.priceSource.kind === 'simulated'
+          ? new SimulatedPriceSource(clock)
+          : config.priceSource.kind === 'http'
+            ? new HttpJsonPriceSource({ url: config.priceSource.url })
+            : undefined;
       const prices =
-        config.priceSource === 'simulated'
-          ? startPriceRefresher(context, new SimulatedPriceSource(clock), {
+        source === undefined
+          ? undefined
+          : startPriceRefresher(context, source, {
               interval_ms: 60_000,
               onError: (error) => onError(error, 'price refresh failed'),
-            })
-          : undefined;
+            });
       const dispatcher = outboxDispatcherOf(config, context, {
         onError: (error) => onError(error, 'outbox round failed'),
         ...(log === undefined

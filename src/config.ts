@@ -64,8 +64,13 @@ export interface Config {
   readonly withdrawalFees: FeeSchedule;
   /** CONFIRMATION_WINDOW_SECONDS: how long a withdrawal waits for its bound proof before it expires. */
   readonly confirmationWindowMs: number;
-  /** PRICE_SOURCE: `simulated` (prices that move a little every minute, for the embedded default) or `none`. */
-  readonly priceSource: 'simulated' | 'none';
+  /**
+   * PRICE_SOURCE: `simulated` (prices that move a little every minute, for the embedded default), `http` (a JSON
+   * ticker, asked every minute) or `none`.
+   */
+  readonly priceSource:
+    | { readonly kind: 'simulated' | 'none' }
+    | { readonly kind: 'http'; readonly url: string };
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -171,9 +176,13 @@ function variables(raw: Readonly<Record<string, string>>) {
       30,
       3600,
     )({ default: 300, desc: 'a request waits for its proof' }),
-    PRICE_SOURCE: oneOf(['simulated', 'none'] as const)({
+    PRICE_SOURCE: oneOf(['simulated', 'http', 'none'] as const)({
       default: embedded ? 'simulated' : 'none',
-      desc: 'simulated demo prices, or none (you record them)',
+      desc: 'simulated demo prices, http (a JSON ticker at PRICE_SOURCE_URL), or none (you record them)',
+    }),
+    PRICE_SOURCE_URL: httpUrl({
+      default: undefined,
+      desc: 'with http: GET answers {"BTC": "60123.45", ...}',
     }),
   };
 }
@@ -260,7 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     custody: custodyOf(e),
     withdrawalFees: e.WITHDRAWAL_FEES,
     confirmationWindowMs: e.CONFIRMATION_WINDOW_SECONDS * 1000,
-    priceSource: e.PRICE_SOURCE,
+    priceSource: priceSourceOf(e.PRICE_SOURCE, e.PRICE_SOURCE_URL),
   });
 }
 
@@ -352,6 +361,17 @@ const httpOrigin = makeValidator<string>((input) => {
   return url.origin;
 });
 
+const httpUrl = makeValidator<string>((input) => {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new Error('must be an http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
+  return url.toString();
+});
+
 const postgresUrl = makeValidator<string>((input) => {
   let url: URL;
   try {
@@ -394,6 +414,15 @@ const feeTable = makeValidator<FeeSchedule>((input) => {
     throw error;
   }
 });
+
+function priceSourceOf(kind: 'simulated' | 'http' | 'none', url: string | undefined): Config['priceSource'] {
+  if (kind !== 'http') {
+    if (url !== undefined) throw invalidInput('PRICE_SOURCE_URL', 'is only used with PRICE_SOURCE=http');
+    return { kind };
+  }
+  if (url === undefined) throw invalidInput('PRICE_SOURCE_URL', 'is required with PRICE_SOURCE=http');
+  return { kind, url };
+}
 
 function devMailbox(
   given: boolean | undefined,

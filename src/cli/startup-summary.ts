@@ -31,7 +31,13 @@ export function startupSummary(input: {
     `  database  ${database}`,
     `  custody   ${custody}`,
     `  mail      ${mail}`,
-    `  prices    ${config.priceSource === 'simulated' ? 'simulated source, refreshed every minute' : 'recorded by you (PRICE_SOURCE=none)'}`,
+    `  prices    ${
+      config.priceSource.kind === 'simulated'
+        ? 'simulated source, refreshed every minute'
+        : config.priceSource.kind === 'http'
+          ? `${new URL(config.priceSource.url).origin}, asked every minute`
+          : 'recorded by you (PRICE_SOURCE=none)'
+    }`,
     `  API       ${url}/openapi.json`,
   ];
   if (demo !== undefined) {
