@@ -41,6 +41,29 @@ const Halt = Type.Object(
   },
 );
 
+const OperatorWithdrawalSchema = Type.Intersect([
+  WithdrawalSchema,
+  Type.Object({
+    account_id: Type.String(),
+    rules: Type.Array(
+      Type.Object({
+        rule: Type.String(),
+        version: Type.Integer(),
+        outcome: Type.String(),
+        reason: Type.String(),
+      }),
+    ),
+    price: Type.Union([
+      Type.Object({
+        usd: Type.String(),
+        at: Type.Union([Type.String(), Type.Null()]),
+        source: Type.Union([Type.String(), Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+  }),
+]);
+
 export function registerHaltAndDepositRoutes(app: FastifyInstance, context: ServiceContext) {
   const operator = requireSession(context, 'operator');
 
@@ -206,10 +229,11 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
         summary: 'Any withdrawal with its history',
         description:
           "Any operator role: any customer's withdrawal, with its state history (up to 100 moves, each with " +
-          'time, actor and reason). An unknown id is 404.',
+          'time, actor and reason), what decided it (each screening rule with its outcome and reason) and the ' +
+          'price point it was valued at. An unknown id is 404.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+        response: { 200: OperatorWithdrawalSchema, ...PROBLEM_RESPONSES },
       },
       ...operator,
     },

@@ -72,13 +72,36 @@ export async function searchWithdrawals(
 /** Operators see any withdrawal; a customer only their own (another's is "not found", not "forbidden"). */
 export async function getWithdrawal(context: ServiceContext, auth: Authenticated, id: string) {
   if (auth.kind === 'operator') return operatorWithdrawal(context, actingOperator(auth), id);
-  return withHistory(context, id, auth.principalId);
+  return (await withHistory(context, id, auth.principalId)).view;
 }
 
-/** Any withdrawal with its history, for an operator (the API and `drawbridge withdrawal show`). */
+/**
+ * Any withdrawal with its history, for an operator (the API and `drawbridge withdrawal show`), and what decided it:
+ * each screening rule's outcome and reason, and the price point it was valued at.
+ */
 export async function operatorWithdrawal(context: ServiceContext, actor: OperatorActor, id: unknown) {
   authorize(actor, 'withdrawal.read');
-  return withHistory(context, parseIdField('id', id), undefined);
+  const { row, view } = await withHistory(context, parseIdField('id', id), undefined);
+  return {
+    ...view,
+    account_id: row.account_id,
+    rules: rulesOf(row.screening),
+    price:
+      row.usd_price === null
+        ? null
+        : { usd: row.usd_price, at: row.usd_price_at, source: row.usd_price_source },
+  };
+}
+
+function rulesOf(screening: string | null) {
+  if (screening === null) return [];
+  try {
+    return (
+      JSON.parse(screening) as { rule: string; version: number; outcome: string; reason: string }[]
+    ).map((r) => ({ rule: r.rule, version: r.version, outcome: r.outcome, reason: r.reason }));
+  } catch {
+    return [];
+  }
 }
 
 async function withHistory(context: ServiceContext, id: string, ownerId: string | undefined) {
@@ -86,5 +109,5 @@ async function withHistory(context: ServiceContext, id: string, ownerId: string 
   if (row === undefined || (ownerId !== undefined && row.account_id !== ownerId))
     throw notFoundWithdrawal(id);
   const history = await withdrawalEvents(context.database, id, HISTORY_LIMIT);
-  return { ...viewWithdrawal(row), history };
+  return { row, view: { ...viewWithdrawal(row), history } };
 }

@@ -52,6 +52,16 @@ for (const { engine, describeOn } of await eachEngine()) {
         [ids[0]],
       );
       assert.equal(second.body.has_more, false);
+      const decided = await api(running, 'GET', `/v1/operator/withdrawals/${ids[0]}`, { token: support.token });
+      assert.equal(decided.status, 200, JSON.stringify(decided.body));
+      assert.equal(decided.body.account_id, aliceId);
+      assert.ok(decided.body.rules.length > 0, 'each screening rule with its outcome and reason');
+      for (const rule of decided.body.rules) assert.equal(typeof rule.reason, 'string');
+      assert.deepEqual(
+        { usd: decided.body.price.usd, source: decided.body.price.source },
+        { usd: '60000', source: 'test' },
+      );
+      assert.equal(decided.body.usd_value, '6000');
       const none = await search(`asset=ETH&account_id=${aliceId}`);
       assert.deepEqual(none.body.withdrawals, []);
 
