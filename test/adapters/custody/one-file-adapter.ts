@@ -6,13 +6,13 @@
  * txid, the records and settlement are Drawbridge's (src/services/custody/handover.ts), not this file's.
  */
 import { createHash, type KeyObject } from 'node:crypto';
+import { verifyReleaseAttestation } from 'drawbridge/attestation';
 import type {
   ChainReport,
   CustodyTransport,
   ReleaseInstruction,
   TransportAnswer,
 } from '../../../src/adapters/custody/custody-transport.ts';
-import { verifyReleaseAttestation } from '../../../src/core/withdrawals/attestation.ts';
 
 interface Slot {
   readonly withdrawalId: string;
