@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { createDrawbridgeClient } from 'drawbridge/client';
 import { Webhook } from 'standardwebhooks';
 import { totpAt } from '../../src/core/mfa/totp.ts';
 
@@ -134,12 +135,13 @@ test('the README walk-through: sign in, withdraw to the cooled demo address, wat
     });
     assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
 
-    // 1. Sign in with the password and the authenticator's code.
-    const session = await call('POST', '/v1/auth/login', {
+    // 1. Sign in with the password and the authenticator's code (through the typed client, as an integrator would).
+    const signedIn = await createDrawbridgeClient(base).POST('/v1/auth/login', {
       body: { email, password, proof: { method: 'totp', code: totpAt(secret, new Date()) } },
     });
-    assert.equal(session.status, 200, JSON.stringify(session.body));
-    const token = session.body.token as string;
+    assert.ok(signedIn.data, JSON.stringify(signedIn.error));
+    const token = signedIn.data.token;
+    const drawbridge = createDrawbridgeClient(base, token);
     const balances = await call('GET', '/v1/balances', { token });
     assert.deepEqual(balances.body.balances.map((b: { asset: string }) => b.asset).sort(), [
       'BTC',
@@ -151,18 +153,18 @@ test('the README walk-through: sign in, withdraw to the cooled demo address, wat
     assert.equal(book.body.entries.length, 2, 'one cooled address and one still cooling');
 
     // 2. Withdraw to the cooled address, and confirm with the next code (an authenticator a step ahead).
-    const requested = await call('POST', '/v1/withdrawals', {
-      token,
+    const made = await drawbridge.POST('/v1/withdrawals', {
       body: { asset: 'BTC', network: 'bitcoin', amount: '0.01', destination_id: cooled },
     });
-    assert.equal(requested.status, 201, JSON.stringify(requested.body));
-    assert.deepEqual(requested.body.warnings, []);
-    const confirmed = await call('POST', `/v1/withdrawals/${requested.body.id}/confirm`, {
-      token,
+    assert.ok(made.data, JSON.stringify(made.error));
+    assert.deepEqual(made.data.warnings, []);
+    const requested = { body: made.data };
+    const confirmed = await drawbridge.POST('/v1/withdrawals/{id}/confirm', {
+      params: { path: { id: made.data.id } },
       body: { proof: { method: 'totp', code: totpAt(secret, new Date(Date.now() + 30_000)) } },
     });
-    assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-    assert.equal(confirmed.body.state, 'queued', 'the price is fresh and nothing holds it');
+    assert.ok(confirmed.data, JSON.stringify(confirmed.error));
+    assert.equal(confirmed.data.state, 'queued', 'the price is fresh and nothing holds it');
 
     // 3. Watch it: released, broadcast, completed.
     const done = await until('the withdrawal to complete', async () => {

@@ -52,7 +52,9 @@ for (const { engine, describeOn } of await eachEngine()) {
         [ids[0]],
       );
       assert.equal(second.body.has_more, false);
-      const decided = await api(running, 'GET', `/v1/operator/withdrawals/${ids[0]}`, { token: support.token });
+      const decided = await api(running, 'GET', `/v1/operator/withdrawals/${ids[0]}`, {
+        token: support.token,
+      });
       assert.equal(decided.status, 200, JSON.stringify(decided.body));
       assert.equal(decided.body.account_id, aliceId);
       assert.ok(decided.body.rules.length > 0, 'each screening rule with its outcome and reason');
