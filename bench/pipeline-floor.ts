@@ -140,7 +140,7 @@ function statements(engine: 'sqlite' | 'postgres') {
     confirmedSince:
       'select "asset", "amount", "created_at" from "withdrawals" where "account_id" = ? and "id" <> ? and "created_at" >= ? and "state" in (?, ?, ?, ?, ?, ?, ?, ?) order by "created_at" limit ?',
     claimTotpStep:
-      'update "principals" set "last_totp_step" = ?, "mfa_failures" = ? where "id" = ? and "last_totp_step" < ?',
+      'update "principals" set "last_totp_step" = ?, "mfa_failures" = ?, "totp_last_step_session" = ?, "totp_last_step_ip" = ? where "id" = ? and "last_totp_step" < ?',
     // The customer's in-flight account is opened by its first withdrawal (the warm-up round's).
     ledgerAccountByOwner:
       'select * from "ledger_accounts" where "owner_id" = ? and "asset" = ? and "kind" = ?',
@@ -402,7 +402,16 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
     one(entries!.rows, 'address-book entry');
     const factor = one(factors!.rows, 'TOTP factor');
     const usedBefore = withdrawal.destination_used === true || Number(withdrawal.destination_used) === 1;
-    if ((await s.run('claimTotpStep', [request.totpStep, 0, customer.id, request.totpStep])) !== 1)
+    if (
+      (await s.run('claimTotpStep', [
+        request.totpStep,
+        0,
+        'bench-session',
+        '127.0.0.1',
+        customer.id,
+        request.totpStep,
+      ])) !== 1
+    )
       throw new Error('floor: the TOTP step was used before');
     const [d, c] = await accountsForHold(s, held!.rows, customer.id, at);
     const hold = BigInt(AMOUNT) + BigInt(FEE);
