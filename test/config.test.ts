@@ -95,7 +95,7 @@ describe('a bad value anywhere', () => {
       [{ COOKIE_SECURE: 'yes' }, 'COOKIE_SECURE', /true or false/],
       [{ SMTP_URL: 'http://mail' }, 'SMTP_URL', /smtp:\/\//],
       [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL', /http\(s\) URL/],
-      [{ PRICE_SOURCE: 'coingecko' }, 'PRICE_SOURCE', /simulated, none/],
+      [{ PRICE_SOURCE: 'coingecko' }, 'PRICE_SOURCE', /simulated, http, none/],
       [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT', /json, pretty/],
     ];
     for (const [env, field, reason] of cases) {

@@ -8358,7 +8358,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * @description RFC 9457 problem details. `code` is stable for clients to react to; `field` names the input at fault as a path into the request (`body.amount`, `querystring.limit`, `events/1`); `errors` lists every field at fault.
+         * @description RFC 9457 problem details. `code` is stable for clients to react to; `field` names the input at fault as a JSON pointer (RFC 6901) into the request (`/body/amount`, `/body/events/1`, `/query/limit`, `/params/id`, `/headers/x-csrf-token`); `errors` lists every field at fault.
          * @example {
          *       "type": "https://drawbridge.dev/problems/invalid-input",
          *       "title": "Invalid input",
@@ -8366,10 +8366,10 @@ export interface components {
          *       "detail": "amount: must be at least the fee (0.0001 BTC)",
          *       "instance": "/v1/withdrawals",
          *       "code": "INVALID_INPUT",
-         *       "field": "amount",
+         *       "field": "/body/amount",
          *       "errors": [
          *         {
-         *           "field": "amount",
+         *           "field": "/body/amount",
          *           "reason": "must be at least the fee (0.0001 BTC)"
          *         }
          *       ],

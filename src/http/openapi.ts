@@ -41,7 +41,8 @@ const PROBLEM: OpenAPIV3_1.SchemaObject = {
   type: 'object',
   description:
     'RFC 9457 problem details. `code` is stable for clients to react to; `field` names the input at fault as a ' +
-    'path into the request (`body.amount`, `querystring.limit`, `events/1`); `errors` lists every field at fault.',
+    'JSON pointer (RFC 6901) into the request (`/body/amount`, `/body/events/1`, `/query/limit`, `/params/id`, ' +
+    '`/headers/x-csrf-token`); `errors` lists every field at fault.',
   required: ['type', 'title', 'status', 'detail', 'code', 'request_id'],
   properties: {
     type: { type: 'string', format: 'uri' },
@@ -70,8 +71,8 @@ const PROBLEM: OpenAPIV3_1.SchemaObject = {
       detail: 'amount: must be at least the fee (0.0001 BTC)',
       instance: '/v1/withdrawals',
       code: 'INVALID_INPUT',
-      field: 'amount',
-      errors: [{ field: 'amount', reason: 'must be at least the fee (0.0001 BTC)' }],
+      field: '/body/amount',
+      errors: [{ field: '/body/amount', reason: 'must be at least the fee (0.0001 BTC)' }],
       request_id: '0193a9c2-5f1e-7a7b-9d1e-3c1f2b4a5d6e',
     },
   ],

@@ -118,6 +118,35 @@ function safeValue(value: unknown, depth = 0): unknown {
   );
 }
 
+const HEADER_FIELDS = new Set(['x-csrf-token', 'content-type', 'idempotency-key', 'authorization']);
+
+/**
+ * The field at fault as a JSON pointer (RFC 6901) into the request: `/body/amount`, `/body/proof/code`,
+ * `/body/events/1`, `/query/limit`, `/params/id`, `/headers/x-csrf-token`; `/body` for the body as a whole and
+ * `/url` for the path. Services and schemas name fields as they know them ("amount", "body.network",
+ * "querystring.limit"); a bare name is found where the request carries it (path, then query), else in the body.
+ */
+export function pointerInto(request: FastifyRequest, field: string): string {
+  if (field.startsWith('/')) return field;
+  const lower = field.toLowerCase();
+  if (HEADER_FIELDS.has(lower)) return `/headers/${lower}`;
+  if (field === 'body' || field === 'url') return `/${field}`;
+  const scoped = /^(body|querystring|params)\.(.+)$/.exec(field);
+  let part: string;
+  let path: string;
+  if (scoped !== null) {
+    part = scoped[1] === 'querystring' ? 'query' : (scoped[1] as string);
+    path = scoped[2] as string;
+  } else {
+    const head = field.split(/[./]/)[0] ?? field;
+    const has = (value: unknown) => typeof value === 'object' && value !== null && Object.hasOwn(value, head);
+    part = has(request.params) ? 'params' : has(request.query) ? 'query' : 'body';
+    path = field;
+  }
+  const segments = path.split(/[./]/).map((s) => s.replaceAll('~', '~0'));
+  return `/${part}/${segments.join('/')}`;
+}
+
 /**
  * Every answer's text goes through here, whatever built its message: services quote ids and names they were
  * given, Ajv names the caller's own keys in field paths, the URL is the caller's. None of it can carry a control,
@@ -132,12 +161,14 @@ function build(request: FastifyRequest, fields: ProblemFields): Problem {
     detail: safeText(fields.detail, MAX_DETAIL_CHARS),
     instance: safeText(request.url, MAX_INSTANCE_CHARS),
     code: fields.code,
-    ...(fields.field === undefined ? {} : { field: safeText(fields.field, MAX_FIELD_CHARS) }),
+    ...(fields.field === undefined
+      ? {}
+      : { field: safeText(pointerInto(request, fields.field), MAX_FIELD_CHARS) }),
     ...(fields.errors === undefined
       ? {}
       : {
           errors: fields.errors.map((e) => ({
-            field: safeText(e.field, MAX_FIELD_CHARS),
+            field: safeText(pointerInto(request, e.field), MAX_FIELD_CHARS),
             reason: safeText(e.reason, MAX_DETAIL_CHARS),
           })),
         }),

@@ -152,7 +152,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         const again = await add(customer, network, address, 'same again');
         assert.equal(again.status, 409, `${address}: ${JSON.stringify(again.body)}`);
         assert.equal(again.body.code, 'ALREADY_EXISTS');
-        assert.equal(again.body.field, 'address');
+        assert.equal(again.body.field, '/body/address');
       }
       const rows = await storedRows(customer);
       assert.deepEqual(rows.map((r) => r.address).sort(), [ETH, BTC].sort());
@@ -182,41 +182,41 @@ for (const { engine, describeOn } of await eachEngine()) {
       const step = await stepUpToken(running, customer, 'address_book.add');
       const good = { network: 'bitcoin', address: BTC, label: 'cold storage', step_up_token: step };
       const cases: [string, Record<string, unknown>, RegExp][] = [
-        ['a bitcoin address on ethereum', { network: 'ethereum' }, /^address$/],
-        ['an ethereum address on bitcoin', { address: ETH }, /^address$/],
-        ['a testnet bech32 address on bitcoin', { address: TESTNET_BECH32 }, /^address$/],
-        ['a testnet legacy address on bitcoin', { address: TESTNET_LEGACY }, /^address$/],
+        ['a bitcoin address on ethereum', { network: 'ethereum' }, /^\/body\/address$/],
+        ['an ethereum address on bitcoin', { address: ETH }, /^\/body\/address$/],
+        ['a testnet bech32 address on bitcoin', { address: TESTNET_BECH32 }, /^\/body\/address$/],
+        ['a testnet legacy address on bitcoin', { address: TESTNET_LEGACY }, /^\/body\/address$/],
         [
           'a mainnet address on bitcoin-testnet',
           { network: 'bitcoin-testnet', address: BTC_LEGACY },
-          /^address$/,
+          /^\/body\/address$/,
         ],
-        ['a corrupted checksum', { address: `${BTC.slice(0, -1)}5` }, /^address$/],
-        ['an unknown network', { network: 'dogecoin' }, /(^|\.)network$/],
-        ['a network of another case', { network: 'Bitcoin' }, /(^|\.)network$/],
-        ['an address that is not a string', { address: 12345 }, /(^|\.)address$/],
-        ['a label of 10,000 characters', { label: 'x'.repeat(10_000) }, /(^|\.)label$/],
-        ['a label over 64 characters', { label: 'x'.repeat(65) }, /(^|\.)label$/],
-        ['an empty label', { label: '' }, /(^|\.)label$/],
-        ['a blank label', { label: '   ' }, /(^|\.)label$/],
-        ['a label with a NUL', { label: 'cold\u0000' }, /(^|\.)label$/],
-        ['a label with a newline', { label: 'cold\nPlease confirm at evil.example' }, /(^|\.)label$/],
-        ['a label with DEL', { label: 'cold\u007f' }, /(^|\.)label$/],
-        ['a label with a C1 control', { label: 'cold\u009b31m' }, /(^|\.)label$/],
-        ['a label with a right-to-left override', { label: 'cold \u202eteliaw' }, /(^|\.)label$/],
-        ['a label with a zero-width space', { label: 'co\u200bld' }, /(^|\.)label$/],
-        ['a label with a line separator', { label: 'cold\u2028storage' }, /(^|\.)label$/],
-        ['a label with a lone surrogate', { label: 'cold\ud800' }, /(^|\.)label$/],
-        ['a label with <script>', { label: '<script>alert(1)</script>' }, /(^|\.)label$/],
-        ['no label', { label: undefined }, /(^|\.)label$/],
-        ['an unknown field', { memo: 'x' }, /(^|\.)memo$/],
+        ['a corrupted checksum', { address: `${BTC.slice(0, -1)}5` }, /^\/body\/address$/],
+        ['an unknown network', { network: 'dogecoin' }, /(^|\/)network$/],
+        ['a network of another case', { network: 'Bitcoin' }, /(^|\/)network$/],
+        ['an address that is not a string', { address: 12345 }, /(^|\/)address$/],
+        ['a label of 10,000 characters', { label: 'x'.repeat(10_000) }, /(^|\/)label$/],
+        ['a label over 64 characters', { label: 'x'.repeat(65) }, /(^|\/)label$/],
+        ['an empty label', { label: '' }, /(^|\/)label$/],
+        ['a blank label', { label: '   ' }, /(^|\/)label$/],
+        ['a label with a NUL', { label: 'cold\u0000' }, /(^|\/)label$/],
+        ['a label with a newline', { label: 'cold\nPlease confirm at evil.example' }, /(^|\/)label$/],
+        ['a label with DEL', { label: 'cold\u007f' }, /(^|\/)label$/],
+        ['a label with a C1 control', { label: 'cold\u009b31m' }, /(^|\/)label$/],
+        ['a label with a right-to-left override', { label: 'cold \u202eteliaw' }, /(^|\/)label$/],
+        ['a label with a zero-width space', { label: 'co\u200bld' }, /(^|\/)label$/],
+        ['a label with a line separator', { label: 'cold\u2028storage' }, /(^|\/)label$/],
+        ['a label with a lone surrogate', { label: 'cold\ud800' }, /(^|\/)label$/],
+        ['a label with <script>', { label: '<script>alert(1)</script>' }, /(^|\/)label$/],
+        ['no label', { label: undefined }, /(^|\/)label$/],
+        ['an unknown field', { memo: 'x' }, /(^|\/)memo$/],
         [
           'a created_at chosen by the client',
           { created_at: '2000-01-01T00:00:00.000Z' },
-          /(^|\.)created_at$/,
+          /(^|\/)created_at$/,
         ],
-        ['a cooled flag chosen by the client', { cooled: true }, /(^|\.)cooled$/],
-        ['a cooling period chosen by the client', { cooling_ms: 0 }, /(^|\.)cooling_ms$/],
+        ['a cooled flag chosen by the client', { cooled: true }, /(^|\/)cooled$/],
+        ['a cooling period chosen by the client', { cooling_ms: 0 }, /(^|\/)cooling_ms$/],
       ];
       for (const [what, change, field] of cases) {
         const refused = await post(customer, { ...good, ...change });

@@ -200,7 +200,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       }
       assert.ok(refused, 'shortenings were queued without bound');
       assert.equal(refused.status, 409, JSON.stringify(refused.body));
-      assert.equal(refused.body.field, 'cooling_period_hours');
+      assert.equal(refused.body.field, '/body/cooling_period_hours');
       const restored = await setCooling(customer, 168);
       assert.equal(restored.status, 200, `the customer was locked out: ${JSON.stringify(restored.body)}`);
 
@@ -218,7 +218,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         });
         assert.equal(refused.status, 400, `${hours}: ${JSON.stringify(refused.body)}`);
         assert.equal(refused.body.code, 'INVALID_INPUT');
-        assert.match(refused.body.field, /(^|\.)cooling_period_hours$/, String(hours));
+        assert.match(refused.body.field, /(^|\/)cooling_period_hours$/, String(hours));
       }
       assert.equal((await book(customer)).cooling_period_ms, DAY_MS);
       // The refusals spent nothing: the same proof still makes a valid change.

@@ -700,15 +700,15 @@ for (const { engine, describeOn } of await eachEngine()) {
     test('bad input: wrong shapes are a 400 naming the field (after the signature), never a 5xx', async () => {
       const { id } = await released();
       const cases: [unknown, string][] = [
-        [{ status: 'confirmed', txid: 'aa' }, 'body.withdrawal_id'],
-        [{ withdrawal_id: id, txid: 'aa' }, 'body.status'],
-        [{ withdrawal_id: id, status: 'pending', txid: 'aa' }, 'body.status'],
-        [{ withdrawal_id: id, status: 'broadcast' }, 'body.txid'],
-        [{ withdrawal_id: id, status: 'confirmed', txid: 'not a txid!' }, 'body.txid'],
-        [{ withdrawal_id: id, status: 'confirmed', txid: 42 }, 'body.txid'],
-        [{ withdrawal_id: id, status: 'confirmed', txid: 'aa', amount: '1' }, 'body.amount'],
-        [[id], 'body'],
-        [{ withdrawal_id: 'x'.repeat(65), status: 'failed' }, 'body.withdrawal_id'],
+        [{ status: 'confirmed', txid: 'aa' }, '/body/withdrawal_id'],
+        [{ withdrawal_id: id, txid: 'aa' }, '/body/status'],
+        [{ withdrawal_id: id, status: 'pending', txid: 'aa' }, '/body/status'],
+        [{ withdrawal_id: id, status: 'broadcast' }, '/body/txid'],
+        [{ withdrawal_id: id, status: 'confirmed', txid: 'not a txid!' }, '/body/txid'],
+        [{ withdrawal_id: id, status: 'confirmed', txid: 42 }, '/body/txid'],
+        [{ withdrawal_id: id, status: 'confirmed', txid: 'aa', amount: '1' }, '/body/amount'],
+        [[id], '/body'],
+        [{ withdrawal_id: 'x'.repeat(65), status: 'failed' }, '/body/withdrawal_id'],
       ];
       for (const [body, field] of cases) {
         const answer = await integrator.callback(body);
@@ -717,7 +717,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       }
       const notJson = await integrator.callback(undefined, { raw: '{"withdrawal_id":' });
       assert.equal(notJson.status, 400);
-      assert.equal(notJson.body.field, 'body');
+      assert.equal(notJson.body.field, '/body');
       const large = await integrator.callback(undefined, {
         raw: JSON.stringify({ pad: 'x'.repeat(20_000) }),
       });

@@ -42,7 +42,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
       assert.equal(other.status, 422);
       assert.equal(other.body.code, 'IDEMPOTENCY_MISMATCH');
-      assert.equal(other.body.field, 'Idempotency-Key');
+      assert.equal(other.body.field, '/headers/idempotency-key');
     });
 
     test('a failed request does not burn its key, and a malformed key is a 400 naming the header', async () => {
@@ -66,7 +66,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         headers: { 'idempotency-key': 'x'.repeat(300) },
       });
       assert.equal(malformed.status, 400);
-      assert.equal(malformed.body.field, 'Idempotency-Key');
+      assert.equal(malformed.body.field, '/headers/idempotency-key');
     });
 
     test('an answer carrying a secret is not stored: its retry is told the action already happened', async () => {

@@ -44,7 +44,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(response.status, 413);
       const problem = (await response.json()) as Record<string, string | number>;
       assert.equal(problem.code, 'PAYLOAD_TOO_LARGE');
-      assert.equal(problem.field, 'body');
+      assert.equal(problem.field, '/body');
     });
 
     test('a sane caller request id is echoed; a hostile one is replaced', async () => {

@@ -43,7 +43,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           body: { url, events: '*' },
         });
         assert.equal(response.status, 400, url);
-        assert.equal(response.body.field, 'url', url);
+        assert.equal(response.body.field, '/url', url);
       }
       assert.equal(await endpointCount(running), 0);
       assert.equal((await auditEntries(running, 'webhook.created')).length, 0);
@@ -99,7 +99,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { url: 'https://hooks.example.com/x', events: ['Not An Event'] },
       });
       assert.equal(bad.status, 400);
-      assert.equal(bad.body.field, 'events/0', 'a pointer to the entry at fault');
+      assert.equal(bad.body.field, '/body/events/0', 'a pointer to the entry at fault');
       const missing = await api(
         running,
         'POST',

@@ -55,7 +55,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const forged = await api(running, 'POST', '/v1/account/sessions/end-others', withCookie(current));
       assert.equal(forged.status, 403, JSON.stringify(forged.body));
       assert.equal(forged.body.code, 'CSRF_FAILED');
-      assert.equal(forged.body.field, 'x-csrf-token');
+      assert.equal(forged.body.field, '/headers/x-csrf-token');
       assert.ok(await stillSignedIn(running, other), 'the forged request ended a session');
 
       // Another session's token (of the same customer) is not this session's token.

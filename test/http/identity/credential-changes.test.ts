@@ -59,7 +59,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { token, password: 'yet another passphrase' },
       });
       assert.equal(replay.status, 400);
-      assert.equal(replay.body.field, 'token');
+      assert.equal(replay.body.field, '/body/token');
     });
 
     test('an email change needs a step-up proof, is confirmed by the new address, tells the old one and pauses withdrawals', async () => {

@@ -79,7 +79,7 @@ for (const { engine, describeOn } of await eachEngine()) {
 
       const again = await lockWithToken(token);
       assert.equal(again.status, 400);
-      assert.equal(again.body.field, 'token');
+      assert.equal(again.body.field, '/body/token');
       assert.match(again.body.detail, /already used/);
 
       for (const bad of ['garbage', 'A'.repeat(43), 'A'.repeat(129)]) {
@@ -162,7 +162,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { reason: '' },
       });
       assert.equal(noReason.status, 400);
-      assert.equal(noReason.body.field, 'reason');
+      assert.equal(noReason.body.field, '/body/reason');
       const byCustomer = await api(running, 'POST', `/v1/operator/customers/${id}/unlock`, {
         token: customer.token,
         body: { reason: 'let me in' },

@@ -249,7 +249,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         },
       });
       assert.equal(reused.status, 400);
-      assert.equal(reused.body.field, 'challenge_id');
+      assert.equal(reused.body.field, '/body/challenge_id');
     });
 
     test('garbage or oversized WebAuthn input gets a 4xx problem naming the field, never a 5xx', async () => {
@@ -258,12 +258,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       const challenge = await good();
       const valid = customer.authenticator.getAssertion(challenge.options, TEST_ORIGIN);
       const cases: [string, unknown, RegExp][] = [
-        ['not an object', 'garbage', /^proof\.response$/],
-        ['bad id', { ...valid, id: '***', rawId: '***' }, /^proof\.response\.id$/],
+        ['not an object', 'garbage', /^\/body\/proof\/response$/],
+        ['bad id', { ...valid, id: '***', rawId: '***' }, /^\/body\/proof\/response\/id$/],
         [
           'padded base64',
           { ...valid, response: { ...valid.response, signature: `${valid.response.signature}==` } },
-          /^proof\.response\.response\.signature$/,
+          /^\/body\/proof\/response\/response\/signature$/,
         ],
         [
           'client data not JSON',
@@ -271,12 +271,12 @@ for (const { engine, describeOn } of await eachEngine()) {
             ...valid,
             response: { ...valid.response, clientDataJSON: Buffer.from('{oops').toString('base64url') },
           },
-          /^proof\.response\.response\.clientDataJSON$/,
+          /^\/body\/proof\/response\/response\/clientDataJSON$/,
         ],
         [
           'oversized field',
           { ...valid, response: { ...valid.response, authenticatorData: 'A'.repeat(20_000) } },
-          /^proof\.response\.response\.authenticatorData$/,
+          /^\/body\/proof\/response\/response\/authenticatorData$/,
         ],
       ];
       for (const [name, response, field] of cases) {
@@ -293,7 +293,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         response: { ...valid.response, signature: 'A'.repeat(70_000) },
       });
       assert.equal(huge.status, 413);
-      assert.equal(huge.body.field, 'body');
+      assert.equal(huge.body.field, '/body');
 
       const options = await api(running, 'POST', '/v1/mfa/passkeys/options', {
         token: customer.token,
@@ -317,7 +317,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           body: { challenge_id: options.body.challenge_id, response },
         });
         assert.equal(refused.status, 400, JSON.stringify(refused.body));
-        assert.match(refused.body.field, /^response/);
+        assert.match(refused.body.field, /^\/body\/response/);
       }
 
       const loginGarbage = await login(running, customer.email, {
@@ -333,7 +333,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
       // The shape is checked before the password, so the answer says nothing about the password either way.
       assert.equal(wrongPassword.status, 400, JSON.stringify(wrongPassword.body));
-      assert.match(wrongPassword.body.field, /^proof\.response/);
+      assert.match(wrongPassword.body.field, /^\/body\/proof\/response/);
     });
 
     test('a verified customer without passkeys can still add one as a second factor', async () => {

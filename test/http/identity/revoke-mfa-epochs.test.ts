@@ -160,7 +160,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { customer_id: id, method: 'totp' },
       });
       assert.equal(scoped.status, 400);
-      assert.equal(scoped.body.field, 'method');
+      assert.equal(scoped.body.field, '/body/method');
       await revokeMfa({ customer_id: id }, analyst.token);
       assert.equal((await totpStepUp(target.token, target.secret)).status, 401);
       assert.equal((await totpStepUp(bystander.token, bystander.secret)).status, 200);

@@ -38,7 +38,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           body: { action, required: false, step_up_token: proof },
         });
         assert.equal(refused.status, 400, JSON.stringify(refused.body));
-        assert.equal(refused.body.field, 'required');
+        assert.equal(refused.body.field, '/body/required');
         assert.equal((await settingRows(customer.email, `mfa_policy:${action}`)).length, 1);
       }
       const policy = await api(running, 'GET', '/v1/account/mfa-policy', { token: customer.token });
@@ -54,7 +54,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { action: 'everything', required: false, step_up_token: proof },
       });
       assert.equal(unknown.status, 400);
-      assert.equal(unknown.body.field, 'action');
+      assert.equal(unknown.body.field, '/body/action');
       const stillGood = await api(running, 'PUT', '/v1/account/mfa-policy', {
         token: customer.token,
         body: { action: 'settings', required: true, step_up_token: proof },
@@ -121,7 +121,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { code: '<b>x</b>', step_up_token: await stepUpToken(running, customer, 'anti_phishing.set') },
       });
       assert.equal(markup.status, 400);
-      assert.equal(markup.body.field, 'code');
+      assert.equal(markup.body.field, '/body/code');
 
       const firstSet = await api(running, 'PUT', '/v1/account/anti-phishing-code', {
         token: customer.token,

@@ -37,7 +37,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
       assert.equal(misused.status, 403, JSON.stringify(misused.body));
       assert.equal(misused.body.code, 'STEP_UP_REQUIRED');
-      assert.equal(misused.body.field, 'step_up_token');
+      assert.equal(misused.body.field, '/body/step_up_token');
       assert.equal(misused.body.action, 'mfa.policy');
 
       const policy = await api(running, 'GET', '/v1/account/mfa-policy', { token: customer.token });
@@ -169,7 +169,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { action: 'withdrawal.everything', proof: { method: 'totp', code: '123456' } },
       });
       assert.equal(unknownAction.status, 400);
-      assert.equal(unknownAction.body.field, 'action');
+      assert.equal(unknownAction.body.field, '/body/action');
     });
   });
 }

@@ -45,7 +45,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     function assertJustUsed(answer: { status: number; body: Record<string, unknown> }) {
       assert.equal(answer.status, 409, JSON.stringify(answer.body));
       assert.equal(answer.body.code, 'TOTP_ALREADY_USED');
-      assert.equal(answer.body.field, 'proof.code');
+      assert.equal(answer.body.field, '/body/proof/code');
       assert.match(String(answer.body.detail), /just used; wait for the next one/);
     }
 

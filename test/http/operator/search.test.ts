@@ -68,11 +68,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.deepEqual(none.body.withdrawals, []);
 
       for (const [query, field] of [
-        ['state=lost', 'state'],
-        ['asset=DOGE', 'asset'],
-        ['created_from=yesterday', 'created_from'],
-        ['limit=0', 'limit'],
-        ['limit=201', 'limit'],
+        ['state=lost', '/query/state'],
+        ['asset=DOGE', '/query/asset'],
+        ['created_from=yesterday', '/query/created_from'],
+        ['limit=0', '/query/limit'],
+        ['limit=201', '/query/limit'],
       ] as const) {
         const refused = await search(query);
         assert.equal(refused.status, 400, `${query}: ${JSON.stringify(refused.body)}`);
@@ -149,10 +149,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       const next = await search(`action=withdrawal.*&limit=1&starting_after=${family.body.entries[0].id}`);
       assert.ok(next.body.entries[0].seq < family.body.entries[0].seq);
       for (const [query, field] of [
-        ['action=with*drawal', 'action'],
-        ['action=a%20b', 'action'],
-        ['starting_after=01a21e3d-0000-7000-8000-000000000000', 'starting_after'],
-        ['from=soon', 'from'],
+        ['action=with*drawal', '/query/action'],
+        ['action=a%20b', '/query/action'],
+        ['starting_after=01a21e3d-0000-7000-8000-000000000000', '/query/starting_after'],
+        ['from=soon', '/query/from'],
       ] as const) {
         const refused = await search(query);
         assert.equal(refused.status, 400, `${query}: ${JSON.stringify(refused.body)}`);

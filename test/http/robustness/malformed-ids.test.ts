@@ -189,7 +189,10 @@ function assertFieldProblem(response: ApiResponse, field: string, what: string):
   assert.equal(response.status, 400, `${what}: ${JSON.stringify(response.body)}`);
   assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, what);
   assert.equal(response.body.code, 'INVALID_INPUT', what);
-  assert.equal(response.body.field, field, `${what}: ${JSON.stringify(response.body)}`);
+  // The problem names it as a JSON pointer into the request: params.id is /params/id, querystring.x /query/x.
+  const scoped = /^(params|querystring|body)\./.test(field) ? field : `body.${field}`;
+  const pointer = `/${scoped.replace(/^querystring\./, 'query.').replaceAll('.', '/')}`;
+  assert.equal(response.body.field, pointer, `${what}: ${JSON.stringify(response.body)}`);
   assert.ok(String(response.body.type).startsWith('https://'), what);
 }
 

@@ -20,7 +20,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.equal(response.headers.get('content-type'), 'application/problem+json; charset=utf-8');
         const problem = (await response.json()) as { code: string; field: string; detail: string };
         assert.equal(problem.code, 'UNSUPPORTED_MEDIA_TYPE');
-        assert.equal(problem.field, 'content-type');
+        assert.equal(problem.field, '/headers/content-type');
         assert.match(problem.detail, /application\/json/);
       }
       const list = await fetch(`${running.url}/v1/withdrawals`, {

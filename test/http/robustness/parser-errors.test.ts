@@ -87,7 +87,7 @@ for (const { engine, skip } of await testEngines()) {
         400,
         'bad url',
       );
-      assert.equal(badUrlBody.field, 'url');
+      assert.equal(badUrlBody.field, '/url');
       assert.doesNotMatch(String(badUrlBody.detail), /%zz/);
       const long = await fetch(`${running.url}/v1/withdrawals/${'a'.repeat(150)}`);
       const longBody = (await long.json()) as Record<string, string>;

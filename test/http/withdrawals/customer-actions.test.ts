@@ -178,7 +178,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       }
       const onOperator = await credit({ account_id: commander.id, amount: '1', output_index: 5 });
       assert.equal(onOperator.status, 400, JSON.stringify(onOperator.body));
-      assert.equal(onOperator.body.field, 'account_id');
+      assert.equal(onOperator.body.field, '/body/account_id');
       assert.deepEqual(await balanceOf(running, customer.token), { available: '0.75', held: '0' });
     });
 
@@ -275,12 +275,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       const badProofs: [unknown, RegExp][] = [
         [{}, /proof/],
         [{ proof: 'totp' }, /proof/],
-        [{ proof: { method: 'sms', code: '123456' } }, /proof\.method/],
-        [{ proof: { method: 'totp' } }, /proof\.code/],
-        [{ proof: { method: 'totp', code: '123456', extra: 1 } }, /proof\.extra/],
-        [{ proof: { method: 'passkey' } }, /proof\.challenge_id/],
-        [{ proof: { method: 'passkey', challenge_id: 'x', response: 'garbage' } }, /proof\.response/],
-        [{ proof: { method: 'passkey', challenge_id: 'x', response: { id: 'abc' } } }, /proof\.response/],
+        [{ proof: { method: 'sms', code: '123456' } }, /proof\/method/],
+        [{ proof: { method: 'totp' } }, /proof\/code/],
+        [{ proof: { method: 'totp', code: '123456', extra: 1 } }, /proof\/extra/],
+        [{ proof: { method: 'passkey' } }, /proof\/challenge_id/],
+        [{ proof: { method: 'passkey', challenge_id: 'x', response: 'garbage' } }, /proof\/response/],
+        [{ proof: { method: 'passkey', challenge_id: 'x', response: { id: 'abc' } } }, /proof\/response/],
         [{ proof: { method: 'totp', code: '123456' }, amount: '0.2' }, /amount/],
       ];
       for (const [body, field] of badProofs) {

@@ -160,7 +160,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         body: { url: 'https://hooks.example.com/x', events: ['withdrawal.completed', 'withdrawal.finished'] },
       });
       assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
-      assert.equal(unknown.body.field, 'events/1');
+      assert.equal(unknown.body.field, '/body/events/1');
       assert.match(unknown.body.detail, /withdrawal\.finished.*not an event type/);
 
       const endpoint = await loopbackEndpoint(running.context, 'http://127.0.0.1:9/test', ['account.locked']);
@@ -194,7 +194,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         token: admin.token,
       });
       assert.equal(badLimit.status, 400);
-      assert.equal(badLimit.body.field, 'limit');
+      assert.equal(badLimit.body.field, '/query/limit');
     });
   });
 }

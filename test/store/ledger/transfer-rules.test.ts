@@ -149,7 +149,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           assert.deepEqual(
             { ...error.details },
             {
-              accountId: alice.id,
+              account_id: alice.id,
               asset: 'BTC',
               available: '1000',
               requested: '1001',
