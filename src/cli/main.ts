@@ -50,10 +50,12 @@ registerCustomer(program);
 
 // Every command takes --data-dir (the embedded database and keys; DATABASE_URL still selects PostgreSQL), wherever
 // it is written on the line: it sets DRAWBRIDGE_DATA_DIR before the command reads its configuration.
+let running: Command | undefined;
 function withDataDir(command: Command): void {
   if (command.commands.length === 0) {
     command.option('--data-dir <dir>', 'the data directory (default ./data, or DRAWBRIDGE_DATA_DIR)');
     command.hook('preAction', (_, action) => {
+      running = action;
       const dataDir = action.opts().dataDir;
       if (typeof dataDir === 'string') process.env.DRAWBRIDGE_DATA_DIR = dataDir;
     });
@@ -70,10 +72,26 @@ try {
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
   if (error instanceof DomainError) {
+    // A service names its input (account_id); on the command line that is a flag (--account): say which.
+    const flag = error.field === undefined ? undefined : flagFor(running, error.field);
     process.stderr.write(
-      `${JSON.stringify({ error: error.code, field: error.field, reason: error.message })}\n`,
+      `${JSON.stringify({
+        error: error.code,
+        field: error.field,
+        ...(flag === undefined ? {} : { flag }),
+        reason: error.message,
+      })}\n`,
     );
     process.exit(AUTH_ERRORS.has(error.code) ? 3 : 2);
   }
   throw error;
+}
+
+/** The command's flag that carries `field` (`account_id` is `--account` or `--account-id`), if it has one. */
+function flagFor(command: Command | undefined, field: string): string | undefined {
+  if (command === undefined || field.startsWith('-')) return field.startsWith('-') ? field : undefined;
+  const wanted = field.replaceAll('_', '-');
+  const names = [wanted, wanted.replace(/-id$/, '')];
+  const option = command.options.find((o) => o.long !== undefined && names.includes(o.long.slice(2)));
+  return option?.long;
 }

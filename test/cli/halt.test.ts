@@ -152,6 +152,7 @@ describe('drawbridge halt set refuses bad input', () => {
       assert.match(refusal(noScope).reason, /exactly one of --global, --asset <code> or --account <id>/);
       assert.equal(refusal(twoScopes).field, 'scope');
       assert.equal(refusal(unknownAsset).field, 'asset');
+      assert.equal((refusal(unknownAsset) as { flag?: string }).flag, '--asset', 'the flag that carried it');
       assert.equal(refusal(noReason).field, 'reason');
       assert.match(refusal(noReason).reason, /must say why/);
       assert.equal(refusal(networkAlone).field, 'network');
