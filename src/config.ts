@@ -350,54 +350,30 @@ const boolean = makeValidator<boolean>((input) => {
   throw new Error('must be true or false');
 });
 
-const httpOrigin = makeValidator<string>((input) => {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new Error('must be an http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
-  return url.origin;
-});
+/**
+ * A URL of one of `schemes`, refused in `expected`'s words otherwise (a scheme not allowed is named, after
+ * neutralising it), and given back as `keep` says: the whole text, its normalised form, or its origin.
+ */
+function urlOf(schemes: readonly string[], expected: string, keep: 'text' | 'href' | 'origin') {
+  return makeValidator<string>((input) => {
+    let url: URL;
+    try {
+      url = new URL(input);
+    } catch {
+      throw new Error(`must be ${expected}`);
+    }
+    if (!schemes.includes(url.protocol)) {
+      const given = url.protocol.replace(/[^a-z0-9+.-]/gi, '');
+      throw new Error(`must be ${expected} (${given} is not supported)`);
+    }
+    return keep === 'origin' ? url.origin : keep === 'href' ? url.toString() : input;
+  });
+}
 
-const httpUrl = makeValidator<string>((input) => {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new Error('must be an http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http(s) URL');
-  return url.toString();
-});
-
-const postgresUrl = makeValidator<string>((input) => {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new Error('must be a postgres:// URL');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new Error(
-      `must be a postgres:// URL (${url.protocol.replace(/[^a-z0-9+.-]/gi, '')} is not supported)`,
-    );
-  }
-  return input;
-});
-
-const smtpUrl = makeValidator<string>((input) => {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw new Error('must be an smtp:// or smtps:// URL');
-  }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
-    throw new Error('must be an smtp:// or smtps:// URL');
-  return input;
-});
+const httpOrigin = urlOf(['http:', 'https:'], 'an http(s) URL', 'origin');
+const httpUrl = urlOf(['http:', 'https:'], 'an http(s) URL', 'href');
+const postgresUrl = urlOf(['postgres:', 'postgresql:'], 'a postgres:// URL', 'text');
+const smtpUrl = urlOf(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL', 'text');
 
 const hostList = makeValidator<readonly string[]>((input) =>
   input

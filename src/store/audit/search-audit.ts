@@ -1,4 +1,5 @@
 import type { Database } from '../database.ts';
+import type { SealedEntry } from './seal-audit.ts';
 
 /** What the sealed audit log may be searched by; every field narrows. */
 export interface AuditFilter {
@@ -12,14 +13,8 @@ export interface AuditFilter {
   readonly until?: string | undefined;
 }
 
-export interface AuditRow {
-  readonly seq: number;
-  readonly id: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly subject: string;
-  readonly data: string;
+/** A sealed entry as the chain holds it, with its hash. */
+export interface AuditRow extends SealedEntry {
   readonly hash: string;
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { newId } from '../../../src/core/ids.ts';
 import { eventCatalogue } from '../../../src/core/notifications/event-types.ts';
-import { relayWithdrawalEvents } from '../../../src/services/withdrawals/event-relay.ts';
+import { RELAY_BATCH, relayWithdrawalEvents } from '../../../src/services/withdrawals/event-relay.ts';
 import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { api, mailbox, operatorWithSession } from '../../support/customers.ts';
@@ -145,6 +146,31 @@ for (const { engine, describeOn } of await eachEngine()) {
       );
       assert.equal(bodies.length, 12);
       assert.equal(new Set(bodies.map((body) => body.id)).size, 12);
+    });
+
+    test('more events than one batch are all relayed in one call: a full batch means go on, not stop', async () => {
+      const customer = await readyCustomer(running, 'relay-bound@example.com');
+      const requested = await requestBtc(running, customer, '0.1');
+      await relayWithdrawalEvents(running.context);
+      const extra = RELAY_BATCH * 2 + 7;
+      const at = running.clock.now().toISOString();
+      await running.context.database.db
+        .insertInto('withdrawal_events')
+        .values(
+          Array.from({ length: extra }, () => ({
+            id: newId(),
+            withdrawal_id: requested.body.id as string,
+            at,
+            from_state: 'awaiting_confirmation',
+            to_state: 'cancelled',
+            actor: 'test',
+            reason: null,
+            relayed_at: null,
+          })),
+        )
+        .execute();
+      assert.equal(await relayWithdrawalEvents(running.context), extra);
+      assert.equal(await relayWithdrawalEvents(running.context), 0);
     });
 
     test('the catalogue is published, an unknown type is refused by name, and a test event can be sent and followed', async () => {
