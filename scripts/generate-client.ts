@@ -37,6 +37,8 @@ export async function openApiDocument(): Promise<OpenAPI3> {
         totpKey: randomBytes(32),
         deviceAttestation: selfReportedAttestation,
         releaseKey: generateKeyPairSync('ed25519').privateKey,
+        monitorPublicKey: generateKeyPairSync('ed25519').publicKey,
+        monitorMaxLagMs: 30_000,
         withdrawals: {
           confirmationWindowMs: 5 * 60_000,
           cancelWindowMs: 2 * 60_000,

@@ -1,16 +1,19 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SimulatedChain } from './adapters/custody/simulated-chain.ts';
 import { WebhookCustodyTransport } from './adapters/custody/webhook-signer.ts';
 import { selfReportedAttestation } from './adapters/device-attestation.ts';
-import { loadReleaseKey } from './adapters/release-key.ts';
+import { loadReleaseKey, loadSigningKey } from './adapters/release-key.ts';
 import { loadKey } from './adapters/secret-box.ts';
 import { destinationPolicy, type WebhookDestinationPolicy } from './adapters/webhooks/destination-policy.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
+import { invalidInput } from './core/errors.ts';
 import { usdFromWholeDollars } from './core/money/usd.ts';
+import { keyId } from './core/withdrawals/attestation.ts';
 import type { AppDeps } from './http/app.ts';
 import type { ServiceContext } from './services/context.ts';
 import { CustodyHandover } from './services/custody/handover.ts';
+import type { MonitorContext } from './services/monitor/check.ts';
 import type { Database } from './store/database.ts';
 import { simulatedChainStore } from './store/simulated-chain.ts';
 import type { DomainLog } from './workers/domain-log.ts';
@@ -33,6 +36,11 @@ export async function composeServices(
   return {
     database,
     releaseKey,
+    monitorPublicKey:
+      config.monitor.mode === 'external'
+        ? createPublicKey(config.monitor.publicKeyPem)
+        : createPublicKey(await loadMonitorKey(config)),
+    monitorMaxLagMs: config.monitor.maxLagMs,
     withdrawals: {
       confirmationWindowMs: config.confirmationWindowMs,
       cancelWindowMs: config.cancelWindowMs,
@@ -50,6 +58,31 @@ export async function composeServices(
       publicUrl: config.publicUrl,
       relyingParty: { id: config.rpId, name: 'Drawbridge', origins: config.rpOrigins },
     },
+  };
+}
+
+/** The monitor's signing key: MONITOR_SIGNING_KEY, or monitor-signing.key generated into the data directory. */
+export function loadMonitorKey(config: Config): Promise<KeyObject> {
+  return loadSigningKey({
+    envValue: config.monitor.signingKey,
+    dataDir: config.dataDir,
+    fileName: 'monitor-signing.key',
+  });
+}
+
+/**
+ * The independent monitor's context: the services' database, clock and TOTP sealing key, its own signing key, and
+ * the release key's public half (it checks every attestation after the fact).
+ */
+export async function composeMonitor(config: Config, context: ServiceContext): Promise<MonitorContext> {
+  const signingKey = await loadMonitorKey(config);
+  if (keyId(createPublicKey(signingKey)) !== keyId(context.monitorPublicKey))
+    throw invalidInput('MONITOR_SIGNING_KEY', 'is not the private half of MONITOR_PUBLIC_KEY');
+  return {
+    services: context,
+    signingKey,
+    releasePublicKey: createPublicKey(context.releaseKey),
+    haltScope: config.monitor.haltScope,
   };
 }
 
@@ -80,7 +113,7 @@ export function composeCustody(config: Config, context: ServiceContext, clock: C
       : new SimulatedChain({
           state: simulatedChainStore(context.database),
           clock,
-          publicKey: createPublicKey(context.releaseKey),
+          keys: { release: createPublicKey(context.releaseKey), monitor: context.monitorPublicKey },
           confirmations: config.simulatedConfirmations,
           blockMs: config.simulatedBlockMs,
         });
@@ -90,8 +123,8 @@ export function composeCustody(config: Config, context: ServiceContext, clock: C
 /** The loops a server runs beside its API; they coordinate through the database, so every node runs them. */
 export interface Workers {
   /**
-   * Starts the releaser (expire, release, hand over, settle), the event relay, the audit sealer, the price source
-   * and the outbox dispatcher. `log`, when given, gets one line per security-relevant fact (the domain log).
+   * Starts the releaser (expire, release, hand over, settle), the independent monitor (when embedded), the event
+   * relay, the audit sealer, the price source and the outbox dispatcher. `log`, when given, gets one line per security-relevant fact (the domain log).
    */
   start(onError: (error: unknown, what: string) => void, log?: DomainLog): void;
   /** Stops each after its current round, and closes the SMTP pool. */
@@ -103,6 +136,8 @@ export interface ComposedServer {
   /** What `buildApp` takes. */
   readonly app: AppDeps;
   readonly custody: CustodyHandover;
+  /** The independent monitor when it runs embedded (MONITOR=embedded); undefined when it runs apart. */
+  readonly monitor: MonitorContext | undefined;
   /** For the start-up log: which custody signer, and where (never a secret). */
   readonly custodyDescription:
     | { readonly signer: 'simulated' }
@@ -128,6 +163,9 @@ export async function composeServer(
   const { SimulatedPriceSource } = await import('./adapters/prices/simulated-prices.ts');
   const { HttpJsonPriceSource } = await import('./adapters/prices/http-json-prices.ts');
   const { outboxDispatcherOf } = await import('./workers/outbox-wiring.ts');
+  const { startMonitor } = await import('./workers/monitor.ts');
+  // Embedded, the server runs the monitor too; external, `drawbridge monitor` runs it apart, with the key.
+  const monitor = config.monitor.mode === 'embedded' ? await composeMonitor(config, context) : undefined;
   let running: Workers['stop'] | undefined;
   const workers: Workers = {
     start(onError, log) {
@@ -141,6 +179,10 @@ export async function composeServer(
         interval_ms: 1000,
         onError: (error) => onError(error, 'releaser tick failed'),
       });
+      const monitorLoop =
+        monitor === undefined
+          ? undefined
+          : startMonitor(monitor, { onError: (error) => onError(error, 'monitor pass failed') });
       const relay = startEventRelay(context, {
         interval_ms: 250,
         onError: (error) => onError(error, 'withdrawal event relay failed'),
@@ -183,6 +225,7 @@ export async function composeServer(
       dispatcher.start();
       running = async () => {
         await releaser.stop();
+        await monitorLoop?.stop();
         await relay.stop();
         await prices?.stop();
         await sealer.stop();
@@ -208,6 +251,7 @@ export async function composeServer(
       custodyCallbackSecret: config.custody.signer === 'webhook' ? config.custody.callbackSecret : undefined,
     },
     custody,
+    monitor,
     custodyDescription:
       config.custody.signer === 'webhook'
         ? { signer: 'webhook', origin: new URL(config.custody.url).origin }

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { type CleanedEnv, cleanEnv, makeValidator } from 'envalid';
 import { checkWebhookUrl, destinationPolicy } from './adapters/webhooks/destination-policy.ts';
@@ -20,6 +21,15 @@ export type CustodyConfig =
     };
 
 /** Everything Drawbridge reads from the environment, parsed once at start. */
+type MonitorConfig =
+  | { readonly mode: 'embedded'; readonly signingKey: string | undefined; readonly maxLagMs: number }
+  | {
+      readonly mode: 'external';
+      readonly publicKeyPem: string;
+      readonly signingKey: string | undefined;
+      readonly maxLagMs: number;
+    };
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -53,6 +63,15 @@ export interface Config {
   readonly webhookAllowedHosts: readonly string[];
   readonly allowLoopbackWebhooks: boolean;
   readonly releaseSigningKey: string | undefined;
+  /**
+   * The independent monitor (src/services/monitor). `embedded`: the server runs it and keeps its key, from
+   * MONITOR_SIGNING_KEY or generated into the data directory. `external`: `drawbridge monitor` runs apart with the
+   * key, and the server knows only MONITOR_PUBLIC_KEY, so nothing in the server's process can sign a verdict.
+   */
+  readonly monitor: MonitorConfig & {
+    /** MONITOR_HALT_SCOPE: what a critical finding halts at once. */
+    readonly haltScope: 'global' | 'asset' | 'account';
+  };
   readonly cancelWindowMs: number;
   readonly firstUseCancelWindowMs: number;
   /** Whole US dollars a customer may withdraw in 24 h before review. */
@@ -143,6 +162,26 @@ function variables(raw: Readonly<Record<string, string>>) {
       desc: 'also allow receivers on 127.0.0.1/localhost',
     }),
     RELEASE_SIGNING_KEY: text({ default: undefined, desc: 'base64 Ed25519 seed signing releases' }),
+    MONITOR: oneOf(['embedded', 'external'] as const)({
+      default: 'embedded',
+      desc: 'embedded: the server runs the monitor; external: `drawbridge monitor` runs it apart',
+    }),
+    MONITOR_SIGNING_KEY: text({ default: undefined, desc: "base64 Ed25519 seed of the monitor's verdicts" }),
+    MONITOR_PUBLIC_KEY: text({
+      default: undefined,
+      desc: "with MONITOR=external: the monitor's Ed25519 public key (SPKI PEM)",
+    }),
+    MONITOR_HALT_SCOPE: oneOf(['global', 'asset', 'account'] as const)({
+      default: 'global',
+      desc: "what the monitor halts on a critical finding: everything, the asset's or the account's withdrawals",
+    }),
+    MONITOR_MAX_LAG_SECONDS: wholeNumber(
+      1,
+      3600,
+    )({
+      default: 30,
+      desc: 'a due withdrawal without a verdict for longer raises an alert',
+    }),
     CANCEL_WINDOW_SECONDS: wholeNumber(
       1,
       604_800,
@@ -196,6 +235,8 @@ const EMPTY_IS_UNSET: ReadonlySet<string> = new Set([
   'SMTP_URL',
   'DRAWBRIDGE_TOTP_KEY',
   'RELEASE_SIGNING_KEY',
+  'MONITOR_SIGNING_KEY',
+  'MONITOR_PUBLIC_KEY',
   'WITHDRAWAL_FEES',
   'DEV_MAILBOX',
   'WEBHOOK_ALLOWED_HOSTS',
@@ -261,6 +302,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowedHosts: e.WEBHOOK_ALLOWED_HOSTS,
     allowLoopbackWebhooks: e.ALLOW_LOOPBACK_WEBHOOKS,
     releaseSigningKey: e.RELEASE_SIGNING_KEY,
+    monitor: {
+      ...monitorOf(e.MONITOR, e.MONITOR_SIGNING_KEY, e.MONITOR_PUBLIC_KEY, e.MONITOR_MAX_LAG_SECONDS),
+      haltScope: e.MONITOR_HALT_SCOPE,
+    },
     cancelWindowMs: e.CANCEL_WINDOW_SECONDS * 1000,
     firstUseCancelWindowMs: e.FIRST_USE_CANCEL_WINDOW_SECONDS * 1000,
     dailyLimitUsd: BigInt(e.DAILY_LIMIT_USD),
@@ -318,6 +363,7 @@ function shown(value: unknown): unknown {
 const SECRETS: ReadonlySet<string> = new Set([
   'DRAWBRIDGE_TOTP_KEY',
   'RELEASE_SIGNING_KEY',
+  'MONITOR_SIGNING_KEY',
   'CUSTODY_WEBHOOK_SECRET',
   'CUSTODY_CALLBACK_SECRET',
 ]);
@@ -390,6 +436,29 @@ const feeTable = makeValidator<FeeSchedule>((input) => {
     throw error;
   }
 });
+
+function monitorOf(
+  mode: 'embedded' | 'external',
+  signingKey: string | undefined,
+  publicKey: string | undefined,
+  maxLagSeconds: number,
+): MonitorConfig {
+  const maxLagMs = maxLagSeconds * 1000;
+  if (mode === 'embedded') {
+    if (publicKey !== undefined)
+      throw invalidInput('MONITOR_PUBLIC_KEY', 'is only for MONITOR=external (embedded, the key is its own)');
+    return { mode, signingKey, maxLagMs };
+  }
+  if (publicKey === undefined)
+    throw invalidInput('MONITOR_PUBLIC_KEY', "is required with MONITOR=external: the monitor's public key");
+  try {
+    const key = createPublicKey(publicKey);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not Ed25519');
+  } catch {
+    throw invalidInput('MONITOR_PUBLIC_KEY', 'must be an Ed25519 public key in SPKI PEM');
+  }
+  return { mode, publicKeyPem: publicKey, signingKey, maxLagMs };
+}
 
 function priceSourceOf(kind: 'simulated' | 'http' | 'none', url: string | undefined): Config['priceSource'] {
   if (kind !== 'http') {

@@ -8,13 +8,19 @@ import { composeServer } from '../src/composition.ts';
 import { loadConfig } from '../src/config.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import { buildApp } from '../src/http/app.ts';
-import { releaseDue } from '../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../src/services/withdrawals/settlement.ts';
 import { findHandoff } from '../src/store/custody-callbacks.ts';
 import { eachEngine } from './support/each-engine.ts';
 import { freshDatabase } from './support/engines.ts';
 import type { RunningApp } from './support/http.ts';
-import { balanceOf, confirmTotp, readyCustomer, requestBtc, withdrawalRow } from './support/withdrawals.ts';
+import {
+  balanceOf,
+  confirmTotp,
+  readyCustomer,
+  releaseDue,
+  requestBtc,
+  withdrawalRow,
+} from './support/withdrawals.ts';
 
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(`the composition root builds what the server runs, on ${engine}`, (on) => {
@@ -76,7 +82,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal((await confirmTotp(running, customer, requested.body.id)).status, 200);
       running.clock.advance(10 * 60_000);
       // The first test's confirmed withdrawal is released in the same pass.
-      assert.equal((await releaseDue(running.context, server.custody)).released, 2);
+      assert.ok(server.monitor !== undefined, 'the embedded default runs the monitor');
+      assert.equal((await releaseDue(running.context, server.custody, server.monitor)).released, 2);
       const id = requested.body.id as string;
       assert.equal((await withdrawalRow(running, id)).state, 'broadcast');
       running.clock.advance(999);

@@ -8,6 +8,7 @@ import { registerCustomer } from './commands/customer.ts';
 import { registerDeposit } from './commands/deposit.ts';
 import { registerHalt } from './commands/halt.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTotp } from './commands/totp.ts';
@@ -36,6 +37,7 @@ const program = new Command('drawbridge')
 
 registerServe(program);
 registerMigrate(program);
+registerMonitor(program);
 registerAddress(program);
 registerAudit(program);
 registerOperator(program);

@@ -4025,8 +4025,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The Ed25519 public key that signs release attestations (for custody signers)
-         * @description For custody signers; no session needed. The Ed25519 public key (SPKI PEM) whose private half signs every release attestation, with its `key_id`: check each release against it before signing a transaction.
+         * The two Ed25519 public keys a custody signer pins: the release key and the monitor key
+         * @description For custody signers; no session needed. The Ed25519 public key (SPKI PEM) whose private half signs every release attestation, with its `key_id`, and under `monitor` the key of the independent monitor, whose approving verdict every attestation carries. Check both (drawbridge/attestation's `verifyReleaseAttestation`, or docs/verify-attestation.py) before signing a transaction.
          */
         get: {
             parameters: {
@@ -4047,7 +4047,12 @@ export interface paths {
                          * @example {
                          *       "alg": "Ed25519",
                          *       "key_id": "MCowBQYDK2VwAyEAHw4AKdgGAgvHeQKcWYa3bl5v81iS0Jew97p5XKb8QFM",
-                         *       "public_key_pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAHw4AKdgGAgvHeQKcWYa3bl5v81iS0Jew97p5XKb8QFM=\n-----END PUBLIC KEY-----\n"
+                         *       "public_key_pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAHw4AKdgGAgvHeQKcWYa3bl5v81iS0Jew97p5XKb8QFM=\n-----END PUBLIC KEY-----\n",
+                         *       "monitor": {
+                         *         "alg": "Ed25519",
+                         *         "key_id": "MCowBQYDK2VwAyEA9Hn0Xh0J0dKpLxqvZ1hJ0m8oQ8sR2VbVq4c7GmR0u1Y",
+                         *         "public_key_pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA9Hn0Xh0J0dKpLxqvZ1hJ0m8oQ8sR2VbVq4c7GmR0u1Y=\n-----END PUBLIC KEY-----\n"
+                         *       }
                          *     }
                          */
                         "application/json": {
@@ -4055,6 +4060,12 @@ export interface paths {
                             alg: "Ed25519";
                             key_id: string;
                             public_key_pem: string;
+                            monitor: {
+                                /** @enum {string} */
+                                alg: "Ed25519";
+                                key_id: string;
+                                public_key_pem: string;
+                            };
                         };
                     };
                 };

@@ -48,6 +48,13 @@ export interface ServiceContext {
   readonly withdrawals: WithdrawalSettings;
   /** Ed25519 key that signs release attestations. */
   readonly releaseKey: KeyObject;
+  /**
+   * The independent monitor's Ed25519 public key (its private half is the monitor's alone): the releaser releases
+   * only a withdrawal whose verdict verifies under it, and custody checks it again.
+   */
+  readonly monitorPublicKey: KeyObject;
+  /** A due withdrawal that has waited longer than this for the monitor's verdict raises an alert. */
+  readonly monitorMaxLagMs: number;
 }
 
 /** Who is asking, as the HTTP or CLI edge saw it. */

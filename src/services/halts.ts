@@ -7,7 +7,7 @@ import { isNetwork, type Network } from '../core/networks.ts';
 import { pageLimit } from '../core/paging.ts';
 import { activeHaltsPage, findHalt, type HaltRow, insertHalt, liftHaltRow } from '../store/halts.ts';
 import { findPrincipal } from '../store/identity/principals.ts';
-import { inTransaction } from '../store/transaction.ts';
+import { inTransaction, type Tx } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
 import {
@@ -65,31 +65,45 @@ export async function setHalt(
     // A halt that names no customer covers nothing and would only look like protection.
     if (scope.scope === 'account' && (await findPrincipal(tx, scope.accountId))?.kind !== 'customer')
       throw invalidInput('account_id', 'is not the id of a customer account');
-    const row: HaltRow = {
-      id: newId(),
-      ...haltFields(scope),
-      reason,
-      created_by: by,
-      created_at: context.clock.now().toISOString(),
-      lifted_at: null,
-      lifted_by: null,
-    };
-    await insertHalt(tx, row);
-    await audit(tx, context, {
-      actor: by,
-      action: 'halt.set',
-      subject: `halt:${row.id}`,
-      data: {
-        scope: row.scope,
-        asset: row.asset,
-        network: row.network,
-        account_id: row.account_id,
-        reason,
-        ...(actor.kind === 'break_glass' ? { break_glass: true, severity: 'critical' } : {}),
-      },
-    });
-    return row;
+    return placeHalt(tx, context, { by, scope, reason, breakGlass: actor.kind === 'break_glass' });
   });
+}
+
+/**
+ * Places a halt inside the caller's transaction and audits it: an operator's (setHalt), or the system's own, as
+ * the monitor halts on a critical finding in the same transaction that records it. Break glass, and a halt the
+ * system places, are audited as critical.
+ */
+export async function placeHalt(
+  tx: Tx,
+  context: ServiceContext,
+  input: { by: string; scope: HaltScope; reason: string; breakGlass?: boolean },
+): Promise<HaltRow> {
+  const row: HaltRow = {
+    id: newId(),
+    ...haltFields(input.scope),
+    reason: input.reason,
+    created_by: input.by,
+    created_at: context.clock.now().toISOString(),
+    lifted_at: null,
+    lifted_by: null,
+  };
+  await insertHalt(tx, row);
+  await audit(tx, context, {
+    actor: input.by,
+    action: 'halt.set',
+    subject: `halt:${row.id}`,
+    data: {
+      scope: row.scope,
+      asset: row.asset,
+      network: row.network,
+      account_id: row.account_id,
+      reason: input.reason,
+      ...(input.breakGlass === true ? { break_glass: true, severity: 'critical' } : {}),
+      ...(input.by.startsWith('system:') ? { severity: 'critical' } : {}),
+    },
+  });
+  return row;
 }
 
 export function parseReason(input: unknown): string {

@@ -28,6 +28,16 @@ export interface Database {
   /** SQLite only: whether the connection is inside a transaction now (src/store/transaction.ts checks it). */
   readonly connectionInTransaction?: () => boolean;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: LISTENs on `channel` over a connection of its own and calls `onNotify` for each NOTIFY (the
+   * monitor's feed trigger sends one per entry). Answers the function that stops listening. A lost connection is
+   * reported to `onError`; the caller's polling goes on regardless, so a notification is a hurry-up, never needed.
+   */
+  readonly listen?: (
+    channel: string,
+    onNotify: () => void,
+    onError: (error: unknown) => void,
+  ) => Promise<() => Promise<void>>;
 }
 
 export type DatabaseOptions =
@@ -222,7 +232,20 @@ function openPostgres(
     if (counter !== undefined) counting(client, counter);
   });
   const db = new Kysely<Schema>({ dialect: new PipeliningPostgresDialect({ pool }) });
-  return { engine: 'postgres', db, close: () => db.destroy() };
+  const listen = async (channel: string, onNotify: () => void, onError: (error: unknown) => void) => {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error('assertion failed: a plain channel name');
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    client.on('error', onError);
+    client.on('notification', (message) => {
+      if (message.channel === channel) onNotify();
+    });
+    await client.connect();
+    await client.query(`listen ${channel}`);
+    return async () => {
+      await client.end().catch(() => {});
+    };
+  };
+  return { engine: 'postgres', db, close: () => db.destroy(), listen };
 }
 
 class PipeliningPostgresDialect extends PostgresDialect {

@@ -136,3 +136,21 @@ export async function countActiveHalts(tx: Tx): Promise<number> {
 }
 
 export type { HaltScopeFields };
+
+/** An active halt of exactly this scope (global, an asset on every network, an account), or undefined. */
+export async function activeHaltOfScope(
+  on: Queryable,
+  scope:
+    | { readonly scope: 'global' }
+    | { readonly scope: 'asset'; readonly asset: string }
+    | { readonly scope: 'account'; readonly accountId: string },
+): Promise<HaltRow | undefined> {
+  let query = queryable(on)
+    .selectFrom('halts')
+    .selectAll()
+    .where('lifted_at', 'is', null)
+    .where('scope', '=', scope.scope);
+  if (scope.scope === 'asset') query = query.where('asset', '=', scope.asset).where('network', 'is', null);
+  if (scope.scope === 'account') query = query.where('account_id', '=', scope.accountId);
+  return query.limit(1).executeTakeFirst();
+}

@@ -21,6 +21,8 @@ import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
 import * as auditSearch from './migrations/0020-audit-search.ts';
 import * as totpStepClaimant from './migrations/0021-totp-step-claimant.ts';
 import * as withdrawalValuation from './migrations/0022-withdrawal-valuation.ts';
+import * as totpClaims from './migrations/0023-totp-claims.ts';
+import * as monitor from './migrations/0024-monitor.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -48,6 +50,8 @@ const MIGRATIONS = [
   ['0020-audit-search', auditSearch],
   ['0021-totp-step-claimant', totpStepClaimant],
   ['0022-withdrawal-valuation', withdrawalValuation],
+  ['0023-totp-claims', totpClaims],
+  ['0024-monitor', monitor],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -4,6 +4,8 @@
  */
 export interface PollLoop {
   stop(): Promise<void>;
+  /** Runs the next tick now (or right after the one running), instead of at the end of the interval. */
+  wake(): void;
 }
 
 export function startPollLoop(options: {
@@ -14,15 +16,23 @@ export function startPollLoop(options: {
 }): PollLoop {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  let again = false;
   let running: Promise<void> = Promise.resolve();
   const run = async () => {
     if (stopped) return;
+    timer = undefined;
+    ticking = true;
     try {
       await options.tick();
     } catch (error) {
       options.onError(error);
     }
-    if (!stopped) timer = setTimeout(() => (running = run()), options.interval_ms);
+    ticking = false;
+    if (stopped) return;
+    const delay = again ? 0 : options.interval_ms;
+    again = false;
+    timer = setTimeout(() => (running = run()), delay);
   };
   running = run();
   return {
@@ -30,6 +40,15 @@ export function startPollLoop(options: {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       await running;
+    },
+    wake() {
+      if (stopped) return;
+      if (ticking) {
+        again = true;
+        return;
+      }
+      if (timer !== undefined) clearTimeout(timer);
+      running = run();
     },
   };
 }

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { verifyReleaseAttestation } from 'drawbridge/attestation';
+import { type AttestationKeys, verifyReleaseAttestation } from 'drawbridge/attestation';
 import { Webhook } from 'standardwebhooks';
 import { WebhookCustodyTransport } from '../../src/adapters/custody/webhook-signer.ts';
 import { destinationPolicy } from '../../src/adapters/webhooks/destination-policy.ts';
 import { newWebhookSecret } from '../../src/adapters/webhooks/signing.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { CustodyHandover } from '../../src/services/custody/handover.ts';
-import { releaseDue } from '../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../src/services/withdrawals/settlement.ts';
 import { callbacksAbout, findHandoff } from '../../src/store/custody-callbacks.ts';
 import { conservationReport } from '../../src/store/ledger/index.ts';
@@ -22,6 +21,7 @@ import {
   confirmTotp,
   type ReadyCustomer,
   readyCustomer,
+  releaseDue,
   requestBtc,
   withdrawalRow,
 } from '../support/withdrawals.ts';
@@ -65,7 +65,7 @@ class Integrator {
   constructor(
     readonly outboundSecret: string,
     readonly callbackSecret: string,
-    readonly publicKeyPem: string,
+    readonly publicKeys: AttestationKeys,
     readonly drawbridgeUrl: () => string,
   ) {
     this.#server = createServer((request, response) => {
@@ -112,7 +112,7 @@ class Integrator {
     const attestationOk =
       body !== undefined &&
       verifyReleaseAttestation(
-        this.publicKeyPem,
+        this.publicKeys,
         body.attestation,
         body as unknown as Parameters<typeof verifyReleaseAttestation>[2],
       );
@@ -227,10 +227,12 @@ for (const { engine, describeOn } of await eachEngine()) {
     let emails = 0;
 
     before(async () => {
-      const pem = createPublicKey(running.context.releaseKey)
-        .export({ type: 'spki', format: 'pem' })
-        .toString();
-      integrator = new Integrator(outboundSecret, callbackSecret, pem, () => running.url);
+      const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
+      const keys = {
+        release: pem(createPublicKey(running.context.releaseKey)),
+        monitor: pem(running.context.monitorPublicKey),
+      };
+      integrator = new Integrator(outboundSecret, callbackSecret, keys, () => running.url);
       await integrator.start();
       signer = signerTo(integrator.url);
     });

@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 // By the package's own name, as an integrator imports them (package.json "exports"), not by a path into src/.
 import { type ReleaseAttestation, verifyReleaseAttestation } from 'drawbridge/attestation';
 import { createDrawbridgeClient } from 'drawbridge/client';
-import { releaseDue } from '../../src/services/withdrawals/release.ts';
 import { eachEngine } from '../support/each-engine.ts';
 import {
   BTC_ADDRESS,
   confirmTotp,
   readyCustomer,
+  releaseDue,
   simulatedChain,
   withdrawalRow,
 } from '../support/withdrawals.ts';
@@ -39,13 +39,13 @@ const { python, missing } = findPython();
 // CI installs python3-cryptography (.ci/run): there a missing one is a failure, elsewhere a skip with the reason.
 const pythonSkip = missing !== undefined && process.env.CI !== 'true' ? missing : undefined;
 
-function runPython(publicKeyPem: string, attestation: unknown, instruction?: unknown) {
+function runPython(keysJson: string, attestation: unknown, instruction?: unknown) {
   assert.ok(python !== undefined, `the Python verifier cannot run: ${missing}`);
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-attestation-'));
   try {
-    const keyFile = join(dir, 'release-key.pem');
+    const keyFile = join(dir, 'release-keys.json');
     const attestationFile = join(dir, 'attestation.json');
-    writeFileSync(keyFile, publicKeyPem);
+    writeFileSync(keyFile, keysJson);
     writeFileSync(attestationFile, JSON.stringify(attestation));
     const args = [PYTHON_VERIFIER, keyFile, attestationFile];
     if (instruction !== undefined) {
@@ -77,6 +77,7 @@ describe('the drawbridge/attestation entry point', () => {
     visit(join(ROOT, 'src', 'attestation.ts'));
     assert.deepEqual([...seen].map((file) => file.slice(ROOT.length + 1)).sort(), [
       'src/attestation.ts',
+      'src/core/monitor/verdict.ts',
       'src/core/withdrawals/attestation.ts',
     ]);
     for (const specifier of external)
@@ -103,7 +104,8 @@ for (const { engine, describeOn } of await eachEngine()) {
     `a release attestation the server signed, checked as an integrator would, on ${engine}`,
     (on) => {
       const running = on.app();
-      let publicKeyPem: string;
+      let keys: { release: string; monitor: string };
+      let wellKnown: string;
       let attestation: ReleaseAttestation;
       let instruction: {
         withdrawal_id: string;
@@ -143,7 +145,9 @@ for (const { engine, describeOn } of await eachEngine()) {
         const key = await createDrawbridgeClient(running.url).GET('/.well-known/drawbridge-release-key');
         assert.ok(key.data, JSON.stringify(key.error));
         assert.equal(key.data.alg, 'Ed25519');
-        publicKeyPem = key.data.public_key_pem;
+        keys = { release: key.data.public_key_pem, monitor: key.data.monitor.public_key_pem };
+        wellKnown = JSON.stringify(key.data);
+        assert.notEqual(keys.release, keys.monitor, 'two keys, kept apart');
 
         const row = await withdrawalRow(running, id);
         assert.ok(row.attestation, 'the released withdrawal has no attestation');
@@ -169,53 +173,81 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
 
       test('verifyReleaseAttestation from drawbridge/attestation accepts it, and refuses it tampered', () => {
-        assert.equal(verifyReleaseAttestation(publicKeyPem, attestation), true);
-        assert.equal(verifyReleaseAttestation(publicKeyPem, attestation, instruction), true);
+        assert.equal(verifyReleaseAttestation(keys, attestation), true);
+        assert.equal(verifyReleaseAttestation(keys, attestation, instruction), true);
 
         const tampered = { ...attestation, statement: { ...attestation.statement, amount: '250000000' } };
-        assert.equal(verifyReleaseAttestation(publicKeyPem, tampered), false, 'amount changed');
+        assert.equal(verifyReleaseAttestation(keys, tampered), false, 'amount changed');
         assert.equal(
-          verifyReleaseAttestation(publicKeyPem, tampered, { ...instruction, amount: '250000000' }),
+          verifyReleaseAttestation(keys, tampered, { ...instruction, amount: '250000000' }),
           false,
           'amount changed in the statement and the instruction alike',
         );
         assert.equal(
-          verifyReleaseAttestation(publicKeyPem, attestation, { ...instruction, amount: '250000000' }),
+          verifyReleaseAttestation(keys, attestation, { ...instruction, amount: '250000000' }),
           false,
           'an instruction for another amount',
+        );
+        const { monitor: _dropped, ...withoutVerdict } = attestation;
+        assert.equal(verifyReleaseAttestation(keys, withoutVerdict), false, 'no monitor verdict');
+        assert.equal(
+          verifyReleaseAttestation({ release: keys.release, monitor: keys.release }, attestation),
+          false,
+          'the release key does not stand in for the monitor key',
         );
       });
 
       test('docs/verify-attestation.py accepts it, and refuses it tampered', { skip: pythonSkip }, () => {
-        assert.deepEqual(runPython(publicKeyPem, attestation), { status: 0, stdout: 'valid', stderr: '' });
-        assert.deepEqual(runPython(publicKeyPem, attestation, instruction), {
+        assert.deepEqual(runPython(wellKnown, attestation), { status: 0, stdout: 'valid', stderr: '' });
+        assert.deepEqual(runPython(wellKnown, attestation, instruction), {
           status: 0,
           stdout: 'valid',
           stderr: '',
         });
-        // The .well-known answer saved as it is does as well as its PEM.
-        const wellKnown = JSON.stringify({
-          alg: 'Ed25519',
-          key_id: attestation.key_id,
-          public_key_pem: publicKeyPem,
-        });
-        assert.equal(runPython(wellKnown, attestation).stdout, 'valid');
 
         const tampered = { ...attestation, statement: { ...attestation.statement, amount: '250000000' } };
-        const refused = runPython(publicKeyPem, tampered);
+        const refused = runPython(wellKnown, tampered);
         assert.equal(refused.status, 1, refused.stderr);
         assert.match(refused.stdout, /^INVALID: the signature does not match/);
 
-        const otherAmount = runPython(publicKeyPem, attestation, { ...instruction, amount: '250000000' });
+        const otherAmount = runPython(wellKnown, attestation, { ...instruction, amount: '250000000' });
         assert.equal(otherAmount.status, 1, otherAmount.stderr);
         assert.equal(otherAmount.stdout, "INVALID: statement.amount is not the instruction's");
 
-        const extraField = runPython(publicKeyPem, {
+        const extraField = runPython(wellKnown, {
           ...attestation,
           statement: { ...attestation.statement, memo: 'x' },
         });
         assert.equal(extraField.status, 1);
         assert.match(extraField.stdout, /^INVALID: statement has unexpected fields: memo/);
+
+        const { monitor: _dropped, ...withoutVerdict } = attestation;
+        assert.equal(
+          runPython(wellKnown, withoutVerdict).stdout,
+          'INVALID: the attestation carries no monitor verdict',
+        );
+        const otherVerdict = {
+          ...attestation,
+          monitor: {
+            ...attestation.monitor,
+            statement: {
+              ...attestation.monitor.statement,
+              destination: '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2',
+            },
+          },
+        };
+        assert.match(
+          runPython(wellKnown, otherVerdict).stdout,
+          /^INVALID: the monitor verdict's signature does not match/,
+        );
+        const bothKeysRelease = JSON.stringify({
+          ...JSON.parse(wellKnown),
+          monitor: { ...JSON.parse(wellKnown).monitor, public_key_pem: keys.release },
+        });
+        assert.match(
+          runPython(bothKeysRelease, attestation).stdout,
+          /^INVALID: the monitor verdict's signature/,
+        );
       });
     },
   );

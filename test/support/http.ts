@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { selfReportedAttestation } from '../../src/adapters/device-attestation.ts';
 import { ManualClock } from '../../src/core/clock.ts';
@@ -10,6 +10,7 @@ import {
   type SecuritySettings,
   type ServiceContext,
 } from '../../src/services/context.ts';
+import type { MonitorContext, MonitorHaltScope } from '../../src/services/monitor/check.ts';
 import type { Database } from '../../src/store/database.ts';
 
 export const TEST_ORIGIN = 'http://localhost';
@@ -28,12 +29,15 @@ export function testContext(
   clock = new ManualClock('2026-11-27T12:00:00.000Z'),
   settings: Partial<SecuritySettings> = {},
 ): ServiceContext {
-  return {
+  const monitorKeys = generateKeyPairSync('ed25519');
+  const context: ServiceContext = {
     database,
     clock,
     totpKey: randomBytes(32),
     deviceAttestation: selfReportedAttestation,
     releaseKey: generateKeyPairSync('ed25519').privateKey,
+    monitorPublicKey: monitorKeys.publicKey,
+    monitorMaxLagMs: 30_000,
     withdrawals: {
       confirmationWindowMs: 5 * 60_000,
       cancelWindowMs: 2 * 60_000,
@@ -48,6 +52,22 @@ export function testContext(
       ...settings,
     },
   };
+  monitorKeysOf.set(context, monitorKeys.privateKey);
+  return context;
+}
+
+const monitorKeysOf = new WeakMap<ServiceContext, KeyObject>();
+
+/**
+ * The independent monitor beside a test context, as the embedded default composes it (src/composition.ts
+ * composeMonitor): its own signing key (made with the context), the services' database, clock and TOTP key. Its
+ * findings halt the account (MONITOR_HALT_SCOPE=account), so an attack in one test of a suite leaves the others'
+ * withdrawals alone; the tests of the global halt ask for it.
+ */
+export function monitorOf(context: ServiceContext, haltScope: MonitorHaltScope = 'account'): MonitorContext {
+  const signingKey = monitorKeysOf.get(context);
+  if (signingKey === undefined) throw new Error('this context was not made by testContext');
+  return { services: context, signingKey, releasePublicKey: createPublicKey(context.releaseKey), haltScope };
 }
 
 /**

@@ -68,7 +68,10 @@ for (const { engine, describeOn } of await eachEngine()) {
           .select(['id', 'state', 'attestation', 'amount'])
           .execute();
         assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(ids));
-        const publicKey = createPublicKey(running.context.releaseKey);
+        const publicKey = {
+          release: createPublicKey(running.context.releaseKey),
+          monitor: running.context.monitorPublicKey,
+        };
         for (const row of rows) {
           assert.equal(row.state, 'completed');
           assert.ok(row.attestation, `${row.id} carries its attestation`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,17 +26,21 @@ export const SPENT_SATS = 110_000n;
 export interface SharedKeys {
   readonly env: Record<string, string>;
   readonly releaseSeed: Buffer;
+  readonly monitorSeed: Buffer;
   readonly totpKey: Buffer;
 }
 
 export function sharedKeys(): SharedKeys {
   const releaseSeed = randomBytes(32);
+  const monitorSeed = randomBytes(32);
   const totpKey = randomBytes(32);
   return {
     releaseSeed,
+    monitorSeed,
     totpKey,
     env: {
       RELEASE_SIGNING_KEY: releaseSeed.toString('base64'),
+      MONITOR_SIGNING_KEY: monitorSeed.toString('base64'),
       DRAWBRIDGE_TOTP_KEY: totpKey.toString('base64'),
     },
   };
@@ -55,6 +59,7 @@ export async function seedingApp(database: Database, keys: SharedKeys): Promise<
     // expired to them between its request and its confirmation here.
     withdrawals: { ...base.withdrawals, confirmationWindowMs: 11 * 24 * 60 * 60_000 },
     releaseKey: privateKeyFromSeed(keys.releaseSeed),
+    monitorPublicKey: createPublicKey(privateKeyFromSeed(keys.monitorSeed)),
     totpKey: keys.totpKey,
   };
   return startApp(database, { context });

@@ -1,6 +1,6 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../core/clock.ts';
-import { verifyReleaseAttestation } from '../../core/withdrawals/attestation.ts';
+import { type AttestationKeys, releaseAttestationRefusal } from '../../core/withdrawals/attestation.ts';
 import type {
   ChainReport,
   CustodyTransport,
@@ -30,33 +30,34 @@ export interface SimulatedChainState {
 }
 
 /**
- * The embedded default's custody signer and chain: it verifies every release attestation with Drawbridge's public
- * key (as an integrator's signer must), refuses anything unattested or altered, assigns a txid and confirms after
+ * The embedded default's custody signer and chain: it verifies every release attestation with both of Drawbridge's
+ * public keys, the release key and the monitor's (as an integrator's signer must), refuses anything unattested,
+ * altered or without the monitor's approving verdict, assigns a txid and confirms after
  * N simulated blocks. One transaction per withdrawal id, so a second instruction never pays twice.
  */
 export class SimulatedChain implements CustodyTransport {
   readonly #state: SimulatedChainState;
   readonly #clock: Clock;
-  readonly #publicKey: KeyObject;
+  readonly #keys: AttestationKeys;
   readonly #confirmAfterMs: number;
 
   constructor(options: {
     state: SimulatedChainState;
     clock: Clock;
-    publicKey: KeyObject;
+    keys: AttestationKeys;
     confirmations: number;
     blockMs: number;
   }) {
     this.#state = options.state;
     this.#clock = options.clock;
-    this.#publicKey = options.publicKey;
+    this.#keys = options.keys;
     this.#confirmAfterMs = options.confirmations * options.blockMs;
   }
 
   async send(instruction: ReleaseInstruction): Promise<TransportAnswer> {
-    if (!verifyReleaseAttestation(this.#publicKey, instruction.attestation, instruction)) {
-      return { kind: 'refused', reason: 'the release attestation does not verify for this instruction' };
-    }
+    const refusal = releaseAttestationRefusal(this.#keys, instruction.attestation, instruction);
+    if (refusal !== undefined)
+      return { kind: 'refused', reason: `the release attestation is refused: ${refusal}` };
     const now = this.#clock.now();
     const txid = await this.#state.broadcast({
       txid: createHash('sha256').update(`simulated:${instruction.withdrawal_id}`).digest('hex'),

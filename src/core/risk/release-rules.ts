@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import { addUsd, compareUsd, formatUsd, type Usd } from '../money/usd.ts';
+import { type MonitorVerdictRow, signedVerdictOf, verdictRefusal } from '../monitor/verdict.ts';
 import type { ProofBinding } from '../withdrawals/proof-binding.ts';
 import type { Rule } from './screening.ts';
 import {
@@ -37,7 +39,36 @@ export interface ReleaseFacts extends AccountFacts, DestinationFacts {
   /** What the account had released in the 24 h before now, this withdrawal excluded, valued in USD. */
   readonly releasedLast24h: ReleasedLast24h;
   readonly dailyLimitUsd: Usd;
+  /** The monitor's verdict row for this withdrawal, as stored (never trusted: the rule verifies its signature). */
+  readonly verdict: MonitorVerdictRow | undefined;
+  readonly monitorPublicKey: KeyObject;
 }
+
+/**
+ * Nothing leaves without the independent monitor's approving verdict, signed with its own key, for this very
+ * withdrawal, proof and payment. None yet: it waits (the monitor is behind; an alert says so past its lag). A
+ * verdict that does not verify, names something else or rejects: held, as an integrity failure.
+ */
+export const monitorApproved: Rule<ReleaseFacts> = {
+  name: 'monitor_approved',
+  version: 1,
+  evaluate(facts) {
+    if (facts.verdict === undefined)
+      return { outcome: 'wait', reason: "awaiting the independent monitor's verdict" };
+    const refusal = verdictRefusal(facts.monitorPublicKey, signedVerdictOf(facts.verdict), {
+      withdrawal_id: facts.withdrawal.id,
+      account_id: facts.withdrawal.account_id,
+      digest: facts.withdrawal.digest,
+      ...(facts.proof.ok ? { proof_hash: facts.proof.proofHash } : {}),
+      asset: facts.withdrawal.asset,
+      network: facts.withdrawal.network,
+      amount: facts.withdrawal.amount,
+      destination: facts.withdrawal.destination_address,
+    });
+    if (refusal !== undefined) return { outcome: 'review', reason: refusal, critical: true };
+    return { outcome: 'approve', reason: 'the independent monitor verified the proof and signed' };
+  },
+};
 
 export type ReleasedLast24h =
   | { readonly kind: 'none' }
@@ -101,6 +132,9 @@ export interface HeldWithdrawal {
   readonly id: string;
   readonly account_id: string;
   readonly asset: string;
+  readonly network: string;
+  /** The address the row pays. */
+  readonly destination_address: string;
   /** Base units, decimal digits. */
   readonly amount: string;
   readonly fee: string;
@@ -151,6 +185,7 @@ export const holdInPlace: Rule<ReleaseFacts> = {
 export const RELEASE_RULES: readonly Rule<ReleaseFacts>[] = [
   notHalted,
   proofBound,
+  monitorApproved,
   holdInPlace,
   accountNotLocked,
   securityChangeLock,

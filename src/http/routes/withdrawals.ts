@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { keyId } from '../../core/withdrawals/attestation.ts';
@@ -152,17 +152,23 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
     {
       schema: {
         tags: ['withdrawals'],
-        summary: 'The Ed25519 public key that signs release attestations (for custody signers)',
+        summary: 'The two Ed25519 public keys a custody signer pins: the release key and the monitor key',
         description:
           'For custody signers; no session needed. The Ed25519 public key (SPKI PEM) whose private half ' +
-          'signs every release attestation, with its `key_id`: check each release against it before signing ' +
-          'a transaction.',
+          'signs every release attestation, with its `key_id`, and under `monitor` the key of the independent ' +
+          "monitor, whose approving verdict every attestation carries. Check both (drawbridge/attestation's " +
+          '`verifyReleaseAttestation`, or docs/verify-attestation.py) before signing a transaction.',
         response: {
           200: Type.Object(
             {
               alg: Type.Literal('Ed25519'),
               key_id: Type.String(),
               public_key_pem: Type.String(),
+              monitor: Type.Object({
+                alg: Type.Literal('Ed25519'),
+                key_id: Type.String(),
+                public_key_pem: Type.String(),
+              }),
             },
             {
               examples: [
@@ -171,6 +177,12 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
                   key_id: 'MCowBQYDK2VwAyEAHw4AKdgGAgvHeQKcWYa3bl5v81iS0Jew97p5XKb8QFM',
                   public_key_pem:
                     '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAHw4AKdgGAgvHeQKcWYa3bl5v81iS0Jew97p5XKb8QFM=\n-----END PUBLIC KEY-----\n',
+                  monitor: {
+                    alg: 'Ed25519',
+                    key_id: 'MCowBQYDK2VwAyEA9Hn0Xh0J0dKpLxqvZ1hJ0m8oQ8sR2VbVq4c7GmR0u1Y',
+                    public_key_pem:
+                      '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA9Hn0Xh0J0dKpLxqvZ1hJ0m8oQ8sR2VbVq4c7GmR0u1Y=\n-----END PUBLIC KEY-----\n',
+                  },
                 },
               ],
             },
@@ -179,11 +191,14 @@ export function registerWithdrawalRoutes(app: FastifyInstance, context: ServiceC
       },
     },
     async () => {
-      const publicKey = createPublicKey(context.releaseKey);
-      return {
+      const described = (publicKey: KeyObject) => ({
         alg: 'Ed25519' as const,
         key_id: keyId(publicKey),
         public_key_pem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+      });
+      return {
+        ...described(createPublicKey(context.releaseKey)),
+        monitor: described(context.monitorPublicKey),
       };
     },
   );

@@ -1,5 +1,6 @@
 import { open, seal } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
+import { factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { registrationOptions, verifyRegistration } from '../../core/mfa/passkey.ts';
 import { newChallenge } from '../../core/mfa/passkey-challenge.ts';
 import { hashRecoveryCode, newRecoveryCodes } from '../../core/mfa/recovery-codes.ts';
@@ -17,6 +18,7 @@ import {
 import { consumeOneTimeToken, issueOneTimeToken } from '../../store/identity/one-time-tokens.ts';
 import { claimTotpStep, findPrincipal, type Principal } from '../../store/identity/principals.ts';
 import { inTransaction, type Queryable, type Tx } from '../../store/transaction.ts';
+import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import { totpAssociatedData } from './second-factor.ts';
 import { startSecurityChangeLock } from './security-lock.ts';
@@ -98,7 +100,13 @@ export async function confirmTotpEnrolment(
     const step = matchTotpStep(secret, code, now);
     if (
       step === null ||
-      !(await claimTotpStep(tx, principal.id, step, { sessionId: auth.sessionId, ip: meta.ip }))
+      !(await claimTotpStep(
+        tx,
+        principal.id,
+        step,
+        { sessionId: auth.sessionId, ip: meta.ip },
+        { purpose: `enrol:${factor.id}`, factorId: factor.id, at: now.toISOString() },
+      ))
     ) {
       throw new DomainError('INVALID_INPUT', 'the code does not match; check the time on your device', {
         field: 'code',
@@ -112,7 +120,14 @@ export async function confirmTotpEnrolment(
       tx,
       context,
       principal,
-      { event: 'mfa.totp_enrolled', headline: 'An authenticator app was added to your account' },
+      {
+        event: 'mfa.totp_enrolled',
+        headline: 'An authenticator app was added to your account',
+        data: {
+          factor_id: factor.id,
+          key_sha256: factorKeyFingerprint({ method: 'totp', secretBase32: secret }),
+        },
+      },
       meta,
     );
     return {
@@ -138,8 +153,10 @@ async function writeRecoveryCodes(tx: Tx, context: ServiceContext, principal: Pr
   const now = context.clock.now().toISOString();
   await removeFactors(tx, principal.id, 'recovery', now);
   const codes = newRecoveryCodes();
+  const issued: { factor_id: string; key_sha256: string }[] = [];
   for (const code of codes) {
-    await insertFactor(
+    const codeHash = hashRecoveryCode(code);
+    const factor = await insertFactor(
       tx,
       principal,
       {
@@ -147,12 +164,23 @@ async function writeRecoveryCodes(tx: Tx, context: ServiceContext, principal: Pr
         method: 'recovery',
         status: 'active',
         label: 'Recovery code',
-        code_hash: hashRecoveryCode(code),
+        code_hash: codeHash,
         activated_at: now,
       },
       now,
     );
+    issued.push({
+      factor_id: factor.id,
+      key_sha256: factorKeyFingerprint({ method: 'recovery', codeHash }),
+    });
   }
+  // Each code's factor id and fingerprint, as for the other factors: a hash swapped in later is seen.
+  await audit(tx, context, {
+    actor: `${principal.kind}:${principal.id}`,
+    action: 'mfa.recovery_codes_issued',
+    subject: `${principal.kind}:${principal.id}`,
+    data: { factors: issued },
+  });
   return codes;
 }
 
@@ -253,7 +281,17 @@ export async function registerPasskey(
       tx,
       context,
       principal,
-      { event: 'mfa.passkey_registered', headline: 'A passkey was added to your account' },
+      {
+        event: 'mfa.passkey_registered',
+        headline: 'A passkey was added to your account',
+        data: {
+          factor_id: factor.id,
+          key_sha256: factorKeyFingerprint({
+            method: 'passkey',
+            publicKeyBase64url: registered.publicKey,
+          }),
+        },
+      },
       meta,
     );
     return {

@@ -164,13 +164,16 @@ async function verifyProof(
     const step = matchTotpStep(secret, proof.code, now);
     if (step === null) return { ok: false, reason: 'wrong_totp' };
     // A step is accepted at most once per account, whatever it was used for.
-    if (!(await claimTotpStep(tx, principal.id, step, claimant))) {
+    const claim = { purpose: purpose.name, factorId: factor.id, at: now.toISOString() };
+    if (!(await claimTotpStep(tx, principal.id, step, claimant, claim))) {
       return {
         ok: false,
         reason: claimedLastBy(principal, step, claimant) ? 'totp_already_used_here' : 'replayed_totp',
       };
     }
-    return { ok: true, method: 'totp', factorId: factor.id, evidence: { step } };
+    // The code itself: single-use and spent now, it gives nothing away, and an independent verifier (the monitor)
+    // can recompute it from the secret at this step.
+    return { ok: true, method: 'totp', factorId: factor.id, evidence: { step, code: proof.code } };
   }
   if (proof.method === 'recovery_code') {
     const normalized = normalizeRecoveryCode(proof.code);
@@ -180,7 +183,7 @@ async function verifyProof(
     if (factor === undefined || !(await spendRecoveryCode(tx, factor.id, now.toISOString()))) {
       return { ok: false, reason: 'wrong_recovery_code' };
     }
-    return { ok: true, method: 'recovery_code', factorId: factor.id, evidence: {} };
+    return { ok: true, method: 'recovery_code', factorId: factor.id, evidence: { code_hash: codeHash } };
   }
   return verifyPasskeyProof(tx, context, principal, proof, purpose, now, factorsOfMethod);
 }

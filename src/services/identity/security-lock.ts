@@ -14,7 +14,12 @@ export async function startSecurityChangeLock(
   tx: Tx,
   context: ServiceContext,
   principal: Principal,
-  change: { event: EventType; headline: string },
+  change: {
+    event: EventType;
+    headline: string;
+    /** What the audit entry records beside the lock: an enrolment's factor id and key fingerprint. */
+    data?: Readonly<Record<string, string>>;
+  },
   meta: RequestMeta | undefined,
 ): Promise<string> {
   const now = context.clock.now();
@@ -28,7 +33,7 @@ export async function startSecurityChangeLock(
     actor: `${principal.kind}:${principal.id}`,
     action: change.event,
     subject: `${principal.kind}:${principal.id}`,
-    data: { withdrawals_locked_until: lockedUntil, ip: meta?.ip ?? null },
+    data: { ...change.data, withdrawals_locked_until: lockedUntil, ip: meta?.ip ?? null },
   });
   await notifyPrincipal(tx, context, principal, {
     event: change.event,

@@ -1,4 +1,5 @@
-import { RELEASE_RULES, type ReleaseFacts } from '../../core/risk/release-rules.ts';
+import { signedVerdictOf } from '../../core/monitor/verdict.ts';
+import { notHalted, RELEASE_RULES, type ReleaseFacts } from '../../core/risk/release-rules.ts';
 import { heldBecause, type Rule, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import { signRelease } from '../../core/withdrawals/attestation.ts';
 import { inTransaction } from '../../store/transaction.ts';
@@ -22,7 +23,14 @@ import { requeueEndedTimeLocks } from './time-locks.ts';
 const BATCH = 50;
 const ACTOR = 'system:releaser';
 
-export type ReleaseResult = 'released' | 'halted' | 'time_locked' | 'held' | 'cancelled' | 'skipped';
+export type ReleaseResult =
+  | 'released'
+  | 'halted'
+  | 'awaiting_monitor'
+  | 'time_locked'
+  | 'held'
+  | 'cancelled'
+  | 'skipped';
 
 /**
  * Releases one queued withdrawal if every release rule still approves at this moment, in one transaction, and
@@ -90,7 +98,10 @@ export async function releaseOne(
       });
       return { result: 'held' as const };
     }
-    if (decision.outcome === 'wait') return { result: 'halted' as const };
+    if (decision.outcome === 'wait') {
+      const halted = decision.results.some((r) => r.outcome === 'wait' && r.rule === notHalted.name);
+      return { result: halted ? ('halted' as const) : ('awaiting_monitor' as const) };
+    }
     if (decision.outcome === 'time_lock') {
       await hold('time_locked', { time_locked_until: decision.until ?? at });
       return { result: 'time_locked' as const };
@@ -105,17 +116,25 @@ export async function releaseOne(
       });
       return { result: 'held' as const };
     }
-    const attestation = signRelease(context.releaseKey, {
-      v: 1,
-      withdrawal_id: id,
-      digest: withdrawal.digest,
-      proof_hash: facts.proof.proofHash,
-      asset: withdrawal.asset,
-      network: withdrawal.network,
-      amount: withdrawal.amount,
-      destination: withdrawal.destination_address,
-      released_at: at,
-    });
+    const verdict = facts.verdict === undefined ? undefined : signedVerdictOf(facts.verdict);
+    if (verdict === undefined) {
+      await hold('held_for_review', { reason: "the monitor's verdict could not be read" });
+      return { result: 'held' as const };
+    }
+    const attestation = signRelease(
+      context.releaseKey,
+      {
+        withdrawal_id: id,
+        digest: withdrawal.digest,
+        proof_hash: facts.proof.proofHash,
+        asset: withdrawal.asset,
+        network: withdrawal.network,
+        amount: withdrawal.amount,
+        destination: withdrawal.destination_address,
+        released_at: at,
+      },
+      verdict,
+    );
     const changes = { attestation: JSON.stringify(attestation), reason: null, released_at: at };
     await moveLockedWithdrawal(tx, {
       id,
@@ -146,6 +165,7 @@ export async function releaseDue(
   const counts = {
     released: 0,
     halted: 0,
+    awaiting_monitor: 0,
     time_locked: 0,
     held: 0,
     cancelled: 0,

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { assert } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
-import { compiledOnce, engineOf, rowsOf } from '../compiled-query.ts';
+import { compiledInsert, compiledOnce, engineOf, rowsOf } from '../compiled-query.ts';
 import type { Database } from '../database.ts';
 import type { OperatorRole, PrincipalKind, PrincipalsTable } from '../schema-identity.ts';
 import type { Tx } from '../transaction.ts';
@@ -115,10 +115,37 @@ export interface TotpClaimant {
  * Records that TOTP step `step` was used, and by whom, only if it is newer than every step used before: the
  * conditional UPDATE is the replay guard, atomic on both engines even when two requests race with the same code.
  */
-export async function claimTotpStep(tx: Tx, id: string, step: number, by: TotpClaimant): Promise<boolean> {
+export async function claimTotpStep(
+  tx: Tx,
+  id: string,
+  step: number,
+  by: TotpClaimant,
+  claim: { readonly purpose: string; readonly factorId: string; readonly at: string },
+): Promise<boolean> {
   const result = await claimStep(tx, id, step as unknown as string, by.sessionId, by.ip);
-  return result.numAffectedRows === 1n;
+  if (result.numAffectedRows !== 1n) return false;
+  // Its history, one row per account and step (the primary key refuses a second): what the monitor checks.
+  await insertClaim.run(tx, {
+    principal_id: id,
+    step: String(step),
+    purpose: claim.purpose,
+    factor_id: claim.factorId,
+    session_id: by.sessionId,
+    ip: by.ip,
+    claimed_at: claim.at,
+  });
+  return true;
 }
+
+const insertClaim = compiledInsert('totp_claims', [
+  'principal_id',
+  'step',
+  'purpose',
+  'factor_id',
+  'session_id',
+  'ip',
+  'claimed_at',
+]);
 
 const claimStep = compiledOnce(
   4,

@@ -1,19 +1,22 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { before, test } from 'node:test';
-import { type ReleaseStatement, signRelease } from '../../../src/core/withdrawals/attestation.ts';
+import { signVerdict } from '../../../src/core/monitor/verdict.ts';
+import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { CustodyHandover } from '../../../src/services/custody/handover.ts';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { findHandoff } from '../../../src/store/custody-callbacks.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
+import { startMonitor } from '../../../src/workers/monitor.ts';
 import { startReleaser } from '../../../src/workers/releaser.ts';
 import { auditEntries } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
+import { monitorOf } from '../../support/http.ts';
 import {
   balanceOf,
   confirmTotp,
   readyCustomer,
+  releaseDue,
   requestBtc,
   withdrawalRow,
 } from '../../support/withdrawals.ts';
@@ -32,13 +35,16 @@ async function waitFor(what: string, condition: () => Promise<boolean>, timeoutM
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(`a custody adapter in one file (an in-memory HSM) on ${engine}`, (on) => {
     const running = on.app();
-    let pinnedPem: string;
+    let pinnedPem: { release: string; monitor: string };
     let customers = 0;
 
     before(() => {
-      pinnedPem = createPublicKey(running.context.releaseKey)
-        .export({ type: 'spki', format: 'pem' })
-        .toString();
+      pinnedPem = {
+        release: createPublicKey(running.context.releaseKey)
+          .export({ type: 'spki', format: 'pem' })
+          .toString(),
+        monitor: running.context.monitorPublicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      };
     });
 
     function custodyOver(hsm: InMemoryHsm): CustodyHandover {
@@ -113,6 +119,10 @@ for (const { engine, describeOn } of await eachEngine()) {
         interval_ms: 10,
         onError: (error) => errors.push(error),
       });
+      const monitor = startMonitor(monitorOf(running.context), {
+        interval_ms: 10,
+        onError: (error) => errors.push(error),
+      });
       try {
         await waitFor('the instruction', async () => hsm.received.length === 1);
         hsm.signPending();
@@ -121,6 +131,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         await waitFor('completed', async () => (await withdrawalRow(running, id)).state === 'completed');
       } finally {
         await releaser.stop();
+        await monitor.stop();
       }
       assert.deepEqual(errors, []);
       assert.equal(hsm.received.length, 1);
@@ -153,7 +164,10 @@ for (const { engine, describeOn } of await eachEngine()) {
 
     test('it signs nothing without a valid attestation: refused, errored for an operator, the hold kept', async () => {
       // An HSM provisioned with some other key: Drawbridge's genuine attestation is not valid for it.
-      const elsewhere = new InMemoryHsm(createPublicKey(generateKeyPairSync('ed25519').privateKey));
+      const elsewhere = new InMemoryHsm({
+        release: createPublicKey(generateKeyPairSync('ed25519').privateKey),
+        monitor: running.context.monitorPublicKey,
+      });
       const { customer, id } = await queued('0.25');
       running.clock.advance(FIRST_USE_WINDOW_MS);
       const pass = await releaseDue(running.context, custodyOver(elsewhere));
@@ -166,8 +180,7 @@ for (const { engine, describeOn } of await eachEngine()) {
 
       // The right key, but an instruction altered after signing, signed by another key, or unattested.
       const hsm = new InMemoryHsm(pinnedPem);
-      const statement: ReleaseStatement = {
-        v: 1,
+      const terms = {
         withdrawal_id: id,
         digest: row.digest,
         proof_hash: 'b'.repeat(64),
@@ -177,8 +190,16 @@ for (const { engine, describeOn } of await eachEngine()) {
         destination: row.destination_address,
         released_at: running.clock.now().toISOString(),
       };
-      const { asset, network, amount, destination } = statement;
-      const genuine = signRelease(running.context.releaseKey, statement);
+      const { asset, network, amount, destination } = terms;
+      const verdict = signVerdict(monitorOf(running.context).signingKey, {
+        v: 1,
+        ...terms,
+        account_id: row.account_id,
+        verdict: 'approve',
+        verified_at: terms.released_at,
+      });
+      const genuine = signRelease(running.context.releaseKey, terms, verdict);
+      const { monitor: _withoutVerdict, ...unverdicted } = genuine;
       const attempts = [
         { withdrawal_id: id, asset, network, amount: '90000000', destination, attestation: genuine },
         {
@@ -187,8 +208,22 @@ for (const { engine, describeOn } of await eachEngine()) {
           network,
           amount,
           destination,
-          attestation: signRelease(generateKeyPairSync('ed25519').privateKey, statement),
+          attestation: signRelease(generateKeyPairSync('ed25519').privateKey, terms, verdict),
         },
+        // The release key alone: a verdict forged without the monitor's key, or none at all.
+        {
+          withdrawal_id: id,
+          asset,
+          network,
+          amount,
+          destination,
+          attestation: signRelease(
+            running.context.releaseKey,
+            terms,
+            signVerdict(generateKeyPairSync('ed25519').privateKey, verdict.statement),
+          ),
+        },
+        { withdrawal_id: id, asset, network, amount, destination, attestation: unverdicted as never },
         { withdrawal_id: id, asset, network, amount, destination, attestation: undefined as never },
       ];
       for (const attempt of attempts) {

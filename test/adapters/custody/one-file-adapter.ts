@@ -5,8 +5,8 @@
  * confirmed when the chain says so; Drawbridge learns both by asking (`poll`). Deduplication, the wait for the
  * txid, the records and settlement are Drawbridge's (src/services/custody/handover.ts), not this file's.
  */
-import { createHash, type KeyObject } from 'node:crypto';
-import { verifyReleaseAttestation } from 'drawbridge/attestation';
+import { createHash } from 'node:crypto';
+import { type AttestationKeys, verifyReleaseAttestation } from 'drawbridge/attestation';
 import type {
   ChainReport,
   CustodyTransport,
@@ -25,15 +25,15 @@ export class InMemoryHsm implements CustodyTransport {
   /** Every instruction that reached the HSM, signed or not (for the test to look at). */
   readonly received: { key: string; instruction: ReleaseInstruction; verdict: 'accepted' | 'refused' }[] = [];
   readonly #slots = new Map<string, Slot>();
-  readonly #publicKey: KeyObject | string;
+  readonly #keys: AttestationKeys;
 
-  /** `publicKey`: Drawbridge's release key, pinned when the HSM was provisioned (never fetched per request). */
-  constructor(publicKey: KeyObject | string) {
-    this.#publicKey = publicKey;
+  /** `keys`: Drawbridge's release key and monitor key, pinned when the HSM was provisioned (never fetched per request). */
+  constructor(keys: AttestationKeys) {
+    this.#keys = keys;
   }
 
   async send(instruction: ReleaseInstruction, key: string): Promise<TransportAnswer> {
-    if (!verifyReleaseAttestation(this.#publicKey, instruction.attestation, instruction)) {
+    if (!verifyReleaseAttestation(this.#keys, instruction.attestation, instruction)) {
       this.received.push({ key, instruction, verdict: 'refused' });
       return { kind: 'refused', reason: 'HSM: no valid release attestation for this instruction' };
     }

@@ -4,12 +4,13 @@ import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { verifyAssertionEvidence } from '../../../src/core/mfa/passkey.ts';
 import { withdrawalChallenge } from '../../../src/core/mfa/passkey-challenge.ts';
-import { type ReleaseStatement, signRelease } from '../../../src/core/withdrawals/attestation.ts';
+import { signVerdict } from '../../../src/core/monitor/verdict.ts';
+import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { withdrawalDigest } from '../../../src/core/withdrawals/digest.ts';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
+import { monitorPass } from '../../../src/services/monitor/pass.ts';
 import { api, auditEntries, forgetRateLimits, nextTotp } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
-import { TEST_ORIGIN } from '../../support/http.ts';
+import { monitorOf, TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
   balanceOf,
@@ -18,6 +19,7 @@ import {
   passkeyChallengeFor,
   readyCustomer,
   readyPasskeyCustomer,
+  releaseDue,
   requestBtc,
   simulatedChain,
   simulatedTransport,
@@ -152,6 +154,8 @@ for (const { engine, describeOn } of await eachEngine()) {
         const confirmed = await confirmTotp(running, customer, w.id);
         assert.equal(confirmed.body.state, 'queued', JSON.stringify(confirmed.body));
       }
+      // The monitor has judged them (it follows confirmations within a poll); the rows are changed afterwards.
+      await monitorPass(monitorOf(running.context));
       await sql`update withdrawals set amount = ${'90000000'} where id = ${amount.id}`.execute(
         fresh.database.db,
       );
@@ -271,6 +275,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const customer = await readyCustomer(running, 'alter-evidence@example.com');
       const w = await requested(customer, '0.1');
       assert.equal((await confirmTotp(running, customer, w.id)).status, 200);
+      await monitorPass(monitorOf(running.context));
       const row = await withdrawalRow(running, w.id);
       assert.ok(row.proof_id);
       const proof = await fresh.database.db
@@ -296,8 +301,7 @@ for (const { engine, describeOn } of await eachEngine()) {
 
     test('the simulated custody signer pays a real attestation and refuses a forged or altered one', async () => {
       const chain = simulatedTransport(running);
-      const statement: ReleaseStatement = {
-        v: 1,
+      const statement = {
         withdrawal_id: 'custody-probe-1',
         digest: 'a'.repeat(64),
         proof_hash: 'b'.repeat(64),
@@ -309,10 +313,29 @@ for (const { engine, describeOn } of await eachEngine()) {
       };
       const { withdrawal_id, asset, network, amount, destination } = statement;
       const instruction = { withdrawal_id, asset, network, amount, destination };
-      const genuine = signRelease(running.context.releaseKey, statement);
-      const forged = signRelease(generateKeyPairSync('ed25519').privateKey, statement);
+      const { released_at: _releasedAt, ...verdictTerms } = statement;
+      const verdictStatement = {
+        v: 1 as const,
+        ...verdictTerms,
+        account_id: 'probe',
+        verdict: 'approve' as const,
+        verified_at: statement.released_at,
+      };
+      const verdict = signVerdict(monitorOf(running.context).signingKey, verdictStatement);
+      const genuine = signRelease(running.context.releaseKey, statement, verdict);
+      const forged = signRelease(generateKeyPairSync('ed25519').privateKey, statement, verdict);
+      const forgedVerdict = signRelease(
+        running.context.releaseKey,
+        statement,
+        signVerdict(generateKeyPairSync('ed25519').privateKey, verdictStatement),
+      );
       const refusals = [
         { why: 'signed by another key', ...instruction, attestation: forged },
+        {
+          why: "a monitor verdict forged without the monitor's key",
+          ...instruction,
+          attestation: forgedVerdict,
+        },
         { why: 'amount changed after signing', ...instruction, amount: '90000000', attestation: genuine },
         {
           why: 'destination changed after signing',
@@ -324,7 +347,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           why: 'statement changed under the signature',
           ...instruction,
           amount: '90000000',
-          attestation: { ...genuine, statement: { ...statement, amount: '90000000' } },
+          attestation: { ...genuine, statement: { ...genuine.statement, amount: '90000000' } },
         },
         { why: 'no attestation', ...instruction, attestation: undefined as never },
       ];

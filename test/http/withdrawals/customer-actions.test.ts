@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import {
   api,
@@ -18,6 +17,7 @@ import {
   customerId,
   type ReadyCustomer,
   readyCustomer,
+  releaseDue,
   simulatedChain,
   withdrawalRow,
 } from '../../support/withdrawals.ts';

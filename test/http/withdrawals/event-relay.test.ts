@@ -3,12 +3,17 @@ import { test } from 'node:test';
 import { newId } from '../../../src/core/ids.ts';
 import { eventCatalogue } from '../../../src/core/notifications/event-types.ts';
 import { RELAY_BATCH, relayWithdrawalEvents } from '../../../src/services/withdrawals/event-relay.ts';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { api, mailbox, operatorWithSession } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import type { RunningApp } from '../../support/http.ts';
-import { confirmTotp, readyCustomer, requestBtc, simulatedChain } from '../../support/withdrawals.ts';
+import {
+  confirmTotp,
+  readyCustomer,
+  releaseDue,
+  requestBtc,
+  simulatedChain,
+} from '../../support/withdrawals.ts';
 import { loopbackEndpoint } from '../../workers/outbox-world.ts';
 
 interface EventBody {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import { api, auditEntries, signInAgain } from '../../support/customers.ts';
@@ -9,6 +8,7 @@ import {
   confirmTotp,
   customerId,
   readyCustomer,
+  releaseDue,
   requestBtc,
   simulatedChain,
   withdrawalRow,

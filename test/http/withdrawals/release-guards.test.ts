@@ -3,7 +3,6 @@ import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { authenticate } from '../../../src/services/identity/sessions.ts';
 import { confirmWithdrawal } from '../../../src/services/withdrawals/confirm.ts';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import type { Screener } from '../../../src/services/withdrawals/screening.ts';
 import {
   api,
@@ -24,6 +23,7 @@ import {
   priceNow,
   type ReadyCustomer,
   readyCustomer,
+  releaseDue,
   requestBtc,
   simulatedChain,
   withdrawalRow,

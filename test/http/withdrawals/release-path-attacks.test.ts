@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { newId } from '../../../src/core/ids.ts';
+import { signVerdict } from '../../../src/core/monitor/verdict.ts';
 import { RELEASE_RULES } from '../../../src/core/risk/release-rules.ts';
 import type { Rule } from '../../../src/core/risk/screening.ts';
 import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { proofHash } from '../../../src/core/withdrawals/digest.ts';
 import type { Custody } from '../../../src/services/custody/handover.ts';
-import { releaseDue, releaseOne } from '../../../src/services/withdrawals/release.ts';
+import { monitorPass } from '../../../src/services/monitor/pass.ts';
+import { releaseOne } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import type { HaltRow } from '../../../src/store/halts.ts';
+import { findingsOf } from '../../../src/store/monitor.ts';
 import {
   api,
   auditEntries,
@@ -20,6 +23,7 @@ import {
   stepUpToken,
 } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
+import { monitorOf } from '../../support/http.ts';
 import {
   BTC_ADDRESS_2,
   balanceOf,
@@ -28,6 +32,7 @@ import {
   priceNow,
   type ReadyCustomer,
   readyCustomer,
+  releaseDue,
   requestBtc,
   simulatedChain,
   withdrawalRow,
@@ -248,10 +253,36 @@ for (const { engine, describeOn } of await eachEngine()) {
       const chain = simulatedChain(running);
       const pass = await releaseDue(running.context, chain);
       assert.equal(pass.released, 0, JSON.stringify(pass));
+      // The monitor found it first (the evidence holds no TOTP code to re-verify) and halted the account.
+      const findings = await findingsOf(fresh.database, id);
+      assert.deepEqual(
+        findings.map((f) => f.check_name),
+        ['totp'],
+      );
+      assert.equal((await withdrawalRow(running, id)).state, 'queued', 'halted: not even looked at');
+      const monitorHalt = await fresh.database.db
+        .selectFrom('halts')
+        .select(['id', 'created_by'])
+        .where('account_id', '=', accountId)
+        .where('lifted_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      assert.equal(monitorHalt.created_by, 'system:monitor');
+      // Lifted by a commander, the releaser still refuses: the monitor's verdict rejects, and there is no hold.
+      const liftedBy = await operatorWithSession(
+        running,
+        'forgery-commander@ops.example',
+        'incident_commander',
+      );
+      const lifted = await api(running, 'DELETE', `/v1/operator/halts/${monitorHalt.id}`, {
+        token: liftedBy.token,
+      });
+      assert.equal(lifted.status, 200, JSON.stringify(lifted.body));
+      assert.equal((await releaseDue(running.context, chain)).released, 0);
       const row = await withdrawalRow(running, id);
       assert.equal(row.state, 'held_for_review');
       assert.equal(row.attestation, null);
       assert.match(row.reason ?? '', /no ledger hold/);
+      assert.match(row.reason ?? '', /monitor refused it/);
       const refused = await auditEntries(running, 'withdrawal.release_refused');
       const entry = refused.find((e) => e.subject === `withdrawal:${id}`);
       assert.ok(entry, 'audited');
@@ -303,17 +334,33 @@ for (const { engine, describeOn } of await eachEngine()) {
         })
         .execute();
       const attestation = JSON.stringify(
-        signRelease(running.context.releaseKey, {
-          v: 1,
-          withdrawal_id: id,
-          digest: requested.body.digest,
-          proof_hash: proofHash(evidence),
-          asset: 'BTC',
-          network: 'bitcoin',
-          amount: '20000000',
-          destination: requested.body.destination,
-          released_at: running.clock.now().toISOString(),
-        }),
+        signRelease(
+          running.context.releaseKey,
+          {
+            withdrawal_id: id,
+            digest: requested.body.digest,
+            proof_hash: proofHash(evidence),
+            asset: 'BTC',
+            network: 'bitcoin',
+            amount: '20000000',
+            destination: requested.body.destination,
+            released_at: running.clock.now().toISOString(),
+          },
+          // An insider with the release key, but not the monitor's: the verdict is signed with a key of their own.
+          signVerdict(generateKeyPairSync('ed25519').privateKey, {
+            v: 1,
+            withdrawal_id: id,
+            account_id: accountId,
+            digest: requested.body.digest,
+            proof_hash: proofHash(evidence),
+            asset: 'BTC',
+            network: 'bitcoin',
+            amount: '20000000',
+            destination: requested.body.destination,
+            verdict: 'approve',
+            verified_at: running.clock.now().toISOString(),
+          }),
+        ),
       );
       await sql`update withdrawals set state = 'broadcast', proof_id = ${proofId}, attestation = ${attestation}, txid = ${'f'.repeat(64)} where id = ${id}`.execute(
         fresh.database.db,
@@ -386,7 +433,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       const customer = await readyCustomer(running, 'released-then-halted@example.com');
       const w = await queued(customer);
       running.clock.advance(FIRST_USE_WINDOW_MS);
-      // The releaser signed it and stopped before the hand-over (a crash, a node restart).
+      // The monitor judged it; the releaser signed it and stopped before the hand-over (a crash, a node restart).
+      await monitorPass(monitorOf(running.context));
       assert.equal((await releaseOne(running.context, w.id)).result, 'released');
       const commander = await operatorWithSession(
         running,

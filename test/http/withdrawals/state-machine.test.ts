@@ -5,7 +5,6 @@ import { DomainError } from '../../../src/core/errors.ts';
 import { allTransitions, TRANSITIONS, WITHDRAWAL_STATES } from '../../../src/core/withdrawals/states.ts';
 import type { Custody } from '../../../src/services/custody/handover.ts';
 import { expireUnconfirmed } from '../../../src/services/withdrawals/expiry.ts';
-import { releaseDue } from '../../../src/services/withdrawals/release.ts';
 import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import { moveWithdrawal } from '../../../src/store/withdrawals.ts';
@@ -25,6 +24,7 @@ import {
   priceNow,
   type ReadyCustomer,
   readyCustomer,
+  releaseDue,
   requestBtc,
   simulatedChain,
   withdrawalRow,

@@ -1,0 +1,66 @@
+import { deleteFeedEntries, feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
+import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
+
+/** Feed entries one pass takes; the rest wait for the next (they leave the feed only once checked). */
+export const FEED_BATCH = 200;
+/** Withdrawals the slow sweep checks per pass. */
+export const SWEEP_BATCH = 100;
+
+export interface MonitorPassReport {
+  readonly checked: number;
+  readonly approved: number;
+  readonly refused: number;
+  /** Checks that threw: their feed entries stay, and the next pass tries again. */
+  readonly failed: number;
+  /** Entries still waiting after this pass, and how long the oldest has waited (ms; 0 when none). */
+  readonly backlog: number;
+  readonly lagMs: number;
+}
+
+/**
+ * One pass of the monitor: every withdrawal the feed names (oldest entries first, up to FEED_BATCH), and with
+ * `sweep` up to SWEEP_BATCH withdrawals in flight that have no verdict yet (a feed entry lost to a dropped trigger
+ * still gets checked). A check that throws leaves its entries for the next pass: fail closed, since without a
+ * verdict nothing is released.
+ */
+export async function monitorPass(
+  monitor: MonitorContext,
+  options: { sweep?: boolean; onError?: (error: unknown, withdrawalId: string) => void } = {},
+): Promise<MonitorPassReport> {
+  const database = monitor.services.database;
+  const entries = await feedEntries(database, FEED_BATCH);
+  const seqsOf = new Map<string, number[]>();
+  for (const entry of entries) {
+    const seqs = seqsOf.get(entry.withdrawal_id) ?? [];
+    seqs.push(entry.seq);
+    seqsOf.set(entry.withdrawal_id, seqs);
+  }
+  const counts = { checked: 0, approved: 0, refused: 0, failed: 0 };
+  const check = async (id: string): Promise<CheckOutcome | undefined> => {
+    try {
+      const outcome = await checkWithdrawal(monitor, id);
+      counts.checked += 1;
+      if (outcome.kind === 'approved') counts.approved += 1;
+      if (outcome.kind === 'refused') counts.refused += 1;
+      return outcome;
+    } catch (error) {
+      counts.failed += 1;
+      options.onError?.(error, id);
+      return undefined;
+    }
+  };
+  for (const [id, seqs] of seqsOf) {
+    if ((await check(id)) !== undefined) await deleteFeedEntries(database, seqs);
+  }
+  if (options.sweep === true) {
+    for (const id of await uncheckedWithdrawals(database, SWEEP_BATCH)) await check(id);
+  }
+  const backlog = await feedBacklog(database);
+  // The feed is stamped by the database's own clock (its trigger), so the lag is measured on the wall clock.
+  const now = Date.now();
+  return {
+    ...counts,
+    backlog: backlog.count,
+    lagMs: backlog.oldestAt === null ? 0 : Math.max(0, now - Date.parse(backlog.oldestAt)),
+  };
+}

@@ -1,0 +1,230 @@
+import { sql } from 'kysely';
+import type { MonitorVerdictsTable, TotpClaimsTable } from './schema-monitor.ts';
+import { type Queryable, queryable, type Tx } from './transaction.ts';
+
+/**
+ * The independent monitor's reads and writes (src/services/monitor). It reads the approval path's tables as raw
+ * rows and writes only its own: the feed it empties, its verdicts, the proof tokens it accepted, its findings.
+ */
+
+export interface FeedEntry {
+  readonly seq: number;
+  readonly withdrawal_id: string;
+  readonly state: string;
+  readonly at: string;
+}
+
+/**
+ * The oldest `limit` entries of the feed (migration 0024). At `limit` the rest wait for the next pass: nothing is
+ * skipped, since entries leave the feed only once checked (deleteFeedEntries), whatever order they committed in.
+ */
+export async function feedEntries(on: Queryable, limit: number): Promise<FeedEntry[]> {
+  const rows = await queryable(on)
+    .selectFrom('monitor_feed')
+    .selectAll()
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+}
+
+export async function deleteFeedEntries(on: Queryable, seqs: readonly number[]): Promise<void> {
+  if (seqs.length === 0) return;
+  await queryable(on).deleteFrom('monitor_feed').where('seq', 'in', seqs).execute();
+}
+
+/** How many entries wait, and the oldest one's time (the monitor's lag). */
+export async function feedBacklog(on: Queryable): Promise<{ count: number; oldestAt: string | null }> {
+  const row = await queryable(on)
+    .selectFrom('monitor_feed')
+    .select((eb) => [eb.fn.countAll<string | number>().as('n'), eb.fn.min('at').as('oldest')])
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.n), oldestAt: (row.oldest as string | null) ?? null };
+}
+
+export async function findFactorRow(tx: Tx, id: string) {
+  return tx.selectFrom('mfa_factors').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findTotpClaim(
+  tx: Tx,
+  principalId: string,
+  step: number,
+): Promise<Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined> {
+  return tx
+    .selectFrom('totp_claims')
+    .select(['purpose', 'factor_id'])
+    .where('principal_id', '=', principalId)
+    .where('step', '=', String(step) as unknown as number)
+    .executeTakeFirst();
+}
+
+const ENROLMENT_ACTIONS = [
+  'mfa.totp_enrolled',
+  'mfa.passkey_registered',
+  'mfa.recovery_codes_issued',
+] as const;
+/** An account's enrolments read per lookup; at the bound the key counts as not found (the monitor refuses). */
+export const ENROLMENT_READ_CAP = 1000;
+
+/**
+ * The key fingerprint the audit log recorded when `factorId` was enrolled, whether the entry is sealed into the
+ * chain yet or still in the journal; undefined when there is none (or more enrolments than the read takes).
+ */
+export async function enrolledKeyFingerprint(
+  tx: Tx,
+  subject: string,
+  factorId: string,
+): Promise<string | undefined> {
+  const entries = await tx
+    .selectFrom('audit_log')
+    .select('data')
+    .where('subject', '=', subject)
+    .where('action', 'in', ENROLMENT_ACTIONS)
+    .unionAll(
+      tx
+        .selectFrom('audit_journal')
+        .select('data')
+        .where('subject', '=', subject)
+        .where('action', 'in', ENROLMENT_ACTIONS),
+    )
+    .limit(ENROLMENT_READ_CAP + 1)
+    .execute();
+  if (entries.length > ENROLMENT_READ_CAP) return undefined;
+  for (const entry of entries) {
+    const found = fingerprintIn(entry.data, factorId);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function fingerprintIn(data: string, factorId: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const record = parsed as { factor_id?: unknown; key_sha256?: unknown; factors?: unknown };
+  const candidates = Array.isArray(record.factors) ? (record.factors as unknown[]) : [record];
+  for (const candidate of candidates) {
+    const c = candidate as { factor_id?: unknown; key_sha256?: unknown } | null;
+    if (c?.factor_id === factorId && typeof c.key_sha256 === 'string') return c.key_sha256;
+  }
+  return undefined;
+}
+
+/**
+ * Records that `token` (a TOTP step, a recovery code, a passkey challenge) proved `withdrawalId`. Answers the
+ * withdrawal that used it first: this one, or another (proof reuse).
+ */
+export async function claimProofToken(
+  tx: Tx,
+  token: string,
+  withdrawalId: string,
+  at: string,
+): Promise<string> {
+  await tx
+    .insertInto('monitor_proof_uses')
+    .values({ token, withdrawal_id: withdrawalId, at })
+    .onConflict((oc) => oc.column('token').doNothing())
+    .execute();
+  const row = await tx
+    .selectFrom('monitor_proof_uses')
+    .select('withdrawal_id')
+    .where('token', '=', token)
+    .executeTakeFirstOrThrow();
+  return row.withdrawal_id;
+}
+
+export type VerdictRow = Readonly<MonitorVerdictsTable>;
+
+export async function findVerdict(on: Queryable, withdrawalId: string): Promise<VerdictRow | undefined> {
+  return queryable(on)
+    .selectFrom('monitor_verdicts')
+    .selectAll()
+    .where('withdrawal_id', '=', withdrawalId)
+    .executeTakeFirst();
+}
+
+/** The first verdict stands: a later check of the same withdrawal does not replace it. */
+export async function insertVerdict(tx: Tx, row: VerdictRow): Promise<void> {
+  await tx
+    .insertInto('monitor_verdicts')
+    .values(row)
+    .onConflict((oc) => oc.column('withdrawal_id').doNothing())
+    .execute();
+}
+
+/** A reject replaces an approve: a finding after release (the attestation, the chain) overrules the first look. */
+export async function replaceWithReject(tx: Tx, row: VerdictRow): Promise<void> {
+  await tx.deleteFrom('monitor_verdicts').where('withdrawal_id', '=', row.withdrawal_id).execute();
+  await tx.insertInto('monitor_verdicts').values(row).execute();
+}
+
+/** Records a finding once per withdrawal and check; true when it is new. */
+export async function recordFinding(
+  tx: Tx,
+  row: {
+    id: string;
+    withdrawal_id: string;
+    check_name: string;
+    severity: 'warning' | 'critical';
+    detail: string;
+    at: string;
+  },
+): Promise<boolean> {
+  const result = await tx
+    .insertInto('monitor_findings')
+    .values(row)
+    .onConflict((oc) => oc.columns(['withdrawal_id', 'check_name']).doNothing())
+    .executeTakeFirst();
+  return result.numInsertedOrUpdatedRows === 1n;
+}
+
+export async function findingsOf(on: Queryable, withdrawalId: string) {
+  return queryable(on)
+    .selectFrom('monitor_findings')
+    .selectAll()
+    .where('withdrawal_id', '=', withdrawalId)
+    .orderBy('at')
+    .execute();
+}
+
+/**
+ * The states the sweep looks in: a proof was accepted (or claimed) and the money has not settled. Settled and
+ * ended withdrawals are the feed's alone, so withdrawals completed before the monitor existed are not re-judged.
+ */
+export const SWEPT_STATES = [
+  'screening',
+  'queued',
+  'time_locked',
+  'held_for_review',
+  'released',
+  'broadcast',
+  'errored',
+] as const;
+
+/**
+ * The slow sweep: up to `limit` withdrawals in a swept state that have no verdict, oldest update first. A
+ * withdrawal the feed never told of (its trigger dropped, a row restored from a dump) is still checked.
+ */
+export async function uncheckedWithdrawals(on: Queryable, limit: number): Promise<string[]> {
+  const rows = await queryable(on)
+    .selectFrom('withdrawals')
+    .select('withdrawals.id')
+    .where('withdrawals.state', 'in', SWEPT_STATES)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('monitor_verdicts')
+            .select(sql.lit(1).as('one'))
+            .whereRef('monitor_verdicts.withdrawal_id', '=', 'withdrawals.id'),
+        ),
+      ),
+    )
+    .orderBy('withdrawals.updated_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.id);
+}
