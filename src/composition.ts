@@ -7,7 +7,7 @@ import { loadKey } from './adapters/secret-box.ts';
 import { destinationPolicy, type WebhookDestinationPolicy } from './adapters/webhooks/destination-policy.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
-import { usdFromWholeDollars } from './core/money/usd.ts';
+import { parseUsd, usdFromWholeDollars } from './core/money/usd.ts';
 import type { AppDeps } from './http/app.ts';
 import type { ServiceContext } from './services/context.ts';
 import { CustodyHandover } from './services/custody/handover.ts';
@@ -38,6 +38,10 @@ export async function composeServices(
       cancelWindowMs: config.cancelWindowMs,
       firstUseCancelWindowMs: config.firstUseCancelWindowMs,
       dailyLimitUsd: usdFromWholeDollars(config.dailyLimitUsd),
+      reviewTwoAnalystUsd: parseUsd(config.reviewTwoAnalystUsd, {
+        field: 'REVIEW_TWO_ANALYST_USD',
+        allowZero: true,
+      }),
       fees: config.withdrawalFees,
     },
     clock,

@@ -21,6 +21,9 @@ import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
 import * as auditSearch from './migrations/0020-audit-search.ts';
 import * as totpStepClaimant from './migrations/0021-totp-step-claimant.ts';
 import * as withdrawalValuation from './migrations/0022-withdrawal-valuation.ts';
+import * as reviewApprovals from './migrations/0040-review-approvals.ts';
+import * as alerts from './migrations/0041-alerts.ts';
+import * as cases from './migrations/0042-cases.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -48,6 +51,9 @@ const MIGRATIONS = [
   ['0020-audit-search', auditSearch],
   ['0021-totp-step-claimant', totpStepClaimant],
   ['0022-withdrawal-valuation', withdrawalValuation],
+  ['0040-review-approvals', reviewApprovals],
+  ['0041-alerts', alerts],
+  ['0042-cases', cases],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -2,6 +2,7 @@ import type { Generated } from 'kysely';
 import type { AddressBookSchema } from './schema-address-book.ts';
 import type { IdentitySchema } from './schema-identity.ts';
 import type { NotificationsSchema } from './schema-notifications.ts';
+import type { ReviewSchema } from './schema-review.ts';
 import type { WithdrawalSchema } from './schema-withdrawals.ts';
 
 /**
@@ -77,7 +78,12 @@ export interface IdempotencyKeysTable {
   created_at: string;
 }
 
-export interface Schema extends IdentitySchema, AddressBookSchema, WithdrawalSchema, NotificationsSchema {
+export interface Schema
+  extends IdentitySchema,
+    AddressBookSchema,
+    WithdrawalSchema,
+    NotificationsSchema,
+    ReviewSchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;
