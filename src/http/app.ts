@@ -20,6 +20,7 @@ import {
 } from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAddressBookRoutes } from './routes/address-book.ts';
+import { registerAlertAndCaseRoutes } from './routes/alerts-cases.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
 import { registerCustodyRoutes } from './routes/custody.ts';
@@ -225,6 +226,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerOperatorDecisionRoutes(app, context);
   registerOperatorSearchRoutes(app, context);
   registerReviewQueueRoutes(app, context);
+  registerAlertAndCaseRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)
