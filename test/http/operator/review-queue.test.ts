@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseUsd } from '../../../src/core/money/usd.ts';
 import { approveReview } from '../../../src/services/withdrawals/review-queue.ts';
+import { inTransaction } from '../../../src/store/transaction.ts';
+import { moveWithdrawal } from '../../../src/store/withdrawals.ts';
 import { api, auditEntries, forgetRateLimits, operatorWithSession } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import {
@@ -142,6 +144,30 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
       assert.equal(done.status, 200, JSON.stringify(done.body));
       assert.equal(done.body.state, 'queued');
+    });
+
+    test('a withdrawal held again after it was approved needs fresh approvals, and may get them from the same analysts', async () => {
+      const { id } = await held('0.9');
+      const [first, second] = await operators('risk_analyst', 'risk_analyst');
+      assert.ok(first && second);
+      assert.equal((await approve(first.token, id)).status, 200);
+      assert.equal((await approve(second.token, id)).body.state, 'queued');
+      // Held again (as the releaser does when, say, the account is locked before release): a second hold.
+      await inTransaction(fresh.database, (tx) =>
+        moveWithdrawal(tx, {
+          id,
+          from: 'queued',
+          path: [{ to: 'held_for_review', actor: 'system:releaser', reason: 'the account is locked' }],
+          at: running.clock.now().toISOString(),
+        }),
+      );
+      const again = await approve(first.token, id, 'checked again');
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.state, 'held_for_review');
+      assert.equal(again.body.review.status, '1 of 2 approvals');
+      const twice = await approve(first.token, id, 'checked again, twice');
+      assert.equal(twice.body.code, 'SAME_OPERATOR');
+      assert.equal((await approve(second.token, id, 'and again')).body.state, 'queued');
     });
 
     test('an unpriced withdrawal counts as above the threshold (fail closed)', async () => {
