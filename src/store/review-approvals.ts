@@ -91,3 +91,45 @@ export async function allApprovalsOf(on: Queryable, withdrawalId: string): Promi
     .orderBy('id')
     .execute();
 }
+
+/**
+ * For each of `ids`: its current hold (how many times it entered held_for_review), when that hold began, and the
+ * approvals of that hold, oldest first. Two statements whatever the number of ids (the review queue's page).
+ */
+export async function holdsOf(
+  on: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, { round: number; heldSince: string | null; approvals: ReviewApprovalRow[] }>> {
+  const result = new Map<
+    string,
+    { round: number; heldSince: string | null; approvals: ReviewApprovalRow[] }
+  >();
+  if (ids.length === 0) return result;
+  const db = queryable(on);
+  const holds = await db
+    .selectFrom('withdrawal_events')
+    .select([
+      'withdrawal_id',
+      sql<string | number>`count(*)`.as('n'),
+      sql<string | null>`max(at)`.as('since'),
+    ])
+    .where('withdrawal_id', 'in', ids)
+    .where('to_state', '=', 'held_for_review')
+    .groupBy('withdrawal_id')
+    .execute();
+  for (const id of ids) result.set(id, { round: 0, heldSince: null, approvals: [] });
+  for (const hold of holds)
+    result.set(hold.withdrawal_id, { round: Number(hold.n), heldSince: hold.since, approvals: [] });
+  const approvals = await db
+    .selectFrom('review_approvals')
+    .selectAll()
+    .where('withdrawal_id', 'in', ids)
+    .orderBy('at')
+    .orderBy('id')
+    .execute();
+  for (const approval of approvals) {
+    const hold = result.get(approval.withdrawal_id);
+    if (hold !== undefined && Number(approval.hold_round) === hold.round) hold.approvals.push(approval);
+  }
+  return result;
+}

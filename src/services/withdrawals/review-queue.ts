@@ -7,6 +7,7 @@ import {
   approvalsOf,
   heldForReview,
   holdRound,
+  holdsOf,
   insertApproval,
   isUniqueViolation,
   type ReviewApprovalRow,
@@ -102,23 +103,29 @@ function factsOf(_row: WithdrawalRow): Record<string, unknown> | null {
   return null;
 }
 
-async function queueItem(on: Queryable, context: ServiceContext, row: WithdrawalRow, heldSince: string) {
-  const approvals = await approvalsOf(on, row.id, await holdRound(on, row.id));
-  return {
-    ...viewWithdrawal(row),
-    account_id: row.account_id,
-    held_since: heldSince,
-    rules: rulesOf(row.screening),
-    facts: factsOf(row),
-    price:
-      row.usd_price === null
-        ? null
-        : { usd: row.usd_price, at: row.usd_price_at, source: row.usd_price_source },
-    review: reviewStatus(context, row, approvals),
-  };
+async function queueItems(on: Queryable, context: ServiceContext, rows: readonly WithdrawalRow[]) {
+  const holds = await holdsOf(
+    on,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => {
+    const hold = holds.get(row.id);
+    return {
+      ...viewWithdrawal(row),
+      account_id: row.account_id,
+      held_since: hold?.heldSince ?? row.updated_at,
+      rules: rulesOf(row.screening),
+      facts: factsOf(row),
+      price:
+        row.usd_price === null
+          ? null
+          : { usd: row.usd_price, at: row.usd_price_at, source: row.usd_price_source },
+      review: reviewStatus(context, row, hold?.approvals ?? []),
+    };
+  });
 }
 
-export type ReviewQueueItem = Awaited<ReturnType<typeof queueItem>>;
+export type ReviewQueueItem = Awaited<ReturnType<typeof queueItems>>[number];
 
 /** The withdrawals held for review, longest held first, each with its rules, value and approvals so far. */
 export async function listReviewQueue(
@@ -132,9 +139,11 @@ export async function listReviewQueue(
   if (rows === undefined)
     throw invalidInput('starting_after', 'is not a withdrawal that was held for review');
   const { items, hasMore } = pageOf(rows, wanted);
-  const withdrawals: ReviewQueueItem[] = [];
-  for (const { row, heldSince } of items)
-    withdrawals.push(await queueItem(context.database, context, row, heldSince));
+  const withdrawals: ReviewQueueItem[] = await queueItems(
+    context.database,
+    context,
+    items.map((item) => item.row),
+  );
   return { withdrawals, has_more: hasMore };
 }
 
@@ -144,12 +153,8 @@ export async function showReview(context: ServiceContext, actor: OperatorActor, 
   const wanted = parseIdField('id', id);
   const row = await findWithdrawal(context.database, wanted);
   if (row === undefined) throw notFoundWithdrawal(wanted);
-  return queueItem(context.database, context, row, row.updated_at);
-}
-
-/** The approvals of a withdrawal's current (or last) hold, for the operator's view of its history. */
-export async function reviewApprovalsOf(on: Queryable, withdrawalId: string) {
-  return approvalsOf(on, withdrawalId, await holdRound(on, withdrawalId));
+  const [item] = await queueItems(context.database, context, [row]);
+  return item as ReviewQueueItem;
 }
 
 /**
