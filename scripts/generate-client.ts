@@ -44,6 +44,7 @@ export async function openApiDocument(): Promise<OpenAPI3> {
           cancelWindowMs: 2 * 60_000,
           firstUseCancelWindowMs: 10 * 60_000,
           dailyLimitUsd: usdFromWholeDollars(50_000n),
+          reviewTwoAnalystUsd: usdFromWholeDollars(10_000n),
           fees: DEFAULT_FEES,
         },
       },

@@ -8,7 +8,7 @@ import { destinationPolicy, type WebhookDestinationPolicy } from './adapters/web
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { invalidInput } from './core/errors.ts';
-import { usdFromWholeDollars } from './core/money/usd.ts';
+import { parseUsd, usdFromWholeDollars } from './core/money/usd.ts';
 import { keyId } from './core/withdrawals/attestation.ts';
 import type { AppDeps } from './http/app.ts';
 import type { ServiceContext } from './services/context.ts';
@@ -46,6 +46,10 @@ export async function composeServices(
       cancelWindowMs: config.cancelWindowMs,
       firstUseCancelWindowMs: config.firstUseCancelWindowMs,
       dailyLimitUsd: usdFromWholeDollars(config.dailyLimitUsd),
+      reviewTwoAnalystUsd: parseUsd(config.reviewTwoAnalystUsd, {
+        field: 'REVIEW_TWO_ANALYST_USD',
+        allowZero: true,
+      }),
       fees: config.withdrawalFees,
     },
     clock,

@@ -76,6 +76,11 @@ export interface Config {
   readonly firstUseCancelWindowMs: number;
   /** Whole US dollars a customer may withdraw in 24 h before review. */
   readonly dailyLimitUsd: bigint;
+  /**
+   * REVIEW_TWO_ANALYST_USD: approving a held withdrawal worth more than this (exact USD, a decimal string) needs two
+   * different operators; an unpriced one always does.
+   */
+  readonly reviewTwoAnalystUsd: string;
   readonly simulatedConfirmations: number;
   readonly simulatedBlockMs: number;
   readonly custody: CustodyConfig;
@@ -194,6 +199,10 @@ function variables(raw: Readonly<Record<string, string>>) {
       desc: 'the first withdrawal to an address waits this',
     }),
     DAILY_LIMIT_USD: wholeNumber(1, 1_000_000_000)({ default: 50000, desc: 'USD per 24 h before review' }),
+    REVIEW_TWO_ANALYST_USD: usdText({
+      default: '10000.00',
+      desc: 'approving a held withdrawal above this USD value takes two different operators',
+    }),
     SIMULATED_CONFIRMATIONS: wholeNumber(1, 1000)({ default: 3, desc: 'the simulated chain confirms after' }),
     SIMULATED_BLOCK_MS: wholeNumber(
       1,
@@ -309,6 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cancelWindowMs: e.CANCEL_WINDOW_SECONDS * 1000,
     firstUseCancelWindowMs: e.FIRST_USE_CANCEL_WINDOW_SECONDS * 1000,
     dailyLimitUsd: BigInt(e.DAILY_LIMIT_USD),
+    reviewTwoAnalystUsd: e.REVIEW_TWO_ANALYST_USD,
     simulatedConfirmations: e.SIMULATED_CONFIRMATIONS,
     simulatedBlockMs: e.SIMULATED_BLOCK_MS,
     custody: custodyOf(e),
@@ -381,6 +391,13 @@ function wholeNumber(min: number, max: number) {
     return value;
   });
 }
+
+/** Exact US dollars as a decimal string ("10000.00"), at most 2 decimals; kept as text, never a JS number. */
+const usdText = makeValidator<string>((input) => {
+  if (!/^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$/.test(input))
+    throw new Error('must be a USD amount as a decimal string, like 10000.00 (at most 2 decimals)');
+  return input;
+});
 
 function oneOf<const T extends readonly string[]>(choices: T) {
   return makeValidator<T[number]>((input) => {

@@ -5924,7 +5924,7 @@ export interface paths {
         put?: never;
         /**
          * Decide a withdrawal held for review (risk analyst)
-         * @description approve puts it back in the queue with a fresh cancel window (every release rule is weighed again at release); reject ends it and voids its hold.
+         * @description approve records the approval and, once it has those it needs (two different operators above REVIEW_TWO_ANALYST_USD or without a USD value, else one), puts it back in the queue with a fresh cancel window (every release rule is weighed again at release); the same operator twice is 409 SAME_OPERATOR. reject ends it and voids its hold. The same as /v1/operator/review-queue/{id}/approve and /reject.
          */
         post: {
             parameters: {
@@ -5961,52 +5961,6 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        /**
-                         * @example {
-                         *       "id": "01a23ab8-861a-71f0-9944-fc75e165591c",
-                         *       "state": "queued",
-                         *       "asset": "BTC",
-                         *       "network": "bitcoin",
-                         *       "amount": "0.25",
-                         *       "fee": "0.0001",
-                         *       "destination_id": "01a23ab8-85ae-7ce1-937b-30ca87bb88c0",
-                         *       "destination": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
-                         *       "destination_label": "Cold wallet",
-                         *       "summary": "Send 0.25 BTC to bc1qw508...v8f3t4 (Cold wallet), fee 0.0001 BTC",
-                         *       "digest": "a634e9102a071ecc414e426a0fd27fc5644948113fc5addf0c79d27de6a27f37",
-                         *       "nonce": "YBpAOHgccvOuZn5aQaip2A",
-                         *       "expires_at": "2026-11-28T12:06:01.000Z",
-                         *       "release_after": "2026-11-28T12:11:31.000Z",
-                         *       "time_locked_until": null,
-                         *       "txid": null,
-                         *       "reason": null,
-                         *       "created_at": "2026-11-28T12:01:01.000Z",
-                         *       "updated_at": "2026-11-28T12:01:31.000Z",
-                         *       "history": [
-                         *         {
-                         *           "at": "2026-11-28T12:01:01.000Z",
-                         *           "from_state": null,
-                         *           "to_state": "awaiting_confirmation",
-                         *           "actor": "customer:01a23ab8-84b9-714e-84d2-8b5e22eda6b9",
-                         *           "reason": null
-                         *         },
-                         *         {
-                         *           "at": "2026-11-28T12:01:31.000Z",
-                         *           "from_state": "awaiting_confirmation",
-                         *           "to_state": "screening",
-                         *           "actor": "customer:01a23ab8-84b9-714e-84d2-8b5e22eda6b9",
-                         *           "reason": "confirmed with totp"
-                         *         },
-                         *         {
-                         *           "at": "2026-11-28T12:01:31.000Z",
-                         *           "from_state": "screening",
-                         *           "to_state": "queued",
-                         *           "actor": "system:screening",
-                         *           "reason": null
-                         *         }
-                         *       ]
-                         *     }
-                         */
                         "application/json": {
                             id: string;
                             state: string;
@@ -6033,6 +5987,39 @@ export interface paths {
                             created_at: string;
                             updated_at: string;
                             history?: unknown[];
+                        } & {
+                            /**
+                             * @example {
+                             *       "approvals_required": 2,
+                             *       "approvals": [
+                             *         {
+                             *           "operator_id": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "reason": "destination confirmed with the customer by phone",
+                             *           "at": "2026-11-28T12:05:00.000Z"
+                             *         }
+                             *       ],
+                             *       "status": "1 of 2 approvals",
+                             *       "threshold_usd": "10000.00",
+                             *       "unpriced": false
+                             *     }
+                             */
+                            review: {
+                                /** @description 2 above REVIEW_TWO_ANALYST_USD or without a USD value (unpriced), else 1 */
+                                approvals_required: number;
+                                approvals: {
+                                    operator_id: string;
+                                    actor: string;
+                                    reason: string;
+                                    at: string;
+                                }[];
+                                /** @description as words: "1 of 2 approvals" */
+                                status: string;
+                                /** @description REVIEW_TWO_ANALYST_USD in force */
+                                threshold_usd: string;
+                                /** @description no USD value was stored at confirmation (counts as above) */
+                                unpriced: boolean;
+                            };
                         };
                     };
                 };
@@ -6784,6 +6771,2320 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/review-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Withdrawals held for review, longest held first, with what decided them and their approvals
+         * @description Any operator role: every withdrawal held for review, the longest held first, with each screening rule's result, the USD value stored at confirmation and the price point, and the approvals so far (`review`); `limit` 1 to 200 (default 50), `starting_after` the last id of the page before, `has_more` whether another page follows.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            withdrawals: ({
+                                id: string;
+                                state: string;
+                                asset: string;
+                                network: string;
+                                /** @description decimal string in the asset unit */
+                                amount: string;
+                                fee: string;
+                                destination_id: string;
+                                destination: string;
+                                destination_label: string;
+                                /** @description built from server state only: what the customer approves */
+                                summary: string;
+                                /** @description SHA-256 over "drawbridge/withdrawal/v1\n" + RFC 8785 JSON of the terms */
+                                digest: string;
+                                nonce: string;
+                                expires_at: string;
+                                release_after: string | null;
+                                time_locked_until: string | null;
+                                txid: string | null;
+                                /** @description its USD value when confirmed (exact), at the price point screening used; null before */
+                                usd_value: string | null;
+                                reason: string | null;
+                                created_at: string;
+                                updated_at: string;
+                                history?: unknown[];
+                            } & {
+                                account_id: string;
+                                /** @description when it entered held_for_review */
+                                held_since: string;
+                                /** @description each screening rule's result, as stored on the withdrawal */
+                                rules: {
+                                    rule: string;
+                                    version: number;
+                                    outcome: string;
+                                    reason: string;
+                                }[];
+                                /** @description the facts the rules decided on; null until rule evaluations are recorded (the rule_evaluations table) */
+                                facts: {
+                                    [key: string]: unknown;
+                                } | null;
+                                price: {
+                                    usd: string;
+                                    at: string | null;
+                                    source: string | null;
+                                } | null;
+                                /**
+                                 * @example {
+                                 *       "approvals_required": 2,
+                                 *       "approvals": [
+                                 *         {
+                                 *           "operator_id": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                                 *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                                 *           "reason": "destination confirmed with the customer by phone",
+                                 *           "at": "2026-11-28T12:05:00.000Z"
+                                 *         }
+                                 *       ],
+                                 *       "status": "1 of 2 approvals",
+                                 *       "threshold_usd": "10000.00",
+                                 *       "unpriced": false
+                                 *     }
+                                 */
+                                review: {
+                                    /** @description 2 above REVIEW_TWO_ANALYST_USD or without a USD value (unpriced), else 1 */
+                                    approvals_required: number;
+                                    approvals: {
+                                        operator_id: string;
+                                        actor: string;
+                                        reason: string;
+                                        at: string;
+                                    }[];
+                                    /** @description as words: "1 of 2 approvals" */
+                                    status: string;
+                                    /** @description REVIEW_TWO_ANALYST_USD in force */
+                                    threshold_usd: string;
+                                    /** @description no USD value was stored at confirmation (counts as above) */
+                                    unpriced: boolean;
+                                };
+                            })[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/review-queue/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One withdrawal as the review queue shows it
+         * @description Any operator role: the withdrawal with its rules, USD value and the approvals of its current (or last) hold. An unknown id is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            state: string;
+                            asset: string;
+                            network: string;
+                            /** @description decimal string in the asset unit */
+                            amount: string;
+                            fee: string;
+                            destination_id: string;
+                            destination: string;
+                            destination_label: string;
+                            /** @description built from server state only: what the customer approves */
+                            summary: string;
+                            /** @description SHA-256 over "drawbridge/withdrawal/v1\n" + RFC 8785 JSON of the terms */
+                            digest: string;
+                            nonce: string;
+                            expires_at: string;
+                            release_after: string | null;
+                            time_locked_until: string | null;
+                            txid: string | null;
+                            /** @description its USD value when confirmed (exact), at the price point screening used; null before */
+                            usd_value: string | null;
+                            reason: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            history?: unknown[];
+                        } & {
+                            account_id: string;
+                            /** @description when it entered held_for_review */
+                            held_since: string;
+                            /** @description each screening rule's result, as stored on the withdrawal */
+                            rules: {
+                                rule: string;
+                                version: number;
+                                outcome: string;
+                                reason: string;
+                            }[];
+                            /** @description the facts the rules decided on; null until rule evaluations are recorded (the rule_evaluations table) */
+                            facts: {
+                                [key: string]: unknown;
+                            } | null;
+                            price: {
+                                usd: string;
+                                at: string | null;
+                                source: string | null;
+                            } | null;
+                            /**
+                             * @example {
+                             *       "approvals_required": 2,
+                             *       "approvals": [
+                             *         {
+                             *           "operator_id": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "reason": "destination confirmed with the customer by phone",
+                             *           "at": "2026-11-28T12:05:00.000Z"
+                             *         }
+                             *       ],
+                             *       "status": "1 of 2 approvals",
+                             *       "threshold_usd": "10000.00",
+                             *       "unpriced": false
+                             *     }
+                             */
+                            review: {
+                                /** @description 2 above REVIEW_TWO_ANALYST_USD or without a USD value (unpriced), else 1 */
+                                approvals_required: number;
+                                approvals: {
+                                    operator_id: string;
+                                    actor: string;
+                                    reason: string;
+                                    at: string;
+                                }[];
+                                /** @description as words: "1 of 2 approvals" */
+                                status: string;
+                                /** @description REVIEW_TWO_ANALYST_USD in force */
+                                threshold_usd: string;
+                                /** @description no USD value was stored at confirmation (counts as above) */
+                                unpriced: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/review-queue/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a held withdrawal (two different operators above REVIEW_TWO_ANALYST_USD)
+         * @description Risk analyst or admin, with a `reason` (3 to 500 characters). At or below REVIEW_TWO_ANALYST_USD one approval queues it with a fresh cancel window. Above it, or without a USD value, the first approval is recorded and it stays held ("1 of 2 approvals"); the second, by a different operator, queues it. The same operator twice is 409 SAME_OPERATOR (an admin too); a withdrawal not held is 409 WRONG_STATE. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "destination confirmed with the customer by phone"
+                     *     }
+                     */
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            state: string;
+                            asset: string;
+                            network: string;
+                            /** @description decimal string in the asset unit */
+                            amount: string;
+                            fee: string;
+                            destination_id: string;
+                            destination: string;
+                            destination_label: string;
+                            /** @description built from server state only: what the customer approves */
+                            summary: string;
+                            /** @description SHA-256 over "drawbridge/withdrawal/v1\n" + RFC 8785 JSON of the terms */
+                            digest: string;
+                            nonce: string;
+                            expires_at: string;
+                            release_after: string | null;
+                            time_locked_until: string | null;
+                            txid: string | null;
+                            /** @description its USD value when confirmed (exact), at the price point screening used; null before */
+                            usd_value: string | null;
+                            reason: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            history?: unknown[];
+                        } & {
+                            /**
+                             * @example {
+                             *       "approvals_required": 2,
+                             *       "approvals": [
+                             *         {
+                             *           "operator_id": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "reason": "destination confirmed with the customer by phone",
+                             *           "at": "2026-11-28T12:05:00.000Z"
+                             *         }
+                             *       ],
+                             *       "status": "1 of 2 approvals",
+                             *       "threshold_usd": "10000.00",
+                             *       "unpriced": false
+                             *     }
+                             */
+                            review: {
+                                /** @description 2 above REVIEW_TWO_ANALYST_USD or without a USD value (unpriced), else 1 */
+                                approvals_required: number;
+                                approvals: {
+                                    operator_id: string;
+                                    actor: string;
+                                    reason: string;
+                                    at: string;
+                                }[];
+                                /** @description as words: "1 of 2 approvals" */
+                                status: string;
+                                /** @description REVIEW_TWO_ANALYST_USD in force */
+                                threshold_usd: string;
+                                /** @description no USD value was stored at confirmation (counts as above) */
+                                unpriced: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/review-queue/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a held withdrawal: it ends and its hold is voided
+         * @description Risk analyst or admin, with a `reason` (3 to 500 characters): one reject ends the review whatever the value and the approvals so far. A withdrawal not held is 409 WRONG_STATE. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "the customer says they did not ask for it"
+                     *     }
+                     */
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            state: string;
+                            asset: string;
+                            network: string;
+                            /** @description decimal string in the asset unit */
+                            amount: string;
+                            fee: string;
+                            destination_id: string;
+                            destination: string;
+                            destination_label: string;
+                            /** @description built from server state only: what the customer approves */
+                            summary: string;
+                            /** @description SHA-256 over "drawbridge/withdrawal/v1\n" + RFC 8785 JSON of the terms */
+                            digest: string;
+                            nonce: string;
+                            expires_at: string;
+                            release_after: string | null;
+                            time_locked_until: string | null;
+                            txid: string | null;
+                            /** @description its USD value when confirmed (exact), at the price point screening used; null before */
+                            usd_value: string | null;
+                            reason: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            history?: unknown[];
+                        } & {
+                            /**
+                             * @example {
+                             *       "approvals_required": 2,
+                             *       "approvals": [
+                             *         {
+                             *           "operator_id": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                             *           "reason": "destination confirmed with the customer by phone",
+                             *           "at": "2026-11-28T12:05:00.000Z"
+                             *         }
+                             *       ],
+                             *       "status": "1 of 2 approvals",
+                             *       "threshold_usd": "10000.00",
+                             *       "unpriced": false
+                             *     }
+                             */
+                            review: {
+                                /** @description 2 above REVIEW_TWO_ANALYST_USD or without a USD value (unpriced), else 1 */
+                                approvals_required: number;
+                                approvals: {
+                                    operator_id: string;
+                                    actor: string;
+                                    reason: string;
+                                    at: string;
+                                }[];
+                                /** @description as words: "1 of 2 approvals" */
+                                status: string;
+                                /** @description REVIEW_TWO_ANALYST_USD in force */
+                                threshold_usd: string;
+                                /** @description no USD value was stored at confirmation (counts as above) */
+                                unpriced: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alerts, newest first, by state, kind and severity
+         * @description Any operator role: alerts newest first, narrowed by `state` (open, acknowledged, resolved), `kind` and `severity` (info, warning, critical); `limit` 1 to 200 (default 50), `starting_after` the last id of the page before, `has_more`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                    state?: string;
+                    kind?: string;
+                    severity?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            alerts: {
+                                id: string;
+                                kind: string;
+                                /** @enum {string} */
+                                severity: "info" | "warning" | "critical";
+                                fingerprint: string;
+                                title: string;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                                subject: string | null;
+                                /** @enum {string} */
+                                state: "open" | "acknowledged" | "resolved";
+                                resolution_kind: string | null;
+                                resolution_note: string | null;
+                                opened_at: string;
+                                last_seen_at: string;
+                                occurrences: number;
+                                acknowledged_by: string | null;
+                                acknowledged_at: string | null;
+                                resolved_by: string | null;
+                                resolved_at: string | null;
+                            }[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One alert
+         * @description Any operator role: the alert with its details, occurrences and resolution. Unknown is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60",
+                         *       "kind": "monitor.proof_mismatch",
+                         *       "severity": "critical",
+                         *       "fingerprint": "withdrawal:01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "title": "A released withdrawal's proof does not verify",
+                         *       "details": {
+                         *         "digest": "a634e9102a071ecc414e426a0fd27fc5644948113fc5addf0c79d27de6a27f37"
+                         *       },
+                         *       "subject": "withdrawal:01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "state": "acknowledged",
+                         *       "resolution_kind": null,
+                         *       "resolution_note": null,
+                         *       "opened_at": "2026-11-28T12:02:00.000Z",
+                         *       "last_seen_at": "2026-11-28T12:04:00.000Z",
+                         *       "occurrences": 3,
+                         *       "acknowledged_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "acknowledged_at": "2026-11-28T12:05:00.000Z",
+                         *       "resolved_by": null,
+                         *       "resolved_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            kind: string;
+                            /** @enum {string} */
+                            severity: "info" | "warning" | "critical";
+                            fingerprint: string;
+                            title: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            subject: string | null;
+                            /** @enum {string} */
+                            state: "open" | "acknowledged" | "resolved";
+                            resolution_kind: string | null;
+                            resolution_note: string | null;
+                            opened_at: string;
+                            last_seen_at: string;
+                            occurrences: number;
+                            acknowledged_by: string | null;
+                            acknowledged_at: string | null;
+                            resolved_by: string | null;
+                            resolved_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/alerts/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge an open alert (someone is on it)
+         * @description Risk analyst, incident commander or admin: open -> acknowledged, audited. An alert that is not open is 409 WRONG_STATE naming its `state`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60",
+                         *       "kind": "monitor.proof_mismatch",
+                         *       "severity": "critical",
+                         *       "fingerprint": "withdrawal:01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "title": "A released withdrawal's proof does not verify",
+                         *       "details": {
+                         *         "digest": "a634e9102a071ecc414e426a0fd27fc5644948113fc5addf0c79d27de6a27f37"
+                         *       },
+                         *       "subject": "withdrawal:01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "state": "acknowledged",
+                         *       "resolution_kind": null,
+                         *       "resolution_note": null,
+                         *       "opened_at": "2026-11-28T12:02:00.000Z",
+                         *       "last_seen_at": "2026-11-28T12:04:00.000Z",
+                         *       "occurrences": 3,
+                         *       "acknowledged_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "acknowledged_at": "2026-11-28T12:05:00.000Z",
+                         *       "resolved_by": null,
+                         *       "resolved_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            kind: string;
+                            /** @enum {string} */
+                            severity: "info" | "warning" | "critical";
+                            fingerprint: string;
+                            title: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            subject: string | null;
+                            /** @enum {string} */
+                            state: "open" | "acknowledged" | "resolved";
+                            resolution_kind: string | null;
+                            resolution_note: string | null;
+                            opened_at: string;
+                            last_seen_at: string;
+                            occurrences: number;
+                            acknowledged_by: string | null;
+                            acknowledged_at: string | null;
+                            resolved_by: string | null;
+                            resolved_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/alerts/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve an acknowledged alert with a kind and a note
+         * @description Risk analyst, incident commander or admin: `kind` (true_positive, false_positive, duplicate, benign) and a `note` of 3 to 2000 characters; acknowledged -> resolved, audited. An alert not acknowledged is 409 WRONG_STATE. Once resolved, the same kind and fingerprint raised again opens a new alert.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "kind": "false_positive",
+                     *       "note": "the customer moved funds to their own cold wallet"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        kind?: "true_positive" | "false_positive" | "duplicate" | "benign";
+                        /** @description 3..2000 characters */
+                        note: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60",
+                         *       "kind": "monitor.proof_mismatch",
+                         *       "severity": "critical",
+                         *       "fingerprint": "withdrawal:01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "title": "A released withdrawal's proof does not verify",
+                         *       "details": {
+                         *         "digest": "a634e9102a071ecc414e426a0fd27fc5644948113fc5addf0c79d27de6a27f37"
+                         *       },
+                         *       "subject": "withdrawal:01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "state": "acknowledged",
+                         *       "resolution_kind": null,
+                         *       "resolution_note": null,
+                         *       "opened_at": "2026-11-28T12:02:00.000Z",
+                         *       "last_seen_at": "2026-11-28T12:04:00.000Z",
+                         *       "occurrences": 3,
+                         *       "acknowledged_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "acknowledged_at": "2026-11-28T12:05:00.000Z",
+                         *       "resolved_by": null,
+                         *       "resolved_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            kind: string;
+                            /** @enum {string} */
+                            severity: "info" | "warning" | "critical";
+                            fingerprint: string;
+                            title: string;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            subject: string | null;
+                            /** @enum {string} */
+                            state: "open" | "acknowledged" | "resolved";
+                            resolution_kind: string | null;
+                            resolution_note: string | null;
+                            opened_at: string;
+                            last_seen_at: string;
+                            occurrences: number;
+                            acknowledged_by: string | null;
+                            acknowledged_at: string | null;
+                            resolved_by: string | null;
+                            resolved_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases, newest first
+         * @description Any operator role: cases newest first, narrowed by `status` (open, investigating, closed); `limit` 1 to 200 (default 50), `starting_after`, `has_more`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                    status?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cases: {
+                                id: string;
+                                title: string;
+                                /** @enum {string} */
+                                status: "open" | "investigating" | "closed";
+                                opened_by: string;
+                                opened_at: string;
+                                updated_at: string;
+                                closed_by: string | null;
+                                closed_at: string | null;
+                            }[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Open a case
+         * @description Risk analyst, incident commander or admin: a `title` of 3 to 200 characters and an optional first `note`; audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "title": "Withdrawals to one address from many accounts"
+                     *     }
+                     */
+                    "application/json": {
+                        title: string;
+                        /** @description 3..2000 characters */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8810-7b00-8e00-3c2d4e5f6a71",
+                         *       "title": "Withdrawals to one address from many accounts",
+                         *       "status": "investigating",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null,
+                         *       "alert_ids": [
+                         *         "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                         *       ],
+                         *       "withdrawal_ids": [],
+                         *       "events": [
+                         *         {
+                         *           "id": "01a23ab8-8811-7c00-8d00-4d3e5f6a7b82",
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "kind": "opened",
+                         *           "subject": null,
+                         *           "note": null,
+                         *           "from_status": null,
+                         *           "to_status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            status: "open" | "investigating" | "closed";
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                            alert_ids: string[];
+                            withdrawal_ids: string[];
+                            /** @description append-only, oldest first */
+                            events: {
+                                id: string;
+                                at: string;
+                                actor: string;
+                                /** @enum {string} */
+                                kind: "opened" | "alert_linked" | "withdrawal_linked" | "note" | "status_changed";
+                                subject: string | null;
+                                note: string | null;
+                                from_status: string | null;
+                                to_status: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One case with its events
+         * @description Any operator role: the case, the alerts and withdrawals linked to it and its append-only events. Unknown is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8810-7b00-8e00-3c2d4e5f6a71",
+                         *       "title": "Withdrawals to one address from many accounts",
+                         *       "status": "investigating",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null,
+                         *       "alert_ids": [
+                         *         "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                         *       ],
+                         *       "withdrawal_ids": [],
+                         *       "events": [
+                         *         {
+                         *           "id": "01a23ab8-8811-7c00-8d00-4d3e5f6a7b82",
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "kind": "opened",
+                         *           "subject": null,
+                         *           "note": null,
+                         *           "from_status": null,
+                         *           "to_status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            status: "open" | "investigating" | "closed";
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                            alert_ids: string[];
+                            withdrawal_ids: string[];
+                            /** @description append-only, oldest first */
+                            events: {
+                                id: string;
+                                at: string;
+                                actor: string;
+                                /** @enum {string} */
+                                kind: "opened" | "alert_linked" | "withdrawal_linked" | "note" | "status_changed";
+                                subject: string | null;
+                                note: string | null;
+                                from_status: string | null;
+                                to_status: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/cases/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link an alert or a withdrawal to a case
+         * @description Risk analyst, incident commander or admin: exactly one of `alert_id` or `withdrawal_id`, which must exist; each is linked once (again is 409 ALREADY_EXISTS); a closed case is 409 WRONG_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description an id: a lowercase UUID */
+                        alert_id?: string;
+                        /** @description an id: a lowercase UUID */
+                        withdrawal_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8810-7b00-8e00-3c2d4e5f6a71",
+                         *       "title": "Withdrawals to one address from many accounts",
+                         *       "status": "investigating",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null,
+                         *       "alert_ids": [
+                         *         "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                         *       ],
+                         *       "withdrawal_ids": [],
+                         *       "events": [
+                         *         {
+                         *           "id": "01a23ab8-8811-7c00-8d00-4d3e5f6a7b82",
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "kind": "opened",
+                         *           "subject": null,
+                         *           "note": null,
+                         *           "from_status": null,
+                         *           "to_status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            status: "open" | "investigating" | "closed";
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                            alert_ids: string[];
+                            withdrawal_ids: string[];
+                            /** @description append-only, oldest first */
+                            events: {
+                                id: string;
+                                at: string;
+                                actor: string;
+                                /** @enum {string} */
+                                kind: "opened" | "alert_linked" | "withdrawal_linked" | "note" | "status_changed";
+                                subject: string | null;
+                                note: string | null;
+                                from_status: string | null;
+                                to_status: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/cases/{id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a note to a case
+         * @description Risk analyst, incident commander or admin: a `note` of 3 to 2000 characters; a closed case is 409 WRONG_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "note": "all 14 accounts logged in from one IP range"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 3..2000 characters */
+                        note: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8810-7b00-8e00-3c2d4e5f6a71",
+                         *       "title": "Withdrawals to one address from many accounts",
+                         *       "status": "investigating",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null,
+                         *       "alert_ids": [
+                         *         "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                         *       ],
+                         *       "withdrawal_ids": [],
+                         *       "events": [
+                         *         {
+                         *           "id": "01a23ab8-8811-7c00-8d00-4d3e5f6a7b82",
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "kind": "opened",
+                         *           "subject": null,
+                         *           "note": null,
+                         *           "from_status": null,
+                         *           "to_status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            status: "open" | "investigating" | "closed";
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                            alert_ids: string[];
+                            withdrawal_ids: string[];
+                            /** @description append-only, oldest first */
+                            events: {
+                                id: string;
+                                at: string;
+                                actor: string;
+                                /** @enum {string} */
+                                kind: "opened" | "alert_linked" | "withdrawal_linked" | "note" | "status_changed";
+                                subject: string | null;
+                                note: string | null;
+                                from_status: string | null;
+                                to_status: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/cases/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a case on: investigating or closed
+         * @description Risk analyst, incident commander or admin: open -> investigating, open or investigating -> closed (closing needs a `note`); anything else is 409 WRONG_STATE naming the case `case_status`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "investigating"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "investigating" | "closed";
+                        /** @description 3..2000 characters */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8810-7b00-8e00-3c2d4e5f6a71",
+                         *       "title": "Withdrawals to one address from many accounts",
+                         *       "status": "investigating",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null,
+                         *       "alert_ids": [
+                         *         "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                         *       ],
+                         *       "withdrawal_ids": [],
+                         *       "events": [
+                         *         {
+                         *           "id": "01a23ab8-8811-7c00-8d00-4d3e5f6a7b82",
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "kind": "opened",
+                         *           "subject": null,
+                         *           "note": null,
+                         *           "from_status": null,
+                         *           "to_status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            status: "open" | "investigating" | "closed";
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                            alert_ids: string[];
+                            withdrawal_ids: string[];
+                            /** @description append-only, oldest first */
+                            events: {
+                                id: string;
+                                at: string;
+                                actor: string;
+                                /** @enum {string} */
+                                kind: "opened" | "alert_linked" | "withdrawal_linked" | "note" | "status_changed";
+                                subject: string | null;
+                                note: string | null;
+                                from_status: string | null;
+                                to_status: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/cases/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a case, saying how it ended
+         * @description Risk analyst, incident commander or admin: the same as status closed, with a `note` of 3 to 2000 characters. A closed case is 409 WRONG_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "note": "confirmed phishing; customers reimbursed"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description 3..2000 characters */
+                        note: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8810-7b00-8e00-3c2d4e5f6a71",
+                         *       "title": "Withdrawals to one address from many accounts",
+                         *       "status": "investigating",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null,
+                         *       "alert_ids": [
+                         *         "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                         *       ],
+                         *       "withdrawal_ids": [],
+                         *       "events": [
+                         *         {
+                         *           "id": "01a23ab8-8811-7c00-8d00-4d3e5f6a7b82",
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "kind": "opened",
+                         *           "subject": null,
+                         *           "note": null,
+                         *           "from_status": null,
+                         *           "to_status": "open"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            status: "open" | "investigating" | "closed";
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                            alert_ids: string[];
+                            withdrawal_ids: string[];
+                            /** @description append-only, oldest first */
+                            events: {
+                                id: string;
+                                at: string;
+                                actor: string;
+                                /** @enum {string} */
+                                kind: "opened" | "alert_linked" | "withdrawal_linked" | "note" | "status_changed";
+                                subject: string | null;
+                                note: string | null;
+                                from_status: string | null;
+                                to_status: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

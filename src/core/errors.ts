@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'EMAIL_NOT_VERIFIED',
   'STEP_UP_REQUIRED',
   'CSRF_FAILED',
+  /** The same operator again where two different operators are required (a second approval of a large withdrawal). */
+  'SAME_OPERATOR',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -20,6 +20,7 @@ import {
 } from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAddressBookRoutes } from './routes/address-book.ts';
+import { registerAlertAndCaseRoutes } from './routes/alerts-cases.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
 import { registerCustodyRoutes } from './routes/custody.ts';
@@ -30,6 +31,7 @@ import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
 import { registerOperatorSearchRoutes } from './routes/operator-search.ts';
 import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
 import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
+import { registerReviewQueueRoutes } from './routes/review-queue.ts';
 import { registerSystemRoutes } from './routes/system.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWithdrawalRoutes } from './routes/withdrawals.ts';
@@ -223,6 +225,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHaltAndDepositRoutes(app, context);
   registerOperatorDecisionRoutes(app, context);
   registerOperatorSearchRoutes(app, context);
+  registerReviewQueueRoutes(app, context);
+  registerAlertAndCaseRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)

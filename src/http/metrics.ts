@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceContext } from '../services/context.ts';
 import { type DomainGauges, domainGauges } from '../services/domain-gauges.ts';
 
@@ -85,4 +85,26 @@ function installDomainGauges(registry: Registry, context: ServiceContext): void 
     g.set(d.unsealed.oldestAgeSeconds),
   );
   gauge('drawbridge_active_halts', 'Halts in force', [], (g, d) => g.set(d.activeHalts));
+  gauge(
+    'drawbridge_open_alerts',
+    'Alerts not resolved, by state (open, acknowledged), severity and kind',
+    ['state', 'severity', 'kind'],
+    (g, d) => {
+      for (const a of d.openAlerts) g.set({ state: a.state, severity: a.severity, kind: a.kind }, a.count);
+    },
+  );
+  // Counted from the alerts table, not in this process: the monitor may raise them anywhere, and the count
+  // survives restarts (alerts are never deleted, so it only grows).
+  new Counter({
+    name: 'drawbridge_alerts_raised_total',
+    help: 'Alerts raised (a deduplicated raise bumps its alert and is not counted again), by severity and kind',
+    labelNames: ['severity', 'kind'],
+    registers: [registry],
+    async collect() {
+      const data = await read();
+      if (data === undefined) return;
+      this.reset();
+      for (const a of data.alertsRaised) this.inc({ severity: a.severity, kind: a.kind }, a.count);
+    },
+  });
 }

@@ -50,6 +50,7 @@ const STATUS: Record<ErrorCode, number> = {
   EMAIL_NOT_VERIFIED: 403,
   STEP_UP_REQUIRED: 403,
   CSRF_FAILED: 403,
+  SAME_OPERATOR: 409,
 };
 
 const TITLES: Record<ErrorCode, string> = {
@@ -80,6 +81,7 @@ const TITLES: Record<ErrorCode, string> = {
   EMAIL_NOT_VERIFIED: 'Email address not verified',
   STEP_UP_REQUIRED: 'A fresh second factor for this action is required',
   CSRF_FAILED: 'CSRF token missing or wrong',
+  SAME_OPERATOR: 'A second, different operator is required',
   ILLEGAL_TRANSITION: 'Not a step of the withdrawal life cycle',
 };
 

@@ -34,6 +34,8 @@ export interface WithdrawalSettings {
   /** The first withdrawal to a destination waits longer before release. */
   readonly firstUseCancelWindowMs: number;
   readonly dailyLimitUsd: Usd;
+  /** Approving a held withdrawal worth more than this (or unpriced) takes two different operators. */
+  readonly reviewTwoAnalystUsd: Usd;
   readonly fees: FeeSchedule;
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { alertCounts } from './alerts.ts';
 import type { Database } from './database.ts';
 
 export interface DomainGauges {
@@ -8,6 +9,10 @@ export interface DomainGauges {
   /** Journal entries not yet chained, and how long the oldest has waited (the sealer's lag). */
   readonly unsealed: { count: number; oldestAgeSeconds: number };
   readonly activeHalts: number;
+  /** Alerts not resolved, by state (open, acknowledged), severity and kind. */
+  readonly openAlerts: readonly { state: string; severity: string; kind: string; count: number }[];
+  /** Every alert ever raised (a deduplicated raise bumps an alert, it is not a new one), by severity and kind. */
+  readonly alertsRaised: readonly { severity: string; kind: string; count: number }[];
 }
 
 const OPEN_STATES = [
@@ -54,7 +59,10 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .select(sql<string | number>`count(*)`.as('n'))
     .where('lifted_at', 'is', null)
     .executeTakeFirstOrThrow();
+  const alerts = await alertCounts(database);
   return {
+    openAlerts: alerts.unresolved,
+    alertsRaised: alerts.raised,
     withdrawals: withdrawals.map((row) => ({
       state: row.state,
       count: Number(row.n),

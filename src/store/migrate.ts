@@ -23,6 +23,9 @@ import * as totpStepClaimant from './migrations/0021-totp-step-claimant.ts';
 import * as withdrawalValuation from './migrations/0022-withdrawal-valuation.ts';
 import * as totpClaims from './migrations/0023-totp-claims.ts';
 import * as monitor from './migrations/0024-monitor.ts';
+import * as reviewApprovals from './migrations/0025-review-approvals.ts';
+import * as alerts from './migrations/0026-alerts.ts';
+import * as cases from './migrations/0027-cases.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -52,6 +55,9 @@ const MIGRATIONS = [
   ['0022-withdrawal-valuation', withdrawalValuation],
   ['0023-totp-claims', totpClaims],
   ['0024-monitor', monitor],
+  ['0025-review-approvals', reviewApprovals],
+  ['0026-alerts', alerts],
+  ['0027-cases', cases],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -3,6 +3,7 @@ import type { AddressBookSchema } from './schema-address-book.ts';
 import type { IdentitySchema } from './schema-identity.ts';
 import type { MonitorSchema } from './schema-monitor.ts';
 import type { NotificationsSchema } from './schema-notifications.ts';
+import type { ReviewSchema } from './schema-review.ts';
 import type { WithdrawalSchema } from './schema-withdrawals.ts';
 
 /**
@@ -83,7 +84,8 @@ export interface Schema
     AddressBookSchema,
     WithdrawalSchema,
     NotificationsSchema,
-    MonitorSchema {
+    MonitorSchema,
+    ReviewSchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;

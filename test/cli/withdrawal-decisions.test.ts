@@ -42,6 +42,15 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal((await withdrawalRow(running, id)).state, 'held_for_review');
 
       const analyst = await cliOperator(context, 'risk_analyst');
+      // Unpriced counts as above the two-analyst threshold: the first approval leaves it held.
+      const first = await cliOperator(context, 'risk_analyst');
+      const once = await runCli(
+        ['withdrawal', 'review', id, '--approve', '--reason', 'looks right to me'],
+        env(first),
+      );
+      assert.equal(once.code, 0, once.stderr);
+      assert.equal(JSON.parse(once.stdout).state, 'held_for_review');
+      assert.equal(JSON.parse(once.stdout).review.status, '1 of 2 approvals');
       const approved = await runCli(
         ['withdrawal', 'review', id, '--approve', '--reason', 'customer confirmed by phone'],
         env(analyst),

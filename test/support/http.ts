@@ -43,6 +43,7 @@ export function testContext(
       cancelWindowMs: 2 * 60_000,
       firstUseCancelWindowMs: 10 * 60_000,
       dailyLimitUsd: usdFromWholeDollars(50_000n),
+      reviewTwoAnalystUsd: usdFromWholeDollars(10_000n),
       fees: DEFAULT_FEES,
     },
     settings: {

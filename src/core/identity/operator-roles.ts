@@ -32,6 +32,14 @@ export const OPERATOR_PERMISSIONS = {
   'revoke.mfa_all': ['incident_commander', 'admin'],
   'webhook.list': ['admin'],
   'webhook.manage': ['admin'],
+  /** See alerts (list, show). */
+  'alerts.read': EVERY_ROLE,
+  /** Acknowledge and resolve alerts. */
+  'alerts.manage': ['risk_analyst', 'incident_commander', 'admin'],
+  /** See cases and their events. */
+  'cases.read': EVERY_ROLE,
+  /** Open a case, link alerts and withdrawals to it, note, change its status, close it. */
+  'cases.manage': ['risk_analyst', 'incident_commander', 'admin'],
 } as const satisfies Record<string, readonly OperatorRole[]>;
 
 export type OperatorAction = keyof typeof OPERATOR_PERMISSIONS;

@@ -152,3 +152,19 @@ export function usdFromWholeDollars(dollars: bigint): Usd {
   }
   return usd(dollars * ONE_USD_SCALED);
 }
+
+/**
+ * The inverse of formatUsdExact: every digit, up to 36 decimals (how a withdrawal's stored usd_value is written).
+ * Same refusals as every decimal text; zero allowed.
+ */
+export function parseUsdExact(text: string, field = 'usd'): Usd {
+  return usd(
+    parseDecimalText(text, {
+      places: USD_SCALE,
+      field,
+      allowZero: true,
+      max: MAX_USD_INPUT * ONE_USD_SCALED,
+      what: 'a USD value',
+    }),
+  );
+}

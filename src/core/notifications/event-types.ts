@@ -42,6 +42,8 @@ export const EVENT_TYPES = {
   'mfa.policy_changed': 'Which actions need a second factor changed.',
   'mfa.locked': 'Too many wrong codes: second-factor checks are locked for a while.',
   'mfa.totp_replay_refused': 'A code already used was entered again, perhaps by someone who saw it.',
+  'alert.raised':
+    'A critical alert was raised (data.alert_id, kind, severity, title, subject): on-call operators are paged.',
   'webhook.test': 'A test event sent on request to one endpoint (POST /v1/operator/webhooks/{id}/test).',
 } as const satisfies Record<string, string>;
 

@@ -5,6 +5,7 @@ import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { decideReview, resolveErrored } from '../../services/withdrawals/operator-decisions.ts';
 import { authOf, requireSession } from '../auth.ts';
 import { Body, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
+import { ReviewStatusSchema } from './review-queue.ts';
 import { WithdrawalSchema } from './withdrawals.ts';
 
 /** An operator's decisions on one withdrawal: clearing the review queue, resolving an unknown custody outcome. */
@@ -18,7 +19,7 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
         tags: ['operator'],
         summary: 'Decide a withdrawal held for review (risk analyst)',
         description:
-          'approve puts it back in the queue with a fresh cancel window (every release rule is weighed again at release); reject ends it and voids its hold.',
+          'approve records the approval and, once it has those it needs (two different operators above REVIEW_TWO_ANALYST_USD or without a USD value, else one), puts it back in the queue with a fresh cancel window (every release rule is weighed again at release); the same operator twice is 409 SAME_OPERATOR. reject ends it and voids its hold. The same as /v1/operator/review-queue/{id}/approve and /reject.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
         body: Body(
@@ -28,7 +29,10 @@ export function registerOperatorDecisionRoutes(app: FastifyInstance, context: Se
           },
           { examples: [{ decision: 'approve', reason: 'destination confirmed with the customer by phone' }] },
         ),
-        response: { 200: WithdrawalSchema, ...PROBLEM_RESPONSES },
+        response: {
+          200: Type.Intersect([WithdrawalSchema, Type.Object({ review: ReviewStatusSchema })]),
+          ...PROBLEM_RESPONSES,
+        },
       },
       ...operator,
     },

@@ -273,7 +273,7 @@ async function report(
     kind: `monitor.${finding.check}`,
     severity: 'critical',
     fingerprint: withdrawal.id,
-    title: `Monitor: ${finding.detail}`,
+    title: `Monitor: ${finding.detail}`.slice(0, 200),
     subject: `withdrawal:${withdrawal.id}`,
     details: {
       withdrawal_id: withdrawal.id,

@@ -2,12 +2,12 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { holdMismatch } from '../../core/risk/release-rules.ts';
 import { findHold } from '../../store/ledger/index.ts';
 import { inTransaction } from '../../store/transaction.ts';
-import { lockWithdrawal, moveLockedWithdrawal } from '../../store/withdrawals.ts';
-import { audit } from '../audit.ts';
+import { lockWithdrawal } from '../../store/withdrawals.ts';
 import type { ServiceContext } from '../context.ts';
 import { type Actor, actorName, authorize } from '../identity/acting-operator.ts';
 import { endWithdrawal } from './cancel.ts';
 import { notFoundWithdrawal } from './request.ts';
+import { approveReview, rejectReview } from './review-queue.ts';
 import { completeWithdrawal } from './settlement.ts';
 import { viewWithdrawal } from './view.ts';
 
@@ -24,9 +24,11 @@ function wrongState(state: string, expected: string): DomainError {
 }
 
 /**
- * A risk analyst decides a withdrawal held for review: approve sends it back to the queue with a fresh cancel
- * window (the customer may still cancel, and every release rule is weighed again at release); reject ends it and
- * voids the hold. Either way the decision, its reason and the operator are in the history and the audit log.
+ * A risk analyst decides a withdrawal held for review: approve records their approval and, once it has the approvals
+ * it needs (two different operators above REVIEW_TWO_ANALYST_USD or without a USD value, else one), sends it back to
+ * the queue with a fresh cancel window (the customer may still cancel, and every release rule is weighed again at
+ * release); reject ends it and voids the hold. The same as the review queue's approve and reject
+ * (review-queue.ts): either way the decision, its reason and the operator are in the history and the audit log.
  */
 export async function decideReview(
   context: ServiceContext,
@@ -37,38 +39,9 @@ export async function decideReview(
   authorize(operator, 'withdrawal.review');
   if (input.decision !== 'approve' && input.decision !== 'reject')
     throw invalidInput('decision', 'must be approve or reject');
-  const decision = input.decision;
-  const reason = parseReason(input.reason);
-  const actor = actorName(operator);
-  return inTransaction(context.database, async (tx) => {
-    const withdrawal = await lockWithdrawal(context.database, tx, id);
-    if (withdrawal === undefined) throw notFoundWithdrawal(id);
-    if (withdrawal.state !== 'held_for_review') throw wrongState(withdrawal.state, 'held for review');
-    if (decision === 'reject') {
-      await endWithdrawal(tx, context, withdrawal, 'rejected', actor, reason);
-      return viewWithdrawal({ ...withdrawal, state: 'rejected', reason });
-    }
-    const now = context.clock.now();
-    const windowMs =
-      withdrawal.first_use === 1
-        ? context.withdrawals.firstUseCancelWindowMs
-        : context.withdrawals.cancelWindowMs;
-    const changes = { release_after: new Date(now.getTime() + windowMs).toISOString(), reason: null };
-    await moveLockedWithdrawal(tx, {
-      id,
-      from: 'held_for_review',
-      path: [{ to: 'queued', actor, reason }],
-      changes,
-      at: now.toISOString(),
-    });
-    await audit(tx, context, {
-      actor,
-      action: 'withdrawal.review_approved',
-      subject: `withdrawal:${id}`,
-      data: { reason },
-    });
-    return viewWithdrawal({ ...withdrawal, ...changes, state: 'queued' });
-  });
+  return input.decision === 'approve'
+    ? approveReview(context, operator, id, { reason: input.reason })
+    : rejectReview(context, operator, id, { reason: input.reason });
 }
 
 /**

@@ -2,6 +2,7 @@ import { invalidInput } from '../../core/errors.ts';
 import { pageOf, parseIdField, parseInstant, parsePage } from '../../core/list-query.ts';
 import { getAsset } from '../../core/money/index.ts';
 import { isWithdrawalState, WITHDRAWAL_STATES } from '../../core/withdrawals/states.ts';
+import { allApprovalsOf } from '../../store/review-approvals.ts';
 import {
   findWithdrawal,
   findWithdrawals,
@@ -82,8 +83,21 @@ export async function getWithdrawal(context: ServiceContext, auth: Authenticated
 export async function operatorWithdrawal(context: ServiceContext, actor: OperatorActor, id: unknown) {
   authorize(actor, 'withdrawal.read');
   const { row, view } = await withHistory(context, parseIdField('id', id), undefined);
+  // An approval that did not (yet) move the withdrawal is no state move, but it is part of what happened to it.
+  const approvals = (await allApprovalsOf(context.database, row.id)).map((a) => ({
+    at: a.at,
+    from_state: 'held_for_review',
+    to_state: 'held_for_review',
+    actor: `operator:${a.operator_id}`,
+    reason: a.reason,
+    event: 'review_approval',
+    hold_round: a.hold_round,
+  }));
+  // A stable sort by time: an approval comes before the move it made at the same instant.
+  const history = [...approvals, ...view.history].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return {
     ...view,
+    history,
     account_id: row.account_id,
     rules: rulesOf(row.screening),
     price:
@@ -93,7 +107,8 @@ export async function operatorWithdrawal(context: ServiceContext, actor: Operato
   };
 }
 
-function rulesOf(screening: string | null) {
+/** The per-rule results screening stored on the withdrawal (each rule, its version, outcome and reason). */
+export function rulesOf(screening: string | null) {
   if (screening === null) return [];
   try {
     return (

@@ -34,7 +34,9 @@ describe('the operator role matrix', () => {
   test('support only reads and helps one customer; admin may do everything', () => {
     assert.deepEqual(ACTIONS.filter((action) => mayPerform('support', action)).sort(), [
       'account.unlock',
+      'alerts.read',
       'audit.read',
+      'cases.read',
       'customer.read',
       'halt.list',
       'revoke.sessions_customer',
@@ -45,6 +47,21 @@ describe('the operator role matrix', () => {
       ACTIONS.filter((action) => !mayPerform('admin', action)),
       [],
     );
+  });
+
+  test('alerts and cases: every role reads them; a risk analyst, an incident commander and an admin act on them', () => {
+    for (const action of ['alerts.read', 'cases.read'] as const) {
+      assert.deepEqual(
+        OPERATOR_ROLES.filter((role) => mayPerform(role, action)),
+        OPERATOR_ROLES,
+      );
+    }
+    for (const action of ['alerts.manage', 'cases.manage'] as const) {
+      assert.deepEqual(
+        OPERATOR_ROLES.filter((role) => mayPerform(role, action)),
+        ['risk_analyst', 'incident_commander', 'admin'],
+      );
+    }
   });
 
   test('halting: a risk analyst and an incident commander set halts; only the commander lifts and contains', () => {

@@ -180,6 +180,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       const approved = await confirmed(customer, '0.01', 'held_for_review');
       const rejected = await confirmed(customer, '0.01', 'held_for_review');
       const heldCancelled = await confirmed(customer, '0.01', 'held_for_review');
+      // Unpriced counts as above the two-analyst threshold: two different analysts approve it.
+      await review(approved, 'approve');
       await review(approved, 'approve');
       await review(rejected, 'reject');
       await cancel(heldCancelled);
