@@ -21,6 +21,8 @@ import * as withdrawalExpired from './migrations/0019-withdrawal-expired.ts';
 import * as auditSearch from './migrations/0020-audit-search.ts';
 import * as totpStepClaimant from './migrations/0021-totp-step-claimant.ts';
 import * as withdrawalValuation from './migrations/0022-withdrawal-valuation.ts';
+import * as ruleSets from './migrations/0030-rule-sets.ts';
+import * as withdrawalFanIn from './migrations/0031-withdrawal-fan-in.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -48,6 +50,8 @@ const MIGRATIONS = [
   ['0020-audit-search', auditSearch],
   ['0021-totp-step-claimant', totpStepClaimant],
   ['0022-withdrawal-valuation', withdrawalValuation],
+  ['0030-rule-sets', ruleSets],
+  ['0031-withdrawal-fan-in', withdrawalFanIn],
 ] as const;
 
 function provider(database: Database): MigrationProvider {
