@@ -210,8 +210,9 @@ export const PREDICATES: Readonly<Record<string, PredicateSpec>> = Object.freeze
     params: { device_min_age_seconds: { kind: 'seconds', description: 'how long a device is new' } },
     evaluate(facts, params) {
       const minAge = seconds(params, 'device_min_age_seconds');
-      if (facts.session === undefined) throw new Error('the confirming session is unknown');
-      if (facts.device === null) return { kind: 'clear', reason: 'the login reported no device' };
+      // A confirmation outside a stored session (a service call) has no device to judge, like a login without one.
+      if (facts.session === undefined || facts.device === null)
+        return { kind: 'clear', reason: 'no device was reported' };
       if (facts.device === undefined) throw new Error('the session’s device is unknown');
       const first = instant(facts.device.firstSeenAt, 'the device’s first sighting');
       const now = instant(facts.now, 'now');
@@ -293,9 +294,10 @@ export const PREDICATES: Readonly<Record<string, PredicateSpec>> = Object.freeze
     actions: ['review', 'reject'],
     params: {},
     evaluate(facts) {
-      if (facts.session === undefined) throw new Error('the confirming session is unknown');
+      if (facts.session === undefined || facts.device === null)
+        return { kind: 'clear', reason: 'no device was reported' };
       if (facts.device === undefined) throw new Error('the session’s device is unknown');
-      if (facts.device !== null && facts.device.integrity === 'jailbroken')
+      if (facts.device.integrity === 'jailbroken')
         return { kind: 'fired', reason: 'the device reports itself jailbroken or rooted' };
       return { kind: 'clear', reason: 'no jailbroken device reported' };
     },
