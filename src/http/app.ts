@@ -27,6 +27,7 @@ import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
+import { registerRuleSetRoutes } from './routes/operator-rule-sets.ts';
 import { registerOperatorSearchRoutes } from './routes/operator-search.ts';
 import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
 import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
@@ -223,6 +224,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHaltAndDepositRoutes(app, context);
   registerOperatorDecisionRoutes(app, context);
   registerOperatorSearchRoutes(app, context);
+  registerRuleSetRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)

@@ -300,7 +300,8 @@ export async function confirmWithdrawal(
       return { view: viewWithdrawal(decided) };
     }),
   );
-  if (verdict !== undefined && outcome.view !== undefined) reportRuleHits(verdict.decision, verdict.shadow);
+  if (verdict !== undefined && outcome.view !== undefined)
+    reportRuleHits(context, verdict.decision, verdict.shadow);
   if (outcome.error !== undefined) throw outcome.error;
   return outcome.view;
 }

@@ -20,7 +20,7 @@ import { confirmWithdrawal } from '../../../src/services/withdrawals/confirm.ts'
 import { requestWithdrawal } from '../../../src/services/withdrawals/request.ts';
 import { evaluationsOf } from '../../../src/store/rule-sets.ts';
 import { actingAs } from '../../support/actors.ts';
-import { auditActionsAbout } from '../../support/customers.ts';
+import { api, auditActionsAbout, operatorWithSession } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import type { RunningApp } from '../../support/http.ts';
 import {
@@ -443,6 +443,63 @@ for (const { engine, describeOn } of await eachEngine()) {
       const done = await payOnce(running, payer, template.secret);
       assert.equal(done.state, 'held_for_review');
       assert.match(done.reason ?? '', /rule set cannot be read/);
+    });
+
+    test('over HTTP: a bad configuration is a 400 naming the field, the lifecycle routes work, the hits are counted', async () => {
+      const analystHttp = await operatorWithSession(
+        running,
+        `rules-analyst-${engine}@ops.example`,
+        'risk_analyst',
+      );
+      const support = await operatorWithSession(running, `rules-support-${engine}@ops.example`, 'support');
+      const bad = await api(running, 'POST', '/v1/operator/rule-sets', {
+        token: analystHttp.token,
+        body: {
+          rules: [...HARD, { predicate: 'daily_usd_limit', action: 'review', params: { limit_usd: 10000 } }],
+        },
+      });
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.equal(bad.body.field, '/body/rules/2/params/limit_usd');
+      const refused = await api(running, 'POST', '/v1/operator/rule-sets', {
+        token: support.token,
+        body: { rules: HARD },
+      });
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      const created = await api(running, 'POST', '/v1/operator/rule-sets', {
+        token: analystHttp.token,
+        body: { description: 'http', rules: HARD },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const shadowed = await api(running, 'POST', `/v1/operator/rule-sets/${created.body.id}/shadow`, {
+        token: analystHttp.token,
+      });
+      assert.equal(shadowed.status, 200, JSON.stringify(shadowed.body));
+      assert.equal(shadowed.body.state, 'shadow');
+      const again = await api(running, 'POST', `/v1/operator/rule-sets/${created.body.id}/shadow`, {
+        token: analystHttp.token,
+      });
+      assert.equal(again.status, 409, JSON.stringify(again.body));
+      const listed = await api(running, 'GET', `/v1/operator/rule-sets/${created.body.id}/disagreements`, {
+        token: support.token,
+      });
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      assert.deepEqual(listed.body.disagreements, []);
+      const builtin = await api(running, 'GET', '/v1/operator/rule-sets/builtin', { token: support.token });
+      assert.equal(builtin.status, 200, JSON.stringify(builtin.body));
+      assert.ok(builtin.body.config.rules.some((r: { predicate: string }) => r.predicate === 'fan_in'));
+      const retired = await api(running, 'POST', `/v1/operator/rule-sets/${created.body.id}/retire`, {
+        token: analystHttp.token,
+      });
+      assert.equal(retired.status, 200, JSON.stringify(retired.body));
+      const metrics = await (await fetch(`${running.url}/metrics`)).text();
+      assert.match(
+        metrics,
+        /drawbridge_rule_hits_total\{rule="fan_in",outcome="reject",mode="active"\} [1-9]/,
+      );
+      assert.match(
+        metrics,
+        /drawbridge_rule_hits_total\{rule="fan_in",outcome="reject",mode="shadow"\} [1-9]/,
+      );
     });
 
     test('on PostgreSQL concurrent confirmations to one address cannot all slip under the fan-in threshold', {
