@@ -7265,7 +7265,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/operator/rule-sets/{id}/{move}": {
+    "/v1/operator/rule-sets/{id}/shadow": {
         parameters: {
             query?: never;
             header?: never;
@@ -7275,8 +7275,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Move a rule set: shadow, activate or retire
-         * @description `shadow` (risk analyst or admin): a draft runs beside the active set on the same facts and enforces nothing (the set in shadow before it is retired). `activate` (risk analyst or admin): a draft or shadow set decides from now on, the active one before it is retired; audited. `retire`: a draft or shadow set; the active set is retired only by activating another (409 WRONG_STATE).
+         * Put a draft rule set in shadow: it runs beside the active set and enforces nothing
+         * @description Risk analyst or admin: a draft runs beside the active set on the same facts and enforces nothing; the set in shadow before it is retired. Audited. Not a draft: 409 WRONG_STATE.
          */
         post: {
             parameters: {
@@ -7288,7 +7288,340 @@ export interface paths {
                 path: {
                     /** @description an id: a lowercase UUID */
                     id: string;
-                    move: "shadow" | "activate" | "retire";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate a rule set: it decides from now on, the active one before it is retired
+         * @description Risk analyst or admin: a draft or shadow set becomes the one active set (the database refuses a second); the active set before it is retired in the same transaction. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire a draft or shadow rule set
+         * @description Risk analyst or admin. The active set is retired only by activating another (409 WRONG_STATE). Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
                 };
                 cookie?: never;
             };

@@ -98,8 +98,6 @@ const PageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const MOVES: Record<string, RuleSetMove> = { shadow: 'shadow', activate: 'activate', retire: 'retire' };
-
 /** /v1/operator/rule-sets: the risk rules as versioned configuration (src/core/risk/rule-sets.ts). */
 export function registerRuleSetRoutes(app: FastifyInstance, context: ServiceContext) {
   const operator = requireSession(context, 'operator');
@@ -181,28 +179,46 @@ export function registerRuleSetRoutes(app: FastifyInstance, context: ServiceCont
       getRuleSet(context, actingOperator(authOf(request)), (request.params as { id: string }).id),
   );
 
-  app.post(
-    '/v1/operator/rule-sets/:id/:move',
-    {
-      schema: {
-        tags: ['operator'],
-        summary: 'Move a rule set: shadow, activate or retire',
-        description:
-          '`shadow` (risk analyst or admin): a draft runs beside the active set on the same facts and ' +
-          'enforces nothing (the set in shadow before it is retired). `activate` (risk analyst or admin): a ' +
-          'draft or shadow set decides from now on, the active one before it is retired; audited. `retire`: ' +
-          'a draft or shadow set; the active set is retired only by activating another (409 WRONG_STATE).',
-        security: SECURITY,
-        params: Type.Object({ id: Id, move: Type.String({ enum: ['shadow', 'activate', 'retire'] }) }),
-        response: { 200: RuleSet, ...PROBLEM_RESPONSES },
+  const MOVE_SUMMARY: Record<RuleSetMove, [string, string]> = {
+    shadow: [
+      'Put a draft rule set in shadow: it runs beside the active set and enforces nothing',
+      'Risk analyst or admin: a draft runs beside the active set on the same facts and enforces nothing; ' +
+        'the set in shadow before it is retired. Audited. Not a draft: 409 WRONG_STATE.',
+    ],
+    activate: [
+      'Activate a rule set: it decides from now on, the active one before it is retired',
+      'Risk analyst or admin: a draft or shadow set becomes the one active set (the database refuses a ' +
+        'second); the active set before it is retired in the same transaction. Audited.',
+    ],
+    retire: [
+      'Retire a draft or shadow rule set',
+      'Risk analyst or admin. The active set is retired only by activating another (409 WRONG_STATE). Audited.',
+    ],
+  };
+  for (const move of ['shadow', 'activate', 'retire'] as const) {
+    const [summary, description] = MOVE_SUMMARY[move];
+    app.post(
+      `/v1/operator/rule-sets/:id/${move}`,
+      {
+        schema: {
+          tags: ['operator'],
+          summary,
+          description,
+          security: SECURITY,
+          params: Type.Object({ id: Id }),
+          response: { 200: RuleSet, ...PROBLEM_RESPONSES },
+        },
+        ...operator,
       },
-      ...operator,
-    },
-    async (request) => {
-      const { id, move } = request.params as { id: string; move: string };
-      return moveRuleSetState(context, actingOperator(authOf(request)), id, MOVES[move] as RuleSetMove);
-    },
-  );
+      async (request) =>
+        moveRuleSetState(
+          context,
+          actingOperator(authOf(request)),
+          (request.params as { id: string }).id,
+          move,
+        ),
+    );
+  }
 
   app.get(
     '/v1/operator/rule-sets/:id/disagreements',
