@@ -357,6 +357,8 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       usd_price: null,
       usd_price_at: null,
       usd_price_source: null,
+      session_id: null,
+      device_id: null,
       created_at: at,
       updated_at: at,
     };

@@ -9091,6 +9091,1121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/operator/rule-sets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rule sets, newest version first, and which one decides now
+         * @description Any operator role. `in_force` is the active set, or `builtin` (version 0) while no set was ever activated. `limit` 1 to 200 (default 50), `starting_after` the last id of the page before.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 200, default 50 */
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rule_sets: {
+                                id: string;
+                                version: number;
+                                /** @enum {string} */
+                                state: "draft" | "shadow" | "active" | "retired";
+                                description: string;
+                                config: {
+                                    description: string;
+                                    rules: {
+                                        predicate: string;
+                                        action: string;
+                                        params?: {
+                                            [key: string]: number | string;
+                                        };
+                                    }[];
+                                };
+                                created_by: string;
+                                created_at: string;
+                                shadowed_at: string | null;
+                                activated_at: string | null;
+                                activated_by: string | null;
+                                retired_at: string | null;
+                            }[];
+                            has_more: boolean;
+                            in_force: {
+                                id: string;
+                                version: number;
+                            };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a draft rule set from a configuration
+         * @description Risk analyst or admin. Each rule names a `predicate` of the fixed catalogue, an `action` (time_lock, review or reject; each predicate allows some) and its `params` (windows in whole seconds, counts, USD as decimal strings such as "10000.00"). destination_cooled and security_change_lock must be kept, at time_lock or stronger. A refusal is a 400 naming the field (`/body/rules/3/params/limit_usd`); nothing running changes. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "description": "fan-in at 10 accounts",
+                     *       "rules": [
+                     *         {
+                     *           "predicate": "destination_cooled",
+                     *           "action": "time_lock"
+                     *         },
+                     *         {
+                     *           "predicate": "security_change_lock",
+                     *           "action": "time_lock"
+                     *         },
+                     *         {
+                     *           "predicate": "account_not_locked",
+                     *           "action": "review"
+                     *         },
+                     *         {
+                     *           "predicate": "daily_usd_limit",
+                     *           "action": "review",
+                     *           "params": {
+                     *             "limit_usd": "10000.00"
+                     *           }
+                     *         },
+                     *         {
+                     *           "predicate": "fan_in",
+                     *           "action": "reject",
+                     *           "params": {
+                     *             "min_accounts": 10,
+                     *             "window_seconds": 600
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        description?: string;
+                        rules: {
+                            predicate: string;
+                            action: string;
+                            params?: {
+                                [key: string]: number | string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One rule set (`builtin` for the built-in one)
+         * @description Any operator role. An unknown id is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id, or builtin */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}/shadow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a draft rule set in shadow: it runs beside the active set and enforces nothing
+         * @description Risk analyst or admin: a draft runs beside the active set on the same facts and enforces nothing; the set in shadow before it is retired. Audited. Not a draft: 409 WRONG_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate a rule set: it decides from now on, the active one before it is retired
+         * @description Risk analyst or admin: a draft or shadow set becomes the one active set (the database refuses a second); the active set before it is retired in the same transaction. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire a draft or shadow rule set
+         * @description Risk analyst or admin. The active set is retired only by activating another (409 WRONG_STATE). Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-88a0-7c11-9b1e-5d0c2b7f4a10",
+                         *       "version": 3,
+                         *       "state": "shadow",
+                         *       "description": "fan-in at 10 accounts",
+                         *       "config": {
+                         *         "description": "fan-in at 10 accounts",
+                         *         "rules": [
+                         *           {
+                         *             "predicate": "destination_cooled",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "security_change_lock",
+                         *             "action": "time_lock"
+                         *           },
+                         *           {
+                         *             "predicate": "account_not_locked",
+                         *             "action": "review"
+                         *           },
+                         *           {
+                         *             "predicate": "daily_usd_limit",
+                         *             "action": "review",
+                         *             "params": {
+                         *               "limit_usd": "10000.00"
+                         *             }
+                         *           },
+                         *           {
+                         *             "predicate": "fan_in",
+                         *             "action": "reject",
+                         *             "params": {
+                         *               "min_accounts": 10,
+                         *               "window_seconds": 600
+                         *             }
+                         *           }
+                         *         ]
+                         *       },
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:00:00.000Z",
+                         *       "shadowed_at": "2026-11-28T12:05:00.000Z",
+                         *       "activated_at": null,
+                         *       "activated_by": null,
+                         *       "retired_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            version: number;
+                            /** @enum {string} */
+                            state: "draft" | "shadow" | "active" | "retired";
+                            description: string;
+                            config: {
+                                description: string;
+                                rules: {
+                                    predicate: string;
+                                    action: string;
+                                    params?: {
+                                        [key: string]: number | string;
+                                    };
+                                }[];
+                            };
+                            created_by: string;
+                            created_at: string;
+                            shadowed_at: string | null;
+                            activated_at: string | null;
+                            activated_by: string | null;
+                            retired_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/rule-sets/{id}/disagreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a rule set (in shadow) decided otherwise than what was enforced: the set's test run
+         * @description Any operator role: each evaluation of the set whose outcome differed from the enforced one, with every rule result and the facts used, oldest first. `limit` 1 to 200 (default 50), `starting_after` the last evaluation id of the page before.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 200, default 50 */
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            disagreements: {
+                                id: string;
+                                withdrawal_id: string;
+                                rule_set_id: string;
+                                rule_set_version: number;
+                                /** @enum {string} */
+                                mode: "active" | "shadow";
+                                outcome: string;
+                                enforced_outcome: string;
+                                results: {
+                                    rule: string;
+                                    version: number;
+                                    outcome: string;
+                                    reason: string;
+                                    until?: string;
+                                    critical?: boolean;
+                                    numbers?: {
+                                        [key: string]: string;
+                                    };
+                                }[];
+                                facts: {
+                                    [key: string]: unknown;
+                                };
+                                at: string;
+                            }[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operator/webhooks": {
         parameters: {
             query?: never;

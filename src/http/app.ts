@@ -28,6 +28,7 @@ import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
+import { registerRuleSetRoutes } from './routes/operator-rule-sets.ts';
 import { registerOperatorSearchRoutes } from './routes/operator-search.ts';
 import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
 import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
@@ -227,6 +228,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerOperatorSearchRoutes(app, context);
   registerReviewQueueRoutes(app, context);
   registerAlertAndCaseRoutes(app, context);
+  registerRuleSetRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceContext } from '../services/context.ts';
 import { type DomainGauges, domainGauges } from '../services/domain-gauges.ts';
+import { onRuleHits } from '../services/risk/rule-hits.ts';
 
 /** One registry per app, so several apps in one process (tests, the multi-node demo) don't collide. */
 export function installMetrics(app: FastifyInstance, context: ServiceContext): Registry {
@@ -26,7 +27,27 @@ export function installMetrics(app: FastifyInstance, context: ServiceContext): R
       reply.elapsedTime / 1000,
     );
   });
+  installRuleHits(app, registry, context);
   return registry;
+}
+
+/**
+ * Screening's rule results at committed confirmations, by rule, outcome and mode (active decides, shadow only
+ * watches): a rule that suddenly fires often, or a shadow set that would reject much, shows here.
+ */
+function installRuleHits(app: FastifyInstance, registry: Registry, context: ServiceContext): void {
+  const hits = new Counter({
+    name: 'drawbridge_rule_hits_total',
+    help: 'Screening rule results at confirmation, by rule, outcome and mode (active or shadow)',
+    labelNames: ['rule', 'outcome', 'mode'] as const,
+    registers: [registry],
+  });
+  const unsubscribe = onRuleHits(context, (results) => {
+    for (const hit of results) hits.inc({ rule: hit.rule, outcome: hit.outcome, mode: hit.mode });
+  });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+  });
 }
 
 /**

@@ -26,6 +26,8 @@ import * as monitor from './migrations/0024-monitor.ts';
 import * as reviewApprovals from './migrations/0025-review-approvals.ts';
 import * as alerts from './migrations/0026-alerts.ts';
 import * as cases from './migrations/0027-cases.ts';
+import * as ruleSets from './migrations/0028-rule-sets.ts';
+import * as withdrawalFanIn from './migrations/0029-withdrawal-fan-in.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -58,6 +60,8 @@ const MIGRATIONS = [
   ['0025-review-approvals', reviewApprovals],
   ['0026-alerts', alerts],
   ['0027-cases', cases],
+  ['0028-rule-sets', ruleSets],
+  ['0029-withdrawal-fan-in', withdrawalFanIn],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -35,6 +35,9 @@ export interface WithdrawalsTable {
   usd_price: string | null;
   usd_price_at: string | null;
   usd_price_source: string | null;
+  /** The session and the device (if the login reported one) it was confirmed from; null before confirmation. */
+  session_id: string | null;
+  device_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -132,6 +135,8 @@ export interface CustodyCallbacksTable {
 
 export interface WithdrawalSchema {
   withdrawals: WithdrawalsTable;
+  rule_sets: RuleSetsTable;
+  rule_evaluations: RuleEvaluationsTable;
   withdrawal_proofs: WithdrawalProofsTable;
   withdrawal_events: WithdrawalEventsTable;
   halt_control: HaltControlTable;
@@ -140,4 +145,36 @@ export interface WithdrawalSchema {
   simulated_chain_txs: SimulatedChainTxsTable;
   custody_handoffs: CustodyHandoffsTable;
   custody_callbacks: CustodyCallbacksTable;
+}
+
+export type RuleSetState = 'draft' | 'shadow' | 'active' | 'retired';
+
+export interface RuleSetsTable {
+  id: string;
+  version: number;
+  state: RuleSetState;
+  description: string;
+  /** The validated configuration (src/core/risk/rule-sets.ts), as JSON. */
+  config: string;
+  created_by: string;
+  created_at: string;
+  shadowed_at: string | null;
+  activated_at: string | null;
+  activated_by: string | null;
+  retired_at: string | null;
+  updated_at: string;
+}
+
+export interface RuleEvaluationsTable {
+  id: string;
+  withdrawal_id: string;
+  rule_set_id: string;
+  rule_set_version: number;
+  mode: 'active' | 'shadow';
+  outcome: string;
+  enforced_outcome: string;
+  disagrees: number;
+  results: string;
+  facts: string;
+  at: string;
 }

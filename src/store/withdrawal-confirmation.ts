@@ -11,6 +11,12 @@ import { openAccount } from './ledger/accounts.ts';
 import { accountFromRow } from './ledger/rows.ts';
 import type { Account, OpenAccountInput } from './ledger/types.ts';
 import { type RateLimitHit, type RateLimitVerdict, rateLimitHits } from './rate-limits.ts';
+import {
+  type RuleSetRow,
+  ruleSetsInForceQuery,
+  type SessionDeviceRow,
+  sessionDeviceQuery,
+} from './rule-sets.ts';
 import type { LedgerAccountsTable, PricePointsTable } from './schema.ts';
 import type { MfaMethod } from './schema-identity.ts';
 import { type Reads, readTogether, type Tx, together } from './transaction.ts';
@@ -47,11 +53,17 @@ export interface ScreeningRows {
   readonly price: PricePointsTable | undefined;
   /** The day's earlier holding and completed withdrawals (asset, amount), at most DAILY_TOTAL_READ_CAP + 1. */
   readonly confirmedSince: readonly { readonly asset: string; readonly amount: string }[];
+  /** The active and the shadow rule set, when there are (none active: the built-in set runs). */
+  readonly ruleSets: readonly RuleSetRow[];
+  /** The confirming session and its device; undefined when the session's row is not found. */
+  readonly sessionDevice: SessionDeviceRow | undefined;
 }
 
 export interface ConfirmationRequest {
   readonly withdrawalId: string;
   readonly principalId: string;
+  /** The session confirming: its start and device are screening facts. */
+  readonly sessionId: string;
   readonly method: MfaMethod | undefined;
   readonly attempts: readonly RateLimitHit[];
   /** The two accounts the hold moves between, for the withdrawal's asset. */
@@ -74,6 +86,8 @@ export async function readConfirmation(tx: Tx, request: ConfirmationRequest): Pr
       entryOf.statement(tx, principalId, id),
       settingsNow.statement(tx, principalId, at),
       confirmedSinceQuery(tx, principalId, request.since.toISOString(), id),
+      ruleSetsInForceQuery(tx),
+      sessionDeviceQuery(tx, request.sessionId),
     ],
     decode: (results) => results.map((result) => result?.rows ?? []),
   } satisfies Reads<unknown[][]>);
@@ -85,6 +99,8 @@ export async function readConfirmation(tx: Tx, request: ConfirmationRequest): Pr
     entries = [],
     settings = [],
     since = [],
+    ruleSets = [],
+    sessions = [],
   ] = groups;
   const principal = principals[0] as Principal | undefined;
   const factors = principal === undefined ? [] : currentOfRows(factorRows, principal);
@@ -112,6 +128,8 @@ export async function readConfirmation(tx: Tx, request: ConfirmationRequest): Pr
           ? undefined
           : { asset: found.asset, usd_price: price_usd, at: price_at, source: price_source },
       confirmedSince: since as { asset: string; amount: string }[],
+      ruleSets: ruleSets as RuleSetRow[],
+      sessionDevice: sessions[0] as SessionDeviceRow | undefined,
     },
     antiPhishingCode: settingFromRow(bySetting.get(ANTI_PHISHING_SETTING)),
   };

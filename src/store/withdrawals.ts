@@ -50,6 +50,8 @@ export const WITHDRAWAL_COLUMNS = [
   'usd_price',
   'usd_price_at',
   'usd_price_source',
+  'session_id',
+  'device_id',
   'created_at',
   'updated_at',
 ] as const;

@@ -125,6 +125,7 @@ for (const { engine, describeOn } of await eachEngine()) {
               'withdrawals_destination',
               'withdrawals_due',
               'withdrawals_expiring',
+              'withdrawals_fan_in',
               'withdrawals_released_by_account',
             ],
           );

@@ -30,6 +30,12 @@ export const OPERATOR_PERMISSIONS = {
   'revoke.sessions_all': ['incident_commander', 'admin'],
   'revoke.mfa_customer': ['risk_analyst', 'incident_commander', 'admin'],
   'revoke.mfa_all': ['incident_commander', 'admin'],
+  /** The rule sets, their evaluations and a shadow set's disagreements. */
+  'rules.read': EVERY_ROLE,
+  /** Create a draft rule set, put one in shadow, retire one. */
+  'rules.manage': ['risk_analyst', 'admin'],
+  /** Make a rule set the one that decides (the previous active one is retired); audited. */
+  'rules.activate': ['risk_analyst', 'admin'],
   'webhook.list': ['admin'],
   'webhook.manage': ['admin'],
   /** See alerts (list, show). */

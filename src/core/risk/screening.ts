@@ -18,6 +18,8 @@ export interface RuleResult {
   readonly until?: string;
   /** An integrity failure (a row changed around the services): audited as critical for an operator. */
   readonly critical?: boolean;
+  /** The numbers the rule weighed (counts, thresholds, amounts), as decimal strings: kept with the evaluation. */
+  readonly numbers?: Readonly<Record<string, string>>;
 }
 
 export interface Rule<Facts> {

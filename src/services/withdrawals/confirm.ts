@@ -7,6 +7,7 @@ import { proofHash } from '../../core/withdrawals/digest.ts';
 import { digestOfTerms } from '../../core/withdrawals/proof-binding.ts';
 import { fundsRefusal } from '../../core/withdrawals/request-checks.ts';
 import { placeHold } from '../../store/ledger/index.ts';
+import { availableOf } from '../../store/ledger/types.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readConfirmation } from '../../store/withdrawal-confirmation.ts';
 import {
@@ -29,10 +30,17 @@ import { checkSecondFactor, factorMethodOf, parseProof } from '../identity/secon
 import { type Authenticated, inRequestTransaction } from '../identity/sessions.ts';
 import { issuePasskeyChallenge } from '../identity/step-up.ts';
 import { notifyPrincipal } from '../notify.ts';
+import { reportRuleHits } from '../risk/rule-hits.ts';
 import { endWithdrawal } from './cancel.ts';
 import { holdAccountsFor } from './ledger-accounts.ts';
 import { notFoundWithdrawal } from './request.ts';
-import { minimalScreener, type Screener, screenWithdrawal, valuationOf } from './screening.ts';
+import {
+  criticalResults,
+  type EngineVerdict,
+  type Screener,
+  screenWithRuleSets,
+  valuationOf,
+} from './screening.ts';
 import { viewWithdrawal } from './view.ts';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -87,7 +95,8 @@ export async function confirmWithdrawal(
   id: string,
   input: { proof?: unknown },
   meta: RequestMeta,
-  screener: Screener = minimalScreener,
+  /** In place of the active rule set (tests of the screening contract); the rule engine when undefined. */
+  screener?: Screener,
 ) {
   if (input.proof === undefined) throw invalidInput('proof', 'is required');
   const proof = parseProof(input.proof);
@@ -95,12 +104,14 @@ export async function confirmWithdrawal(
     ['mfa_per_ip', meta.ip],
     ['mfa_per_account', auth.principalId],
   ];
+  let verdict: EngineVerdict | undefined;
   const outcome = await attemptCountedAnyway(context, attempt, () =>
     inRequestTransaction(context, auth, async (tx): Promise<Outcome> => {
       const now = context.clock.now();
       const subject = await readConfirmation(tx, {
         withdrawalId: id,
         principalId: auth.principalId,
+        sessionId: auth.sessionId,
         method: factorMethodOf(proof),
         attempts: attemptOf(attempt),
         holdAccounts: (asset) => holdAccountsFor(auth.principalId, asset),
@@ -220,7 +231,16 @@ export async function confirmWithdrawal(
         proof_id: proofId,
         first_use: subject.destinationUsedBefore ? 0 : 1,
       };
-      const decision = await screenWithdrawal(tx, context, screener, screening, principal, subject.screening);
+      const engine = await screenWithRuleSets(
+        tx,
+        context,
+        screening,
+        principal,
+        subject.screening,
+        { availableBefore: availableOf(customer), firstUse: screening.first_use === 1 },
+        screener,
+      );
+      const decision = engine.decision;
       // The proof first: the move into screening names it.
       await recordProof(tx, {
         id: proofId,
@@ -237,11 +257,28 @@ export async function confirmWithdrawal(
         changes: {
           proof_id: proofId,
           first_use: screening.first_use,
+          session_id: auth.sessionId,
+          device_id: subject.screening.sessionDevice?.device_id ?? null,
           ...valuationOf(withdrawal, subject.screening, now),
         },
         actor,
         reason: `confirmed with ${check.method}`,
       });
+      const critical = criticalResults(decision);
+      if (critical.length > 0)
+        await audit(tx, context, {
+          actor: 'system:screening',
+          action: 'withdrawal.screening_critical',
+          subject: `withdrawal:${id}`,
+          data: {
+            severity: 'critical',
+            outcome: decision.outcome,
+            rule_set: engine.ruleSet.id,
+            rule_set_version: engine.ruleSet.version,
+            rules: critical.map((r) => ({ rule: r.rule, reason: r.reason })),
+          },
+        });
+      verdict = engine;
       await audit(tx, context, {
         actor,
         action: 'withdrawal.confirmed',
@@ -263,6 +300,8 @@ export async function confirmWithdrawal(
       return { view: viewWithdrawal(decided) };
     }),
   );
+  if (verdict !== undefined && outcome.view !== undefined)
+    reportRuleHits(context, verdict.decision, verdict.shadow);
   if (outcome.error !== undefined) throw outcome.error;
   return outcome.view;
 }

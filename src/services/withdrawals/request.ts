@@ -118,6 +118,8 @@ export async function requestWithdrawal(
       usd_price: null,
       usd_price_at: null,
       usd_price_source: null,
+      session_id: null,
+      device_id: null,
       screening: null,
       attestation: null,
       txid: null,

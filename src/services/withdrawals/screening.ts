@@ -1,8 +1,19 @@
 import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import { DomainError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
 import { getAsset } from '../../core/money/index.ts';
 import { addUsd, formatUsdExact, USD_ZERO, type Usd, usdValue } from '../../core/money/usd.ts';
-import { heldBecause, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
+import {
+  compileRuleSet,
+  defaultRuleSetConfig,
+  factsAsJson,
+  fanInKey,
+  fanInWindows,
+  parseRuleSetConfig,
+  type RuleFacts,
+  type RuleSetConfig,
+} from '../../core/risk/rule-sets.ts';
+import { heldBecause, type RuleResult, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
 import {
   type AccountFacts,
   type DestinationFacts,
@@ -13,6 +24,7 @@ import type { AddressBookEntry } from '../../store/address-book.ts';
 import type { Principal } from '../../store/identity/principals.ts';
 import type { SettingValue } from '../../store/identity/settings-history.ts';
 import { type PricePoint, priceAt, priceFromRow } from '../../store/prices.ts';
+import { countFanIn, type RuleEvaluationRow, recordEvaluations } from '../../store/rule-sets.ts';
 import type { Tx } from '../../store/transaction.ts';
 import type { ScreeningRows } from '../../store/withdrawal-confirmation.ts';
 import { DAILY_TOTAL_READ_CAP, type WithdrawalRow } from '../../store/withdrawals.ts';
@@ -24,7 +36,7 @@ import type { ServiceContext } from '../context.ts';
  * gathered before it runs (screeningFacts); it reads nothing itself.
  */
 export interface Screener {
-  screen(facts: WithdrawalFacts, withdrawal: WithdrawalRow): ScreeningDecision | Promise<ScreeningDecision>;
+  screen(facts: RuleFacts, withdrawal: WithdrawalRow): ScreeningDecision | Promise<ScreeningDecision>;
 }
 
 export const minimalScreener: Screener = {
@@ -70,31 +82,6 @@ export function accountAndDestinationFacts(
     destinationRemoved:
       entry === undefined || entry.removedAt !== null || entry.address !== withdrawal.destination_address,
   };
-}
-
-/**
- * Screens a withdrawal on the rows its confirmation read: facts that cannot be gathered, and a screener that
- * throws, hold it for review (fail closed).
- */
-export async function screenWithdrawal(
-  tx: Tx,
-  context: ServiceContext,
-  screener: Screener,
-  withdrawal: WithdrawalRow,
-  principal: Principal,
-  rows: ScreeningRows,
-): Promise<ScreeningDecision> {
-  let facts: WithdrawalFacts;
-  try {
-    facts = await screeningFacts(tx, context, withdrawal, principal, rows);
-  } catch (error) {
-    return heldBecause('facts', error, 'screening could not gather its facts');
-  }
-  try {
-    return await screener.screen(facts, withdrawal);
-  } catch (error) {
-    return heldBecause('screener', error, 'screening failed');
-  }
 }
 
 /**
@@ -159,5 +146,183 @@ async function screeningFacts(
     usdLast24h: last24h,
     ...(overCap ? { last24hOverReadCap: DAILY_TOTAL_READ_CAP } : {}),
     dailyLimitUsd: context.withdrawals.dailyLimitUsd,
+  };
+}
+
+/** A rule set as the engine runs it: which one (the built-in is id "builtin", version 0) and its configuration. */
+export interface RunningRuleSet {
+  readonly id: string;
+  readonly version: number;
+  readonly config: RuleSetConfig;
+}
+
+export const BUILTIN_RULE_SET_ID = 'builtin';
+
+/** What screening decided, what the shadow set would have, and the rule results to count (metrics). */
+export interface EngineVerdict {
+  readonly decision: ScreeningDecision;
+  readonly shadow: ScreeningDecision | undefined;
+  readonly ruleSet: { readonly id: string; readonly version: number };
+}
+
+/**
+ * The rule engine at confirmation: the active rule set (or the built-in one while none was ever activated) decides
+ * on the facts gathered here, the shadow set (if any) is weighed on the same facts and enforces nothing, and both
+ * are recorded, one INSERT for the lot. Facts that cannot be gathered, a set that cannot be read and a rule that
+ * throws all hold the withdrawal for review (fail closed). A `screener` given by the caller takes the active set's
+ * place (tests of the screening contract).
+ */
+export async function screenWithRuleSets(
+  tx: Tx,
+  context: ServiceContext,
+  withdrawal: WithdrawalRow,
+  principal: Principal,
+  rows: ScreeningRows,
+  extra: { readonly availableBefore: bigint; readonly firstUse: boolean },
+  screener: Screener | undefined,
+): Promise<EngineVerdict> {
+  const now = context.clock.now();
+  let active: RunningRuleSet | undefined;
+  let shadow: RunningRuleSet | undefined;
+  let unreadable: { id: string; version: number; error: unknown } | undefined;
+  for (const row of rows.ruleSets) {
+    try {
+      const running = {
+        id: row.id,
+        version: row.version,
+        config: parseRuleSetConfig(JSON.parse(row.config)),
+      };
+      if (row.state === 'active') active = running;
+      else shadow = running;
+    } catch (error) {
+      if (row.state === 'active') unreadable = { id: row.id, version: row.version, error };
+    }
+  }
+  active ??= {
+    id: BUILTIN_RULE_SET_ID,
+    version: 0,
+    config: defaultRuleSetConfig(context.withdrawals.dailyLimitUsd),
+  };
+  const ruleSet = unreadable ?? (screener === undefined ? active : { id: 'screener', version: 0 });
+
+  let facts: RuleFacts | undefined;
+  let gatherError: unknown;
+  try {
+    facts = await ruleFacts(tx, context, withdrawal, principal, rows, extra, [active.config, shadow?.config]);
+  } catch (error) {
+    gatherError = error;
+  }
+  const decide = async (): Promise<ScreeningDecision> => {
+    if (facts === undefined) return heldBecause('facts', gatherError, 'screening could not gather its facts');
+    if (unreadable !== undefined)
+      return heldBecause('rule_set', unreadable.error, 'the active rule set cannot be read');
+    if (screener === undefined) return decideWith(active.config, facts);
+    try {
+      return await screener.screen(facts, withdrawal);
+    } catch (error) {
+      return heldBecause('screener', error, 'screening failed');
+    }
+  };
+  const enforced = await decide();
+  const shadowDecision =
+    shadow === undefined || facts === undefined ? undefined : decideWith(shadow.config, facts);
+  const at = now.toISOString();
+  const factsJson = facts === undefined ? '{}' : factsAsJson(facts);
+  const record = (
+    set: { id: string; version: number },
+    mode: 'active' | 'shadow',
+    own: ScreeningDecision,
+  ): RuleEvaluationRow => ({
+    id: newId(),
+    withdrawal_id: withdrawal.id,
+    rule_set_id: set.id,
+    rule_set_version: set.version,
+    mode,
+    outcome: own.outcome,
+    enforced_outcome: enforced.outcome,
+    disagrees: own.outcome === enforced.outcome ? 0 : 1,
+    results: JSON.stringify(own.results),
+    facts: factsJson,
+    at,
+  });
+  await recordEvaluations(tx, [
+    record(ruleSet, 'active', enforced),
+    ...(shadow !== undefined && shadowDecision !== undefined
+      ? [record(shadow, 'shadow', shadowDecision)]
+      : []),
+  ]);
+  return {
+    decision: enforced,
+    shadow: shadowDecision,
+    ruleSet: { id: ruleSet.id, version: ruleSet.version },
+  };
+}
+
+function decideWith(config: RuleSetConfig, facts: RuleFacts): ScreeningDecision {
+  try {
+    return screen(compileRuleSet(config), facts);
+  } catch (error) {
+    return heldBecause('rule_set', error, 'the rule set could not run');
+  }
+}
+
+/** The critical results of a decision (fan-in): audited for an operator. */
+export function criticalResults(decision: ScreeningDecision): RuleResult[] {
+  return decision.results.filter((result) => result.critical === true);
+}
+
+/** The minimal facts and what the catalogue's further predicates weigh, read inside the confirming transaction. */
+async function ruleFacts(
+  tx: Tx,
+  context: ServiceContext,
+  withdrawal: WithdrawalRow,
+  principal: Principal,
+  rows: ScreeningRows,
+  extra: { readonly availableBefore: bigint; readonly firstUse: boolean },
+  configs: readonly (RuleSetConfig | undefined)[],
+): Promise<RuleFacts> {
+  const now = context.clock.now();
+  const base = await screeningFacts(tx, context, withdrawal, principal, rows);
+  const windows = fanInWindows(...configs);
+  const key = fanInKey(withdrawal.network, withdrawal.destination_address);
+  const counts = await countFanIn(
+    tx,
+    {
+      network: withdrawal.network,
+      address: withdrawal.destination_address,
+      lockKey: key.lock,
+      accountId: withdrawal.account_id,
+    },
+    windows.map((seconds) => new Date(now.getTime() - seconds * 1000).toISOString()),
+  );
+  const session = rows.sessionDevice;
+  return {
+    ...base,
+    network: withdrawal.network,
+    destinationAddress: key.key,
+    countLast24h: rows.confirmedSince.length > DAILY_TOTAL_READ_CAP ? undefined : rows.confirmedSince.length,
+    // A confirmation made outside a session the store knows (a service call) has no device to judge.
+    session:
+      session === undefined
+        ? undefined
+        : { id: session.session_id, createdAt: new Date(session.session_created_at) },
+    device:
+      session === undefined || session.device_id === null
+        ? null
+        : session.device_first_seen_at === null || session.device_integrity === null
+          ? undefined
+          : {
+              id: session.device_id,
+              firstSeenAt: new Date(session.device_first_seen_at),
+              integrity: session.device_integrity,
+            },
+    amountWithFee: BigInt(withdrawal.amount) + BigInt(withdrawal.fee),
+    availableBefore: extra.availableBefore,
+    firstUse: extra.firstUse,
+    fanIn: windows.map((windowSeconds, index) => {
+      const count = counts[index];
+      if (count === undefined) throw new Error('a fan-in count is missing');
+      return { windowSeconds, otherAccounts: count.accounts, overCap: count.overCap };
+    }),
   };
 }

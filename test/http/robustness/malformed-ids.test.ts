@@ -101,6 +101,23 @@ const CASES: readonly Case[] = [
   },
   { method: 'DELETE', path: '/v1/mfa/factors/{id}', body: () => ({}), who: 'customer', field: 'params.id' },
   { method: 'DELETE', path: '/v1/operator/halts/{id}', who: 'commander', field: 'params.id' },
+  { method: 'GET', path: '/v1/operator/rule-sets/{id}', who: 'analyst', field: 'params.id' },
+  {
+    method: 'GET',
+    path: '/v1/operator/rule-sets?starting_after={id}',
+    who: 'analyst',
+    field: 'querystring.starting_after',
+  },
+  { method: 'POST', path: '/v1/operator/rule-sets/{id}/shadow', who: 'analyst', field: 'params.id' },
+  { method: 'POST', path: '/v1/operator/rule-sets/{id}/activate', who: 'analyst', field: 'params.id' },
+  { method: 'POST', path: '/v1/operator/rule-sets/{id}/retire', who: 'analyst', field: 'params.id' },
+  { method: 'GET', path: '/v1/operator/rule-sets/{id}/disagreements', who: 'analyst', field: 'params.id' },
+  {
+    method: 'GET',
+    path: '/v1/operator/rule-sets/{endpoint}/disagreements?starting_after={id}',
+    who: 'analyst',
+    field: 'querystring.starting_after',
+  },
   {
     method: 'GET',
     path: '/v1/operator/halts?starting_after={id}',
