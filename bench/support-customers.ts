@@ -1,12 +1,13 @@
-import { seal } from '../src/adapters/secret-box.ts';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
+import { factorKeyFingerprint } from '../src/core/mfa/factor-key.ts';
 import { newTotpSecret } from '../src/core/mfa/totp.ts';
+import { audit } from '../src/services/audit.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { creditDeposit } from '../src/services/deposits.ts';
-import { totpAssociatedData } from '../src/services/identity/second-factor.ts';
+import { sealedTotpSecret } from '../src/services/identity/second-factor.ts';
 import { issueSession } from '../src/services/identity/sessions.ts';
 import { insertEntry } from '../src/store/address-book.ts';
-import { insertFactor } from '../src/store/identity/factors.ts';
+import { insertFactor, setFactorSecret } from '../src/store/identity/factors.ts';
 import { insertPrincipal, updatePrincipal } from '../src/store/identity/principals.ts';
 import { recordPrice } from '../src/store/prices.ts';
 import { inTransaction } from '../src/store/transaction.ts';
@@ -75,11 +76,18 @@ export async function seedCustomers(
           },
           past,
         );
-        await tx
-          .updateTable('mfa_factors')
-          .set({ secret: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)) })
-          .where('id', '=', factor.id)
-          .execute();
+        // Sealed and bound as enrolment does, and its fingerprint in the audit log: the monitor checks both.
+        const { sealed, binding } = sealedTotpSecret(context, factor.id, principal.id, secret);
+        await setFactorSecret(tx, factor.id, sealed, binding);
+        await audit(tx, context, {
+          actor: `customer:${principal.id}`,
+          action: 'mfa.totp_enrolled',
+          subject: `customer:${principal.id}`,
+          data: {
+            factor_id: factor.id,
+            key_sha256: factorKeyFingerprint({ method: 'totp', secretBase32: secret }),
+          },
+        });
         const entry = await insertEntry(tx, {
           accountId: principal.id,
           network: 'bitcoin',

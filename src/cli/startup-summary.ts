@@ -30,6 +30,11 @@ export function startupSummary(input: {
     `Drawbridge ${input.version} on ${url}`,
     `  database  ${database}`,
     `  custody   ${custody}`,
+    `  monitor   ${
+      config.monitor.mode === 'embedded'
+        ? `independent monitor running here (its own key; a critical finding halts ${config.monitor.haltScope === 'global' ? 'every withdrawal' : `the ${config.monitor.haltScope}`})`
+        : 'external (drawbridge monitor); this server holds only its public key'
+    }`,
     `  mail      ${mail}`,
     `  prices    ${
       config.priceSource.kind === 'simulated'

@@ -114,6 +114,30 @@ function installDomainGauges(registry: Registry, context: ServiceContext): void 
       for (const a of d.openAlerts) g.set({ state: a.state, severity: a.severity, kind: a.kind }, a.count);
     },
   );
+  gauge(
+    'drawbridge_monitor_feed_backlog',
+    'Withdrawal changes the independent monitor has not checked yet',
+    [],
+    (g, d) => g.set(d.monitor.backlog),
+  );
+  gauge(
+    'drawbridge_monitor_lag_seconds',
+    "Age of the oldest change the monitor has not checked (nothing is released without the monitor's verdict)",
+    [],
+    (g, d) => g.set(d.monitor.lagSeconds),
+  );
+  new Counter({
+    name: 'drawbridge_monitor_findings_total',
+    help: 'Critical findings of the independent monitor, by check',
+    labelNames: ['check'],
+    registers: [registry],
+    async collect() {
+      const data = await read();
+      if (data === undefined) return;
+      this.reset();
+      for (const f of data.monitor.findings) this.inc({ check: f.check }, f.count);
+    },
+  });
   // Counted from the alerts table, not in this process: the monitor may raise them anywhere, and the count
   // survives restarts (alerts are never deleted, so it only grows).
   new Counter({

@@ -13,6 +13,15 @@ export interface DomainGauges {
   readonly openAlerts: readonly { state: string; severity: string; kind: string; count: number }[];
   /** Every alert ever raised (a deduplicated raise bumps an alert, it is not a new one), by severity and kind. */
   readonly alertsRaised: readonly { severity: string; kind: string; count: number }[];
+  /**
+   * The independent monitor's feed: entries not yet checked, and how long the oldest has waited by the wall clock
+   * (the database's trigger stamps it), which is the monitor's lag. Its findings so far, by check.
+   */
+  readonly monitor: {
+    readonly backlog: number;
+    readonly lagSeconds: number;
+    readonly findings: readonly { check: string; count: number }[];
+  };
 }
 
 const OPEN_STATES = [
@@ -60,7 +69,22 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .where('lifted_at', 'is', null)
     .executeTakeFirstOrThrow();
   const alerts = await alertCounts(database);
+  const feed = await db
+    .selectFrom('monitor_feed')
+    .select([sql<string | number>`count(*)`.as('n'), sql<string | null>`min(at)`.as('oldest')])
+    .executeTakeFirstOrThrow();
+  const findings = await db
+    .selectFrom('monitor_findings')
+    .select(['check_name', sql<string | number>`count(*)`.as('n')])
+    .groupBy('check_name')
+    .execute();
+  const wall = Date.now();
   return {
+    monitor: {
+      backlog: Number(feed.n),
+      lagSeconds: feed.oldest === null ? 0 : Math.max(0, (wall - Date.parse(feed.oldest)) / 1000),
+      findings: findings.map((row) => ({ check: row.check_name, count: Number(row.n) })),
+    },
     openAlerts: alerts.unresolved,
     alertsRaised: alerts.raised,
     withdrawals: withdrawals.map((row) => ({

@@ -28,6 +28,7 @@ import * as alerts from './migrations/0026-alerts.ts';
 import * as cases from './migrations/0027-cases.ts';
 import * as ruleSets from './migrations/0028-rule-sets.ts';
 import * as withdrawalFanIn from './migrations/0029-withdrawal-fan-in.ts';
+import * as monitorHardening from './migrations/0035-monitor-hardening.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -62,6 +63,7 @@ const MIGRATIONS = [
   ['0027-cases', cases],
   ['0028-rule-sets', ruleSets],
   ['0029-withdrawal-fan-in', withdrawalFanIn],
+  ['0035-monitor-hardening', monitorHardening],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -7,11 +7,10 @@ import { type Queryable, queryable, type Tx } from './transaction.ts';
  * rows and writes only its own: the feed it empties, its verdicts, the proof tokens it accepted, its findings.
  */
 
+/** A withdrawal with changes to check: its newest feed entry's seq (the entries up to it leave once checked). */
 export interface FeedEntry {
   readonly seq: number;
   readonly withdrawal_id: string;
-  readonly state: string;
-  readonly at: string;
 }
 
 /**
@@ -19,18 +18,25 @@ export interface FeedEntry {
  * skipped, since entries leave the feed only once checked (deleteFeedEntries), whatever order they committed in.
  */
 export async function feedEntries(on: Queryable, limit: number): Promise<FeedEntry[]> {
+  // One entry per withdrawal (its newest), oldest first: many entries of one withdrawal (a row written over and
+  // over, or one whose check keeps failing) take one place in the batch, not all of them.
   const rows = await queryable(on)
     .selectFrom('monitor_feed')
-    .selectAll()
-    .orderBy('seq')
+    .select(['withdrawal_id', (eb) => eb.fn.min('seq').as('first'), (eb) => eb.fn.max('seq').as('last')])
+    .groupBy('withdrawal_id')
+    .orderBy('first')
     .limit(limit)
     .execute();
-  return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  return rows.map((row) => ({ withdrawal_id: row.withdrawal_id, seq: Number(row.last) }));
 }
 
-export async function deleteFeedEntries(on: Queryable, seqs: readonly number[]): Promise<void> {
-  if (seqs.length === 0) return;
-  await queryable(on).deleteFrom('monitor_feed').where('seq', 'in', seqs).execute();
+/** Removes `withdrawalId`'s entries up to `seq`: those its check has seen (a later change stays queued). */
+export async function deleteFeedEntries(on: Queryable, withdrawalId: string, seq: number): Promise<void> {
+  await queryable(on)
+    .deleteFrom('monitor_feed')
+    .where('withdrawal_id', '=', withdrawalId)
+    .where('seq', '<=', seq)
+    .execute();
 }
 
 /** How many entries wait, and the oldest one's time (the monitor's lag). */
@@ -124,42 +130,48 @@ export async function claimProofToken(
   withdrawalId: string,
   at: string,
 ): Promise<string> {
-  await tx
-    .insertInto('monitor_proof_uses')
-    .values({ token, withdrawal_id: withdrawalId, at })
-    .onConflict((oc) => oc.column('token').doNothing())
-    .execute();
-  const row = await tx
+  // Read, then insert: the table is append-only (migration 0035), and on SQLite its guard against INSERT OR REPLACE
+  // refuses an INSERT ... ON CONFLICT too. Two monitors racing on one token: the second insert fails, its check is
+  // retried on the next pass and then reads the first's row.
+  const first = await tx
     .selectFrom('monitor_proof_uses')
     .select('withdrawal_id')
     .where('token', '=', token)
-    .executeTakeFirstOrThrow();
-  return row.withdrawal_id;
+    .executeTakeFirst();
+  if (first !== undefined) return first.withdrawal_id;
+  await tx.insertInto('monitor_proof_uses').values({ token, withdrawal_id: withdrawalId, at }).execute();
+  return withdrawalId;
 }
 
 export type VerdictRow = Readonly<MonitorVerdictsTable>;
 
-export async function findVerdict(on: Queryable, withdrawalId: string): Promise<VerdictRow | undefined> {
-  return queryable(on)
+/** A withdrawal's verdict rows as stored: an approval and a rejection at most (never trusted unverified). */
+export interface VerdictRows {
+  readonly approve: VerdictRow | undefined;
+  readonly reject: VerdictRow | undefined;
+}
+
+export async function findVerdicts(on: Queryable, withdrawalId: string): Promise<VerdictRows> {
+  const rows = await queryable(on)
     .selectFrom('monitor_verdicts')
     .selectAll()
     .where('withdrawal_id', '=', withdrawalId)
-    .executeTakeFirst();
-}
-
-/** The first verdict stands: a later check of the same withdrawal does not replace it. */
-export async function insertVerdict(tx: Tx, row: VerdictRow): Promise<void> {
-  await tx
-    .insertInto('monitor_verdicts')
-    .values(row)
-    .onConflict((oc) => oc.column('withdrawal_id').doNothing())
     .execute();
+  return {
+    approve: rows.find((row) => row.verdict === 'approve'),
+    reject: rows.find((row) => row.verdict === 'reject'),
+  };
 }
 
-/** A reject replaces an approve: a finding after release (the attestation, the chain) overrules the first look. */
-export async function replaceWithReject(tx: Tx, row: VerdictRow): Promise<void> {
-  await tx.deleteFrom('monitor_verdicts').where('withdrawal_id', '=', row.withdrawal_id).execute();
-  await tx.insertInto('monitor_verdicts').values(row).execute();
+/** Adds a verdict unless one of its kind is there (the table is append-only: read, then insert). */
+export async function addVerdict(tx: Tx, row: VerdictRow): Promise<void> {
+  const there = await tx
+    .selectFrom('monitor_verdicts')
+    .select('verdict')
+    .where('withdrawal_id', '=', row.withdrawal_id)
+    .where('verdict', '=', row.verdict)
+    .executeTakeFirst();
+  if (there === undefined) await tx.insertInto('monitor_verdicts').values(row).execute();
 }
 
 /** Records a finding once per withdrawal and check; true when it is new. */

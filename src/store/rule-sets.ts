@@ -95,6 +95,21 @@ export async function evaluationsOf(on: Queryable, withdrawalId: string): Promis
     .execute();
 }
 
+/** The active set's evaluations of `withdrawalIds` (one read for a page of the review queue), oldest first. */
+export async function activeEvaluationsOf(
+  on: Queryable,
+  withdrawalIds: readonly string[],
+): Promise<RuleEvaluationRow[]> {
+  if (withdrawalIds.length === 0) return [];
+  return queryable(on)
+    .selectFrom('rule_evaluations')
+    .selectAll()
+    .where('withdrawal_id', 'in', withdrawalIds)
+    .where('mode', '=', 'active')
+    .orderBy('at')
+    .execute();
+}
+
 /** A shadow set's evaluations whose outcome differed from what was enforced, oldest first, a page at a time. */
 export async function disagreementsPage(
   on: Queryable,

@@ -102,6 +102,8 @@ export interface MfaFactorsTable {
   created_at: string;
   activated_at: string | null;
   removed_at: string | null;
+  /** HMAC binding id, owner, method and key fingerprint (migration 0035); null on factors older than it. */
+  binding: string | null;
 }
 
 export interface OneTimeTokensTable {

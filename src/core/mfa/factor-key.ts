@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 
 /**
  * The fingerprint of a factor's key material as its enrolment's audit entry records it: SHA-256 (hex) of the TOTP
@@ -19,3 +19,29 @@ export function factorKeyFingerprint(
         : Buffer.from(factor.codeHash, 'utf8');
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+/**
+ * The factor's binding: HMAC-SHA-256 (hex), under a key derived from the TOTP sealing key, over the factor's id,
+ * its owner, its method and its key's fingerprint, written when the factor is enrolled. Whoever can write the
+ * factor table but holds no key cannot make one: a key swapped in, a factor moved onto another account, a recovery
+ * code's hash replaced, all leave a binding that no longer verifies, and the monitor refuses what they proved.
+ */
+export function factorBinding(
+  sealingKey: Buffer,
+  factor: {
+    readonly id: string;
+    readonly principalId: string;
+    readonly method: 'totp' | 'passkey' | 'recovery';
+    readonly keySha256: string;
+  },
+): string {
+  const key = Buffer.from(hkdfSync('sha256', sealingKey, Buffer.alloc(0), BINDING_INFO, 32));
+  return createHmac('sha256', key)
+    .update(
+      `${BINDING_INFO}\n${factor.id}\n${factor.principalId}\n${factor.method}\n${factor.keySha256}`,
+      'utf8',
+    )
+    .digest('hex');
+}
+
+const BINDING_INFO = 'drawbridge/factor-binding/v1';

@@ -22,6 +22,8 @@ export interface RecheckWithdrawal {
   readonly nonce: string;
   readonly digest: string;
   readonly created_at: string;
+  /** The end of its confirmation window: a proof's TOTP step lies between created_at and this. */
+  readonly expires_at: string;
 }
 
 export interface RecheckProof {
@@ -46,6 +48,13 @@ export interface RecheckFactor {
   readonly public_key: string | null;
   readonly code_hash: string | null;
   readonly used_at: string | null;
+  readonly status: string;
+  readonly removed_at: string | null;
+  /**
+   * Whether the factor's binding (an HMAC under a key derived from the sealing key, over its id, owner, method and
+   * key fingerprint, written at enrolment: src/core/mfa/factor-key.ts) verifies for the row as it is now.
+   */
+  readonly bindingValid: boolean;
 }
 
 export interface RecheckFacts {
@@ -174,6 +183,13 @@ export async function recheckProof(facts: RecheckFacts): Promise<Recheck> {
     return refused('evidence', 'the evidence names another method or factor');
   if (factor === undefined || factor.id !== proof.factor_id || factor.principal_id !== withdrawal.account_id)
     return refused('factor', "the proof's factor is not one of the account's");
+  // Active; a recovery code is removed by its own spending (removed_at is when it was used), checked below.
+  const spentRecoveryCode =
+    factor.method === 'recovery' && factor.used_at !== null && factor.removed_at === factor.used_at;
+  if (!spentRecoveryCode && (factor.status !== 'active' || factor.removed_at !== null))
+    return refused('factor_removed', "the proof's factor is not active");
+  if (!factor.bindingValid)
+    return refused('factor_binding', "the factor's key, owner or method is not the one it was enrolled with");
   const ok = (token: string): Recheck => ({ ok: true, digest, proofHash, token });
   switch (proof.method) {
     case 'totp': {
@@ -190,6 +206,13 @@ export async function recheckProof(facts: RecheckFacts): Promise<Recheck> {
       const confirmedStep = Math.floor(Date.parse(proof.created_at) / 1000 / TOTP_PERIOD_S);
       if (!(Math.abs(step - confirmedStep) <= TOTP_DRIFT_STEPS))
         return refused('totp', 'the TOTP step is not the time of the confirmation');
+      // And within the withdrawal's own life: an earlier code, replayed with its old time, is outside it.
+      const firstStep =
+        Math.floor(Date.parse(withdrawal.created_at) / 1000 / TOTP_PERIOD_S) - TOTP_DRIFT_STEPS;
+      const lastStep =
+        Math.floor(Date.parse(withdrawal.expires_at) / 1000 / TOTP_PERIOD_S) + TOTP_DRIFT_STEPS;
+      if (!(step >= firstStep && step <= lastStep))
+        return refused('totp', "the TOTP step is outside the withdrawal's confirmation window");
       const expected = Buffer.from(hotp(factor.totpSecret, step), 'ascii');
       if (!timingSafeEqual(expected, Buffer.from(code, 'ascii')))
         return refused('totp', 'the TOTP code is not the code of the secret at that step');
@@ -207,8 +230,11 @@ export async function recheckProof(facts: RecheckFacts): Promise<Recheck> {
     case 'recovery_code': {
       if (factor.method !== 'recovery' || factor.code_hash === null)
         return refused('factor', 'the factor is not a recovery code');
-      if (evidence.code_hash !== factor.code_hash)
-        return refused('recovery_code', "the evidence's code hash is not the factor's");
+      // The code itself, hashed here: a hash in the evidence could be copied from the factor table.
+      if (typeof evidence.code !== 'string' || !/^[0-9A-Z]{16}$/.test(evidence.code))
+        return refused('recovery_code', 'the evidence has no recovery code');
+      if (sha256Hex(evidence.code) !== factor.code_hash)
+        return refused('recovery_code', "the recovery code is not the factor's");
       if (facts.enrolledKeySha256 !== fingerprint(Buffer.from(factor.code_hash, 'utf8')))
         return refused('factor_key', 'the recovery code is not one its issue recorded');
       if (factor.used_at === null) return refused('recovery_code', 'the recovery code was never spent');

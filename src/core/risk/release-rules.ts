@@ -1,6 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { addUsd, compareUsd, formatUsd, type Usd } from '../money/usd.ts';
-import { type MonitorVerdictRow, signedVerdictOf, verdictRefusal } from '../monitor/verdict.ts';
+import {
+  MONITOR_REFUSED,
+  type MonitorVerdictRow,
+  signedVerdictOf,
+  verdictRefusal,
+} from '../monitor/verdict.ts';
 import type { ProofBinding } from '../withdrawals/proof-binding.ts';
 import type { Rule } from './screening.ts';
 import {
@@ -39,8 +44,11 @@ export interface ReleaseFacts extends AccountFacts, DestinationFacts {
   /** What the account had released in the 24 h before now, this withdrawal excluded, valued in USD. */
   readonly releasedLast24h: ReleasedLast24h;
   readonly dailyLimitUsd: Usd;
-  /** The monitor's verdict row for this withdrawal, as stored (never trusted: the rule verifies its signature). */
-  readonly verdict: MonitorVerdictRow | undefined;
+  /** The monitor's verdict rows for this withdrawal, as stored (never trusted: the rule verifies signatures). */
+  readonly verdicts: {
+    readonly approve: MonitorVerdictRow | undefined;
+    readonly reject: MonitorVerdictRow | undefined;
+  };
   readonly monitorPublicKey: KeyObject;
 }
 
@@ -51,11 +59,27 @@ export interface ReleaseFacts extends AccountFacts, DestinationFacts {
  */
 export const monitorApproved: Rule<ReleaseFacts> = {
   name: 'monitor_approved',
-  version: 1,
+  version: 2,
   evaluate(facts) {
-    if (facts.verdict === undefined)
+    const { approve, reject } = facts.verdicts;
+    // A rejection is final, whoever seems to have written it: one the monitor signed is its word; one it did not
+    // is an integrity failure of its own. Either way, held.
+    if (reject !== undefined) {
+      const genuine = verdictRefusal(facts.monitorPublicKey, signedVerdictOf(reject), {
+        withdrawal_id: facts.withdrawal.id,
+      });
+      return {
+        outcome: 'review',
+        reason:
+          genuine === MONITOR_REFUSED
+            ? 'the independent monitor rejected it'
+            : `a rejection the monitor did not sign (${genuine ?? 'its statement approves'})`,
+        critical: true,
+      };
+    }
+    if (approve === undefined)
       return { outcome: 'wait', reason: "awaiting the independent monitor's verdict" };
-    const refusal = verdictRefusal(facts.monitorPublicKey, signedVerdictOf(facts.verdict), {
+    const refusal = verdictRefusal(facts.monitorPublicKey, signedVerdictOf(approve), {
       withdrawal_id: facts.withdrawal.id,
       account_id: facts.withdrawal.account_id,
       digest: facts.withdrawal.digest,

@@ -1,6 +1,7 @@
-import { open, seal } from '../../adapters/secret-box.ts';
+import { open } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
-import { factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
+import { newId } from '../../core/ids.ts';
+import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { registrationOptions, verifyRegistration } from '../../core/mfa/passkey.ts';
 import { newChallenge } from '../../core/mfa/passkey-challenge.ts';
 import { hashRecoveryCode, newRecoveryCodes } from '../../core/mfa/recovery-codes.ts';
@@ -20,7 +21,7 @@ import { claimTotpStep, findPrincipal, type Principal } from '../../store/identi
 import { inTransaction, type Queryable, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
-import { totpAssociatedData } from './second-factor.ts';
+import { sealedTotpSecret, totpAssociatedData } from './second-factor.ts';
 import { startSecurityChangeLock } from './security-lock.ts';
 import { type Authenticated, raiseToAal2 } from './sessions.ts';
 import { consumeStepUp, PASSKEY_CHALLENGE_TTL_MS } from './step-up.ts';
@@ -63,11 +64,8 @@ export async function startTotpEnrolment(
       { principal_id: principal.id, method: 'totp', status: 'pending', label },
       context.clock.now().toISOString(),
     );
-    await setFactorSecret(
-      tx,
-      factor.id,
-      seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)),
-    );
+    const { sealed, binding } = sealedTotpSecret(context, factor.id, principal.id, secret);
+    await setFactorSecret(tx, factor.id, sealed, binding);
     const uri = totpUri({ secretBase32: secret, label: principal.email });
     return { factor_id: factor.id, otpauth_uri: uri, qr_svg: await totpQrSvg(uri) };
   });
@@ -156,10 +154,19 @@ async function writeRecoveryCodes(tx: Tx, context: ServiceContext, principal: Pr
   const issued: { factor_id: string; key_sha256: string }[] = [];
   for (const code of codes) {
     const codeHash = hashRecoveryCode(code);
+    const id = newId();
+    const keySha256 = factorKeyFingerprint({ method: 'recovery', codeHash });
     const factor = await insertFactor(
       tx,
       principal,
       {
+        id,
+        binding: factorBinding(context.totpKey, {
+          id,
+          principalId: principal.id,
+          method: 'recovery',
+          keySha256,
+        }),
         principal_id: principal.id,
         method: 'recovery',
         status: 'active',
@@ -169,10 +176,7 @@ async function writeRecoveryCodes(tx: Tx, context: ServiceContext, principal: Pr
       },
       now,
     );
-    issued.push({
-      factor_id: factor.id,
-      key_sha256: factorKeyFingerprint({ method: 'recovery', codeHash }),
-    });
+    issued.push({ factor_id: factor.id, key_sha256: keySha256 });
   }
   // Each code's factor id and fingerprint, as for the other factors: a hash swapped in later is seen.
   await audit(tx, context, {
@@ -260,10 +264,22 @@ export async function registerPasskey(
     });
     if (await isCredentialRegistered(tx, registered.credentialId))
       throw new DomainError('ALREADY_EXISTS', 'this passkey is already registered', { field: 'response.id' });
+    const factorId = newId();
+    const passkeySha256 = factorKeyFingerprint({
+      method: 'passkey',
+      publicKeyBase64url: registered.publicKey,
+    });
     const factor = await insertFactor(
       tx,
       principal,
       {
+        id: factorId,
+        binding: factorBinding(context.totpKey, {
+          id: factorId,
+          principalId: principal.id,
+          method: 'passkey',
+          keySha256: passkeySha256,
+        }),
         principal_id: principal.id,
         method: 'passkey',
         status: 'active',
@@ -286,10 +302,7 @@ export async function registerPasskey(
         headline: 'A passkey was added to your account',
         data: {
           factor_id: factor.id,
-          key_sha256: factorKeyFingerprint({
-            method: 'passkey',
-            publicKeyBase64url: registered.publicKey,
-          }),
+          key_sha256: passkeySha256,
         },
       },
       meta,

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { seal } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { normalizeEmail } from '../../core/identity/email.ts';
 import { OPERATOR_ROLES, type OperatorRole as RoleOfMatrix } from '../../core/identity/operator-roles.ts';
@@ -17,7 +16,7 @@ import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import { actorName, authorize, type BootstrapActor, type OperatorActor } from './acting-operator.ts';
 import { hashPassword } from './passwords.ts';
-import { totpAssociatedData } from './second-factor.ts';
+import { sealedTotpSecret } from './second-factor.ts';
 
 export { OPERATOR_ROLES };
 
@@ -80,11 +79,8 @@ export async function createOperator(
       },
       now,
     );
-    await setFactorSecret(
-      tx,
-      factor.id,
-      seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factor.id)),
-    );
+    const { sealed, binding } = sealedTotpSecret(context, factor.id, principal.id, secret);
+    await setFactorSecret(tx, factor.id, sealed, binding);
     await audit(tx, context, {
       actor: actorName(actor),
       action: 'operator.created',

@@ -1,6 +1,7 @@
-import { open } from '../../adapters/secret-box.ts';
+import { open, seal } from '../../adapters/secret-box.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { MAX_CONSECUTIVE_MFA_FAILURES, mfaLockDurationMs } from '../../core/identity/lockout.ts';
+import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { verifyAuthentication } from '../../core/mfa/passkey.ts';
 import { parseAuthenticationResponse } from '../../core/mfa/passkey-response.ts';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../../core/mfa/recovery-codes.ts';
@@ -53,6 +54,27 @@ const SEALED_TOTP_AAD = 'drawbridge/totp-secret/v1';
 
 export function totpAssociatedData(factorId: string): string {
   return `${SEALED_TOTP_AAD}:${factorId}`;
+}
+
+/**
+ * A TOTP secret sealed for factor `factorId` of `principalId`, and the factor's binding (src/core/mfa/factor-key.ts):
+ * what setFactorSecret stores.
+ */
+export function sealedTotpSecret(
+  context: ServiceContext,
+  factorId: string,
+  principalId: string,
+  secret: string,
+): { sealed: string; binding: string } {
+  return {
+    sealed: seal(context.totpKey, Buffer.from(secret, 'utf8'), totpAssociatedData(factorId)),
+    binding: factorBinding(context.totpKey, {
+      id: factorId,
+      principalId,
+      method: 'totp',
+      keySha256: factorKeyFingerprint({ method: 'totp', secretBase32: secret }),
+    }),
+  };
 }
 
 export function parseProof(input: unknown, field = 'proof'): SecondFactorProof {
@@ -183,7 +205,9 @@ async function verifyProof(
     if (factor === undefined || !(await spendRecoveryCode(tx, factor.id, now.toISOString()))) {
       return { ok: false, reason: 'wrong_recovery_code' };
     }
-    return { ok: true, method: 'recovery_code', factorId: factor.id, evidence: { code_hash: codeHash } };
+    // The code itself, as for TOTP: spent now, it gives nothing away, and the monitor hashes it on its own (a
+    // hash alone could be copied from the factor table by anyone who can read it).
+    return { ok: true, method: 'recovery_code', factorId: factor.id, evidence: { code: normalized } };
   }
   return verifyPasskeyProof(tx, context, principal, proof, purpose, now, factorsOfMethod);
 }

@@ -1,6 +1,7 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { open } from '../../adapters/secret-box.ts';
 import { newId } from '../../core/ids.ts';
+import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
 import {
   MONITOR_REFUSED,
@@ -12,14 +13,13 @@ import {
 import { releaseAttestationRefusal } from '../../core/withdrawals/attestation.ts';
 import { activeHaltOfScope } from '../../store/halts.ts';
 import {
+  addVerdict,
   claimProofToken,
   enrolledKeyFingerprint,
   findFactorRow,
   findTotpClaim,
-  findVerdict,
-  insertVerdict,
+  findVerdicts,
   recordFinding,
-  replaceWithReject,
   type VerdictRow,
 } from '../../store/monitor.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
@@ -49,8 +49,8 @@ export const MONITOR_ACTOR = 'system:monitor';
 export const MONITOR_HALT_SCOPES = ['global', 'asset', 'account'] as const;
 export type MonitorHaltScope = (typeof MONITOR_HALT_SCOPES)[number];
 
-/** States in which nothing was approved, or nothing can be paid any more: there is nothing to check. */
-const NOTHING_TO_CHECK = new Set(['awaiting_confirmation', 'expired', 'cancelled', 'rejected']);
+/** Ended without paying: nothing is checked, but a signed rejection keeps an earlier approval from being reused. */
+const ENDED = new Set(['expired', 'cancelled', 'rejected']);
 const PAID_OR_PAYING = new Set(['released', 'broadcast', 'errored', 'completed']);
 
 export interface Finding {
@@ -62,33 +62,60 @@ export type CheckOutcome =
   | { readonly kind: 'skipped' }
   | { readonly kind: 'approved' }
   | { readonly kind: 'already_judged' }
+  | { readonly kind: 'ended' }
   | { readonly kind: 'refused'; readonly findings: readonly Finding[] };
 
 /**
- * Checks one withdrawal from its raw rows, in one transaction. Not yet judged: the proof is re-verified
- * (src/core/monitor/proof-recheck.ts) and its one-use token claimed, then an approving verdict is signed, or a
- * rejecting one with findings. Released or later: the release attestation is checked against the row and both
- * keys. Every new finding is recorded, raises a critical alert (which pages), halts by policy and is audited.
+ * Checks one withdrawal from its raw rows, in one transaction.
+ *
+ * - Verdict rows the monitor did not sign are findings, and count for nothing.
+ * - Ended (expired, cancelled, rejected): a signed rejection is added beside any approval, so a withdrawal revived
+ *   in the database (its row set back to queued) is never paid on the approval it once had.
+ * - Not judged yet: the proof is re-verified (src/core/monitor/proof-recheck.ts) and its one-use token claimed,
+ *   then an approval is signed, or a rejection with findings. A rejection is final.
+ * - Released or later: the release attestation is checked against the row and both keys; paying a withdrawal the
+ *   monitor rejected, or never judged, is a finding.
+ *
+ * Every finding is recorded, audited as critical, halts by policy and raises a critical alert (which pages); a
+ * finding already recorded is reported again (alerts and halts deduplicate), so a row planted in the findings
+ * table does not silence one.
  */
 export async function checkWithdrawal(monitor: MonitorContext, id: string): Promise<CheckOutcome> {
   const { services } = monitor;
   return inTransaction(services.database, async (tx) => {
     const withdrawal = await findWithdrawal(tx, id);
-    if (withdrawal === undefined || NOTHING_TO_CHECK.has(withdrawal.state))
+    if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation')
       return { kind: 'skipped' as const };
     const now = services.clock.now().toISOString();
     const findings: Finding[] = [];
-    let verdict = await findVerdict(tx, id);
-    let judgedNow = false;
-    // A verdict row the monitor did not sign (written by someone without its key) is a finding, not a judgement.
-    if (verdict !== undefined && !isOwnVerdict(monitor, verdict, id)) {
+    const rows = await findVerdicts(tx, id);
+    const genuine = (row: VerdictRow | undefined) => {
+      if (row === undefined) return undefined;
+      if (isOwnVerdict(monitor, row, id)) return row;
       findings.push({
         check: 'verdict_forged',
-        detail: 'a monitor verdict for it was not signed by the monitor',
+        detail: `a monitor ${row.verdict} for it was not signed by the monitor`,
       });
-      verdict = undefined;
+      return undefined;
+    };
+    const approval = genuine(rows.approve);
+    let rejection = genuine(rows.reject);
+    const proofHashOf = (row: VerdictRow | undefined) => {
+      const judged = row === undefined ? undefined : (JSON.parse(row.statement) as { proof_hash?: unknown });
+      return typeof judged?.proof_hash === 'string' ? judged.proof_hash : '';
+    };
+    const reject = async (proofHash: string) => {
+      if (rejection !== undefined) return;
+      rejection = verdictRow(monitor, withdrawal, 'reject', proofHash, now);
+      await addVerdict(tx, rejection);
+    };
+    if (ENDED.has(withdrawal.state)) {
+      await reject(proofHashOf(approval));
+      for (const finding of findings) await report(monitor, tx, withdrawal, finding, now);
+      return findings.length === 0 ? { kind: 'ended' as const } : { kind: 'refused' as const, findings };
     }
-    if (verdict === undefined) {
+    let judgedNow = false;
+    if (rejection === undefined && approval === undefined) {
       const facts = await recheckFacts(monitor, tx, withdrawal);
       const recheck = await recheckProof(facts);
       if (!recheck.ok) findings.push({ check: recheck.check, detail: recheck.detail });
@@ -98,24 +125,25 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
           findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
       }
       const proofHash = recheck.ok ? recheck.proofHash : (facts.proof?.proof_hash ?? '');
-      verdict = verdictRow(monitor, withdrawal, findings.length === 0 ? 'approve' : 'reject', proofHash, now);
-      if (findings.some((f) => f.check === 'verdict_forged')) await replaceWithReject(tx, verdict);
-      else await insertVerdict(tx, verdict);
+      if (findings.length === 0)
+        await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
+      else await reject(proofHash);
       judgedNow = true;
     }
     if (PAID_OR_PAYING.has(withdrawal.state)) {
-      if (judgedNow && findings.length === 0)
+      if (rows.reject !== undefined && !judgedNow)
+        findings.push({
+          check: 'paid_despite_rejection',
+          detail: `it is ${withdrawal.state} though the monitor rejected it`,
+        });
+      else if (judgedNow && findings.length === 0)
         findings.push({ check: 'released_unjudged', detail: 'it was released before the monitor judged it' });
       const refusal = attestationRefusal(monitor, withdrawal);
       if (refusal !== undefined) findings.push({ check: 'attestation', detail: refusal });
     }
     if (findings.length === 0)
       return { kind: judgedNow ? ('approved' as const) : ('already_judged' as const) };
-    if (verdict.verdict === 'approve') {
-      const judged = JSON.parse(verdict.statement) as { proof_hash?: unknown };
-      const proofHash = typeof judged.proof_hash === 'string' ? judged.proof_hash : '';
-      await replaceWithReject(tx, verdictRow(monitor, withdrawal, 'reject', proofHash, now));
-    }
+    await reject(proofHashOf(approval));
     for (const finding of findings) await report(monitor, tx, withdrawal, finding, now);
     return { kind: 'refused' as const, findings };
   });
@@ -141,7 +169,11 @@ async function recheckFacts(
         totpSecret = undefined;
       }
     }
-    factor = { ...factorRow, totpSecret };
+    factor = {
+      ...factorRow,
+      totpSecret,
+      bindingValid: bindingValid(services.totpKey, factorRow, totpSecret),
+    };
   }
   const step = stepOf(proof?.evidence);
   const owner = factorRow === undefined ? undefined : `customer:${factorRow.principal_id}`;
@@ -159,6 +191,36 @@ async function recheckFacts(
         : await findTotpClaim(tx, withdrawal.account_id, step),
     relyingParty: services.settings.relyingParty,
   };
+}
+
+/** The factor's binding recomputed from the row as it is now, compared in constant time. */
+function bindingValid(
+  sealingKey: Buffer,
+  row: {
+    id: string;
+    principal_id: string;
+    method: string;
+    public_key: string | null;
+    code_hash: string | null;
+    binding: string | null;
+  },
+  totpSecret: string | undefined,
+): boolean {
+  if (row.binding === null) return false;
+  let keySha256: string;
+  if (row.method === 'totp' && totpSecret !== undefined)
+    keySha256 = factorKeyFingerprint({ method: 'totp', secretBase32: totpSecret });
+  else if (row.method === 'passkey' && row.public_key !== null)
+    keySha256 = factorKeyFingerprint({ method: 'passkey', publicKeyBase64url: row.public_key });
+  else if (row.method === 'recovery' && row.code_hash !== null)
+    keySha256 = factorKeyFingerprint({ method: 'recovery', codeHash: row.code_hash });
+  else return false;
+  const expected = Buffer.from(
+    factorBinding(sealingKey, { id: row.id, principalId: row.principal_id, method: row.method, keySha256 }),
+    'utf8',
+  );
+  const stored = Buffer.from(row.binding, 'utf8');
+  return stored.length === expected.length && timingSafeEqual(stored, expected);
 }
 
 function stepOf(evidence: string | undefined): number | undefined {
@@ -241,15 +303,14 @@ async function report(
   at: string,
 ): Promise<void> {
   const { services } = monitor;
-  const isNew = await recordFinding(tx, {
+  await recordFinding(tx, {
     id: newId(),
     withdrawal_id: withdrawal.id,
     check_name: finding.check,
     severity: 'critical',
-    detail: finding.detail,
+    detail: finding.detail.slice(0, 500),
     at,
   });
-  if (!isNew) return;
   await audit(tx, services, {
     actor: MONITOR_ACTOR,
     action: 'monitor.finding',
@@ -272,14 +333,16 @@ async function report(
   await raiseAlert(tx, services, {
     kind: `monitor.${finding.check}`,
     severity: 'critical',
-    fingerprint: withdrawal.id,
+    fingerprint:
+      withdrawal.id.length <= 128 ? withdrawal.id : createHash('sha256').update(withdrawal.id).digest('hex'),
     title: `Monitor: ${finding.detail}`.slice(0, 200),
     subject: `withdrawal:${withdrawal.id}`,
+    // Bounded: a row written with a huge field must not make the alert, and so the whole check, fail.
     details: {
-      withdrawal_id: withdrawal.id,
-      account_id: withdrawal.account_id,
-      asset: withdrawal.asset,
-      amount: withdrawal.amount,
+      withdrawal_id: withdrawal.id.slice(0, 200),
+      account_id: withdrawal.account_id.slice(0, 200),
+      asset: withdrawal.asset.slice(0, 32),
+      amount: withdrawal.amount.slice(0, 64),
       state: withdrawal.state,
       check: finding.check,
       halt_id: halt.id,

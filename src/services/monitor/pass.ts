@@ -1,7 +1,7 @@
 import { deleteFeedEntries, feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
 import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
 
-/** Feed entries one pass takes; the rest wait for the next (they leave the feed only once checked). */
+/** Withdrawals one pass takes from the feed; the rest wait for the next (entries leave only once checked). */
 export const FEED_BATCH = 200;
 /** Withdrawals the slow sweep checks per pass. */
 export const SWEEP_BATCH = 100;
@@ -29,12 +29,6 @@ export async function monitorPass(
 ): Promise<MonitorPassReport> {
   const database = monitor.services.database;
   const entries = await feedEntries(database, FEED_BATCH);
-  const seqsOf = new Map<string, number[]>();
-  for (const entry of entries) {
-    const seqs = seqsOf.get(entry.withdrawal_id) ?? [];
-    seqs.push(entry.seq);
-    seqsOf.set(entry.withdrawal_id, seqs);
-  }
   const counts = { checked: 0, approved: 0, refused: 0, failed: 0 };
   const check = async (id: string): Promise<CheckOutcome | undefined> => {
     try {
@@ -49,8 +43,9 @@ export async function monitorPass(
       return undefined;
     }
   };
-  for (const [id, seqs] of seqsOf) {
-    if ((await check(id)) !== undefined) await deleteFeedEntries(database, seqs);
+  for (const entry of entries) {
+    if ((await check(entry.withdrawal_id)) !== undefined)
+      await deleteFeedEntries(database, entry.withdrawal_id, entry.seq);
   }
   if (options.sweep === true) {
     for (const id of await uncheckedWithdrawals(database, SWEEP_BATCH)) await check(id);

@@ -4,7 +4,7 @@ import type { ReleasedLast24h, ReleaseFacts } from '../../core/risk/release-rule
 import { proofBinding } from '../../core/withdrawals/proof-binding.ts';
 import { coveringHalt } from '../../store/halts.ts';
 import { findHold } from '../../store/ledger/index.ts';
-import { findVerdict } from '../../store/monitor.ts';
+import { findVerdicts } from '../../store/monitor.ts';
 import type { Tx } from '../../store/transaction.ts';
 import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
 import {
@@ -50,7 +50,7 @@ export async function gatherReleaseFacts(
     halt: halt === undefined ? undefined : { id: halt.id, scope: halt.scope, reason: halt.reason },
     proof: withdrawal.proof_id === null ? { ok: false, reason: 'no proof' } : proofBinding(withdrawal, proof),
     hold,
-    verdict: await findVerdict(tx, withdrawal.id),
+    verdicts: await findVerdicts(tx, withdrawal.id),
     monitorPublicKey: context.monitorPublicKey,
   };
 }

@@ -11,6 +11,7 @@ import {
   type WithdrawalRow,
   withdrawalsIn,
 } from '../../store/withdrawals.ts';
+import { raiseAlert } from '../alerts.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Custody } from '../custody/handover.ts';
@@ -100,7 +101,21 @@ export async function releaseOne(
     }
     if (decision.outcome === 'wait') {
       const halted = decision.results.some((r) => r.outcome === 'wait' && r.rule === notHalted.name);
-      return { result: halted ? ('halted' as const) : ('awaiting_monitor' as const) };
+      if (halted) return { result: 'halted' as const };
+      // Due and still without the monitor's verdict: nothing leaves (fail closed); past the lag, an alert says why.
+      const waitedMs = now.getTime() - Date.parse(withdrawal.release_after);
+      if (waitedMs > context.monitorMaxLagMs) {
+        await raiseAlert(tx, context, {
+          kind: 'monitor.lagging',
+          severity: 'critical',
+          fingerprint: 'monitor',
+          title:
+            'Withdrawals are due but the independent monitor has not signed their verdicts: nothing is released',
+          subject: `withdrawal:${id}`,
+          details: { withdrawal_id: id, waited_seconds: Math.floor(waitedMs / 1000) },
+        });
+      }
+      return { result: 'awaiting_monitor' as const };
     }
     if (decision.outcome === 'time_lock') {
       await hold('time_locked', { time_locked_until: decision.until ?? at });
@@ -116,7 +131,8 @@ export async function releaseOne(
       });
       return { result: 'held' as const };
     }
-    const verdict = facts.verdict === undefined ? undefined : signedVerdictOf(facts.verdict);
+    const approval = facts.verdicts.approve;
+    const verdict = approval === undefined ? undefined : signedVerdictOf(approval);
     if (verdict === undefined) {
       await hold('held_for_review', { reason: "the monitor's verdict could not be read" });
       return { result: 'held' as const };

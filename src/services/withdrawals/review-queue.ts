@@ -12,6 +12,7 @@ import {
   isUniqueViolation,
   type ReviewApprovalRow,
 } from '../../store/review-approvals.ts';
+import { activeEvaluationsOf, type RuleEvaluationRow } from '../../store/rule-sets.ts';
 import { inTransaction, type Queryable } from '../../store/transaction.ts';
 import {
   findWithdrawal,
@@ -96,18 +97,31 @@ function reviewStatus(
 }
 
 /**
- * The facts each rule decided on. Another change adds a `rule_evaluations` table recording them per rule; until
- * it lands nothing stores them, so this is null (the per-rule results are in `rules`).
+ * The facts the rules decided on at confirmation, as the active rule set's evaluation recorded them (with the set
+ * and version that decided), the latest when there are several; null when none was recorded (a withdrawal held
+ * at release by the release rules, whose reasons are in `reason` and `rules`).
  */
-function factsOf(_row: WithdrawalRow): Record<string, unknown> | null {
-  return null;
+function factsOf(evaluation: RuleEvaluationRow | undefined): Record<string, unknown> | null {
+  if (evaluation === undefined) return null;
+  let facts: unknown;
+  try {
+    facts = JSON.parse(evaluation.facts);
+  } catch {
+    facts = null;
+  }
+  return {
+    rule_set: { id: evaluation.rule_set_id, version: evaluation.rule_set_version },
+    evaluated_at: evaluation.at,
+    facts,
+  };
 }
 
 async function queueItems(on: Queryable, context: ServiceContext, rows: readonly WithdrawalRow[]) {
-  const holds = await holdsOf(
-    on,
-    rows.map((row) => row.id),
-  );
+  const ids = rows.map((row) => row.id);
+  const holds = await holdsOf(on, ids);
+  const evaluations = new Map<string, RuleEvaluationRow>();
+  for (const evaluation of await activeEvaluationsOf(on, ids))
+    evaluations.set(evaluation.withdrawal_id, evaluation);
   return rows.map((row) => {
     const hold = holds.get(row.id);
     return {
@@ -115,7 +129,7 @@ async function queueItems(on: Queryable, context: ServiceContext, rows: readonly
       account_id: row.account_id,
       held_since: hold?.heldSince ?? row.updated_at,
       rules: rulesOf(row.screening),
-      facts: factsOf(row),
+      facts: factsOf(evaluations.get(row.id)),
       price:
         row.usd_price === null
           ? null

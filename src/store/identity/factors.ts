@@ -131,7 +131,12 @@ const FACTOR_COLUMNS = [
 ] as const satisfies readonly (keyof MfaFactorsTable)[];
 
 export type NewFactor = Pick<MfaFactorsTable, 'principal_id' | 'method' | 'status' | 'label'> &
-  Partial<Pick<MfaFactorsTable, 'secret' | 'credential_id' | 'public_key' | 'code_hash' | 'activated_at'>> & {
+  Partial<
+    Pick<
+      MfaFactorsTable,
+      'id' | 'secret' | 'credential_id' | 'public_key' | 'code_hash' | 'activated_at' | 'binding'
+    >
+  > & {
     sign_count?: number;
   };
 
@@ -143,7 +148,7 @@ export async function insertFactor(
 ): Promise<FactorRow> {
   const epochs = await readEpochs(tx);
   const row: MfaFactorsTable = {
-    id: newId(),
+    id: factor.id ?? newId(),
     principal_id: factor.principal_id,
     method: factor.method,
     status: factor.status,
@@ -160,6 +165,7 @@ export async function insertFactor(
     created_at: now,
     activated_at: factor.activated_at ?? null,
     removed_at: null,
+    binding: factor.binding ?? null,
   };
   await tx.insertInto('mfa_factors').values(row).execute();
   return row;
@@ -174,9 +180,14 @@ export async function findFactor(tx: Tx, principalId: string, id: string): Promi
     .executeTakeFirst();
 }
 
-/** Stores a factor's sealed secret (sealed with the factor's id, so it is written once the row exists). */
-export async function setFactorSecret(tx: Tx, id: string, sealedSecret: string): Promise<void> {
-  await tx.updateTable('mfa_factors').set({ secret: sealedSecret }).where('id', '=', id).execute();
+/** A TOTP factor's sealed secret (sealed with the factor's id, so written once the row exists) and its binding. */
+export async function setFactorSecret(
+  tx: Tx,
+  id: string,
+  sealedSecret: string,
+  binding: string,
+): Promise<void> {
+  await tx.updateTable('mfa_factors').set({ secret: sealedSecret, binding }).where('id', '=', id).execute();
 }
 
 /** Whether any factor (of any principal, in any status) already has this passkey credential id. */

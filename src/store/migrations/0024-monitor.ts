@@ -8,9 +8,10 @@ import type { AnyDb, MigrationEngine } from './column-types.ts';
  *   a withdrawal's state (but into awaiting_confirmation, where nothing was approved yet), whoever writes it (the services, or someone writing rows around them). The monitor takes
  *   rows and deletes them once checked, so a row that commits out of order (a lower seq after a higher one) is
  *   still taken: there is no cursor to skip it. On PostgreSQL the trigger also NOTIFYs `drawbridge_monitor`.
- * - `monitor_verdicts`: the monitor's signed verdict per withdrawal. The releaser releases only on a verdict whose
- *   Ed25519 signature verifies under the monitor's pinned public key: a row written here without that key is
- *   refused.
+ * - `monitor_verdicts`: the monitor's signed verdicts, at most an approval and a rejection per withdrawal (a
+ *   rejection is final: a later finding, or the withdrawal's end, adds one beside the approval). The releaser
+ *   releases only on an approval whose Ed25519 signature verifies under the monitor's pinned public key, and never
+ *   beside a rejection: a row written here without that key is refused. Append-only (migration 0035).
  * - `monitor_proof_uses`: each proof token (a TOTP step, a recovery code, a passkey challenge) the monitor has
  *   accepted, unique, so evidence reused by a second withdrawal is found.
  * - `monitor_findings`: what the monitor found, one row per withdrawal and check.
@@ -56,12 +57,13 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
 
   await db.schema
     .createTable('monitor_verdicts')
-    .addColumn('withdrawal_id', 'text', (c) => c.primaryKey())
+    .addColumn('withdrawal_id', 'text', (c) => c.notNull())
     .addColumn('verdict', 'text', (c) => c.notNull().check(sql`verdict in ('approve', 'reject')`))
     .addColumn('statement', 'text', (c) => c.notNull())
     .addColumn('signature', 'text', (c) => c.notNull())
     .addColumn('key_id', 'text', (c) => c.notNull())
     .addColumn('at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('monitor_verdicts_pk', ['withdrawal_id', 'verdict'])
     .execute();
 
   await db.schema

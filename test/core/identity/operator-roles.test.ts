@@ -40,6 +40,7 @@ describe('the operator role matrix', () => {
       'customer.read',
       'halt.list',
       'revoke.sessions_customer',
+      'rules.read',
       'withdrawal.cancel',
       'withdrawal.read',
     ]);

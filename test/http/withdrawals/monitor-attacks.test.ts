@@ -9,7 +9,7 @@ import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { proofHash } from '../../../src/core/withdrawals/digest.ts';
 import { customerAccount, inFlightAccount } from '../../../src/services/withdrawals/ledger-accounts.ts';
 import { placeHold } from '../../../src/store/ledger/index.ts';
-import { findingsOf, findVerdict } from '../../../src/store/monitor.ts';
+import { findingsOf, findVerdicts } from '../../../src/store/monitor.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
 import { api } from '../../support/customers.ts';
@@ -164,8 +164,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         .where('scope', '=', 'global')
         .executeTakeFirst();
       assert.equal(halt?.created_by, 'system:monitor', 'the monitor halted everything');
-      const verdict = await findVerdict(fresh.database, id);
-      assert.equal(verdict?.verdict, 'reject');
+      assert.ok((await findVerdicts(fresh.database, id)).reject, 'the monitor signed a rejection');
       const chain = simulatedChain(running);
       assert.equal((await releaseDue(running.context, chain, monitor())).released, 0, 'halted');
       // Even with the halt lifted by an operator, the releaser refuses it: the monitor's verdict rejects.
@@ -226,12 +225,37 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
       running.clock.advance(10 * 60_000);
       const pass = await releaseDue(running.context, simulatedChain(running), monitor());
-      assert.equal(pass.released, 3, JSON.stringify(pass));
+      const found = await fresh.database.db.selectFrom('monitor_findings').selectAll().execute();
+      assert.equal(pass.released, 3, JSON.stringify({ pass, found }));
       for (const id of [byTotp.body.id, byRecovery.body.id, byPasskey.body.id]) {
         assert.deepEqual(await findingsOf(fresh.database, id), [], 'no false positive');
-        assert.equal((await findVerdict(fresh.database, id))?.verdict, 'approve');
+        assert.equal((await findVerdicts(fresh.database, id)).reject, undefined);
+        assert.ok((await findVerdicts(fresh.database, id)).approve);
         assert.equal((await withdrawalRow(running, id)).state, 'broadcast');
       }
+    });
+
+    test('with the monitor down nothing is released, and past its lag an alert says why', async () => {
+      const who = await customer();
+      const requested = await requestBtc(running, who, '0.1');
+      assert.equal((await confirmTotp(running, who, requested.body.id)).status, 200);
+      // Due (the first-use window is 10 minutes) and a minute more: past the monitor's allowed lag of 30 s.
+      running.clock.advance(11 * 60_000);
+      const chain = simulatedChain(running);
+      const { releaseDue: releaserAlone } = await import('../../../src/services/withdrawals/release.ts');
+      const waiting = await releaserAlone(running.context, chain);
+      assert.equal(waiting.released, 0, JSON.stringify(waiting));
+      assert.equal(waiting.awaiting_monitor, 1);
+      const lagging = await fresh.database.db
+        .selectFrom('alerts')
+        .select(['kind', 'state'])
+        .where('kind', '=', 'monitor.lagging')
+        .where('state', '<>', 'resolved')
+        .executeTakeFirst();
+      assert.ok(lagging, 'due for a minute with no verdict: the monitor is lagging, and operators are told');
+      assert.equal((await withdrawalRow(running, requested.body.id)).state, 'queued');
+      // Back up, the monitor judges it and the next pass releases it.
+      assert.equal((await releaseDue(running.context, chain, monitor())).released, 1);
     });
 
     test('a wrong TOTP code: flagged, halted, never released', async () => {
@@ -272,7 +296,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       await assertCaught(id, committedAt, 'recovery_code');
     });
 
-    test("a passkey assertion signed by a key swapped into the factor table: flagged against the enrolment's record", async () => {
+    test('a passkey assertion signed by a key swapped into the factor table: flagged, its binding no longer verifies', async () => {
       // The attacker registers a passkey of their own on an account of their own, then copies its key and id over
       // the victim's factor row.
       const attackerKey = new SoftAuthenticator();
@@ -305,7 +329,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           return { challenge, sign_count: 1, assertion, nonce: w.nonce };
         },
       );
-      await assertCaught(id, committedAt, 'factor_key');
+      await assertCaught(id, committedAt, 'factor_binding');
     });
 
     test('evidence copied from another withdrawal, its proof hash recomputed: flagged', async () => {
@@ -442,7 +466,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       await releaseDue(running.context, chain, monitor());
       const checks = (await findingsOf(fresh.database, id)).map((f) => f.check_name);
       assert.ok(checks.includes('verdict_forged'), JSON.stringify(checks));
-      assert.equal((await findVerdict(fresh.database, id))?.verdict, 'reject');
+      assert.ok((await findVerdicts(fresh.database, id)).reject, 'the monitor signed a rejection');
     });
 
     test('rows committed out of order (a lower feed entry after a higher one) are both checked', {

@@ -282,7 +282,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(row.state, 'held_for_review');
       assert.equal(row.attestation, null);
       assert.match(row.reason ?? '', /no ledger hold/);
-      assert.match(row.reason ?? '', /monitor refused it/);
+      assert.match(row.reason ?? '', /monitor rejected it/);
       const refused = await auditEntries(running, 'withdrawal.release_refused');
       const entry = refused.find((e) => e.subject === `withdrawal:${id}`);
       assert.ok(entry, 'audited');
