@@ -5,8 +5,10 @@ import type { DatabaseConnection } from 'kysely';
 import { sql } from 'kysely';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
 import { newId } from '../src/core/ids.ts';
+import { factorKeyFingerprint } from '../src/core/mfa/factor-key.ts';
 import { totpAt } from '../src/core/mfa/totp.ts';
 import { proofHash } from '../src/core/withdrawals/digest.ts';
+import { audit } from '../src/services/audit.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { hashPassword } from '../src/services/identity/passwords.ts';
 import { attemptOf, type RateLimitBuckets } from '../src/services/identity/rate-limit.ts';
@@ -21,6 +23,7 @@ import {
 } from '../src/services/withdrawals/ledger-accounts.ts';
 import { requestWithdrawal } from '../src/services/withdrawals/request.ts';
 import { screenWithRuleSets } from '../src/services/withdrawals/screening.ts';
+import { sealAudit } from '../src/store/audit/index.ts';
 import type { Engine } from '../src/store/database.ts';
 import { placeHold } from '../src/store/ledger/index.ts';
 import { availableOf } from '../src/store/ledger/types.ts';
@@ -177,6 +180,28 @@ async function riskOn(engine: Engine, options: MeasureOptions, passwordHash: str
         .where('id', '=', customer.destinationId)
         .execute();
     }
+    // What enrolment records and seedCustomers skips: the key's fingerprint in the audit log, which the monitor
+    // checks the factor's secret against.
+    await inTransaction(fresh.database, async (tx) => {
+      for (const customer of customers) {
+        const factor = await tx
+          .selectFrom('mfa_factors')
+          .select('id')
+          .where('principal_id', '=', customer.id)
+          .where('method', '=', 'totp')
+          .executeTakeFirstOrThrow();
+        await audit(tx, context, {
+          actor: `customer:${customer.id}`,
+          action: 'mfa.totp_enrolled',
+          subject: `customer:${customer.id}`,
+          data: {
+            factor_id: factor.id,
+            key_sha256: factorKeyFingerprint({ method: 'totp', secretBase32: customer.secret }),
+          },
+        });
+      }
+    });
+    await sealAudit(fresh.database);
     const benchCustomer = customers[0]!;
     const flow = customers.slice(1, 1 + FLOW_CUSTOMERS);
     const forgers = customers.slice(1 + FLOW_CUSTOMERS);
@@ -210,7 +235,6 @@ async function riskOn(engine: Engine, options: MeasureOptions, passwordHash: str
         : () => backends.pids([fresh.applicationNames!.app]);
 
     const screening = await measureScreening(engine, context, fresh, benchCustomer, closers);
-    const confirm = await measureConfirm(context, benchCustomer);
     await drainFeed(monitor);
 
     const loop = await measureLoop(context, monitor, flow, clock, options, ownBackends);
@@ -223,6 +247,8 @@ async function riskOn(engine: Engine, options: MeasureOptions, passwordHash: str
       loop.withoutMonitor.per_second / 2,
       Math.max(5000, 3 * options.durationMs),
     );
+    // Last: its TOTP steps move the clock past the other customers' session idle timeout.
+    const confirm = await measureConfirm(context, benchCustomer);
     return report(engine, {
       seed_ms: { customers: Math.round(customersMs), history: Math.round(historyMs) },
       screening,
@@ -508,17 +534,26 @@ async function measureLoop(
     const pipelineMeter = await startCpuMeter(ownBackends);
     elapsed.without += await saturatedRound(context, customers);
     cpuPipeline = addCpu(cpuPipeline, await pipelineMeter());
+    await sealAudit(context.database);
     const monitorMeter = await startCpuMeter(ownBackends);
     const drained = await drainFeed(monitor);
     cpuMonitor = addCpu(cpuMonitor, await monitorMeter());
     verified += drained.approved;
-    if (drained.refused > 0) throw new Error('the monitor refused a genuine withdrawal');
+    if (drained.refused > 0) {
+      const found = await context.database.db
+        .selectFrom('monitor_findings')
+        .select(['check_name', 'detail'])
+        .limit(3)
+        .execute();
+      throw new Error(`the monitor refused a genuine withdrawal: ${JSON.stringify(found)}`);
+    }
 
     clock.advance(ROUND_ADVANCE_MS);
     const worker = startMonitor(monitor, { onError: (error) => monitorErrors.push(error) });
     elapsed.with += await saturatedRound(context, customers);
     await worker.stop();
     await drainFeed(monitor);
+    await sealAudit(context.database);
     rounds += 1;
     if (rounds >= 40) break;
   }
