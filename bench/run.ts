@@ -6,6 +6,7 @@ import { ledgerBenchmark } from './ledger.ts';
 import type { Benchmark, Count, Figure, MeasureOptions } from './measure.ts';
 import { outboxBenchmark } from './outbox.ts';
 import { pipelineBenchmark } from './pipeline.ts';
+import { riskBenchmark } from './risk.ts';
 
 /*
  * `npm run bench [-- name...]`: runs each benchmark, prints one table, and writes
@@ -18,6 +19,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   outboxBenchmark,
   identityBenchmark,
   pipelineBenchmark,
+  riskBenchmark,
 ];
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 
