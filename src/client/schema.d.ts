@@ -6845,7 +6845,7 @@ export interface paths {
                                     outcome: string;
                                     reason: string;
                                 }[];
-                                /** @description the facts the rules decided on; null until rule evaluations are recorded (the rule_evaluations table) */
+                                /** @description the facts the rules decided on at confirmation, as the active rule set recorded them: `{rule_set: {id, version}, evaluated_at, facts}`; null when none was recorded (held at release by the release rules, whose reasons are in `reason` and `rules`) */
                                 facts: {
                                     [key: string]: unknown;
                                 } | null;
@@ -7021,7 +7021,7 @@ export interface paths {
                                 outcome: string;
                                 reason: string;
                             }[];
-                            /** @description the facts the rules decided on; null until rule evaluations are recorded (the rule_evaluations table) */
+                            /** @description the facts the rules decided on at confirmation, as the active rule set recorded them: `{rule_set: {id, version}, evaluated_at, facts}`; null when none was recorded (held at release by the release rules, whose reasons are in `reason` and `rules`) */
                             facts: {
                                 [key: string]: unknown;
                             } | null;

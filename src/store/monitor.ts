@@ -52,6 +52,18 @@ export async function findFactorRow(tx: Tx, id: string) {
   return tx.selectFrom('mfa_factors').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** When the factor's status became removed, each time (factor_removals, filled by trigger; migration 0035). */
+export async function factorRemovals(tx: Tx, factorId: string): Promise<string[]> {
+  const rows = await tx
+    .selectFrom('factor_removals')
+    .select('removed_at')
+    .where('factor_id', '=', factorId)
+    .orderBy('removed_at')
+    .limit(100)
+    .execute();
+  return rows.map((row) => row.removed_at);
+}
+
 export async function findTotpClaim(
   tx: Tx,
   principalId: string,

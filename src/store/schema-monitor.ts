@@ -46,7 +46,13 @@ export interface MonitorFindingsTable {
   at: string;
 }
 
+export interface FactorRemovalsTable {
+  factor_id: string;
+  removed_at: string;
+}
+
 export interface MonitorSchema {
+  factor_removals: FactorRemovalsTable;
   totp_claims: TotpClaimsTable;
   monitor_feed: MonitorFeedTable;
   monitor_verdicts: MonitorVerdictsTable;

@@ -50,6 +50,8 @@ export interface RecheckFactor {
   readonly used_at: string | null;
   readonly status: string;
   readonly removed_at: string | null;
+  /** Every time the factor's status became removed, as the database recorded it (factor_removals, append-only). */
+  readonly removals: readonly string[];
   /**
    * Whether the factor's binding (an HMAC under a key derived from the sealing key, over its id, owner, method and
    * key fingerprint, written at enrolment: src/core/mfa/factor-key.ts) verifies for the row as it is now.
@@ -183,11 +185,19 @@ export async function recheckProof(facts: RecheckFacts): Promise<Recheck> {
     return refused('evidence', 'the evidence names another method or factor');
   if (factor === undefined || factor.id !== proof.factor_id || factor.principal_id !== withdrawal.account_id)
     return refused('factor', "the proof's factor is not one of the account's");
-  // Active; a recovery code is removed by its own spending (removed_at is when it was used), checked below.
+  // Active and never removed; a recovery code is removed by its own spending, and by nothing else: a code
+  // replaced (or a passkey taken off) and then set back still has its removal on record.
   const spentRecoveryCode =
-    factor.method === 'recovery' && factor.used_at !== null && factor.removed_at === factor.used_at;
-  if (!spentRecoveryCode && (factor.status !== 'active' || factor.removed_at !== null))
-    return refused('factor_removed', "the proof's factor is not active");
+    factor.method === 'recovery' &&
+    factor.used_at !== null &&
+    factor.removed_at === factor.used_at &&
+    factor.removals.length === 1 &&
+    factor.removals[0] === factor.used_at;
+  if (
+    !spentRecoveryCode &&
+    (factor.status !== 'active' || factor.removed_at !== null || factor.removals.length > 0)
+  )
+    return refused('factor_removed', "the proof's factor is not active, or was removed once");
   if (!factor.bindingValid)
     return refused('factor_binding', "the factor's key, owner or method is not the one it was enrolled with");
   const ok = (token: string): Recheck => ({ ok: true, digest, proofHash, token });

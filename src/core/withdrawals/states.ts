@@ -39,6 +39,11 @@ export const TRANSITIONS: Readonly<Record<WithdrawalState, readonly WithdrawalSt
   expired: [],
 });
 
+/** The states nothing leaves (no hop in TRANSITIONS): the database refuses to move a row out of one (migration 0035). */
+export const FINAL_STATES: readonly WithdrawalState[] = WITHDRAWAL_STATES.filter(
+  (state) => TRANSITIONS[state].length === 0,
+);
+
 export function isWithdrawalState(value: unknown): value is WithdrawalState {
   return typeof value === 'string' && (WITHDRAWAL_STATES as readonly string[]).includes(value);
 }

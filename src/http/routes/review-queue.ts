@@ -71,7 +71,9 @@ const QueueItem = Type.Intersect([
     ),
     facts: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
       description:
-        'the facts the rules decided on; null until rule evaluations are recorded (the rule_evaluations table)',
+        'the facts the rules decided on at confirmation, as the active rule set recorded them: `{rule_set: {id, ' +
+        'version}, evaluated_at, facts}`; null when none was recorded (held at release by the release rules, ' +
+        'whose reasons are in `reason` and `rules`)',
     }),
     price: Type.Union([
       Type.Object({ usd: Type.String(), at: Nullable(Type.String()), source: Nullable(Type.String()) }),

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { open } from '../../adapters/secret-box.ts';
+import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import { newId } from '../../core/ids.ts';
 import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
@@ -16,6 +17,7 @@ import {
   addVerdict,
   claimProofToken,
   enrolledKeyFingerprint,
+  factorRemovals,
   findFactorRow,
   findTotpClaim,
   findVerdicts,
@@ -23,7 +25,9 @@ import {
   type VerdictRow,
 } from '../../store/monitor.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
+import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
 import { findProof, findWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
+import { coolingMsOf } from '../address-book.ts';
 import { raiseAlert } from '../alerts.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
@@ -140,6 +144,11 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
         findings.push({ check: 'released_unjudged', detail: 'it was released before the monitor judged it' });
       const refusal = attestationRefusal(monitor, withdrawal);
       if (refusal !== undefined) findings.push({ check: 'attestation', detail: refusal });
+      // Once, when it is first seen paid: was its destination in the address book, unchanged and cooled then?
+      if (withdrawal.state === 'released' || judgedNow) {
+        const uncooled = await destinationUncooledAtRelease(tx, withdrawal);
+        if (uncooled !== undefined) findings.push({ check: 'destination_not_cooled', detail: uncooled });
+      }
     }
     if (findings.length === 0)
       return { kind: judgedNow ? ('approved' as const) : ('already_judged' as const) };
@@ -173,6 +182,7 @@ async function recheckFacts(
       ...factorRow,
       totpSecret,
       bindingValid: bindingValid(services.totpKey, factorRow, totpSecret),
+      removals: await factorRemovals(tx, factorRow.id),
     };
   }
   const step = stepOf(proof?.evidence);
@@ -270,6 +280,22 @@ function isOwnVerdict(monitor: MonitorContext, row: VerdictRow, withdrawalId: st
     withdrawal_id: withdrawalId,
   });
   return (refusal === undefined || refusal === MONITOR_REFUSED) && signed?.statement.verdict === row.verdict;
+}
+
+/** Why the destination was not usable when the withdrawal was released, or undefined when it was. */
+async function destinationUncooledAtRelease(tx: Tx, withdrawal: WithdrawalRow): Promise<string | undefined> {
+  if (withdrawal.released_at === null) return 'it is paid but has no release time';
+  const releasedAt = new Date(withdrawal.released_at);
+  if (Number.isNaN(releasedAt.getTime())) return 'its release time is not a time';
+  const { entry, cooling } = await readWithdrawalSubject(tx, withdrawal, releasedAt);
+  if (entry === undefined || entry.address !== withdrawal.destination_address)
+    return 'its destination is not the address-book entry it names';
+  if (entry.removedAt !== null && entry.removedAt <= releasedAt)
+    return 'its destination was removed from the address book before release';
+  const usableFrom = coolingPeriodEndsAt(entry.createdAt, entry.coolingMs, coolingMsOf(cooling));
+  if (releasedAt < usableFrom)
+    return `it was released at ${withdrawal.released_at}, before its destination cooled (${usableFrom.toISOString()})`;
+  return undefined;
 }
 
 function attestationRefusal(monitor: MonitorContext, withdrawal: WithdrawalRow): string | undefined {

@@ -1,5 +1,6 @@
 import { deleteFeedEntries, feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
 import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
+import { checkAuditChain } from './system-checks.ts';
 
 /** Withdrawals one pass takes from the feed; the rest wait for the next (entries leave only once checked). */
 export const FEED_BATCH = 200;
@@ -15,12 +16,14 @@ export interface MonitorPassReport {
   /** Entries still waiting after this pass, and how long the oldest has waited (ms; 0 when none). */
   readonly backlog: number;
   readonly lagMs: number;
+  /** The audit chain from the last entry this process verified (sweeps only). */
+  readonly auditChain: 'ok' | 'broken' | 'not_checked';
 }
 
 /**
  * One pass of the monitor: every withdrawal the feed names (oldest entries first, up to FEED_BATCH), and with
  * `sweep` up to SWEEP_BATCH withdrawals in flight that have no verdict yet (a feed entry lost to a dropped trigger
- * still gets checked). A check that throws leaves its entries for the next pass: fail closed, since without a
+ * still gets checked) and the audit chain from the last entry this process verified. A check that throws leaves its entries for the next pass: fail closed, since without a
  * verdict nothing is released.
  */
 export async function monitorPass(
@@ -47,14 +50,17 @@ export async function monitorPass(
     if ((await check(entry.withdrawal_id)) !== undefined)
       await deleteFeedEntries(database, entry.withdrawal_id, entry.seq);
   }
+  let auditChain: 'ok' | 'broken' | 'not_checked' = 'not_checked';
   if (options.sweep === true) {
     for (const id of await uncheckedWithdrawals(database, SWEEP_BATCH)) await check(id);
+    auditChain = await checkAuditChain(monitor);
   }
   const backlog = await feedBacklog(database);
   // The feed is stamped by the database's own clock (its trigger), so the lag is measured on the wall clock.
   const now = Date.now();
   return {
     ...counts,
+    auditChain,
     backlog: backlog.count,
     lagMs: backlog.oldestAt === null ? 0 : Math.max(0, now - Date.parse(backlog.oldestAt)),
   };

@@ -20,4 +20,5 @@ export {
   type AuditHead,
   readAuditHead,
   verifyAuditChain,
+  verifyAuditChainFrom,
 } from './verify-audit-chain.ts';

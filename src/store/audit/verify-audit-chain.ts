@@ -62,6 +62,47 @@ export async function verifyAuditChain(
   assert(false, `audit chain longer than ${MAX_PAGES} pages`);
 }
 
+/**
+ * The chain from a verified entry on (`from`: its seq and hash; seq 0 and GENESIS_PREV_HASH for the start), at
+ * most `max_entries` further: what the monitor runs each sweep, keeping the last verified head in its own memory
+ * (a head kept in the database could be moved by whoever can write it). At the bound the walk stops, intact so
+ * far, and the next call goes on from the head it answers.
+ */
+export async function verifyAuditChainFrom(
+  database: Database,
+  from: AuditHead,
+  max_entries: number,
+): Promise<
+  | { readonly ok: true; readonly head: AuditHead; readonly checked: number }
+  | {
+      readonly ok: false;
+      readonly first_broken: { readonly seq: number; readonly id: string; readonly reason: AuditBreakReason };
+    }
+> {
+  assert(Number.isSafeInteger(max_entries) && max_entries >= 1, 'max_entries is a positive integer');
+  let { seq: last, hash: prev_hash } = from;
+  let checked = 0;
+  while (checked < max_entries) {
+    const rows = await database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>', last)
+      .orderBy('seq', 'asc')
+      .limit(Math.min(AUDIT_VERIFY_PAGE_ROWS, max_entries - checked))
+      .execute();
+    for (const row of rows) {
+      const seq = seqFromRow(row.seq);
+      const reason = checkEntry(row, seq, last + 1, prev_hash);
+      if (reason !== undefined) return { ok: false, first_broken: { seq, id: row.id, reason } };
+      last = seq;
+      prev_hash = row.hash;
+      checked += 1;
+    }
+    if (rows.length === 0) break;
+  }
+  return { ok: true, head: { seq: last, hash: prev_hash }, checked };
+}
+
 function checkEntry(
   row: AuditLogTable,
   seq: number,

@@ -265,7 +265,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       const first = page1.body.withdrawals[0];
       assert.equal(first.usd_value, '54000');
       assert.equal(first.price.usd, '60000');
-      assert.equal(first.facts, null);
+      // The facts the rules decided on, as the active (here the built-in) rule set's evaluation recorded them.
+      assert.equal(first.facts.rule_set.id, 'builtin');
+      assert.equal(typeof first.facts.facts.usdValue, 'string');
+      assert.equal(first.facts.facts.firstUse, true);
       assert.ok(first.held_since);
       const daily = first.rules.find((r: { rule: string }) => r.rule === 'daily_usd_limit');
       assert.equal(daily.outcome, 'review');

@@ -7,16 +7,20 @@ import { totpAt } from '../../../src/core/mfa/totp.ts';
 import { signVerdict } from '../../../src/core/monitor/verdict.ts';
 import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { proofHash } from '../../../src/core/withdrawals/digest.ts';
+import { monitorPass } from '../../../src/services/monitor/pass.ts';
 import { customerAccount, inFlightAccount } from '../../../src/services/withdrawals/ledger-accounts.ts';
+import { sealAudit } from '../../../src/store/audit/index.ts';
 import { placeHold } from '../../../src/store/ledger/index.ts';
 import { findingsOf, findVerdicts } from '../../../src/store/monitor.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
-import { api } from '../../support/customers.ts';
+import { tamperAuditLog } from '../../store/audit/audit-fixtures.ts';
+import { api, stepUpToken } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { monitorOf, TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
+  BTC_ADDRESS_2,
   confirmPasskey,
   confirmTotp,
   customerId,
@@ -394,6 +398,26 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(answer.kind, 'refused');
     });
 
+    test('a row moved to released while its destination still cools: flagged as not cooled at release', async () => {
+      const who = await customer();
+      const proof = await stepUpToken(running, who, 'address_book.add');
+      const added = await api(running, 'POST', '/v1/address-book', {
+        token: who.token,
+        body: { network: 'bitcoin', address: BTC_ADDRESS_2, label: 'Fresh', step_up_token: proof },
+      });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      const requested = await requestBtc(running, { ...who, destinationId: added.body.id }, '0.1');
+      const confirmed = await confirmTotp(running, who, requested.body.id);
+      assert.equal(confirmed.body.state, 'time_locked', JSON.stringify(confirmed.body));
+      await sql`update withdrawals set state = 'released', attestation = ${'{}'},
+        released_at = ${running.clock.now().toISOString()} where id = ${requested.body.id}`.execute(
+        fresh.database.db,
+      );
+      const { checks } = await detected(requested.body.id, Date.now());
+      assert.ok(checks.includes('destination_not_cooled'), JSON.stringify(checks));
+      assert.ok(checks.includes('attestation'), JSON.stringify(checks));
+    });
+
     test("a monitor verdict row forged without the monitor's key: refused by the releaser and by the custody signer", async () => {
       const who = await customer();
       const factor = await factorOf(who.accountId, 'totp');
@@ -467,6 +491,34 @@ for (const { engine, describeOn } of await eachEngine()) {
       const checks = (await findingsOf(fresh.database, id)).map((f) => f.check_name);
       assert.ok(checks.includes('verdict_forged'), JSON.stringify(checks));
       assert.ok((await findVerdicts(fresh.database, id)).reject, 'the monitor signed a rejection');
+    });
+
+    test('a sealed audit entry rewritten (triggers dropped by an owner): the sweep finds the broken chain and halts everything', async () => {
+      await sealAudit(fresh.database);
+      const last = await fresh.database.db
+        .selectFrom('audit_log')
+        .select('seq')
+        .orderBy('seq', 'desc')
+        .executeTakeFirstOrThrow();
+      await tamperAuditLog(
+        fresh.database,
+        `update audit_log set actor = 'someone-else' where seq = ${Number(last.seq)}`,
+      );
+      const report = await monitorPass(monitor(), { sweep: true });
+      assert.equal(report.auditChain, 'broken');
+      const findings = await findingsOf(fresh.database, 'audit_log');
+      assert.deepEqual(
+        findings.map((f) => f.check_name),
+        ['audit_chain'],
+      );
+      assert.match(findings[0]?.detail ?? '', new RegExp(`broken at entry ${Number(last.seq)}`));
+      const halt = await fresh.database.db
+        .selectFrom('halts')
+        .select('created_by')
+        .where('scope', '=', 'global')
+        .where('lifted_at', 'is', null)
+        .executeTakeFirst();
+      assert.equal(halt?.created_by, 'system:monitor');
     });
 
     test('rows committed out of order (a lower feed entry after a higher one) are both checked', {
