@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { payments } from 'bitcoinjs-lib';
 import type { DatabaseConnection } from 'kysely';
-import { sql } from 'kysely';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
 import { newId } from '../src/core/ids.ts';
 import { factorKeyFingerprint } from '../src/core/mfa/factor-key.ts';
 import { totpAt } from '../src/core/mfa/totp.ts';
-import { proofHash } from '../src/core/withdrawals/digest.ts';
 import { audit } from '../src/services/audit.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { hashPassword } from '../src/services/identity/passwords.ts';
@@ -16,16 +14,11 @@ import { authenticate } from '../src/services/identity/sessions.ts';
 import type { MonitorContext } from '../src/services/monitor/check.ts';
 import { monitorPass } from '../src/services/monitor/pass.ts';
 import { confirmWithdrawal } from '../src/services/withdrawals/confirm.ts';
-import {
-  customerAccount,
-  holdAccountsFor,
-  inFlightAccount,
-} from '../src/services/withdrawals/ledger-accounts.ts';
+import { holdAccountsFor } from '../src/services/withdrawals/ledger-accounts.ts';
 import { requestWithdrawal } from '../src/services/withdrawals/request.ts';
 import { screenWithRuleSets } from '../src/services/withdrawals/screening.ts';
 import { sealAudit } from '../src/store/audit/index.ts';
 import type { Engine } from '../src/store/database.ts';
-import { placeHold } from '../src/store/ledger/index.ts';
 import { availableOf } from '../src/store/ledger/types.ts';
 import { findingsOf } from '../src/store/monitor.ts';
 import { StatementCounter } from '../src/store/statement-counter.ts';
@@ -33,6 +26,7 @@ import { inTransaction, type Tx } from '../src/store/transaction.ts';
 import { readConfirmation } from '../src/store/withdrawal-confirmation.ts';
 import { startMonitor } from '../src/workers/monitor.ts';
 import { testEngines } from '../test/support/engines.ts';
+import { forgeApproval } from '../test/support/forged-approvals.ts';
 import { monitorOf, testContext } from '../test/support/http.ts';
 import type { Benchmark, BenchmarkResult, Count, Figure, MeasureOptions } from './measure.ts';
 import { SteppedClock } from './support-clock.ts';
@@ -681,48 +675,11 @@ async function forge(
     .executeTakeFirstOrThrow();
   const now = context.clock.now();
   const right = totpAt(who.secret, now);
-  const evidence = {
-    v: 1,
-    withdrawal_id: row.id,
-    digest: row.digest,
+  await forgeApproval(context, {
+    withdrawal: row,
     method: 'totp',
-    factor_id: factor.id,
-    step: Math.floor(now.getTime() / 30_000),
-    code: right === '000000' ? '000001' : '000000',
-  };
-  await inTransaction(context.database, async (tx) => {
-    const balance = await customerAccount(tx, who.id, 'BTC', now);
-    const inFlight = await inFlightAccount(tx, who.id, 'BTC', now);
-    await placeHold(
-      tx,
-      {
-        id: row.id,
-        debitAccountId: balance.id,
-        creditAccountId: inFlight.id,
-        asset: 'BTC',
-        amount: BigInt(row.amount) + BigInt(row.fee),
-        code: 'withdrawal',
-        reference: row.digest,
-      },
-      now,
-    );
-    await tx
-      .insertInto('withdrawal_proofs')
-      .values({
-        id: `forged-${row.id}`,
-        withdrawal_id: row.id,
-        account_id: who.id,
-        digest: row.digest,
-        method: 'totp',
-        factor_id: factor.id,
-        evidence: JSON.stringify(evidence),
-        proof_hash: proofHash(evidence),
-        created_at: now.toISOString(),
-      })
-      .execute();
-    await sql`update withdrawals set state = 'queued', proof_id = ${`forged-${row.id}`},
-      release_after = ${new Date(now.getTime() - 1000).toISOString()}, first_use = 0
-      where id = ${row.id}`.execute(tx);
+    factorId: factor.id,
+    evidence: { step: Math.floor(now.getTime() / 30_000), code: right === '000000' ? '000001' : '000000' },
   });
   return { id: row.id, committedAt: performance.now() };
 }

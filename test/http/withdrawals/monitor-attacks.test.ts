@@ -8,15 +8,13 @@ import { signVerdict } from '../../../src/core/monitor/verdict.ts';
 import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { proofHash } from '../../../src/core/withdrawals/digest.ts';
 import { monitorPass } from '../../../src/services/monitor/pass.ts';
-import { customerAccount, inFlightAccount } from '../../../src/services/withdrawals/ledger-accounts.ts';
 import { sealAudit } from '../../../src/store/audit/index.ts';
-import { placeHold } from '../../../src/store/ledger/index.ts';
 import { findingsOf, findVerdicts } from '../../../src/store/monitor.ts';
-import { inTransaction } from '../../../src/store/transaction.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
 import { tamperAuditLog } from '../../store/audit/audit-fixtures.ts';
 import { api, stepUpToken } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
+import { forgeApproval } from '../../support/forged-approvals.ts';
 import { monitorOf, TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
@@ -90,48 +88,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       const requested = await requestBtc(running, who, '0.1');
       assert.equal(requested.status, 201, JSON.stringify(requested.body));
       const row = await withdrawalRow(running, requested.body.id);
-      const now = running.clock.now();
-      const evidence = {
-        v: 1,
-        withdrawal_id: row.id,
-        digest: row.digest,
+      await forgeApproval(running.context, {
+        withdrawal: row,
         method,
-        factor_id: factorId,
-        ...evidenceFor(row),
-      };
-      await inTransaction(running.context.database, async (tx) => {
-        const balance = await customerAccount(tx, who.accountId, 'BTC', now);
-        const inFlight = await inFlightAccount(tx, who.accountId, 'BTC', now);
-        await placeHold(
-          tx,
-          {
-            id: row.id,
-            debitAccountId: balance.id,
-            creditAccountId: inFlight.id,
-            asset: 'BTC',
-            amount: BigInt(row.amount) + BigInt(row.fee),
-            code: 'withdrawal',
-            reference: row.digest,
-          },
-          now,
-        );
-        await tx
-          .insertInto('withdrawal_proofs')
-          .values({
-            id: `forged-${row.id}`,
-            withdrawal_id: row.id,
-            account_id: who.accountId,
-            digest: row.digest,
-            method,
-            factor_id: factorId,
-            evidence: JSON.stringify(evidence),
-            proof_hash: proofHash(evidence),
-            created_at: now.toISOString(),
-          })
-          .execute();
-        await sql`update withdrawals set state = 'queued', proof_id = ${`forged-${row.id}`},
-          release_after = ${new Date(now.getTime() - 1000).toISOString()}, first_use = 0
-          where id = ${row.id}`.execute(tx);
+        factorId,
+        evidence: evidenceFor(row),
       });
       return { id: row.id, committedAt: Date.now() };
     }

@@ -5,14 +5,12 @@ import { sql } from 'kysely';
 import { withdrawalChallenge } from '../../../src/core/mfa/passkey-challenge.ts';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../../../src/core/mfa/recovery-codes.ts';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
-import { proofHash } from '../../../src/core/withdrawals/digest.ts';
 import { monitorPass } from '../../../src/services/monitor/pass.ts';
-import { customerAccount, inFlightAccount } from '../../../src/services/withdrawals/ledger-accounts.ts';
-import { placeHold } from '../../../src/store/ledger/index.ts';
 import { findingsOf, findVerdicts } from '../../../src/store/monitor.ts';
-import { inTransaction, type Tx } from '../../../src/store/transaction.ts';
+import type { Tx } from '../../../src/store/transaction.ts';
 import { api, nextTotp, stepUpToken } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
+import { forgeApproval } from '../../support/forged-approvals.ts';
 import { monitorOf, TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
@@ -91,49 +89,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       const requested = await requestBtc(running, who, '0.01');
       assert.equal(requested.status, 201, JSON.stringify(requested.body));
       const row = await withdrawalRow(running, requested.body.id);
-      const now = running.clock.now();
-      const evidence = {
-        v: 1,
-        withdrawal_id: row.id,
-        digest: row.digest,
+      await forgeApproval(running.context, {
+        withdrawal: row,
         method,
-        factor_id: factorId,
-        ...evidenceFor(row),
-      };
-      await inTransaction(running.context.database, async (tx) => {
-        const balance = await customerAccount(tx, who.accountId, 'BTC', now);
-        const inFlight = await inFlightAccount(tx, who.accountId, 'BTC', now);
-        await placeHold(
-          tx,
-          {
-            id: row.id,
-            debitAccountId: balance.id,
-            creditAccountId: inFlight.id,
-            asset: 'BTC',
-            amount: BigInt(row.amount) + BigInt(row.fee),
-            code: 'withdrawal',
-            reference: row.digest,
-          },
-          now,
-        );
-        await tx
-          .insertInto('withdrawal_proofs')
-          .values({
-            id: `forged-${row.id}`,
-            withdrawal_id: row.id,
-            account_id: who.accountId,
-            digest: row.digest,
-            method,
-            factor_id: factorId,
-            evidence: JSON.stringify(evidence),
-            proof_hash: proofHash(evidence),
-            created_at: options.proofCreatedAt ?? now.toISOString(),
-          })
-          .execute();
-        await options.tamper?.(tx, row.id);
-        await sql`update withdrawals set state = 'queued', proof_id = ${`forged-${row.id}`},
-          release_after = ${new Date(now.getTime() - 1000).toISOString()}, first_use = 0
-          where id = ${row.id}`.execute(tx);
+        factorId,
+        evidence: evidenceFor(row),
+        ...options,
       });
       return row.id;
     }
