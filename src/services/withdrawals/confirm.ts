@@ -18,6 +18,7 @@ import {
   updateWithdrawalDetails,
   type WithdrawalRow,
 } from '../../store/withdrawals.ts';
+import { raiseAlert } from '../alerts.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
 import {
@@ -277,6 +278,16 @@ export async function confirmWithdrawal(
             rule_set_version: engine.ruleSet.version,
             rules: critical.map((r) => ({ rule: r.rule, reason: r.reason })),
           },
+        });
+      // And an operator is paged: one alert per rule and destination (fan-in's many accounts make one, counted).
+      for (const result of critical)
+        await raiseAlert(tx, context, {
+          kind: `screening.${result.rule}`.slice(0, 64),
+          severity: 'critical',
+          fingerprint: `${withdrawal.network}:${withdrawal.destination_address}`.slice(0, 200),
+          title: `Screening: ${result.reason}`.slice(0, 200),
+          subject: `withdrawal:${id}`,
+          details: { withdrawal_id: id, account_id: withdrawal.account_id, outcome: decision.outcome },
         });
       verdict = engine;
       await audit(tx, context, {

@@ -284,6 +284,16 @@ for (const { engine, describeOn } of await eachEngine()) {
         (await auditActionsAbout(running, `withdrawal:${ids[19]}`)).includes('withdrawal.screening_critical'),
         'the critical result is audited',
       );
+      // And one critical alert for the destination, raised once and counted for every rejected payer.
+      const alerts = await running.context.database.db
+        .selectFrom('alerts')
+        .select(['kind', 'severity', 'occurrences', 'fingerprint'])
+        .where('kind', '=', 'screening.fan_in')
+        .execute();
+      assert.equal(alerts.length, 1, JSON.stringify(alerts));
+      assert.equal(alerts[0]?.severity, 'critical');
+      assert.equal(Number(alerts[0]?.occurrences), 31);
+      assert.equal(alerts[0]?.fingerprint, `bitcoin:${target}`);
       // Past the window the destination counts afresh (only the last 10 minutes matter).
       running.clock.advance(11 * 60_000);
       const last = payers[50];
