@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { payments } from 'bitcoinjs-lib';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
 import { factorKeyFingerprint } from '../src/core/mfa/factor-key.ts';
 import { newTotpSecret } from '../src/core/mfa/totp.ts';
@@ -19,7 +21,15 @@ import { actingAs } from '../test/support/actors.ts';
  * cooled), 1 BTC deposited through creditDeposit, and an AAL2 session issued by issueSession.
  */
 
-export const BENCH_BTC_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
+/**
+ * Each bench customer's own address: customers paying one address would trip the fan-in rule (N accounts to one
+ * destination are rejected), as a 2022-style drain should.
+ */
+function destination() {
+  const address = payments.p2wpkh({ hash: randomBytes(20) }).address;
+  if (address === undefined) throw new Error('assertion failed: a P2WPKH address');
+  return normalizeAddress('bitcoin', address);
+}
 export const MAX_BENCH_CUSTOMERS = 5000;
 const DAY_MS = 24 * 60 * 60_000;
 const SEED_BATCH = 64;
@@ -46,7 +56,6 @@ export async function seedCustomers(
 ): Promise<BenchCustomer[]> {
   if (!Number.isInteger(count) || count < 1 || count > MAX_BENCH_CUSTOMERS)
     throw new RangeError(`seed 1..${MAX_BENCH_CUSTOMERS} customers`);
-  const destination = normalizeAddress('bitcoin', BENCH_BTC_ADDRESS);
   const customers: BenchCustomer[] = [];
   for (let first = 0; first < count; first += SEED_BATCH) {
     const batch = await inTransaction(context.database, async (tx) => {
@@ -88,11 +97,12 @@ export async function seedCustomers(
             key_sha256: factorKeyFingerprint({ method: 'totp', secretBase32: secret }),
           },
         });
+        const address = destination();
         const entry = await insertEntry(tx, {
           accountId: principal.id,
           network: 'bitcoin',
-          address: destination.normalized,
-          addressType: destination.type,
+          address: address.normalized,
+          addressType: address.type,
           label: 'Cold wallet',
           coolingMs: DAY_MS,
           createdAt: new Date(past),
