@@ -7,6 +7,26 @@ export const FEED_BATCH = 200;
 /** Withdrawals the slow sweep checks per pass. */
 export const SWEEP_BATCH = 100;
 
+/**
+ * Checks in flight at once. Each withdrawal's check is its own transaction and they are independent (a batch names
+ * each withdrawal once), so running several together lets SQLite commit them in one group and PostgreSQL use
+ * several connections, instead of one commit per check in a row. Two checks that race on a shared row (one proof
+ * token, say) fail one of them, which is retried on the next pass.
+ */
+const CONCURRENT_CHECKS = 8;
+
+async function eachAtOnce<T>(items: readonly T[], run: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_CHECKS, items.length) }, lane));
+}
+
 export interface MonitorPassReport {
   readonly checked: number;
   readonly approved: number;
@@ -46,13 +66,13 @@ export async function monitorPass(
       return undefined;
     }
   };
-  for (const entry of entries) {
+  await eachAtOnce(entries, async (entry) => {
     if ((await check(entry.withdrawal_id)) !== undefined)
       await deleteFeedEntries(database, entry.withdrawal_id, entry.seq);
-  }
+  });
   let auditChain: 'ok' | 'broken' | 'not_checked' = 'not_checked';
   if (options.sweep === true) {
-    for (const id of await uncheckedWithdrawals(database, SWEEP_BATCH)) await check(id);
+    await eachAtOnce(await uncheckedWithdrawals(database, SWEEP_BATCH), check);
     auditChain = await checkAuditChain(monitor);
   }
   const backlog = await feedBacklog(database);
