@@ -9,7 +9,7 @@ import { signRelease } from '../../../src/core/withdrawals/attestation.ts';
 import { proofHash } from '../../../src/core/withdrawals/digest.ts';
 import { monitorPass } from '../../../src/services/monitor/pass.ts';
 import { sealAudit } from '../../../src/store/audit/index.ts';
-import { findingsOf, findVerdicts } from '../../../src/store/monitor.ts';
+import { ENROLMENT_READ_CAP, findingsOf, findVerdicts } from '../../../src/store/monitor.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
 import { tamperAuditLog } from '../../store/audit/audit-fixtures.ts';
 import { api, stepUpToken } from '../../support/customers.ts';
@@ -221,6 +221,31 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal((await withdrawalRow(running, requested.body.id)).state, 'queued');
       // Back up, the monitor judges it and the next pass releases it.
       assert.equal((await releaseDue(running.context, chain, monitor())).released, 1);
+    });
+
+    test("past the read bound on an account's enrolment entries, the key counts as not found: refused, not waved through", async () => {
+      const who = await customer();
+      // Anyone who can append to the journal can bury the genuine entry: the monitor then refuses (fail closed).
+      const now = running.clock.now().toISOString();
+      const rows = Array.from({ length: ENROLMENT_READ_CAP + 1 }, (_, i) => ({
+        id: `flood-${who.accountId}-${i}`,
+        at: now,
+        actor: 'someone',
+        action: 'mfa.totp_enrolled',
+        subject: `customer:${who.accountId}`,
+        data: '{}',
+      }));
+      for (let i = 0; i < rows.length; i += 200)
+        await fresh.database.db
+          .insertInto('audit_journal')
+          .values(rows.slice(i, i + 200))
+          .execute();
+      const requested = await requestBtc(running, who, '0.1');
+      assert.equal((await confirmTotp(running, who, requested.body.id)).status, 200);
+      running.clock.advance(11 * 60_000);
+      assert.equal((await releaseDue(running.context, simulatedChain(running), monitor())).released, 0);
+      const checks = (await findingsOf(fresh.database, requested.body.id)).map((f) => f.check_name);
+      assert.deepEqual(checks, ['factor_key']);
     });
 
     test('a wrong TOTP code: flagged, halted, never released', async () => {

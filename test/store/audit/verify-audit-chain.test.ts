@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { auditEntryHash, GENESIS_PREV_HASH } from '../../../src/core/audit-hash.ts';
 import { ManualClock } from '../../../src/core/clock.ts';
-import { readAuditHead, verifyAuditChain } from '../../../src/store/audit/index.ts';
+import { readAuditHead, verifyAuditChain, verifyAuditChainFrom } from '../../../src/store/audit/index.ts';
 import type { Database } from '../../../src/store/database.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { freshDatabase } from '../../support/engines.ts';
@@ -23,6 +23,32 @@ for (const { engine, describeOn } of await eachEngine()) {
           head_hash: GENESIS_PREV_HASH,
         });
         assert.deepEqual(await readAuditHead(fresh.database), { seq: 0, hash: GENESIS_PREV_HASH });
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    test('from a verified head, at most max_entries at a time: at the bound it stops intact and goes on from there', async () => {
+      const fresh = await freshDatabase(engine);
+      try {
+        const entries = await chainOf(fresh.database, 5);
+        const first = await verifyAuditChainFrom(fresh.database, { seq: 0, hash: GENESIS_PREV_HASH }, 2);
+        assert.deepEqual(first, { ok: true, head: { seq: 2, hash: entries[1]!.hash }, checked: 2 });
+        assert.ok(first.ok);
+        const second = await verifyAuditChainFrom(fresh.database, first.head, 2);
+        assert.deepEqual(second, { ok: true, head: { seq: 4, hash: entries[3]!.hash }, checked: 2 });
+        assert.ok(second.ok);
+        // Entry 5 is rewritten after the walk passed 4: the next step from the head finds it.
+        await tamperAuditLog(fresh.database, `update audit_log set actor = 'x' where seq = 5`);
+        assert.deepEqual(await verifyAuditChainFrom(fresh.database, second.head, 2), {
+          ok: false,
+          first_broken: { seq: 5, id: entries[4]!.id, reason: 'hash mismatch' },
+        });
+        // A head that is not the chain's (a forged checkpoint) does not link: refused, not skipped.
+        assert.equal(
+          (await verifyAuditChainFrom(fresh.database, { seq: 2, hash: 'f'.repeat(64) }, 10)).ok,
+          false,
+        );
       } finally {
         await fresh.drop();
       }
