@@ -227,6 +227,9 @@ function openPostgres(
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   pool.on('connect', (client: pg.PoolClient) => {
+    // A connection lost while a client is checked out emits 'error' on the client, which the pool does not
+    // listen to then: without this it is an uncaught exception. The query in flight still fails with it.
+    client.on('error', () => {});
     preparingStatements(client);
     corkedPerTurn(client);
     if (counter !== undefined) counting(client, counter);
