@@ -29,6 +29,7 @@ import * as cases from './migrations/0027-cases.ts';
 import * as ruleSets from './migrations/0028-rule-sets.ts';
 import * as withdrawalFanIn from './migrations/0029-withdrawal-fan-in.ts';
 import * as monitorHardening from './migrations/0035-monitor-hardening.ts';
+import * as incidents from './migrations/0040-incidents.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -64,6 +65,7 @@ const MIGRATIONS = [
   ['0028-rule-sets', ruleSets],
   ['0029-withdrawal-fan-in', withdrawalFanIn],
   ['0035-monitor-hardening', monitorHardening],
+  ['0040-incidents', incidents],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

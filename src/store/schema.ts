@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { AddressBookSchema } from './schema-address-book.ts';
 import type { IdentitySchema } from './schema-identity.ts';
+import type { IncidentsSchema } from './schema-incidents.ts';
 import type { MonitorSchema } from './schema-monitor.ts';
 import type { NotificationsSchema } from './schema-notifications.ts';
 import type { ReviewSchema } from './schema-review.ts';
@@ -85,7 +86,8 @@ export interface Schema
     WithdrawalSchema,
     NotificationsSchema,
     MonitorSchema,
-    ReviewSchema {
+    ReviewSchema,
+    IncidentsSchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;
