@@ -22,7 +22,7 @@ export function registerAudit(program: Command): void {
     .option('--limit <n>', 'how many (1-500)', '50')
     .option('--starting-after <id>', 'the last entry id of the page before')
     .action(async (o: Record<string, string | undefined>) => {
-      const { searchAuditLog } = await import('../../services/audit.ts');
+      const { searchAuditLog } = await import('../../services/audit-search.ts');
       printJson(
         await withOperator(
           'audit search',

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { type AuditQuery, searchAuditLog } from '../../services/audit.ts';
+import { type AuditQuery, searchAuditLog } from '../../services/audit-search.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { getCustomer, searchCustomers } from '../../services/identity/customers.ts';
