@@ -1,0 +1,146 @@
+import { useEffect, useState } from 'react';
+import { ApiFailure, api, type Problem } from '../api.ts';
+import { Link, match, navigate, useLocation } from '../router.tsx';
+import { useSession } from '../session.tsx';
+import { Field, ProblemNotice, ProofForm, useAction } from '../ui.tsx';
+import { operatorRoutes } from './routes.tsx';
+
+/** The operator's console under /operator: a sign-in, then the pages of operatorRoutes with their navigation. */
+export function OperatorApp() {
+  const { me, signOut } = useSession();
+  const { path } = useLocation();
+  const found = match(operatorRoutes, path);
+  useEffect(() => {
+    document.title = `${found?.route.title ?? 'Operator'} · Drawbridge operators`;
+  }, [found?.route.title]);
+  if (me === undefined) return <p className="loading">Loading…</p>;
+  if (me === null || me.kind !== 'operator') return <OperatorLogin />;
+  return (
+    <div className="operator">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar operator-bar">
+        <Link to="/operator" className="brand">
+          Drawbridge <span className="area">operators</span>
+        </Link>
+        <nav aria-label="Operator pages">
+          <ul>
+            {operatorRoutes
+              .filter((r) => r.nav !== undefined)
+              .map((r) => (
+                <li key={r.pattern}>
+                  <Link to={r.pattern} aria-current={path === r.pattern ? 'page' : undefined}>
+                    {r.nav}
+                  </Link>
+                </li>
+              ))}
+          </ul>
+        </nav>
+        <span className="who">
+          {me.email} ({me.role})
+        </span>
+        <button
+          type="button"
+          className="link signout"
+          onClick={() =>
+            void signOut().then(() => {
+              navigate('/operator');
+            })
+          }
+        >
+          Sign out
+        </button>
+      </header>
+      {found === undefined ? (
+        <main id="main" className="page">
+          <h1>Page not found</h1>
+          <p>
+            <Link to="/operator">Back to the dashboard</Link>
+          </p>
+        </main>
+      ) : (
+        found.route.render(found.params)
+      )}
+    </div>
+  );
+}
+
+function OperatorLogin() {
+  const { signedIn } = useSession();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [step, setStep] = useState<'password' | 'proof'>('password');
+  const { busy, problem, run } = useAction();
+  return (
+    <>
+      <header className="topbar operator-bar">
+        <span className="brand">
+          Drawbridge <span className="area">operators</span>
+        </span>
+      </header>
+      <main id="main" className="page narrow">
+        <h1>Operator sign-in</h1>
+        {step === 'password' ? (
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              setStep('proof');
+            }}
+          >
+            <Field label="Email">
+              {(id) => (
+                <input
+                  id={id}
+                  type="email"
+                  autoComplete="username"
+                  required
+                  value={email}
+                  onChange={(e) => setEmail(e.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Password">
+              {(id) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="current-password"
+                  required
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                />
+              )}
+            </Field>
+            <button type="submit" className="primary">
+              Continue
+            </button>
+          </form>
+        ) : (
+          <>
+            <ProblemNotice problem={problem} />
+            <ProofForm
+              submitLabel="Sign in"
+              busy={busy}
+              onProof={(proof) =>
+                void run(async () => {
+                  const { data, error } = await api.POST('/v1/operator/login', {
+                    body: { email, password, proof: proof as never },
+                  });
+                  if (error !== undefined) {
+                    if ((error as Problem).code === 'INVALID_CREDENTIALS') setStep('password');
+                    throw new ApiFailure(error as Problem);
+                  }
+                  await signedIn((data as { csrf_token: string }).csrf_token);
+                })
+              }
+            />
+          </>
+        )}
+        <p>
+          Customers sign in at <Link to="/login">/login</Link>.
+        </p>
+      </main>
+    </>
+  );
+}
