@@ -14,6 +14,10 @@ export function rememberCsrf(token: string | undefined): void {
   else sessionStorage.setItem(CSRF_KEY, token);
 }
 
+export function hasCsrf(): boolean {
+  return sessionStorage.getItem(CSRF_KEY) !== null;
+}
+
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
 
 api.use({

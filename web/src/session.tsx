@@ -1,5 +1,5 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from 'react';
-import { api, call, rememberCsrf } from './api.ts';
+import { api, call, hasCsrf, rememberCsrf } from './api.ts';
 
 export interface Me {
   readonly id: string;
@@ -29,6 +29,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [skewMs, setSkew] = useState(0);
   const refresh = useCallback(async () => {
+    // Without the CSRF token of a sign-in in this tab the cookie session could change nothing: signed out, and no
+    // request that would only answer 401.
+    if (!hasCsrf()) {
+      setMe(null);
+      return null;
+    }
     try {
       const found = (await call(api.GET('/v1/account', {}))) as Me;
       setSkew(new Date(found.server_time).getTime() - Date.now());

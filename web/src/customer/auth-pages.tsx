@@ -1,9 +1,8 @@
 import { useState } from 'react';
-import { ApiFailure, api, call, type Problem } from '../api.ts';
-import { problemOf } from '../problems.ts';
+import { api, call } from '../api.ts';
+import { LoginForm } from '../login-form.tsx';
 import { Link, navigate, useLocation } from '../router.tsx';
-import { deviceId, useSession } from '../session.tsx';
-import { Field, ProblemNotice, type Proof, ProofForm, useAction } from '../ui.tsx';
+import { Field, ProblemNotice, useAction } from '../ui.tsx';
 
 export function SignUpPage() {
   const [email, setEmail] = useState('');
@@ -77,85 +76,10 @@ export function SignUpPage() {
 }
 
 export function LoginPage() {
-  const { signedIn } = useSession();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [needsProof, setNeedsProof] = useState(false);
-  const { busy, problem, run, setProblem } = useAction();
-  const login = (proof?: Proof) =>
-    run(async () => {
-      const body = {
-        email,
-        password,
-        device: { id: deviceId(), platform: 'web' },
-        ...(proof === undefined ? {} : { proof }),
-      };
-      const { data, error } = await api.POST('/v1/auth/login', { body });
-      if (error !== undefined) {
-        const p = error as Problem;
-        if (p.code === 'MFA_REQUIRED') {
-          setNeedsProof(true);
-          return;
-        }
-        throw new ApiFailure(p);
-      }
-      await signedIn(data.csrf_token);
-      navigate('/');
-    });
   return (
     <main id="main" className="page narrow">
       <h1>Sign in</h1>
-      {!needsProof ? (
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            void login();
-          }}
-        >
-          <Field label="Email">
-            {(id) => (
-              <input
-                id={id}
-                type="email"
-                autoComplete="username"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="Password">
-            {(id) => (
-              <input
-                id={id}
-                type="password"
-                autoComplete="current-password"
-                required
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-              />
-            )}
-          </Field>
-          <ProblemNotice problem={problem} />
-          <button type="submit" className="primary" disabled={busy}>
-            Continue
-          </button>
-        </form>
-      ) : (
-        <>
-          <p>Confirm it is you with your second factor.</p>
-          <ProblemNotice problem={problem} />
-          <ProofForm
-            submitLabel="Sign in"
-            busy={busy}
-            onProof={(proof) => void login(proof)}
-            onPasskeyFailed={(error) => setProblem(problemOf(error))}
-            passkeyChallenge={() =>
-              call(api.POST('/v1/auth/login/passkey-challenge', { body: { email } })) as never
-            }
-          />
-        </>
-      )}
+      <LoginForm kind="customer" onSignedIn={() => navigate('/')} />
       <p>
         New here? <Link to="/signup">Create an account</Link>. Operators sign in at{' '}
         <Link to="/operator">/operator</Link>.

@@ -1,8 +1,7 @@
-import { useEffect, useState } from 'react';
-import { ApiFailure, api, type Problem } from '../api.ts';
+import { useEffect } from 'react';
+import { LoginForm } from '../login-form.tsx';
 import { Link, match, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import { Field, ProblemNotice, ProofForm, useAction } from '../ui.tsx';
 import { operatorRoutes } from './routes.tsx';
 
 /** The operator's console under /operator: a sign-in, then the pages of operatorRoutes with their navigation. */
@@ -67,11 +66,6 @@ export function OperatorApp() {
 }
 
 function OperatorLogin() {
-  const { signedIn } = useSession();
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [step, setStep] = useState<'password' | 'proof'>('password');
-  const { busy, problem, run } = useAction();
   return (
     <>
       <header className="topbar operator-bar">
@@ -81,62 +75,7 @@ function OperatorLogin() {
       </header>
       <main id="main" className="page narrow">
         <h1>Operator sign-in</h1>
-        {step === 'password' ? (
-          <form
-            onSubmit={(event) => {
-              event.preventDefault();
-              setStep('proof');
-            }}
-          >
-            <Field label="Email">
-              {(id) => (
-                <input
-                  id={id}
-                  type="email"
-                  autoComplete="username"
-                  required
-                  value={email}
-                  onChange={(e) => setEmail(e.target.value)}
-                />
-              )}
-            </Field>
-            <Field label="Password">
-              {(id) => (
-                <input
-                  id={id}
-                  type="password"
-                  autoComplete="current-password"
-                  required
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                />
-              )}
-            </Field>
-            <button type="submit" className="primary">
-              Continue
-            </button>
-          </form>
-        ) : (
-          <>
-            <ProblemNotice problem={problem} />
-            <ProofForm
-              submitLabel="Sign in"
-              busy={busy}
-              onProof={(proof) =>
-                void run(async () => {
-                  const { data, error } = await api.POST('/v1/operator/login', {
-                    body: { email, password, proof: proof as never },
-                  });
-                  if (error !== undefined) {
-                    if ((error as Problem).code === 'INVALID_CREDENTIALS') setStep('password');
-                    throw new ApiFailure(error as Problem);
-                  }
-                  await signedIn((data as { csrf_token: string }).csrf_token);
-                })
-              }
-            />
-          </>
-        )}
+        <LoginForm kind="operator" onSignedIn={() => navigate(location.pathname)} />
         <p>
           Customers sign in at <Link to="/login">/login</Link>.
         </p>
