@@ -34,7 +34,9 @@ after(async () => {
   await server?.stop();
 });
 
-test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdraw and watch it complete', { skip }, async () => {
+test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdraw and watch it complete', {
+  skip,
+}, async () => {
   const email = 'grace@example.com';
   const password = 'correct horse battery staple';
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -101,7 +103,10 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.waitForTimeout(1100);
   assert.notEqual(await row.locator('.countdown').textContent(), first, 'the countdown moves');
   assert.match(first ?? '', /in 23 h 59 min|in 1 d 0 h|in 23 h 5\d min/);
-  assert.ok(await page.getByTestId('anti-phishing-code').isVisible(), 'the anti-phishing code is on the page');
+  assert.ok(
+    await page.getByTestId('anti-phishing-code').isVisible(),
+    'the anti-phishing code is on the page',
+  );
   await screenshot(page, 'customer-address-book-cooling');
 
   // Money arrives (an incident commander credits a deposit through the API), and a day passes on the server.
@@ -134,7 +139,8 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   const support = await server.operatorToken(server.demo().admin);
   const listed = await server.call('GET', '/v1/operator/withdrawals?limit=1', { token: support });
   const made = listed.body.withdrawals[0];
-  const shown = async (field: string) => (await summary.locator(`[data-field="${field}"]`).textContent())?.trim();
+  const shown = async (field: string) =>
+    (await summary.locator(`[data-field="${field}"]`).textContent())?.trim();
   assert.equal(await shown('amount'), `${made.amount} ${made.asset}`);
   assert.equal(await shown('network'), made.network);
   assert.equal(await shown('address'), made.destination);
@@ -152,7 +158,10 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.locator('.state-line .state-completed').waitFor({ timeout: 30_000 });
   const history = await page.locator('.history li').allTextContents();
   for (const state of ['queued', 'released', 'broadcast', 'completed'])
-    assert.ok(history.some((line) => line.includes(state)), `history shows ${state}: ${history.join(' | ')}`);
+    assert.ok(
+      history.some((line) => line.includes(state)),
+      `history shows ${state}: ${history.join(' | ')}`,
+    );
   await screenshot(page, 'customer-withdrawal-completed');
 
   // The other customer pages render: overview, withdrawals, sessions and devices, lock.

@@ -214,13 +214,11 @@ export async function watchedPage(context: BrowserContext): Promise<Page & { pro
   });
   page.on('pageerror', (error) => page.problems.push(`uncaught: ${error.message}`));
   await page.exposeFunction('__reportCspViolation', (text: string) => page.problems.push(`CSP: ${text}`));
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      (window as unknown as { __reportCspViolation(text: string): void }).__reportCspViolation(
-        `${event.violatedDirective} ${event.blockedURI}`,
-      );
-    });
-  });
+  // Runs in the page before its own scripts (injected by the browser itself, so the page's CSP does not apply).
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (event) => " +
+      "window.__reportCspViolation(event.violatedDirective + ' ' + event.blockedURI));",
+  );
   return page;
 }
 
