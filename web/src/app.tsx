@@ -1,9 +1,10 @@
-import type { ReactElement } from 'react';
-import { useEffect } from 'react';
+import { lazy, type ReactElement, Suspense, useEffect } from 'react';
 import { customerRoutes, publicRoutes } from './customer/routes.tsx';
-import { OperatorApp } from './operator/app.tsx';
 import { Link, match, type Route, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
+
+/** The operator's pages (and their charting library) load only when an operator opens /operator. */
+const OperatorApp = lazy(() => import('./operator/app.tsx').then((m) => ({ default: m.OperatorApp })));
 
 /**
  * Two areas share one page: the customer's (/, /withdraw, ...) and the operator's (/operator/...). Each area has
@@ -11,7 +12,12 @@ import { useSession } from './session.tsx';
  */
 export function App() {
   const { path } = useLocation();
-  if (path === '/operator' || path.startsWith('/operator/')) return <OperatorApp />;
+  if (path === '/operator' || path.startsWith('/operator/'))
+    return (
+      <Suspense fallback={<Loading />}>
+        <OperatorApp />
+      </Suspense>
+    );
   const found = match(publicRoutes, path);
   if (found !== undefined) return <Page route={found.route} params={found.params} area="public" />;
   return <CustomerArea />;

@@ -49,6 +49,17 @@ export interface DemoCredentials {
   readonly commander: { email: string; password: string; secret: string };
 }
 
+const TEST_SETTINGS = {
+  NODE_ENV: 'test',
+  DRAWBRIDGE_TEST_CLOCK: 'true',
+  CANCEL_WINDOW_SECONDS: '2',
+  FIRST_USE_CANCEL_WINDOW_SECONDS: '2',
+  SIMULATED_BLOCK_MS: '200',
+  // The clock jumps a day at a time here: sessions outlive the jumps (the browser stays signed in).
+  SESSION_IDLE_MINUTES: '1440',
+  SESSION_ABSOLUTE_HOURS: '720',
+};
+
 export class ConsoleServer {
   private summary = '';
   private constructor(
@@ -57,8 +68,14 @@ export class ConsoleServer {
     readonly dataDir: string,
   ) {}
 
-  /** The server as `npm start` runs it, on a free port; `env` adds settings (short windows for the tests). */
-  static async start(env: Record<string, string> = {}): Promise<ConsoleServer> {
+  /**
+   * The server as `npm start` runs it, on a free port; `env` adds settings. The tests' own (the test clock, short
+   * windows, long sessions) are left out with `plain` (the benchmark measures the embedded default itself).
+   */
+  static async start(
+    env: Record<string, string> = {},
+    options: { plain?: boolean } = {},
+  ): Promise<ConsoleServer> {
     // What `npm install` (prepare) and `npm start` do when the bundle is missing.
     execFileSync(process.execPath, ['scripts/build-console.mjs', '--if-missing'], { stdio: 'inherit' });
     const dataDir = mkdtempSync(join(tmpdir(), 'drawbridge-console-'));
@@ -67,17 +84,10 @@ export class ConsoleServer {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
-        NODE_ENV: 'test',
-        DRAWBRIDGE_TEST_CLOCK: 'true',
         DRAWBRIDGE_DATA_DIR: join(dataDir, 'data'),
         PORT: String(port),
         LOG_LEVEL: 'warn',
-        CANCEL_WINDOW_SECONDS: '2',
-        FIRST_USE_CANCEL_WINDOW_SECONDS: '2',
-        SIMULATED_BLOCK_MS: '200',
-        // The clock jumps a day at a time here: sessions outlive the jumps (the browser stays signed in).
-        SESSION_IDLE_MINUTES: '1440',
-        SESSION_ABSOLUTE_HOURS: '720',
+        ...(options.plain === true ? {} : TEST_SETTINGS),
         ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -87,16 +87,19 @@ test('a passkey enrolled in the console confirms a withdrawal it signs', { skip 
   await context.close();
 });
 
+/** The focused element's label (or text), evaluated in the page (this file is compiled without the DOM's types). */
+const FOCUSED_NAME = `(() => {
+  const element = document.activeElement;
+  if (element === null) return '';
+  const label = element.id === '' ? null : document.querySelector('label[for="' + element.id + '"]');
+  return ((label && label.textContent) || element.getAttribute('aria-label') || element.textContent || '').trim();
+})()`;
+
 /** Presses Tab until the focused element is the one named, as a keyboard user moves through the page. */
 async function tabTo(page: Page, name: string | RegExp, limit = 40): Promise<void> {
   for (let i = 0; i < limit; i++) {
     await page.keyboard.press('Tab');
-    const focused = await page.evaluate(() => {
-      const element = document.activeElement as HTMLElement | null;
-      if (element === null) return '';
-      const label = element.id === '' ? null : document.querySelector(`label[for="${element.id}"]`);
-      return (label?.textContent ?? element.getAttribute('aria-label') ?? element.textContent ?? '').trim();
-    });
+    const focused = (await page.evaluate(FOCUSED_NAME)) as string;
     if (typeof name === 'string' ? focused === name : name.test(focused)) return;
   }
   throw new Error(`${String(name)} is not reachable with Tab`);
@@ -131,7 +134,9 @@ test('at 390 px and with the keyboard only: sign in, withdraw, confirm and watch
   await page.keyboard.type('0.02');
   await page.keyboard.press('Enter');
   await page.getByTestId('confirmation-summary').waitFor();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = (await page.evaluate(
+    'document.documentElement.scrollWidth - window.innerWidth',
+  )) as number;
   assert.ok(overflow <= 0, `nothing wider than the 390 px screen (${overflow} px over)`);
   assert.equal(
     (await page.getByTestId('confirmation-summary').locator('[data-field="address"]').textContent())?.trim(),
