@@ -49,6 +49,7 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
     wildcard: false,
     index: false,
     serve: true,
+    cacheControl: false,
     // Hashed file names: a new build is a new name, so they may be cached for good.
     setHeaders: (response, path) => {
       response.setHeader('content-security-policy', CONSOLE_POLICY);
