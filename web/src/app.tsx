@@ -1,6 +1,6 @@
 import { lazy, type ReactElement, Suspense, useEffect } from 'react';
 import { customerRoutes, publicRoutes } from './customer/routes.tsx';
-import { Link, match, type Route, useLocation } from './router.tsx';
+import { Link, match, type Route, RouteNav, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
 
 /** The operator's pages (and their charting library) load only when an operator opens /operator. */
@@ -89,7 +89,6 @@ function PublicFrame({ children }: { children: ReactElement }) {
 
 function CustomerFrame({ children }: { children: ReactElement }) {
   const { me, signOut } = useSession();
-  const { path } = useLocation();
   return (
     <>
       <a className="skip" href="#main">
@@ -99,19 +98,7 @@ function CustomerFrame({ children }: { children: ReactElement }) {
         <Link to="/" className="brand">
           Drawbridge
         </Link>
-        <nav aria-label="Your account">
-          <ul>
-            {customerRoutes
-              .filter((r) => r.nav !== undefined)
-              .map((r) => (
-                <li key={r.pattern}>
-                  <Link to={r.pattern} aria-current={path === r.pattern ? 'page' : undefined}>
-                    {r.nav}
-                  </Link>
-                </li>
-              ))}
-          </ul>
-        </nav>
+        <RouteNav routes={customerRoutes} label="Your account" />
         <button type="button" className="link signout" onClick={() => void signOut()}>
           Sign out
         </button>

@@ -79,3 +79,23 @@ export function Redirect({ to }: { to: string }) {
   useEffect(() => navigate(to, { replace: true }), [to]);
   return null;
 }
+
+/** An area's navigation: the routes with a `nav` label, the current one marked for assistive technology. */
+export function RouteNav({ routes, label }: { routes: readonly Route[]; label: string }) {
+  const { path } = useLocation();
+  return (
+    <nav aria-label={label}>
+      <ul>
+        {routes
+          .filter((r) => r.nav !== undefined)
+          .map((r) => (
+            <li key={r.pattern}>
+              <Link to={r.pattern} aria-current={path === r.pattern ? 'page' : undefined}>
+                {r.nav}
+              </Link>
+            </li>
+          ))}
+      </ul>
+    </nav>
+  );
+}

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { test } from 'node:test';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
-import {
-  assertClean,
-  browserSkipReason,
-  ConsoleServer,
-  launchBrowser,
-  passHours,
-  screenshot,
-  until,
-  watchedPage,
-} from './harness.ts';
+import { assertClean, consoleSuite, passHours, screenshot, until, watchedPage } from './harness.ts';
 
 /**
  * A new customer, through the console only: signs up, confirms the email from the dev mailbox, enrols an
@@ -20,30 +10,19 @@ import {
  * summary, confirms, and watches it be released and completed. No console error or CSP violation on the way.
  */
 
-const skip = browserSkipReason();
-let server: ConsoleServer;
-let browser: Browser;
-
-before(async () => {
-  if (skip !== undefined) return;
-  [server, browser] = await Promise.all([ConsoleServer.start(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = consoleSuite();
+const { skip } = suite;
 
 test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdraw and watch it complete', {
   skip,
 }, async () => {
   const email = 'grace@example.com';
   const password = 'correct horse battery staple';
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await watchedPage(context);
 
   // Sign up.
-  await page.goto(`${server.base}/signup`);
+  await page.goto(`${suite.server.base}/signup`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await screenshot(page, 'customer-signup');
@@ -59,7 +38,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByText('Your email is confirmed').waitFor();
 
   // Sign in (no second factor yet), then enrol an authenticator from the Security page.
-  await page.goto(`${server.base}/login`);
+  await page.goto(`${suite.server.base}/login`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -70,7 +49,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   assert.match(secret, /^[A-Z2-7]{16,}$/);
   assert.ok(await page.getByRole('img', { name: 'QR code of your authenticator secret' }).isVisible());
   await screenshot(page, 'customer-totp-enrolment');
-  await page.getByLabel('Code from the app').fill(totpAt(secret, await server.now()));
+  await page.getByLabel('Code from the app').fill(totpAt(secret, await suite.server.now()));
   await page.getByRole('button', { name: 'Activate' }).click();
   const codes = page.getByTestId('recovery-codes').getByRole('listitem');
   await codes.first().waitFor();
@@ -81,7 +60,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   // Set an anti-phishing code: every page a customer acts on shows it from then on.
   await page.getByLabel('New anti-phishing code').fill('blue heron 42');
   await page.getByRole('button', { name: 'Set code' }).click();
-  await page.getByLabel('Authenticator code').fill(await server.nextCode(secret));
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(secret));
   await page.getByRole('button', { name: 'Set anti-phishing code' }).click();
   await until('the anti-phishing code in the header', async () =>
     (await page.getByTestId('anti-phishing-code').textContent()) === 'blue heron 42' ? true : undefined,
@@ -95,7 +74,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByLabel('Address', { exact: true }).fill('bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq');
   await page.getByLabel('Label').fill('My hardware wallet');
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Authenticator code').fill(await server.nextCode(secret));
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(secret));
   await page.getByRole('button', { name: 'Add address' }).click();
   const row = page.locator('tr', { hasText: 'My hardware wallet' });
   await row.getByText('cooling').waitFor();
@@ -110,11 +89,15 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await screenshot(page, 'customer-address-book-cooling');
 
   // Money arrives (an incident commander credits a deposit through the API), and a day passes on the server.
-  const commander = await server.operatorToken(server.demo().commander);
-  const customers = await server.call('GET', `/v1/operator/customers?email=${encodeURIComponent(email)}`, {
-    token: commander,
-  });
-  const deposit = await server.call('POST', '/v1/operator/deposits', {
+  const commander = await suite.server.operatorToken(suite.server.demo().commander);
+  const customers = await suite.server.call(
+    'GET',
+    `/v1/operator/customers?email=${encodeURIComponent(email)}`,
+    {
+      token: commander,
+    },
+  );
+  const deposit = await suite.server.call('POST', '/v1/operator/deposits', {
     token: commander,
     body: {
       account_id: customers.body.customers[0].id,
@@ -126,7 +109,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
     },
   });
   assert.equal(deposit.status, 200, JSON.stringify(deposit.body));
-  await passHours(server, page, 25);
+  await passHours(suite.server, page, 25);
   await row.getByText('usable').waitFor();
 
   // Withdraw: the confirmation screen shows the server's own summary before the code is asked for.
@@ -136,8 +119,8 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByRole('button', { name: 'Review withdrawal' }).click();
   const summary = page.getByTestId('confirmation-summary');
   await summary.waitFor();
-  const support = await server.operatorToken(server.demo().admin);
-  const listed = await server.call('GET', '/v1/operator/withdrawals?limit=1', { token: support });
+  const support = await suite.server.operatorToken(suite.server.demo().admin);
+  const listed = await suite.server.call('GET', '/v1/operator/withdrawals?limit=1', { token: support });
   const made = listed.body.withdrawals[0];
   const shown = async (field: string) =>
     (await summary.locator(`[data-field="${field}"]`).textContent())?.trim();
@@ -150,7 +133,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   assert.equal(await shown('summary'), made.summary);
   assert.equal(await shown('digest'), made.digest);
   await screenshot(page, 'customer-withdraw-confirmation');
-  await page.getByLabel('Authenticator code').fill(await server.nextCode(secret));
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(secret));
   await page.getByRole('button', { name: 'Confirm withdrawal' }).click();
 
   // Live: the withdrawal page follows it through its states, on the real clock (2 s cancel window, fast blocks).

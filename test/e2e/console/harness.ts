@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
 
@@ -251,4 +252,24 @@ export async function passHours(server: ConsoleServer, page: Page, hours: number
     await page.reload();
     await page.locator('main').waitFor();
   }
+}
+
+/** A test file's server and browser: started once before its tests, stopped after; `skip` without chromium. */
+export interface ConsoleSuite {
+  readonly skip: string | undefined;
+  server: ConsoleServer;
+  browser: Browser;
+}
+
+export function consoleSuite(): ConsoleSuite {
+  const suite = { skip: browserSkipReason() } as ConsoleSuite;
+  before(async () => {
+    if (suite.skip !== undefined) return;
+    [suite.server, suite.browser] = await Promise.all([ConsoleServer.start(), launchBrowser()]);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  return suite;
 }

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext } from 'playwright-core';
+import { test } from 'node:test';
+import type { BrowserContext } from 'playwright-core';
 import { openConfiguredDatabase } from '../../../src/cli/context.ts';
 import { operatorSession } from '../../../src/cli/operator-auth.ts';
 import { composeServices } from '../../../src/composition.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 import { createOperator } from '../../../src/services/identity/operators.ts';
-import {
-  assertClean,
-  browserSkipReason,
-  ConsoleServer,
-  launchBrowser,
-  screenshot,
-  until,
-  watchedPage,
-} from './harness.ts';
+import { assertClean, consoleSuite, screenshot, until, watchedPage } from './harness.ts';
 
 /**
  * Operators through the console: a withdrawal above REVIEW_TWO_ANALYST_USD is held; one analyst's approval leaves
@@ -25,19 +17,8 @@ import {
  * (Lifting is today's API: the incident playbook's two-person resume replaces it when that branch is merged.)
  */
 
-const skip = browserSkipReason();
-let server: ConsoleServer;
-let browser: Browser;
-
-before(async () => {
-  if (skip !== undefined) return;
-  [server, browser] = await Promise.all([ConsoleServer.start(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = consoleSuite();
+const { skip } = suite;
 
 interface Person {
   email: string;
@@ -50,7 +31,7 @@ interface Person {
  * database (in this process: a CLI process each would cost seconds).
  */
 async function createAnalysts(emails: readonly string[], adminToken: string): Promise<Person[]> {
-  const config = loadConfig({ DRAWBRIDGE_DATA_DIR: join(server.dataDir, 'data'), LOG_LEVEL: 'warn' });
+  const config = loadConfig({ DRAWBRIDGE_DATA_DIR: join(suite.server.dataDir, 'data'), LOG_LEVEL: 'warn' });
   const database = openConfiguredDatabase(config);
   try {
     const context = await composeServices(config, database, systemClock);
@@ -71,12 +52,12 @@ async function createAnalysts(emails: readonly string[], adminToken: string): Pr
 }
 
 async function operatorConsole(who: Person) {
-  const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context: BrowserContext = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await watchedPage(context);
-  await page.goto(`${server.base}/operator`);
+  await page.goto(`${suite.server.base}/operator`);
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Authenticator code').fill(await server.nextCode(who.secret));
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(who.secret));
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   return { context, page };
@@ -85,36 +66,36 @@ async function operatorConsole(who: Person) {
 test('two analysts approve a large withdrawal; a halt keeps it queued until lifted, then it completes', {
   skip,
 }, async () => {
-  const demo = server.demo();
-  const admin = await server.operatorToken(demo.admin);
+  const demo = suite.server.demo();
+  const admin = await suite.server.operatorToken(demo.admin);
   const [first, second] = (await createAnalysts(
     ['analyst.one@drawbridge.local', 'analyst.two@drawbridge.local'],
     admin,
   )) as [Person, Person];
 
   // The demo customer asks for 1 BTC (worth far more than the 10,000 USD threshold): held for review.
-  const login = await server.call('POST', '/v1/auth/login', {
+  const login = await suite.server.call('POST', '/v1/auth/login', {
     body: {
       email: demo.customer.email,
       password: demo.customer.password,
-      proof: { method: 'totp', code: await server.nextCode(demo.customer.secret) },
+      proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) },
     },
   });
   assert.equal(login.status, 200, JSON.stringify(login.body));
   const customer = login.body.token as string;
-  const requested = await server.call('POST', '/v1/withdrawals', {
+  const requested = await suite.server.call('POST', '/v1/withdrawals', {
     token: customer,
     body: { asset: 'BTC', network: 'bitcoin', amount: '1', destination_id: demo.customer.coldWallet },
   });
   assert.equal(requested.status, 201, JSON.stringify(requested.body));
   const id = requested.body.id as string;
-  const confirmed = await server.call('POST', `/v1/withdrawals/${id}/confirm`, {
+  const confirmed = await suite.server.call('POST', `/v1/withdrawals/${id}/confirm`, {
     token: customer,
-    body: { proof: { method: 'totp', code: await server.nextCode(demo.customer.secret) } },
+    body: { proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) } },
   });
   assert.equal(confirmed.body.state, 'held_for_review', JSON.stringify(confirmed.body));
   const stateOf = async () =>
-    (await server.call('GET', `/v1/withdrawals/${id}`, { token: customer })).body.state;
+    (await suite.server.call('GET', `/v1/withdrawals/${id}`, { token: customer })).body.state;
 
   // The incident commander presses the big red button.
   const commander = await operatorConsole(demo.commander);
@@ -142,12 +123,12 @@ test('two analysts approve a large withdrawal; a halt keeps it queued until lift
 
   // A second, different analyst: it is queued, but the halt holds it past its cancel window.
   const two = await operatorConsole(second);
-  await two.page.goto(`${server.base}/operator/review/${id}`);
+  await two.page.goto(`${suite.server.base}/operator/review/${id}`);
   await two.page.getByLabel('Your reason').fill('second look: destination is the long-standing cold wallet');
   await two.page.getByRole('button', { name: 'Approve' }).click();
   await two.page.getByTestId('review-status').getByText('2 of 2 approvals').waitFor();
   assert.equal(await stateOf(), 'queued');
-  await server.advance(60);
+  await suite.server.advance(60);
   await new Promise((resolve) => setTimeout(resolve, 2500));
   assert.equal(await stateOf(), 'queued', 'the halt keeps it queued');
   await commander.page.reload();

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import {
-  assertClean,
-  browserSkipReason,
-  ConsoleServer,
-  type DemoCredentials,
-  launchBrowser,
-  passHours,
-  screenshot,
-  watchedPage,
-} from './harness.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { assertClean, consoleSuite, passHours, screenshot, watchedPage } from './harness.ts';
 
 /**
  * Passkeys through Chromium's virtual authenticator (the CDP WebAuthn domain), on the embedded default's own
@@ -18,33 +9,21 @@ import {
  * And the withdraw flow at 390 px wide, with the keyboard only.
  */
 
-const skip = browserSkipReason();
-let server: ConsoleServer;
-let browser: Browser;
-let demo: DemoCredentials;
-
-before(async () => {
-  if (skip !== undefined) return;
-  [server, browser] = await Promise.all([ConsoleServer.start(), launchBrowser()]);
-  demo = server.demo();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = consoleSuite();
+const { skip } = suite;
+const demo = () => suite.server.demo();
 
 async function signIn(page: Page) {
-  await page.goto(`${server.base}/login`);
-  await page.getByLabel('Email').fill(demo.customer.email);
-  await page.getByLabel('Password').fill(demo.customer.password);
-  await page.getByLabel('Authenticator code').fill(await server.nextCode(demo.customer.secret));
+  await page.goto(`${suite.server.base}/login`);
+  await page.getByLabel('Email').fill(demo().customer.email);
+  await page.getByLabel('Password').fill(demo().customer.password);
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(demo().customer.secret));
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Your balances' }).waitFor();
 }
 
 test('a passkey enrolled in the console confirms a withdrawal it signs', { skip }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await watchedPage(context);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
@@ -62,7 +41,7 @@ test('a passkey enrolled in the console confirms a withdrawal it signs', { skip 
   await page.getByRole('link', { name: 'Security' }).click();
   await page.getByRole('button', { name: 'Add a passkey' }).click();
   await page.getByLabel('Name for this passkey').fill('Virtual authenticator');
-  await page.getByLabel('Authenticator code').fill(await server.nextCode(demo.customer.secret));
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(demo().customer.secret));
   await page.getByRole('button', { name: 'Create passkey' }).click();
   await page.getByText('Virtual authenticator').waitFor();
   const held = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: unknown[] };
@@ -70,7 +49,7 @@ test('a passkey enrolled in the console confirms a withdrawal it signs', { skip 
   await screenshot(page, 'customer-security-passkey');
 
   // A second-factor change and a new browser pause withdrawals for a day: let it pass on the server.
-  await passHours(server, page, 25);
+  await passHours(suite.server, page, 25);
   await page.getByRole('link', { name: 'Withdraw', exact: true }).click();
   await page.getByLabel('Amount (BTC)').fill('0.01');
   await page.getByRole('button', { name: 'Review withdrawal' }).click();
@@ -108,23 +87,23 @@ async function tabTo(page: Page, name: string | RegExp, limit = 40): Promise<voi
 test('at 390 px and with the keyboard only: sign in, withdraw, confirm and watch it complete', {
   skip,
 }, async () => {
-  const context = await browser.newContext({
+  const context = await suite.browser.newContext({
     viewport: { width: 390, height: 844 },
     isMobile: true,
     hasTouch: true,
   });
   const page = await watchedPage(context);
-  await page.goto(`${server.base}/login`);
+  await page.goto(`${suite.server.base}/login`);
   await tabTo(page, 'Email');
-  await page.keyboard.type(demo.customer.email);
+  await page.keyboard.type(demo().customer.email);
   await tabTo(page, 'Password');
-  await page.keyboard.type(demo.customer.password);
+  await page.keyboard.type(demo().customer.password);
   await tabTo(page, 'Authenticator code');
-  await page.keyboard.type(await server.nextCode(demo.customer.secret));
+  await page.keyboard.type(await suite.server.nextCode(demo().customer.secret));
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Your balances' }).waitFor();
   // A new browser: its first withdrawals wait a day (the new-device rule), so a day passes on the server.
-  await passHours(server, page, 25);
+  await passHours(suite.server, page, 25);
   await screenshot(page, 'mobile-overview');
 
   await tabTo(page, 'Withdraw');
@@ -145,7 +124,7 @@ test('at 390 px and with the keyboard only: sign in, withdraw, confirm and watch
   );
   await screenshot(page, 'mobile-withdraw-confirmation');
   await tabTo(page, 'Authenticator code');
-  await page.keyboard.type(await server.nextCode(demo.customer.secret));
+  await page.keyboard.type(await suite.server.nextCode(demo().customer.secret));
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Withdrawal', exact: true }).waitFor();
   await page.locator('.state-line .state-completed').waitFor({ timeout: 30_000 });

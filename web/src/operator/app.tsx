@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { LoginForm } from '../login-form.tsx';
-import { Link, match, navigate, useLocation } from '../router.tsx';
+import { Link, match, navigate, RouteNav, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { operatorRoutes } from './routes.tsx';
 
@@ -23,19 +23,7 @@ export function OperatorApp() {
         <Link to="/operator" className="brand">
           Drawbridge <span className="area">operators</span>
         </Link>
-        <nav aria-label="Operator pages">
-          <ul>
-            {operatorRoutes
-              .filter((r) => r.nav !== undefined)
-              .map((r) => (
-                <li key={r.pattern}>
-                  <Link to={r.pattern} aria-current={path === r.pattern ? 'page' : undefined}>
-                    {r.nav}
-                  </Link>
-                </li>
-              ))}
-          </ul>
-        </nav>
+        <RouteNav routes={operatorRoutes} label="Operator pages" />
         <span className="who">
           {me.email} ({me.role})
         </span>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { WITHDRAWAL_STATES } from '../../../src/core/withdrawals/states.ts';
 import { api, call } from '../api.ts';
 import type { Withdrawal } from '../customer/withdrawals.tsx';
 import { useLocation } from '../router.tsx';
@@ -13,21 +14,6 @@ interface Customer {
   readonly locked_reason: string | null;
   readonly withdrawals_locked_until: string | null;
 }
-
-const STATES = [
-  'awaiting_confirmation',
-  'screening',
-  'held_for_review',
-  'time_locked',
-  'queued',
-  'released',
-  'broadcast',
-  'completed',
-  'cancelled',
-  'rejected',
-  'expired',
-  'errored',
-];
 
 export function SearchPage() {
   const { query } = useLocation();
@@ -120,7 +106,7 @@ export function SearchPage() {
             {(id) => (
               <select id={id} value={state} onChange={(e) => setState(e.target.value)}>
                 <option value="">any</option>
-                {STATES.map((s) => (
+                {WITHDRAWAL_STATES.map((s) => (
                   <option key={s} value={s}>
                     {s.replaceAll('_', ' ')}
                   </option>
