@@ -114,15 +114,15 @@ function AntiPhishingBanner({ code, email }: { code: string | null; email: strin
   return (
     <aside className="antiphishing" aria-label="Anti-phishing code">
       {code === null ? (
-        <>
+        <span>
           No anti-phishing code yet: <Link to="/security#anti-phishing">set one</Link>, and every genuine
           Drawbridge page and email will show it here.
-        </>
+        </span>
       ) : (
-        <>
+        <span>
           Your anti-phishing code: <strong data-testid="anti-phishing-code">{code}</strong>. If a page or
           email does not show it, it is not from us.
-        </>
+        </span>
       )}
       <span className="who">{email}</span>
     </aside>

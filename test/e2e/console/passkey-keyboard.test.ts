@@ -23,7 +23,11 @@ async function signIn(page: Page) {
 }
 
 test('a passkey enrolled in the console confirms a withdrawal it signs', { skip }, async () => {
-  const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // In the dark colour scheme (prefers-color-scheme), so the screenshots show both.
+  const context = await suite.browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    colorScheme: 'dark',
+  });
   const page = await watchedPage(context);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
@@ -46,7 +50,7 @@ test('a passkey enrolled in the console confirms a withdrawal it signs', { skip 
   await page.getByText('Virtual authenticator').waitFor();
   const held = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: unknown[] };
   assert.equal(held.credentials.length, 1, 'the virtual authenticator holds the new passkey');
-  await screenshot(page, 'customer-security-passkey');
+  await screenshot(page, 'customer-security-passkey-dark');
 
   // A second-factor change and a new browser pause withdrawals for a day: let it pass on the server.
   await passHours(suite.server, page, 25);
