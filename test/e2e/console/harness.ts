@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
+import { freePort, until } from '../../support/served.ts';
+
+export { until };
 
 /**
  * The console's browser tests: the server started as `npm start` starts it (bin/drawbridge.mjs serve on an empty
@@ -34,14 +35,6 @@ export function browserSkipReason(): string | undefined {
   if (process.env.CI === 'true') throw new Error(`${reason}; under CI=true that is a failure`);
   process.stderr.write(`${reason}\n`);
   return reason;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface DemoCredentials {
@@ -189,20 +182,6 @@ export class ConsoleServer {
       await new Promise((resolve) => this.child.once('exit', resolve));
     }
     rmSync(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
 
