@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { consoleBenchmark } from './console.ts';
 import { identityBenchmark } from './identity.ts';
 import { ledgerBenchmark } from './ledger.ts';
 import type { Benchmark, Count, Figure, MeasureOptions } from './measure.ts';
@@ -20,6 +21,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   identityBenchmark,
   pipelineBenchmark,
   riskBenchmark,
+  consoleBenchmark,
 ];
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 

@@ -202,7 +202,8 @@ export async function composeServer(
         source === undefined
           ? undefined
           : startPriceRefresher(context, source, {
-              interval_ms: 60_000,
+              // Under the test clock a jump in time must not leave prices stale (held withdrawals) for a minute.
+              interval_ms: config.testClock ? 1_000 : 60_000,
               onError: (error) => onError(error, 'price refresh failed'),
             });
       const dispatcher = outboxDispatcherOf(config, context, {

@@ -95,6 +95,12 @@ export interface Config {
   readonly priceSource:
     | { readonly kind: 'simulated' | 'none' }
     | { readonly kind: 'http'; readonly url: string };
+  /**
+   * DRAWBRIDGE_TEST_CLOCK: the server's clock is the system clock plus an offset that `POST /__test__/clock` moves
+   * forward, for the browser tests (a cooling period passes in a request). Only with NODE_ENV=test on the embedded
+   * SQLite default; anything else refuses to start.
+   */
+  readonly testClock: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -228,6 +234,10 @@ function variables(raw: Readonly<Record<string, string>>) {
       default: embedded ? 'simulated' : 'none',
       desc: 'simulated demo prices, http (a JSON ticker at PRICE_SOURCE_URL), or none (you record them)',
     }),
+    DRAWBRIDGE_TEST_CLOCK: boolean({
+      default: false,
+      desc: 'tests only (NODE_ENV=test, embedded): POST /__test__/clock moves the server clock forward',
+    }),
     PRICE_SOURCE_URL: httpUrl({
       default: undefined,
       desc: 'with http: GET answers {"BTC": "60123.45", ...}',
@@ -284,8 +294,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   });
   const dataDir = resolve(e.DRAWBRIDGE_DATA_DIR);
-  const publicUrl = e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`;
+  // localhost, not 127.0.0.1: a browser refuses an IP address as a WebAuthn relying-party id, so passkeys work on
+  // the embedded default's own URL (the server still listens on HOST).
+  const publicUrl = e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
   const databaseUrl = e.DATABASE_URL;
+  const testClock = testClockOf(e.DRAWBRIDGE_TEST_CLOCK, env.NODE_ENV, databaseUrl);
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
@@ -325,7 +338,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     withdrawalFees: e.WITHDRAWAL_FEES,
     confirmationWindowMs: e.CONFIRMATION_WINDOW_SECONDS * 1000,
     priceSource: priceSourceOf(e.PRICE_SOURCE, e.PRICE_SOURCE_URL),
+    testClock,
   });
+}
+
+/**
+ * A clock anyone on the port can move forward would let a caller skip every cooling period and lock, so it is on
+ * only when asked for under NODE_ENV=test on the embedded SQLite default, and refused loudly otherwise.
+ */
+function testClockOf(given: boolean, nodeEnv: string | undefined, databaseUrl: string | undefined): boolean {
+  if (!given) return false;
+  if (nodeEnv !== 'test')
+    throw invalidInput('DRAWBRIDGE_TEST_CLOCK', 'is for tests only: it needs NODE_ENV=test');
+  if (databaseUrl !== undefined)
+    throw invalidInput('DRAWBRIDGE_TEST_CLOCK', 'cannot be on with DATABASE_URL (tests only, embedded)');
+  return true;
 }
 
 /**

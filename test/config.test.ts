@@ -120,3 +120,32 @@ describe('a bad value anywhere', () => {
     assert.equal(shown.DEV_MAILBOX?.value, null);
   });
 });
+
+describe('DRAWBRIDGE_TEST_CLOCK (the browser tests move the server clock)', () => {
+  test('off by default', () => {
+    assert.equal(loadConfig({}).testClock, false);
+  });
+
+  test('refused without NODE_ENV=test, and beside DATABASE_URL: it would let anyone skip a cooling period', () => {
+    assert.equal(refusal({ DRAWBRIDGE_TEST_CLOCK: 'true' }).field, 'DRAWBRIDGE_TEST_CLOCK');
+    assert.equal(
+      refusal({ DRAWBRIDGE_TEST_CLOCK: 'true', NODE_ENV: 'production' }).field,
+      'DRAWBRIDGE_TEST_CLOCK',
+    );
+    assert.equal(
+      refusal({ DRAWBRIDGE_TEST_CLOCK: 'true', NODE_ENV: 'test', DATABASE_URL: 'postgres://x@127.0.0.1/db' })
+        .field,
+      'DRAWBRIDGE_TEST_CLOCK',
+    );
+    assert.equal(loadConfig({ DRAWBRIDGE_TEST_CLOCK: 'true', NODE_ENV: 'test' }).testClock, true);
+  });
+});
+
+describe('PUBLIC_URL', () => {
+  test('defaults to http://localhost:$PORT: a browser refuses an IP address as the WebAuthn relying-party id', () => {
+    const config = loadConfig({ PORT: '9090' });
+    assert.equal(config.publicUrl, 'http://localhost:9090');
+    assert.equal(config.rpId, 'localhost');
+    assert.deepEqual(config.rpOrigins, ['http://localhost:9090']);
+  });
+});

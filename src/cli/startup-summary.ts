@@ -11,6 +11,8 @@ export function startupSummary(input: {
   readonly config: Config;
   readonly url: string;
   readonly demo: DemoCredentials | undefined;
+  /** Whether the console's bundle is built and served at `/`. */
+  readonly console?: boolean;
 }): string {
   const { config, url, demo } = input;
   const database =
@@ -44,7 +46,12 @@ export function startupSummary(input: {
           : 'recorded by you (PRICE_SOURCE=none)'
     }`,
     `  API       ${url}/openapi.json`,
+    input.console === true
+      ? `  console   ${url}/ (customers) and ${url}/operator (operators)`
+      : '  console   not built (npm run build:console): the API only',
   ];
+  if (config.testClock)
+    lines.push('  clock     TEST CLOCK: POST /__test__/clock moves it (NODE_ENV=test only)');
   if (demo !== undefined) {
     const { customer } = demo;
     lines.push(

@@ -1748,6 +1748,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is signed in
+         * @description Any signed-in customer or operator: their id, email, role (operators), the assurance level of this session, the anti-phishing code in force (the console shows it on every page a customer acts on, as every email does; a cloned page has no session and cannot), the account lock and the pause on withdrawals after a security change, and the server's clock for countdowns.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-84b9-714e-84d2-8b5e22eda6b9",
+                         *       "kind": "customer",
+                         *       "email": "ada@example.com",
+                         *       "role": null,
+                         *       "aal": 2,
+                         *       "anti_phishing_code": "blue heron 42",
+                         *       "locked_at": null,
+                         *       "withdrawals_locked_until": "2026-11-28T12:00:00.000Z",
+                         *       "server_time": "2026-11-28T12:05:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            kind: "customer" | "operator";
+                            email: string;
+                            role: string | null;
+                            /** @description 2 when the session was opened with a second factor */
+                            aal: number;
+                            anti_phishing_code: string | null;
+                            locked_at: string | null;
+                            withdrawals_locked_until: string | null;
+                            /** @description the server's clock now, for countdowns */
+                            server_time: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/mfa/factors": {
         parameters: {
             query?: never;

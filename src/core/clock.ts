@@ -34,3 +34,20 @@ export class ManualClock implements Clock {
 export function toTimestamp(at: Date): string {
   return at.toISOString();
 }
+
+/**
+ * The system clock plus an offset that only grows: the server's clock under DRAWBRIDGE_TEST_CLOCK (tests only, see
+ * src/config.ts), so a browser test can let a cooling period pass without waiting a day.
+ */
+export class SteppedSystemClock implements Clock {
+  #offset_ms = 0;
+
+  now(): Date {
+    return new Date(Date.now() + this.#offset_ms);
+  }
+
+  advance(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('a clock only moves forward');
+    this.#offset_ms += ms;
+  }
+}

@@ -8,6 +8,7 @@ import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { flushTouch } from '../services/identity/sessions.ts';
 import { installAuth } from './auth.ts';
+import { registerConsole } from './console.ts';
 import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
 import { finishDocument } from './openapi.ts';
@@ -19,6 +20,7 @@ import {
   toProblem,
 } from './problem.ts';
 import { registerAccountRoutes } from './routes/account.ts';
+import { registerAccountMeRoutes } from './routes/account-me.ts';
 import { registerAddressBookRoutes } from './routes/address-book.ts';
 import { registerAlertAndCaseRoutes } from './routes/alerts-cases.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
@@ -34,6 +36,7 @@ import { registerHaltAndDepositRoutes } from './routes/operator-withdrawals.ts';
 import { registerPasskeyLoginRoutes } from './routes/passkey-login.ts';
 import { registerReviewQueueRoutes } from './routes/review-queue.ts';
 import { registerSystemRoutes } from './routes/system.ts';
+import { type MovableClock, registerTestClockRoutes } from './routes/test-clock.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { registerWithdrawalRoutes } from './routes/withdrawals.ts';
 
@@ -48,6 +51,10 @@ export interface AppDeps {
   readonly webhookDestinations?: WebhookDestinationPolicy;
   /** With the webhook custody signer: the whsec_ secret its status callbacks are signed with (else no route). */
   readonly custodyCallbackSecret?: string | undefined;
+  /** DRAWBRIDGE_TEST_CLOCK (tests only): the clock `/__test__/clock` moves; absent, the route does not exist. */
+  readonly testClock?: MovableClock | undefined;
+  /** The console's built bundle (web/dist), served at `/`; absent, only the API is served. */
+  readonly consoleDir?: string | undefined;
   /** How long a connection may take to send a request or sit idle; see httpTimeouts. */
   readonly timeouts?: Partial<HttpTimeouts> | undefined;
 }
@@ -218,6 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuthRoutes(app, context, cookies);
   registerPasskeyLoginRoutes(app, context);
   registerAccountRoutes(app, context, cookies);
+  registerAccountMeRoutes(app, context);
   registerMfaRoutes(app, context);
   registerOperatorRoutes(app, context, cookies);
   registerAddressBookRoutes(app, context);
@@ -231,6 +239,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRuleSetRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
+  if (deps.testClock !== undefined) registerTestClockRoutes(app, deps.testClock);
+  if (deps.consoleDir !== undefined) await registerConsole(app, deps.consoleDir);
   if (deps.custodyCallbackSecret !== undefined)
     registerCustodyRoutes(app, context, { callbackSecret: deps.custodyCallbackSecret });
 

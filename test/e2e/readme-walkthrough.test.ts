@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { createDrawbridgeClient } from 'drawbridge/client';
 import { Webhook } from 'standardwebhooks';
 import { totpAt } from '../../src/core/mfa/totp.ts';
+import { freePort, until } from '../support/served.ts';
 
 /**
  * The README's story, end to end, against the server started exactly as `npm start` starts it (bin/drawbridge.mjs
@@ -19,28 +20,10 @@ import { totpAt } from '../../src/core/mfa/totp.ts';
 
 const WINDOW_SECONDS = '2';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 let dataDir: string;
 let child: ChildProcess;
 let base: string;
 let summary = '';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
   const response = await fetch(`${base}${path}`, {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
@@ -13,13 +14,23 @@ export function registerServe(program: Command): void {
     .action(async () => {
       // Loaded here, not at the top: other commands should not pay for the HTTP stack's start-up.
       const { composeServer } = await import('../../composition.ts');
-      const { systemClock } = await import('../../core/clock.ts');
+      const { systemClock, SteppedSystemClock } = await import('../../core/clock.ts');
       const { buildApp } = await import('../../http/app.ts');
+      const { consoleBuilt } = await import('../../http/console.ts');
       const config = loadConfig();
       const database = openConfiguredDatabase(config, { serving: true });
       await migrateToLatest(database);
-      const server = await composeServer(config, database, systemClock);
-      const app = await buildApp(server.app);
+      // DRAWBRIDGE_TEST_CLOCK is refused by loadConfig outside NODE_ENV=test and with DATABASE_URL.
+      const testClock = config.testClock ? new SteppedSystemClock() : undefined;
+      const server = await composeServer(config, database, testClock ?? systemClock);
+      const consoleDir = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+      const hasConsole = consoleBuilt(consoleDir);
+      const app = await buildApp({
+        ...server.app,
+        testClock,
+        consoleDir: hasConsole ? consoleDir : undefined,
+      });
+      if (!hasConsole) app.log.warn('the console is not built (npm run build:console): serving the API only');
       let demo: Awaited<ReturnType<typeof import('../../services/demo-seed.ts').seedDemo>>;
       if (server.seedsDemo) {
         const { seedDemo } = await import('../../services/demo-seed.ts');
@@ -52,6 +63,8 @@ export function registerServe(program: Command): void {
       ) as {
         version: string;
       };
-      process.stderr.write(startupSummary({ version, config, url: config.publicUrl, demo }));
+      process.stderr.write(
+        startupSummary({ version, config, url: config.publicUrl, demo, console: hasConsole }),
+      );
     });
 }

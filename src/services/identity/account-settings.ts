@@ -123,3 +123,26 @@ export async function antiPhishingHistory(context: ServiceContext, auth: Authent
   const rows = await settingHistory(context.database, auth.principalId, ANTI_PHISHING_SETTING, HISTORY_LIMIT);
   return { history: rows.map((r) => ({ active_since: r.effective_at })) };
 }
+
+/**
+ * Who is signed in, for the console's header: the email, the role (operators), the anti-phishing code in force
+ * and the account's locks. The code is shown to the signed-in person only, as every email shows it: a page cloned
+ * by a phisher has no session and so cannot show it, which is the point of showing it.
+ */
+export async function whoAmI(context: ServiceContext, auth: Authenticated) {
+  const principal = await findPrincipal(context.database, auth.principalId);
+  if (principal === undefined) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
+  const at = context.clock.now().toISOString();
+  const code = await settingAt(context.database, auth.principalId, ANTI_PHISHING_SETTING, at);
+  return {
+    id: principal.id,
+    kind: principal.kind,
+    email: principal.email,
+    role: principal.role,
+    aal: auth.aal,
+    anti_phishing_code: code === undefined || code.value === '' ? null : code.value,
+    locked_at: principal.locked_at,
+    withdrawals_locked_until: principal.withdrawals_locked_until,
+    server_time: at,
+  };
+}

@@ -1,0 +1,75 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { routeNotFound, sendProblem } from './problem.ts';
+
+/**
+ * The console's policy: its own scripts and styles only (no inline script or style, no eval), data: images for
+ * the TOTP QR code, requests to this origin only, never framed.
+ */
+export const CONSOLE_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** Paths that belong to the API: an unknown one is a 404 problem, never the console's page. */
+const API_PREFIXES = [
+  '/v1/',
+  '/docs',
+  '/openapi.json',
+  '/metrics',
+  '/healthz',
+  '/.well-known/',
+  '/__test__/',
+];
+
+/** Whether the console's web/dist holds a built bundle. */
+export function consoleBuilt(dir: string): boolean {
+  return existsSync(join(dir, 'index.html'));
+}
+
+/**
+ * Serves the built console (web/dist): its hashed assets from /assets/, and its one page for every other GET
+ * outside the API (the console routes in the browser), with the console's CSP. Nothing is fetched from elsewhere.
+ */
+export async function registerConsole(app: FastifyInstance, dir: string): Promise<void> {
+  const page = readFileSync(join(dir, 'index.html'), 'utf8');
+  await app.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
+    wildcard: false,
+    index: false,
+    serve: true,
+    cacheControl: false,
+    // Hashed file names: a new build is a new name, so they may be cached for good.
+    setHeaders: (response, path) => {
+      response.setHeader('content-security-policy', CONSOLE_POLICY);
+      if (path.includes('/assets/'))
+        response.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    },
+  });
+  const sendPage = (reply: FastifyReply) =>
+    reply
+      .header('content-security-policy', CONSOLE_POLICY)
+      .header('cache-control', 'no-cache')
+      .type('text/html; charset=utf-8')
+      .send(page);
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => sendPage(reply));
+  app.get('/*', { schema: { hide: true } }, async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const lastSegment = path.slice(path.lastIndexOf('/') + 1);
+    if (API_PREFIXES.some((prefix) => path.startsWith(prefix)) || lastSegment.includes('.')) {
+      return sendProblem(reply, routeNotFound(request));
+    }
+    return sendPage(reply);
+  });
+}

@@ -1,0 +1,28 @@
+import type { Route } from '../router.tsx';
+import { AuditPage } from './audit.tsx';
+import { DashboardPage } from './dashboard.tsx';
+import { ReviewItemPage, ReviewQueuePage } from './review.tsx';
+import { SearchPage } from './search.tsx';
+
+/**
+ * The operator console's pages, in navigation order. Each area is a module exporting its routes: the incident
+ * playbook's pages (incidents, losses, reimbursement, the report, the two-person resume) slot in as one more
+ * module, `...incidentRoutes` from './incidents.tsx', with a `nav: 'Incidents'` entry.
+ */
+export const operatorRoutes: readonly Route[] = [
+  { pattern: '/operator', nav: 'Dashboard', title: 'Dashboard', render: () => <DashboardPage /> },
+  {
+    pattern: '/operator/review',
+    nav: 'Review queue',
+    title: 'Review queue',
+    render: () => <ReviewQueuePage />,
+  },
+  { pattern: '/operator/review/:id', title: 'Review', render: (p) => <ReviewItemPage id={p.id ?? ''} /> },
+  {
+    pattern: '/operator/search',
+    nav: 'Search',
+    title: 'Customers and withdrawals',
+    render: () => <SearchPage />,
+  },
+  { pattern: '/operator/audit', nav: 'Audit log', title: 'Audit log', render: () => <AuditPage /> },
+];

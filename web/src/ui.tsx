@@ -1,0 +1,209 @@
+import { startAuthentication } from '@simplewebauthn/browser';
+import { type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
+import type { Problem } from './api.ts';
+import { explain, problemOf } from './problems.ts';
+
+/** A failed request, said as what went wrong and what to do; never a raw error or stack trace. */
+export function ProblemNotice({ problem }: { problem: Problem | undefined }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (problem !== undefined) ref.current?.focus();
+  }, [problem]);
+  if (problem === undefined) return null;
+  const said = explain(problem);
+  return (
+    <div className="problem" role="alert" tabIndex={-1} ref={ref} data-code={problem.code}>
+      <strong>{said.what}</strong> {said.todo}
+      {said.reason !== undefined && (
+        <p className="problem-reason">
+          {said.field === undefined ? '' : `${said.field}: `}
+          {said.reason}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Runs an action with a busy flag and the problem it failed with. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | undefined>(undefined);
+  const run = useCallback(async <T,>(action: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      return await action();
+    } catch (error) {
+      setProblem(problemOf(error));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, problem, run, setProblem };
+}
+
+/** Loads data, and again every `everyMs` when given (live pages): the last good data stays on a failed poll. */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[], everyMs?: number) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [problem, setProblem] = useState<Problem | undefined>(undefined);
+  const [tick, setTick] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on
+  useEffect(() => {
+    let live = true;
+    const once = async () => {
+      try {
+        const value = await load();
+        if (live) {
+          setData(value);
+          setProblem(undefined);
+        }
+      } catch (error) {
+        if (live) setProblem(problemOf(error));
+      }
+    };
+    void once();
+    const timer = everyMs === undefined ? undefined : setInterval(once, everyMs);
+    return () => {
+      live = false;
+      if (timer !== undefined) clearInterval(timer);
+    };
+  }, [...deps, tick, everyMs]);
+  return { data, problem, reload: () => setTick((t) => t + 1) };
+}
+
+export function Field(props: {
+  label: string;
+  hint?: string;
+  children: (id: string, describedBy: string | undefined) => ReactNode;
+}) {
+  const id = useId();
+  const hintId = props.hint === undefined ? undefined : `${id}-hint`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      {props.children(id, hintId)}
+      {props.hint !== undefined && (
+        <p className="hint" id={hintId}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** "in 3 h 12 min 5 s", counting down every second against the server's clock. */
+export function Countdown({ until, skewMs, done }: { until: string; skewMs: number; done: string }) {
+  const [now, setNow] = useState(() => Date.now() + skewMs);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now() + skewMs), 1000);
+    return () => clearInterval(timer);
+  }, [skewMs]);
+  const left = new Date(until).getTime() - now;
+  if (left <= 0) return <span className="countdown done">{done}</span>;
+  return (
+    <span className="countdown" aria-live="off">
+      in {duration(left)}
+    </span>
+  );
+}
+
+export function duration(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  const parts: string[] = [];
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) parts.push(`${d} d`);
+  if (h > 0 || d > 0) parts.push(`${h} h`);
+  parts.push(`${m} min`, `${s % 60} s`);
+  return parts.join(' ');
+}
+
+export function when(iso: string | null | undefined): string {
+  if (iso === null || iso === undefined) return '—';
+  return new Date(iso).toLocaleString();
+}
+
+export function StateBadge({ state }: { state: string }) {
+  return <span className={`badge state-${state}`}>{state.replaceAll('_', ' ')}</span>;
+}
+
+/** A second factor for one step: a 6-digit code from the authenticator, or a passkey. */
+export type Proof =
+  | { method: 'totp'; code: string }
+  | { method: 'recovery_code'; code: string }
+  | { method: 'passkey'; challenge_id: string; response: unknown };
+
+/**
+ * Asks for the second factor: a code field (TOTP or a recovery code) and, when a passkey challenge can be had, a
+ * passkey button. `onProof` does the call that spends it.
+ */
+export function ProofForm(props: {
+  submitLabel: string;
+  busy: boolean;
+  passkeyChallenge?: () => Promise<{ challenge_id: string; options: unknown }>;
+  onProof: (proof: Proof) => void;
+  onPasskeyFailed?: (error: unknown) => void;
+}) {
+  const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState(false);
+  const passkey = async () => {
+    if (props.passkeyChallenge === undefined) return;
+    try {
+      const challenge = await props.passkeyChallenge();
+      const response = await startAuthentication({
+        optionsJSON: challenge.options as Parameters<typeof startAuthentication>[0]['optionsJSON'],
+      });
+      props.onProof({ method: 'passkey', challenge_id: challenge.challenge_id, response });
+    } catch (error) {
+      props.onPasskeyFailed?.(error);
+    }
+  };
+  return (
+    <div className="proof">
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          props.onProof({ method: recovery ? 'recovery_code' : 'totp', code: code.trim() });
+        }}
+      >
+        <Field
+          label={recovery ? 'Recovery code' : 'Authenticator code'}
+          hint={
+            recovery
+              ? 'One of the codes you saved when you enrolled.'
+              : 'The 6 digits your authenticator app shows now.'
+          }
+        >
+          {(id, hint) => (
+            <input
+              id={id}
+              aria-describedby={hint}
+              name="code"
+              autoComplete="one-time-code"
+              inputMode={recovery ? 'text' : 'numeric'}
+              pattern={recovery ? undefined : '[0-9]{6}'}
+              required
+              value={code}
+              onChange={(event) => setCode(event.target.value)}
+            />
+          )}
+        </Field>
+        <div className="actions">
+          <button type="submit" className="primary" disabled={props.busy}>
+            {props.submitLabel}
+          </button>
+          <button type="button" className="link" onClick={() => setRecovery(!recovery)}>
+            {recovery ? 'Use my authenticator code' : 'Use a recovery code'}
+          </button>
+        </div>
+      </form>
+      {props.passkeyChallenge !== undefined && (
+        <button type="button" onClick={passkey} disabled={props.busy}>
+          Use my passkey
+        </button>
+      )}
+    </div>
+  );
+}
