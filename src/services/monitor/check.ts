@@ -1,7 +1,7 @@
-import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { open } from '../../adapters/secret-box.ts';
+import type { HaltScope } from '../../core/halts/halt-scope.ts';
 import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
-import { newId } from '../../core/ids.ts';
 import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
 import {
@@ -11,8 +11,8 @@ import {
   type VerdictStatement,
   verdictRefusal,
 } from '../../core/monitor/verdict.ts';
+import type { VolumeBreakerPolicy } from '../../core/monitor/volume-breaker.ts';
 import { releaseAttestationRefusal } from '../../core/withdrawals/attestation.ts';
-import { activeHaltOfScope } from '../../store/halts.ts';
 import {
   addVerdict,
   claimProofToken,
@@ -21,18 +21,15 @@ import {
   findFactorRow,
   findTotpClaim,
   findVerdicts,
-  recordFinding,
   type VerdictRow,
 } from '../../store/monitor.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
 import { findProof, findWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
 import { coolingMsOf } from '../address-book.ts';
-import { raiseAlert } from '../alerts.ts';
-import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
-import { placeHalt } from '../halts.ts';
 import { totpAssociatedData } from '../identity/second-factor.ts';
+import { reportCriticalFinding } from './report.ts';
 
 /**
  * What the independent monitor runs with. It shares the database and the clock, opens TOTP secrets with the
@@ -46,6 +43,8 @@ export interface MonitorContext {
   readonly releasePublicKey: KeyObject;
   /** What a critical finding halts at once: every withdrawal, the asset's, or the account's (MONITOR_HALT_SCOPE). */
   readonly haltScope: MonitorHaltScope;
+  /** The withdrawn-volume circuit breaker (MONITOR_VOLUME_*); DEFAULT_VOLUME_BREAKER when not given. */
+  readonly volumeBreaker?: VolumeBreakerPolicy;
 }
 
 export const MONITOR_ACTOR = 'system:monitor';
@@ -115,7 +114,7 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
     };
     if (ENDED.has(withdrawal.state)) {
       await reject(proofHashOf(approval));
-      for (const finding of findings) await report(monitor, tx, withdrawal, finding, now);
+      for (const finding of findings) await report(monitor, tx, withdrawal, finding);
       return findings.length === 0 ? { kind: 'ended' as const } : { kind: 'refused' as const, findings };
     }
     let judgedNow = false;
@@ -153,7 +152,7 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
     if (findings.length === 0)
       return { kind: judgedNow ? ('approved' as const) : ('already_judged' as const) };
     await reject(proofHashOf(approval));
-    for (const finding of findings) await report(monitor, tx, withdrawal, finding, now);
+    for (const finding of findings) await report(monitor, tx, withdrawal, finding);
     return { kind: 'refused' as const, findings };
   });
 }
@@ -274,7 +273,8 @@ function verdictRow(
   };
 }
 
-function isOwnVerdict(monitor: MonitorContext, row: VerdictRow, withdrawalId: string): boolean {
+/** Whether a verdict row is the monitor's own, for this withdrawal, signed by its key. */
+export function isOwnVerdict(monitor: MonitorContext, row: VerdictRow, withdrawalId: string): boolean {
   const signed = signedVerdictOf(row);
   const refusal = verdictRefusal(createPublicKey(monitor.signingKey), signed, {
     withdrawal_id: withdrawalId,
@@ -320,58 +320,36 @@ function attestationRefusal(monitor: MonitorContext, withdrawal: WithdrawalRow):
   return undefined;
 }
 
-/** A finding, once per withdrawal and check: recorded, audited as critical, alerted (paging) and halted on. */
+/** What a critical finding about `withdrawal` halts, by MONITOR_HALT_SCOPE. */
+export function withdrawalHaltScope(monitor: MonitorContext, withdrawal: WithdrawalRow): HaltScope {
+  return monitor.haltScope === 'global'
+    ? { scope: 'global' }
+    : monitor.haltScope === 'asset'
+      ? { scope: 'asset', asset: withdrawal.asset, network: null }
+      : { scope: 'account', accountId: withdrawal.account_id };
+}
+
+/** A finding, once per withdrawal and check: recorded, audited as critical, halted on and alerted (grouped by check). */
 async function report(
   monitor: MonitorContext,
   tx: Tx,
   withdrawal: WithdrawalRow,
   finding: Finding,
-  at: string,
 ): Promise<void> {
-  const { services } = monitor;
-  await recordFinding(tx, {
-    id: newId(),
-    withdrawal_id: withdrawal.id,
-    check_name: finding.check,
-    severity: 'critical',
-    detail: finding.detail.slice(0, 500),
-    at,
-  });
-  await audit(tx, services, {
-    actor: MONITOR_ACTOR,
-    action: 'monitor.finding',
+  const scope = withdrawalHaltScope(monitor, withdrawal);
+  await reportCriticalFinding(tx, monitor.services, MONITOR_ACTOR, {
+    check: finding.check,
     subject: `withdrawal:${withdrawal.id}`,
-    data: { check: finding.check, detail: finding.detail, state: withdrawal.state, severity: 'critical' },
-  });
-  const scope =
-    monitor.haltScope === 'global'
-      ? ({ scope: 'global' } as const)
-      : monitor.haltScope === 'asset'
-        ? ({ scope: 'asset', asset: withdrawal.asset, network: null } as const)
-        : ({ scope: 'account', accountId: withdrawal.account_id } as const);
-  const halt =
-    (await activeHaltOfScope(tx, scope)) ??
-    (await placeHalt(tx, services, {
-      by: MONITOR_ACTOR,
-      scope,
-      reason: `monitor: ${finding.check} on withdrawal ${withdrawal.id}: ${finding.detail}`,
-    }));
-  await raiseAlert(tx, services, {
-    kind: `monitor.${finding.check}`,
-    severity: 'critical',
-    fingerprint:
-      withdrawal.id.length <= 128 ? withdrawal.id : createHash('sha256').update(withdrawal.id).digest('hex'),
-    title: `Monitor: ${finding.detail}`.slice(0, 200),
-    subject: `withdrawal:${withdrawal.id}`,
-    // Bounded: a row written with a huge field must not make the alert, and so the whole check, fail.
-    details: {
+    findingKey: withdrawal.id,
+    detail: finding.detail,
+    scope,
+    about: {
       withdrawal_id: withdrawal.id.slice(0, 200),
       account_id: withdrawal.account_id.slice(0, 200),
       asset: withdrawal.asset.slice(0, 32),
       amount: withdrawal.amount.slice(0, 64),
       state: withdrawal.state,
-      check: finding.check,
-      halt_id: halt.id,
     },
+    auditData: { state: withdrawal.state },
   });
 }
