@@ -320,6 +320,20 @@ function attestationRefusal(monitor: MonitorContext, withdrawal: WithdrawalRow):
   return undefined;
 }
 
+/**
+ * Signs a rejection of `withdrawal` unless it has one: whatever else happens to it, the releaser will not release
+ * it, nor custody pay it, on an earlier approval (the chain check's findings are about withdrawals not judged here).
+ */
+export async function rejectWithdrawal(monitor: MonitorContext, tx: Tx, withdrawal: WithdrawalRow): Promise<void> {
+  const rows = await findVerdicts(tx, withdrawal.id);
+  if (rows.reject !== undefined && isOwnVerdict(monitor, rows.reject, withdrawal.id)) return;
+  const approved = rows.approve === undefined ? undefined : signedVerdictOf(rows.approve)?.statement.proof_hash;
+  await addVerdict(
+    tx,
+    verdictRow(monitor, withdrawal, 'reject', approved ?? '', monitor.services.clock.now().toISOString()),
+  );
+}
+
 /** What a critical finding about `withdrawal` halts, by MONITOR_HALT_SCOPE. */
 export function withdrawalHaltScope(monitor: MonitorContext, withdrawal: WithdrawalRow): HaltScope {
   return monitor.haltScope === 'global'
