@@ -9,6 +9,7 @@ import { findingsOf } from '../../../src/store/monitor.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
 import { eachEngine } from '../../support/each-engine.ts';
+import { forgeApproval } from '../../support/forged-approvals.ts';
 import { monitorOf } from '../../support/http.ts';
 import {
   BTC_ADDRESS,
@@ -299,6 +300,57 @@ for (const { engine, describeOn } of await eachEngine()) {
       running.clock.advance(1000);
       assert.equal((await releaseDue(running.context, chain, monitor)).released, 1);
       assert.deepEqual((await monitorPass(monitor, { sweep: true })).volumeTripped, []);
+    });
+
+    test('a mass forgery pages once: 24 forged approvals give 24 findings and one critical alert, 24 occurrences, a sample of 20', async () => {
+      const forged: string[] = [];
+      for (let c = 0; c < 3; c += 1) {
+        const victim = await customer();
+        const factor = await db()
+          .selectFrom('mfa_factors')
+          .select('id')
+          .where('principal_id', '=', victim.accountId)
+          .where('method', '=', 'totp')
+          .where('status', '=', 'active')
+          .executeTakeFirstOrThrow();
+        for (let i = 0; i < 8; i += 1) {
+          const requested = await requestBtc(running, victim, '0.01');
+          assert.equal(requested.status, 201, JSON.stringify(requested.body));
+          const row = await withdrawalRow(running, requested.body.id);
+          await forgeApproval(running.context, {
+            withdrawal: row,
+            method: 'totp',
+            factorId: factor.id,
+            evidence: { step: 1, code: '000000' },
+          });
+          forged.push(row.id);
+        }
+      }
+      await monitorPass(monitorOf(running.context, 'global'));
+      for (const id of forged)
+        assert.ok((await findingsOf(fresh.database, id)).length > 0, `every forgery has its finding: ${id}`);
+      const alerts = await db()
+        .selectFrom('alerts')
+        .selectAll()
+        .where('kind', 'like', 'monitor.%')
+        .where('state', '<>', 'resolved')
+        .where('kind', '<>', 'monitor.price_stale')
+        .execute();
+      const totp = alerts.filter((a) => a.kind === 'monitor.totp');
+      assert.equal(totp.length, 1, JSON.stringify(alerts.map((a) => a.kind)));
+      assert.equal(Number(totp[0]?.occurrences), forged.length);
+      const details = JSON.parse(String(totp[0]?.details)) as { sample: string[]; sample_max: number };
+      assert.equal(details.sample.length, 20);
+      assert.equal(details.sample_max, 20);
+      assert.ok(details.sample.every((member) => forged.includes(member.replace('withdrawal:', ''))));
+      const pages = await db()
+        .selectFrom('audit_journal')
+        .select('data')
+        .where('action', '=', 'alert.raised')
+        .where('data', 'like', '%monitor.totp%')
+        .execute();
+      assert.equal(pages.length, 1, 'paged once');
+      assert.equal((await activeHalt('global'))?.created_by, 'system:monitor');
     });
 
     test('a stale price raises one warning alert per asset (deduplicated), and no halt', async () => {
