@@ -91,7 +91,10 @@ export async function composeMonitor(config: Config, context: ServiceContext): P
       window_ms: config.monitor.volumeBreaker.windowMs,
       baselineWindows: config.monitor.volumeBreaker.baselineWindows,
       multiple: config.monitor.volumeBreaker.multiple,
-      floorUsd: parseUsd(config.monitor.volumeBreaker.floorUsd, { field: 'MONITOR_VOLUME_FLOOR_USD', allowZero: true }),
+      floorUsd: parseUsd(config.monitor.volumeBreaker.floorUsd, {
+        field: 'MONITOR_VOLUME_FLOOR_USD',
+        allowZero: true,
+      }),
     },
   };
 }

@@ -11,7 +11,11 @@ import { type Queryable, queryable, type Tx } from './transaction.ts';
 /** Deleted in chunks: a statement's parameters stay far below either engine's limit. */
 const DELETE_CHUNK = 500;
 
-async function deleteSeqs(on: Queryable, table: 'monitor_ledger_feed' | 'monitor_chain_feed', seqs: number[]) {
+async function deleteSeqs(
+  on: Queryable,
+  table: 'monitor_ledger_feed' | 'monitor_chain_feed',
+  seqs: number[],
+) {
   for (let i = 0; i < seqs.length; i += DELETE_CHUNK)
     await queryable(on)
       .deleteFrom(table)
@@ -100,7 +104,11 @@ export async function releasedSince(
     .orderBy('released_at', 'desc')
     .limit(limit)
     .execute();
-  return rows.map((row) => ({ asset: row.asset, amount: String(row.amount), released_at: row.released_at ?? '' }));
+  return rows.map((row) => ({
+    asset: row.asset,
+    amount: String(row.amount),
+    released_at: row.released_at ?? '',
+  }));
 }
 
 /** When each asset's last halt (of the asset on every network) was lifted: its volume is counted from then. */
@@ -114,7 +122,8 @@ export async function assetsResumedAt(tx: Tx): Promise<Map<string, string>> {
     .groupBy('asset')
     .execute();
   const resumed = new Map<string, string>();
-  for (const row of rows) if (row.asset !== null && row.lifted !== null) resumed.set(row.asset, String(row.lifted));
+  for (const row of rows)
+    if (row.asset !== null && row.lifted !== null) resumed.set(row.asset, String(row.lifted));
   return resumed;
 }
 

@@ -33,7 +33,11 @@ export function startMonitor(
       if (sweep) lastSweep = Date.now();
       const recount = sweep && Date.now() - lastRecount >= MONITOR_RECOUNT_MS;
       if (recount) lastRecount = Date.now();
-      const report = await monitorPass(monitor, { sweep, recount, onError: (error) => options.onError(error) });
+      const report = await monitorPass(monitor, {
+        sweep,
+        recount,
+        onError: (error) => options.onError(error),
+      });
       options.onPass?.(report);
     },
   });

@@ -44,7 +44,12 @@ export type LedgerDiscrepancy =
       readonly total: (typeof TOTALS)[number];
       readonly by: bigint;
     }
-  | { readonly kind: 'asset_not_balanced'; readonly asset: string; readonly posted: bigint; readonly pending: bigint }
+  | {
+      readonly kind: 'asset_not_balanced';
+      readonly asset: string;
+      readonly posted: bigint;
+      readonly pending: bigint;
+    }
   | { readonly kind: 'unreadable_entry'; readonly ref: string; readonly asset: string };
 
 export function emptyLedgerCheckpoint(): LedgerCheckpoint {
@@ -65,7 +70,13 @@ function totalsOf(text: string | null): Totals | undefined {
   return values as Totals;
 }
 
-function shift(checkpoint: LedgerCheckpoint, accountId: string, asset: string, by: Totals, sign: 1n | -1n): void {
+function shift(
+  checkpoint: LedgerCheckpoint,
+  accountId: string,
+  asset: string,
+  by: Totals,
+  sign: 1n | -1n,
+): void {
   const current = checkpoint.unexplained.get(accountId) ?? { asset, totals: [0n, 0n, 0n, 0n] as Totals };
   const totals = current.totals.map((value, i) => value + sign * (by[i] as bigint)) as Totals;
   if (totals.every((value) => value === 0n)) checkpoint.unexplained.delete(accountId);
@@ -130,7 +141,13 @@ export function ledgerDiscrepancies(checkpoint: LedgerCheckpoint): LedgerDiscrep
   for (const [accountId, { asset, totals }] of checkpoint.unexplained)
     totals.forEach((by, i) => {
       if (by !== 0n)
-        found.push({ kind: 'unexplained_change', accountId, asset, total: TOTALS[i] as (typeof TOTALS)[number], by });
+        found.push({
+          kind: 'unexplained_change',
+          accountId,
+          asset,
+          total: TOTALS[i] as (typeof TOTALS)[number],
+          by,
+        });
     });
   for (const [asset, { posted, pending }] of checkpoint.imbalance)
     found.push({ kind: 'asset_not_balanced', asset, posted, pending });
@@ -155,4 +172,3 @@ export function describeLedgerDiscrepancy(discrepancy: LedgerDiscrepancy): strin
       return `ledger entry ${discrepancy.ref} (${discrepancy.asset}) cannot be read`;
   }
 }
-

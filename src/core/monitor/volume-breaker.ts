@@ -34,7 +34,7 @@ export function volumeLookback_ms(policy: VolumeBreakerPolicy): number {
 /**
  * Splits an asset's releases into the current window and the baseline. Releases before `resumedAt` (an operator
  * lifted the asset's halt then) do not count in the current window: what tripped the breaker once does not trip
- * it again the moment it is resumed; they still count in the baseline, which only makes it harder to trip.
+ * it again the moment it is resumed (those of the current window then count nowhere).
  */
 export function assetVolume(
   releases: readonly ReleasedVolume[],
@@ -61,7 +61,11 @@ export function assetVolume(
  * then the floor cannot be applied and the multiple alone decides (fail closed; an unpriced asset's withdrawals are
  * held for review anyway).
  */
-export function volumeTrips(volume: AssetVolume, policy: VolumeBreakerPolicy, currentUsd: Usd | undefined): boolean {
+export function volumeTrips(
+  volume: AssetVolume,
+  policy: VolumeBreakerPolicy,
+  currentUsd: Usd | undefined,
+): boolean {
   if (volume.current === 0n) return false;
   if (currentUsd !== undefined && compareUsd(currentUsd, policy.floorUsd) <= 0) return false;
   // current > multiple * (baselineTotal / baselineWindows), without dividing.

@@ -1,4 +1,6 @@
 import { DomainError } from '../../core/errors.ts';
+import { getAsset } from '../../core/money/assets.ts';
+import { formatUsdExact, type Usd, usdFromWholeDollars } from '../../core/money/usd.ts';
 import {
   assetVolume,
   type ReleasedVolume,
@@ -6,8 +8,6 @@ import {
   volumeLookback_ms,
   volumeTrips,
 } from '../../core/monitor/volume-breaker.ts';
-import { getAsset } from '../../core/money/assets.ts';
-import { formatUsdExact, type Usd, usdFromWholeDollars } from '../../core/money/usd.ts';
 import { activeHaltOfScope } from '../../store/halts.ts';
 import { assetsResumedAt, newestPriceTimes, releasedSince } from '../../store/monitor-feeds.ts';
 import { DEFAULT_MAX_PRICE_STALENESS_MS, MAX_PRICE_STALENESS_MS, valueInUsd } from '../../store/prices.ts';
@@ -56,7 +56,12 @@ export async function checkWithdrawnVolume(monitor: MonitorContext): Promise<str
     const tripped: { asset: string; detail: string }[] = [];
     for (const [asset, list] of releases) {
       const resumedAt = resumed.get(asset);
-      const volume = assetVolume(list, now, policy, resumedAt === undefined ? undefined : new Date(resumedAt));
+      const volume = assetVolume(
+        list,
+        now,
+        policy,
+        resumedAt === undefined ? undefined : new Date(resumedAt),
+      );
       const usd = await usdOf(tx, asset, volume.current, now);
       if (!volumeTrips(volume, policy, usd)) continue;
       if ((await activeHaltOfScope(tx, { scope: 'asset', asset })) !== undefined) continue;
@@ -113,9 +118,17 @@ export async function checkPriceStaleness(monitor: MonitorContext): Promise<stri
         kind: 'monitor.price_stale',
         severity: 'warning',
         fingerprint: asset.slice(0, 200),
-        title: `The newest ${asset} price is from ${at}: ${asset} withdrawals are held until a fresh one`.slice(0, 200),
+        title:
+          `The newest ${asset} price is from ${at}: ${asset} withdrawals are held until a fresh one`.slice(
+            0,
+            200,
+          ),
         subject: `price:${asset}`.slice(0, 200),
-        details: { asset: asset.slice(0, 32), newest_at: at.slice(0, 40), max_staleness_ms: DEFAULT_MAX_PRICE_STALENESS_MS },
+        details: {
+          asset: asset.slice(0, 32),
+          newest_at: at.slice(0, 40),
+          max_staleness_ms: DEFAULT_MAX_PRICE_STALENESS_MS,
+        },
       });
   });
   return stale.map(([asset]) => asset);

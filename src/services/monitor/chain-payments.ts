@@ -2,7 +2,13 @@ import { findVerdicts } from '../../store/monitor.ts';
 import { type ChainFeedEntry, chainFeedEntries, deleteChainFeedEntries } from '../../store/monitor-feeds.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { findWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
-import { isOwnVerdict, MONITOR_ACTOR, type MonitorContext, rejectWithdrawal, withdrawalHaltScope } from './check.ts';
+import {
+  isOwnVerdict,
+  MONITOR_ACTOR,
+  type MonitorContext,
+  rejectWithdrawal,
+  withdrawalHaltScope,
+} from './check.ts';
 import { reportCriticalFinding } from './report.ts';
 
 /** Chain payments one pass matches; the rest wait for the next (entries leave only once matched). */
@@ -31,7 +37,11 @@ export async function checkChainPayments(monitor: MonitorContext): Promise<numbe
           : paymentProblem(monitor, entry, withdrawal, await findVerdicts(tx, withdrawal.id));
       if (problem !== undefined) {
         if (withdrawal !== undefined) await rejectWithdrawal(monitor, tx, withdrawal);
-        const about = { txid: entry.txid.slice(0, 200), network: entry.network.slice(0, 32), amount: entry.amount.slice(0, 64) };
+        const about = {
+          txid: entry.txid.slice(0, 200),
+          network: entry.network.slice(0, 32),
+          amount: entry.amount.slice(0, 64),
+        };
         await reportCriticalFinding(tx, monitor.services, MONITOR_ACTOR, {
           check: 'chain_payment_unreleased',
           subject: withdrawal === undefined ? `chain:${entry.txid}` : `withdrawal:${withdrawal.id}`,

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { open } from '../../adapters/secret-box.ts';
-import type { HaltScope } from '../../core/halts/halt-scope.ts';
 import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
+import type { HaltScope } from '../../core/halts/halt-scope.ts';
 import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
 import {
@@ -324,10 +324,15 @@ function attestationRefusal(monitor: MonitorContext, withdrawal: WithdrawalRow):
  * Signs a rejection of `withdrawal` unless it has one: whatever else happens to it, the releaser will not release
  * it, nor custody pay it, on an earlier approval (the chain check's findings are about withdrawals not judged here).
  */
-export async function rejectWithdrawal(monitor: MonitorContext, tx: Tx, withdrawal: WithdrawalRow): Promise<void> {
+export async function rejectWithdrawal(
+  monitor: MonitorContext,
+  tx: Tx,
+  withdrawal: WithdrawalRow,
+): Promise<void> {
   const rows = await findVerdicts(tx, withdrawal.id);
   if (rows.reject !== undefined && isOwnVerdict(monitor, rows.reject, withdrawal.id)) return;
-  const approved = rows.approve === undefined ? undefined : signedVerdictOf(rows.approve)?.statement.proof_hash;
+  const approved =
+    rows.approve === undefined ? undefined : signedVerdictOf(rows.approve)?.statement.proof_hash;
   await addVerdict(
     tx,
     verdictRow(monitor, withdrawal, 'reject', approved ?? '', monitor.services.clock.now().toISOString()),

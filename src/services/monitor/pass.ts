@@ -1,7 +1,7 @@
 import { deleteFeedEntries, feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
-import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
 import { checkPriceStaleness, checkWithdrawnVolume } from './asset-checks.ts';
 import { checkChainPayments } from './chain-payments.ts';
+import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
 import { checkAuditChain, checkLedgerFeed, recountLedger } from './system-checks.ts';
 
 /** Withdrawals one pass takes from the feed; the rest wait for the next (entries leave only once checked). */

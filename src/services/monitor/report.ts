@@ -58,10 +58,7 @@ export async function reportCriticalFinding(
   });
   const scope = finding.scope;
   const halt =
-    (await activeHaltOfScope(
-      tx,
-      scope.scope === 'asset' ? { scope: 'asset', asset: scope.asset } : scope,
-    )) ??
+    (await activeHaltOfScope(tx, scope.scope === 'asset' ? { scope: 'asset', asset: scope.asset } : scope)) ??
     (await placeHalt(tx, services, {
       by: actor,
       scope,
@@ -75,7 +72,13 @@ export async function reportCriticalFinding(
     title: `Monitor: ${finding.check}: ${finding.detail}`.slice(0, 200),
     subject: member,
     // Bounded: a row written with a huge field must not make the alert, and so the whole check, fail.
-    details: { check: finding.check, halt_id: halt.id, ...finding.about, sample: [member], sample_max: ALERT_SAMPLE },
+    details: {
+      check: finding.check,
+      halt_id: halt.id,
+      ...finding.about,
+      sample: [member],
+      sample_max: ALERT_SAMPLE,
+    },
   });
   if (!raised.created) await joinSample(tx, raised.id, member, halt.id);
 }

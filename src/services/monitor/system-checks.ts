@@ -105,7 +105,10 @@ export async function recountLedger(monitor: MonitorContext): Promise<'ok' | 'di
   const byAsset = new Map<string, string[]>();
   for (const discrepancy of report.discrepancies) {
     const asset = 'asset' in discrepancy ? discrepancy.asset : '*';
-    byAsset.set(asset, [...(byAsset.get(asset) ?? []), JSON.stringify(discrepancy, (_k, v) => (typeof v === 'bigint' ? String(v) : v))]);
+    byAsset.set(asset, [
+      ...(byAsset.get(asset) ?? []),
+      JSON.stringify(discrepancy, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+    ]);
   }
   await reportSystemFindings(
     monitor,

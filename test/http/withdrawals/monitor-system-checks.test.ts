@@ -3,8 +3,8 @@ import { afterEach, before, test } from 'node:test';
 import { usdFromWholeDollars } from '../../../src/core/money/usd.ts';
 import type { MonitorContext } from '../../../src/services/monitor/check.ts';
 import { monitorPass } from '../../../src/services/monitor/pass.ts';
-import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { customerAccount, inFlightAccount } from '../../../src/services/withdrawals/ledger-accounts.ts';
+import { settleBroadcast } from '../../../src/services/withdrawals/settlement.ts';
 import { findingsOf } from '../../../src/store/monitor.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
@@ -99,7 +99,11 @@ for (const { engine, describeOn } of await eachEngine()) {
     /** A withdrawal due for release stays unreleased: the halt holds it. */
     async function nothingReleased(id: string) {
       running.clock.advance(10 * 60_000);
-      const pass = await releaseDue(running.context, simulatedChain(running), monitorOf(running.context, 'global'));
+      const pass = await releaseDue(
+        running.context,
+        simulatedChain(running),
+        monitorOf(running.context, 'global'),
+      );
       assert.equal(pass.released, 0, JSON.stringify(pass));
       assert.equal((await withdrawalRow(running, id)).state, 'queued');
     }
@@ -109,7 +113,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       const warm = await customer();
       await dueWithdrawal(warm, '0.01');
       running.clock.advance(10 * 60_000);
-      assert.equal((await releaseDue(running.context, simulatedChain(running), monitorOf(running.context))).released, 1);
+      assert.equal(
+        (await releaseDue(running.context, simulatedChain(running), monitorOf(running.context))).released,
+        1,
+      );
     });
 
     test('genuine deposits, holds, releases and settlement add up: no ledger or chain finding', async () => {
@@ -124,7 +131,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       const report = await monitorPass(monitor, { sweep: true, recount: true });
       assert.equal(report.ledgerRecount, 'ok');
       assert.equal(report.ledgerDiscrepancies, 0);
-      const found = await db().selectFrom('monitor_findings').select(['withdrawal_id', 'check_name']).execute();
+      const found = await db()
+        .selectFrom('monitor_findings')
+        .select(['withdrawal_id', 'check_name'])
+        .execute();
       assert.deepEqual(found, [], 'no false positive');
       assert.equal(await activeHalt('global'), undefined);
     });
@@ -141,7 +151,12 @@ for (const { engine, describeOn } of await eachEngine()) {
           .where('id', '=', account.id)
           .execute();
       });
-      const elapsed = await flaggedBy(monitorOf(running.context, 'global'), 'ledger:BTC', 'ledger_conservation', since);
+      const elapsed = await flaggedBy(
+        monitorOf(running.context, 'global'),
+        'ledger:BTC',
+        'ledger_conservation',
+        since,
+      );
       assert.ok(elapsed < DETECTION_BUDGET_MS, `flagged after ${elapsed} ms`);
       const [finding] = (await findingsOf(fresh.database, 'ledger:BTC')).filter(
         (f) => f.check_name === 'ledger_conservation',
@@ -184,7 +199,12 @@ for (const { engine, describeOn } of await eachEngine()) {
           confirms_at: now.toISOString(),
         })
         .execute();
-      const elapsed = await flaggedBy(monitorOf(running.context, 'global'), queued, 'chain_payment_unreleased', since);
+      const elapsed = await flaggedBy(
+        monitorOf(running.context, 'global'),
+        queued,
+        'chain_payment_unreleased',
+        since,
+      );
       assert.ok(elapsed < DETECTION_BUDGET_MS, `flagged after ${elapsed} ms`);
       assert.equal((await activeHalt('global'))?.created_by, 'system:monitor');
       assert.equal((await criticalAlerts('monitor.chain_payment_unreleased')).length, 1);
@@ -236,7 +256,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       );
       const wrongAmount = await findingsOf(fresh.database, id);
       assert.ok(
-        wrongAmount.some((f) => f.check_name === 'chain_payment_unreleased' && /paid 99000000, not its amount/.test(f.detail)),
+        wrongAmount.some(
+          (f) =>
+            f.check_name === 'chain_payment_unreleased' && /paid 99000000, not its amount/.test(f.detail),
+        ),
         JSON.stringify(wrongAmount),
       );
       // Two payments, one kind of finding: one alert, both in its sample.
@@ -252,7 +275,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       const who = await customer();
       const monitor: MonitorContext = {
         ...monitorOf(running.context, 'global'),
-        volumeBreaker: { window_ms: 60 * 60_000, baselineWindows: 2, multiple: 5, floorUsd: usdFromWholeDollars(100n) },
+        volumeBreaker: {
+          window_ms: 60 * 60_000,
+          baselineWindows: 2,
+          multiple: 5,
+          floorUsd: usdFromWholeDollars(100n),
+        },
       };
       const chain = simulatedChain(running);
       const release = async (amounts: readonly string[], by = monitorOf(running.context, 'global')) => {
@@ -264,7 +292,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       };
       // Ordinary traffic, 0.02 BTC (USD 1,200, above the floor) an hour for three hours: released through the
       // pipeline, then dated an hour apart (a session would not outlive hours of the test clock).
-      const ordinary = [...(await release(['0.02'])), ...(await release(['0.02'])), ...(await release(['0.02']))];
+      const ordinary = [
+        ...(await release(['0.02'])),
+        ...(await release(['0.02'])),
+        ...(await release(['0.02'])),
+      ];
       const now = running.clock.now().getTime();
       for (const [i, id] of ordinary.entries())
         await db()
@@ -370,6 +402,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(alerts[0]?.fingerprint, 'BTC');
       assert.equal(Number(alerts[0]?.occurrences), 2);
       assert.equal(await activeHalt('global'), undefined);
+      const metrics = await (await fetch(`${running.url}/metrics`)).text();
+      assert.match(metrics, /drawbridge_price_age_seconds\{asset="BTC"\} (\d+)/);
+      assert.ok(Number(/drawbridge_price_age_seconds\{asset="BTC"\} (\d+)/.exec(metrics)?.[1]) > 24 * 3600);
+      assert.match(metrics, /drawbridge_monitor_system_feed_backlog\{feed="ledger"\} 0/);
+      assert.match(metrics, /drawbridge_monitor_system_feed_backlog\{feed="chain"\} 0/);
+      assert.match(metrics, /drawbridge_monitor_findings_total\{check="volume_breaker"\} 1/);
     });
 
     test('a transfer row inserted without its balances is flagged within 1 s, and with MONITOR_HALT_SCOPE=asset halts BTC', async () => {
