@@ -15,17 +15,19 @@ import type { VolumeBreakerPolicy } from '../../core/monitor/volume-breaker.ts';
 import { releaseAttestationRefusal } from '../../core/withdrawals/attestation.ts';
 import {
   addVerdict,
+  type CheckRows,
   claimProofToken,
-  enrolledKeyFingerprint,
-  factorRemovals,
-  findFactorRow,
+  deleteFeedEntriesBehind,
   findTotpClaim,
   findVerdicts,
+  proofTokenUser,
+  readCheckRows,
   type VerdictRow,
+  writeCheckOutcome,
 } from '../../store/monitor.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
-import { findProof, findWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
+import type { WithdrawalRow } from '../../store/withdrawals.ts';
 import { coolingMsOf } from '../address-book.ts';
 import type { ServiceContext } from '../context.ts';
 import { totpAssociatedData } from '../identity/second-factor.ts';
@@ -83,15 +85,22 @@ export type CheckOutcome =
  * finding already recorded is reported again (alerts and halts deduplicate), so a row planted in the findings
  * table does not silence one.
  */
-export async function checkWithdrawal(monitor: MonitorContext, id: string): Promise<CheckOutcome> {
+export async function checkWithdrawal(
+  monitor: MonitorContext,
+  id: string,
+  options: { feedSeq?: number } = {},
+): Promise<CheckOutcome> {
   const { services } = monitor;
   return inTransaction(services.database, async (tx) => {
-    const withdrawal = await findWithdrawal(tx, id);
+    // Its feed entries leave with the check's own commit, and only then (a check that throws leaves them).
+    if (options.feedSeq !== undefined) await deleteFeedEntriesBehind(tx, id, options.feedSeq);
+    const read = await readCheckRows(tx, id);
+    const withdrawal = read.withdrawal;
     if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation')
       return { kind: 'skipped' as const };
     const now = services.clock.now().toISOString();
     const findings: Finding[] = [];
-    const rows = await findVerdicts(tx, id);
+    const rows = read.verdicts;
     const genuine = (row: VerdictRow | undefined) => {
       if (row === undefined) return undefined;
       if (isOwnVerdict(monitor, row, id)) return row;
@@ -119,18 +128,30 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
     }
     let judgedNow = false;
     if (rejection === undefined && approval === undefined) {
-      const facts = await recheckFacts(monitor, tx, withdrawal);
+      const facts = await recheckFacts(monitor, tx, withdrawal, read);
       const recheck = await recheckProof(facts);
+      let proofUse: { token: string; withdrawal_id: string; at: string } | undefined;
       if (!recheck.ok) findings.push({ check: recheck.check, detail: recheck.detail });
       else {
-        const first = await claimProofToken(tx, recheck.token, id, now);
-        if (first !== id)
+        const first = await proofTokenUser(tx, recheck.token);
+        if (first === undefined) proofUse = { token: recheck.token, withdrawal_id: id, at: now };
+        else if (first !== id)
           findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
       }
       const proofHash = recheck.ok ? recheck.proofHash : (facts.proof?.proof_hash ?? '');
-      if (findings.length === 0)
-        await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
-      else await reject(proofHash);
+      // No verdict row of either kind was there (forged ones included): the verdict goes in without a second look.
+      const clean = findings.length === 0 && rows.approve === undefined && rows.reject === undefined;
+      if (clean)
+        await writeCheckOutcome(tx, {
+          verdict: verdictRow(monitor, withdrawal, 'approve', proofHash, now),
+          ...(proofUse === undefined ? {} : { proofUse }),
+        });
+      else {
+        if (proofUse !== undefined) await claimProofToken(tx, proofUse.token, id, now);
+        if (findings.length === 0)
+          await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
+        else await reject(proofHash);
+      }
       judgedNow = true;
     }
     if (PAID_OR_PAYING.has(withdrawal.state)) {
@@ -161,10 +182,11 @@ async function recheckFacts(
   monitor: MonitorContext,
   tx: Tx,
   withdrawal: WithdrawalRow,
+  read: CheckRows,
 ): Promise<RecheckFacts> {
   const { services } = monitor;
-  const proof = withdrawal.proof_id === null ? undefined : await findProof(tx, withdrawal.proof_id);
-  const factorRow = proof === undefined ? undefined : await findFactorRow(tx, proof.factor_id);
+  const proof = read.proof;
+  const factorRow = read.factor;
   let factor: RecheckFactor | undefined;
   if (factorRow !== undefined) {
     let totpSecret: string | undefined;
@@ -181,19 +203,15 @@ async function recheckFacts(
       ...factorRow,
       totpSecret,
       bindingValid: bindingValid(services.totpKey, factorRow, totpSecret),
-      removals: await factorRemovals(tx, factorRow.id),
+      removals: read.removals,
     };
   }
   const step = stepOf(proof?.evidence);
-  const owner = factorRow === undefined ? undefined : `customer:${factorRow.principal_id}`;
   return {
     withdrawal,
     proof,
     factor,
-    enrolledKeySha256:
-      owner === undefined || factorRow === undefined
-        ? undefined
-        : await enrolledKeyFingerprint(tx, owner, factorRow.id),
+    enrolledKeySha256: read.enrolledKeySha256,
     totpClaim:
       step === undefined || proof?.method !== 'totp'
         ? undefined

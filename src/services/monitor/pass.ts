@@ -1,4 +1,4 @@
-import { deleteFeedEntries, feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
+import { feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
 import { checkPriceStaleness, checkWithdrawnVolume } from './asset-checks.ts';
 import { checkChainPayments } from './chain-payments.ts';
 import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
@@ -70,9 +70,9 @@ export async function monitorPass(
   const database = monitor.services.database;
   const entries = await feedEntries(database, FEED_BATCH);
   const counts = { checked: 0, approved: 0, refused: 0, failed: 0 };
-  const check = async (id: string): Promise<CheckOutcome | undefined> => {
+  const check = async (id: string, feedSeq?: number): Promise<CheckOutcome | undefined> => {
     try {
-      const outcome = await checkWithdrawal(monitor, id);
+      const outcome = await checkWithdrawal(monitor, id, feedSeq === undefined ? {} : { feedSeq });
       counts.checked += 1;
       if (outcome.kind === 'approved') counts.approved += 1;
       if (outcome.kind === 'refused') counts.refused += 1;
@@ -83,10 +83,8 @@ export async function monitorPass(
       return undefined;
     }
   };
-  await eachAtOnce(entries, async (entry) => {
-    if ((await check(entry.withdrawal_id)) !== undefined)
-      await deleteFeedEntries(database, entry.withdrawal_id, entry.seq);
-  });
+  // Each check deletes its entries in its own transaction: they leave once it committed, and only then.
+  await eachAtOnce(entries, (entry) => check(entry.withdrawal_id, entry.seq));
   // After the withdrawals: a payment the releaser made in this instant is matched with its verdict in place.
   const chainPayments = await checkChainPayments(monitor);
   const ledger = await checkLedgerFeed(monitor);
@@ -94,7 +92,7 @@ export async function monitorPass(
   let volumeTripped: string[] = [];
   let stalePrices: string[] = [];
   if (options.sweep === true) {
-    await eachAtOnce(await uncheckedWithdrawals(database, SWEEP_BATCH), check);
+    await eachAtOnce(await uncheckedWithdrawals(database, SWEEP_BATCH), (id) => check(id));
     auditChain = await checkAuditChain(monitor);
     volumeTripped = await checkWithdrawnVolume(monitor);
     stalePrices = await checkPriceStaleness(monitor);
