@@ -34,16 +34,10 @@ export async function feedEntries(on: Queryable, limit: number): Promise<FeedEnt
   return rows.map((row) => ({ withdrawal_id: row.withdrawal_id, seq: Number(row.last) }));
 }
 
-/** Removes `withdrawalId`'s entries up to `seq`: those its check has seen (a later change stays queued). */
-export async function deleteFeedEntries(on: Queryable, withdrawalId: string, seq: number): Promise<void> {
-  await queryable(on)
-    .deleteFrom('monitor_feed')
-    .where('withdrawal_id', '=', withdrawalId)
-    .where('seq', '<=', seq)
-    .execute();
-}
-
-/** The same, sent without waiting inside the check's transaction: the entries leave with its COMMIT. */
+/**
+ * Removes `withdrawalId`'s entries up to `seq` (those its check has seen; a later change stays queued), sent without
+ * waiting inside the check's transaction: they leave with its COMMIT, and only then.
+ */
 export async function deleteFeedEntriesBehind(tx: Tx, withdrawalId: string, seq: number): Promise<void> {
   await writeBehind(tx, deleteFeed.statement(tx, withdrawalId, String(seq)));
 }
@@ -62,22 +56,6 @@ export async function feedBacklog(on: Queryable): Promise<{ count: number; oldes
     .select((eb) => [eb.fn.countAll<string | number>().as('n'), eb.fn.min('at').as('oldest')])
     .executeTakeFirstOrThrow();
   return { count: Number(row.n), oldestAt: (row.oldest as string | null) ?? null };
-}
-
-export async function findFactorRow(tx: Tx, id: string) {
-  return tx.selectFrom('mfa_factors').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-/** When the factor's status became removed, each time (factor_removals, filled by trigger; migration 0035). */
-export async function factorRemovals(tx: Tx, factorId: string): Promise<string[]> {
-  const rows = await tx
-    .selectFrom('factor_removals')
-    .select('removed_at')
-    .where('factor_id', '=', factorId)
-    .orderBy('removed_at')
-    .limit(100)
-    .execute();
-  return rows.map((row) => row.removed_at);
 }
 
 export async function findTotpClaim(
@@ -100,37 +78,6 @@ const ENROLMENT_ACTIONS = [
 ] as const;
 /** An account's enrolments read per lookup; at the bound the key counts as not found (the monitor refuses). */
 export const ENROLMENT_READ_CAP = 1000;
-
-/**
- * The key fingerprint the audit log recorded when `factorId` was enrolled, whether the entry is sealed into the
- * chain yet or still in the journal; undefined when there is none (or more enrolments than the read takes).
- */
-export async function enrolledKeyFingerprint(
-  tx: Tx,
-  subject: string,
-  factorId: string,
-): Promise<string | undefined> {
-  const entries = await tx
-    .selectFrom('audit_log')
-    .select('data')
-    .where('subject', '=', subject)
-    .where('action', 'in', ENROLMENT_ACTIONS)
-    .unionAll(
-      tx
-        .selectFrom('audit_journal')
-        .select('data')
-        .where('subject', '=', subject)
-        .where('action', 'in', ENROLMENT_ACTIONS),
-    )
-    .limit(ENROLMENT_READ_CAP + 1)
-    .execute();
-  if (entries.length > ENROLMENT_READ_CAP) return undefined;
-  for (const entry of entries) {
-    const found = fingerprintIn(entry.data, factorId);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
 
 function fingerprintIn(data: string, factorId: string): string | undefined {
   let parsed: unknown;
@@ -282,33 +229,26 @@ const selectProof = compiledOnce(1, (tx: Tx, _engine, id: string) =>
     .selectAll('p')
     .where('w.id', '=', id),
 );
-const selectFactor = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx
-    .selectFrom('mfa_factors as f')
-    .innerJoin('withdrawal_proofs as p', 'p.factor_id', 'f.id')
-    .innerJoin('withdrawals as w', 'w.proof_id', 'p.id')
-    .selectAll('f')
-    .where('w.id', '=', id),
-);
+/** From the withdrawal `id` through its own proof_id to the proving factor, in SQL. */
+function viaProof(tx: Tx, id: string) {
+  return tx
+    .selectFrom('withdrawals as w')
+    .innerJoin('withdrawal_proofs as p', 'p.id', 'w.proof_id')
+    .innerJoin('mfa_factors as f', 'f.id', 'p.factor_id')
+    .where('w.id', '=', id);
+}
+const selectFactor = compiledOnce(1, (tx: Tx, _engine, id: string) => viaProof(tx, id).selectAll('f'));
 const selectRemovals = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx
-    .selectFrom('factor_removals as r')
-    .innerJoin('withdrawal_proofs as p', 'p.factor_id', 'r.factor_id')
-    .innerJoin('withdrawals as w', 'w.proof_id', 'p.id')
+  viaProof(tx, id)
+    .innerJoin('factor_removals as r', 'r.factor_id', 'f.id')
     .select('r.removed_at')
-    .where('w.id', '=', id)
     .orderBy('r.removed_at')
     .limit(100),
 );
 /** The enrolment entries of the account that owns the withdrawal's proving factor (sealed, or in the journal). */
 const selectEnrolments = compiledOnce(2, (tx: Tx, _engine, id: string, again: string) => {
   const owner = (w: string) =>
-    tx
-      .selectFrom('mfa_factors as f')
-      .innerJoin('withdrawal_proofs as p', 'p.factor_id', 'f.id')
-      .innerJoin('withdrawals as w', 'w.proof_id', 'p.id')
-      .select(sql<string>`'customer:' || f.principal_id`.as('subject'))
-      .where('w.id', '=', w);
+    viaProof(tx, w).select(sql<string>`'customer:' || f.principal_id`.as('subject'));
   return tx
     .selectFrom('audit_log')
     .select('data')
