@@ -87,6 +87,15 @@ export async function composeMonitor(config: Config, context: ServiceContext): P
     signingKey,
     releasePublicKey: createPublicKey(context.releaseKey),
     haltScope: config.monitor.haltScope,
+    volumeBreaker: {
+      window_ms: config.monitor.volumeBreaker.windowMs,
+      baselineWindows: config.monitor.volumeBreaker.baselineWindows,
+      multiple: config.monitor.volumeBreaker.multiple,
+      floorUsd: parseUsd(config.monitor.volumeBreaker.floorUsd, {
+        field: 'MONITOR_VOLUME_FLOOR_USD',
+        allowZero: true,
+      }),
+    },
   };
 }
 

@@ -71,6 +71,17 @@ export interface Config {
   readonly monitor: MonitorConfig & {
     /** MONITOR_HALT_SCOPE: what a critical finding halts at once. */
     readonly haltScope: 'global' | 'asset' | 'account';
+    /**
+     * MONITOR_VOLUME_*: the withdrawn-volume circuit breaker. An asset whose volume released in the last window
+     * exceeds `multiple` times the mean of the `baselineWindows` windows before, and is worth more than
+     * `floorUsd` (exact USD, a decimal string), is halted.
+     */
+    readonly volumeBreaker: {
+      readonly windowMs: number;
+      readonly baselineWindows: number;
+      readonly multiple: number;
+      readonly floorUsd: string;
+    };
   };
   readonly cancelWindowMs: number;
   readonly firstUseCancelWindowMs: number;
@@ -192,6 +203,22 @@ function variables(raw: Readonly<Record<string, string>>) {
     )({
       default: 30,
       desc: 'a due withdrawal without a verdict for longer raises an alert',
+    }),
+    MONITOR_VOLUME_WINDOW_SECONDS: wholeNumber(
+      60,
+      604_800,
+    )({ default: 3600, desc: 'the circuit breaker weighs the volume released in this last window' }),
+    MONITOR_VOLUME_BASELINE_WINDOWS: wholeNumber(
+      1,
+      720,
+    )({ default: 24, desc: 'against the mean of this many windows before it' }),
+    MONITOR_VOLUME_MULTIPLE: wholeNumber(
+      1,
+      1000,
+    )({ default: 5, desc: 'the window may reach this many times the baseline before the asset is halted' }),
+    MONITOR_VOLUME_FLOOR_USD: usdText({
+      default: '100000.00',
+      desc: 'a window worth no more than this USD value never trips the breaker',
     }),
     CANCEL_WINDOW_SECONDS: wholeNumber(
       1,
@@ -327,6 +354,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     monitor: {
       ...monitorOf(e.MONITOR, e.MONITOR_SIGNING_KEY, e.MONITOR_PUBLIC_KEY, e.MONITOR_MAX_LAG_SECONDS),
       haltScope: e.MONITOR_HALT_SCOPE,
+      volumeBreaker: {
+        windowMs: e.MONITOR_VOLUME_WINDOW_SECONDS * 1000,
+        baselineWindows: e.MONITOR_VOLUME_BASELINE_WINDOWS,
+        multiple: e.MONITOR_VOLUME_MULTIPLE,
+        floorUsd: e.MONITOR_VOLUME_FLOOR_USD,
+      },
     },
     cancelWindowMs: e.CANCEL_WINDOW_SECONDS * 1000,
     firstUseCancelWindowMs: e.FIRST_USE_CANCEL_WINDOW_SECONDS * 1000,

@@ -126,6 +126,30 @@ function installDomainGauges(registry: Registry, context: ServiceContext): void 
     [],
     (g, d) => g.set(d.monitor.lagSeconds),
   );
+  gauge(
+    'drawbridge_monitor_system_feed_backlog',
+    'Ledger changes (feed=ledger) and chain payments (feed=chain) the monitor has not accounted for yet',
+    ['feed'],
+    (g, d) => {
+      for (const f of d.monitor.systemFeeds) g.set({ feed: f.feed }, f.count);
+    },
+  );
+  gauge(
+    'drawbridge_monitor_system_feed_lag_seconds',
+    'Age of the oldest ledger change (feed=ledger) or chain payment (feed=chain) the monitor has not accounted for',
+    ['feed'],
+    (g, d) => {
+      for (const f of d.monitor.systemFeeds) g.set({ feed: f.feed }, f.lagSeconds);
+    },
+  );
+  gauge(
+    'drawbridge_price_age_seconds',
+    "Age of each asset's newest price; past the staleness limit (24 h) its withdrawals are held",
+    ['asset'],
+    (g, d) => {
+      for (const p of d.priceAges) g.set({ asset: p.asset }, p.ageSeconds);
+    },
+  );
   new Counter({
     name: 'drawbridge_monitor_findings_total',
     help: 'Critical findings of the independent monitor, by check',

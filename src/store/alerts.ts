@@ -34,6 +34,11 @@ export async function findAlert(on: Queryable, id: string): Promise<AlertRow | u
   return queryable(on).selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Replaces an alert's details (a grouped alert's sample of subjects grows while it is unresolved). */
+export async function setAlertDetails(tx: Tx, id: string, details: string): Promise<void> {
+  await tx.updateTable('alerts').set({ details }).where('id', '=', id).execute();
+}
+
 /** Reads an alert to change it: on PostgreSQL the row stays locked until the transaction ends. */
 export async function lockAlert(database: Database, tx: Tx, id: string): Promise<AlertRow | undefined> {
   const query = tx.selectFrom('alerts').selectAll().where('id', '=', id);

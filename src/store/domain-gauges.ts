@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { alertCounts } from './alerts.ts';
 import type { Database } from './database.ts';
+import { newestPriceTimes, systemFeedBacklogs } from './monitor-feeds.ts';
 
 export interface DomainGauges {
   /** Withdrawals in each state that is not final, and the age in seconds of the oldest in it. */
@@ -21,7 +22,11 @@ export interface DomainGauges {
     readonly backlog: number;
     readonly lagSeconds: number;
     readonly findings: readonly { check: string; count: number }[];
+    /** The ledger and chain feeds (migration 0041): entries not yet accounted for, and the oldest one's age. */
+    readonly systemFeeds: readonly { feed: 'ledger' | 'chain'; count: number; lagSeconds: number }[];
   };
+  /** The newest price point's age per asset: past the staleness limit, that asset's withdrawals are held. */
+  readonly priceAges: readonly { asset: string; ageSeconds: number }[];
 }
 
 const OPEN_STATES = [
@@ -78,13 +83,24 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .select(['check_name', sql<string | number>`count(*)`.as('n')])
     .groupBy('check_name')
     .execute();
+  const systemFeeds = await systemFeedBacklogs(database);
+  const prices = await newestPriceTimes(database);
   const wall = Date.now();
+  const wallAge = (oldest: string | null) =>
+    oldest === null ? 0 : Math.max(0, (wall - Date.parse(oldest)) / 1000);
   return {
     monitor: {
       backlog: Number(feed.n),
-      lagSeconds: feed.oldest === null ? 0 : Math.max(0, (wall - Date.parse(feed.oldest)) / 1000),
+      lagSeconds: wallAge(feed.oldest),
       findings: findings.map((row) => ({ check: row.check_name, count: Number(row.n) })),
+      systemFeeds: (['ledger', 'chain'] as const).map((name) => ({
+        feed: name,
+        count: systemFeeds[name].count,
+        lagSeconds: wallAge(systemFeeds[name].oldestAt),
+      })),
     },
+    // Prices are stamped by the injected clock (their source's time), so their age is measured on it.
+    priceAges: [...prices].map(([asset, at]) => ({ asset, ageSeconds: age(at) })),
     openAlerts: alerts.unresolved,
     alertsRaised: alerts.raised,
     withdrawals: withdrawals.map((row) => ({

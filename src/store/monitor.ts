@@ -1,6 +1,10 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
+import { compiledOnce } from './compiled-query.ts';
+import type { MfaFactorsTable } from './schema-identity.ts';
 import type { MonitorVerdictsTable, TotpClaimsTable } from './schema-monitor.ts';
-import { type Queryable, queryable, type Tx } from './transaction.ts';
+import type { WithdrawalProofsTable } from './schema-withdrawals.ts';
+import { type Queryable, queryable, type Tx, together, writeBehind } from './transaction.ts';
+import type { WithdrawalRow } from './withdrawals.ts';
 
 /**
  * The independent monitor's reads and writes (src/services/monitor). It reads the approval path's tables as raw
@@ -30,14 +34,20 @@ export async function feedEntries(on: Queryable, limit: number): Promise<FeedEnt
   return rows.map((row) => ({ withdrawal_id: row.withdrawal_id, seq: Number(row.last) }));
 }
 
-/** Removes `withdrawalId`'s entries up to `seq`: those its check has seen (a later change stays queued). */
-export async function deleteFeedEntries(on: Queryable, withdrawalId: string, seq: number): Promise<void> {
-  await queryable(on)
+/**
+ * Removes `withdrawalId`'s entries up to `seq` (those its check has seen; a later change stays queued), sent without
+ * waiting inside the check's transaction: they leave with its COMMIT, and only then.
+ */
+export async function deleteFeedEntriesBehind(tx: Tx, withdrawalId: string, seq: number): Promise<void> {
+  await writeBehind(tx, deleteFeed.statement(tx, withdrawalId, String(seq)));
+}
+
+const deleteFeed = compiledOnce(2, (tx: Tx, _engine, withdrawalId: string, seq: string) =>
+  tx
     .deleteFrom('monitor_feed')
     .where('withdrawal_id', '=', withdrawalId)
-    .where('seq', '<=', seq)
-    .execute();
-}
+    .where('seq', '<=', seq as unknown as number),
+);
 
 /** How many entries wait, and the oldest one's time (the monitor's lag). */
 export async function feedBacklog(on: Queryable): Promise<{ count: number; oldestAt: string | null }> {
@@ -46,22 +56,6 @@ export async function feedBacklog(on: Queryable): Promise<{ count: number; oldes
     .select((eb) => [eb.fn.countAll<string | number>().as('n'), eb.fn.min('at').as('oldest')])
     .executeTakeFirstOrThrow();
   return { count: Number(row.n), oldestAt: (row.oldest as string | null) ?? null };
-}
-
-export async function findFactorRow(tx: Tx, id: string) {
-  return tx.selectFrom('mfa_factors').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-/** When the factor's status became removed, each time (factor_removals, filled by trigger; migration 0035). */
-export async function factorRemovals(tx: Tx, factorId: string): Promise<string[]> {
-  const rows = await tx
-    .selectFrom('factor_removals')
-    .select('removed_at')
-    .where('factor_id', '=', factorId)
-    .orderBy('removed_at')
-    .limit(100)
-    .execute();
-  return rows.map((row) => row.removed_at);
 }
 
 export async function findTotpClaim(
@@ -84,37 +78,6 @@ const ENROLMENT_ACTIONS = [
 ] as const;
 /** An account's enrolments read per lookup; at the bound the key counts as not found (the monitor refuses). */
 export const ENROLMENT_READ_CAP = 1000;
-
-/**
- * The key fingerprint the audit log recorded when `factorId` was enrolled, whether the entry is sealed into the
- * chain yet or still in the journal; undefined when there is none (or more enrolments than the read takes).
- */
-export async function enrolledKeyFingerprint(
-  tx: Tx,
-  subject: string,
-  factorId: string,
-): Promise<string | undefined> {
-  const entries = await tx
-    .selectFrom('audit_log')
-    .select('data')
-    .where('subject', '=', subject)
-    .where('action', 'in', ENROLMENT_ACTIONS)
-    .unionAll(
-      tx
-        .selectFrom('audit_journal')
-        .select('data')
-        .where('subject', '=', subject)
-        .where('action', 'in', ENROLMENT_ACTIONS),
-    )
-    .limit(ENROLMENT_READ_CAP + 1)
-    .execute();
-  if (entries.length > ENROLMENT_READ_CAP) return undefined;
-  for (const entry of entries) {
-    const found = fingerprintIn(entry.data, factorId);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
 
 function fingerprintIn(data: string, factorId: string): string | undefined {
   let parsed: unknown;
@@ -252,3 +215,128 @@ export async function uncheckedWithdrawals(on: Queryable, limit: number): Promis
     .execute();
   return rows.map((row) => row.id);
 }
+
+const selectWithdrawal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  tx.selectFrom('withdrawals').selectAll().where('id', '=', id),
+);
+const selectVerdicts = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  tx.selectFrom('monitor_verdicts').selectAll().where('withdrawal_id', '=', id),
+);
+const selectProof = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  tx
+    .selectFrom('withdrawal_proofs as p')
+    .innerJoin('withdrawals as w', 'w.proof_id', 'p.id')
+    .selectAll('p')
+    .where('w.id', '=', id),
+);
+/** From the withdrawal `id` through its own proof_id to the proving factor, in SQL. */
+function viaProof(tx: Tx, id: string) {
+  return tx
+    .selectFrom('withdrawals as w')
+    .innerJoin('withdrawal_proofs as p', 'p.id', 'w.proof_id')
+    .innerJoin('mfa_factors as f', 'f.id', 'p.factor_id')
+    .where('w.id', '=', id);
+}
+const selectFactor = compiledOnce(1, (tx: Tx, _engine, id: string) => viaProof(tx, id).selectAll('f'));
+const selectRemovals = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+  viaProof(tx, id)
+    .innerJoin('factor_removals as r', 'r.factor_id', 'f.id')
+    .select('r.removed_at')
+    .orderBy('r.removed_at')
+    .limit(100),
+);
+/** The enrolment entries of the account that owns the withdrawal's proving factor (sealed, or in the journal). */
+const selectEnrolments = compiledOnce(2, (tx: Tx, _engine, id: string, again: string) => {
+  const owner = (w: string) =>
+    viaProof(tx, w).select(sql<string>`'customer:' || f.principal_id`.as('subject'));
+  return tx
+    .selectFrom('audit_log')
+    .select('data')
+    .where('subject', '=', owner(id))
+    .where('action', 'in', ENROLMENT_ACTIONS)
+    .unionAll(
+      tx
+        .selectFrom('audit_journal')
+        .select('data')
+        .where('subject', '=', owner(again))
+        .where('action', 'in', ENROLMENT_ACTIONS),
+    )
+    .limit(ENROLMENT_READ_CAP + 1);
+});
+
+/** What one check of a withdrawal reads before it judges, read in one round trip. */
+export interface CheckRows {
+  readonly withdrawal: WithdrawalRow | undefined;
+  readonly verdicts: VerdictRows;
+  readonly proof: ProofRow | undefined;
+  readonly factor: FactorRow | undefined;
+  /** When the proving factor's status became removed, each time (at most 100). */
+  readonly removals: string[];
+  /** The key fingerprint the proving factor's enrolment recorded; undefined when none, or past the read cap. */
+  readonly enrolledKeySha256: string | undefined;
+}
+
+export type ProofRow = Selectable<WithdrawalProofsTable>;
+export type FactorRow = Selectable<MfaFactorsTable>;
+
+/**
+ * A withdrawal, its verdicts, its proof, the proving factor, the factor's removals and its enrolment's fingerprint,
+ * as six statements in one round trip (together), each compiled once: the proof and the factor are reached through
+ * the withdrawal's own proof_id in SQL, so none of them waits for another's answer.
+ */
+export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
+  const [withdrawal, verdicts, proof, factor, removals, enrolments] = await together(
+    tx,
+    selectWithdrawal.statement(tx, id),
+    selectVerdicts.statement(tx, id),
+    selectProof.statement(tx, id),
+    selectFactor.statement(tx, id),
+    selectRemovals.statement(tx, id),
+    selectEnrolments.statement(tx, id, id),
+  );
+  const factorRow = factor.rows[0];
+  const entries = enrolments.rows;
+  let enrolledKeySha256: string | undefined;
+  if (factorRow !== undefined && entries.length <= ENROLMENT_READ_CAP)
+    for (const entry of entries) {
+      enrolledKeySha256 = fingerprintIn(entry.data, factorRow.id);
+      if (enrolledKeySha256 !== undefined) break;
+    }
+  return {
+    withdrawal: withdrawal.rows[0],
+    verdicts: {
+      approve: verdicts.rows.find((row) => row.verdict === 'approve'),
+      reject: verdicts.rows.find((row) => row.verdict === 'reject'),
+    },
+    proof: proof.rows[0],
+    factor: factorRow,
+    removals: removals.rows.map((row) => row.removed_at),
+    enrolledKeySha256,
+  };
+}
+
+/**
+ * The writes that end a check whose reads showed no verdict of this kind: sent without waiting (writeBehind), so
+ * they leave with the COMMIT. A verdict inserted meanwhile by another monitor fails the transaction at COMMIT (its
+ * key), and the check is retried on the next pass, which then reads it.
+ */
+export async function writeCheckOutcome(
+  tx: Tx,
+  outcome: { verdict: VerdictRow; proofUse?: { token: string; withdrawal_id: string; at: string } },
+): Promise<void> {
+  await writeBehind(
+    tx,
+    ...(outcome.proofUse === undefined ? [] : [tx.insertInto('monitor_proof_uses').values(outcome.proofUse)]),
+    tx.insertInto('monitor_verdicts').values(outcome.verdict),
+  );
+}
+
+/** The first withdrawal a proof token proved, if any (read before claiming it: the table is append-only). */
+export async function proofTokenUser(tx: Tx, token: string): Promise<string | undefined> {
+  const row = await selectProofUse(tx, token);
+  return row.rows[0]?.withdrawal_id;
+}
+
+const selectProofUse = compiledOnce(1, (tx: Tx, _engine, token: string) =>
+  tx.selectFrom('monitor_proof_uses').select('withdrawal_id').where('token', '=', token),
+);

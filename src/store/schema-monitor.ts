@@ -21,6 +21,34 @@ export interface MonitorFeedTable {
   at: string;
 }
 
+/** Filled by trigger on ledger_transfers and ledger_accounts (migration 0041); the monitor deletes what it summed. */
+export interface MonitorLedgerFeedTable {
+  seq: Generated<string | number>;
+  entry: 'transfer' | 'account';
+  /** The transfer's id, or the account's. */
+  ref: string;
+  asset: string;
+  transfer_kind: 'posted' | 'pending' | 'post_pending' | 'void_pending' | null;
+  debit_account_id: string | null;
+  credit_account_id: string | null;
+  amount: string | null;
+  /** An account's posted debits, posted credits, pending debits, pending credits, comma-separated. */
+  old_totals: string | null;
+  new_totals: string | null;
+  at: string;
+}
+
+/** Filled by trigger on simulated_chain_txs (migration 0041): every payment the chain carried. */
+export interface MonitorChainFeedTable {
+  seq: Generated<string | number>;
+  txid: string;
+  withdrawal_id: string;
+  network: string;
+  destination: string;
+  amount: string;
+  at: string;
+}
+
 export interface MonitorVerdictsTable {
   withdrawal_id: string;
   verdict: 'approve' | 'reject';
@@ -55,6 +83,8 @@ export interface MonitorSchema {
   factor_removals: FactorRemovalsTable;
   totp_claims: TotpClaimsTable;
   monitor_feed: MonitorFeedTable;
+  monitor_ledger_feed: MonitorLedgerFeedTable;
+  monitor_chain_feed: MonitorChainFeedTable;
   monitor_verdicts: MonitorVerdictsTable;
   monitor_proof_uses: MonitorProofUsesTable;
   monitor_findings: MonitorFindingsTable;

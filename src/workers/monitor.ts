@@ -6,6 +6,8 @@ import { type PollLoop, startPollLoop } from './poll-loop.ts';
 export const MONITOR_POLL_MS = 100;
 /** The slow sweep of every withdrawal in flight without a verdict runs this often. */
 export const MONITOR_SWEEP_MS = 5_000;
+/** The full ledger recount (the incremental check runs every pass) runs at the first sweep and then this often. */
+export const MONITOR_RECOUNT_MS = 60 * 60_000;
 
 /**
  * The independent monitor as a loop: a pass over its feed every MONITOR_POLL_MS, woken at once on PostgreSQL by
@@ -21,6 +23,7 @@ export function startMonitor(
   },
 ): PollLoop {
   let lastSweep = 0;
+  let lastRecount = 0;
   const loop = startPollLoop({
     name: 'monitor',
     interval_ms: options.interval_ms ?? MONITOR_POLL_MS,
@@ -28,7 +31,13 @@ export function startMonitor(
     tick: async () => {
       const sweep = Date.now() - lastSweep >= MONITOR_SWEEP_MS;
       if (sweep) lastSweep = Date.now();
-      const report = await monitorPass(monitor, { sweep, onError: (error) => options.onError(error) });
+      const recount = sweep && Date.now() - lastRecount >= MONITOR_RECOUNT_MS;
+      if (recount) lastRecount = Date.now();
+      const report = await monitorPass(monitor, {
+        sweep,
+        recount,
+        onError: (error) => options.onError(error),
+      });
       options.onPass?.(report);
     },
   });

@@ -12,7 +12,10 @@ export function registerMonitor(program: Command): void {
   program
     .command('monitor')
     .description('run the independent monitor: re-verify every approved withdrawal and sign its verdict')
-    .option('--once', 'one pass (feed and sweep), print its report as JSON, and exit')
+    .option(
+      '--once',
+      'one pass (feeds, sweep and the full ledger recount), print its report as JSON, and exit',
+    )
     .action(async (options: { once?: boolean }) => {
       const { composeServices, composeMonitor } = await import('../../composition.ts');
       const { systemClock } = await import('../../core/clock.ts');
@@ -23,7 +26,7 @@ export function registerMonitor(program: Command): void {
       const monitor = await composeMonitor(config, context);
       if (options.once === true) {
         const { monitorPass } = await import('../../services/monitor/pass.ts');
-        const report = await monitorPass(monitor, { sweep: true });
+        const report = await monitorPass(monitor, { sweep: true, recount: true });
         process.stdout.write(`${JSON.stringify(report)}\n`);
         await database.close();
         return;

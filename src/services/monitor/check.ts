@@ -1,7 +1,7 @@
-import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createPublicKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { open } from '../../adapters/secret-box.ts';
 import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
-import { newId } from '../../core/ids.ts';
+import type { HaltScope } from '../../core/halts/halt-scope.ts';
 import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
 import {
@@ -11,28 +11,27 @@ import {
   type VerdictStatement,
   verdictRefusal,
 } from '../../core/monitor/verdict.ts';
+import type { VolumeBreakerPolicy } from '../../core/monitor/volume-breaker.ts';
 import { releaseAttestationRefusal } from '../../core/withdrawals/attestation.ts';
-import { activeHaltOfScope } from '../../store/halts.ts';
 import {
   addVerdict,
+  type CheckRows,
   claimProofToken,
-  enrolledKeyFingerprint,
-  factorRemovals,
-  findFactorRow,
+  deleteFeedEntriesBehind,
   findTotpClaim,
   findVerdicts,
-  recordFinding,
+  proofTokenUser,
+  readCheckRows,
   type VerdictRow,
+  writeCheckOutcome,
 } from '../../store/monitor.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
-import { findProof, findWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
+import type { WithdrawalRow } from '../../store/withdrawals.ts';
 import { coolingMsOf } from '../address-book.ts';
-import { raiseAlert } from '../alerts.ts';
-import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
-import { placeHalt } from '../halts.ts';
 import { totpAssociatedData } from '../identity/second-factor.ts';
+import { reportCriticalFinding } from './report.ts';
 
 /**
  * What the independent monitor runs with. It shares the database and the clock, opens TOTP secrets with the
@@ -46,6 +45,8 @@ export interface MonitorContext {
   readonly releasePublicKey: KeyObject;
   /** What a critical finding halts at once: every withdrawal, the asset's, or the account's (MONITOR_HALT_SCOPE). */
   readonly haltScope: MonitorHaltScope;
+  /** The withdrawn-volume circuit breaker (MONITOR_VOLUME_*); DEFAULT_VOLUME_BREAKER when not given. */
+  readonly volumeBreaker?: VolumeBreakerPolicy;
 }
 
 export const MONITOR_ACTOR = 'system:monitor';
@@ -84,15 +85,22 @@ export type CheckOutcome =
  * finding already recorded is reported again (alerts and halts deduplicate), so a row planted in the findings
  * table does not silence one.
  */
-export async function checkWithdrawal(monitor: MonitorContext, id: string): Promise<CheckOutcome> {
+export async function checkWithdrawal(
+  monitor: MonitorContext,
+  id: string,
+  options: { feedSeq?: number } = {},
+): Promise<CheckOutcome> {
   const { services } = monitor;
   return inTransaction(services.database, async (tx) => {
-    const withdrawal = await findWithdrawal(tx, id);
+    // Its feed entries leave with the check's own commit, and only then (a check that throws leaves them).
+    if (options.feedSeq !== undefined) await deleteFeedEntriesBehind(tx, id, options.feedSeq);
+    const read = await readCheckRows(tx, id);
+    const withdrawal = read.withdrawal;
     if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation')
       return { kind: 'skipped' as const };
     const now = services.clock.now().toISOString();
     const findings: Finding[] = [];
-    const rows = await findVerdicts(tx, id);
+    const rows = read.verdicts;
     const genuine = (row: VerdictRow | undefined) => {
       if (row === undefined) return undefined;
       if (isOwnVerdict(monitor, row, id)) return row;
@@ -115,23 +123,35 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
     };
     if (ENDED.has(withdrawal.state)) {
       await reject(proofHashOf(approval));
-      for (const finding of findings) await report(monitor, tx, withdrawal, finding, now);
+      for (const finding of findings) await report(monitor, tx, withdrawal, finding);
       return findings.length === 0 ? { kind: 'ended' as const } : { kind: 'refused' as const, findings };
     }
     let judgedNow = false;
     if (rejection === undefined && approval === undefined) {
-      const facts = await recheckFacts(monitor, tx, withdrawal);
+      const facts = await recheckFacts(monitor, tx, withdrawal, read);
       const recheck = await recheckProof(facts);
+      let proofUse: { token: string; withdrawal_id: string; at: string } | undefined;
       if (!recheck.ok) findings.push({ check: recheck.check, detail: recheck.detail });
       else {
-        const first = await claimProofToken(tx, recheck.token, id, now);
-        if (first !== id)
+        const first = await proofTokenUser(tx, recheck.token);
+        if (first === undefined) proofUse = { token: recheck.token, withdrawal_id: id, at: now };
+        else if (first !== id)
           findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
       }
       const proofHash = recheck.ok ? recheck.proofHash : (facts.proof?.proof_hash ?? '');
-      if (findings.length === 0)
-        await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
-      else await reject(proofHash);
+      // No verdict row of either kind was there (forged ones included): the verdict goes in without a second look.
+      const clean = findings.length === 0 && rows.approve === undefined && rows.reject === undefined;
+      if (clean)
+        await writeCheckOutcome(tx, {
+          verdict: verdictRow(monitor, withdrawal, 'approve', proofHash, now),
+          ...(proofUse === undefined ? {} : { proofUse }),
+        });
+      else {
+        if (proofUse !== undefined) await claimProofToken(tx, proofUse.token, id, now);
+        if (findings.length === 0)
+          await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
+        else await reject(proofHash);
+      }
       judgedNow = true;
     }
     if (PAID_OR_PAYING.has(withdrawal.state)) {
@@ -153,7 +173,7 @@ export async function checkWithdrawal(monitor: MonitorContext, id: string): Prom
     if (findings.length === 0)
       return { kind: judgedNow ? ('approved' as const) : ('already_judged' as const) };
     await reject(proofHashOf(approval));
-    for (const finding of findings) await report(monitor, tx, withdrawal, finding, now);
+    for (const finding of findings) await report(monitor, tx, withdrawal, finding);
     return { kind: 'refused' as const, findings };
   });
 }
@@ -162,10 +182,11 @@ async function recheckFacts(
   monitor: MonitorContext,
   tx: Tx,
   withdrawal: WithdrawalRow,
+  read: CheckRows,
 ): Promise<RecheckFacts> {
   const { services } = monitor;
-  const proof = withdrawal.proof_id === null ? undefined : await findProof(tx, withdrawal.proof_id);
-  const factorRow = proof === undefined ? undefined : await findFactorRow(tx, proof.factor_id);
+  const proof = read.proof;
+  const factorRow = read.factor;
   let factor: RecheckFactor | undefined;
   if (factorRow !== undefined) {
     let totpSecret: string | undefined;
@@ -182,19 +203,15 @@ async function recheckFacts(
       ...factorRow,
       totpSecret,
       bindingValid: bindingValid(services.totpKey, factorRow, totpSecret),
-      removals: await factorRemovals(tx, factorRow.id),
+      removals: read.removals,
     };
   }
   const step = stepOf(proof?.evidence);
-  const owner = factorRow === undefined ? undefined : `customer:${factorRow.principal_id}`;
   return {
     withdrawal,
     proof,
     factor,
-    enrolledKeySha256:
-      owner === undefined || factorRow === undefined
-        ? undefined
-        : await enrolledKeyFingerprint(tx, owner, factorRow.id),
+    enrolledKeySha256: read.enrolledKeySha256,
     totpClaim:
       step === undefined || proof?.method !== 'totp'
         ? undefined
@@ -274,7 +291,8 @@ function verdictRow(
   };
 }
 
-function isOwnVerdict(monitor: MonitorContext, row: VerdictRow, withdrawalId: string): boolean {
+/** Whether a verdict row is the monitor's own, for this withdrawal, signed by its key. */
+export function isOwnVerdict(monitor: MonitorContext, row: VerdictRow, withdrawalId: string): boolean {
   const signed = signedVerdictOf(row);
   const refusal = verdictRefusal(createPublicKey(monitor.signingKey), signed, {
     withdrawal_id: withdrawalId,
@@ -320,58 +338,55 @@ function attestationRefusal(monitor: MonitorContext, withdrawal: WithdrawalRow):
   return undefined;
 }
 
-/** A finding, once per withdrawal and check: recorded, audited as critical, alerted (paging) and halted on. */
+/**
+ * Signs a rejection of `withdrawal` unless it has one: whatever else happens to it, the releaser will not release
+ * it, nor custody pay it, on an earlier approval (the chain check's findings are about withdrawals not judged here).
+ */
+export async function rejectWithdrawal(
+  monitor: MonitorContext,
+  tx: Tx,
+  withdrawal: WithdrawalRow,
+): Promise<void> {
+  const rows = await findVerdicts(tx, withdrawal.id);
+  if (rows.reject !== undefined && isOwnVerdict(monitor, rows.reject, withdrawal.id)) return;
+  const approved =
+    rows.approve === undefined ? undefined : signedVerdictOf(rows.approve)?.statement.proof_hash;
+  await addVerdict(
+    tx,
+    verdictRow(monitor, withdrawal, 'reject', approved ?? '', monitor.services.clock.now().toISOString()),
+  );
+}
+
+/** What a critical finding about `withdrawal` halts, by MONITOR_HALT_SCOPE. */
+export function withdrawalHaltScope(monitor: MonitorContext, withdrawal: WithdrawalRow): HaltScope {
+  return monitor.haltScope === 'global'
+    ? { scope: 'global' }
+    : monitor.haltScope === 'asset'
+      ? { scope: 'asset', asset: withdrawal.asset, network: null }
+      : { scope: 'account', accountId: withdrawal.account_id };
+}
+
+/** A finding, once per withdrawal and check: recorded, audited as critical, halted on and alerted (grouped by check). */
 async function report(
   monitor: MonitorContext,
   tx: Tx,
   withdrawal: WithdrawalRow,
   finding: Finding,
-  at: string,
 ): Promise<void> {
-  const { services } = monitor;
-  await recordFinding(tx, {
-    id: newId(),
-    withdrawal_id: withdrawal.id,
-    check_name: finding.check,
-    severity: 'critical',
-    detail: finding.detail.slice(0, 500),
-    at,
-  });
-  await audit(tx, services, {
-    actor: MONITOR_ACTOR,
-    action: 'monitor.finding',
+  const scope = withdrawalHaltScope(monitor, withdrawal);
+  await reportCriticalFinding(tx, monitor.services, MONITOR_ACTOR, {
+    check: finding.check,
     subject: `withdrawal:${withdrawal.id}`,
-    data: { check: finding.check, detail: finding.detail, state: withdrawal.state, severity: 'critical' },
-  });
-  const scope =
-    monitor.haltScope === 'global'
-      ? ({ scope: 'global' } as const)
-      : monitor.haltScope === 'asset'
-        ? ({ scope: 'asset', asset: withdrawal.asset, network: null } as const)
-        : ({ scope: 'account', accountId: withdrawal.account_id } as const);
-  const halt =
-    (await activeHaltOfScope(tx, scope)) ??
-    (await placeHalt(tx, services, {
-      by: MONITOR_ACTOR,
-      scope,
-      reason: `monitor: ${finding.check} on withdrawal ${withdrawal.id}: ${finding.detail}`,
-    }));
-  await raiseAlert(tx, services, {
-    kind: `monitor.${finding.check}`,
-    severity: 'critical',
-    fingerprint:
-      withdrawal.id.length <= 128 ? withdrawal.id : createHash('sha256').update(withdrawal.id).digest('hex'),
-    title: `Monitor: ${finding.detail}`.slice(0, 200),
-    subject: `withdrawal:${withdrawal.id}`,
-    // Bounded: a row written with a huge field must not make the alert, and so the whole check, fail.
-    details: {
+    findingKey: withdrawal.id,
+    detail: finding.detail,
+    scope,
+    about: {
       withdrawal_id: withdrawal.id.slice(0, 200),
       account_id: withdrawal.account_id.slice(0, 200),
       asset: withdrawal.asset.slice(0, 32),
       amount: withdrawal.amount.slice(0, 64),
       state: withdrawal.state,
-      check: finding.check,
-      halt_id: halt.id,
     },
+    auditData: { state: withdrawal.state },
   });
 }

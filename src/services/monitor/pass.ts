@@ -1,6 +1,8 @@
-import { deleteFeedEntries, feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
+import { feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
+import { checkPriceStaleness, checkWithdrawnVolume } from './asset-checks.ts';
+import { checkChainPayments } from './chain-payments.ts';
 import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
-import { checkAuditChain } from './system-checks.ts';
+import { checkAuditChain, checkLedgerFeed, recountLedger } from './system-checks.ts';
 
 /** Withdrawals one pass takes from the feed; the rest wait for the next (entries leave only once checked). */
 export const FEED_BATCH = 200;
@@ -38,6 +40,16 @@ export interface MonitorPassReport {
   readonly lagMs: number;
   /** The audit chain from the last entry this process verified (sweeps only). */
   readonly auditChain: 'ok' | 'broken' | 'not_checked';
+  /** Ledger feed entries folded into the conservation checkpoint, and what did not add up. */
+  readonly ledgerEntries: number;
+  readonly ledgerDiscrepancies: number;
+  /** The full ledger recount (when asked for). */
+  readonly ledgerRecount: 'ok' | 'discrepancies' | 'not_checked';
+  /** Chain payments matched to their withdrawals. */
+  readonly chainPayments: number;
+  /** Assets whose withdrawn volume tripped the breaker, and assets whose price is stale (sweeps only). */
+  readonly volumeTripped: readonly string[];
+  readonly stalePrices: readonly string[];
 }
 
 /**
@@ -48,14 +60,19 @@ export interface MonitorPassReport {
  */
 export async function monitorPass(
   monitor: MonitorContext,
-  options: { sweep?: boolean; onError?: (error: unknown, withdrawalId: string) => void } = {},
+  options: {
+    sweep?: boolean;
+    /** Also the full ledger recount (the slow sweep's slowest part; the worker runs it hourly). */
+    recount?: boolean;
+    onError?: (error: unknown, withdrawalId: string) => void;
+  } = {},
 ): Promise<MonitorPassReport> {
   const database = monitor.services.database;
   const entries = await feedEntries(database, FEED_BATCH);
   const counts = { checked: 0, approved: 0, refused: 0, failed: 0 };
-  const check = async (id: string): Promise<CheckOutcome | undefined> => {
+  const check = async (id: string, feedSeq?: number): Promise<CheckOutcome | undefined> => {
     try {
-      const outcome = await checkWithdrawal(monitor, id);
+      const outcome = await checkWithdrawal(monitor, id, feedSeq === undefined ? {} : { feedSeq });
       counts.checked += 1;
       if (outcome.kind === 'approved') counts.approved += 1;
       if (outcome.kind === 'refused') counts.refused += 1;
@@ -66,21 +83,33 @@ export async function monitorPass(
       return undefined;
     }
   };
-  await eachAtOnce(entries, async (entry) => {
-    if ((await check(entry.withdrawal_id)) !== undefined)
-      await deleteFeedEntries(database, entry.withdrawal_id, entry.seq);
-  });
+  // Each check deletes its entries in its own transaction: they leave once it committed, and only then.
+  await eachAtOnce(entries, (entry) => check(entry.withdrawal_id, entry.seq));
+  // After the withdrawals: a payment the releaser made in this instant is matched with its verdict in place.
+  const chainPayments = await checkChainPayments(monitor);
+  const ledger = await checkLedgerFeed(monitor);
   let auditChain: 'ok' | 'broken' | 'not_checked' = 'not_checked';
+  let volumeTripped: string[] = [];
+  let stalePrices: string[] = [];
   if (options.sweep === true) {
-    await eachAtOnce(await uncheckedWithdrawals(database, SWEEP_BATCH), check);
+    await eachAtOnce(await uncheckedWithdrawals(database, SWEEP_BATCH), (id) => check(id));
     auditChain = await checkAuditChain(monitor);
+    volumeTripped = await checkWithdrawnVolume(monitor);
+    stalePrices = await checkPriceStaleness(monitor);
   }
+  const ledgerRecount = options.recount === true ? await recountLedger(monitor) : 'not_checked';
   const backlog = await feedBacklog(database);
   // The feed is stamped by the database's own clock (its trigger), so the lag is measured on the wall clock.
   const now = Date.now();
   return {
     ...counts,
     auditChain,
+    ledgerEntries: ledger.entries,
+    ledgerDiscrepancies: ledger.discrepancies,
+    ledgerRecount,
+    chainPayments,
+    volumeTripped,
+    stalePrices,
     backlog: backlog.count,
     lagMs: backlog.oldestAt === null ? 0 : Math.max(0, now - Date.parse(backlog.oldestAt)),
   };
