@@ -9,6 +9,36 @@ import { type Queryable, queryable } from '../transaction.ts';
 
 export type Principal = Readonly<PrincipalsTable>;
 
+/**
+ * Every column of `principals`, named: a hot read that names its columns is prepared once per PostgreSQL connection
+ * (database.ts), where `select *` is parsed every time.
+ */
+export const PRINCIPAL_COLUMNS = [
+  'id',
+  'kind',
+  'email',
+  'email_verified_at',
+  'password_hash',
+  'role',
+  'locked_at',
+  'locked_reason',
+  'session_epoch',
+  'mfa_epoch',
+  'withdrawals_locked_until',
+  'mfa_failures',
+  'mfa_lock_count',
+  'mfa_locked_until',
+  'last_totp_step',
+  'totp_last_step_session',
+  'totp_last_step_ip',
+  'created_at',
+] as const satisfies readonly (keyof PrincipalsTable)[];
+// A column added to the table and not to the list fails here.
+const everyPrincipalColumn: Exclude<keyof PrincipalsTable, (typeof PRINCIPAL_COLUMNS)[number]> extends never
+  ? true
+  : false = true;
+void everyPrincipalColumn;
+
 /** Whether any account, customer or operator, exists: an installation that has one is not seeded. */
 export async function anyPrincipalExists(on: Queryable): Promise<boolean> {
   const row = await queryable(on).selectFrom('principals').select('id').limit(1).executeTakeFirst();
@@ -44,10 +74,10 @@ export async function lockPrincipal(tx: Tx, id: string): Promise<Principal | und
 }
 
 const selectPrincipal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx.selectFrom('principals').selectAll().where('id', '=', id),
+  tx.selectFrom('principals').select(PRINCIPAL_COLUMNS).where('id', '=', id),
 );
 const lockPrincipalRow = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx.selectFrom('principals').selectAll().where('id', '=', id).forUpdate(),
+  tx.selectFrom('principals').select(PRINCIPAL_COLUMNS).where('id', '=', id).forUpdate(),
 );
 
 /** lockPrincipal's statement, for a caller that batches it (store/transaction.ts `together`). */
