@@ -2,7 +2,7 @@ import { COOLING_SETTING } from '../core/address-book/cooling.ts';
 import { assert } from '../core/errors.ts';
 import { ANTI_PHISHING_SETTING } from '../core/notifications/anti-phishing.ts';
 import { type AddressBookEntry, entryFromRow, entryQuery } from './address-book.ts';
-import { compiledOnce, engineOf } from './compiled-query.ts';
+import { compiledOnce } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import { currentOfRows, type FactorRow, factorsOfMethodQuery } from './identity/factors.ts';
 import { lockPrincipalQuery, PRINCIPAL_COLUMNS, type Principal } from './identity/principals.ts';
@@ -92,7 +92,6 @@ export async function readConfirmation(
 ): Promise<ConfirmationSubject> {
   const { withdrawalId: id, principalId, now } = request;
   const at = now.toISOString();
-  const postgres = engineOf(tx) === 'postgres';
   const windows = request.fanInWindows(ruleSetsLastRead(database) ?? []).map((windowSeconds) => ({
     windowSeconds,
     since: new Date(now.getTime() - windowSeconds * 1000).toISOString(),
@@ -223,12 +222,6 @@ interface WithdrawalAsked {
   readonly price_at: string | null;
   readonly price_source: string | null;
 }
-const NOTHING_ASKED: WithdrawalAsked = {
-  destination_used: null,
-  price_usd: null,
-  price_at: null,
-  price_source: null,
-};
 
 /** The hold's accounts as read (locked), or opened first when the customer has none in the asset yet (rare). */
 async function holdAccounts(
