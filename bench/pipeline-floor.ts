@@ -4,6 +4,7 @@ import { hashOpaqueToken, newOpaqueToken } from '../src/core/identity/opaque-tok
 import { newId } from '../src/core/ids.ts';
 import { withdrawalDigest } from '../src/core/withdrawals/digest.ts';
 import { ONE_TIME_TOKEN_COLUMNS } from '../src/store/identity/one-time-tokens.ts';
+import { PRINCIPAL_COLUMNS } from '../src/store/identity/principals.ts';
 import { OUTBOX_COLUMNS } from '../src/store/outbox.ts';
 import { EVENT_COLUMNS, PROOF_COLUMNS, WITHDRAWAL_COLUMNS } from '../src/store/withdrawals.ts';
 import { LEDGER_STATEMENTS } from './ledger-floor.ts';
@@ -37,12 +38,14 @@ const quoted = (columns: readonly string[], prefix = '') => columns.map((c) => `
 const insert = (table: string, columns: readonly string[], suffix = '') =>
   `insert into "${table}" (${quoted(columns)}) values (${columns.map(() => '?').join(', ')})${suffix}`;
 const MOVE_COLUMNS = [
+  'device_id',
   'first_use',
   'move_id',
   'proof_id',
   'reason',
   'release_after',
   'screening',
+  'session_id',
   'usd_price',
   'usd_price_at',
   'usd_price_source',
@@ -117,9 +120,19 @@ const REQUEST_SUBJECT = (() => {
 function statements(engine: 'sqlite' | 'postgres') {
   const forUpdate = engine === 'postgres' ? ' for update' : '';
   const price = (column: string, as: string) =>
-    `(select "p"."${column}" from "price_points" as "p" where "p"."asset" = "w"."asset" and "p"."at" <= ? order by "p"."at" desc limit ?) as "${as}"`;
-  const setting = (as: string) =>
-    `select * from (select "setting", "value", "effective_at" from "security_settings_history" where "principal_id" = ? and "setting" = ? and "effective_at" <= ? order by "effective_at" desc, "id" desc limit ?) as "${as}"`;
+    `(select "pp"."${column}" from "price_points" as "pp" where "pp"."asset" = "w"."asset" and "pp"."at" <= ? order by "pp"."at" desc limit ?) as "${as}"`;
+  const setting = (column: string, as: string) =>
+    `(select "h"."${column}" from "security_settings_history" as "h" where "h"."principal_id" = ? and "h"."setting" = ? and "h"."effective_at" <= ? order by "h"."effective_at" desc, "h"."id" desc limit ?) as "${as}"`;
+  // The withdrawal (locked) with the principal (locked), the entry, the settings, the session and device, the
+  // rule sets' revision, and whether the destination was paid before and its asset's price asked of it.
+  const confirmationRow = `select ${quoted(WITHDRAWAL_COLUMNS, '"w".')}, ${PRINCIPAL_COLUMNS.map((c) => `"p"."${c}" as "p_${c}"`).join(', ')}, ${ENTRY_COLUMNS.map((c) => `"e"."${c}" as "e_${c}"`).join(', ')}, "s"."id" as "sd_session_id", "s"."created_at" as "sd_session_created_at", "s"."device_id" as "sd_device_id", "d"."first_seen_at" as "sd_device_first_seen_at", "d"."integrity" as "sd_device_integrity", exists (select "u"."id" from "withdrawals" as "u" where "u"."destination_id" = "w"."destination_id" and "u"."id" <> "w"."id" and "u"."state" in (?, ?, ?, ?)) as "destination_used", ${price('usd_price', 'price_usd')}, ${price('at', 'price_at')}, ${price('source', 'price_source')}, ${setting('value', 'cooling_value')}, ${setting('effective_at', 'cooling_effective_at')}, ${setting('value', 'anti_phishing_value')}, ${setting('effective_at', 'anti_phishing_effective_at')}, (select revision || ':' || nonce as "r" from "rule_set_revision" where "id" = 1) as "rule_set_revision" from "withdrawals" as "w" inner join "principals" as "p" on "p"."id" = ? left join "address_book_entries" as "e" on "e"."id" = "w"."destination_id" and "e"."account_id" = ? left join "sessions" as "s" on "s"."id" = ? left join "devices" as "d" on "d"."id" = "s"."device_id" where "w"."id" = ?${engine === 'postgres' ? ' for update of "w", "p"' : ''}`;
+  const postgresOnly = {
+    // Fan-in over the built-in set's window: on PostgreSQL the destination's advisory lock first (key as core's).
+    fanInLock: `select pg_advisory_xact_lock(('x' || encode(substr(sha256(convert_to('drawbridge/fan-in/v1' || chr(10) || w.network || ':' || (case when w.network = 'ethereum' then lower(w.destination_address) else w.destination_address end), 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint)::text as "locked" from "withdrawals" as "w" where "w"."id" = ?`,
+    // PostgreSQL: the claim and its history row in one statement.
+    claimTotpStepWithHistory:
+      'with claimed as ( update principals set last_totp_step = ?::bigint, mfa_failures = 0, totp_last_step_session = ?::text, totp_last_step_ip = ?::text where id = ?::text and last_totp_step < ?::bigint returning id) insert into totp_claims (principal_id, step, purpose, factor_id, session_id, ip, claimed_at) select id, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text from claimed',
+  };
   return {
     sessionLookup: SESSION_LOOKUP,
     touchSession: 'update "sessions" set "last_seen_at" = ? where "id" = ?',
@@ -129,18 +142,38 @@ function statements(engine: 'sqlite' | 'postgres') {
     insertJournal: insert('audit_journal', ['id', 'at', 'actor', 'action', 'subject', 'data']),
     hitRateLimits:
       'insert into "rate_limits" ("bucket", "window_start", "hits") values (?, ?, ?), (?, ?, ?) on conflict ("bucket", "window_start") do update set "hits" = rate_limits.hits + 1 returning "bucket", "hits"',
-    // The withdrawal, locked, with whether its destination was paid before and its asset's price asked of it.
-    lockWithdrawal: `select ${quoted(WITHDRAWAL_COLUMNS, '"w".')}, exists (select "u"."id" from "withdrawals" as "u" where "u"."destination_id" = "w"."destination_id" and "u"."id" <> "w"."id" and "u"."state" in (?, ?, ?, ?)) as "destination_used", ${price('usd_price', 'price_usd')}, ${price('at', 'price_at')}, ${price('source', 'price_source')} from "withdrawals" as "w" where "w"."id" = ?${engine === 'postgres' ? ' for update of "w"' : ''}`,
-    lockPrincipal: `select * from "principals" where "id" = ?${forUpdate}`,
+    confirmationRow,
     factors: `select ${quoted(FACTOR_COLUMNS, '"f".')}, ${EPOCH_COLUMNS.map((c) => `"e"."${c}" as "epoch_${c}"`).join(', ')} from "mfa_factors" as "f" inner join "security_epochs" as "e" on "e"."id" = ? where "f"."principal_id" = ? and "f"."status" = ? and "f"."principal_epoch" = (select "mfa_epoch" from "principals" where "id" = ?) and ("f"."global_epoch" = "e"."mfa_epoch" or (select "kind" from "principals" where "id" = ?) = ?) and "f"."method" = ? order by "f"."created_at", "f"."id" limit ?`,
     // The customer's accounts in the withdrawal's asset, locked: the hold's two.
     holdAccounts: `select ${quoted(ACCOUNT_COLUMNS)} from "ledger_accounts" where "owner_id" = ? and "asset" = (select "asset" from "withdrawals" where "id" = ?) and "kind" in (?, ?) order by "id"${forUpdate}`,
-    entryOfWithdrawal: `select ${quoted(ENTRY_COLUMNS)} from "address_book_entries" where "account_id" = ? and "id" = (select "destination_id" from "withdrawals" where "id" = ?)`,
-    settingsNow: `${setting('cooling')} union all ${setting('anti_phishing')}`,
     confirmedSince:
       'select "asset", "amount", "created_at" from "withdrawals" where "account_id" = ? and "id" <> ? and "created_at" >= ? and "state" in (?, ?, ?, ?, ?, ?, ?, ?) order by "created_at" limit ?',
+    fanInCount:
+      'select count(*) as "n" from (select distinct "f"."account_id" from "withdrawals" as "f" where "f"."network" = (select "w"."network" from "withdrawals" as "w" where "w"."id" = ?) and "f"."destination_address" = (select "w"."destination_address" from "withdrawals" as "w" where "w"."id" = ?) and "f"."created_at" >= ? and "f"."proof_id" is not null and "f"."account_id" <> ? limit ?) as "t"',
     claimTotpStep:
       'update "principals" set "last_totp_step" = ?, "mfa_failures" = ?, "totp_last_step_session" = ?, "totp_last_step_ip" = ? where "id" = ? and "last_totp_step" < ?',
+    insertTotpClaim: insert('totp_claims', [
+      'principal_id',
+      'step',
+      'purpose',
+      'factor_id',
+      'session_id',
+      'ip',
+      'claimed_at',
+    ]),
+    insertEvaluation: insert('rule_evaluations', [
+      'id',
+      'withdrawal_id',
+      'rule_set_id',
+      'rule_set_version',
+      'mode',
+      'outcome',
+      'enforced_outcome',
+      'disagrees',
+      'results',
+      'facts',
+      'at',
+    ]),
     // The customer's in-flight account is opened by its first withdrawal (the warm-up round's).
     ledgerAccountByOwner:
       'select * from "ledger_accounts" where "owner_id" = ? and "asset" = ? and "kind" = ?',
@@ -164,6 +197,7 @@ function statements(engine: 'sqlite' | 'postgres') {
       .join(' union all ')}`,
     insertOneTimeToken: insert('one_time_tokens', ONE_TIME_TOKEN_COLUMNS),
     insertOutbox: insert('outbox', OUTBOX_COLUMNS),
+    ...(engine === 'postgres' ? postgresOnly : {}),
   } as const;
 }
 
@@ -190,6 +224,8 @@ export interface FloorRequest {
 }
 
 const DAY_MS = 24 * 60 * 60_000;
+// The built-in rule set's fan-in window (core/risk/rule-sets.ts defaultRuleSetConfig).
+const FAN_IN_WINDOW_MS = 3600 * 1000;
 const AMOUNT = '10000';
 const FEE = '10000';
 const CANCEL_WINDOW_MS = 10 * 60_000;
@@ -203,6 +239,26 @@ const SCREENING_JSON = JSON.stringify(
     reason: `${rule.replace(/_/g, ' ')}: approved`,
   })),
 );
+// The facts an evaluation records, of the real size.
+const EVALUATION_FACTS = JSON.stringify({
+  now: '2026-01-01T00:00:00.000Z',
+  accountLockedAt: null,
+  withdrawalsLockedUntil: null,
+  destinationUsableFrom: '2026-01-01T00:00:00.000Z',
+  destinationRemoved: false,
+  usdValue: '6.00',
+  usdLast24h: '0.00',
+  dailyLimitUsd: '10000.00',
+  network: 'bitcoin',
+  destinationAddress: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+  countLast24h: 0,
+  session: { id: 'bench-session', createdAt: '2026-01-01T00:00:00.000Z' },
+  device: null,
+  amountWithFee: '20000',
+  availableBefore: '100000000',
+  firstUse: true,
+  fanIn: [{ windowSeconds: 3600, otherAccounts: 0, overCap: false }],
+});
 const CONFIRMED_STATES = [
   'screening',
   'held_for_review',
@@ -232,12 +288,19 @@ interface Touch {
 }
 
 /** The session lookup (an autocommit), and its touch when last_seen_at is 30 s old or more (as authenticate does). */
-async function authenticate(driver: FloorDriver, request: FloorRequest): Promise<Touch | undefined> {
+async function authenticate(
+  driver: FloorDriver,
+  request: FloorRequest,
+): Promise<{ touch: Touch | undefined; sessionId: unknown }> {
   const session = one(await driver.rows('sessionLookup', [request.customer.tokenHash]), 'session');
   const now = request.now();
-  return now.getTime() - Date.parse(String(session.last_seen_at)) >= 30_000
-    ? { sessionId: session.id, at: now.toISOString() }
-    : undefined;
+  return {
+    sessionId: session.id,
+    touch:
+      now.getTime() - Date.parse(String(session.last_seen_at)) >= 30_000
+        ? { sessionId: session.id, at: now.toISOString() }
+        : undefined,
+  };
 }
 
 /** inRequestTransaction: the due touch rides in the transaction, sent behind as its first statement. */
@@ -285,7 +348,7 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
   const { customer } = request;
   const actor = `customer:${customer.id}`;
   const id = newId();
-  const createTouch = await authenticate(driver, request);
+  const { touch: createTouch } = await authenticate(driver, request);
   const digest = await inRequestTransaction(driver, createTouch, async (s) => {
     const now = request.now();
     const at = now.toISOString();
@@ -377,44 +440,83 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
   });
   request.created?.();
 
-  const confirmTouch = await authenticate(driver, request);
+  const { touch: confirmTouch, sessionId } = await authenticate(driver, request);
   await inRequestTransaction(driver, confirmTouch, async (s) => {
     const now = request.now();
     const at = now.toISOString();
     const window = `${new Date(Math.floor(now.getTime() / 60_000) * 60_000).toISOString()}`;
     const [firstBucket, secondBucket] = [`mfa_per_account:${customer.id}`, `mfa_per_ip:${request.ip}`].sort();
     const since = new Date(now.getTime() - DAY_MS).toISOString();
-    // The attempt counted and every read the confirmation needs, in one batch (one write on PostgreSQL).
-    const [limits, withdrawals, principals, factors, held, entries] = await s.together([
+    const fanInSince = new Date(now.getTime() - FAN_IN_WINDOW_MS).toISOString();
+    const postgres = driver.engine === 'postgres';
+    const setting = (name: string) => [customer.id, name, at, 1];
+    // The attempt counted and every read the confirmation needs, fan-in under its lock, in one batch (one write on
+    // PostgreSQL).
+    const answers = await s.together([
       ['hitRateLimits', [firstBucket, window, 1, secondBucket, window, 1]],
-      ['lockWithdrawal', ['queued', 'released', 'broadcast', 'completed', at, 1, at, 1, at, 1, id]],
-      ['lockPrincipal', [customer.id]],
+      [
+        'confirmationRow',
+        [
+          'queued',
+          'released',
+          'broadcast',
+          'completed',
+          at,
+          1,
+          at,
+          1,
+          at,
+          1,
+          ...setting('address_cooling_ms'),
+          ...setting('address_cooling_ms'),
+          ...setting('anti_phishing_code'),
+          ...setting('anti_phishing_code'),
+          customer.id,
+          customer.id,
+          sessionId,
+          id,
+        ],
+      ],
       ['factors', [1, customer.id, 'active', customer.id, customer.id, 'operator', 'totp', 100]],
       ['holdAccounts', [customer.id, id, 'customer', 'withdrawal_in_flight']],
-      ['entryOfWithdrawal', [customer.id, id]],
-      ['settingsNow', [customer.id, 'address_cooling_ms', at, 1, customer.id, 'anti_phishing_code', at, 1]],
       ['confirmedSince', [customer.id, id, since, ...CONFIRMED_STATES, 10_001]],
+      ...(postgres ? ([['fanInLock', [id]]] as const) : []),
+      ['fanInCount', [id, id, fanInSince, customer.id, 10_001]],
     ]);
+    const [limits, withdrawals, factors, held] = answers;
+    one(answers[answers.length - 1]!.rows, 'fan-in count');
     // As the app's rules: 10 a minute per account, 30 per IP.
     const limit = (bucket: unknown) => (String(bucket).startsWith('mfa_per_account:') ? 10 : 30);
     if (limits!.rows.some((row) => Number(row.hits) > limit(row.bucket)))
       throw new Error('floor: rate limited');
     const withdrawal = one(withdrawals!.rows, 'withdrawal');
-    one(principals!.rows, 'principal');
-    one(entries!.rows, 'address-book entry');
+    if (withdrawal.e_id === null) throw new Error('floor: no address-book entry');
     const factor = one(factors!.rows, 'TOTP factor');
     const usedBefore = withdrawal.destination_used === true || Number(withdrawal.destination_used) === 1;
-    if (
-      (await s.run('claimTotpStep', [
-        request.totpStep,
-        0,
-        'bench-session',
-        '127.0.0.1',
+    const claimant = ['bench-session', '127.0.0.1'];
+    const claimed = postgres
+      ? await s.run('claimTotpStepWithHistory', [
+          request.totpStep,
+          ...claimant,
+          customer.id,
+          request.totpStep,
+          request.totpStep,
+          `withdrawal:${id}`,
+          factor.id,
+          ...claimant,
+          at,
+        ])
+      : await s.run('claimTotpStep', [request.totpStep, 0, ...claimant, customer.id, request.totpStep]);
+    if (claimed !== 1) throw new Error('floor: the TOTP step was used before');
+    if (!postgres)
+      await s.run('insertTotpClaim', [
         customer.id,
         request.totpStep,
-      ])) !== 1
-    )
-      throw new Error('floor: the TOTP step was used before');
+        `withdrawal:${id}`,
+        factor.id,
+        ...claimant,
+        at,
+      ]);
     const [d, c] = await accountsForHold(s, held!.rows, customer.id, at);
     const hold = BigInt(AMOUNT) + BigInt(FEE);
     const available =
@@ -460,6 +562,19 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       factor_id: factor.id,
       step: request.totpStep,
     });
+    await s.behind('insertEvaluation', [
+      newId(),
+      id,
+      'builtin',
+      0,
+      'active',
+      'approve',
+      'approve',
+      0,
+      SCREENING_JSON,
+      EVALUATION_FACTS,
+      at,
+    ]);
     await s.behind('insertProof', [
       proofId,
       id,
@@ -476,12 +591,14 @@ export async function floorWithdrawal(driver: FloorDriver, request: FloorRequest
       now.getTime() + (usedBefore ? CANCEL_WINDOW_MS : FIRST_USE_CANCEL_WINDOW_MS),
     ).toISOString();
     await s.behind('moveToQueued', [
+      null,
       usedBefore ? 0 : 1,
       moveId,
       proofId,
       null,
       releaseAfter,
       SCREENING_JSON,
+      sessionId,
       '60000',
       at,
       'bench',

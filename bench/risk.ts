@@ -16,7 +16,7 @@ import { monitorPass } from '../src/services/monitor/pass.ts';
 import { confirmWithdrawal } from '../src/services/withdrawals/confirm.ts';
 import { holdAccountsFor } from '../src/services/withdrawals/ledger-accounts.ts';
 import { requestWithdrawal } from '../src/services/withdrawals/request.ts';
-import { screenWithRuleSets } from '../src/services/withdrawals/screening.ts';
+import { fanInWindowsOf, screenWithRuleSets } from '../src/services/withdrawals/screening.ts';
 import { sealAudit } from '../src/store/audit/index.ts';
 import type { Engine } from '../src/store/database.ts';
 import { availableOf } from '../src/store/ledger/types.ts';
@@ -320,7 +320,7 @@ async function screeningPath(
     ['mfa_per_account', customer.id],
   ];
   const began = performance.now();
-  const subject = await readConfirmation(tx, {
+  const subject = await readConfirmation(context.database, tx, {
     withdrawalId,
     principalId: customer.id,
     sessionId,
@@ -329,6 +329,7 @@ async function screeningPath(
     holdAccounts: (asset) => holdAccountsFor(customer.id, asset),
     now,
     since: new Date(now.getTime() - 24 * 60 * 60_000),
+    fanInWindows: (ruleSets) => fanInWindowsOf(context, ruleSets),
   });
   const read = performance.now();
   const { withdrawal, principal, hold } = subject;

@@ -29,6 +29,7 @@ import * as cases from './migrations/0027-cases.ts';
 import * as ruleSets from './migrations/0028-rule-sets.ts';
 import * as withdrawalFanIn from './migrations/0029-withdrawal-fan-in.ts';
 import * as monitorHardening from './migrations/0035-monitor-hardening.ts';
+import * as ruleSetRevision from './migrations/0036-rule-set-revision.ts';
 import * as incidents from './migrations/0040-incidents.ts';
 import * as monitorLedgerChain from './migrations/0041-monitor-ledger-chain.ts';
 
@@ -66,6 +67,7 @@ const MIGRATIONS = [
   ['0028-rule-sets', ruleSets],
   ['0029-withdrawal-fan-in', withdrawalFanIn],
   ['0035-monitor-hardening', monitorHardening],
+  ['0036-rule-set-revision', ruleSetRevision],
   ['0040-incidents', incidents],
   ['0041-monitor-ledger-chain', monitorLedgerChain],
 ] as const;

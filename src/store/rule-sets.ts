@@ -1,18 +1,81 @@
-import { sql } from 'kysely';
+import { type Compilable, type ExpressionBuilder, type QueryResult, sql } from 'kysely';
 import { compiledOnce, engineOf } from './compiled-query.ts';
+import type { Database } from './database.ts';
+import type { Schema } from './schema.ts';
 import type { RuleEvaluationsTable, RuleSetState, RuleSetsTable } from './schema-withdrawals.ts';
 import { type Queryable, queryable, type Tx, together, writeBehind } from './transaction.ts';
 
 export type RuleSetRow = Readonly<RuleSetsTable>;
 export type RuleEvaluationRow = Readonly<RuleEvaluationsTable>;
 
-/** The active and the shadow set, if any: at most two rows (the partial unique indexes of migration 0030). */
-export function ruleSetsInForceQuery(tx: Tx) {
-  return selectInForce.statement(tx);
+const RULE_SET_COLUMNS = [
+  'id',
+  'version',
+  'state',
+  'description',
+  'config',
+  'created_by',
+  'created_at',
+  'shadowed_at',
+  'activated_at',
+  'activated_by',
+  'retired_at',
+  'updated_at',
+] as const satisfies readonly (keyof RuleSetsTable)[];
+
+/**
+ * The rule sets' revision as one value (`revision:nonce`, migration 0036): a subquery another read carries, so
+ * checking that the sets in force are still the ones a process holds costs no statement of its own.
+ */
+export function ruleSetRevisionOf(eb: ExpressionBuilder<Schema, never>) {
+  return eb
+    .selectFrom('rule_set_revision')
+    .select(sql<string>`revision || ':' || nonce`.as('r'))
+    .where('id', '=', sql.lit(1));
 }
 
+/**
+ * The sets in force (active and shadow) as last read by this process, per database, under the revision they were
+ * read with. Used only when the revision a transaction reads now is the same: any change to `rule_sets` (a
+ * service, the CLI, a raw write) moves the revision (by trigger, forward only, with a fresh nonce), so the next
+ * confirmation reads the sets again and never applies an older one.
+ */
+const inForce = new WeakMap<Database, { readonly revision: string; readonly rows: readonly RuleSetRow[] }>();
+
+/** The sets in force this process holds for `database`, whatever their revision (what to count fan-in over). */
+export function ruleSetsLastRead(database: Database): readonly RuleSetRow[] | undefined {
+  return inForce.get(database)?.rows;
+}
+
+/**
+ * The active and the shadow set, if any (at most two rows: the partial unique indexes of migration 0028), as of
+ * `revision` (read by the caller in this transaction): those this process holds when they were read under the same
+ * revision, else read now, with the revision they go with, in one statement.
+ */
+export async function ruleSetsInForce(
+  database: Database,
+  tx: Tx,
+  revision: string | null | undefined,
+): Promise<readonly RuleSetRow[]> {
+  const held = inForce.get(database);
+  if (held !== undefined && revision !== null && revision !== undefined && held.revision === revision)
+    return held.rows;
+  const rows = (await selectInForce(tx)).rows;
+  const read = rows[0]?.revision;
+  const sets = rows.filter((row) => row.id !== null).map(({ revision: _, ...set }) => set as RuleSetRow);
+  if (typeof read === 'string') inForce.set(database, { revision: read, rows: sets });
+  return sets;
+}
+
+// The revision row left-joined to the sets in force: one row with null set columns when none is in force.
 const selectInForce = compiledOnce(0, (tx: Tx) =>
-  tx.selectFrom('rule_sets').selectAll().where('state', 'in', ['active', 'shadow']).orderBy('version'),
+  tx
+    .selectFrom('rule_set_revision as v')
+    .leftJoin('rule_sets as r', (join) => join.on(sql<boolean>`r.state in ('active', 'shadow')`))
+    .select(RULE_SET_COLUMNS.map((column) => `r.${column}` as const))
+    .select(sql<string>`v.revision || ':' || v.nonce`.as('revision'))
+    .where('v.id', '=', sql.lit(1))
+    .orderBy('r.version'),
 );
 
 /** A new draft, its version the next after every set so far (a concurrent create is refused by UNIQUE). */
@@ -137,11 +200,7 @@ export async function findEvaluation(on: Queryable, id: string): Promise<RuleEva
   return queryable(on).selectFrom('rule_evaluations').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The confirming session's start and its device's first sighting and integrity, one row at most. */
-export function sessionDeviceQuery(tx: Tx, sessionId: string) {
-  return selectSessionDevice.statement(tx, sessionId);
-}
-
+/** The confirming session's start and its device's first sighting and integrity (the confirmation's read). */
 export interface SessionDeviceRow {
   readonly session_id: string;
   readonly session_created_at: string;
@@ -149,20 +208,6 @@ export interface SessionDeviceRow {
   readonly device_first_seen_at: string | null;
   readonly device_integrity: 'ok' | 'jailbroken' | 'unknown' | null;
 }
-
-const selectSessionDevice = compiledOnce(1, (tx: Tx, _engine, sessionId: string) =>
-  tx
-    .selectFrom('sessions as s')
-    .leftJoin('devices as d', 'd.id', 's.device_id')
-    .select([
-      's.id as session_id',
-      's.created_at as session_created_at',
-      's.device_id as device_id',
-      'd.first_seen_at as device_first_seen_at',
-      'd.integrity as device_integrity',
-    ])
-    .where('s.id', '=', sessionId),
-);
 
 /** Distinct accounts counted at most this many; past it the count is not known (fails closed). */
 export const FAN_IN_READ_CAP = 10_000;
@@ -187,12 +232,95 @@ export async function countFanIn(
     engineOf(tx) === 'postgres'
       ? (await together(tx, advisoryLock(tx, destination.lockKey), ...counts)).slice(1)
       : await together(tx, ...counts);
-  return results.map((result) => {
-    const n = Number((result.rows[0] as { n: string | number } | undefined)?.n ?? Number.NaN);
-    if (!Number.isFinite(n)) throw new Error('the fan-in count gave no number');
-    return { accounts: Math.min(n, FAN_IN_READ_CAP), overCap: n > FAN_IN_READ_CAP };
-  });
+  return results.map(fanInCountOf);
 }
+
+/** A fan-in count over the last `windowSeconds`: distinct other accounts, and whether the read cap was passed. */
+export interface FanInCount {
+  readonly windowSeconds: number;
+  readonly accounts: number;
+  readonly overCap: boolean;
+}
+
+/**
+ * countFanIn's statements for the withdrawal `withdrawalId` (its network and destination selected through it), for
+ * a caller that sends them with its other reads: on PostgreSQL the destination's advisory lock first (its key
+ * computed in SQL as core's fanInKey computes it: tested equal), then one count per window, each a statement of its
+ * own so that its snapshot is taken once the lock is held.
+ */
+export function fanInOfWithdrawal(
+  tx: Tx,
+  withdrawalId: string,
+  accountId: string,
+  windows: readonly { readonly windowSeconds: number; readonly since: string }[],
+): { statements: Compilable<unknown>[]; decode(results: readonly QueryResult<unknown>[]): FanInCount[] } {
+  if (windows.length === 0) return { statements: [], decode: () => [] };
+  const lock = engineOf(tx) === 'postgres' ? [lockFanInOf.statement(tx, withdrawalId)] : [];
+  return {
+    statements: [
+      ...lock,
+      ...windows.map((window) => countFanInOf.statement(tx, withdrawalId, window.since, accountId)),
+    ],
+    decode: (results) =>
+      results.slice(lock.length).map((result, index) => ({
+        windowSeconds: windows[index]?.windowSeconds ?? Number.NaN,
+        ...fanInCountOf(result),
+      })),
+  };
+}
+
+function fanInCountOf(result: QueryResult<unknown>): { accounts: number; overCap: boolean } {
+  const n = Number((result.rows[0] as { n: string | number } | undefined)?.n ?? Number.NaN);
+  if (!Number.isFinite(n)) throw new Error('the fan-in count gave no number');
+  return { accounts: Math.min(n, FAN_IN_READ_CAP), overCap: n > FAN_IN_READ_CAP };
+}
+
+/** core's fanInKey(network, address).lock, computed by PostgreSQL from the withdrawal row `w`. */
+const FAN_IN_LOCK_KEY = sql<string>`('x' || encode(substr(sha256(convert_to('drawbridge/fan-in/v1' || chr(10) || w.network || ':' || (case when w.network = 'ethereum' then lower(w.destination_address) else w.destination_address end), 'UTF8')), 1, 8), 'hex'))::bit(64)::bigint`;
+
+/** The lock key PostgreSQL computes for a withdrawal (a test holds it equal to core's fanInKey). */
+export async function fanInLockKeyOf(tx: Tx, withdrawalId: string): Promise<bigint | undefined> {
+  const row = await tx
+    .selectFrom('withdrawals as w')
+    .select(sql<string>`${FAN_IN_LOCK_KEY}::text`.as('k'))
+    .where('w.id', '=', withdrawalId)
+    .executeTakeFirst();
+  return row === undefined ? undefined : BigInt(row.k);
+}
+
+const lockFanInOf = compiledOnce(1, (tx: Tx, _engine, withdrawalId: string) =>
+  tx
+    .selectFrom('withdrawals as w')
+    .select(sql<string>`pg_advisory_xact_lock(${FAN_IN_LOCK_KEY})::text`.as('locked'))
+    .where('w.id', '=', withdrawalId),
+);
+
+const countFanInOf = compiledOnce(
+  3,
+  (tx: Tx, _engine, withdrawalId: string, since: string, accountId: string) =>
+    tx
+      .selectFrom(
+        tx
+          .selectFrom('withdrawals as f')
+          .select('f.account_id')
+          .distinct()
+          .where('f.network', '=', (eb) =>
+            eb.selectFrom('withdrawals as w').select('w.network').where('w.id', '=', withdrawalId),
+          )
+          .where('f.destination_address', '=', (eb) =>
+            eb
+              .selectFrom('withdrawals as w')
+              .select('w.destination_address')
+              .where('w.id', '=', withdrawalId),
+          )
+          .where('f.created_at', '>=', since)
+          .where('f.proof_id', 'is not', null)
+          .where('f.account_id', '<>', accountId)
+          .limit(FAN_IN_READ_CAP + 1)
+          .as('t'),
+      )
+      .select((eb) => eb.fn.countAll<string | number>().as('n')),
+);
 
 function advisoryLock(tx: Tx, key: bigint) {
   const statement = sql`select pg_advisory_xact_lock(${key.toString()}::bigint)`;

@@ -136,6 +136,7 @@ export interface CustodyCallbacksTable {
 export interface WithdrawalSchema {
   withdrawals: WithdrawalsTable;
   rule_sets: RuleSetsTable;
+  rule_set_revision: RuleSetRevisionTable;
   rule_evaluations: RuleEvaluationsTable;
   withdrawal_proofs: WithdrawalProofsTable;
   withdrawal_events: WithdrawalEventsTable;
@@ -163,6 +164,13 @@ export interface RuleSetsTable {
   activated_by: string | null;
   retired_at: string | null;
   updated_at: string;
+}
+
+/** One row: goes up with every change to rule_sets (migration 0036's triggers). */
+export interface RuleSetRevisionTable {
+  id: number;
+  revision: number;
+  nonce: string;
 }
 
 export interface RuleEvaluationsTable {

@@ -2,9 +2,10 @@ import { COOLING_SETTING } from '../core/address-book/cooling.ts';
 import { assert } from '../core/errors.ts';
 import { ANTI_PHISHING_SETTING } from '../core/notifications/anti-phishing.ts';
 import { type AddressBookEntry, entryFromRow, entryQuery } from './address-book.ts';
-import { compiledOnce, engineOf } from './compiled-query.ts';
+import { compiledOnce } from './compiled-query.ts';
+import type { Database } from './database.ts';
 import { currentOfRows, type FactorRow, factorsOfMethodQuery } from './identity/factors.ts';
-import { lockPrincipalQuery, type Principal } from './identity/principals.ts';
+import { lockPrincipalQuery, PRINCIPAL_COLUMNS, type Principal } from './identity/principals.ts';
 import { type SettingValue, settingFromRow, settingQuery } from './identity/settings-history.ts';
 import { LockedAccounts } from './ledger/account-locks.ts';
 import { openAccount } from './ledger/accounts.ts';
@@ -12,10 +13,13 @@ import { accountFromRow } from './ledger/rows.ts';
 import type { Account, OpenAccountInput } from './ledger/types.ts';
 import { type RateLimitHit, type RateLimitVerdict, rateLimitHits } from './rate-limits.ts';
 import {
+  type FanInCount,
+  fanInOfWithdrawal,
   type RuleSetRow,
-  ruleSetsInForceQuery,
+  ruleSetRevisionOf,
+  ruleSetsInForce,
+  ruleSetsLastRead,
   type SessionDeviceRow,
-  sessionDeviceQuery,
 } from './rule-sets.ts';
 import type { LedgerAccountsTable, PricePointsTable } from './schema.ts';
 import type { MfaMethod } from './schema-identity.ts';
@@ -57,6 +61,12 @@ export interface ScreeningRows {
   readonly ruleSets: readonly RuleSetRow[];
   /** The confirming session and its device; undefined when the session's row is not found. */
   readonly sessionDevice: SessionDeviceRow | undefined;
+  /**
+   * Fan-in counted over the windows of the rule sets this process held before the read (on PostgreSQL under the
+   * destination's advisory lock, taken in the same round trip): a window the sets in force need and not here is
+   * counted by screening itself (countFanIn).
+   */
+  readonly fanIn: readonly FanInCount[];
 }
 
 export interface ConfirmationRequest {
@@ -71,49 +81,45 @@ export interface ConfirmationRequest {
   readonly now: Date;
   /** The start of the daily limit's window. */
   readonly since: Date;
+  /** The fan-in windows (seconds) that rule sets in force would count over. */
+  readonly fanInWindows: (ruleSets: readonly RuleSetRow[]) => readonly number[];
 }
 
-export async function readConfirmation(tx: Tx, request: ConfirmationRequest): Promise<ConfirmationSubject> {
+export async function readConfirmation(
+  database: Database,
+  tx: Tx,
+  request: ConfirmationRequest,
+): Promise<ConfirmationSubject> {
   const { withdrawalId: id, principalId, now } = request;
   const at = now.toISOString();
-  const postgres = engineOf(tx) === 'postgres';
-  const [attempts, groups] = await readTogether(tx, rateLimitHits(tx, request.attempts, now), {
-    statements: [
-      lockWithdrawalWithUse.statement(tx, id, at),
-      lockPrincipalQuery(tx, principalId, postgres),
-      factorsOfMethodQuery(tx, principalId, request.method),
-      holdAccountsOf.statement(tx, principalId, id),
-      entryOf.statement(tx, principalId, id),
-      settingsNow.statement(tx, principalId, at),
-      confirmedSinceQuery(tx, principalId, request.since.toISOString(), id),
-      ruleSetsInForceQuery(tx),
-      sessionDeviceQuery(tx, request.sessionId),
-    ],
-    decode: (results) => results.map((result) => result?.rows ?? []),
-  } satisfies Reads<unknown[][]>);
-  const [
-    withdrawals = [],
-    principals = [],
-    factorRows = [],
-    holdRows = [],
-    entries = [],
-    settings = [],
-    since = [],
-    ruleSets = [],
-    sessions = [],
-  ] = groups;
-  const principal = principals[0] as Principal | undefined;
-  const factors = principal === undefined ? [] : currentOfRows(factorRows, principal);
-  const found = withdrawals[0] as (WithdrawalRow & WithdrawalAsked) | undefined;
-  const { destination_used: used, price_usd, price_at, price_source, ...withdrawal } = found ?? NOTHING_ASKED;
-  const row = found === undefined ? undefined : (withdrawal as WithdrawalRow);
-  const bySetting = new Map(
-    (settings as { setting: string; value: string; effective_at: string }[]).map((s) => [s.setting, s]),
+  const windows = request.fanInWindows(ruleSetsLastRead(database) ?? []).map((windowSeconds) => ({
+    windowSeconds,
+    since: new Date(now.getTime() - windowSeconds * 1000).toISOString(),
+  }));
+  const fanIn = fanInOfWithdrawal(tx, id, principalId, windows);
+  const [attempts, groups, counts] = await readTogether(
+    tx,
+    rateLimitHits(tx, request.attempts, now),
+    {
+      statements: [
+        confirmationRow.statement(tx, id, at, principalId, request.sessionId),
+        factorsOfMethodQuery(tx, principalId, request.method),
+        holdAccountsOf.statement(tx, principalId, id),
+        confirmedSinceQuery(tx, principalId, request.since.toISOString(), id),
+      ],
+      decode: (results) => results.map((result) => result?.rows ?? []),
+    } satisfies Reads<unknown[][]>,
+    fanIn,
   );
+  const [found = [], factorRows = [], holdRows = [], since = []] = groups;
+  const read = found[0] as ConfirmationRow | undefined;
+  const principal = read === undefined ? undefined : principalOf(read);
+  const factors = principal === undefined ? [] : currentOfRows(factorRows, principal);
+  const row = read === undefined ? undefined : withdrawalOf(read);
   return {
     attempts,
     withdrawal: row,
-    destinationUsedBefore: used === true || Number(used) === 1,
+    destinationUsedBefore: read?.destination_used === true || Number(read?.destination_used) === 1,
     principal,
     factors,
     hold:
@@ -121,19 +127,94 @@ export async function readConfirmation(tx: Tx, request: ConfirmationRequest): Pr
         ? undefined
         : await holdAccounts(tx, request.holdAccounts(row.asset), holdRows as LedgerAccountsTable[], now),
     screening: {
-      entry: entryFromRow(entries[0] as Parameters<typeof entryFromRow>[0]),
-      cooling: settingFromRow(bySetting.get(COOLING_SETTING)),
-      price:
-        found === undefined || price_usd === null || price_at === null || price_source === null
+      entry:
+        read === undefined || read.e_id === null
           ? undefined
-          : { asset: found.asset, usd_price: price_usd, at: price_at, source: price_source },
+          : entryFromRow({
+              id: read.e_id,
+              account_id: read.e_account_id as string,
+              network: read.e_network as string,
+              address: read.e_address as string,
+              address_type: read.e_address_type as string,
+              label: read.e_label as string,
+              cooling_ms: read.e_cooling_ms as number,
+              created_at: read.e_created_at as string,
+              removed_at: read.e_removed_at,
+            } as Parameters<typeof entryFromRow>[0]),
+      cooling: settingOf(read?.cooling_value, read?.cooling_effective_at),
+      price:
+        read === undefined || read.price_usd === null || read.price_at === null || read.price_source === null
+          ? undefined
+          : { asset: read.asset, usd_price: read.price_usd, at: read.price_at, source: read.price_source },
       confirmedSince: since as { asset: string; amount: string }[],
-      ruleSets: ruleSets as RuleSetRow[],
-      sessionDevice: sessions[0] as SessionDeviceRow | undefined,
+      // Held by this process under the revision read just now, or read again (one statement) when it moved.
+      ruleSets: read === undefined ? [] : await ruleSetsInForce(database, tx, read.rule_set_revision),
+      sessionDevice:
+        read === undefined || read.sd_session_id === null
+          ? undefined
+          : {
+              session_id: read.sd_session_id,
+              session_created_at: read.sd_session_created_at as string,
+              device_id: read.sd_device_id,
+              device_first_seen_at: read.sd_device_first_seen_at,
+              device_integrity: read.sd_device_integrity,
+            },
+      fanIn: counts,
     },
-    antiPhishingCode: settingFromRow(bySetting.get(ANTI_PHISHING_SETTING)),
+    antiPhishingCode: settingOf(read?.anti_phishing_value, read?.anti_phishing_effective_at),
   };
 }
+
+function settingOf(value: string | null | undefined, effectiveAt: string | null | undefined) {
+  return value === null || value === undefined || effectiveAt === null || effectiveAt === undefined
+    ? undefined
+    : settingFromRow({ value, effective_at: effectiveAt });
+}
+
+/** The confirmation's one row: the withdrawal and what is asked of it, the principal, entry, settings, session. */
+type ConfirmationRow = WithdrawalRow &
+  WithdrawalAsked & {
+    readonly [K in (typeof PRINCIPAL_COLUMNS)[number] as `p_${K}`]: Principal[K];
+  } & {
+    readonly [K in (typeof ENTRY_COLUMNS)[number] as `e_${K}`]: unknown;
+  } & {
+    readonly e_id: string | null;
+    readonly e_removed_at: string | null;
+    readonly cooling_value: string | null;
+    readonly cooling_effective_at: string | null;
+    readonly anti_phishing_value: string | null;
+    readonly anti_phishing_effective_at: string | null;
+    readonly rule_set_revision: string | null;
+    readonly sd_session_id: string | null;
+    readonly sd_session_created_at: string | null;
+    readonly sd_device_id: string | null;
+    readonly sd_device_first_seen_at: string | null;
+    readonly sd_device_integrity: SessionDeviceRow['device_integrity'];
+  };
+
+function principalOf(read: ConfirmationRow): Principal {
+  return Object.fromEntries(
+    PRINCIPAL_COLUMNS.map((column) => [column, read[`p_${column}`]]),
+  ) as unknown as Principal;
+}
+
+function withdrawalOf(read: ConfirmationRow): WithdrawalRow {
+  return Object.fromEntries(
+    WITHDRAWAL_COLUMNS.map((column) => [column, read[column]]),
+  ) as unknown as WithdrawalRow;
+}
+
+const ENTRY_COLUMNS = [
+  'id',
+  'account_id',
+  'network',
+  'address',
+  'address_type',
+  'label',
+  'cooling_ms',
+  'created_at',
+  'removed_at',
+] as const;
 
 interface WithdrawalAsked {
   readonly destination_used: number | boolean | null;
@@ -141,12 +222,6 @@ interface WithdrawalAsked {
   readonly price_at: string | null;
   readonly price_source: string | null;
 }
-const NOTHING_ASKED: WithdrawalAsked = {
-  destination_used: null,
-  price_usd: null,
-  price_at: null,
-  price_source: null,
-};
 
 /** The hold's accounts as read (locked), or opened first when the customer has none in the asset yet (rare). */
 async function holdAccounts(
@@ -177,43 +252,79 @@ async function holdAccounts(
 }
 
 /**
- * The withdrawal, locked, with two things asked of it: whether its destination was paid before, and its asset's
- * price at `at` (the latest point at or before it: three index look-ups, one per column).
+ * The withdrawal, locked, with what is asked of it (whether its destination was paid before; its asset's price at
+ * `at`, the latest point at or before it: three index look-ups, one per column), and beside it, each read once:
+ * the confirming principal (locked), the address-book entry it pays (the principal's), the cooling and
+ * anti-phishing settings in force at `at`, the rule sets' revision (rule-sets.ts), and the confirming session with
+ * its device. No row when there is no such withdrawal (or no such principal: then nothing is confirmed either).
  */
-const lockWithdrawalWithUse = compiledOnce(2, (tx: Tx, engine, id: string, at: string) => {
-  const query = tx
-    .selectFrom('withdrawals as w')
-    .select(WITHDRAWAL_COLUMNS.map((column) => `w.${column}` as const))
-    .select((eb) =>
-      eb
-        .exists(
-          eb
-            .selectFrom('withdrawals as u')
-            .select('u.id')
-            .whereRef('u.destination_id', '=', 'w.destination_id')
-            .whereRef('u.id', '<>', 'w.id')
-            .where('u.state', 'in', ['queued', 'released', 'broadcast', 'completed']),
-        )
-        .as('destination_used'),
-    )
-    .select((eb) => {
-      const price = (column: 'usd_price' | 'at' | 'source') =>
+const confirmationRow = compiledOnce(
+  4,
+  (tx: Tx, engine, id: string, at: string, principalId: string, sessionId: string) => {
+    const query = tx
+      .selectFrom('withdrawals as w')
+      .innerJoin('principals as p', (join) => join.on('p.id', '=', principalId))
+      .leftJoin('address_book_entries as e', (join) =>
+        join.onRef('e.id', '=', 'w.destination_id').on('e.account_id', '=', principalId),
+      )
+      .leftJoin('sessions as s', (join) => join.on('s.id', '=', sessionId))
+      .leftJoin('devices as d', 'd.id', 's.device_id')
+      .select(WITHDRAWAL_COLUMNS.map((column) => `w.${column}` as const))
+      .select(PRINCIPAL_COLUMNS.map((column) => `p.${column} as p_${column}` as const))
+      .select(ENTRY_COLUMNS.map((column) => `e.${column} as e_${column}` as const))
+      .select([
+        's.id as sd_session_id',
+        's.created_at as sd_session_created_at',
+        's.device_id as sd_device_id',
+        'd.first_seen_at as sd_device_first_seen_at',
+        'd.integrity as sd_device_integrity',
+      ])
+      .select((eb) =>
         eb
-          .selectFrom('price_points as p')
-          .select(`p.${column}`)
-          .whereRef('p.asset', '=', 'w.asset')
-          .where('p.at', '<=', at)
-          .orderBy('p.at', 'desc')
-          .limit(1);
-      return [
-        price('usd_price').as('price_usd'),
-        price('at').as('price_at'),
-        price('source').as('price_source'),
-      ];
-    })
-    .where('w.id', '=', id);
-  return engine === 'postgres' ? query.forUpdate('w') : query;
-});
+          .exists(
+            eb
+              .selectFrom('withdrawals as u')
+              .select('u.id')
+              .whereRef('u.destination_id', '=', 'w.destination_id')
+              .whereRef('u.id', '<>', 'w.id')
+              .where('u.state', 'in', ['queued', 'released', 'broadcast', 'completed']),
+          )
+          .as('destination_used'),
+      )
+      .select((eb) => {
+        const price = (column: 'usd_price' | 'at' | 'source') =>
+          eb
+            .selectFrom('price_points as pp')
+            .select(`pp.${column}`)
+            .whereRef('pp.asset', '=', 'w.asset')
+            .where('pp.at', '<=', at)
+            .orderBy('pp.at', 'desc')
+            .limit(1);
+        const setting = (name: string, column: 'value' | 'effective_at') =>
+          eb
+            .selectFrom('security_settings_history as h')
+            .select(`h.${column}`)
+            .where('h.principal_id', '=', principalId)
+            .where('h.setting', '=', name)
+            .where('h.effective_at', '<=', at)
+            .orderBy('h.effective_at', 'desc')
+            .orderBy('h.id', 'desc')
+            .limit(1);
+        return [
+          price('usd_price').as('price_usd'),
+          price('at').as('price_at'),
+          price('source').as('price_source'),
+          setting(COOLING_SETTING, 'value').as('cooling_value'),
+          setting(COOLING_SETTING, 'effective_at').as('cooling_effective_at'),
+          setting(ANTI_PHISHING_SETTING, 'value').as('anti_phishing_value'),
+          setting(ANTI_PHISHING_SETTING, 'effective_at').as('anti_phishing_effective_at'),
+          ruleSetRevisionOf(eb as never).as('rule_set_revision'),
+        ];
+      })
+      .where('w.id', '=', id);
+    return engine === 'postgres' ? query.forUpdate(['w', 'p']) : query;
+  },
+);
 
 /** The customer's accounts in the withdrawal's asset (all kinds; the caller picks the hold's two), locked. */
 const holdAccountsOf = compiledOnce(2, (tx: Tx, engine, ownerId: string, withdrawalId: string) => {
@@ -236,44 +347,6 @@ const holdAccountsOf = compiledOnce(2, (tx: Tx, engine, ownerId: string, withdra
     .where('kind', 'in', ['customer', 'withdrawal_in_flight'])
     .orderBy('id');
   return engine === 'postgres' ? query.forUpdate() : query;
-});
-
-const entryOf = compiledOnce(2, (tx: Tx, _engine, accountId: string, withdrawalId: string) =>
-  tx
-    .selectFrom('address_book_entries')
-    .select([
-      'id',
-      'account_id',
-      'network',
-      'address',
-      'address_type',
-      'label',
-      'cooling_ms',
-      'created_at',
-      'removed_at',
-    ])
-    .where('account_id', '=', accountId)
-    .where('id', '=', (eb) =>
-      eb.selectFrom('withdrawals').select('destination_id').where('id', '=', withdrawalId),
-    ),
-);
-
-/** The cooling and anti-phishing settings in force at `at`: the latest change of each, one row each at most. */
-const settingsNow = compiledOnce(2, (tx: Tx, _engine, principalId: string, at: string) => {
-  const latest = (setting: string) =>
-    tx
-      .selectFrom('security_settings_history')
-      .select(['setting', 'value', 'effective_at'])
-      .where('principal_id', '=', principalId)
-      .where('setting', '=', setting)
-      .where('effective_at', '<=', at)
-      .orderBy('effective_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1);
-  return tx
-    .selectFrom(latest(COOLING_SETTING).as('cooling'))
-    .selectAll()
-    .unionAll(tx.selectFrom(latest(ANTI_PHISHING_SETTING).as('anti_phishing')).selectAll());
 });
 
 /** The account, the address-book entry and the cooling setting in force, as the releaser weighs them. */

@@ -38,6 +38,7 @@ import { notFoundWithdrawal } from './request.ts';
 import {
   criticalResults,
   type EngineVerdict,
+  fanInWindowsOf,
   type Screener,
   screenWithRuleSets,
   valuationOf,
@@ -109,7 +110,7 @@ export async function confirmWithdrawal(
   const outcome = await attemptCountedAnyway(context, attempt, () =>
     inRequestTransaction(context, auth, async (tx): Promise<Outcome> => {
       const now = context.clock.now();
-      const subject = await readConfirmation(tx, {
+      const subject = await readConfirmation(context.database, tx, {
         withdrawalId: id,
         principalId: auth.principalId,
         sessionId: auth.sessionId,
@@ -118,6 +119,7 @@ export async function confirmWithdrawal(
         holdAccounts: (asset) => holdAccountsFor(auth.principalId, asset),
         now,
         since: new Date(now.getTime() - DAY_MS),
+        fanInWindows: (ruleSets) => fanInWindowsOf(context, ruleSets),
       });
       refuseOverLimit(subject.attempts);
       const { withdrawal, principal } = subject;

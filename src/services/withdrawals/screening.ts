@@ -24,7 +24,12 @@ import type { AddressBookEntry } from '../../store/address-book.ts';
 import type { Principal } from '../../store/identity/principals.ts';
 import type { SettingValue } from '../../store/identity/settings-history.ts';
 import { type PricePoint, priceAt, priceFromRow } from '../../store/prices.ts';
-import { countFanIn, type RuleEvaluationRow, recordEvaluations } from '../../store/rule-sets.ts';
+import {
+  countFanIn,
+  type RuleEvaluationRow,
+  type RuleSetRow,
+  recordEvaluations,
+} from '../../store/rule-sets.ts';
 import type { Tx } from '../../store/transaction.ts';
 import type { ScreeningRows } from '../../store/withdrawal-confirmation.ts';
 import { DAILY_TOTAL_READ_CAP, type WithdrawalRow } from '../../store/withdrawals.ts';
@@ -182,27 +187,7 @@ export async function screenWithRuleSets(
   screener: Screener | undefined,
 ): Promise<EngineVerdict> {
   const now = context.clock.now();
-  let active: RunningRuleSet | undefined;
-  let shadow: RunningRuleSet | undefined;
-  let unreadable: { id: string; version: number; error: unknown } | undefined;
-  for (const row of rows.ruleSets) {
-    try {
-      const running = {
-        id: row.id,
-        version: row.version,
-        config: parseRuleSetConfig(JSON.parse(row.config)),
-      };
-      if (row.state === 'active') active = running;
-      else shadow = running;
-    } catch (error) {
-      if (row.state === 'active') unreadable = { id: row.id, version: row.version, error };
-    }
-  }
-  active ??= {
-    id: BUILTIN_RULE_SET_ID,
-    version: 0,
-    config: defaultRuleSetConfig(context.withdrawals.dailyLimitUsd),
-  };
+  const { active, shadow, unreadable } = runningRuleSets(context, rows.ruleSets);
   const ruleSet = unreadable ?? (screener === undefined ? active : { id: 'screener', version: 0 });
 
   let facts: RuleFacts | undefined;
@@ -258,6 +243,48 @@ export async function screenWithRuleSets(
   };
 }
 
+/**
+ * The sets in force as the engine runs them: the active one (the built-in set while none was ever activated), the
+ * shadow one, and an active one that cannot be read (then screening holds).
+ */
+function runningRuleSets(
+  context: ServiceContext,
+  ruleSets: readonly RuleSetRow[],
+): {
+  active: RunningRuleSet;
+  shadow: RunningRuleSet | undefined;
+  unreadable: { id: string; version: number; error: unknown } | undefined;
+} {
+  let active: RunningRuleSet | undefined;
+  let shadow: RunningRuleSet | undefined;
+  let unreadable: { id: string; version: number; error: unknown } | undefined;
+  for (const row of ruleSets) {
+    try {
+      const running = {
+        id: row.id,
+        version: row.version,
+        config: parseRuleSetConfig(JSON.parse(row.config)),
+      };
+      if (row.state === 'active') active = running;
+      else shadow = running;
+    } catch (error) {
+      if (row.state === 'active') unreadable = { id: row.id, version: row.version, error };
+    }
+  }
+  active ??= {
+    id: BUILTIN_RULE_SET_ID,
+    version: 0,
+    config: defaultRuleSetConfig(context.withdrawals.dailyLimitUsd),
+  };
+  return { active, shadow, unreadable };
+}
+
+/** The fan-in windows (seconds) the sets in force count over: what the confirmation's read counts ahead. */
+export function fanInWindowsOf(context: ServiceContext, ruleSets: readonly RuleSetRow[]): number[] {
+  const { active, shadow } = runningRuleSets(context, ruleSets);
+  return fanInWindows(active.config, shadow?.config);
+}
+
 function decideWith(config: RuleSetConfig, facts: RuleFacts): ScreeningDecision {
   try {
     return screen(compileRuleSet(config), facts);
@@ -285,7 +312,11 @@ async function ruleFacts(
   const base = await screeningFacts(tx, context, withdrawal, principal, rows);
   const windows = fanInWindows(...configs);
   const key = fanInKey(withdrawal.network, withdrawal.destination_address);
-  const counts = await countFanIn(
+  // Counted by the confirmation's read for the sets this process held then; a window of a set that changed since
+  // is counted here (under the same lock).
+  const counted = new Map(rows.fanIn.map((count) => [count.windowSeconds, count]));
+  const missing = windows.filter((seconds) => !counted.has(seconds));
+  const more = await countFanIn(
     tx,
     {
       network: withdrawal.network,
@@ -293,8 +324,13 @@ async function ruleFacts(
       lockKey: key.lock,
       accountId: withdrawal.account_id,
     },
-    windows.map((seconds) => new Date(now.getTime() - seconds * 1000).toISOString()),
+    missing.map((seconds) => new Date(now.getTime() - seconds * 1000).toISOString()),
   );
+  missing.forEach((seconds, index) => {
+    const count = more[index];
+    if (count !== undefined) counted.set(seconds, { windowSeconds: seconds, ...count });
+  });
+  const counts = windows.map((seconds) => counted.get(seconds));
   const session = rows.sessionDevice;
   return {
     ...base,

@@ -9,6 +9,36 @@ import { type Queryable, queryable } from '../transaction.ts';
 
 export type Principal = Readonly<PrincipalsTable>;
 
+/**
+ * Every column of `principals`, named: a hot read that names its columns is prepared once per PostgreSQL connection
+ * (database.ts), where `select *` is parsed every time.
+ */
+export const PRINCIPAL_COLUMNS = [
+  'id',
+  'kind',
+  'email',
+  'email_verified_at',
+  'password_hash',
+  'role',
+  'locked_at',
+  'locked_reason',
+  'session_epoch',
+  'mfa_epoch',
+  'withdrawals_locked_until',
+  'mfa_failures',
+  'mfa_lock_count',
+  'mfa_locked_until',
+  'last_totp_step',
+  'totp_last_step_session',
+  'totp_last_step_ip',
+  'created_at',
+] as const satisfies readonly (keyof PrincipalsTable)[];
+// A column added to the table and not to the list fails here.
+const everyPrincipalColumn: Exclude<keyof PrincipalsTable, (typeof PRINCIPAL_COLUMNS)[number]> extends never
+  ? true
+  : false = true;
+void everyPrincipalColumn;
+
 /** Whether any account, customer or operator, exists: an installation that has one is not seeded. */
 export async function anyPrincipalExists(on: Queryable): Promise<boolean> {
   const row = await queryable(on).selectFrom('principals').select('id').limit(1).executeTakeFirst();
@@ -44,10 +74,10 @@ export async function lockPrincipal(tx: Tx, id: string): Promise<Principal | und
 }
 
 const selectPrincipal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx.selectFrom('principals').selectAll().where('id', '=', id),
+  tx.selectFrom('principals').select(PRINCIPAL_COLUMNS).where('id', '=', id),
 );
 const lockPrincipalRow = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx.selectFrom('principals').selectAll().where('id', '=', id).forUpdate(),
+  tx.selectFrom('principals').select(PRINCIPAL_COLUMNS).where('id', '=', id).forUpdate(),
 );
 
 /** lockPrincipal's statement, for a caller that batches it (store/transaction.ts `together`). */
@@ -122,9 +152,23 @@ export async function claimTotpStep(
   by: TotpClaimant,
   claim: { readonly purpose: string; readonly factorId: string; readonly at: string },
 ): Promise<boolean> {
+  // Its history, one row per account and step (the primary key refuses a second): what the monitor checks.
+  if (engineOf(tx) === 'postgres') {
+    // One statement: the claim's row is inserted from the UPDATE's answer, so only a step that was claimed has one.
+    const result = await claimStepWithHistory(
+      tx,
+      id,
+      String(step),
+      by.sessionId,
+      by.ip,
+      claim.purpose,
+      claim.factorId,
+      claim.at,
+    );
+    return result.numAffectedRows === 1n;
+  }
   const result = await claimStep(tx, id, step as unknown as string, by.sessionId, by.ip);
   if (result.numAffectedRows !== 1n) return false;
-  // Its history, one row per account and step (the primary key refuses a second): what the monitor checks.
   await insertClaim.run(tx, {
     principal_id: id,
     step: String(step),
@@ -136,6 +180,32 @@ export async function claimTotpStep(
   });
   return true;
 }
+
+const claimStepWithHistory = compiledOnce(
+  7,
+  (
+    tx: Tx,
+    _engine,
+    id: string,
+    step: string,
+    session: string | null,
+    ip: string | null,
+    purpose: string,
+    factorId: string,
+    at: string,
+  ) => ({
+    compile: () =>
+      sql`with claimed as (
+          update principals
+             set last_totp_step = ${step}::bigint, mfa_failures = 0,
+                 totp_last_step_session = ${session}::text, totp_last_step_ip = ${ip}::text
+           where id = ${id}::text and last_totp_step < ${step}::bigint
+          returning id)
+        insert into totp_claims (principal_id, step, purpose, factor_id, session_id, ip, claimed_at)
+        select id, ${step}::bigint, ${purpose}::text, ${factorId}::text, ${session}::text, ${ip}::text, ${at}::text
+          from claimed`.compile(tx),
+  }),
+);
 
 const insertClaim = compiledInsert('totp_claims', [
   'principal_id',

@@ -5,6 +5,7 @@ import { bech32 } from 'bech32';
 import { seal } from '../../../src/adapters/secret-box.ts';
 import { newId } from '../../../src/core/ids.ts';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
+import { fanInKey } from '../../../src/core/risk/rule-sets.ts';
 import type { RequestMeta } from '../../../src/services/context.ts';
 import { creditDeposit } from '../../../src/services/deposits.ts';
 import { totpAssociatedData } from '../../../src/services/identity/second-factor.ts';
@@ -18,7 +19,7 @@ import {
 } from '../../../src/services/risk/rule-sets.ts';
 import { confirmWithdrawal } from '../../../src/services/withdrawals/confirm.ts';
 import { requestWithdrawal } from '../../../src/services/withdrawals/request.ts';
-import { evaluationsOf } from '../../../src/store/rule-sets.ts';
+import { evaluationsOf, fanInLockKeyOf } from '../../../src/store/rule-sets.ts';
 import { actingAs } from '../../support/actors.ts';
 import { api, auditActionsAbout, operatorWithSession } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
@@ -530,6 +531,59 @@ for (const { engine, describeOn } of await eachEngine()) {
       const queued = done.filter((d) => d.state === 'queued').length;
       assert.equal(queued, 4, `exactly min_accounts - 1 pass, not ${queued}`);
       assert.equal(done.filter((d) => d.state === 'rejected').length, 12);
+    });
+
+    test('a rule-set change applies from the very next confirmation: the set this process holds is never used after it, whoever wrote the change', async () => {
+      await priceNow(running, 'BTC', '60000');
+      const lax = [{ predicate: 'daily_usd_limit', action: 'review', params: { limit_usd: '10000.00' } }];
+      const strict = [{ predicate: 'daily_usd_limit', action: 'review', params: { limit_usd: '1.00' } }];
+      const payers = await clonePayers(running, template, 4, () => freshAddress());
+      running.clock.advance(30_000);
+      const [first, second, third, fourth] = payers;
+      assert.ok(first && second && third && fourth);
+      const laxSet = await activeSet(running, lax, 'lax');
+      // Confirmed under the lax set: this process now holds it.
+      assert.equal((await payOnce(running, first, template.secret)).state, 'queued');
+      // Through the service: a stricter set activated decides the next confirmation.
+      const strictSet = await activeSet(running, strict, 'strict');
+      const held = await payOnce(running, second, template.secret);
+      assert.equal(held.state, 'held_for_review', String(held.reason));
+      assert.equal((await evaluationsOf(running.context.database, held.id))[0]?.rule_set_id, strictSet.id);
+      // Around the services (a raw write, as another process or an insider would make it): the change is seen too.
+      const db = running.context.database.db;
+      await db
+        .updateTable('rule_sets')
+        .set({ config: JSON.stringify({ rules: [...HARD, ...lax] }) })
+        .where('id', '=', strictSet.id)
+        .execute();
+      assert.equal((await payOnce(running, third, template.secret)).state, 'queued');
+      await db
+        .updateTable('rule_sets')
+        .set({ config: JSON.stringify({ rules: [...HARD, ...strict] }) })
+        .where('id', '=', strictSet.id)
+        .execute();
+      assert.equal((await payOnce(running, fourth, template.secret)).state, 'held_for_review');
+      // The revision a process keys its copy by only goes forward: it cannot be put back, nor removed.
+      await assert.rejects(
+        db
+          .updateTable('rule_set_revision')
+          .set((eb) => ({ revision: eb('revision', '-', 1) }))
+          .execute(),
+        /only goes up/,
+      );
+      await assert.rejects(db.deleteFrom('rule_set_revision').execute(), /only goes up/);
+      assert.notEqual(laxSet.id, strictSet.id);
+    });
+
+    test('PostgreSQL computes the fan-in lock key of a withdrawal as core does', {
+      skip: engine !== 'postgres' && 'the advisory lock exists only on PostgreSQL',
+    }, async () => {
+      const [payer] = await clonePayers(running, template, 1, () => freshAddress());
+      assert.ok(payer);
+      const id = await requestOne(running, payer);
+      const row = await withdrawalRow(running, id);
+      const key = await fanInLockKeyOf(running.context.database.db, id);
+      assert.equal(key, fanInKey(row.network, row.destination_address).lock);
     });
   });
 }
