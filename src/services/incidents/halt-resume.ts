@@ -135,7 +135,7 @@ export async function requestResume(
 
 /**
  * Approves another operator's resume request and lifts its halts, in one transaction: never one's own request
- * (403 here; the database's CHECK and trigger refuse it too), and once (409). Tells integrators
+ * (409 SAME_OPERATOR here; the database's CHECK and trigger refuse it too), and once (409). Tells integrators
  * (webhook `incident.resumed`).
  */
 export async function approveResume(
@@ -158,8 +158,9 @@ export async function approveResume(
           details: { id: requestId },
         });
       if (request.requested_by === actor)
-        throw new DomainError('FORBIDDEN', 'a resume needs a second operator: you asked for this one', {
-          details: { action: 'incident.resume_approve', requested_by: request.requested_by },
+        throw new DomainError('SAME_OPERATOR', 'a resume needs a second operator: you asked for this one', {
+          field: 'request_id',
+          details: { requested_by: request.requested_by },
         });
       if ((await findResumeApproval(tx, requestId)) !== undefined) throw alreadyApproved();
       const now = context.clock.now().toISOString();
