@@ -50,7 +50,8 @@ const Enrolled = Type.Object(
 
 const ReenrolmentToken = Type.String({
   maxLength: 128,
-  description: 'from the email POST /v1/mfa/reenrolment-link sends, when a revoked second factor is enrolled again',
+  description:
+    'from the email POST /v1/mfa/reenrolment-link sends, when a revoked second factor is enrolled again',
 });
 
 export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext) {

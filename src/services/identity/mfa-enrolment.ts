@@ -74,7 +74,10 @@ async function requireEnrolmentStepUp(
         ? await consumeOneTimeToken(tx, token, REENROLMENT_PURPOSE, context.clock.now())
         : undefined;
     if (consumed === undefined || !consumed.ok || consumed.row.principal_id !== principal.id)
-      throw invalidInput('reenrolment_token', 'is not a valid re-enrolment link (expired, used or not yours)');
+      throw invalidInput(
+        'reenrolment_token',
+        'is not a valid re-enrolment link (expired, used or not yours)',
+      );
     return;
   }
   if (existing.length > 0 && proof.step_up_token !== undefined) {
