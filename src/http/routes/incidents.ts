@@ -50,6 +50,8 @@ const REQUEST_ID = '01a23ab8-8910-7d00-9e00-5f6a7b8c9da1';
 const CONTAINMENT_ID = '01a23ab8-8920-7e00-8d00-6a7b8c9daeb2';
 const ALERT_ID = '01a23ab8-8800-7a00-9f00-2b1c3d4e5f60';
 const OPERATOR = `operator:${EXAMPLE.operatorId}`;
+/** A list of up to 10,000 account ids (about 40 bytes each in JSON): the bound of a freeze or containment body. */
+const ACCOUNT_LIST_BODY_LIMIT = 512 * 1024;
 /** An API call runs a containment's batches for at most this long, then answers with its progress. */
 const CONTAINMENT_BUDGET_MS = 5_000;
 
@@ -493,6 +495,7 @@ export function registerIncidentRoutes(app: FastifyInstance, context: ServiceCon
   app.post(
     '/v1/operator/incidents/:id/containments',
     {
+      bodyLimit: ACCOUNT_LIST_BODY_LIMIT,
       schema: {
         tags: ['incidents'],
         summary: 'Contain: cancel every withdrawal not yet released in a scope',
@@ -584,6 +587,7 @@ export function registerIncidentRoutes(app: FastifyInstance, context: ServiceCon
   app.post(
     '/v1/operator/incidents/:id/freeze',
     {
+      bodyLimit: ACCOUNT_LIST_BODY_LIMIT,
       schema: {
         tags: ['incidents'],
         summary: 'Freeze accounts: a list, or every account the incident affected',
