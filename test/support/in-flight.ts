@@ -7,7 +7,7 @@ import { BTC_ADDRESS } from './withdrawals.ts';
 /**
  * `count` withdrawals of `accountId` awaiting their second factor, written in bulk below the services (a request
  * holds nothing until it is confirmed, so no ledger rows are needed): in-flight work for a containment to cancel.
- * The account gets an address book entry to point at unless `destinationId` names one.
+ * The account gets an address book entry to point at unless it has one or `destinationId` names one.
  */
 export async function insertAwaitingWithdrawals(
   database: Database,
@@ -16,7 +16,16 @@ export async function insertAwaitingWithdrawals(
   const at = input.at.toISOString();
   const ids: string[] = [];
   await inTransaction(database, async (tx) => {
-    let destinationId = input.destinationId;
+    let destinationId =
+      input.destinationId ??
+      (
+        await tx
+          .selectFrom('address_book_entries')
+          .select('id')
+          .where('account_id', '=', input.accountId)
+          .where('address', '=', BTC_ADDRESS)
+          .executeTakeFirst()
+      )?.id;
     if (destinationId === undefined) {
       destinationId = newId();
       await tx

@@ -5,12 +5,9 @@ import { printJson, withOperator } from '../context.ts';
 
 /**
  * `drawbridge incident …`: the incident playbook, the same services as /v1/operator/incidents, run as the
- * authenticated operator whose role each service checks. Exported as one commander Command so further
- * subcommands (losses, reimburse, report, treasury) can be attached to it before registerIncident adds it.
+ * authenticated operator whose role each service checks. `incident` is exported as one commander Command so
+ * further subcommands (losses, reimburse, report, treasury) can be attached to it before registerIncident adds it.
  */
-export const incident = new Command('incident').description(
-  'the incident playbook: open, halt, contain, freeze, revoke, mark, resume (two operators)',
-);
 
 /** A comma- or space-separated list of ids on the command line. */
 function idList(value: string | undefined): string[] | undefined {
@@ -44,7 +41,7 @@ const progress = (view: { cancelled: number; batches: number; status: string; cu
   );
 };
 
-function registerIncidentRecords(): void {
+function registerIncidentRecords(incident: Command): void {
   incident
     .command('open')
     .description('open an incident (by hand, or --alert <id>)')
@@ -138,7 +135,7 @@ function registerIncidentRecords(): void {
     });
 }
 
-function registerIncidentContainment(): void {
+function registerIncidentContainment(incident: Command): void {
   incident
     .command('halt')
     .description(
@@ -278,7 +275,7 @@ function registerIncidentContainment(): void {
     );
 }
 
-function registerIncidentAffected(): void {
+function registerIncidentAffected(incident: Command): void {
   incident
     .command('mark')
     .description('mark withdrawals (--withdrawals <ids> --as <classification>) or --from-monitor')
@@ -356,7 +353,7 @@ function registerIncidentAffected(): void {
     );
 }
 
-function registerIncidentResume(): void {
+function registerIncidentResume(incident: Command): void {
   const resume = incident
     .command('resume')
     .description('lift halts: one operator requests, another approves');
@@ -397,11 +394,22 @@ function registerIncidentResume(): void {
     });
 }
 
+/** A new `incident` command with every subcommand of the playbook (a test parses a fresh one each time). */
+export function buildIncidentCommand(): Command {
+  const incident = new Command('incident').description(
+    'the incident playbook: open, halt, contain, freeze, revoke, mark, resume (two operators)',
+  );
+  registerIncidentRecords(incident);
+  registerIncidentContainment(incident);
+  registerIncidentAffected(incident);
+  registerIncidentResume(incident);
+  return incident;
+}
+
+/** The `drawbridge incident` command: attach further subcommands to it before registerIncident adds it. */
+export const incident = buildIncidentCommand();
+
 export function registerIncident(program: Command): Command {
-  registerIncidentRecords();
-  registerIncidentContainment();
-  registerIncidentAffected();
-  registerIncidentResume();
   program.addCommand(incident);
   return incident;
 }
