@@ -98,7 +98,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
       assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
       const reused = await api(running, 'POST', '/v1/mfa/totp', { token, body: { reenrolment_token: code } });
-      assert.equal(reused.status, 403, 'with a factor again, enrolling needs a step-up with it; the link is spent');
+      assert.equal(
+        reused.status,
+        403,
+        'with a factor again, enrolling needs a step-up with it; the link is spent',
+      );
       assert.equal(reused.body.code, 'STEP_UP_REQUIRED');
       assert.equal(
         (await login(running, victim.email)).body.code,
