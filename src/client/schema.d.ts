@@ -1986,7 +1986,7 @@ export interface paths {
         put?: never;
         /**
          * Start enrolling an authenticator app: the otpauth:// URI and its QR code
-         * @description For the signed-in customer. Starts a pending authenticator: its `otpauth://` URI and the same as an SVG QR code to scan; activate it with POST /v1/mfa/totp/{id}/confirm. The first factor needs no step-up; with an authenticator or passkey already active, send a step-up token for `mfa.enroll` (403 STEP_UP_REQUIRED without one). The answer carries the secret, so an Idempotency-Key is honoured but the answer is not stored.
+         * @description For the signed-in customer. Starts a pending authenticator: its `otpauth://` URI and the same as an SVG QR code to scan; activate it with POST /v1/mfa/totp/{id}/confirm. The very first factor needs no step-up; with an authenticator or passkey already active, send a step-up token for `mfa.enroll` (403 STEP_UP_REQUIRED without one). An account whose factors were revoked (after an incident, say) sends the `reenrolment_token` emailed by POST /v1/mfa/reenrolment-link, or a step-up made with a recovery code (403 REENROLMENT_REQUIRED without). The answer carries the secret, so an Idempotency-Key is honoured but the answer is not stored.
          */
         post: {
             parameters: {
@@ -2009,6 +2009,8 @@ export interface paths {
                         label?: string;
                         /** @description from POST /v1/auth/step-up for this action */
                         step_up_token?: string;
+                        /** @description from the email POST /v1/mfa/reenrolment-link sends, when a revoked second factor is enrolled again */
+                        reenrolment_token?: string;
                     };
                 };
             };
@@ -2230,6 +2232,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/mfa/reenrolment-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a single-use link to enrol a revoked second factor again
+         * @description For the signed-in customer whose authenticator or passkey was revoked (a mass MFA revocation after an incident, an operator, a removal): sends their verified email a link with a `reenrolment_token`, single-use and valid 30 minutes, that POST /v1/mfa/totp or /v1/mfa/passkeys/options then needs. Someone who holds only the password never sees it. 409 WRONG_STATE when the account can enrol without one; 403 EMAIL_NOT_VERIFIED without a verified email.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "sent": true,
+                         *       "expires_at": "2026-11-28T12:30:00.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            sent: boolean;
+                            expires_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/mfa/passkeys/options": {
         parameters: {
             query?: never;
@@ -2241,7 +2348,7 @@ export interface paths {
         put?: never;
         /**
          * WebAuthn registration options for a new passkey
-         * @description For the signed-in customer, before POST /v1/mfa/passkeys: WebAuthn registration options (excluding passkeys already registered) with a single-use challenge valid 5 minutes. The first factor needs no step-up; with an authenticator or passkey already active, send a step-up token for `mfa.enroll` (403 STEP_UP_REQUIRED without one).
+         * @description For the signed-in customer, before POST /v1/mfa/passkeys: WebAuthn registration options (excluding passkeys already registered) with a single-use challenge valid 5 minutes. The first factor needs no step-up; with an authenticator or passkey already active, send a step-up token for `mfa.enroll` (403 STEP_UP_REQUIRED without one). An account whose factors were revoked sends the `reenrolment_token` from POST /v1/mfa/reenrolment-link (403 REENROLMENT_REQUIRED without).
          */
         post: {
             parameters: {
@@ -2263,6 +2370,8 @@ export interface paths {
                     "application/json": {
                         /** @description from POST /v1/auth/step-up for this action */
                         step_up_token?: string;
+                        /** @description from the email POST /v1/mfa/reenrolment-link sends, when a revoked second factor is enrolled again */
+                        reenrolment_token?: string;
                     };
                 };
             };
@@ -5291,6 +5400,7 @@ export interface paths {
                                 created_at: string;
                                 lifted_at: string | null;
                                 lifted_by: string | null;
+                                incident_id?: string | null;
                             }[];
                             has_more: boolean;
                         };
@@ -5412,6 +5522,7 @@ export interface paths {
                             created_at: string;
                             lifted_at: string | null;
                             lifted_by: string | null;
+                            incident_id?: string | null;
                         };
                     };
                 };
@@ -10255,6 +10366,2465 @@ export interface paths {
                                     [key: string]: unknown;
                                 };
                                 at: string;
+                            }[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Incidents, newest first
+         * @description Any operator role: incidents newest first, narrowed by `status` (open, contained, resolved, closed); `limit` 1 to 200 (default 50), `starting_after` the last id of the page before, `has_more`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                    status?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            incidents: {
+                                id: string;
+                                title: string;
+                                /** @enum {string} */
+                                severity: "low" | "medium" | "high" | "critical";
+                                /** @enum {string} */
+                                status: "open" | "contained" | "resolved" | "closed";
+                                alert_id: string | null;
+                                opened_by: string;
+                                opened_at: string;
+                                updated_at: string;
+                                closed_by: string | null;
+                                closed_at: string | null;
+                            }[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Open an incident, by hand or from an alert
+         * @description Risk analyst, incident commander or admin: opens an incident with a `title` (3..200 characters), a `severity` (low, medium, high, critical) and optionally the `alert_id` it comes from. Audited; tells integrators (webhook `incident.opened`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "title": "Withdrawals approved without a second factor",
+                     *       "severity": "critical",
+                     *       "alert_id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60"
+                     *     }
+                     */
+                    "application/json": {
+                        title: string;
+                        /** @enum {string} */
+                        severity: "low" | "medium" | "high" | "critical";
+                        /** @description an id: a lowercase UUID */
+                        alert_id?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "title": "Withdrawals approved without a second factor",
+                         *       "severity": "critical",
+                         *       "status": "open",
+                         *       "alert_id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:06:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /** @enum {string} */
+                            status: "open" | "contained" | "resolved" | "closed";
+                            alert_id: string | null;
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One incident
+         * @description Any operator role: the incident. Unknown is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "title": "Withdrawals approved without a second factor",
+                         *       "severity": "critical",
+                         *       "status": "open",
+                         *       "alert_id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:06:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /** @enum {string} */
+                            status: "open" | "contained" | "resolved" | "closed";
+                            alert_id: string | null;
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move an incident's status on
+         * @description Incident commander or admin: open -> contained | resolved, contained -> resolved, resolved -> closed (closed is final and needs a `note`); anything else is 409 WRONG_STATE. Audited with the incident id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "contained",
+                     *       "note": "everything in flight cancelled, accounts frozen"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "contained" | "resolved" | "closed";
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "title": "Withdrawals approved without a second factor",
+                         *       "severity": "critical",
+                         *       "status": "open",
+                         *       "alert_id": "01a23ab8-8800-7a00-9f00-2b1c3d4e5f60",
+                         *       "opened_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "opened_at": "2026-11-28T12:06:00.000Z",
+                         *       "updated_at": "2026-11-28T12:06:00.000Z",
+                         *       "closed_by": null,
+                         *       "closed_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            title: string;
+                            /** @enum {string} */
+                            severity: "low" | "medium" | "high" | "critical";
+                            /** @enum {string} */
+                            status: "open" | "contained" | "resolved" | "closed";
+                            alert_id: string | null;
+                            opened_by: string;
+                            opened_at: string;
+                            updated_at: string;
+                            closed_by: string | null;
+                            closed_at: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident's timeline: alerts, halts, actions, in time order
+         * @description Any operator role: the alert the incident came from and the alerts raised while it was open, its halts set and lifted, and every audit entry tagged with its id, oldest first. `limit` 1 to 1000 (default 200); `starting_after` the `cursor` of the page before; `has_more`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    starting_after?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "entries": [
+                         *         {
+                         *           "at": "2026-11-28T12:06:00.000Z",
+                         *           "kind": "action",
+                         *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "action": "incident.opened",
+                         *           "subject": "incident:01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *           "data": {
+                         *             "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *             "severity": "critical"
+                         *           },
+                         *           "key": "audit:01a23ab8-8901-7c00-8f00-4e5f6a7b8c91"
+                         *         }
+                         *       ],
+                         *       "cursor": "2026-11-28T12:06:00.000Z~audit:01a23ab8-8901-7c00-8f00-4e5f6a7b8c91",
+                         *       "has_more": false
+                         *     }
+                         */
+                        "application/json": {
+                            incident_id: string;
+                            entries: {
+                                at: string;
+                                /** @enum {string} */
+                                kind: "alert" | "halt.set" | "halt.lifted" | "action";
+                                actor: string;
+                                action: string;
+                                subject: string;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                key: string;
+                            }[];
+                            cursor: string | null;
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/halts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Halt withdrawals for an incident (global, an asset, an account), now
+         * @description Incident commander or admin: as POST /v1/operator/halts, the halt carrying the incident id. Once this returns, nothing it covers is released on any node. It is lifted only by a two-person resume.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "scope": "global",
+                     *       "reason": "withdrawals approved without a second factor"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "global" | "asset" | "account";
+                        asset?: string;
+                        network?: string;
+                        account_id?: string;
+                        /** @description why, 3..500 characters; kept in the audit log */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8768-78e9-be18-f7c8ae4f11b1",
+                         *       "scope": "asset",
+                         *       "asset": "BTC",
+                         *       "network": "bitcoin",
+                         *       "account_id": null,
+                         *       "reason": "bitcoin node upgrade",
+                         *       "created_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "created_at": "2026-11-28T12:02:31.000Z",
+                         *       "lifted_at": null,
+                         *       "lifted_by": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            scope: string;
+                            asset: string | null;
+                            network: string | null;
+                            account_id: string | null;
+                            reason: string;
+                            created_by: string;
+                            created_at: string;
+                            lifted_at: string | null;
+                            lifted_by: string | null;
+                            incident_id?: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/downtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident's halts, downtime and resume requests
+         * @description Any operator role: each global or asset halt of the incident with its span (set to lifted, or to now), the downtime (their union) and global downtime in ms, how many accounts are frozen, and the resume requests with their approvals.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "halts": [
+                         *         {
+                         *           "id": "01a23ab8-8768-78e9-be18-f7c8ae4f11b1",
+                         *           "scope": "global",
+                         *           "asset": null,
+                         *           "account_id": null,
+                         *           "created_at": "2026-11-28T12:07:00.000Z",
+                         *           "lifted_at": "2026-11-29T02:07:00.000Z",
+                         *           "duration_ms": 50400000
+                         *         }
+                         *       ],
+                         *       "downtime_ms": 50400000,
+                         *       "global_downtime_ms": 50400000,
+                         *       "accounts_frozen": 483,
+                         *       "active": 483,
+                         *       "resume_requests": [],
+                         *       "truncated": false
+                         *     }
+                         */
+                        "application/json": {
+                            halts: {
+                                id: string;
+                                scope: string;
+                                asset: string | null;
+                                account_id: string | null;
+                                created_at: string;
+                                lifted_at: string | null;
+                                duration_ms: number;
+                            }[];
+                            downtime_ms: number;
+                            global_downtime_ms: number;
+                            accounts_frozen: number;
+                            active: number;
+                            resume_requests: {
+                                id: string;
+                                incident_id: string;
+                                requested_by: string;
+                                requested_at: string;
+                                reason: string;
+                                halt_ids: string[];
+                                /** @enum {string} */
+                                status: "pending" | "approved";
+                                approved_by: string | null;
+                                approved_at: string | null;
+                                lifted?: number;
+                            }[];
+                            truncated: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/resume-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for an incident's halts to be lifted (a second operator approves)
+         * @description Incident commander or admin: asks for every active global and asset halt of the incident to be lifted, or the listed `halt_ids` (1..200: the incident's, its freezes, or the monitor's halts). Nothing is lifted until another operator approves. Audited with the incident id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "forged approvals stopped; custody verifier deployed"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description why, 3..500 characters; kept in the audit log */
+                        reason: string;
+                        halt_ids?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8910-7d00-9e00-5f6a7b8c9da1",
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "requested_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "requested_at": "2026-11-28T14:00:00.000Z",
+                         *       "reason": "forged approvals stopped; custody verifier deployed",
+                         *       "halt_ids": [
+                         *         "01a23ab8-8768-78e9-be18-f7c8ae4f11b1"
+                         *       ],
+                         *       "status": "pending",
+                         *       "approved_by": null,
+                         *       "approved_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            incident_id: string;
+                            requested_by: string;
+                            requested_at: string;
+                            reason: string;
+                            halt_ids: string[];
+                            /** @enum {string} */
+                            status: "pending" | "approved";
+                            approved_by: string | null;
+                            approved_at: string | null;
+                            lifted?: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/resume-requests/{request_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a resume request: its halts are lifted
+         * @description Incident commander or admin, other than the one who asked (409 SAME_OPERATOR; the database refuses it too): lifts the halts the request names, in one transaction, once (409 CONFLICT again). Audited; tells integrators (webhook `incident.resumed`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                    /** @description an id: a lowercase UUID */
+                    request_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8910-7d00-9e00-5f6a7b8c9da1",
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "requested_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "requested_at": "2026-11-28T14:00:00.000Z",
+                         *       "reason": "forged approvals stopped; custody verifier deployed",
+                         *       "halt_ids": [
+                         *         "01a23ab8-8768-78e9-be18-f7c8ae4f11b1"
+                         *       ],
+                         *       "status": "pending",
+                         *       "approved_by": null,
+                         *       "approved_at": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            incident_id: string;
+                            requested_by: string;
+                            requested_at: string;
+                            reason: string;
+                            halt_ids: string[];
+                            /** @enum {string} */
+                            status: "pending" | "approved";
+                            approved_by: string | null;
+                            approved_at: string | null;
+                            lifted?: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/containments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident's containments and their progress
+         * @description Any operator role: the containments of the incident, newest first (at most 100).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            containments: {
+                                id: string;
+                                incident_id: string;
+                                /** @enum {string} */
+                                scope: "all" | "asset" | "accounts";
+                                asset: string | null;
+                                reason: string;
+                                /** @enum {string} */
+                                status: "running" | "done";
+                                cancelled: number;
+                                batches: number;
+                                cursor: string | null;
+                                started_by: string;
+                                started_at: string;
+                                updated_at: string;
+                                finished_at: string | null;
+                                resumed?: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Contain: cancel every withdrawal not yet released in a scope
+         * @description Incident commander or admin: starts a containment (`scope` all, `asset` with `asset`, or `accounts` with 1..10000 `account_ids`) and runs its batches (`batch_size` 1..1000, default 200) for up to 5 s; each batch cancels and voids the holds of its withdrawals and moves the cursor in one transaction. The answer is its progress: `status` running means call POST …/containments/{containment_id}/run. Starting again while one runs with the same scope resumes it. Every cancel is audited with the incident id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "scope": "all",
+                     *       "reason": "stop everything in flight"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {string} */
+                        scope: "all" | "asset" | "accounts";
+                        asset?: string;
+                        account_ids?: string[];
+                        /** @description why, 3..500 characters; kept in the audit log */
+                        reason: string;
+                        batch_size?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8920-7e00-8d00-6a7b8c9daeb2",
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "scope": "all",
+                         *       "asset": null,
+                         *       "reason": "stop everything in flight",
+                         *       "status": "done",
+                         *       "cancelled": 1874,
+                         *       "batches": 10,
+                         *       "cursor": "01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "started_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "started_at": "2026-11-28T12:08:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:03.000Z",
+                         *       "finished_at": "2026-11-28T12:08:03.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            incident_id: string;
+                            /** @enum {string} */
+                            scope: "all" | "asset" | "accounts";
+                            asset: string | null;
+                            reason: string;
+                            /** @enum {string} */
+                            status: "running" | "done";
+                            cancelled: number;
+                            batches: number;
+                            cursor: string | null;
+                            started_by: string;
+                            started_at: string;
+                            updated_at: string;
+                            finished_at: string | null;
+                            resumed?: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/containments/{containment_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Go on with a containment (after a crash, or past the time budget)
+         * @description Incident commander or admin: runs the containment's next batches from its cursor for up to 5 s and answers its progress. A finished containment answers as it is.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                    /** @description an id: a lowercase UUID */
+                    containment_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "batch_size": 200
+                     *     }
+                     */
+                    "application/json": {
+                        batch_size?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8920-7e00-8d00-6a7b8c9daeb2",
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "scope": "all",
+                         *       "asset": null,
+                         *       "reason": "stop everything in flight",
+                         *       "status": "done",
+                         *       "cancelled": 1874,
+                         *       "batches": 10,
+                         *       "cursor": "01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "started_by": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "started_at": "2026-11-28T12:08:00.000Z",
+                         *       "updated_at": "2026-11-28T12:08:03.000Z",
+                         *       "finished_at": "2026-11-28T12:08:03.000Z"
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            incident_id: string;
+                            /** @enum {string} */
+                            scope: "all" | "asset" | "accounts";
+                            asset: string | null;
+                            reason: string;
+                            /** @enum {string} */
+                            status: "running" | "done";
+                            cancelled: number;
+                            batches: number;
+                            cursor: string | null;
+                            started_by: string;
+                            started_at: string;
+                            updated_at: string;
+                            finished_at: string | null;
+                            resumed?: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/freeze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Freeze accounts: a list, or every account the incident affected
+         * @description Incident commander or admin: `account_ids` (1..10000 customer accounts) or `affected`: true. Each gets an account halt carrying the incident id and is locked (every session ends), with no lock email each; one audit entry per account. Accounts already frozen by the incident are left as they are. An unknown account is a 400 naming it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "affected": true,
+                     *       "reason": "accounts with forged approvals"
+                     *     }
+                     */
+                    "application/json": {
+                        account_ids?: string[];
+                        affected?: boolean;
+                        /** @description why, 3..500 characters; kept in the audit log */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "frozen": 483,
+                         *       "already_frozen": 0
+                         *     }
+                         */
+                        "application/json": {
+                            incident_id: string;
+                            frozen: number;
+                            already_frozen: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/accounts/{account_id}/unfreeze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unfreeze one account, with a reason
+         * @description Incident commander or admin: lifts the incident's freeze of the account and the lock it placed, and tells the customer. Refused (409) while the account has a withdrawal that could still be released: contain it first, or lift the freeze with a two-person resume.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                    /** @description an id: a lowercase UUID */
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "customer verified by phone; devices clean"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description why, 3..500 characters; kept in the audit log */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "account_id": "01a23ab8-84b9-714e-84d2-8b5e22eda6b9",
+                         *       "unfrozen": true,
+                         *       "unlocked": true
+                         *     }
+                         */
+                        "application/json": {
+                            incident_id: string;
+                            account_id: string;
+                            unfrozen: boolean;
+                            unlocked: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke every customer session and/or MFA, and other operators’ sessions
+         * @description Incident commander or admin: `sessions` ends every customer session, `mfa` revokes every customer second factor (each one epoch increment, whatever the number of accounts); `operator_sessions` ends every operator's session but the caller's. Customers then re-enrol only with the link emailed to them. Audited with the incident id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions": true,
+                     *       "mfa": true
+                     *     }
+                     */
+                    "application/json": {
+                        sessions?: boolean;
+                        mfa?: boolean;
+                        operator_sessions?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "sessions": true,
+                         *       "mfa": true,
+                         *       "operator_sessions": false,
+                         *       "session_epoch": 2,
+                         *       "mfa_epoch": 2
+                         *     }
+                         */
+                        "application/json": {
+                            incident_id: string;
+                            sessions: boolean;
+                            mfa: boolean;
+                            operator_sessions: boolean;
+                            session_epoch?: number;
+                            mfa_epoch?: number;
+                            operators_signed_out?: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/withdrawals/mark": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark withdrawals as affected: unauthorized, suspect or legitimate
+         * @description Risk analyst, incident commander or admin: marks (or reclassifies) 1..200 `withdrawal_ids` with a `classification` and an optional `note`; each is audited with the incident id. An unknown withdrawal is a 400 naming it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "withdrawal_ids": [
+                     *         "01a23ab8-861a-71f0-9944-fc75e165591c"
+                     *       ],
+                     *       "classification": "unauthorized",
+                     *       "note": "no second factor entered; customer confirms"
+                     *     }
+                     */
+                    "application/json": {
+                        withdrawal_ids: string[];
+                        /** @enum {string} */
+                        classification: "unauthorized" | "suspect" | "legitimate";
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "marked": 1,
+                         *       "reclassified": 0
+                         *     }
+                         */
+                        "application/json": {
+                            incident_id: string;
+                            marked: number;
+                            reclassified: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/withdrawals/mark-from-monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark as unauthorized every withdrawal the monitor flagged since the incident opened
+         * @description Risk analyst, incident commander or admin: every withdrawal with a monitor finding since the incident opened and no mark yet is marked unauthorized (an operator's mark is kept), a page at a time: `has_more` says to call again with `starting_after` set to the answer’s `cursor`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /** @example {} */
+                    "application/json": {
+                        /** @description an id: a lowercase UUID */
+                        starting_after?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "incident_id": "01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
+                         *       "flagged": 483,
+                         *       "marked": 483,
+                         *       "cursor": "01a23ab8-861a-71f0-9944-fc75e165591c",
+                         *       "has_more": false
+                         *     }
+                         */
+                        "application/json": {
+                            incident_id: string;
+                            flagged: number;
+                            marked: number;
+                            cursor: string | null;
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident's affected withdrawals with their outcome
+         * @description Any operator role: the marked withdrawals by id, each with its classification and its outcome read from its state: stopped (ended before release), in_flight (not released yet), in_doubt (released, broadcast, errored), lost (completed). Narrowed by `classification` and `account_id`; `limit` 1 to 1000, `starting_after`, `has_more`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                    classification?: string;
+                    /** @description an id: a lowercase UUID */
+                    account_id?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            withdrawals: {
+                                withdrawal_id: string;
+                                account_id: string;
+                                /** @enum {string} */
+                                classification: "unauthorized" | "suspect" | "legitimate";
+                                state: string;
+                                /** @enum {string} */
+                                outcome: "stopped" | "in_flight" | "in_doubt" | "lost";
+                                asset: string;
+                                network: string;
+                                amount: string;
+                                fee: string;
+                                destination_address: string;
+                                marked_by: string;
+                                marked_at: string;
+                                note: string | null;
+                            }[];
+                            has_more: boolean;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/incidents/{id}/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The accounts an incident affected
+         * @description Any operator role: the accounts with a withdrawal marked unauthorized or suspect, by id, each with how many; `limit` 1 to 1000, `starting_after`, `has_more`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: string;
+                    /** @description an id: a lowercase UUID */
+                    starting_after?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "accounts": [
+                         *         {
+                         *           "account_id": "01a23ab8-84b9-714e-84d2-8b5e22eda6b9",
+                         *           "withdrawals": 2
+                         *         }
+                         *       ],
+                         *       "has_more": false
+                         *     }
+                         */
+                        "application/json": {
+                            accounts: {
+                                account_id: string;
+                                withdrawals: number;
                             }[];
                             has_more: boolean;
                         };

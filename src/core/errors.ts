@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   'ACCOUNT_LOCKED',
   'EMAIL_NOT_VERIFIED',
   'STEP_UP_REQUIRED',
+  /** Enrolling a second factor again, after one was revoked, needs the link emailed to the account or a recovery code. */
+  'REENROLMENT_REQUIRED',
   'CSRF_FAILED',
   /** The same operator again where two different operators are required (a second approval of a large withdrawal). */
   'SAME_OPERATOR',

@@ -27,6 +27,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
 import { registerCustodyRoutes } from './routes/custody.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
+import { registerIncidentRoutes } from './routes/incidents.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
@@ -237,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerReviewQueueRoutes(app, context);
   registerAlertAndCaseRoutes(app, context);
   registerRuleSetRoutes(app, context);
+  registerIncidentRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.testClock !== undefined) registerTestClockRoutes(app, deps.testClock);

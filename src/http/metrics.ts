@@ -107,6 +107,26 @@ function installDomainGauges(registry: Registry, context: ServiceContext): void 
   );
   gauge('drawbridge_active_halts', 'Halts in force', [], (g, d) => g.set(d.activeHalts));
   gauge(
+    'drawbridge_open_incidents',
+    'Incidents not closed, by status and severity',
+    ['status', 'severity'],
+    (g, d) => {
+      for (const i of d.openIncidents) g.set({ status: i.status, severity: i.severity }, i.count);
+    },
+  );
+  gauge(
+    'drawbridge_containments_running',
+    'Incident containments still running (one left after a crash stays here until resumed)',
+    [],
+    (g, d) => g.set(d.containments.running),
+  );
+  gauge(
+    'drawbridge_containment_cancelled',
+    'Withdrawals the running containments have cancelled so far',
+    [],
+    (g, d) => g.set(d.containments.cancelled),
+  );
+  gauge(
     'drawbridge_open_alerts',
     'Alerts not resolved, by state (open, acknowledged), severity and kind',
     ['state', 'severity', 'kind'],

@@ -49,6 +49,7 @@ const STATUS: Record<ErrorCode, number> = {
   ACCOUNT_LOCKED: 403,
   EMAIL_NOT_VERIFIED: 403,
   STEP_UP_REQUIRED: 403,
+  REENROLMENT_REQUIRED: 403,
   CSRF_FAILED: 403,
   SAME_OPERATOR: 409,
 };
@@ -80,6 +81,7 @@ const TITLES: Record<ErrorCode, string> = {
   ACCOUNT_LOCKED: 'Account locked',
   EMAIL_NOT_VERIFIED: 'Email address not verified',
   STEP_UP_REQUIRED: 'A fresh second factor for this action is required',
+  REENROLMENT_REQUIRED: 'Re-enrolling a second factor needs the emailed link or a recovery code',
   CSRF_FAILED: 'CSRF token missing or wrong',
   SAME_OPERATOR: 'A second, different operator is required',
   ILLEGAL_TRANSITION: 'Not a step of the withdrawal life cycle',

@@ -77,7 +77,7 @@ export async function setHalt(
 export async function placeHalt(
   tx: Tx,
   context: ServiceContext,
-  input: { by: string; scope: HaltScope; reason: string; breakGlass?: boolean },
+  input: { by: string; scope: HaltScope; reason: string; breakGlass?: boolean; incidentId?: string },
 ): Promise<HaltRow> {
   const row: HaltRow = {
     id: newId(),
@@ -87,6 +87,7 @@ export async function placeHalt(
     created_at: context.clock.now().toISOString(),
     lifted_at: null,
     lifted_by: null,
+    incident_id: input.incidentId ?? null,
   };
   await insertHalt(tx, row);
   await audit(tx, context, {
@@ -99,6 +100,7 @@ export async function placeHalt(
       network: row.network,
       account_id: row.account_id,
       reason: input.reason,
+      ...(input.incidentId === undefined ? {} : { incident_id: input.incidentId }),
       ...(input.breakGlass === true ? { break_glass: true, severity: 'critical' } : {}),
       ...(input.by.startsWith('system:') ? { severity: 'critical' } : {}),
     },
@@ -112,11 +114,29 @@ export function parseReason(input: unknown): string {
   return input;
 }
 
-/** Lifts one active halt (the two-person resume comes with the incident playbook). */
+/**
+ * Whether one operator alone may lift this halt: only one set by hand outside any incident. The monitor's halts
+ * and an incident's are lifted by the two-person resume (services/incidents/resume.ts), an incident's account
+ * freeze by `unfreeze`; the database refuses the rest too (migration 0045).
+ */
+export function liftableAlone(halt: HaltRow): boolean {
+  return !halt.created_by.startsWith('system:') && (halt.incident_id ?? null) === null;
+}
+
+/** Lifts one active halt set by hand outside an incident (see liftableAlone). */
 export async function liftHalt(context: ServiceContext, actor: OperatorActor, id: string) {
   authorize(actor, 'halt.lift');
   const by = actorName(actor);
   return inTransaction(context.database, async (tx) => {
+    const halt = await findHalt(tx, id);
+    if (halt !== undefined && halt.lifted_at === null && !liftableAlone(halt))
+      throw new DomainError(
+        'WRONG_STATE',
+        halt.incident_id == null
+          ? 'the monitor placed this halt: lift it with a two-person resume (drawbridge incident resume request)'
+          : 'an incident placed this halt: lift it with a two-person resume (drawbridge incident resume request)',
+        { details: { halt_id: id, incident_id: halt.incident_id ?? null, created_by: halt.created_by } },
+      );
     if (!(await liftHaltRow(tx, id, by, context.clock.now().toISOString())))
       throw new DomainError('NOT_FOUND', `no active halt ${id}`);
     await audit(tx, context, { actor: by, action: 'halt.lifted', subject: `halt:${id}` });

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { alertCounts } from './alerts.ts';
 import type { Database } from './database.ts';
+import { containmentProgress } from './incident-containment.ts';
+import { incidentCounts } from './incidents.ts';
 import { newestPriceTimes, systemFeedBacklogs } from './monitor-feeds.ts';
 
 export interface DomainGauges {
@@ -10,6 +12,10 @@ export interface DomainGauges {
   /** Journal entries not yet chained, and how long the oldest has waited (the sealer's lag). */
   readonly unsealed: { count: number; oldestAgeSeconds: number };
   readonly activeHalts: number;
+  /** Incidents not closed, by status and severity. */
+  readonly openIncidents: readonly { status: string; severity: string; count: number }[];
+  /** Containments still running (a crashed one shows here until resumed) and what they cancelled so far. */
+  readonly containments: { running: number; cancelled: number };
   /** Alerts not resolved, by state (open, acknowledged), severity and kind. */
   readonly openAlerts: readonly { state: string; severity: string; kind: string; count: number }[];
   /** Every alert ever raised (a deduplicated raise bumps an alert, it is not a new one), by severity and kind. */
@@ -111,5 +117,7 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     outbox: outbox.map((row) => ({ channel: row.channel, status: row.status, count: Number(row.n) })),
     unsealed: { count: Number(unsealed.n), oldestAgeSeconds: age(unsealed.oldest) },
     activeHalts: Number(halts.n),
+    openIncidents: await incidentCounts(db),
+    containments: await containmentProgress(db),
   };
 }

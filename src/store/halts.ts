@@ -47,6 +47,17 @@ export async function insertHalt(tx: Tx, row: HaltRow): Promise<void> {
   await tx.insertInto('halts').values(row).execute();
 }
 
+/** Inserts many halts (an incident freezing accounts) in slices, with one bump of the halt control row. */
+export async function insertHalts(tx: Tx, rows: readonly HaltRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await bumpHaltControl(tx);
+  for (let i = 0; i < rows.length; i += 500)
+    await tx
+      .insertInto('halts')
+      .values(rows.slice(i, i + 500))
+      .execute();
+}
+
 /** Lifts an active halt; false when there is no active halt by that id. */
 export async function liftHaltRow(tx: Tx, id: string, by: string, at: string): Promise<boolean> {
   await bumpHaltControl(tx);

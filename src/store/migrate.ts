@@ -32,6 +32,7 @@ import * as monitorHardening from './migrations/0035-monitor-hardening.ts';
 import * as ruleSetRevision from './migrations/0036-rule-set-revision.ts';
 import * as incidents from './migrations/0040-incidents.ts';
 import * as monitorLedgerChain from './migrations/0041-monitor-ledger-chain.ts';
+import * as incidentPlaybook from './migrations/0045-incident-playbook.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -70,6 +71,7 @@ const MIGRATIONS = [
   ['0036-rule-set-revision', ruleSetRevision],
   ['0040-incidents', incidents],
   ['0041-monitor-ledger-chain', monitorLedgerChain],
+  ['0045-incident-playbook', incidentPlaybook],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

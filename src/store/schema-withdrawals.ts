@@ -82,6 +82,8 @@ export interface HaltsTable {
   created_at: string;
   lifted_at: string | null;
   lifted_by: string | null;
+  /** The incident it was placed for (migration 0045); null for a halt by hand or the monitor's. */
+  incident_id?: string | null;
 }
 
 export interface DepositsTable {

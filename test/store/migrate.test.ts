@@ -127,6 +127,7 @@ for (const { engine, describeOn } of await eachEngine()) {
               'withdrawals_expiring',
               'withdrawals_fan_in',
               'withdrawals_released_by_account',
+              'withdrawals_state_id',
             ],
           );
           const fks = await sql`pragma foreign_key_list(withdrawal_events)`.execute(db);

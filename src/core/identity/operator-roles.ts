@@ -46,6 +46,24 @@ export const OPERATOR_PERMISSIONS = {
   'cases.read': EVERY_ROLE,
   /** Open a case, link alerts and withdrawals to it, note, change its status, close it. */
   'cases.manage': ['risk_analyst', 'incident_commander', 'admin'],
+  /** Incidents (src/services/incidents/): list, show, timeline, affected withdrawals and accounts, downtime. */
+  'incident.read': EVERY_ROLE,
+  /** Open an incident (by hand or from an alert); a risk analyst who sees the pattern may open one. */
+  'incident.open': ['risk_analyst', 'incident_commander', 'admin'],
+  /** Move an incident's status (contained, resolved, closed). */
+  'incident.manage': ['incident_commander', 'admin'],
+  /** Mark withdrawals as affected (unauthorized, suspect, legitimate), by hand or from monitor findings. */
+  'incident.mark': ['risk_analyst', 'incident_commander', 'admin'],
+  /** Halt withdrawals for an incident (global, an asset, an account); immediate. */
+  'incident.halt': ['incident_commander', 'admin'],
+  /** Cancel everything in flight in a scope, freeze and unfreeze accounts. */
+  'incident.contain': ['incident_commander', 'admin'],
+  /** Revoke every customer session and/or MFA, and every other operator's session, for an incident. */
+  'incident.revoke': ['incident_commander', 'admin'],
+  /** Ask for an incident's (or the monitor's) halts to be lifted: nothing is lifted until another approves. */
+  'incident.resume_request': ['incident_commander', 'admin'],
+  /** Approve another operator's resume request: the halts are lifted (never one's own request). */
+  'incident.resume_approve': ['incident_commander', 'admin'],
 } as const satisfies Record<string, readonly OperatorRole[]>;
 
 export type OperatorAction = keyof typeof OPERATOR_PERMISSIONS;

@@ -44,6 +44,12 @@ export const EVENT_TYPES = {
   'mfa.totp_replay_refused': 'A code already used was entered again, perhaps by someone who saw it.',
   'alert.raised':
     'A critical alert was raised (data.alert_id, kind, severity, title, subject): on-call operators are paged.',
+  'incident.opened':
+    'An operator opened an incident (data.incident_id, title, severity, alert_id): the playbook is running.',
+  'incident.resumed':
+    "Two operators lifted an incident's halts (data.incident_id, request_id, halt_ids): withdrawals may go out again.",
+  'mfa.reenrolment_link':
+    'A link to enrol a second factor again was sent to the verified email (needed after an MFA revocation).',
   'webhook.test': 'A test event sent on request to one endpoint (POST /v1/operator/webhooks/{id}/test).',
 } as const satisfies Record<string, string>;
 

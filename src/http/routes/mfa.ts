@@ -8,6 +8,7 @@ import {
   regenerateRecoveryCodes,
   registerPasskey,
   removeFactor,
+  sendReenrolmentLink,
   startTotpEnrolment,
 } from '../../services/identity/mfa-enrolment.ts';
 import { authOf, requestMeta, requireSession } from '../auth.ts';
@@ -46,6 +47,12 @@ const Enrolled = Type.Object(
     ],
   },
 );
+
+const ReenrolmentToken = Type.String({
+  maxLength: 128,
+  description:
+    'from the email POST /v1/mfa/reenrolment-link sends, when a revoked second factor is enrolled again',
+});
 
 export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext) {
   const customer = requireSession(context, 'customer');
@@ -96,15 +103,18 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
         summary: 'Start enrolling an authenticator app: the otpauth:// URI and its QR code',
         description:
           'For the signed-in customer. Starts a pending authenticator: its `otpauth://` URI and the same as ' +
-          'an SVG QR code to scan; activate it with POST /v1/mfa/totp/{id}/confirm. The first factor needs ' +
-          'no step-up; with an authenticator or passkey already active, send a step-up token for ' +
-          '`mfa.enroll` (403 STEP_UP_REQUIRED without one). The answer carries the secret, so an ' +
+          'an SVG QR code to scan; activate it with POST /v1/mfa/totp/{id}/confirm. The very first factor ' +
+          'needs no step-up; with an authenticator or passkey already active, send a step-up token for ' +
+          '`mfa.enroll` (403 STEP_UP_REQUIRED without one). An account whose factors were revoked (after an ' +
+          'incident, say) sends the `reenrolment_token` emailed by POST /v1/mfa/reenrolment-link, or a ' +
+          'step-up made with a recovery code (403 REENROLMENT_REQUIRED without). The answer carries the secret, so an ' +
           'Idempotency-Key is honoured but the answer is not stored.',
         security: SECURITY,
         body: Body(
           {
             label: Type.Optional(Type.String({ maxLength: 64 })),
             step_up_token: Type.Optional(StepUpToken),
+            reenrolment_token: Type.Optional(ReenrolmentToken),
           },
           { examples: [{ label: 'Phone' }] },
         ),
@@ -167,6 +177,32 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
   );
 
   app.post(
+    '/v1/mfa/reenrolment-link',
+    {
+      schema: {
+        tags: ['mfa'],
+        summary: 'Email a single-use link to enrol a revoked second factor again',
+        description:
+          'For the signed-in customer whose authenticator or passkey was revoked (a mass MFA revocation after ' +
+          'an incident, an operator, a removal): sends their verified email a link with a `reenrolment_token`, ' +
+          'single-use and valid 30 minutes, that POST /v1/mfa/totp or /v1/mfa/passkeys/options then needs. ' +
+          'Someone who holds only the password never sees it. 409 WRONG_STATE when the account can enrol ' +
+          'without one; 403 EMAIL_NOT_VERIFIED without a verified email.',
+        security: SECURITY,
+        response: {
+          200: Type.Object(
+            { sent: Type.Boolean(), expires_at: Type.String() },
+            { examples: [{ sent: true, expires_at: '2026-11-28T12:30:00.000Z' }] },
+          ),
+          ...PROBLEM_RESPONSES,
+        },
+      },
+      ...customer,
+    },
+    async (request) => sendReenrolmentLink(context, authOf(request), requestMeta(request)),
+  );
+
+  app.post(
     '/v1/mfa/passkeys/options',
     {
       schema: {
@@ -176,10 +212,11 @@ export function registerMfaRoutes(app: FastifyInstance, context: ServiceContext)
           'For the signed-in customer, before POST /v1/mfa/passkeys: WebAuthn registration options ' +
           '(excluding passkeys already registered) with a single-use challenge valid 5 minutes. The first ' +
           'factor needs no step-up; with an authenticator or passkey already active, send a step-up token ' +
-          'for `mfa.enroll` (403 STEP_UP_REQUIRED without one).',
+          'for `mfa.enroll` (403 STEP_UP_REQUIRED without one). An account whose factors were revoked sends ' +
+          'the `reenrolment_token` from POST /v1/mfa/reenrolment-link (403 REENROLMENT_REQUIRED without).',
         security: SECURITY,
         body: Body(
-          { step_up_token: Type.Optional(StepUpToken) },
+          { step_up_token: Type.Optional(StepUpToken), reenrolment_token: Type.Optional(ReenrolmentToken) },
           { examples: [{ step_up_token: EXAMPLE.stepUpToken }] },
         ),
         response: {

@@ -10,7 +10,7 @@ import { authOf, requireSession } from '../auth.ts';
 import { Body, EXAMPLE, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
 import { WithdrawalSchema } from './withdrawals.ts';
 
-const Halt = Type.Object(
+export const Halt = Type.Object(
   {
     id: Type.String(),
     scope: Type.String(),
@@ -22,6 +22,7 @@ const Halt = Type.Object(
     created_at: Type.String(),
     lifted_at: Type.Union([Type.String(), Type.Null()]),
     lifted_by: Type.Union([Type.String(), Type.Null()]),
+    incident_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   },
   {
     examples: [

@@ -9,6 +9,7 @@ import { matchTotpStep, newTotpSecret, totpQrSvg, totpUri } from '../../core/mfa
 import {
   activateFactor,
   currentFactors,
+  everActivatedSecondFactor,
   findFactor,
   insertFactor,
   isCredentialRegistered,
@@ -21,6 +22,8 @@ import { claimTotpStep, findPrincipal, type Principal } from '../../store/identi
 import { inTransaction, type Queryable, type Tx } from '../../store/transaction.ts';
 import { audit } from '../audit.ts';
 import type { RequestMeta, ServiceContext } from '../context.ts';
+import { notifyPrincipal } from '../notify.ts';
+import { enforceRateLimits } from './rate-limit.ts';
 import { sealedTotpSecret, totpAssociatedData } from './second-factor.ts';
 import { startSecurityChangeLock } from './security-lock.ts';
 import { type Authenticated, raiseToAal2 } from './sessions.ts';
@@ -32,31 +35,118 @@ async function principalOf(tx: Queryable, auth: Authenticated): Promise<Principa
   return principal;
 }
 
+/** What a re-enrolment link's token is for (one_time_tokens.purpose). */
+export const REENROLMENT_PURPOSE = 'mfa_reenrol';
+export const REENROLMENT_LINK_TTL_MS = 30 * 60_000;
+
+/** What an enrolment may carry to prove it is the account's owner. */
+export interface EnrolmentProof {
+  readonly step_up_token?: unknown;
+  readonly reenrolment_token?: unknown;
+}
+
 /**
- * Enrolling a factor when one is already active needs a step-up proof for "mfa.enroll"; the very first factor
- * (or the first after a mass MFA revocation) can be enrolled from the signed-in session alone.
+ * Who may enrol a factor:
+ * - with an authenticator or passkey already active: a step-up proof for "mfa.enroll";
+ * - an account that never had one (its very first enrolment): the signed-in session alone;
+ * - an account that had one and has none now (a mass MFA revocation, an operator's, a removal): the password
+ *   alone is not enough, since a phished password is exactly what an attacker holds after an incident. It needs
+ *   the single-use token of the link sent to its verified email (`reenrolment_token`), or a step-up proof made
+ *   with one of its recovery codes when those still count.
  */
 async function requireEnrolmentStepUp(
   tx: Tx,
   context: ServiceContext,
   auth: Authenticated,
   principal: Principal,
-  token: unknown,
+  proof: EnrolmentProof,
 ) {
   const existing = await currentFactors(tx, principal);
-  if (existing.some((f) => f.method !== 'recovery'))
-    await consumeStepUp(tx, context, auth, 'mfa.enroll', token);
+  if (existing.some((f) => f.method !== 'recovery')) {
+    await consumeStepUp(tx, context, auth, 'mfa.enroll', proof.step_up_token);
+    return;
+  }
+  if (!(await everActivatedSecondFactor(tx, principal.id))) return;
+  if (proof.reenrolment_token !== undefined) {
+    const token = proof.reenrolment_token;
+    const consumed =
+      typeof token === 'string' && token.length <= 128
+        ? await consumeOneTimeToken(tx, token, REENROLMENT_PURPOSE, context.clock.now())
+        : undefined;
+    if (consumed === undefined || !consumed.ok || consumed.row.principal_id !== principal.id)
+      throw invalidInput(
+        'reenrolment_token',
+        'is not a valid re-enrolment link (expired, used or not yours)',
+      );
+    return;
+  }
+  if (existing.length > 0 && proof.step_up_token !== undefined) {
+    await consumeStepUp(tx, context, auth, 'mfa.enroll', proof.step_up_token);
+    return;
+  }
+  throw new DomainError(
+    'REENROLMENT_REQUIRED',
+    'your second factor was revoked: enrol again with the link sent to your email (POST /v1/mfa/reenrolment-link), or a step-up with a recovery code',
+    { field: 'reenrolment_token' },
+  );
+}
+
+/**
+ * Sends the account's verified email a single-use link (30 min) to enrol a second factor again, for an account
+ * whose factors were revoked. Whoever holds only the password never sees it.
+ */
+export async function sendReenrolmentLink(context: ServiceContext, auth: Authenticated, meta: RequestMeta) {
+  await enforceRateLimits(context, [['mfa_per_account', auth.principalId]]);
+  return inTransaction(context.database, async (tx) => {
+    const principal = await principalOf(tx, auth);
+    if (principal.email_verified_at === null)
+      throw new DomainError('EMAIL_NOT_VERIFIED', 'confirm your email address first');
+    const existing = await currentFactors(tx, principal);
+    if (existing.some((f) => f.method !== 'recovery') || !(await everActivatedSecondFactor(tx, principal.id)))
+      throw new DomainError('WRONG_STATE', 'this account can enrol without a link', {
+        details: { reenrolment: 'not_needed' },
+      });
+    const issued = await issueOneTimeToken(tx, {
+      principalId: principal.id,
+      purpose: REENROLMENT_PURPOSE,
+      data: {},
+      now: context.clock.now(),
+      ttlMs: REENROLMENT_LINK_TTL_MS,
+    });
+    await notifyPrincipal(tx, context, principal, {
+      event: 'mfa.reenrolment_link',
+      headline: 'Enrol your second factor again',
+      lines: [
+        'Your second factor was revoked for your protection. Follow the link within 30 minutes to enrol an authenticator app or a passkey again.',
+        `Re-enrolment code (if asked): ${issued.token}`,
+        'If you did not ask for this, someone may know your password: lock your account with the link below.',
+      ],
+      actionUrl: {
+        label: 'Enrol my second factor',
+        url: `${context.settings.publicUrl}/mfa/re-enrol?token=${issued.token}`,
+      },
+      meta,
+      security: true,
+    });
+    await audit(tx, context, {
+      actor: `${principal.kind}:${principal.id}`,
+      action: 'mfa.reenrolment_link_sent',
+      subject: `${principal.kind}:${principal.id}`,
+      data: { expires_at: issued.row.expires_at, ip: meta.ip ?? null },
+    });
+    return { sent: true as const, expires_at: issued.row.expires_at };
+  });
 }
 
 export async function startTotpEnrolment(
   context: ServiceContext,
   auth: Authenticated,
-  input: { label?: unknown; step_up_token?: unknown },
+  input: { label?: unknown } & EnrolmentProof,
 ) {
   const label = parseLabel(input.label, 'Authenticator app');
   return inTransaction(context.database, async (tx) => {
     const principal = await principalOf(tx, auth);
-    await requireEnrolmentStepUp(tx, context, auth, principal, input.step_up_token);
+    await requireEnrolmentStepUp(tx, context, auth, principal, input);
     const secret = newTotpSecret();
     const factor = await insertFactor(
       tx,
@@ -212,11 +302,11 @@ export async function regenerateRecoveryCodes(
 export async function passkeyRegistrationOptions(
   context: ServiceContext,
   auth: Authenticated,
-  input: { step_up_token?: unknown },
+  input: EnrolmentProof,
 ) {
   return inTransaction(context.database, async (tx) => {
     const principal = await principalOf(tx, auth);
-    await requireEnrolmentStepUp(tx, context, auth, principal, input.step_up_token);
+    await requireEnrolmentStepUp(tx, context, auth, principal, input);
     const challenge = newChallenge();
     const issued = await issueOneTimeToken(tx, {
       principalId: principal.id,

@@ -1,3 +1,4 @@
+import type { JsonObject } from '../../core/audit-hash.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { holdMismatch } from '../../core/risk/release-rules.ts';
 import { CANCELLABLE } from '../../core/withdrawals/states.ts';
@@ -23,6 +24,8 @@ export async function endWithdrawal(
   to: 'cancelled' | 'rejected' | 'expired',
   actor: string,
   reason: string,
+  /** More for the audit entry's data (an incident's cancel carries its `incident_id`). */
+  auditData: JsonObject = {},
 ): Promise<boolean> {
   const now = context.clock.now();
   const moved = await moveWithdrawal(tx, {
@@ -47,6 +50,7 @@ export async function endWithdrawal(
     action: `withdrawal.${to}`,
     subject: `withdrawal:${withdrawal.id}`,
     data: {
+      ...auditData,
       from: withdrawal.state,
       reason,
       ...(mismatch === undefined ? {} : { hold: `not voided: ${mismatch}`, severity: 'critical' }),

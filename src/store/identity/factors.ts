@@ -273,3 +273,19 @@ export async function advanceSignCount(tx: Tx, factorId: string, from: number, t
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
+
+/**
+ * Whether the principal ever had an authenticator or passkey activated (current, revoked by an epoch, or removed):
+ * such an account enrols again only with proof beyond its password (services/identity/mfa-enrolment.ts).
+ */
+export async function everActivatedSecondFactor(on: Queryable, principalId: string): Promise<boolean> {
+  const row = await queryable(on)
+    .selectFrom('mfa_factors')
+    .select('id')
+    .where('principal_id', '=', principalId)
+    .where('method', 'in', ['totp', 'passkey'])
+    .where('activated_at', 'is not', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -39,6 +39,7 @@ describe('the operator role matrix', () => {
       'cases.read',
       'customer.read',
       'halt.list',
+      'incident.read',
       'revoke.sessions_customer',
       'rules.read',
       'withdrawal.cancel',
@@ -48,6 +49,22 @@ describe('the operator role matrix', () => {
       ACTIONS.filter((action) => !mayPerform('admin', action)),
       [],
     );
+  });
+
+  test('incidents: support only reads; an analyst opens and marks; the commander halts, contains, revokes, resumes', () => {
+    const who = (action: OperatorAction) => OPERATOR_ROLES.filter((role) => mayPerform(role, action));
+    assert.deepEqual(who('incident.read'), OPERATOR_ROLES);
+    for (const action of ['incident.open', 'incident.mark'] as const)
+      assert.deepEqual(who(action), ['risk_analyst', 'incident_commander', 'admin'], action);
+    for (const action of [
+      'incident.manage',
+      'incident.halt',
+      'incident.contain',
+      'incident.revoke',
+      'incident.resume_request',
+      'incident.resume_approve',
+    ] as const)
+      assert.deepEqual(who(action), ['incident_commander', 'admin'], action);
   });
 
   test('alerts and cases: every role reads them; a risk analyst, an incident commander and an admin act on them', () => {

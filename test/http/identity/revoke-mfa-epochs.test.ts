@@ -68,8 +68,19 @@ for (const { engine, describeOn } of await eachEngine()) {
       const factors = await api(running, 'GET', '/v1/mfa/factors', { token: fresh });
       assert.deepEqual(factors.body, { factors: [], recovery_codes_left: 0 });
 
-      const started = await api(running, 'POST', '/v1/mfa/totp', { token: fresh, body: {} });
-      assert.equal(started.status, 201, 're-enrolment needs no step-up');
+      const passwordAlone = await api(running, 'POST', '/v1/mfa/totp', { token: fresh, body: {} });
+      assert.equal(passwordAlone.status, 403, 'the password alone does not re-enrol');
+      assert.equal(passwordAlone.body.code, 'REENROLMENT_REQUIRED');
+      const link = await api(running, 'POST', '/v1/mfa/reenrolment-link', { token: fresh });
+      assert.equal(link.status, 200, JSON.stringify(link.body));
+      const mail = await lastEmail(running, customer.email, 'mfa.reenrolment_link');
+      const code = /Re-enrolment code \(if asked\): (\S+)/.exec(mail.text)?.[1];
+      assert.ok(code, mail.text);
+      const started = await api(running, 'POST', '/v1/mfa/totp', {
+        token: fresh,
+        body: { reenrolment_token: code },
+      });
+      assert.equal(started.status, 201, 're-enrolment with the emailed link');
       const secret = new URL(started.body.otpauth_uri).searchParams.get('secret')!;
       running.clock.advance(30_000);
       const confirmed = await api(running, 'POST', `/v1/mfa/totp/${started.body.factor_id}/confirm`, {

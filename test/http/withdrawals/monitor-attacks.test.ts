@@ -15,6 +15,7 @@ import { tamperAuditLog } from '../../store/audit/audit-fixtures.ts';
 import { api, stepUpToken } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { forgeApproval } from '../../support/forged-approvals.ts';
+import { liftEveryHalt } from '../../support/halts.ts';
 import { monitorOf, TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
@@ -50,11 +51,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     const monitor = () => monitorOf(running.context, 'global');
 
     afterEach(async () => {
-      await fresh.database.db
-        .updateTable('halts')
-        .set({ lifted_at: running.clock.now().toISOString(), lifted_by: 'test' })
-        .where('lifted_at', 'is', null)
-        .execute();
+      await liftEveryHalt(fresh.database, running.clock.now());
     });
 
     async function customer(): Promise<ReadyCustomer & { accountId: string }> {
@@ -133,11 +130,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const chain = simulatedChain(running);
       assert.equal((await releaseDue(running.context, chain, monitor())).released, 0, 'halted');
       // Even with the halt lifted by an operator, the releaser refuses it: the monitor's verdict rejects.
-      await fresh.database.db
-        .updateTable('halts')
-        .set({ lifted_at: running.clock.now().toISOString(), lifted_by: 'test' })
-        .where('lifted_at', 'is', null)
-        .execute();
+      await liftEveryHalt(fresh.database, running.clock.now());
       await releaseDue(running.context, chain, monitor());
       const row = await withdrawalRow(running, id);
       assert.equal(row.state, 'held_for_review', `${id} is ${row.state}`);

@@ -11,6 +11,7 @@ import type { Tx } from '../../../src/store/transaction.ts';
 import { api, nextTotp, stepUpToken } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { forgeApproval } from '../../support/forged-approvals.ts';
+import { liftEveryHalt } from '../../support/halts.ts';
 import { monitorOf, TEST_ORIGIN } from '../../support/http.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import {
@@ -43,11 +44,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     const monitor = () => monitorOf(running.context, 'global');
 
     const liftHalts = async () => {
-      await fresh.database.db
-        .updateTable('halts')
-        .set({ lifted_at: running.clock.now().toISOString(), lifted_by: 'test' })
-        .where('lifted_at', 'is', null)
-        .execute();
+      await liftEveryHalt(fresh.database, running.clock.now());
     };
     afterEach(liftHalts);
 
