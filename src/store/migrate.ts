@@ -30,6 +30,7 @@ import * as ruleSets from './migrations/0028-rule-sets.ts';
 import * as withdrawalFanIn from './migrations/0029-withdrawal-fan-in.ts';
 import * as monitorHardening from './migrations/0035-monitor-hardening.ts';
 import * as incidents from './migrations/0040-incidents.ts';
+import * as incidentReimbursements from './migrations/0050-incident-reimbursements.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -66,6 +67,7 @@ const MIGRATIONS = [
   ['0029-withdrawal-fan-in', withdrawalFanIn],
   ['0035-monitor-hardening', monitorHardening],
   ['0040-incidents', incidents],
+  ['0050-incident-reimbursements', incidentReimbursements],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -46,6 +46,16 @@ export const OPERATOR_PERMISSIONS = {
   'cases.read': EVERY_ROLE,
   /** Open a case, link alerts and withdrawals to it, note, change its status, close it. */
   'cases.manage': ['risk_analyst', 'incident_commander', 'admin'],
+  /** An incident's losses, reimbursements and report. */
+  'incident.read': EVERY_ROLE,
+  /** Ask for an incident's unauthorized, lost withdrawals to be paid back; a second operator approves. */
+  'incident.reimburse_request': ['incident_commander', 'admin'],
+  /** Approve another operator's reimbursement request (never one's own), and pay it out in batches. */
+  'incident.reimburse_approve': ['incident_commander', 'admin'],
+  /** The platform treasury's balances. */
+  'treasury.read': ['risk_analyst', 'incident_commander', 'admin'],
+  /** Put platform money into the treasury that reimbursements are paid from. */
+  'treasury.fund': ['admin'],
 } as const satisfies Record<string, readonly OperatorRole[]>;
 
 export type OperatorAction = keyof typeof OPERATOR_PERMISSIONS;
