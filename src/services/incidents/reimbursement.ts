@@ -68,7 +68,7 @@ function requestInput(input: ReimbursementRequestInput) {
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_REQUEST_ITEMS) {
     throw invalidInput('withdrawal_ids', `must be a list of 1..${MAX_REQUEST_ITEMS} withdrawal ids`);
   }
-  ids.forEach((id, i) => incidentIdOf(id, `withdrawal_ids/${i}`));
+  for (const [i, id] of ids.entries()) incidentIdOf(id, `withdrawal_ids/${i}`);
   if (new Set(ids).size !== ids.length) throw invalidInput('withdrawal_ids', 'names a withdrawal twice');
   return { reason: input.reason, only: new Set(ids as string[]) };
 }
