@@ -8,6 +8,7 @@ import { registerConfig } from './commands/config.ts';
 import { registerCustomer } from './commands/customer.ts';
 import { registerDeposit } from './commands/deposit.ts';
 import { registerHalt } from './commands/halt.ts';
+import { registerIncidentMoney } from './commands/incident-money.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerMonitor } from './commands/monitor.ts';
 import { registerOperator, registerRevoke } from './commands/operator.ts';
@@ -56,6 +57,9 @@ registerCases(program);
 registerTotp(program);
 registerConfig(program);
 registerCustomer(program);
+// The incident playbook's group; its other subcommands (open, halt, contain, freeze, revoke, resume) come with the
+// incidents service.
+registerIncidentMoney(program.command('incident').description('the incident playbook'));
 
 // Every command takes --data-dir (the embedded database and keys; DATABASE_URL still selects PostgreSQL), wherever
 // it is written on the line: it sets DRAWBRIDGE_DATA_DIR before the command reads its configuration.

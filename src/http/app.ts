@@ -25,6 +25,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
 import { registerCustodyRoutes } from './routes/custody.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
+import { registerIncidentMoneyRoutes } from './routes/incident-money.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
 import { registerOperatorDecisionRoutes } from './routes/operator-decisions.ts';
@@ -229,6 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerReviewQueueRoutes(app, context);
   registerAlertAndCaseRoutes(app, context);
   registerRuleSetRoutes(app, context);
+  registerIncidentMoneyRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.custodyCallbackSecret !== undefined)
