@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { OperatorRole } from '../../src/core/identity/operator-roles.ts';
 import { newId } from '../../src/core/ids.ts';
 import type { WithdrawalState } from '../../src/core/withdrawals/states.ts';
@@ -43,6 +44,7 @@ export interface SeededWithdrawal {
 
 export async function seedWithdrawal(context: ServiceContext, w: SeededWithdrawal): Promise<string> {
   const id = newId();
+  const digest = createHash('sha256').update(id).digest('hex');
   const at = w.createdAt ?? context.clock.now().toISOString();
   await inTransaction(context.database, async (tx) => {
     const entry = newId();
@@ -73,9 +75,9 @@ export async function seedWithdrawal(context: ServiceContext, w: SeededWithdrawa
         destination_address: `addr-${entry}`,
         destination_label: 'attacker',
         nonce: newId(),
-        digest: 'd'.repeat(64),
+        digest,
         summary: 'test',
-        state: w.state,
+        state: 'awaiting_confirmation',
         proof_id: null,
         confirm_failures: 0,
         expires_at: at,
@@ -97,6 +99,26 @@ export async function seedWithdrawal(context: ServiceContext, w: SeededWithdrawa
         created_at: at,
         updated_at: at,
       })
+      .execute();
+    // The database wants a bound proof past confirmation and an attestation from release on: a stand-in of each.
+    await tx
+      .insertInto('withdrawal_proofs')
+      .values({
+        id: `proof-${id}`,
+        withdrawal_id: id,
+        account_id: w.accountId,
+        digest,
+        method: 'totp',
+        factor_id: 'test',
+        evidence: '{}',
+        proof_hash: createHash('sha256').update(`proof-${id}`).digest('hex'),
+        created_at: at,
+      })
+      .execute();
+    await tx
+      .updateTable('withdrawals')
+      .set({ state: w.state, proof_id: `proof-${id}`, attestation: 'test' })
+      .where('id', '=', id)
       .execute();
     await tx
       .insertInto('withdrawal_events')
