@@ -39,6 +39,7 @@ describe('the operator role matrix', () => {
       'cases.read',
       'customer.read',
       'halt.list',
+      'incident.read',
       'revoke.sessions_customer',
       'rules.read',
       'withdrawal.cancel',
@@ -47,6 +48,21 @@ describe('the operator role matrix', () => {
     assert.deepEqual(
       ACTIONS.filter((action) => !mayPerform('admin', action)),
       [],
+    );
+  });
+
+  test('incident money: support reads losses and reports but never pays or funds; only an admin funds the treasury', () => {
+    for (const action of [
+      'incident.reimburse_request',
+      'incident.reimburse_approve',
+      'treasury.fund',
+    ] as const) {
+      assert.equal(mayPerform('support', action), false, action);
+      assert.equal(mayPerform('risk_analyst', action), false, action);
+    }
+    assert.deepEqual(
+      OPERATOR_ROLES.filter((role) => mayPerform(role, 'treasury.fund')),
+      ['admin'],
     );
   });
 
