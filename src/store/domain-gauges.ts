@@ -9,6 +9,8 @@ export interface DomainGauges {
   /** Journal entries not yet chained, and how long the oldest has waited (the sealer's lag). */
   readonly unsealed: { count: number; oldestAgeSeconds: number };
   readonly activeHalts: number;
+  /** Incident reimbursements not paid yet, by their request's status (requested: awaiting a second operator). */
+  readonly unpaidReimbursements: readonly { status: string; count: number }[];
   /** Alerts not resolved, by state (open, acknowledged), severity and kind. */
   readonly openAlerts: readonly { state: string; severity: string; kind: string; count: number }[];
   /** Every alert ever raised (a deduplicated raise bumps an alert, it is not a new one), by severity and kind. */
@@ -78,6 +80,13 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .select(['check_name', sql<string | number>`count(*)`.as('n')])
     .groupBy('check_name')
     .execute();
+  const unpaid = await db
+    .selectFrom('incident_reimbursement_items as i')
+    .innerJoin('incident_reimbursements as r', 'r.id', 'i.reimbursement_id')
+    .select(['r.status', sql<string | number>`count(*)`.as('n')])
+    .where('i.paid_at', 'is', null)
+    .groupBy('r.status')
+    .execute();
   const wall = Date.now();
   return {
     monitor: {
@@ -95,5 +104,6 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     outbox: outbox.map((row) => ({ channel: row.channel, status: row.status, count: Number(row.n) })),
     unsealed: { count: Number(unsealed.n), oldestAgeSeconds: age(unsealed.oldest) },
     activeHalts: Number(halts.n),
+    unpaidReimbursements: unpaid.map((row) => ({ status: row.status, count: Number(row.n) })),
   };
 }
