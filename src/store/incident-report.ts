@@ -1,3 +1,4 @@
+import type { SealedEntry } from './audit/seal-audit.ts';
 import type { Tx } from './transaction.ts';
 
 /**
@@ -11,13 +12,7 @@ function incidentPattern(incidentId: string): string {
   return `%"incident_id":"${incidentId}"%`;
 }
 
-export interface IncidentAuditEntry {
-  readonly id: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly subject: string;
-  readonly data: string;
+export interface IncidentAuditEntry extends Omit<SealedEntry, 'seq'> {
   /** False for an entry still in the journal, not yet chained by the sealer. */
   readonly sealed: boolean;
 }

@@ -224,6 +224,32 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(btc?.booked_in_ledger, '3.00015');
       assert.equal(btc?.outstanding, '0');
       assert.equal(status.reconciled, true);
+      // Independently of the items: every ledger transfer booked for this incident, and every lost unauthorized
+      // withdrawal's amount + fee, summed straight from their tables.
+      const ledgerSum = (
+        await ctx()
+          .database.db.selectFrom('ledger_transfers')
+          .select('amount')
+          .where('code', '=', 'reimbursement')
+          .where('reference', '=', `incident:${incident}`)
+          .execute()
+      ).reduce((sum, t) => sum + BigInt(String(t.amount)), 0n);
+      const lostSum = (
+        await ctx()
+          .database.db.selectFrom('incident_withdrawals as iw')
+          .innerJoin('withdrawals as w', 'w.id', 'iw.withdrawal_id')
+          .select(['w.amount', 'w.fee'])
+          .where('iw.incident_id', '=', incident)
+          .where('iw.classification', '=', 'unauthorized')
+          .where('w.state', '=', 'completed')
+          .execute()
+      ).reduce((sum, w) => sum + BigInt(String(w.amount)) + BigInt(String(w.fee)), 0n);
+      assert.equal(ledgerSum, 3n * BTC + 15_000n);
+      assert.equal(ledgerSum, lostSum);
+      const report = await incidentReport(ctx(), support, incident);
+      assert.deepEqual(report.open_items.unreimbursed, []);
+      assert.equal(report.summary.usd_reimbursed.usd, '129006.45');
+      assert.equal(report.summary.usd_lost_not_reimbursed.usd, '0.00');
       await refusal(requestReimbursement(ctx(), commander, incident, { reason: 'once more' }), 'WRONG_STATE');
 
       const emails = await ctx()
