@@ -15,6 +15,7 @@ import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerReview } from './commands/review.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSimulate } from './commands/simulate.ts';
 import { registerTotp } from './commands/totp.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { registerWithdrawal } from './commands/withdrawal.ts';
@@ -57,6 +58,7 @@ registerCases(program);
 registerTotp(program);
 registerConfig(program);
 registerCustomer(program);
+registerSimulate(program);
 // The incident playbook's group; its other subcommands (open, halt, contain, freeze, revoke, resume) come with the
 // incidents service.
 registerIncidentMoney(program.command('incident').description('the incident playbook'));
