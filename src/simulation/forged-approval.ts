@@ -1,3 +1,4 @@
+import { totpAt } from '../core/mfa/totp.ts';
 import { proofHash } from '../core/withdrawals/digest.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { customerAccount, inFlightAccount } from '../services/withdrawals/ledger-accounts.ts';
@@ -64,5 +65,22 @@ export async function forgeApproval(
     });
     await input.tamper?.(tx, row.id);
     await forceQueued(tx, row.id, `forged-${row.id}`, new Date(now.getTime() - 1000).toISOString());
+  });
+}
+
+/** The usual forgery: a TOTP proof with a code that is not the secret's code at this step (the 2022 bypass). */
+export function forgeTotpApproval(
+  context: ServiceContext,
+  row: WithdrawalRow,
+  factorId: string,
+  secret: string,
+): Promise<void> {
+  const now = context.clock.now();
+  const right = totpAt(secret, now);
+  return forgeApproval(context, {
+    withdrawal: row,
+    method: 'totp',
+    factorId,
+    evidence: { step: Math.floor(now.getTime() / 30_000), code: right === '000000' ? '000001' : '000000' },
   });
 }

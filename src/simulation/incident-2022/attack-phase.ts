@@ -21,7 +21,7 @@ import { findPrincipal } from '../../store/identity/principals.ts';
 import { recordPrice } from '../../store/prices.ts';
 import { inTransaction } from '../../store/transaction.ts';
 import { findWithdrawal } from '../../store/withdrawals.ts';
-import { forgeApproval } from '../forged-approval.ts';
+import { forgeTotpApproval } from '../forged-approval.ts';
 import type { SeededRandom } from '../seeded-random.ts';
 import { type SimCustomer, seedPopulation } from './population.ts';
 import { INCIDENT_2022 } from './scenario.ts';
@@ -230,13 +230,7 @@ async function forgeDrain(
   const row = await findWithdrawal(context.database.db, requested.id);
   if (row === undefined) throw new Error('assertion failed: the request was stored');
   const now = context.clock.now();
-  const right = totpAt(victim.secret, now);
-  await forgeApproval(context, {
-    withdrawal: row,
-    method: 'totp',
-    factorId: victim.factorId,
-    evidence: { step: Math.floor(now.getTime() / 30_000), code: right === '000000' ? '000001' : '000000' },
-  });
+  await forgeTotpApproval(context, row, victim.factorId, victim.secret);
   return { id: row.id, accountId: victim.id, at: now.toISOString() };
 }
 

@@ -1,19 +1,15 @@
 import { payments } from 'bitcoinjs-lib';
 import { normalizeAddress } from '../../core/addresses/index.ts';
-import { factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
-import { newTotpSecret } from '../../core/mfa/totp.ts';
 import { formatAmount, getAsset } from '../../core/money/index.ts';
 import type { Network } from '../../core/networks.ts';
-import { audit } from '../../services/audit.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { creditDeposit } from '../../services/deposits.ts';
 import type { OperatorActor } from '../../services/identity/acting-operator.ts';
-import { sealedTotpSecret } from '../../services/identity/second-factor.ts';
 import { issueSession } from '../../services/identity/sessions.ts';
 import { insertEntry } from '../../store/address-book.ts';
-import { insertFactor, setFactorSecret } from '../../store/identity/factors.ts';
 import { insertPrincipal, updatePrincipal } from '../../store/identity/principals.ts';
 import { inTransaction } from '../../store/transaction.ts';
+import { insertEnrolledTotp } from '../enrolled-totp.ts';
 import type { SeededRandom } from '../seeded-random.ts';
 
 /**
@@ -85,31 +81,7 @@ export async function seedPopulation(
           now: past.toISOString(),
         });
         await updatePrincipal(tx, principal.id, { email_verified_at: past.toISOString() });
-        const secret = newTotpSecret();
-        const factor = await insertFactor(
-          tx,
-          principal,
-          {
-            principal_id: principal.id,
-            method: 'totp',
-            status: 'active',
-            label: 'Authenticator app',
-            activated_at: past.toISOString(),
-          },
-          past.toISOString(),
-        );
-        const { sealed, binding } = sealedTotpSecret(context, factor.id, principal.id, secret);
-        await setFactorSecret(tx, factor.id, sealed, binding);
-        await audit(tx, context, {
-          actor: `customer:${principal.id}`,
-          action: 'mfa.totp_enrolled',
-          subject: `customer:${principal.id}`,
-          at: past,
-          data: {
-            factor_id: factor.id,
-            key_sha256: factorKeyFingerprint({ method: 'totp', secretBase32: secret }),
-          },
-        });
+        const { factorId, secret } = await insertEnrolledTotp(tx, context, principal, past);
         const destinations: Record<'bitcoin' | 'ethereum', string> = { bitcoin: '', ethereum: '' };
         for (const network of ['bitcoin', 'ethereum'] as const satisfies readonly Network[]) {
           const address = network === 'bitcoin' ? btcAddress(random) : ethAddress(random);
@@ -132,7 +104,7 @@ export async function seedPopulation(
           id: principal.id,
           token: session.token,
           secret,
-          factorId: factor.id,
+          factorId,
           destinations,
           holdings: holdingsOf(random),
         });
