@@ -96,7 +96,7 @@ export async function runAttackPhase(
   }
   clock.advance(11 * 60_000); // past the first-use cancel window
   await monitorUntilQuiet(monitor);
-  await releaseDue(context, custody);
+  await releaseAllDue(context, custody);
   let released = 0;
   for (const id of genuineIds) if (await wasReleased(context, id)) released += 1;
 
@@ -115,7 +115,7 @@ export async function runAttackPhase(
     progress('forged approvals', forged.length, victims.length);
   }
   await monitorUntilQuiet(monitor);
-  await releaseDue(context, custody);
+  await releaseAllDue(context, custody);
   let forgedReleased = 0;
   for (const f of forged) if (await wasReleased(context, f.id)) forgedReleased += 1;
   const firstForgedAt = forged[0]?.at ?? null;
@@ -143,8 +143,16 @@ async function recordDayPrices(context: ServiceContext): Promise<void> {
   }
 }
 
+let requestCount = 0;
+
+/** Each request from an address of its own (10.0.0.0/8): customers are many people, not one client to rate-limit. */
 function meta(sessionId: string) {
-  return { ip: '198.51.100.7', userAgent: 'drawbridge-replay', sessionId };
+  const n = requestCount++;
+  return {
+    ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+    userAgent: 'drawbridge-replay',
+    sessionId,
+  };
 }
 
 async function genuineWithdrawal(context: ServiceContext, customer: SimCustomer): Promise<string> {
@@ -232,6 +240,14 @@ async function forgeDrain(
   const now = context.clock.now();
   await forgeTotpApproval(context, row, victim.factorId, victim.secret);
   return { id: row.id, accountId: victim.id, at: now.toISOString() };
+}
+
+/** Releaser passes until one releases nothing (each releases a bounded batch); bounded itself. */
+async function releaseAllDue(context: ServiceContext, custody: Custody): Promise<void> {
+  for (let pass = 0; pass < MAX_MONITOR_PASSES; pass += 1) {
+    const counts = await releaseDue(context, custody);
+    if (counts.released === 0) return;
+  }
 }
 
 async function monitorUntilQuiet(monitor: MonitorContext): Promise<void> {
