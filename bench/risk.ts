@@ -17,6 +17,7 @@ import { confirmWithdrawal } from '../src/services/withdrawals/confirm.ts';
 import { holdAccountsFor } from '../src/services/withdrawals/ledger-accounts.ts';
 import { requestWithdrawal } from '../src/services/withdrawals/request.ts';
 import { fanInWindowsOf, screenWithRuleSets } from '../src/services/withdrawals/screening.ts';
+import { forgeTotpApproval } from '../src/simulation/forged-approval.ts';
 import { sealAudit } from '../src/store/audit/index.ts';
 import type { Engine } from '../src/store/database.ts';
 import { availableOf } from '../src/store/ledger/types.ts';
@@ -26,7 +27,6 @@ import { inTransaction, type Tx } from '../src/store/transaction.ts';
 import { readConfirmation } from '../src/store/withdrawal-confirmation.ts';
 import { startMonitor } from '../src/workers/monitor.ts';
 import { testEngines } from '../test/support/engines.ts';
-import { forgeApproval } from '../test/support/forged-approvals.ts';
 import { monitorOf, testContext } from '../test/support/http.ts';
 import type { Benchmark, BenchmarkResult, Count, Figure, MeasureOptions } from './measure.ts';
 import { SteppedClock } from './support-clock.ts';
@@ -674,14 +674,7 @@ async function forge(
     .where('method', '=', 'totp')
     .where('status', '=', 'active')
     .executeTakeFirstOrThrow();
-  const now = context.clock.now();
-  const right = totpAt(who.secret, now);
-  await forgeApproval(context, {
-    withdrawal: row,
-    method: 'totp',
-    factorId: factor.id,
-    evidence: { step: Math.floor(now.getTime() / 30_000), code: right === '000000' ? '000001' : '000000' },
-  });
+  await forgeTotpApproval(context, row, factor.id, who.secret);
   return { id: row.id, committedAt: performance.now() };
 }
 

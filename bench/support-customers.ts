@@ -1,15 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { payments } from 'bitcoinjs-lib';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
-import { factorKeyFingerprint } from '../src/core/mfa/factor-key.ts';
-import { newTotpSecret } from '../src/core/mfa/totp.ts';
-import { audit } from '../src/services/audit.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { creditDeposit } from '../src/services/deposits.ts';
-import { sealedTotpSecret } from '../src/services/identity/second-factor.ts';
 import { issueSession } from '../src/services/identity/sessions.ts';
+import { insertEnrolledTotp } from '../src/simulation/enrolled-totp.ts';
 import { insertEntry } from '../src/store/address-book.ts';
-import { insertFactor, setFactorSecret } from '../src/store/identity/factors.ts';
 import { insertPrincipal, updatePrincipal } from '../src/store/identity/principals.ts';
 import { recordPrice } from '../src/store/prices.ts';
 import { inTransaction } from '../src/store/transaction.ts';
@@ -61,7 +57,6 @@ export async function seedCustomers(
     const batch = await inTransaction(context.database, async (tx) => {
       const seeded: BenchCustomer[] = [];
       for (let i = first; i < Math.min(count, first + SEED_BATCH); i++) {
-        const secret = newTotpSecret();
         const email = `${emailPrefix}-${i}@bench.example`;
         const now = context.clock.now();
         const past = new Date(now.getTime() - 3 * DAY_MS).toISOString();
@@ -73,30 +68,8 @@ export async function seedCustomers(
           now: past,
         });
         await updatePrincipal(tx, principal.id, { email_verified_at: past });
-        const factor = await insertFactor(
-          tx,
-          principal,
-          {
-            principal_id: principal.id,
-            method: 'totp',
-            status: 'active',
-            label: 'Authenticator app',
-            activated_at: past,
-          },
-          past,
-        );
         // Sealed and bound as enrolment does, and its fingerprint in the audit log: the monitor checks both.
-        const { sealed, binding } = sealedTotpSecret(context, factor.id, principal.id, secret);
-        await setFactorSecret(tx, factor.id, sealed, binding);
-        await audit(tx, context, {
-          actor: `customer:${principal.id}`,
-          action: 'mfa.totp_enrolled',
-          subject: `customer:${principal.id}`,
-          data: {
-            factor_id: factor.id,
-            key_sha256: factorKeyFingerprint({ method: 'totp', secretBase32: secret }),
-          },
-        });
+        const { secret } = await insertEnrolledTotp(tx, context, principal, new Date(past));
         const address = destination();
         const entry = await insertEntry(tx, {
           accountId: principal.id,

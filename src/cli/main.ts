@@ -15,6 +15,7 @@ import { registerOperator, registerRevoke } from './commands/operator.ts';
 import { registerReview } from './commands/review.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSimulate } from './commands/simulate.ts';
 import { registerTotp } from './commands/totp.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { registerWithdrawal } from './commands/withdrawal.ts';
@@ -58,6 +59,7 @@ registerIncident(program);
 registerTotp(program);
 registerConfig(program);
 registerCustomer(program);
+registerSimulate(program);
 
 // Every command takes --data-dir (the embedded database and keys; DATABASE_URL still selects PostgreSQL), wherever
 // it is written on the line: it sets DRAWBRIDGE_DATA_DIR before the command reads its configuration.

@@ -27,6 +27,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerCredentialChangeRoutes } from './routes/credential-changes.ts';
 import { registerCustodyRoutes } from './routes/custody.ts';
 import { registerDevMailboxRoutes } from './routes/dev-mailbox.ts';
+import { registerIncidentMoneyRoutes } from './routes/incident-money.ts';
 import { registerIncidentRoutes } from './routes/incidents.ts';
 import { registerMfaRoutes } from './routes/mfa.ts';
 import { registerOperatorRoutes } from './routes/operator.ts';
@@ -239,6 +240,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAlertAndCaseRoutes(app, context);
   registerRuleSetRoutes(app, context);
   registerIncidentRoutes(app, context);
+  registerIncidentMoneyRoutes(app, context);
   registerWebhookRoutes(app, context, { destinations: deps.webhookDestinations });
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.testClock !== undefined) registerTestClockRoutes(app, deps.testClock);

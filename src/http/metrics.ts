@@ -127,6 +127,16 @@ function installDomainGauges(registry: Registry, context: ServiceContext): void 
     (g, d) => g.set(d.containments.cancelled),
   );
   gauge(
+    'drawbridge_reimbursements_unpaid',
+    'Incident reimbursements (one per withdrawal) not paid yet, by request status (requested: awaiting approval)',
+    ['status'],
+    (g, d) => {
+      for (const status of ['requested', 'approved']) {
+        g.set({ status }, d.unpaidReimbursements.find((r) => r.status === status)?.count ?? 0);
+      }
+    },
+  );
+  gauge(
     'drawbridge_open_alerts',
     'Alerts not resolved, by state (open, acknowledged), severity and kind',
     ['state', 'severity', 'kind'],

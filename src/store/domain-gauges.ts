@@ -16,6 +16,8 @@ export interface DomainGauges {
   readonly openIncidents: readonly { status: string; severity: string; count: number }[];
   /** Containments still running (a crashed one shows here until resumed) and what they cancelled so far. */
   readonly containments: { running: number; cancelled: number };
+  /** Incident reimbursements not paid yet, by their request's status (requested: awaiting a second operator). */
+  readonly unpaidReimbursements: readonly { status: string; count: number }[];
   /** Alerts not resolved, by state (open, acknowledged), severity and kind. */
   readonly openAlerts: readonly { state: string; severity: string; kind: string; count: number }[];
   /** Every alert ever raised (a deduplicated raise bumps an alert, it is not a new one), by severity and kind. */
@@ -91,6 +93,13 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .execute();
   const systemFeeds = await systemFeedBacklogs(database);
   const prices = await newestPriceTimes(database);
+  const unpaid = await db
+    .selectFrom('incident_reimbursement_items as i')
+    .innerJoin('incident_reimbursements as r', 'r.id', 'i.reimbursement_id')
+    .select(['r.status', sql<string | number>`count(*)`.as('n')])
+    .where('i.paid_at', 'is', null)
+    .groupBy('r.status')
+    .execute();
   const wall = Date.now();
   const wallAge = (oldest: string | null) =>
     oldest === null ? 0 : Math.max(0, (wall - Date.parse(oldest)) / 1000);
@@ -119,5 +128,6 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     activeHalts: Number(halts.n),
     openIncidents: await incidentCounts(db),
     containments: await containmentProgress(db),
+    unpaidReimbursements: unpaid.map((row) => ({ status: row.status, count: Number(row.n) })),
   };
 }

@@ -33,6 +33,7 @@ import * as ruleSetRevision from './migrations/0036-rule-set-revision.ts';
 import * as incidents from './migrations/0040-incidents.ts';
 import * as monitorLedgerChain from './migrations/0041-monitor-ledger-chain.ts';
 import * as incidentPlaybook from './migrations/0045-incident-playbook.ts';
+import * as incidentReimbursements from './migrations/0050-incident-reimbursements.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -72,6 +73,7 @@ const MIGRATIONS = [
   ['0040-incidents', incidents],
   ['0041-monitor-ledger-chain', monitorLedgerChain],
   ['0045-incident-playbook', incidentPlaybook],
+  ['0050-incident-reimbursements', incidentReimbursements],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

@@ -4,6 +4,7 @@ import type { IdentitySchema } from './schema-identity.ts';
 import type { IncidentsSchema } from './schema-incidents.ts';
 import type { MonitorSchema } from './schema-monitor.ts';
 import type { NotificationsSchema } from './schema-notifications.ts';
+import type { ReimbursementsSchema } from './schema-reimbursements.ts';
 import type { ReviewSchema } from './schema-review.ts';
 import type { WithdrawalSchema } from './schema-withdrawals.ts';
 
@@ -87,7 +88,8 @@ export interface Schema
     NotificationsSchema,
     MonitorSchema,
     ReviewSchema,
-    IncidentsSchema {
+    IncidentsSchema,
+    ReimbursementsSchema {
   price_points: PricePointsTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;

@@ -69,6 +69,24 @@ async function firstOfGroup<T>(
 }
 
 /**
+ * A read-only view of one moment: REPEATABLE READ on PostgreSQL; on SQLite one transaction of the single
+ * connection. Sums, conservation checks and reports read many pages; under READ COMMITTED each page could see a
+ * different database.
+ */
+export function inReadSnapshot<T>(database: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (database.engine === 'postgres') {
+    return database.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(work);
+  }
+  // SQLite has one connection: a transaction of its own sees one moment (and joins the commit group, so it
+  // cannot collide with a group that is open).
+  return inTransaction(database, work);
+}
+
+/**
  * One statement that must be committed before the caller goes on (a counter, a touch, a hand-over record).
  * On PostgreSQL a lone statement is its own transaction; on SQLite it would otherwise run inside whatever
  * commit group is open and be acknowledged before that group's COMMIT, so it becomes a transaction of its own.

@@ -46,6 +46,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.match(text, /^drawbridge_audit_unsealed_entries [0-9]/m);
       assert.match(text, /^drawbridge_audit_sealer_lag_seconds [0-9.]/m);
       assert.match(text, /^drawbridge_active_halts 0/m);
+      assert.match(text, /^drawbridge_reimbursements_unpaid\{status="requested"\} 0/m);
       const unused = await api(running, 'GET', '/healthz');
       assert.equal(unused.status, 200);
     });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
 import { confirmDestructive } from '../confirm.ts';
 import { printJson, withOperator } from '../context.ts';
+import { registerIncidentMoney } from './incident-money.ts';
 
 /**
  * `drawbridge incident …`: the incident playbook, the same services as /v1/operator/incidents, run as the
@@ -397,12 +398,13 @@ function registerIncidentResume(incident: Command): void {
 /** A new `incident` command with every subcommand of the playbook (a test parses a fresh one each time). */
 export function buildIncidentCommand(): Command {
   const incident = new Command('incident').description(
-    'the incident playbook: open, halt, contain, freeze, revoke, mark, resume (two operators)',
+    'the incident playbook: open, halt, contain, freeze, revoke, mark, losses, reimburse and resume (two operators), report',
   );
   registerIncidentRecords(incident);
   registerIncidentContainment(incident);
   registerIncidentAffected(incident);
   registerIncidentResume(incident);
+  registerIncidentMoney(incident);
   return incident;
 }
 

@@ -64,6 +64,14 @@ export const OPERATOR_PERMISSIONS = {
   'incident.resume_request': ['incident_commander', 'admin'],
   /** Approve another operator's resume request: the halts are lifted (never one's own request). */
   'incident.resume_approve': ['incident_commander', 'admin'],
+  /** Ask for an incident's unauthorized, lost withdrawals to be paid back; a second operator approves. */
+  'incident.reimburse_request': ['incident_commander', 'admin'],
+  /** Approve another operator's reimbursement request (never one's own), and pay it out in batches. */
+  'incident.reimburse_approve': ['incident_commander', 'admin'],
+  /** The platform treasury's balances. */
+  'treasury.read': ['risk_analyst', 'incident_commander', 'admin'],
+  /** Put platform money into the treasury that reimbursements are paid from. */
+  'treasury.fund': ['admin'],
 } as const satisfies Record<string, readonly OperatorRole[]>;
 
 export type OperatorAction = keyof typeof OPERATOR_PERMISSIONS;

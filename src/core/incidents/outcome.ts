@@ -1,5 +1,8 @@
 import type { WithdrawalState } from '../withdrawals/states.ts';
 
+/** How an operator or a monitor finding classed a withdrawal marked as affected by an incident. */
+export type AffectedClassification = 'unauthorized' | 'suspect' | 'legitimate';
+
 /**
  * What became of a withdrawal an incident affected, read from its state (never stored, so it cannot go stale):
  * - `stopped`: it ended before release (cancelled, rejected, expired): nothing left the platform;

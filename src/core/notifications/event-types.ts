@@ -30,6 +30,8 @@ export const EVENT_TYPES = {
   'account.password_reset': 'The password was reset.',
   'account.locked': 'The account was locked (by the customer, an operator or a rule).',
   'account.unlocked': 'The account was unlocked by an operator.',
+  'account.reimbursed':
+    'An unauthorized withdrawal was paid back after an incident (data.withdrawal_id, asset, amount, incident_id).',
   'anti_phishing.set': 'The anti-phishing code was set or changed.',
   'address_book.added': 'An address was added to the address book; it cools before use.',
   'address_book.removed': 'An address was removed from the address book.',

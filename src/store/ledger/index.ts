@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.ts';
 import type { Database } from '../database.ts';
-import { inTransaction, type Tx } from '../transaction.ts';
+import { inReadSnapshot as inSnapshot, inTransaction, type Tx } from '../transaction.ts';
 import { openAccount } from './accounts.ts';
 import { accountBalance, assetTotals } from './balances.ts';
 import { type ConservationReport, conservationReport } from './conservation.ts';
@@ -58,22 +58,4 @@ export function createLedger(database: Database, clock: Clock): Ledger {
       inSnapshot(database, (tx) => assetTotals(tx, asset, kind)),
     conservationReport: () => inSnapshot(database, conservationReport),
   });
-}
-
-/**
- * A read-only view of one moment: REPEATABLE READ on PostgreSQL; on SQLite one transaction of the single
- * connection. Sums and the
- * conservation check read many pages; under READ COMMITTED each page could see a different ledger.
- */
-function inSnapshot<T>(database: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
-  if (database.engine === 'postgres') {
-    return database.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .setAccessMode('read only')
-      .execute(work);
-  }
-  // SQLite has one connection: a transaction of its own sees one moment (and joins the commit group, so it
-  // cannot collide with a group that is open).
-  return inTransaction(database, work);
 }

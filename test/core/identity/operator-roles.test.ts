@@ -67,6 +67,21 @@ describe('the operator role matrix', () => {
       assert.deepEqual(who(action), ['incident_commander', 'admin'], action);
   });
 
+  test('incident money: support reads losses and reports but never pays or funds; only an admin funds the treasury', () => {
+    for (const action of [
+      'incident.reimburse_request',
+      'incident.reimburse_approve',
+      'treasury.fund',
+    ] as const) {
+      assert.equal(mayPerform('support', action), false, action);
+      assert.equal(mayPerform('risk_analyst', action), false, action);
+    }
+    assert.deepEqual(
+      OPERATOR_ROLES.filter((role) => mayPerform(role, 'treasury.fund')),
+      ['admin'],
+    );
+  });
+
   test('alerts and cases: every role reads them; a risk analyst, an incident commander and an admin act on them', () => {
     for (const action of ['alerts.read', 'cases.read'] as const) {
       assert.deepEqual(

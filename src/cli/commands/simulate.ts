@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { printJson } from '../context.ts';
+
+/**
+ * `drawbridge simulate incident-2022 [--accounts N] [--seed S] [--out DIR]`: the January 2022 incident replayed on a
+ * fresh database under a simulated clock. So far its first phase: population, ordinary traffic, the attacker's 483
+ * accounts approved without a second factor below the services, and the monitor's detection and halt.
+ */
+export function registerSimulate(program: Command): void {
+  const simulate = program.command('simulate').description('replays of real incidents on a fresh database');
+  simulate
+    .command('incident-2022')
+    .description(
+      'January 2022: 483 accounts drained without a second factor (attack phase; progress on stderr)',
+    )
+    .option('--accounts <n>', 'customers (2-100000)', '10000')
+    .option('--seed <s>', 'the seed: the same seed gives the same run', '1')
+    .option('--out <dir>', 'where the database and results go (must not hold a replay yet)', 'incident-2022')
+    .action(async (o: { accounts: string; seed: string; out: string }) => {
+      const { replayIncident2022 } = await import('../../simulation/incident-2022/replay.ts');
+      let last = '';
+      const result = await replayIncident2022({
+        accounts: o.accounts,
+        seed: o.seed,
+        outDir: o.out,
+        progress: (step, done, total) => {
+          const line = `${step}: ${done}/${total}`;
+          if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
+          else if (done === total && line !== last) process.stderr.write(`${line}\n`);
+          last = line;
+        },
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      printJson(result);
+    });
+}
