@@ -252,3 +252,19 @@ export function consoleSuite(): ConsoleSuite {
   });
   return suite;
 }
+
+/** An operator signed in to the console in a browser context of their own, on the dashboard. */
+export async function operatorConsole(
+  suite: ConsoleSuite,
+  who: { email: string; password: string; secret: string },
+): Promise<{ context: BrowserContext; page: Page & { problems: string[] } }> {
+  const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await watchedPage(context);
+  await page.goto(`${suite.server.base}/operator`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(who.secret));
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  return { context, page };
+}

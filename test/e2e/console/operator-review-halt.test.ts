@@ -1,20 +1,26 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
 import { openConfiguredDatabase } from '../../../src/cli/context.ts';
 import { operatorSession } from '../../../src/cli/operator-auth.ts';
 import { composeServices } from '../../../src/composition.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 import { createOperator } from '../../../src/services/identity/operators.ts';
-import { assertClean, consoleSuite, screenshot, until, watchedPage } from './harness.ts';
+import {
+  assertClean,
+  consoleSuite,
+  operatorConsole as harnessOperatorConsole,
+  screenshot,
+  until,
+} from './harness.ts';
 
 /**
  * Operators through the console: a withdrawal above REVIEW_TWO_ANALYST_USD is held; one analyst's approval leaves
  * it held ("1 of 2 approvals") and a second, different analyst queues it; an incident commander pressed the big
  * red button first, so it stays queued past its cancel window; the halt is lifted and it is released and completed.
- * (Lifting is today's API: the incident playbook's two-person resume replaces it when that branch is merged.)
+ * (A halt set by hand outside an incident is lifted by one commander; an incident's needs two people, as
+ * incident-resume.test.ts shows.)
  */
 
 const suite = consoleSuite();
@@ -51,17 +57,7 @@ async function createAnalysts(emails: readonly string[], adminToken: string): Pr
   }
 }
 
-async function operatorConsole(who: Person) {
-  const context: BrowserContext = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await watchedPage(context);
-  await page.goto(`${suite.server.base}/operator`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(who.secret));
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  return { context, page };
-}
+const operatorConsole = (who: Person) => harnessOperatorConsole(suite, who);
 
 test('two analysts approve a large withdrawal; a halt keeps it queued until lifted, then it completes', {
   skip,
@@ -135,7 +131,7 @@ test('two analysts approve a large withdrawal; a halt keeps it queued until lift
   await commander.page.getByTestId('active-halts').waitFor();
   await screenshot(commander.page, 'operator-dashboard-halted');
 
-  // Lifted (today's API; the two-person resume replaces this at merge): released, then completed.
+  // A halt set by hand outside an incident: one commander lifts it; released, then completed.
   await commander.page.getByRole('button', { name: 'Lift this halt' }).click();
   await commander.page.getByRole('heading', { name: 'Withdrawals are flowing' }).waitFor();
   await until('completed', async () => ((await stateOf()) === 'completed' ? true : undefined), 30_000);
