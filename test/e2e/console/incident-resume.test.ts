@@ -79,13 +79,20 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
   const admin = await operatorConsole(suite, demo.admin);
   await admin.page.goto(incidentUrl);
   await admin.page.getByRole('button', { name: 'Approve the resume' }).click();
-  await admin.page.getByTestId('resume-requests').getByText(/approved by/).waitFor();
+  await admin.page
+    .getByTestId('resume-requests')
+    .getByText(/approved by/)
+    .waitFor();
   await admin.page.getByRole('heading', { name: 'No halt of this incident in force' }).waitFor();
   await until('completed', async () => ((await stateOf()) === 'completed' ? true : undefined), 30_000);
 
   // The commander's page follows live: the timeline, the halt lifted; then the report.
   await page.getByRole('heading', { name: 'No halt of this incident in force' }).waitFor();
-  await page.getByTestId('incident-timeline').getByText(/resume/).first().waitFor();
+  await page
+    .getByTestId('incident-timeline')
+    .getByText(/resume/)
+    .first()
+    .waitFor();
   await page.getByRole('button', { name: 'Show the report' }).click();
   await page.getByTestId('report-summary').waitFor();
   await screenshot(page, 'operator-incident');
