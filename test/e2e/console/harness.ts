@@ -268,3 +268,34 @@ export async function operatorConsole(
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   return { context, page };
 }
+
+/**
+ * The demo customer's withdrawal of `amount` BTC to their cooled cold wallet, asked and confirmed through the API (the
+ * operators' pages are what these tests drive): its id, the confirmation's answer and a reader of its state.
+ */
+export async function demoWithdrawal(server: ConsoleServer, amount: string) {
+  const demo = server.demo();
+  const login = await server.call('POST', '/v1/auth/login', {
+    body: {
+      email: demo.customer.email,
+      password: demo.customer.password,
+      proof: { method: 'totp', code: await server.nextCode(demo.customer.secret) },
+    },
+  });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  const token = login.body.token as string;
+  const requested = await server.call('POST', '/v1/withdrawals', {
+    token,
+    body: { asset: 'BTC', network: 'bitcoin', amount, destination_id: demo.customer.coldWallet },
+  });
+  assert.equal(requested.status, 201, JSON.stringify(requested.body));
+  const id = requested.body.id as string;
+  const confirmed = await server.call('POST', `/v1/withdrawals/${id}/confirm`, {
+    token,
+    body: { proof: { method: 'totp', code: await server.nextCode(demo.customer.secret) } },
+  });
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+  const stateOf = async (): Promise<string> =>
+    (await server.call('GET', `/v1/withdrawals/${id}`, { token })).body.state;
+  return { id, confirmed: confirmed.body as { state: string }, stateOf };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertClean, consoleSuite, operatorConsole, screenshot, until } from './harness.ts';
+import { assertClean, consoleSuite, demoWithdrawal, operatorConsole, screenshot, until } from './harness.ts';
 
 /**
  * The incident playbook through the console: an incident commander opens an incident and halts everything through
@@ -31,28 +31,8 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
   await page.getByRole('heading', { name: /Halted by this incident/ }).waitFor();
 
   // Then the demo customer withdraws a little BTC to their cooled cold wallet: it is queued, not released.
-  const login = await suite.server.call('POST', '/v1/auth/login', {
-    body: {
-      email: demo.customer.email,
-      password: demo.customer.password,
-      proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) },
-    },
-  });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  const customer = login.body.token as string;
-  const requested = await suite.server.call('POST', '/v1/withdrawals', {
-    token: customer,
-    body: { asset: 'BTC', network: 'bitcoin', amount: '0.01', destination_id: demo.customer.coldWallet },
-  });
-  assert.equal(requested.status, 201, JSON.stringify(requested.body));
-  const id = requested.body.id as string;
-  const confirmed = await suite.server.call('POST', `/v1/withdrawals/${id}/confirm`, {
-    token: customer,
-    body: { proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) } },
-  });
-  assert.equal(confirmed.body.state, 'queued', JSON.stringify(confirmed.body));
-  const stateOf = async () =>
-    (await suite.server.call('GET', `/v1/withdrawals/${id}`, { token: customer })).body.state;
+  const { confirmed, stateOf } = await demoWithdrawal(suite.server, '0.01');
+  assert.equal(confirmed.state, 'queued', JSON.stringify(confirmed));
 
   // Past any cancel window, the halt keeps it queued.
   await suite.server.advance(60);

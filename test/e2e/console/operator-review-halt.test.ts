@@ -10,6 +10,7 @@ import { createOperator } from '../../../src/services/identity/operators.ts';
 import {
   assertClean,
   consoleSuite,
+  demoWithdrawal,
   operatorConsole as harnessOperatorConsole,
   screenshot,
   until,
@@ -70,28 +71,8 @@ test('two analysts approve a large withdrawal; a halt keeps it queued until lift
   )) as [Person, Person];
 
   // The demo customer asks for 1 BTC (worth far more than the 10,000 USD threshold): held for review.
-  const login = await suite.server.call('POST', '/v1/auth/login', {
-    body: {
-      email: demo.customer.email,
-      password: demo.customer.password,
-      proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) },
-    },
-  });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  const customer = login.body.token as string;
-  const requested = await suite.server.call('POST', '/v1/withdrawals', {
-    token: customer,
-    body: { asset: 'BTC', network: 'bitcoin', amount: '1', destination_id: demo.customer.coldWallet },
-  });
-  assert.equal(requested.status, 201, JSON.stringify(requested.body));
-  const id = requested.body.id as string;
-  const confirmed = await suite.server.call('POST', `/v1/withdrawals/${id}/confirm`, {
-    token: customer,
-    body: { proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) } },
-  });
-  assert.equal(confirmed.body.state, 'held_for_review', JSON.stringify(confirmed.body));
-  const stateOf = async () =>
-    (await suite.server.call('GET', `/v1/withdrawals/${id}`, { token: customer })).body.state;
+  const { id, confirmed, stateOf } = await demoWithdrawal(suite.server, '1');
+  assert.equal(confirmed.state, 'held_for_review', JSON.stringify(confirmed));
 
   // The incident commander presses the big red button.
   const commander = await operatorConsole(demo.commander);

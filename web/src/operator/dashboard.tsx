@@ -3,7 +3,7 @@ import { api, call } from '../api.ts';
 import type { Withdrawal } from '../customer/withdrawals.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import { Field, ProblemNotice, StateBadge, useAction, useLoad, when } from '../ui.tsx';
+import { ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
 import { type TimeSeries, WithdrawalsChart } from './chart.tsx';
 
 export interface Halt {
@@ -220,19 +220,12 @@ function HaltPanel() {
             });
           }}
         >
-          <Field label="Why halt everything?" hint="Recorded in the audit log and shown to every operator.">
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                minLength={3}
-                maxLength={500}
-                required
-                value={reason}
-                onChange={(e) => setReason(e.target.value)}
-              />
-            )}
-          </Field>
+          <ReasonField
+            label="Why halt everything?"
+            hint="Recorded in the audit log and shown to every operator."
+            value={reason}
+            onChange={setReason}
+          />
           <div className="actions">
             <button type="submit" className="big-red" disabled={act.busy}>
               Halt now

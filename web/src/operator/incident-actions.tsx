@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, call } from '../api.ts';
 import { useSession } from '../session.tsx';
-import { Field, ProblemNotice, useAction, useLoad, when } from '../ui.tsx';
+import { Field, ProblemNotice, ReasonField, useAction, useLoad, when } from '../ui.tsx';
 import { type Halt, haltOrigin } from './dashboard.tsx';
 
 /** The pages are live while someone watches: the incident's panels poll at this pace. */
@@ -42,23 +42,10 @@ interface Containment {
   readonly started_at: string;
 }
 
-/** A reason field, 3..500 characters, kept in the audit log: every playbook action asks for one. */
-export function ReasonField(props: { label: string; value: string; onChange: (value: string) => void }) {
-  return (
-    <Field label={props.label} hint="3..500 characters, kept in the audit log.">
-      {(id, hint) => (
-        <input
-          id={id}
-          aria-describedby={hint}
-          minLength={3}
-          maxLength={500}
-          required
-          value={props.value}
-          onChange={(e) => props.onChange(e.target.value)}
-        />
-      )}
-    </Field>
-  );
+/** Whether the signed-in operator is the one who asked (`requested_by` is `operator:<id>`): a second one approves. */
+export function useAskedByMe(): (requestedBy: string) => boolean {
+  const { me } = useSession();
+  return (requestedBy) => me !== undefined && me !== null && requestedBy === `operator:${me.id}`;
 }
 
 /**
@@ -66,7 +53,7 @@ export function ReasonField(props: { label: string; value: string; onChange: (va
  * different one approves, and only then are the halts lifted (the API and the database refuse the same person).
  */
 export function HaltResumePanel({ incidentId }: { incidentId: string }) {
-  const { me } = useSession();
+  const mine = useAskedByMe();
   const downtime = useLoad(
     async () =>
       (await call(
@@ -90,8 +77,6 @@ export function HaltResumePanel({ incidentId }: { incidentId: string }) {
   const active = downtime.data?.halts.filter((h) => h.lifted_at === null) ?? [];
   const monitors = monitorHalts.data ?? [];
   const pending = downtime.data?.resume_requests.filter((r) => r.status === 'pending') ?? [];
-  const mine = (r: ResumeRequest) =>
-    me !== undefined && me !== null && r.requested_by === `operator:${me.id}`;
   return (
     <section
       className={`card span3 halt ${active.length > 0 ? 'halted' : ''}`}
@@ -150,7 +135,7 @@ export function HaltResumePanel({ incidentId }: { incidentId: string }) {
               <strong>
                 approved by {r.approved_by} {when(r.approved_at)}
               </strong>
-            ) : mine(r) ? (
+            ) : mine(r.requested_by) ? (
               <span className="hint">waiting for a second, different operator to approve</span>
             ) : (
               <button

@@ -1,8 +1,7 @@
 import { useState } from 'react';
 import { ApiFailure, api, call } from '../api.ts';
-import { useSession } from '../session.tsx';
-import { ProblemNotice, StateBadge, useAction, useLoad, when } from '../ui.tsx';
-import { INCIDENT_POLL_MS, ReasonField } from './incident-actions.tsx';
+import { ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
+import { INCIDENT_POLL_MS, useAskedByMe } from './incident-actions.tsx';
 
 interface Usd {
   readonly usd: string;
@@ -127,7 +126,7 @@ export function LossesPanel({ incidentId }: { incidentId: string }) {
  * batch from the treasury (each batch one transaction) with its progress.
  */
 export function ReimbursementPanel({ incidentId }: { incidentId: string }) {
-  const { me } = useSession();
+  const mine = useAskedByMe();
   const status = useLoad(
     async () =>
       (await call(
@@ -181,28 +180,25 @@ export function ReimbursementPanel({ incidentId }: { incidentId: string }) {
                   {r.approved_by === null ? '' : `, approved by ${r.approved_by}`}; paid {r.paid} of{' '}
                   {r.withdrawals}
                 </span>{' '}
-                {r.approved_by === null &&
-                  me !== null &&
-                  me !== undefined &&
-                  r.requested_by !== `operator:${me.id}` && (
-                    <button
-                      type="button"
-                      disabled={act.busy}
-                      onClick={() =>
-                        void act.run(async () => {
-                          await call(
-                            api.POST(
-                              '/v1/operator/incidents/{id}/reimbursements/{reimbursement_id}/approve',
-                              path(r.id),
-                            ),
-                          );
-                          status.reload();
-                        })
-                      }
-                    >
-                      Approve
-                    </button>
-                  )}
+                {r.approved_by === null && !mine(r.requested_by) && (
+                  <button
+                    type="button"
+                    disabled={act.busy}
+                    onClick={() =>
+                      void act.run(async () => {
+                        await call(
+                          api.POST(
+                            '/v1/operator/incidents/{id}/reimbursements/{reimbursement_id}/approve',
+                            path(r.id),
+                          ),
+                        );
+                        status.reload();
+                      })
+                    }
+                  >
+                    Approve
+                  </button>
+                )}
                 {r.approved_by !== null && r.remaining > 0 && (
                   <button
                     type="button"
