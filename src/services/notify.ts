@@ -54,7 +54,7 @@ export async function notifyPrincipal(
     now,
     ttlMs: LOCK_LINK_TTL_MS,
   });
-  const lockUrl = `${context.settings.publicUrl}/v1/account/lock-link?token=${lock.token}`;
+  const lockUrl = `${context.settings.publicUrl}/lock-account?token=${lock.token}`;
   const device = notice.meta?.device;
   const email = renderSecurityEmail({
     event: notice.event,

@@ -281,7 +281,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       for (const part of [addedEmail.text, addedEmail.html]) {
         assert.match(part, /blue-heron-42/);
         assert.ok(part.includes(ETH), 'the email does not name the (canonical) address');
-        assert.match(part, /\/v1\/account\/lock-link\?token=/);
+        assert.match(part, /\/lock-account\?token=/);
       }
       assert.ok(addedEmail.text.includes(added.body.usable_from), 'the email does not say when it is usable');
 

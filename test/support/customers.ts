@@ -58,8 +58,9 @@ export async function lastEmail(running: RunningApp, to: string, event: string) 
   return message;
 }
 
+/** The API's page for the email's lock link (the email links to the console's landing page, which posts there). */
 export function lockLinkOf(text: string): string {
-  const match = /\/v1\/account\/lock-link\?token=([A-Za-z0-9_-]+)/.exec(text);
+  const match = /\/lock-account\?token=([A-Za-z0-9_-]+)/.exec(text);
   assert.ok(match, 'the email has no lock link');
   return `/v1/account/lock-link?token=${match[1]}`;
 }

@@ -39,6 +39,11 @@ const BY_CODE: Record<string, Explained> = {
     what: 'Your available balance does not cover the amount plus the fee.',
     todo: 'Lower the amount.',
   },
+  // The console's own name for INSUFFICIENT_FUNDS when paying a reimbursement (the treasury, not a customer, is short).
+  TREASURY_INSUFFICIENT: {
+    what: 'The treasury cannot cover this batch of reimbursements; nothing in it was paid.',
+    todo: 'Have an admin fund the treasury (drawbridge treasury fund), then pay again.',
+  },
   ALREADY_RESOLVED: { what: 'This was already resolved.', todo: 'Reload to see the outcome.' },
   PAYLOAD_TOO_LARGE: { what: 'What you sent is too large.', todo: 'Shorten it and try again.' },
   UNSUPPORTED_MEDIA_TYPE: { what: 'The request was not understood.', todo: 'Reload the page and try again.' },
@@ -81,8 +86,12 @@ const BY_CODE: Record<string, Explained> = {
     todo: 'Sign out and sign in again.',
   },
   SAME_OPERATOR: {
-    what: 'A second, different operator must approve this.',
-    todo: 'Ask another analyst to approve it.',
+    what: 'A second, different operator must approve this: you asked for it yourself.',
+    todo: 'Ask another operator (another analyst, or another incident commander) to approve it.',
+  },
+  REENROLMENT_REQUIRED: {
+    what: 'Your second factors were revoked for your safety after a security incident.',
+    todo: 'Open the re-enrolment link we emailed you, or ask for a new one on the sign-in page.',
   },
   HALTED: { what: 'Withdrawals are halted.', todo: 'Wait until the halt is lifted.' },
   NETWORK: { what: 'Drawbridge could not be reached.', todo: 'Check your connection and try again.' },
@@ -105,7 +114,11 @@ export function explain(problem: Problem): Explained & { field?: string; reason?
       : undefined;
   // The API's reason for a bad field is written for people ("must be 10..128 characters"); nothing else is shown raw.
   const reason =
-    problem.code === 'INVALID_INPUT' || problem.code === 'INSUFFICIENT_FUNDS' ? reasonOf(problem) : undefined;
+    problem.code === 'INVALID_INPUT' ||
+    problem.code === 'INSUFFICIENT_FUNDS' ||
+    problem.code === 'TREASURY_INSUFFICIENT'
+      ? reasonOf(problem)
+      : undefined;
   return { ...known, ...(field === undefined ? {} : { field }), ...(reason === undefined ? {} : { reason }) };
 }
 

@@ -92,6 +92,30 @@ export function Field(props: {
   );
 }
 
+/** A reason field, 3..500 characters, kept in the audit log: every playbook action asks for one. */
+export function ReasonField(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  hint?: string;
+}) {
+  return (
+    <Field label={props.label} hint={props.hint ?? '3..500 characters, kept in the audit log.'}>
+      {(id, hint) => (
+        <input
+          id={id}
+          aria-describedby={hint}
+          minLength={3}
+          maxLength={500}
+          required
+          value={props.value}
+          onChange={(e) => props.onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
 /** "in 3 h 12 min 5 s", counting down every second against the server's clock. */
 export function Countdown({ until, skewMs, done }: { until: string; skewMs: number; done: string }) {
   const [now, setNow] = useState(() => Date.now() + skewMs);

@@ -117,7 +117,7 @@ async function sendVerification(
     ],
     actionUrl: {
       label: 'Confirm my email',
-      url: `${context.settings.publicUrl}/v1/auth/verify-email?token=${verification.token}`,
+      url: `${context.settings.publicUrl}/verify-email?token=${verification.token}`,
     },
     meta,
   });

@@ -37,7 +37,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.deepEqual(message!.to, ['alice@example.com']);
         const text = readableMime(message!.raw);
         assert.match(text, /Anti-phishing code: Blue Heron 42/);
-        const lockLink = /http:\/\/127\.0\.0\.1:8080\/v1\/account\/lock-link\?token=[A-Za-z0-9_-]+/.exec(
+        const lockLink = /http:\/\/127\.0\.0\.1:8080\/lock-account\?token=[A-Za-z0-9_-]+/.exec(
           queued.body_text,
         );
         assert.ok(lockLink, 'the queued email has a lock link');

@@ -252,3 +252,50 @@ export function consoleSuite(): ConsoleSuite {
   });
   return suite;
 }
+
+/** An operator signed in to the console in a browser context of their own, on the dashboard. */
+export async function operatorConsole(
+  suite: ConsoleSuite,
+  who: { email: string; password: string; secret: string },
+): Promise<{ context: BrowserContext; page: Page & { problems: string[] } }> {
+  const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await watchedPage(context);
+  await page.goto(`${suite.server.base}/operator`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(who.secret));
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  return { context, page };
+}
+
+/**
+ * The demo customer's withdrawal of `amount` BTC to their cooled cold wallet, asked and confirmed through the API (the
+ * operators' pages are what these tests drive): its id, the confirmation's answer and a reader of its state.
+ */
+export async function demoWithdrawal(server: ConsoleServer, amount: string) {
+  const demo = server.demo();
+  const login = await server.call('POST', '/v1/auth/login', {
+    body: {
+      email: demo.customer.email,
+      password: demo.customer.password,
+      proof: { method: 'totp', code: await server.nextCode(demo.customer.secret) },
+    },
+  });
+  assert.equal(login.status, 200, JSON.stringify(login.body));
+  const token = login.body.token as string;
+  const requested = await server.call('POST', '/v1/withdrawals', {
+    token,
+    body: { asset: 'BTC', network: 'bitcoin', amount, destination_id: demo.customer.coldWallet },
+  });
+  assert.equal(requested.status, 201, JSON.stringify(requested.body));
+  const id = requested.body.id as string;
+  const confirmed = await server.call('POST', `/v1/withdrawals/${id}/confirm`, {
+    token,
+    body: { proof: { method: 'totp', code: await server.nextCode(demo.customer.secret) } },
+  });
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+  const stateOf = async (): Promise<string> =>
+    (await server.call('GET', `/v1/withdrawals/${id}`, { token })).body.state;
+  return { id, confirmed: confirmed.body as { state: string }, stateOf };
+}

@@ -1,20 +1,27 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
 import { openConfiguredDatabase } from '../../../src/cli/context.ts';
 import { operatorSession } from '../../../src/cli/operator-auth.ts';
 import { composeServices } from '../../../src/composition.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 import { createOperator } from '../../../src/services/identity/operators.ts';
-import { assertClean, consoleSuite, screenshot, until, watchedPage } from './harness.ts';
+import {
+  assertClean,
+  consoleSuite,
+  demoWithdrawal,
+  operatorConsole as harnessOperatorConsole,
+  screenshot,
+  until,
+} from './harness.ts';
 
 /**
  * Operators through the console: a withdrawal above REVIEW_TWO_ANALYST_USD is held; one analyst's approval leaves
  * it held ("1 of 2 approvals") and a second, different analyst queues it; an incident commander pressed the big
  * red button first, so it stays queued past its cancel window; the halt is lifted and it is released and completed.
- * (Lifting is today's API: the incident playbook's two-person resume replaces it when that branch is merged.)
+ * (A halt set by hand outside an incident is lifted by one commander; an incident's needs two people, as
+ * incident-resume.test.ts shows.)
  */
 
 const suite = consoleSuite();
@@ -51,17 +58,7 @@ async function createAnalysts(emails: readonly string[], adminToken: string): Pr
   }
 }
 
-async function operatorConsole(who: Person) {
-  const context: BrowserContext = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await watchedPage(context);
-  await page.goto(`${suite.server.base}/operator`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByLabel('Authenticator code').fill(await suite.server.nextCode(who.secret));
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  return { context, page };
-}
+const operatorConsole = (who: Person) => harnessOperatorConsole(suite, who);
 
 test('two analysts approve a large withdrawal; a halt keeps it queued until lifted, then it completes', {
   skip,
@@ -74,28 +71,8 @@ test('two analysts approve a large withdrawal; a halt keeps it queued until lift
   )) as [Person, Person];
 
   // The demo customer asks for 1 BTC (worth far more than the 10,000 USD threshold): held for review.
-  const login = await suite.server.call('POST', '/v1/auth/login', {
-    body: {
-      email: demo.customer.email,
-      password: demo.customer.password,
-      proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) },
-    },
-  });
-  assert.equal(login.status, 200, JSON.stringify(login.body));
-  const customer = login.body.token as string;
-  const requested = await suite.server.call('POST', '/v1/withdrawals', {
-    token: customer,
-    body: { asset: 'BTC', network: 'bitcoin', amount: '1', destination_id: demo.customer.coldWallet },
-  });
-  assert.equal(requested.status, 201, JSON.stringify(requested.body));
-  const id = requested.body.id as string;
-  const confirmed = await suite.server.call('POST', `/v1/withdrawals/${id}/confirm`, {
-    token: customer,
-    body: { proof: { method: 'totp', code: await suite.server.nextCode(demo.customer.secret) } },
-  });
-  assert.equal(confirmed.body.state, 'held_for_review', JSON.stringify(confirmed.body));
-  const stateOf = async () =>
-    (await suite.server.call('GET', `/v1/withdrawals/${id}`, { token: customer })).body.state;
+  const { id, confirmed, stateOf } = await demoWithdrawal(suite.server, '1');
+  assert.equal(confirmed.state, 'held_for_review', JSON.stringify(confirmed));
 
   // The incident commander presses the big red button.
   const commander = await operatorConsole(demo.commander);
@@ -135,7 +112,7 @@ test('two analysts approve a large withdrawal; a halt keeps it queued until lift
   await commander.page.getByTestId('active-halts').waitFor();
   await screenshot(commander.page, 'operator-dashboard-halted');
 
-  // Lifted (today's API; the two-person resume replaces this at merge): released, then completed.
+  // A halt set by hand outside an incident: one commander lifts it; released, then completed.
   await commander.page.getByRole('button', { name: 'Lift this halt' }).click();
   await commander.page.getByRole('heading', { name: 'Withdrawals are flowing' }).waitFor();
   await until('completed', async () => ((await stateOf()) === 'completed' ? true : undefined), 30_000);

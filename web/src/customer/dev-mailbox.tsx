@@ -11,16 +11,21 @@ interface Message {
   readonly created_at?: string;
 }
 
-/** The console's page for an email link, for a link the API's own page would open. */
+/** The console's landing page of an email's link (the API's own pages' links are mapped to the console's). */
+const LANDING: Record<string, { page: string; label: string }> = {
+  '/verify-email': { page: '/verify-email', label: 'Confirm my email' },
+  '/v1/auth/verify-email': { page: '/verify-email', label: 'Confirm my email' },
+  '/lock-account': { page: '/lock-account', label: 'Lock my account' },
+  '/v1/account/lock-link': { page: '/lock-account', label: 'Lock my account' },
+  '/mfa/re-enrol': { page: '/mfa/re-enrol', label: 'Enrol my second factor' },
+};
+
 function consolePathOf(url: string): { to: string; label: string } | undefined {
   const parsed = new URL(url);
   const token = parsed.searchParams.get('token');
-  if (token === null) return undefined;
-  if (parsed.pathname === '/v1/auth/verify-email')
-    return { to: `/verify-email?token=${token}`, label: 'Confirm my email' };
-  if (parsed.pathname === '/v1/account/lock-link')
-    return { to: `/lock-account?token=${token}`, label: 'Lock my account' };
-  return undefined;
+  const landing = LANDING[parsed.pathname];
+  if (token === null || landing === undefined) return undefined;
+  return { to: `${landing.page}?token=${encodeURIComponent(token)}`, label: landing.label };
 }
 
 /** GET /v1/dev/mailbox exists only on the embedded default, so it is not in the typed client. */

@@ -4,6 +4,7 @@ import { LockLinkPage, LoginPage, SignUpPage, VerifyEmailPage } from './auth-pag
 import { DevMailboxPage } from './dev-mailbox.tsx';
 import { LockPage } from './lock.tsx';
 import { OverviewPage } from './overview.tsx';
+import { ReEnrolPage } from './re-enrol.tsx';
 import { SecurityPage } from './security.tsx';
 import { SessionsPage } from './sessions.tsx';
 import { WithdrawPage } from './withdraw.tsx';
@@ -28,4 +29,5 @@ export const customerRoutes: readonly Route[] = [
   { pattern: '/security', nav: 'Security', title: 'Security', render: () => <SecurityPage /> },
   { pattern: '/sessions', nav: 'Sessions', title: 'Sessions and devices', render: () => <SessionsPage /> },
   { pattern: '/lock', nav: 'Lock account', title: 'Lock my account', render: () => <LockPage /> },
+  { pattern: '/mfa/re-enrol', title: 'Enrol your second factor again', render: () => <ReEnrolPage /> },
 ];

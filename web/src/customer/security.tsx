@@ -58,7 +58,7 @@ export function SecurityPage() {
   );
 }
 
-function RecoveryCodes({ codes, onDone }: { codes: readonly string[]; onDone: () => void }) {
+export function RecoveryCodes({ codes, onDone }: { codes: readonly string[]; onDone: () => void }) {
   return (
     <section className="card important" aria-labelledby="codes-h">
       <h2 id="codes-h">Your recovery codes</h2>
@@ -86,12 +86,15 @@ interface PendingTotp {
   readonly qr_svg: string;
 }
 
-function TotpEnrolment({
+export function TotpEnrolment({
   needsStepUp,
   onDone,
+  reenrolmentToken,
 }: {
   needsStepUp: boolean;
   onDone: (codes?: readonly string[]) => void;
+  /** The emailed link's token, after the account's second factors were revoked (see ReEnrolPage). */
+  reenrolmentToken?: string;
 }) {
   const [open, setOpen] = useState(false);
   const [pending, setPending] = useState<PendingTotp | undefined>(undefined);
@@ -104,6 +107,7 @@ function TotpEnrolment({
           body: {
             label: 'Authenticator app',
             ...(stepUpToken === undefined ? {} : { step_up_token: stepUpToken }),
+            ...(reenrolmentToken === undefined ? {} : { reenrolment_token: reenrolmentToken }),
           },
         }),
       )) as PendingTotp;
@@ -187,12 +191,15 @@ function TotpEnrolment({
   );
 }
 
-function PasskeyEnrolment({
+export function PasskeyEnrolment({
   needsStepUp,
   onDone,
+  reenrolmentToken,
 }: {
   needsStepUp: boolean;
   onDone: (codes?: readonly string[]) => void;
+  /** The emailed link's token, after the account's second factors were revoked (see ReEnrolPage). */
+  reenrolmentToken?: string;
 }) {
   const [open, setOpen] = useState(false);
   const [label, setLabel] = useState('This device');
@@ -201,7 +208,10 @@ function PasskeyEnrolment({
     run(async () => {
       const { challenge_id, options } = (await call(
         api.POST('/v1/mfa/passkeys/options', {
-          body: stepUpToken === undefined ? {} : { step_up_token: stepUpToken },
+          body: {
+            ...(stepUpToken === undefined ? {} : { step_up_token: stepUpToken }),
+            ...(reenrolmentToken === undefined ? {} : { reenrolment_token: reenrolmentToken }),
+          },
         }),
       )) as { challenge_id: string; options: unknown };
       let response: unknown;

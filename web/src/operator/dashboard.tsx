@@ -3,10 +3,10 @@ import { api, call } from '../api.ts';
 import type { Withdrawal } from '../customer/withdrawals.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import { Field, ProblemNotice, StateBadge, useAction, useLoad, when } from '../ui.tsx';
+import { ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
 import { type TimeSeries, WithdrawalsChart } from './chart.tsx';
 
-interface Halt {
+export interface Halt {
   readonly id: string;
   readonly scope: string;
   readonly asset: string | null;
@@ -15,6 +15,19 @@ interface Halt {
   readonly reason: string;
   readonly created_by: string;
   readonly created_at: string;
+  readonly incident_id?: string | null;
+}
+
+/**
+ * Who placed a halt, for people, and whether one operator may lift it: only a halt set by hand outside any incident
+ * (the API answers 409 for the rest, which the two-person resume of an incident lifts).
+ */
+export function haltOrigin(h: Halt): { by: string; liftableAlone: boolean } {
+  if (h.created_by.startsWith('system:'))
+    return { by: `the monitor (${h.created_by})`, liftableAlone: false };
+  if ((h.incident_id ?? null) !== null)
+    return { by: `${h.created_by} for an incident`, liftableAlone: false };
+  return { by: h.created_by, liftableAlone: true };
 }
 
 interface Alert {
@@ -148,31 +161,47 @@ function HaltPanel() {
       <ProblemNotice problem={halts.problem ?? act.problem} />
       {active.length > 0 && (
         <ul className="list" data-testid="active-halts">
-          {active.map((h) => (
-            <li key={h.id}>
-              <strong>{h.scope}</strong>
-              {h.asset === null ? '' : ` ${h.asset}`}
-              {h.network === null ? '' : `/${h.network}`}
-              {h.account_id === null ? '' : ` account ${h.account_id}`}: {h.reason}{' '}
-              <span className="hint">
-                since {when(h.created_at)} by {h.created_by}
-              </span>{' '}
-              {mayLift && (
-                <button
-                  type="button"
-                  disabled={act.busy}
-                  onClick={() =>
-                    void act.run(async () => {
-                      await call(api.DELETE('/v1/operator/halts/{id}', { params: { path: { id: h.id } } }));
-                      halts.reload();
-                    })
-                  }
-                >
-                  Lift this halt
-                </button>
-              )}
-            </li>
-          ))}
+          {active.map((h) => {
+            const origin = haltOrigin(h);
+            return (
+              <li key={h.id}>
+                <strong>{h.scope}</strong>
+                {h.asset === null ? '' : ` ${h.asset}`}
+                {h.network === null ? '' : `/${h.network}`}
+                {h.account_id === null ? '' : ` account ${h.account_id}`}: {h.reason}{' '}
+                <span className="hint">
+                  since {when(h.created_at)} by {origin.by}
+                </span>{' '}
+                {!origin.liftableAlone && (
+                  <Link
+                    to={
+                      (h.incident_id ?? null) === null
+                        ? '/operator/incidents'
+                        : `/operator/incidents/${h.incident_id}`
+                    }
+                  >
+                    {(h.incident_id ?? null) === null
+                      ? 'Lifted by two people: open an incident to resume'
+                      : "Lifted by two people: the incident's resume"}
+                  </Link>
+                )}
+                {mayLift && origin.liftableAlone && (
+                  <button
+                    type="button"
+                    disabled={act.busy}
+                    onClick={() =>
+                      void act.run(async () => {
+                        await call(api.DELETE('/v1/operator/halts/{id}', { params: { path: { id: h.id } } }));
+                        halts.reload();
+                      })
+                    }
+                  >
+                    Lift this halt
+                  </button>
+                )}
+              </li>
+            );
+          })}
         </ul>
       )}
       {!asking ? (
@@ -191,19 +220,12 @@ function HaltPanel() {
             });
           }}
         >
-          <Field label="Why halt everything?" hint="Recorded in the audit log and shown to every operator.">
-            {(id, hint) => (
-              <input
-                id={id}
-                aria-describedby={hint}
-                minLength={3}
-                maxLength={500}
-                required
-                value={reason}
-                onChange={(e) => setReason(e.target.value)}
-              />
-            )}
-          </Field>
+          <ReasonField
+            label="Why halt everything?"
+            hint="Recorded in the audit log and shown to every operator."
+            value={reason}
+            onChange={setReason}
+          />
           <div className="actions">
             <button type="submit" className="big-red" disabled={act.busy}>
               Halt now
@@ -238,7 +260,8 @@ function AlertsPanel() {
             {a.title} {a.subject === null ? '' : `(${a.subject})`}{' '}
             <span className="hint">
               {when(a.opened_at)}, seen {a.occurrences}×
-            </span>
+            </span>{' '}
+            <Link to={`/operator/incidents?alert=${a.id}`}>Open an incident</Link>
           </li>
         ))}
         {alerts.data?.alerts.length === 0 && <li>No open alert.</li>}

@@ -1,13 +1,13 @@
 import type { Route } from '../router.tsx';
 import { AuditPage } from './audit.tsx';
 import { DashboardPage } from './dashboard.tsx';
+import { incidentRoutes } from './incidents.tsx';
 import { ReviewItemPage, ReviewQueuePage } from './review.tsx';
 import { SearchPage } from './search.tsx';
 
 /**
- * The operator console's pages, in navigation order. Each area is a module exporting its routes: the incident
- * playbook's pages (incidents, losses, reimbursement, the report, the two-person resume) slot in as one more
- * module, `...incidentRoutes` from './incidents.tsx', with a `nav: 'Incidents'` entry.
+ * The operator console's pages, in navigation order. An area with several pages is a module exporting its routes,
+ * as the incident playbook's (incidents, losses, reimbursement, the report, the two-person resume).
  */
 export const operatorRoutes: readonly Route[] = [
   { pattern: '/operator', nav: 'Dashboard', title: 'Dashboard', render: () => <DashboardPage /> },
@@ -18,6 +18,7 @@ export const operatorRoutes: readonly Route[] = [
     render: () => <ReviewQueuePage />,
   },
   { pattern: '/operator/review/:id', title: 'Review', render: (p) => <ReviewItemPage id={p.id ?? ''} /> },
+  ...incidentRoutes,
   {
     pattern: '/operator/search',
     nav: 'Search',

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assertClean, consoleSuite, demoWithdrawal, operatorConsole, screenshot, until } from './harness.ts';
+
+/**
+ * The incident playbook through the console: an incident commander opens an incident and halts everything through
+ * it; the customer's withdrawal, confirmed then, stays queued; the halt cannot be lifted from the dashboard
+ * by one person, the commander asks for the resume, and a second operator (the admin, in a browser of their own)
+ * approves it: the withdrawal is released and completes.
+ */
+
+const suite = consoleSuite();
+const { skip } = suite;
+
+test('an incident commander halts, the withdrawal stays queued, a second operator approves the resume', {
+  skip,
+}, async () => {
+  const demo = suite.server.demo();
+
+  // The incident commander opens an incident and halts every withdrawal through it.
+  const commander = await operatorConsole(suite, demo.commander);
+  const page = commander.page;
+  await page.getByRole('link', { name: 'Incidents', exact: true }).click();
+  await page.getByLabel('Title').fill('Approvals without a second factor');
+  await page.getByLabel('Severity').selectOption('critical');
+  await page.getByRole('button', { name: 'Open the incident' }).click();
+  await page.getByRole('heading', { name: 'Approvals without a second factor' }).waitFor();
+  const incidentUrl = page.url();
+  await page.getByLabel('Why halt every withdrawal?').fill('forged approvals under investigation');
+  await page.getByRole('button', { name: 'Halt all withdrawals for this incident' }).click();
+  await page.getByRole('heading', { name: /Halted by this incident/ }).waitFor();
+
+  // Then the demo customer withdraws a little BTC to their cooled cold wallet: it is queued, not released.
+  const { confirmed, stateOf } = await demoWithdrawal(suite.server, '0.01');
+  assert.equal(confirmed.state, 'queued', JSON.stringify(confirmed));
+
+  // Past any cancel window, the halt keeps it queued.
+  await suite.server.advance(60);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.equal(await stateOf(), 'queued', 'the halt keeps it queued');
+
+  // The dashboard says who placed the halt and leads to the incident's resume, with no lift button that would fail.
+  await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+  await page.getByRole('heading', { name: 'ALL WITHDRAWALS ARE HALTED' }).waitFor();
+  await page.getByTestId('active-halts').getByText('for an incident').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Lift this halt' }).count(), 0);
+  await screenshot(page, 'operator-dashboard-incident-halt');
+  await page.getByRole('link', { name: "Lifted by two people: the incident's resume" }).click();
+
+  // The commander asks for the resume: nothing is lifted until someone else approves.
+  await page.getByLabel('Why is it safe to resume?').fill('forged approvals stopped; verifier deployed');
+  await page.getByRole('button', { name: 'Request the resume' }).click();
+  await page.getByText('waiting for a second, different operator to approve').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Approve the resume' }).count(), 0);
+  await screenshot(page, 'operator-incident-resume-requested');
+  assert.equal(await stateOf(), 'queued');
+
+  // A second operator, in a browser of their own, approves: the halt is lifted, it is released and completes.
+  const admin = await operatorConsole(suite, demo.admin);
+  await admin.page.goto(incidentUrl);
+  await admin.page.getByRole('button', { name: 'Approve the resume' }).click();
+  await admin.page
+    .getByTestId('resume-requests')
+    .getByText(/approved by/)
+    .waitFor();
+  await admin.page.getByRole('heading', { name: 'No halt of this incident in force' }).waitFor();
+  await until('completed', async () => ((await stateOf()) === 'completed' ? true : undefined), 30_000);
+
+  // The commander's page follows live: the timeline, the halt lifted; then the report.
+  await page.getByRole('heading', { name: 'No halt of this incident in force' }).waitFor();
+  await page
+    .getByTestId('incident-timeline')
+    .getByText(/resume/)
+    .first()
+    .waitFor();
+  await page.getByRole('button', { name: 'Show the report' }).click();
+  await page.getByTestId('report-summary').waitFor();
+  await screenshot(page, 'operator-incident');
+  await page.getByRole('link', { name: 'Incidents', exact: true }).click();
+  await page.getByRole('link', { name: 'Approvals without a second factor' }).waitFor();
+  await screenshot(page, 'operator-incidents');
+  for (const p of [page, admin.page]) assertClean(p);
+});
