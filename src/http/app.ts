@@ -8,7 +8,7 @@ import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { flushTouch } from '../services/identity/sessions.ts';
 import { installAuth } from './auth.ts';
-import { registerConsole } from './console.ts';
+import { registerConsole, registerLinkLandingFallbacks } from './console.ts';
 import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
 import { finishDocument } from './openapi.ts';
@@ -245,6 +245,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.devMailbox ?? false) registerDevMailboxRoutes(app, context);
   if (deps.testClock !== undefined) registerTestClockRoutes(app, deps.testClock);
   if (deps.consoleDir !== undefined) await registerConsole(app, deps.consoleDir);
+  else registerLinkLandingFallbacks(app);
   if (deps.custodyCallbackSecret !== undefined)
     registerCustodyRoutes(app, context, { callbackSecret: deps.custodyCallbackSecret });
 

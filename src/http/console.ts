@@ -73,3 +73,21 @@ export async function registerConsole(app: FastifyInstance, dir: string): Promis
     return sendPage(reply);
   });
 }
+
+/**
+ * Without a built console (an install without its build tools), the emails' links still land somewhere that works:
+ * /verify-email and /lock-account redirect to the API's own script-free pages for the same token, whose button
+ * posts it (opening either changes nothing, as on the console).
+ */
+export function registerLinkLandingFallbacks(app: FastifyInstance): void {
+  const landings = [
+    ['/verify-email', '/v1/auth/verify-email'],
+    ['/lock-account', '/v1/account/lock-link'],
+  ] as const;
+  for (const [from, to] of landings) {
+    app.get(from, { schema: { hide: true } }, async (request, reply) => {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      return reply.redirect(`${to}${query}`, 302);
+    });
+  }
+}

@@ -109,5 +109,16 @@ for (const { engine, describeOn } of await eachEngine()) {
       );
       assert.equal((await api(running, 'GET', '/__test__/clock')).status, 404);
     });
+
+    test("without a built console the emails' landing paths lead to the API's own link pages, token kept", async () => {
+      for (const [from, to] of [
+        ['/verify-email', '/v1/auth/verify-email'],
+        ['/lock-account', '/v1/account/lock-link'],
+      ]) {
+        const response = await fetch(`${running.url}${from}?token=abc`, { redirect: 'manual' });
+        assert.equal(response.status, 302, from);
+        assert.equal(response.headers.get('location'), `${to}?token=abc`, from);
+      }
+    });
   });
 }
