@@ -11,12 +11,15 @@ import { openDatabase } from '../../store/database.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { type AttackPhaseResult, runAttackPhase } from './attack-phase.ts';
+import { checkLines, closingRows, textTable } from './closing-table.ts';
+import { runPlaybookPhase } from './playbook-phase.ts';
 import { DEFAULT_ACCOUNTS, INCIDENT_2022, MAX_ACCOUNTS } from './scenario.ts';
 
 /**
  * `drawbridge simulate incident-2022`: a fresh embedded database under `outDir`, a simulated clock on 17 January
- * 2022, and the replay's first phase (population, ordinary traffic, the attack, the monitor's halt). The playbook
- * phase (incident, containment, revocation, losses, reimbursement, resume, report) is not here yet.
+ * 2022, the attack phase (population, ordinary traffic, the attack, the monitor's halt) and the playbook phase
+ * (incident, marking, freeze, containment, revocation, losses, reimbursement, two-person resume, the report), then
+ * the checks and the closing table beside the 2022 figures.
  */
 
 export interface ReplayOptions {
@@ -61,20 +64,51 @@ export async function replayIncident2022(options: ReplayOptions) {
     const context = await composeServices(config, database, clock);
     const monitor = await composeMonitor(config, context);
     const custody = composeCustody(config, context, clock);
+    // The first operator is made by the bootstrap, the others by that admin, as on a real installation.
     const created = await createOperator(context, bootstrap('replay'), {
       email: 'admin@replay.example',
       role: 'admin',
     });
     const admin: OperatorActor = { kind: 'operator', id: created.id, role: 'admin' };
-    const result = await runAttackPhase(context, clock, monitor, custody, admin, {
+    const commanderNamed = async (email: string): Promise<OperatorActor> => {
+      const made = await createOperator(context, admin, { email, role: 'incident_commander' });
+      return { kind: 'operator', id: made.id, role: 'incident_commander' };
+    };
+    const commander = await commanderNamed('commander@replay.example');
+    const second = await commanderNamed('second-commander@replay.example');
+    const progress = options.progress ?? (() => {});
+    const attack = await runAttackPhase(context, clock, monitor, custody, admin, {
       accounts,
       random: seededRandom(seed),
       passwordHash: await hashPassword('replay customer passphrase'),
-      ...(options.progress === undefined ? {} : { progress: options.progress }),
+      progress,
     });
-    const summary = summaryOf(result, accounts, seed);
-    writeFileSync(join(outDir, 'attack-phase.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    return { out: outDir, ...summary };
+    const playbook = await runPlaybookPhase(
+      context,
+      clock,
+      monitor,
+      custody,
+      { commander, second, admin },
+      attack,
+      outDir,
+      progress,
+    );
+    const table = textTable(closingRows(playbook.report));
+    const summary = {
+      ...summaryOf(attack, accounts, seed),
+      incident_id: playbook.incidentId,
+      reimbursement: playbook.reimbursement,
+      report: playbook.report.summary,
+      checks: playbook.checks,
+      files: playbook.files,
+    };
+    writeFileSync(join(outDir, 'replay.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return {
+      out: outDir,
+      ...summary,
+      ok: playbook.checks.every((c) => c.ok),
+      text: `${table}\n\nReimbursement: ${playbook.reimbursement}.\n\n${checkLines(playbook.checks)}\n`,
+    };
   } finally {
     await database.close();
   }
@@ -92,6 +126,5 @@ function summaryOf(result: AttackPhaseResult, accounts: number, seed: number) {
     detection_ms: result.detectionMs,
     forged_released: result.forgedReleased,
     published_2022: INCIDENT_2022.published,
-    not_yet: 'the playbook phase (incident, containment, revocation, losses, reimbursement, resume, report)',
   };
 }
