@@ -4,6 +4,7 @@ import { composeCustody, composeMonitor, composeServices } from '../../compositi
 import { loadConfig } from '../../config.ts';
 import { ManualClock } from '../../core/clock.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
+import { simulatedIds, withIdSource } from '../../core/ids.ts';
 import { bootstrap, type OperatorActor } from '../../services/identity/acting-operator.ts';
 import { createOperator } from '../../services/identity/operators.ts';
 import { hashPassword } from '../../services/identity/passwords.ts';
@@ -61,54 +62,62 @@ export async function replayIncident2022(options: ReplayOptions) {
   try {
     await migrateToLatest(database);
     const clock = new ManualClock(INCIDENT_2022.start);
-    const context = await composeServices(config, database, clock);
-    const monitor = await composeMonitor(config, context);
-    const custody = composeCustody(config, context, clock);
-    // The first operator is made by the bootstrap, the others by that admin, as on a real installation.
-    const created = await createOperator(context, bootstrap('replay'), {
-      email: 'admin@replay.example',
-      role: 'admin',
-    });
-    const admin: OperatorActor = { kind: 'operator', id: created.id, role: 'admin' };
-    const commanderNamed = async (email: string): Promise<OperatorActor> => {
-      const made = await createOperator(context, admin, { email, role: 'incident_commander' });
-      return { kind: 'operator', id: made.id, role: 'incident_commander' };
-    };
-    const commander = await commanderNamed('commander@replay.example');
-    const second = await commanderNamed('second-commander@replay.example');
-    const progress = options.progress ?? (() => {});
-    const attack = await runAttackPhase(context, clock, monitor, custody, admin, {
-      accounts,
-      random: seededRandom(seed),
-      passwordHash: await hashPassword('replay customer passphrase'),
-      progress,
-    });
-    const playbook = await runPlaybookPhase(
-      context,
-      clock,
-      monitor,
-      custody,
-      { commander, second, admin },
-      attack,
-      outDir,
-      progress,
+    // Ids from the simulated clock and the seed (never the secure generator's), so a seed gives the same report.
+    const idRandom = seededRandom(seed ^ 0x1d5eed);
+    const ids = simulatedIds(
+      () => clock.now().getTime(),
+      () => idRandom.int(2 ** 32),
     );
-    const table = textTable(closingRows(playbook.report));
-    const summary = {
-      ...summaryOf(attack, accounts, seed),
-      incident_id: playbook.incidentId,
-      reimbursement: playbook.reimbursement,
-      report: playbook.report.summary,
-      checks: playbook.checks,
-      files: playbook.files,
-    };
-    writeFileSync(join(outDir, 'replay.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    return {
-      out: outDir,
-      ...summary,
-      ok: playbook.checks.every((c) => c.ok),
-      text: `${table}\n\nReimbursement: ${playbook.reimbursement}.\n\n${checkLines(playbook.checks)}\n`,
-    };
+    return await withIdSource(ids, async () => {
+      const context = await composeServices(config, database, clock);
+      const monitor = await composeMonitor(config, context);
+      const custody = composeCustody(config, context, clock);
+      // The first operator is made by the bootstrap, the others by that admin, as on a real installation.
+      const created = await createOperator(context, bootstrap('replay'), {
+        email: 'admin@replay.example',
+        role: 'admin',
+      });
+      const admin: OperatorActor = { kind: 'operator', id: created.id, role: 'admin' };
+      const commanderNamed = async (email: string): Promise<OperatorActor> => {
+        const made = await createOperator(context, admin, { email, role: 'incident_commander' });
+        return { kind: 'operator', id: made.id, role: 'incident_commander' };
+      };
+      const commander = await commanderNamed('commander@replay.example');
+      const second = await commanderNamed('second-commander@replay.example');
+      const progress = options.progress ?? (() => {});
+      const attack = await runAttackPhase(context, clock, monitor, custody, admin, {
+        accounts,
+        random: seededRandom(seed),
+        passwordHash: await hashPassword('replay customer passphrase'),
+        progress,
+      });
+      const playbook = await runPlaybookPhase(
+        context,
+        clock,
+        monitor,
+        custody,
+        { commander, second, admin },
+        attack,
+        outDir,
+        progress,
+      );
+      const table = textTable(closingRows(playbook.report));
+      const summary = {
+        ...summaryOf(attack, accounts, seed),
+        incident_id: playbook.incidentId,
+        reimbursement: playbook.reimbursement,
+        report: playbook.report.summary,
+        checks: playbook.checks,
+        files: playbook.files,
+      };
+      writeFileSync(join(outDir, 'replay.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      return {
+        out: outDir,
+        ...summary,
+        ok: playbook.checks.every((c) => c.ok),
+        text: `${table}\n\nReimbursement: ${playbook.reimbursement}.\n\n${checkLines(playbook.checks)}\n`,
+      };
+    });
   } finally {
     await database.close();
   }
