@@ -29,6 +29,42 @@ export async function incidentHalts(on: Queryable, incidentId: string, limit: nu
     .execute();
 }
 
+/**
+ * The monitor's platform halts (global or asset, set by `system:*` outside any incident) set in [from, until],
+ * oldest first, at most `limit`. The monitor halts before anyone opens an incident, so these belong to the
+ * incident whose window they fall in (see services/incidents/incident-halts.ts).
+ */
+export async function monitorHaltsBetween(
+  on: Queryable,
+  from: string,
+  until: string,
+  limit: number,
+): Promise<HaltRow[]> {
+  return queryable(on)
+    .selectFrom('halts')
+    .selectAll()
+    .where('incident_id', 'is', null)
+    .where('scope', 'in', ['global', 'asset'])
+    .where('created_by', 'like', 'system:%')
+    .where('created_at', '>=', from)
+    .where('created_at', '<=', until)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** When the first withdrawal marked for the incident was requested, or null (the start of the incident's window). */
+export async function firstAffectedRequest(on: Queryable, incidentId: string): Promise<string | null> {
+  const row = await queryable(on)
+    .selectFrom('incident_withdrawals as iw')
+    .innerJoin('withdrawals as w', 'w.id', 'iw.withdrawal_id')
+    .select((eb) => eb.fn.min<string>('w.created_at').as('at'))
+    .where('iw.incident_id', '=', incidentId)
+    .executeTakeFirst();
+  return row?.at ?? null;
+}
+
 /** The active account halt (freeze) an incident placed on one account, if any. */
 export async function activeIncidentAccountHalt(
   on: Queryable,

@@ -128,7 +128,3 @@ async function historyPrice(
     .executeTakeFirst();
   return row === undefined ? null : { price: row.usd_price, at: row.at };
 }
-
-export async function findIncident(on: Tx, id: string) {
-  return on.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
-}

@@ -176,3 +176,14 @@ export async function reimbursedTotals(on: Queryable, incidentId: string): Promi
       ledger_units: t.lu,
     }));
 }
+
+/** The withdrawals of an incident already paid back (what the report counts as reimbursed). */
+export async function paidReimbursementWithdrawals(on: Queryable, incidentId: string): Promise<string[]> {
+  const rows = await queryable(on)
+    .selectFrom('incident_reimbursement_items')
+    .select('withdrawal_id')
+    .where('incident_id', '=', incidentId)
+    .where('paid_at', 'is not', null)
+    .execute();
+  return rows.map((r) => r.withdrawal_id);
+}

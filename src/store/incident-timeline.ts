@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
-import type { Database } from './database.ts';
+import { engineOf } from './compiled-query.ts';
+import { type Queryable, queryable, type Tx } from './transaction.ts';
 
 /** An audit entry that carries an incident id in its data, sealed or still in the journal. */
 export interface IncidentAuditRow {
@@ -9,10 +10,12 @@ export interface IncidentAuditRow {
   readonly action: string;
   readonly subject: string;
   readonly data: string;
+  /** False for an entry still in the journal, not yet chained by the sealer. */
+  readonly sealed: boolean;
 }
 
-function incidentOf(database: Database): RawBuilder<string> {
-  return database.engine === 'postgres'
+function incidentOf(db: Tx): RawBuilder<string> {
+  return engineOf(db) === 'postgres'
     ? sql<string>`(data::jsonb ->> 'incident_id')`
     : sql<string>`json_extract(data, '$.incident_id')`;
 }
@@ -23,13 +26,14 @@ function incidentOf(database: Database): RawBuilder<string> {
  * (a few seconds' worth), without duplicates.
  */
 export async function incidentAuditEntries(
-  database: Database,
+  on: Queryable,
   incidentId: string,
   from: string,
   limit: number,
 ): Promise<IncidentAuditRow[]> {
-  const tagged = incidentOf(database);
-  const sealed = await database.db
+  const db = queryable(on);
+  const tagged = incidentOf(db);
+  const sealed = await db
     .selectFrom('audit_log')
     .select(['id', 'at', 'actor', 'action', 'subject', 'data'])
     .where(tagged, '=', incidentId)
@@ -37,7 +41,7 @@ export async function incidentAuditEntries(
     .orderBy('seq')
     .limit(limit)
     .execute();
-  const journal = await database.db
+  const journal = await db
     .selectFrom('audit_journal')
     .select(['id', 'at', 'actor', 'action', 'subject', 'data'])
     .where(tagged, '=', incidentId)
@@ -46,18 +50,21 @@ export async function incidentAuditEntries(
     .limit(limit)
     .execute();
   const seen = new Set(sealed.map((r) => r.id));
-  return [...sealed, ...journal.filter((r) => !seen.has(r.id))];
+  return [
+    ...sealed.map((r) => ({ ...r, sealed: true })),
+    ...journal.filter((r) => !seen.has(r.id)).map((r) => ({ ...r, sealed: false })),
+  ];
 }
 
 /** Alerts opened in [from, until), oldest first, at most `limit`, plus the one with `alertId` wherever it falls. */
 export async function alertsForIncident(
-  database: Database,
+  on: Queryable,
   alertId: string | null,
   from: string,
   until: string | null,
   limit: number,
 ) {
-  let query = database.db
+  let query = queryable(on)
     .selectFrom('alerts')
     .select(['id', 'kind', 'severity', 'title', 'subject', 'opened_at'])
     .orderBy('opened_at')

@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
-import { printJson } from '../context.ts';
 
 /**
  * `drawbridge simulate incident-2022 [--accounts N] [--seed S] [--out DIR]`: the January 2022 incident replayed on a
- * fresh database under a simulated clock. So far its first phase: population, ordinary traffic, the attacker's 483
- * accounts approved without a second factor below the services, and the monitor's detection and halt.
+ * fresh database under a simulated clock: population, ordinary traffic, the attacker's 483 accounts approved without
+ * a second factor below the services, the monitor's detection and halt, then the playbook run by two operators and
+ * the report. Prints the closing table and the checks; exits 1 when a check fails.
  */
 export function registerSimulate(program: Command): void {
   const simulate = program.command('simulate').description('replays of real incidents on a fresh database');
   simulate
     .command('incident-2022')
     .description(
-      'January 2022: 483 accounts drained without a second factor (attack phase; progress on stderr)',
+      'January 2022: 483 accounts drained without a second factor, and the playbook (progress on stderr)',
     )
     .option('--accounts <n>', 'customers (2-100000)', '10000')
     .option('--seed <s>', 'the seed: the same seed gives the same run', '1')
@@ -31,6 +31,7 @@ export function registerSimulate(program: Command): void {
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
-      printJson(result);
+      process.stdout.write(`${result.text}\nreport and figures in ${result.out}\n`);
+      if (!result.ok) process.exitCode = 1;
     });
 }

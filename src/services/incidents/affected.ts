@@ -2,6 +2,7 @@ import { invalidInput } from '../../core/errors.ts';
 import { withdrawalOutcome } from '../../core/incidents/outcome.ts';
 import { pageOf, parseIdField, parsePage } from '../../core/list-query.ts';
 import type { WithdrawalState } from '../../core/withdrawals/states.ts';
+import { findAlert } from '../../store/alerts.ts';
 import {
   type AffectedWithdrawalRow,
   affectedAccountsPage,
@@ -88,7 +89,8 @@ export async function markWithdrawals(
 }
 
 /**
- * Marks as unauthorized every withdrawal the monitor flagged since the incident opened and nobody marked yet (an
+ * Marks as unauthorized every withdrawal the monitor flagged since the incident opened (or since the alert it was
+ * opened from, which the monitor raised with its first finding) and nobody marked yet (an
  * operator's mark is kept): at most MONITOR_MARK_MAX a call, from `starting_after` (the `cursor` of the answer
  * before); `has_more` says to call again.
  */
@@ -111,12 +113,11 @@ export async function markFromMonitorFindings(
   const actor = actorName(acting);
   return inTransaction(context.database, async (tx) => {
     const incident = await incidentToActOn(context.database, tx, incidentId);
-    const flagged = await flaggedWithdrawalsSince(
-      tx,
-      incident.opened_at,
-      MONITOR_MARK_MAX + 1,
-      startingAfter,
-    );
+    // Since the alert the incident came from when there is one: the monitor flags (and halts) before anyone opens.
+    const alert = incident.alert_id === null ? undefined : await findAlert(tx, incident.alert_id);
+    const since =
+      alert !== undefined && alert.opened_at < incident.opened_at ? alert.opened_at : incident.opened_at;
+    const flagged = await flaggedWithdrawalsSince(tx, since, MONITOR_MARK_MAX + 1, startingAfter);
     const page = flagged.slice(0, MONITOR_MARK_MAX);
     const now = context.clock.now().toISOString();
     const marked = await markUnmarkedWithdrawals(

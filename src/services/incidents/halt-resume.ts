@@ -19,6 +19,7 @@ import type { ServiceContext } from '../context.ts';
 import { type HaltInput, parseHalt, parseReason, placeHalt } from '../halts.ts';
 import { type Actor, actorName, authorize, type OperatorActor } from '../identity/acting-operator.ts';
 import { enqueueWebhookEvent } from '../webhook-events.ts';
+import { haltsOfIncident } from './incident-halts.ts';
 import { incidentAudit, incidentToActOn, notFoundIncident } from './incidents.ts';
 
 /**
@@ -234,7 +235,8 @@ function unionMs(spans: readonly (readonly [number, number])[]): number {
 
 /**
  * Downtime measured from the halt records, per incident: each halt's span (set to lifted, or to now while it is
- * in force), and the union over its global and asset halts. Account freezes are counted, not added to downtime.
+ * in force), and the union over its global and asset halts (its own and the monitor's in its window: see
+ * incident-halts.ts; the report counts the same). Account freezes are counted, not added to downtime.
  * Past INCIDENT_HALTS_READ halts the answer says `truncated` rather than undercount silently.
  */
 export async function incidentDowntime(
@@ -245,9 +247,11 @@ export async function incidentDowntime(
   authorize(actor, 'incident.read');
   const incidentId = parseIdField('id', incidentIdInput);
   const db = context.database;
-  if ((await findIncident(db, incidentId)) === undefined) throw notFoundIncident(incidentId);
-  const halts = await incidentHalts(db, incidentId, INCIDENT_HALTS_READ + 1);
-  const now = context.clock.now().getTime();
+  const incident = await findIncident(db, incidentId);
+  if (incident === undefined) throw notFoundIncident(incidentId);
+  const at = context.clock.now();
+  const halts = await haltsOfIncident(db, incident, at.toISOString(), INCIDENT_HALTS_READ + 1);
+  const now = at.getTime();
   const spans = halts.slice(0, INCIDENT_HALTS_READ).map((h) => {
     const end = h.lifted_at === null ? now : Date.parse(h.lifted_at);
     return { halt: h, span: [Date.parse(h.created_at), end] as const };

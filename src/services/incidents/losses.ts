@@ -1,11 +1,13 @@
-import { invalidInput, notFound } from '../../core/errors.ts';
+import { invalidInput } from '../../core/errors.ts';
 import { isUuid } from '../../core/ids.ts';
 import { incidentLosses as countLosses } from '../../core/incidents/losses.ts';
 import { lossesView } from '../../core/incidents/losses-view.ts';
-import { affectedWithdrawalFacts, findIncident } from '../../store/incident-losses.ts';
+import { affectedWithdrawalFacts } from '../../store/incident-losses.ts';
+import { findIncident } from '../../store/incidents.ts';
 import { inReadSnapshot, type Tx } from '../../store/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 import { authorize, type OperatorActor } from '../identity/acting-operator.ts';
+import { notFoundIncident } from './incidents.ts';
 
 /** An incident id from the edge: a UUID (400 naming `id` otherwise). */
 export function incidentIdOf(value: unknown, field = 'id'): string {
@@ -16,7 +18,7 @@ export function incidentIdOf(value: unknown, field = 'id'): string {
 /** The incident, or 404. */
 export async function existingIncident(tx: Tx, incidentId: string) {
   const incident = await findIncident(tx, incidentId);
-  if (incident === undefined) throw notFound('incident', incidentId);
+  if (incident === undefined) throw notFoundIncident(incidentId);
   return incident;
 }
 

@@ -2,10 +2,12 @@ import { invalidInput } from '../../core/errors.ts';
 import { buildIncidentReport, type IncidentReport } from '../../core/incidents/report.ts';
 import { renderReportHtml, renderReportMarkdown } from '../../core/incidents/report-render.ts';
 import { affectedWithdrawalFacts } from '../../store/incident-losses.ts';
-import { incidentAlerts, incidentAuditEntries, incidentHalts } from '../../store/incident-report.ts';
+import { paidReimbursementWithdrawals } from '../../store/incident-reimbursements.ts';
+import { alertsForIncident, incidentAuditEntries } from '../../store/incident-timeline.ts';
 import { inReadSnapshot } from '../../store/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 import { authorize, type OperatorActor } from '../identity/acting-operator.ts';
+import { haltsOfIncident } from './incident-halts.ts';
 import { existingIncident, incidentIdOf } from './losses.ts';
 import { reimbursementFacts } from './reimbursement.ts';
 
@@ -41,17 +43,17 @@ export async function incidentReport(
     const incident = await existingIncident(tx, incidentId);
     const affected = await affectedWithdrawalFacts(tx, incidentId);
     const reimbursement = await reimbursementFacts(tx, incidentId);
-    const from = [incident.opened_at, ...affected.map((a) => a.confirmedAt)].sort()[0] ?? incident.opened_at;
-    const until = incident.closed_at ?? generatedAt;
-    const audit = await incidentAuditEntries(tx, incidentId, MAX_AUDIT + 1);
-    const alerts = await incidentAlerts(tx, incidentId, incident.alert_id, MAX_ALERTS + 1);
-    const halts = await incidentHalts(tx, incidentId, from, until, MAX_HALTS + 1);
-    const paid = await tx
-      .selectFrom('incident_reimbursement_items')
-      .select('withdrawal_id')
-      .where('incident_id', '=', incidentId)
-      .where('paid_at', 'is not', null)
-      .execute();
+    // The playbook's own reads: the halts its downtime counts, the timeline's alerts and tagged audit entries.
+    const halts = await haltsOfIncident(tx, incident, generatedAt, MAX_HALTS + 1);
+    const audit = await incidentAuditEntries(tx, incidentId, incident.opened_at, MAX_AUDIT + 1);
+    const alerts = await alertsForIncident(
+      tx,
+      incident.alert_id,
+      incident.opened_at,
+      incident.closed_at,
+      MAX_ALERTS + 1,
+    );
+    const paid = await paidReimbursementWithdrawals(tx, incidentId);
     return buildIncidentReport({
       incident: {
         id: incident.id,
@@ -65,7 +67,7 @@ export async function incidentReport(
       },
       generatedAt,
       affected,
-      paidWithdrawalIds: new Set(paid.map((p) => p.withdrawal_id)),
+      paidWithdrawalIds: new Set(paid),
       reimbursement: {
         assets: reimbursement.assets,
         reconciled: reimbursement.reconciled,
@@ -73,7 +75,7 @@ export async function incidentReport(
       },
       alerts: alerts.slice(0, MAX_ALERTS),
       halts: halts.slice(0, MAX_HALTS),
-      audit: audit.slice(0, MAX_AUDIT),
+      audit: audit.slice(0, MAX_AUDIT).map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
       truncated: {
         audit: audit.length > MAX_AUDIT,
         alerts: alerts.length > MAX_ALERTS,

@@ -72,6 +72,7 @@ export async function runAttackPhase(
 ): Promise<AttackPhaseResult> {
   const { random } = options;
   const progress = options.progress ?? (() => {});
+  requestCount = 0; // a second replay in one process sends the same requests as the first
   clock.set(INCIDENT_2022.start);
   await recordDayPrices(context);
   const customers = await seedPopulation(
@@ -243,21 +244,21 @@ async function forgeDrain(
 }
 
 /** Releaser passes until one releases nothing (each releases a bounded batch); bounded itself. */
-async function releaseAllDue(context: ServiceContext, custody: Custody): Promise<void> {
+export async function releaseAllDue(context: ServiceContext, custody: Custody): Promise<void> {
   for (let pass = 0; pass < MAX_MONITOR_PASSES; pass += 1) {
     const counts = await releaseDue(context, custody);
     if (counts.released === 0) return;
   }
 }
 
-async function monitorUntilQuiet(monitor: MonitorContext): Promise<void> {
+export async function monitorUntilQuiet(monitor: MonitorContext): Promise<void> {
   for (let pass = 0; pass < MAX_MONITOR_PASSES; pass += 1) {
     const report = await monitorPass(monitor, { sweep: pass === 0 });
     if (report.backlog === 0 || report.checked === 0) return;
   }
 }
 
-async function wasReleased(context: ServiceContext, id: string): Promise<boolean> {
+export async function wasReleased(context: ServiceContext, id: string): Promise<boolean> {
   const row = await findWithdrawal(context.database, id);
   return row !== undefined && ['released', 'broadcast', 'completed', 'errored'].includes(row.state);
 }

@@ -4,6 +4,7 @@ import { composeCustody, composeMonitor, composeServices } from '../../compositi
 import { loadConfig } from '../../config.ts';
 import { ManualClock } from '../../core/clock.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
+import { simulatedIds, withIdSource } from '../../core/ids.ts';
 import { bootstrap, type OperatorActor } from '../../services/identity/acting-operator.ts';
 import { createOperator } from '../../services/identity/operators.ts';
 import { hashPassword } from '../../services/identity/passwords.ts';
@@ -11,12 +12,15 @@ import { openDatabase } from '../../store/database.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { type AttackPhaseResult, runAttackPhase } from './attack-phase.ts';
+import { checkLines, closingRows, textTable } from './closing-table.ts';
+import { runPlaybookPhase } from './playbook-phase.ts';
 import { DEFAULT_ACCOUNTS, INCIDENT_2022, MAX_ACCOUNTS } from './scenario.ts';
 
 /**
  * `drawbridge simulate incident-2022`: a fresh embedded database under `outDir`, a simulated clock on 17 January
- * 2022, and the replay's first phase (population, ordinary traffic, the attack, the monitor's halt). The playbook
- * phase (incident, containment, revocation, losses, reimbursement, resume, report) is not here yet.
+ * 2022, the attack phase (population, ordinary traffic, the attack, the monitor's halt) and the playbook phase
+ * (incident, marking, freeze, containment, revocation, losses, reimbursement, two-person resume, the report), then
+ * the checks and the closing table beside the 2022 figures.
  */
 
 export interface ReplayOptions {
@@ -58,23 +62,62 @@ export async function replayIncident2022(options: ReplayOptions) {
   try {
     await migrateToLatest(database);
     const clock = new ManualClock(INCIDENT_2022.start);
-    const context = await composeServices(config, database, clock);
-    const monitor = await composeMonitor(config, context);
-    const custody = composeCustody(config, context, clock);
-    const created = await createOperator(context, bootstrap('replay'), {
-      email: 'admin@replay.example',
-      role: 'admin',
+    // Ids from the simulated clock and the seed (never the secure generator's), so a seed gives the same report.
+    const idRandom = seededRandom(seed ^ 0x1d5eed);
+    const ids = simulatedIds(
+      () => clock.now().getTime(),
+      () => idRandom.int(2 ** 32),
+    );
+    return await withIdSource(ids, async () => {
+      const context = await composeServices(config, database, clock);
+      const monitor = await composeMonitor(config, context);
+      const custody = composeCustody(config, context, clock);
+      // The first operator is made by the bootstrap, the others by that admin, as on a real installation.
+      const created = await createOperator(context, bootstrap('replay'), {
+        email: 'admin@replay.example',
+        role: 'admin',
+      });
+      const admin: OperatorActor = { kind: 'operator', id: created.id, role: 'admin' };
+      const commanderNamed = async (email: string): Promise<OperatorActor> => {
+        const made = await createOperator(context, admin, { email, role: 'incident_commander' });
+        return { kind: 'operator', id: made.id, role: 'incident_commander' };
+      };
+      const commander = await commanderNamed('commander@replay.example');
+      const second = await commanderNamed('second-commander@replay.example');
+      const progress = options.progress ?? (() => {});
+      const attack = await runAttackPhase(context, clock, monitor, custody, admin, {
+        accounts,
+        random: seededRandom(seed),
+        passwordHash: await hashPassword('replay customer passphrase'),
+        progress,
+      });
+      const playbook = await runPlaybookPhase(
+        context,
+        clock,
+        monitor,
+        custody,
+        { commander, second, admin },
+        attack,
+        outDir,
+        progress,
+      );
+      const table = textTable(closingRows(playbook.report));
+      const summary = {
+        ...summaryOf(attack, accounts, seed),
+        incident_id: playbook.incidentId,
+        reimbursement: playbook.reimbursement,
+        report: playbook.report.summary,
+        checks: playbook.checks,
+        files: playbook.files,
+      };
+      writeFileSync(join(outDir, 'replay.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      return {
+        out: outDir,
+        ...summary,
+        ok: playbook.checks.every((c) => c.ok),
+        text: `${table}\n\nReimbursement: ${playbook.reimbursement}.\n\n${checkLines(playbook.checks)}\n`,
+      };
     });
-    const admin: OperatorActor = { kind: 'operator', id: created.id, role: 'admin' };
-    const result = await runAttackPhase(context, clock, monitor, custody, admin, {
-      accounts,
-      random: seededRandom(seed),
-      passwordHash: await hashPassword('replay customer passphrase'),
-      ...(options.progress === undefined ? {} : { progress: options.progress }),
-    });
-    const summary = summaryOf(result, accounts, seed);
-    writeFileSync(join(outDir, 'attack-phase.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    return { out: outDir, ...summary };
   } finally {
     await database.close();
   }
@@ -92,6 +135,5 @@ function summaryOf(result: AttackPhaseResult, accounts: number, seed: number) {
     detection_ms: result.detectionMs,
     forged_released: result.forgedReleased,
     published_2022: INCIDENT_2022.published,
-    not_yet: 'the playbook phase (incident, containment, revocation, losses, reimbursement, resume, report)',
   };
 }

@@ -381,7 +381,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           network: null,
           account_id: null,
           reason: 'monitor: proof mismatch',
-          created_by: 'monitor',
+          created_by: 'system:monitor',
           created_at: haltAt,
           lifted_at: liftAt,
           lifted_by: 'operator:x',
