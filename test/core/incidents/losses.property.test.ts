@@ -98,20 +98,20 @@ test('the totals equal an independent sum over the withdrawals, legitimate ones 
   );
 });
 
-test('the outcome is read from the state: completed is lost, released/broadcast/errored in doubt, the rest stopped', () => {
+test('the outcome is read from the state: completed is lost, released/broadcast/errored in doubt, ended before release stopped, the rest in flight', () => {
   assert.equal(withdrawalOutcome('completed'), 'lost');
   for (const s of ['released', 'broadcast', 'errored'] as const)
     assert.equal(withdrawalOutcome(s), 'in_doubt');
+  for (const s of ['cancelled', 'rejected', 'expired'] as const)
+    assert.equal(withdrawalOutcome(s), 'stopped');
   for (const s of [
     'awaiting_confirmation',
+    'screening',
     'queued',
     'held_for_review',
     'time_locked',
-    'cancelled',
-    'rejected',
-    'expired',
   ] as const) {
-    assert.equal(withdrawalOutcome(s), 'stopped');
+    assert.equal(withdrawalOutcome(s), 'in_flight');
   }
 });
 
