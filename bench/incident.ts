@@ -39,7 +39,8 @@ import { seedWithdrawalHistory } from './support-withdrawal-history.ts';
 
 function sized(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1000 || value > 2_000_000) throw new Error(`${name} must be 1000..2000000`);
+  if (!Number.isInteger(value) || value < 1000 || value > 2_000_000)
+    throw new Error(`${name} must be 1000..2000000`);
   return value;
 }
 
@@ -88,7 +89,8 @@ export const incidentBenchmark: Benchmark = {
 };
 
 const ms = (start: number) => Math.round((performance.now() - start) * 10) / 10;
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: readonly number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function incidentOn(engine: Engine) {
   // Before the pool opens: each connection binds pg's query() when it connects (database.ts).
@@ -123,10 +125,15 @@ async function incidentOn(engine: Engine) {
       },
     });
     const historyMs = ms(started);
-    console.log(`incident/${engine}: seeded ${ACCOUNTS} accounts in ${accountsMs} ms, ${HISTORY} withdrawals in ${historyMs} ms`);
+    console.log(
+      `incident/${engine}: seeded ${ACCOUNTS} accounts in ${accountsMs} ms, ${HISTORY} withdrawals in ${historyMs} ms`,
+    );
 
     // 1. Halt plus revoke-all.
-    const incident = await openIncident(context, COMMANDER, { title: 'Forged approvals', severity: 'critical' });
+    const incident = await openIncident(context, COMMANDER, {
+      title: 'Forged approvals',
+      severity: 'critical',
+    });
     const halt: number[] = [];
     for (let i = 0; i < HALT_SAMPLES; i++) {
       const t = performance.now();
@@ -159,13 +166,17 @@ async function incidentOn(engine: Engine) {
     const t3 = performance.now();
     let view: Awaited<ReturnType<typeof driveContainment>>;
     try {
-      const job = await startContainment(context, COMMANDER, contained.id, { scope: 'all', reason: 'incident' });
+      const job = await startContainment(context, COMMANDER, contained.id, {
+        scope: 'all',
+        reason: 'incident',
+      });
       view = await driveContainment(context, COMMANDER, job.id);
     } finally {
       capture.into = undefined;
     }
     const containMs = ms(t3);
-    if (view.cancelled !== IN_FLIGHT) throw new Error(`containment cancelled ${view.cancelled}, not ${IN_FLIGHT}`);
+    if (view.cancelled !== IN_FLIGHT)
+      throw new Error(`containment cancelled ${view.cancelled}, not ${IN_FLIGHT}`);
     let floorMs: number | undefined;
     if (engine === 'postgres') {
       await seedHeldWithdrawals(database, {
@@ -178,9 +189,27 @@ async function incidentOn(engine: Engine) {
     }
     const after = loadavg()[0]!;
     const counts: Count[] = [
-      { engine, case: `halt+revoke-all ms (median of ${HALT_SAMPLES})`, value: median(halt), floorValue: undefined, atMost: TARGET_HALT_MS },
-      { engine, case: 'halt+revoke-all ms (worst)', value: Math.max(...halt), floorValue: undefined, atMost: TARGET_HALT_MS },
-      { engine, case: `losses+report ms (${AFFECTED} withdrawals)`, value: reportTotal, floorValue: undefined, atMost: TARGET_REPORT_MS },
+      {
+        engine,
+        case: `halt+revoke-all ms (median of ${HALT_SAMPLES})`,
+        value: median(halt),
+        floorValue: undefined,
+        atMost: TARGET_HALT_MS,
+      },
+      {
+        engine,
+        case: 'halt+revoke-all ms (worst)',
+        value: Math.max(...halt),
+        floorValue: undefined,
+        atMost: TARGET_HALT_MS,
+      },
+      {
+        engine,
+        case: `losses+report ms (${AFFECTED} withdrawals)`,
+        value: reportTotal,
+        floorValue: undefined,
+        atMost: TARGET_REPORT_MS,
+      },
       {
         engine,
         case: `contain ${IN_FLIGHT} ms`,
@@ -256,7 +285,8 @@ async function markAffected(database: Database, incidentId: string, now: Date): 
       await tx.insertInto('incident_withdrawals').values(rows).execute();
     }
   });
-  if (database.engine === 'postgres') await sql`analyze incident_withdrawals, price_points`.execute(database.db);
+  if (database.engine === 'postgres')
+    await sql`analyze incident_withdrawals, price_points`.execute(database.db);
 }
 
 interface Captured {

@@ -38,7 +38,9 @@ export async function seedHeldWithdrawals(
     try {
       await inTransaction(database, async (tx) => {
         const triggers = await sql<{ name: string; sql: string }>`
-          select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'withdrawals'`.execute(tx);
+          select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'withdrawals'`.execute(
+          tx,
+        );
         for (const trigger of triggers.rows) await sql`drop trigger ${sql.id(trigger.name)}`.execute(tx);
         await sql`insert into withdrawals (${columns})
           with recursive n(i) as (select 0 union all select i + 1 from n where i < ${last})
