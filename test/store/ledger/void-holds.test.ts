@@ -36,7 +36,11 @@ for (const { engine, describeOn } of await eachEngine()) {
             amount,
             code: 'withdrawal',
           });
-        const voids = holds.map(([id]) => ({ id: `${id}:void`, pendingId: id, code: 'withdrawal_cancelled' }));
+        const voids = holds.map(([id]) => ({
+          id: `${id}:void`,
+          pendingId: id,
+          code: 'withdrawal_cancelled',
+        }));
         await inTransaction(fresh.database, (tx) => voidHolds(tx, voids, clock.now()));
         assert.equal((await ledger.accountBalance(alice.id)).pendingDebits, 0n);
         assert.equal((await ledger.accountBalance(alice.id)).available, 1000n);
