@@ -3,6 +3,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { consoleBenchmark } from './console.ts';
 import { identityBenchmark } from './identity.ts';
+import { incidentBenchmark } from './incident.ts';
 import { ledgerBenchmark } from './ledger.ts';
 import type { Benchmark, Count, Figure, MeasureOptions } from './measure.ts';
 import { outboxBenchmark } from './outbox.ts';
@@ -22,6 +23,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   pipelineBenchmark,
   riskBenchmark,
   consoleBenchmark,
+  incidentBenchmark,
 ];
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 

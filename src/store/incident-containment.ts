@@ -3,6 +3,7 @@ import { CANCELLABLE } from '../core/withdrawals/states.ts';
 import type { Database } from './database.ts';
 import type { IncidentContainmentsTable } from './schema-incidents.ts';
 import { lockRows, type Queryable, queryable, type Tx } from './transaction.ts';
+import type { WithdrawalRow } from './withdrawals.ts';
 
 export type ContainmentRow = Readonly<IncidentContainmentsTable>;
 
@@ -90,6 +91,26 @@ export async function nextContainmentBatch(tx: Tx, job: ContainmentRow, limit: n
         .where('containment_id', '=', job.id),
     );
   return (await query.execute()).map((r) => r.id);
+}
+
+/**
+ * Of `ids` (a batch from nextContainmentBatch), the withdrawals still before release, read in one statement and on
+ * PostgreSQL locked (in id order) until the batch commits: what a concurrent release or cancel took first is not
+ * among them.
+ */
+export async function lockCancellable(
+  database: Database,
+  tx: Tx,
+  ids: readonly string[],
+): Promise<WithdrawalRow[]> {
+  if (ids.length === 0) return [];
+  const query = tx
+    .selectFrom('withdrawals')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .where('state', 'in', CANCELLABLE_STATES)
+    .orderBy('id');
+  return (lockRows(database) ? query.forUpdate() : query).execute();
 }
 
 /** Moves the job's cursor past a committed batch (same transaction as the batch), or marks it done. */

@@ -2,13 +2,13 @@ import { DomainError, invalidInput } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { parseIdField } from '../../core/list-query.ts';
 import { getAsset } from '../../core/money/index.ts';
-import { CANCELLABLE } from '../../core/withdrawals/states.ts';
 import {
   advanceContainment,
   type ContainmentRow,
   findContainment,
   incidentContainments,
   insertContainment,
+  lockCancellable,
   lockContainment,
   nextContainmentBatch,
   runningContainment,
@@ -16,11 +16,10 @@ import {
 import { findIncident } from '../../store/incidents.ts';
 import type { ContainmentScope } from '../../store/schema-incidents.ts';
 import { inTransaction } from '../../store/transaction.ts';
-import { lockWithdrawal } from '../../store/withdrawals.ts';
 import type { ServiceContext } from '../context.ts';
 import { parseReason } from '../halts.ts';
 import { type Actor, actorName, authorize, type OperatorActor } from '../identity/acting-operator.ts';
-import { endWithdrawal } from '../withdrawals/cancel.ts';
+import { endLockedWithdrawals } from '../withdrawals/cancel.ts';
 import { parseAccountIds, requireCustomers } from './accounts-input.ts';
 import { incidentAudit, incidentToActOn, notFoundIncident } from './incidents.ts';
 
@@ -172,17 +171,13 @@ export async function runContainmentBatch(
     if (job.status === 'done') return viewContainment(job);
     await incidentToActOn(context.database, tx, job.incident_id);
     const ids = await nextContainmentBatch(tx, job, batchSize);
-    let cancelled = 0;
-    for (const id of ids) {
-      const withdrawal = await lockWithdrawal(context.database, tx, id);
-      // Released (or cancelled) since the batch was read: past what a cancel can stop, or already stopped.
-      if (withdrawal === undefined || !CANCELLABLE.has(withdrawal.state)) continue;
-      const ended = await endWithdrawal(tx, context, withdrawal, 'cancelled', actor, job.reason, {
-        incident_id: job.incident_id,
-        containment_id: job.id,
-      });
-      if (ended) cancelled += 1;
-    }
+    // Released (or cancelled) since the batch was read: past what a cancel can stop, or already stopped.
+    const withdrawals = await lockCancellable(context.database, tx, ids);
+    await endLockedWithdrawals(tx, context, withdrawals, 'cancelled', actor, job.reason, {
+      incident_id: job.incident_id,
+      containment_id: job.id,
+    });
+    const cancelled = withdrawals.length;
     const now = context.clock.now().toISOString();
     const done = ids.length < batchSize;
     await advanceContainment(tx, job.id, { cursor: ids.at(-1) ?? job.cursor, cancelled, done, at: now });

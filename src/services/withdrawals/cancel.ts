@@ -2,9 +2,14 @@ import type { JsonObject } from '../../core/audit-hash.ts';
 import { DomainError, invalidInput } from '../../core/errors.ts';
 import { holdMismatch } from '../../core/risk/release-rules.ts';
 import { CANCELLABLE } from '../../core/withdrawals/states.ts';
-import { findHold, voidHold } from '../../store/ledger/index.ts';
+import { findHold, findHolds, voidHold, voidHolds } from '../../store/ledger/index.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
-import { lockWithdrawal, moveWithdrawal, type WithdrawalRow } from '../../store/withdrawals.ts';
+import {
+  lockWithdrawal,
+  moveLockedWithdrawal,
+  moveWithdrawal,
+  type WithdrawalRow,
+} from '../../store/withdrawals.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import { actingOperator, authorize } from '../identity/acting-operator.ts';
@@ -38,14 +43,61 @@ export async function endWithdrawal(
   if (!moved) return false;
   const mismatch =
     withdrawal.proof_id === null ? undefined : holdMismatch(withdrawal, await findHold(tx, withdrawal.id));
-  if (withdrawal.proof_id !== null && mismatch === undefined) {
-    await voidHold(
-      tx,
-      { id: `${withdrawal.id}:void`, pendingId: withdrawal.id, code: `withdrawal_${to}` },
-      now,
-    );
+  if (withdrawal.proof_id !== null && mismatch === undefined) await voidHold(tx, voidOf(withdrawal, to), now);
+  await audit(tx, context, endAudit(withdrawal, to, actor, reason, auditData, mismatch));
+  return true;
+}
+
+/**
+ * endWithdrawal for many withdrawals at once (a containment's batch), in the caller's tx: each row must have been read
+ * in this transaction in a state before release and locked there (store lockCancellable), so every move lands. The
+ * same ends, voids and audit entries as endWithdrawal, each hold checked the same way; the holds are read and voided
+ * together (store findHolds, voidHolds), the moves and audit entries sent without waiting for their answers.
+ */
+export async function endLockedWithdrawals(
+  tx: Tx,
+  context: ServiceContext,
+  withdrawals: readonly WithdrawalRow[],
+  to: 'cancelled' | 'rejected' | 'expired',
+  actor: string,
+  reason: string,
+  auditData: JsonObject = {},
+): Promise<void> {
+  const now = context.clock.now();
+  const holds = await findHolds(
+    tx,
+    withdrawals.filter((w) => w.proof_id !== null).map((w) => w.id),
+  );
+  const voids = [];
+  for (const withdrawal of withdrawals) {
+    await moveLockedWithdrawal(tx, {
+      id: withdrawal.id,
+      from: withdrawal.state,
+      path: [{ to, actor, reason }],
+      changes: { reason },
+      at: now.toISOString(),
+    });
+    const mismatch =
+      withdrawal.proof_id === null ? undefined : holdMismatch(withdrawal, holds.get(withdrawal.id));
+    if (withdrawal.proof_id !== null && mismatch === undefined) voids.push(voidOf(withdrawal, to));
+    await audit(tx, context, endAudit(withdrawal, to, actor, reason, auditData, mismatch));
   }
-  await audit(tx, context, {
+  await voidHolds(tx, voids, now);
+}
+
+function voidOf(withdrawal: WithdrawalRow, to: string) {
+  return { id: `${withdrawal.id}:void`, pendingId: withdrawal.id, code: `withdrawal_${to}` };
+}
+
+function endAudit(
+  withdrawal: WithdrawalRow,
+  to: string,
+  actor: string,
+  reason: string,
+  auditData: JsonObject,
+  mismatch: string | undefined,
+) {
+  return {
     actor,
     action: `withdrawal.${to}`,
     subject: `withdrawal:${withdrawal.id}`,
@@ -55,8 +107,7 @@ export async function endWithdrawal(
       reason,
       ...(mismatch === undefined ? {} : { hold: `not voided: ${mismatch}`, severity: 'critical' }),
     },
-  });
-  return true;
+  };
 }
 
 /** The customer (their own) or an operator (any) cancels any time before release. */

@@ -32,6 +32,22 @@ export async function lockAccounts(
   return new Map(rows.map((row) => [row.id, accountFromRow(row)]));
 }
 
+/** lockAccounts for any number of accounts (in id order, so it never deadlocks with lockAccounts), in one statement. */
+export async function lockAccountSet(tx: Tx, ids: readonly string[]): Promise<Map<string, Account>> {
+  assert(
+    engineOf(tx) === 'sqlite' || tx.isTransaction,
+    'ledger writes on PostgreSQL run inside a transaction',
+  );
+  if (ids.length === 0) return new Map();
+  const query = tx
+    .selectFrom('ledger_accounts')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .orderBy('id');
+  const rows = await (engineOf(tx) === 'postgres' ? query.forUpdate() : query).execute();
+  return new Map(rows.map((row) => [row.id, accountFromRow(row)]));
+}
+
 /**
  * Accounts read in this transaction with their rows locked (PostgreSQL, in id order; on SQLite the transaction
  * holds the write lock), for one transfer later in the same transaction, which then need not read and lock them

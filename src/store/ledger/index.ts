@@ -27,8 +27,8 @@ export { accountPairReads, findAccount, getAccount, openAccount } from './accoun
 export { accountBalance, assetTotals, balanceOf, ownerBalances } from './balances.ts';
 export type { AssetConservation, ConservationReport, Discrepancy } from './conservation.ts';
 export { conservationReport } from './conservation.ts';
-export { findHold } from './holds.ts';
-export { getTransfer, placeHold, postHold, transfer, voidHold } from './transfers.ts';
+export { findHold, findHolds } from './holds.ts';
+export { getTransfer, placeHold, postHold, transfer, voidHold, voidHolds } from './transfers.ts';
 export * from './types.ts';
 
 export interface Ledger {

@@ -1,7 +1,8 @@
+import { sql } from 'kysely';
 import { assert, DomainError, invalidInput } from '../../core/errors.ts';
 import type { LedgerTransfersTable } from '../schema.ts';
 import { type Tx, together } from '../transaction.ts';
-import { type LockedAccounts, lockAccounts } from './account-locks.ts';
+import { type LockedAccounts, lockAccountSet, lockAccounts } from './account-locks.ts';
 import { AMOUNT_LIMIT, checkResolveHoldInput, checkTransferInput } from './input-rules.ts';
 import { amountToRow, transferFromRow } from './rows.ts';
 import {
@@ -58,6 +59,84 @@ export function postHold(tx: Tx, input: ResolveHoldInput, at: Date): Promise<Tra
 /** Releases the whole hold back to the debit account's available balance. */
 export function voidHold(tx: Tx, input: ResolveHoldInput, at: Date): Promise<Transfer> {
   return resolveHold(tx, 'void_pending', input, at);
+}
+
+/**
+ * voidHold for many holds in one go (a containment's batch): the holds read in one statement, their accounts locked
+ * in one (id order), the voids inserted in one, and each account's totals written once however many of the holds
+ * touch it. When any of them is not a plain unresolved hold, or a void id is already taken, it does them one by one
+ * with voidHold instead, so retries and refusals answer exactly as voidHold answers them.
+ */
+export async function voidHolds(tx: Tx, inputs: readonly ResolveHoldInput[], at: Date): Promise<void> {
+  if (inputs.length === 0) return;
+  for (const input of inputs) checkResolveHoldInput(input);
+  const pendingIds = inputs.map((input) => input.pendingId);
+  const voidIds = inputs.map((input) => input.id);
+  const [pendingRows, taken] = await Promise.all([
+    tx.selectFrom('ledger_transfers').selectAll().where('id', 'in', pendingIds).execute(),
+    tx
+      .selectFrom('ledger_transfers')
+      .select('id')
+      .where((eb) => eb.or([eb('id', 'in', voidIds), eb('pending_id', 'in', pendingIds)]))
+      .limit(1)
+      .execute(),
+  ]);
+  const pendings = new Map(pendingRows.map((row) => [row.id, transferFromRow(row)]));
+  const plain =
+    taken.length === 0 &&
+    new Set(pendingIds).size === inputs.length &&
+    pendingIds.every((id) => pendings.get(id)?.kind === 'pending');
+  if (!plain) {
+    for (const input of inputs) await voidHold(tx, input, at);
+    return;
+  }
+  const accountIds = [
+    ...new Set([...pendings.values()].flatMap((p) => [p.debitAccountId, p.creditAccountId])),
+  ];
+  const accounts = await lockAccountSet(tx, accountIds);
+  assert(accounts.size === accountIds.length, 'holds reference accounts that exist');
+  const after = new Map([...accounts].map(([id, account]) => [id, { ...account }]));
+  const rows: LedgerTransfersTable[] = inputs.map((input) => {
+    const pending = pendings.get(input.pendingId) as Transfer;
+    const debit = after.get(pending.debitAccountId)!;
+    const credit = after.get(pending.creditAccountId)!;
+    debit.pendingDebits -= pending.amount;
+    credit.pendingCredits -= pending.amount;
+    return {
+      id: input.id,
+      kind: 'void_pending',
+      debit_account_id: pending.debitAccountId,
+      credit_account_id: pending.creditAccountId,
+      asset: pending.asset,
+      amount: amountToRow(pending.amount),
+      pending_id: pending.id,
+      code: input.code,
+      reference: input.reference ?? null,
+      created_at: at.toISOString(),
+    };
+  });
+  const inserted = await tx.insertInto('ledger_transfers').values(rows).executeTakeFirst();
+  assert(inserted.numInsertedOrUpdatedRows === BigInt(rows.length), 'every void was inserted');
+  const updated = await tx
+    .updateTable('ledger_accounts')
+    .set(() => {
+      // One CASE per total over the accounts touched; `else` keeps the column's type for PostgreSQL.
+      const column = (
+        name: 'pending_debits' | 'pending_credits',
+        total: 'pendingDebits' | 'pendingCredits',
+      ) =>
+        sql<string>`case ${sql.join(
+          [...after].map(([id, account]) => sql`when id = ${id} then ${amountToRow(account[total])}`),
+          sql` `,
+        )} else ${sql.ref(name)} end`;
+      return {
+        pending_debits: column('pending_debits', 'pendingDebits'),
+        pending_credits: column('pending_credits', 'pendingCredits'),
+      };
+    })
+    .where('id', 'in', accountIds)
+    .executeTakeFirst();
+  assert(updated.numUpdatedRows === BigInt(accountIds.length), 'every account of the voids was updated');
 }
 
 export async function getTransfer(tx: Tx, id: string): Promise<Transfer | undefined> {
