@@ -48,15 +48,6 @@ for (const { engine, describeOn } of await eachEngine()) {
       const ready = await readyCustomer(running, `money${n}@example.com`, btc);
       return { ...ready, accountId: await customerId(running, ready.email) };
     }
-    async function withdrawOut(who: ReadyCustomer, amount: string): Promise<string> {
-      const requested = await requestBtc(running, who, amount);
-      assert.equal(requested.status, 201, JSON.stringify(requested.body));
-      const confirmed = await confirmTotp(running, who, requested.body.id);
-      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-      running.clock.advance(10 * 60_000);
-      await releaseDue(running.context, simulatedChain(running), monitorOf(running.context, 'global'));
-      return (await withdrawalRow(running, requested.body.id)).state;
-    }
 
     before(async () => {
       commander = await seedOperator(ctx(), 'incident_commander');
@@ -142,8 +133,9 @@ for (const { engine, describeOn } of await eachEngine()) {
         /only its payment is recorded/,
       );
       assert.equal(await paidNow(incident, request.id), 1);
-      const balance = await balanceOf(running, thief.token);
-      assert.equal(await withdrawOut(thief, '0.5'), 'rejected', JSON.stringify(balance));
+      // Nothing came back to the thief: a second 0.5 BTC withdrawal on a 0.6 BTC deposit is refused.
+      const out = await requestBtc(running, thief, '0.5');
+      assert.equal(out.status, 409, JSON.stringify(await balanceOf(running, thief.token)));
     });
 
     test('a request row written already approved, naming two customers, is refused by the database; pay finds nothing', async () => {
