@@ -590,9 +590,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       // The insider writes the stricter set, then puts the revision row back to the key the lax set is held under.
       await activeSet(running, strict, 'strict');
       await assert.rejects(
-        sql`update rule_set_revision set revision = cast(${String(cached.revision)} as blob), nonce = ${cached.nonce} where id = 1`.execute(
-          db,
-        ),
+        (engine === 'sqlite'
+          ? sql`update rule_set_revision set revision = cast(${String(cached.revision)} as blob), nonce = ${cached.nonce} where id = 1`
+          : sql`update rule_set_revision set revision = ${String(cached.revision)}, nonce = ${cached.nonce} where id = 1`
+        ).execute(db),
         /only goes up/,
       );
       assert.equal((await payOnce(running, second, template.secret)).state, 'held_for_review');
