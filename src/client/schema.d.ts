@@ -1757,7 +1757,7 @@ export interface paths {
         };
         /**
          * Who is signed in
-         * @description Any signed-in customer or operator: their id, email, role (operators), the assurance level of this session, the anti-phishing code in force (the console shows it on every page a customer acts on, as every email does; a cloned page has no session and cannot), the account lock and the pause on withdrawals after a security change, and the server's clock for countdowns.
+         * @description Any signed-in customer or operator: their id, email, role (operators), the assurance level of this session, the anti-phishing code in force to a second-factor session only (null to a password-only one; the console shows it on every page a customer acts on, as every email does; a cloned page has no session and cannot), the account lock and the pause on withdrawals after a security change, and the server's clock for countdowns.
          */
         get: {
             parameters: {

@@ -58,10 +58,11 @@ export async function approveReimbursementRow(
   id: string,
   approvedBy: string,
   at: string,
+  itemsDigest: string,
 ): Promise<boolean> {
   const result = await tx
     .updateTable('incident_reimbursements')
-    .set({ status: 'approved', approved_by: approvedBy, approved_at: at })
+    .set({ status: 'approved', approved_by: approvedBy, approved_at: at, items_digest: itemsDigest })
     .where('id', '=', id)
     .where('status', '=', 'requested')
     .executeTakeFirst();

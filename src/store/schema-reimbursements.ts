@@ -12,6 +12,8 @@ export interface IncidentReimbursementsTable {
   requested_at: string;
   approved_by: string | null;
   approved_at: string | null;
+  /** `count:sha256hex` of the items as approved (migration 0050); null until approved. */
+  items_digest: string | null;
 }
 
 /** One withdrawal paid back; keyed by the withdrawal, so it is reimbursed at most once. */

@@ -171,7 +171,8 @@ export interface RuleSetsTable {
 /** One row: goes up with every change to rule_sets (migration 0036's triggers). */
 export interface RuleSetRevisionTable {
   id: number;
-  revision: number;
+  /** bigint: a string from PostgreSQL, a number from SQLite. */
+  revision: number | string;
   nonce: string;
 }
 

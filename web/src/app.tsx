@@ -103,14 +103,16 @@ function CustomerFrame({ children }: { children: ReactElement }) {
           Sign out
         </button>
       </header>
-      <AntiPhishingBanner code={me?.anti_phishing_code ?? null} email={me?.email ?? ''} />
+      <AntiPhishingBanner code={me?.anti_phishing_code ?? null} aal={me?.aal ?? 0} email={me?.email ?? ''} />
       {children}
     </>
   );
 }
 
 /** Every page a customer acts on shows their anti-phishing code, as every email does. */
-function AntiPhishingBanner({ code, email }: { code: string | null; email: string }) {
+/** The code comes only to a second-factor session: a password-only one shows no banner (it cannot tell). */
+function AntiPhishingBanner({ code, aal, email }: { code: string | null; aal: number; email: string }) {
+  if (code === null && aal < 2) return null;
   return (
     <aside className="antiphishing" aria-label="Anti-phishing code">
       {code === null ? (

@@ -15,7 +15,10 @@ const Me = Type.Object(
     role: OrNull(Type.String({ description: "an operator's role; null for a customer" })),
     aal: Type.Integer({ description: '2 when the session was opened with a second factor' }),
     anti_phishing_code: OrNull(
-      Type.String({ description: 'the code in force, as every email shows it; null when none is set' }),
+      Type.String({
+        description:
+          'the code in force, as every email shows it, to a second-factor (aal 2) session only; null when none is set or the session was opened with a password alone',
+      }),
     ),
     locked_at: OrNull(Type.String()),
     withdrawals_locked_until: OrNull(
@@ -51,7 +54,7 @@ export function registerAccountMeRoutes(app: FastifyInstance, context: ServiceCo
         summary: 'Who is signed in',
         description:
           'Any signed-in customer or operator: their id, email, role (operators), the assurance level of this ' +
-          'session, the anti-phishing code in force (the console shows it on every page a customer acts on, ' +
+          'session, the anti-phishing code in force to a second-factor session only (null to a password-only one; the console shows it on every page a customer acts on, ' +
           'as every email does; a cloned page has no session and cannot), the account lock and the pause on ' +
           "withdrawals after a security change, and the server's clock for countdowns.",
         security: SECURITY,

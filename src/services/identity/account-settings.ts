@@ -133,7 +133,12 @@ export async function whoAmI(context: ServiceContext, auth: Authenticated) {
   const principal = await findPrincipal(context.database, auth.principalId);
   if (principal === undefined) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
   const at = context.clock.now().toISOString();
-  const code = await settingAt(context.database, auth.principalId, ANTI_PHISHING_SETTING, at);
+  // The code proves a page is genuine only while a password alone cannot read it: a phished password (say after a
+  // mass MFA revocation left the account password-only) must not learn it. Shown to a second-factor session only.
+  const code =
+    auth.aal >= 2
+      ? await settingAt(context.database, auth.principalId, ANTI_PHISHING_SETTING, at)
+      : undefined;
   return {
     id: principal.id,
     kind: principal.kind,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DomainError, invalidInput, notFound } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import { incidentLosses as countLosses } from '../../core/incidents/losses.ts';
@@ -150,6 +151,7 @@ export async function requestReimbursement(
       requested_at: now,
       approved_by: null,
       approved_at: null,
+      items_digest: null,
     };
     await insertReimbursement(tx, row, items);
     const totals = perAssetUnits(items);
@@ -201,7 +203,7 @@ export async function approveReimbursement(
       );
     }
     const items = await itemsOf(tx, reimbursementId);
-    const stale = await staleItems(tx, incidentId, items);
+    const stale = await staleItems(tx, row, items);
     if (stale.length > 0) {
       throw new DomainError(
         'CONFLICT',
@@ -212,14 +214,19 @@ export async function approveReimbursement(
         },
       );
     }
-    await approveReimbursementRow(tx, reimbursementId, actor.id, now);
+    const digest = itemsDigest(items);
+    await approveReimbursementRow(tx, reimbursementId, actor.id, now, digest);
     await audit(tx, context, {
       actor: actorName(actor),
       action: 'incident.reimbursement_approved',
       subject: `incident:${incidentId}`,
       data: { incident_id: incidentId, reimbursement_id: reimbursementId, requested_by: row.requested_by },
     });
-    return requestView({ ...row, status: 'approved', approved_by: actor.id, approved_at: now }, items, 0);
+    return requestView(
+      { ...row, status: 'approved', approved_by: actor.id, approved_at: now, items_digest: digest },
+      items,
+      0,
+    );
   });
 }
 
@@ -254,8 +261,17 @@ export async function executeReimbursement(
         },
       );
     }
+    // The items must be exactly those approved (a row added, removed or changed since is refused, whoever wrote it).
+    // Bounded by the request's own bound (MAX_REQUEST_ITEMS).
+    if (itemsDigest(await itemsOf(tx, reimbursementId)) !== row.items_digest) {
+      throw new DomainError(
+        'CONFLICT',
+        'the withdrawals of this request are no longer those that were approved: nothing is paid',
+        { field: 'reimbursement_id' },
+      );
+    }
     const items = await nextUnpaidItems(tx, reimbursementId, batch, rowLocks);
-    const stale = await staleItems(tx, incidentId, items);
+    const stale = await staleItems(tx, row, items);
     if (stale.length > 0) {
       throw new DomainError(
         'CONFLICT',
@@ -366,27 +382,40 @@ async function checkTreasuryCovers(tx: Tx, needed: ReadonlyMap<string, bigint>, 
 }
 
 /**
+ * What the approval fixes: `count:sha256` over the items sorted by withdrawal, each as its withdrawal, incident,
+ * account, asset and units (what decides who is paid what). Paid state is left out: paying changes it.
+ */
+export function itemsDigest(items: readonly ReimbursementItemRow[]): string {
+  const lines = items
+    .map((i) => [i.withdrawal_id, i.incident_id, i.account_id, i.asset, String(i.units)].join('\t'))
+    .sort();
+  return `${lines.length}:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
+}
+
+/**
  * The items whose withdrawal is no longer what the request was made for: not completed, not unauthorized in this
- * incident, another account, or other units than amount + fee (an item row written around the service to pay more
- * than was lost is refused here).
+ * incident, marked so only after the request was made, another account, or other units than amount + fee (an item
+ * row written around the service to pay more than was lost is refused here).
  */
 async function staleItems(
   tx: Tx,
-  incidentId: string,
+  request: ReimbursementRow,
   items: readonly ReimbursementItemRow[],
 ): Promise<string[]> {
+  const incidentId = request.incident_id;
   const stale: string[] = [];
   for (const item of items) {
     const withdrawal = await findWithdrawal(tx, item.withdrawal_id);
     const marking = await tx
       .selectFrom('incident_withdrawals')
-      .select('classification')
+      .select(['classification', 'marked_at'])
       .where('incident_id', '=', incidentId)
       .where('withdrawal_id', '=', item.withdrawal_id)
       .executeTakeFirst();
     const ok =
       withdrawal !== undefined &&
       marking?.classification === 'unauthorized' &&
+      marking.marked_at <= request.requested_at &&
       withdrawal.state === 'completed' &&
       withdrawal.account_id === item.account_id &&
       withdrawal.asset === item.asset &&

@@ -6,7 +6,9 @@ import type { AnyDb, MigrationEngine } from './column-types.ts';
  * writes: a service, the CLI, a raw UPDATE), so a process may keep the sets in force in memory and check, inside
  * the confirmation's one read, that nothing changed since (src/store/rule-sets.ts). The revision only goes up (a
  * trigger refuses anything else and the row cannot be deleted): a writer cannot put it back to a value a process
- * cached an older, laxer set under. `nonce` is new and random with every change (and for every database), so a
+ * cached an older, laxer set under. Every change is exactly the old revision + 1, an integer (on SQLite `typeof` is
+ * checked too: a BLOB or TEXT revision compares above any integer and would pass a plain `>`), so nobody can jump it
+ * to the top of its range either; `bigint` leaves room for 9.2e18 changes. `nonce` is new and random with every change (and for every database), so a
  * revision a rolled-back transaction saw (SQLite reads inside its commit group) never matches a later change that
  * reaches the same number.
  */
@@ -14,7 +16,7 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
   await db.schema
     .createTable('rule_set_revision')
     .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
-    .addColumn('revision', 'integer', (c) => c.notNull())
+    .addColumn('revision', 'bigint', (c) => c.notNull())
     .addColumn('nonce', 'text', (c) => c.notNull())
     .execute();
   if (engine === 'postgres') {
@@ -32,10 +34,10 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
       for each statement execute function rule_set_revision_bump()`.execute(db);
     await sql`create function rule_set_revision_forward() returns trigger language plpgsql as $$
       begin
-        if tg_op = 'UPDATE' and new.id = old.id and new.revision > old.revision then
+        if tg_op = 'UPDATE' and new.id = old.id and new.revision = old.revision + 1 then
           return new;
         end if;
-        raise exception 'the rule set revision only goes up' using errcode = 'check_violation';
+        raise exception 'the rule set revision only goes up, by one' using errcode = 'check_violation';
       end
     $$`.execute(db);
     await sql`create trigger rule_set_revision_forward before update or delete on rule_set_revision
@@ -52,7 +54,7 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
           update rule_set_revision set revision = revision + 1, nonce = lower(hex(randomblob(16))) where id = 1;
         end`.execute(db);
     await sql`create trigger rule_set_revision_forward before update on rule_set_revision
-      when new.id is not old.id or new.revision <= old.revision
+      when new.id is not old.id or typeof(new.revision) <> 'integer' or new.revision <> old.revision + 1
       begin select raise(abort, 'the rule set revision only goes up'); end`.execute(db);
     await sql`create trigger rule_set_revision_no_delete before delete on rule_set_revision
       begin select raise(abort, 'the rule set revision only goes up'); end`.execute(db);

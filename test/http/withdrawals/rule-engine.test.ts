@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { bech32 } from 'bech32';
+import { sql } from 'kysely';
 import { seal } from '../../../src/adapters/secret-box.ts';
 import { newId } from '../../../src/core/ids.ts';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
@@ -573,6 +574,47 @@ for (const { engine, describeOn } of await eachEngine()) {
       );
       await assert.rejects(db.deleteFrom('rule_set_revision').execute(), /only goes up/);
       assert.notEqual(laxSet.id, strictSet.id);
+    });
+
+    test('the revision cannot be put back to a key this process cached a laxer set under (SQLite: a BLOB compares above any integer)', async () => {
+      await priceNow(running, 'BTC', '60000');
+      const lax = [{ predicate: 'daily_usd_limit', action: 'review', params: { limit_usd: '10000.00' } }];
+      const strict = [{ predicate: 'daily_usd_limit', action: 'review', params: { limit_usd: '1.00' } }];
+      const [first, second] = await clonePayers(running, template, 2, () => freshAddress());
+      running.clock.advance(30_000);
+      assert.ok(first && second);
+      await activeSet(running, lax, 'lax');
+      assert.equal((await payOnce(running, first, template.secret)).state, 'queued');
+      const db = running.context.database.db;
+      const cached = await db.selectFrom('rule_set_revision').selectAll().executeTakeFirstOrThrow();
+      // The insider writes the stricter set, then puts the revision row back to the key the lax set is held under.
+      await activeSet(running, strict, 'strict');
+      await assert.rejects(
+        (engine === 'sqlite'
+          ? sql`update rule_set_revision set revision = cast(${String(cached.revision)} as blob), nonce = ${cached.nonce} where id = 1`
+          : sql`update rule_set_revision set revision = ${String(cached.revision)}, nonce = ${cached.nonce} where id = 1`
+        ).execute(db),
+        /only goes up/,
+      );
+      assert.equal((await payOnce(running, second, template.secret)).state, 'held_for_review');
+      await activeSet(running, strict, 'strict-again');
+    });
+
+    test('the revision moves by exactly one: it cannot be pushed to the top of its range to block later changes', async () => {
+      const db = running.context.database.db;
+      const top = engine === 'postgres' ? 2147483647 : 9223372036854775807n;
+      await assert.rejects(
+        sql`update rule_set_revision set revision = ${top} where id = 1`.execute(db),
+        /only goes up/,
+      );
+      const before = await db.selectFrom('rule_set_revision').select('revision').executeTakeFirstOrThrow();
+      await activeSet(
+        running,
+        [{ predicate: 'daily_usd_limit', action: 'review', params: { limit_usd: '1.00' } }],
+        'tighter',
+      );
+      const after = await db.selectFrom('rule_set_revision').select('revision').executeTakeFirstOrThrow();
+      assert.ok(BigInt(after.revision) > BigInt(before.revision));
     });
 
     test('PostgreSQL computes the fan-in lock key of a withdrawal as core does', {

@@ -264,7 +264,7 @@ function AntiPhishing() {
       <p>
         A word or phrase only you and Drawbridge know. Every genuine email and every page where you act shows
         it. A page or email without it is not from us.{' '}
-        {me?.anti_phishing_code === null ? 'You have none yet.' : ''}
+        {me?.anti_phishing_code === null && me.aal >= 2 ? 'You have none yet.' : ''}
       </p>
       {!ready ? (
         <form
