@@ -68,7 +68,8 @@ for (const { engine, describeOn } of await eachEngine()) {
                 .values(rows.map((row) => ({ ...row, lifted_at: null, lifted_by: null })))
                 .execute();
             const lifted = rows.filter((row) => row.lifted_at !== null).map((row) => row.id);
-            if (lifted.length > 0) await db.updateTable('halts').set(lift).where('id', 'in', lifted).execute();
+            if (lifted.length > 0)
+              await db.updateTable('halts').set(lift).where('id', 'in', lifted).execute();
             const found = await inTransaction(fresh.database, (tx) =>
               coveringHalt(fresh.database, tx, target),
             );

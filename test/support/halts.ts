@@ -1,5 +1,5 @@
-import { liftableAlone, liftHalt } from '../../src/services/halts.ts';
 import type { ServiceContext } from '../../src/services/context.ts';
+import { liftableAlone, liftHalt } from '../../src/services/halts.ts';
 import { approveResume, RESUME_HALTS_MAX, requestResume } from '../../src/services/incidents/halt-resume.ts';
 import { openIncident } from '../../src/services/incidents/incidents.ts';
 import { seedOperator } from './incidents.ts';
@@ -19,6 +19,11 @@ export async function liftEveryHalt(context: ServiceContext): Promise<void> {
   if (active.length === 0) return;
   const requester = await seedOperator(context, 'incident_commander');
   const approver = await seedOperator(context, 'incident_commander');
+  let cleanUp: string | undefined;
+  const cleanUpIncident = async (): Promise<string> => {
+    cleanUp ??= (await openIncident(context, requester, { title: 'test clean-up', severity: 'low' })).id;
+    return cleanUp;
+  };
   const byIncident = new Map<string, string[]>();
   for (const halt of active) {
     if (liftableAlone(halt)) {
@@ -36,10 +41,4 @@ export async function liftEveryHalt(context: ServiceContext): Promise<void> {
       });
       await approveResume(context, approver, incidentId, request.id);
     }
-
-  let cleanUp: string | undefined;
-  async function cleanUpIncident(): Promise<string> {
-    cleanUp ??= (await openIncident(context, requester, { title: 'test clean-up', severity: 'low' })).id;
-    return cleanUp;
-  }
 }

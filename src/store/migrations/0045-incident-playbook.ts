@@ -191,7 +191,9 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
           begin select raise(abort, 'the resume records are append-only'); end`.execute(db);
     await sql`create trigger incident_resume_request_guard before insert on incident_resume_requests
       when not exists (${resumeOperator(sql`new.requested_by`)})
-      begin select raise(abort, 'a resume is requested by an incident commander or an admin'); end`.execute(db);
+      begin select raise(abort, 'a resume is requested by an incident commander or an admin'); end`.execute(
+      db,
+    );
     await sql`create trigger incident_resume_halt_guard before insert on incident_resume_halts
       when exists (select 1 from incident_resume_approvals a where a.request_id = new.request_id)
       begin select raise(abort, 'a halt cannot join an approved resume request'); end`.execute(db);
@@ -201,7 +203,9 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
       begin select raise(abort, 'a resume approval must name the request''s own requester'); end`.execute(db);
     await sql`create trigger incident_resume_approval_approver before insert on incident_resume_approvals
       when not exists (${resumeOperator(sql`new.approved_by`)})
-      begin select raise(abort, 'a resume is approved by an incident commander or an admin'); end`.execute(db);
+      begin select raise(abort, 'a resume is approved by an incident commander or an admin'); end`.execute(
+      db,
+    );
     // INSERT OR REPLACE deletes the old row without the delete trigger (recursive triggers are off): refused here.
     await sql`create trigger halts_inserted_active before insert on halts
       when new.lifted_at is not null or new.lifted_by is not null or exists (select 1 from halts h where h.id = new.id)
