@@ -148,18 +148,25 @@ export async function countActiveHalts(tx: Tx): Promise<number> {
 
 export type { HaltScopeFields };
 
-/** An active halt of exactly this scope (global, an asset on every network, an account), or undefined. */
+/**
+ * An active halt of exactly this scope (global, an asset on every network, an account) that `placedBy` placed
+ * outside any incident, or undefined. The monitor reuses only its own: an operator's halt of the same scope is
+ * lifted by that one operator, and an incident's by a resume whose approvers never saw the monitor's finding.
+ */
 export async function activeHaltOfScope(
   on: Queryable,
   scope:
     | { readonly scope: 'global' }
     | { readonly scope: 'asset'; readonly asset: string }
     | { readonly scope: 'account'; readonly accountId: string },
+  placedBy: string,
 ): Promise<HaltRow | undefined> {
   let query = queryable(on)
     .selectFrom('halts')
     .selectAll()
     .where('lifted_at', 'is', null)
+    .where('created_by', '=', placedBy)
+    .where('incident_id', 'is', null)
     .where('scope', '=', scope.scope);
   if (scope.scope === 'asset') query = query.where('asset', '=', scope.asset).where('network', 'is', null);
   if (scope.scope === 'account') query = query.where('account_id', '=', scope.accountId);

@@ -111,14 +111,30 @@ export async function releasedSince(
   }));
 }
 
-/** When each asset's last halt (of the asset on every network) was lifted: its volume is counted from then. */
-export async function assetsResumedAt(tx: Tx): Promise<Map<string, string>> {
+/**
+ * When each asset's last halt by `placedBy` (the monitor; of the asset on every network) was lifted through an
+ * approved two-person resume, at or before `now`: its volume is counted from then. A halt an operator lifted alone,
+ * or a lift dated after now, would silence the breaker; neither counts (and the database refuses a halt inserted
+ * already lifted, migration 0045).
+ */
+export async function assetsResumedAt(tx: Tx, placedBy: string, now: string): Promise<Map<string, string>> {
   const rows = await tx
     .selectFrom('halts')
     .select(['asset', (eb) => eb.fn.max('lifted_at').as('lifted')])
     .where('scope', '=', 'asset')
     .where('network', 'is', null)
+    .where('created_by', '=', placedBy)
     .where('lifted_at', 'is not', null)
+    .where('lifted_at', '<=', now)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('incident_resume_halts as h')
+          .innerJoin('incident_resume_approvals as a', 'a.request_id', 'h.request_id')
+          .select('h.halt_id')
+          .whereRef('h.halt_id', '=', 'halts.id'),
+      ),
+    )
     .groupBy('asset')
     .execute();
   const resumed = new Map<string, string>();

@@ -57,8 +57,19 @@ for (const { engine, describeOn } of await eachEngine()) {
               lifted_at: lifted ? '2026-01-02T00:00:00.000Z' : null,
               lifted_by: lifted ? 'test' : null,
             }));
-            await fresh.database.db.deleteFrom('halts').execute();
-            if (rows.length > 0) await fresh.database.db.insertInto('halts').values(rows).execute();
+            // Halts are never deleted and are inserted active (migration 0045): the last run's are lifted, these
+            // inserted active, and those the run wants lifted lifted.
+            const db = fresh.database.db;
+            const lift = { lifted_at: '2026-01-02T00:00:00.000Z', lifted_by: 'test' };
+            await db.updateTable('halts').set(lift).where('lifted_at', 'is', null).execute();
+            if (rows.length > 0)
+              await db
+                .insertInto('halts')
+                .values(rows.map((row) => ({ ...row, lifted_at: null, lifted_by: null })))
+                .execute();
+            const lifted = rows.filter((row) => row.lifted_at !== null).map((row) => row.id);
+            if (lifted.length > 0)
+              await db.updateTable('halts').set(lift).where('id', 'in', lifted).execute();
             const found = await inTransaction(fresh.database, (tx) =>
               coveringHalt(fresh.database, tx, target),
             );

@@ -1,61 +1,44 @@
-import { newId } from '../../src/core/ids.ts';
-import type { Database } from '../../src/store/database.ts';
-import { inTransaction } from '../../src/store/transaction.ts';
+import type { ServiceContext } from '../../src/services/context.ts';
+import { liftableAlone, liftHalt } from '../../src/services/halts.ts';
+import { approveResume, RESUME_HALTS_MAX, requestResume } from '../../src/services/incidents/halt-resume.ts';
+import { openIncident } from '../../src/services/incidents/incidents.ts';
+import { seedOperator } from './incidents.ts';
 
 /**
- * Lifts every active halt below the services, as a test that only wants the next case to start clean does. The
- * monitor's and an incident's halts are lifted only with an approved two-person resume (migration 0045's trigger),
- * so this writes one first: an incident, a request by one test operator and the approval of another.
+ * Lifts every active halt through the services, as a test that only wants the next case to start clean does: a halt
+ * set by hand is lifted by one incident commander; the monitor's and each incident's are lifted by a two-person
+ * resume (a request by that commander, the approval of a second one: real operator principals, which the database
+ * demands, migration 0045). The monitor's halts are resumed under a clean-up incident.
  */
-export async function liftEveryHalt(database: Database, at: Date): Promise<void> {
-  const now = at.toISOString();
-  await inTransaction(database, async (tx) => {
-    const active = await tx.selectFrom('halts').select('id').where('lifted_at', 'is', null).execute();
-    if (active.length === 0) return;
-    const incidentId = newId();
-    const requestId = newId();
-    await tx
-      .insertInto('incidents')
-      .values({
-        id: incidentId,
-        title: 'test clean-up',
-        severity: 'low',
-        status: 'open',
-        alert_id: null,
-        opened_by: 'operator:test-a',
-        opened_at: now,
-        updated_at: now,
-        closed_by: null,
-        closed_at: null,
-      })
-      .execute();
-    await tx
-      .insertInto('incident_resume_requests')
-      .values({
-        id: requestId,
-        incident_id: incidentId,
-        requested_by: 'operator:test-a',
-        requested_at: now,
+export async function liftEveryHalt(context: ServiceContext): Promise<void> {
+  const active = await context.database.db
+    .selectFrom('halts')
+    .selectAll()
+    .where('lifted_at', 'is', null)
+    .execute();
+  if (active.length === 0) return;
+  const requester = await seedOperator(context, 'incident_commander');
+  const approver = await seedOperator(context, 'incident_commander');
+  let cleanUp: string | undefined;
+  const cleanUpIncident = async (): Promise<string> => {
+    cleanUp ??= (await openIncident(context, requester, { title: 'test clean-up', severity: 'low' })).id;
+    return cleanUp;
+  };
+  const byIncident = new Map<string, string[]>();
+  for (const halt of active) {
+    if (liftableAlone(halt)) {
+      await liftHalt(context, requester, halt.id);
+      continue;
+    }
+    const incidentId = halt.incident_id ?? (await cleanUpIncident());
+    byIncident.set(incidentId, [...(byIncident.get(incidentId) ?? []), halt.id]);
+  }
+  for (const [incidentId, haltIds] of byIncident)
+    for (let i = 0; i < haltIds.length; i += RESUME_HALTS_MAX) {
+      const request = await requestResume(context, requester, incidentId, {
         reason: 'test clean-up',
-      })
-      .execute();
-    await tx
-      .insertInto('incident_resume_halts')
-      .values(active.map((h) => ({ request_id: requestId, halt_id: h.id })))
-      .execute();
-    await tx
-      .insertInto('incident_resume_approvals')
-      .values({
-        request_id: requestId,
-        requested_by: 'operator:test-a',
-        approved_by: 'operator:test-b',
-        approved_at: now,
-      })
-      .execute();
-    await tx
-      .updateTable('halts')
-      .set({ lifted_at: now, lifted_by: 'test' })
-      .where('lifted_at', 'is', null)
-      .execute();
-  });
+        halt_ids: haltIds.slice(i, i + RESUME_HALTS_MAX),
+      });
+      await approveResume(context, approver, incidentId, request.id);
+    }
 }

@@ -34,7 +34,8 @@ export function volumeLookback_ms(policy: VolumeBreakerPolicy): number {
 /**
  * Splits an asset's releases into the current window and the baseline. Releases before `resumedAt` (an operator
  * lifted the asset's halt then) do not count in the current window: what tripped the breaker once does not trip
- * it again the moment it is resumed (those of the current window then count nowhere).
+ * it again the moment it is resumed (those of the current window then count nowhere). A `resumedAt` after `now` is
+ * no resume (a row dated in the future would otherwise keep the current window from ever starting).
  */
 export function assetVolume(
   releases: readonly ReleasedVolume[],
@@ -44,7 +45,8 @@ export function assetVolume(
 ): AssetVolume {
   const windowStart = now.getTime() - policy.window_ms;
   const baselineStart = now.getTime() - volumeLookback_ms(policy);
-  const currentFrom = Math.max(windowStart, resumedAt?.getTime() ?? Number.NEGATIVE_INFINITY);
+  const resumed = resumedAt?.getTime() ?? Number.NaN;
+  const currentFrom = resumed <= now.getTime() ? Math.max(windowStart, resumed) : windowStart;
   let current = 0n;
   let baselineTotal = 0n;
   for (const release of releases) {

@@ -13,7 +13,7 @@ import { assetsResumedAt, newestPriceTimes, releasedSince } from '../../store/mo
 import { DEFAULT_MAX_PRICE_STALENESS_MS, MAX_PRICE_STALENESS_MS, valueInUsd } from '../../store/prices.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { raiseAlert } from '../alerts.ts';
-import type { MonitorContext } from './check.ts';
+import { MONITOR_ACTOR, type MonitorContext } from './check.ts';
 import { reportSystemFindings } from './system-checks.ts';
 
 /** One hour against the mean hour of the day before, five times over, above USD 100,000 (MONITOR_VOLUME_*). */
@@ -33,8 +33,9 @@ export const VOLUME_READ_CAP = 50_000;
 /**
  * The withdrawn-volume circuit breaker, per asset: the volume released in the last window against its rolling
  * baseline (src/core/monitor/volume-breaker.ts). A trip is a critical finding that halts that asset (whatever
- * MONITOR_HALT_SCOPE says: the anomaly is the asset's) and pages. An asset already halted is not judged again, and
- * releases before the asset's last resume do not count in the current window, so resuming it is not undone at once.
+ * MONITOR_HALT_SCOPE says: the anomaly is the asset's) and pages. An asset the monitor already halted is not judged
+ * again (an operator's halt does not silence it), and releases before the monitor's last asset halt was lifted by an
+ * approved two-person resume do not count in the current window, so resuming it is not undone at once.
  * Answers the assets it tripped.
  */
 export async function checkWithdrawnVolume(monitor: MonitorContext): Promise<string[]> {
@@ -52,7 +53,7 @@ export async function checkWithdrawnVolume(monitor: MonitorContext): Promise<str
       list.push({ amount, releasedAt: new Date(row.released_at) });
       releases.set(row.asset, list);
     }
-    const resumed = await assetsResumedAt(tx);
+    const resumed = await assetsResumedAt(tx, MONITOR_ACTOR, now.toISOString());
     const tripped: { asset: string; detail: string }[] = [];
     for (const [asset, list] of releases) {
       const resumedAt = resumed.get(asset);
@@ -64,7 +65,7 @@ export async function checkWithdrawnVolume(monitor: MonitorContext): Promise<str
       );
       const usd = await usdOf(tx, asset, volume.current, now);
       if (!volumeTrips(volume, policy, usd)) continue;
-      if ((await activeHaltOfScope(tx, { scope: 'asset', asset })) !== undefined) continue;
+      if ((await activeHaltOfScope(tx, { scope: 'asset', asset }, MONITOR_ACTOR)) !== undefined) continue;
       tripped.push({
         asset,
         detail: `${volume.current} base units of ${asset} released in the last ${policy.window_ms / 1000} s (${

@@ -11,7 +11,8 @@ import { placeHalt } from '../halts.ts';
 
 /**
  * How the monitor reports a critical finding, in the transaction that found it: recorded (one row per subject and
- * check), audited as critical, a halt of `scope` unless one is in force, and a critical alert.
+ * check), audited as critical, a halt of `scope` unless the monitor's own is in force (never an operator's or an
+ * incident's: one operator could lift that alone, or a resume approved without the finding), and a critical alert.
  *
  * Alerts are grouped by check: while `monitor.<check>` is not resolved, a finding on another withdrawal (or
  * ledger, or asset) bumps that one alert's occurrences and joins its sample of subjects (at most ALERT_SAMPLE), so
@@ -58,7 +59,11 @@ export async function reportCriticalFinding(
   });
   const scope = finding.scope;
   const halt =
-    (await activeHaltOfScope(tx, scope.scope === 'asset' ? { scope: 'asset', asset: scope.asset } : scope)) ??
+    (await activeHaltOfScope(
+      tx,
+      scope.scope === 'asset' ? { scope: 'asset', asset: scope.asset } : scope,
+      actor,
+    )) ??
     (await placeHalt(tx, services, {
       by: actor,
       scope,

@@ -10,7 +10,7 @@ import type { ServiceContext } from '../../services/context.ts';
 import type { Custody } from '../../services/custody/handover.ts';
 import type { OperatorActor } from '../../services/identity/acting-operator.ts';
 import { authenticate, issueSession } from '../../services/identity/sessions.ts';
-import type { MonitorContext } from '../../services/monitor/check.ts';
+import { MONITOR_ACTOR, type MonitorContext } from '../../services/monitor/check.ts';
 import { monitorPass } from '../../services/monitor/pass.ts';
 import { confirmWithdrawal } from '../../services/withdrawals/confirm.ts';
 import { releaseDue } from '../../services/withdrawals/release.ts';
@@ -263,6 +263,7 @@ export async function wasReleased(context: ServiceContext, id: string): Promise<
   return row !== undefined && ['released', 'broadcast', 'completed', 'errored'].includes(row.state);
 }
 
+/** Whether the monitor's global halt is in force (the replay has no operator halting by hand). */
 async function globalHaltActive(context: ServiceContext): Promise<boolean> {
-  return (await activeHaltOfScope(context.database, { scope: 'global' })) !== undefined;
+  return (await activeHaltOfScope(context.database, { scope: 'global' }, MONITOR_ACTOR)) !== undefined;
 }

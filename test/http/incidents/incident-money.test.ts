@@ -385,9 +385,15 @@ for (const { engine, describeOn } of await eachEngine()) {
           reason: 'monitor: proof mismatch',
           created_by: 'system:monitor',
           created_at: haltAt,
-          lifted_at: liftAt,
-          lifted_by: 'operator:x',
+          lifted_at: null,
+          lifted_by: null,
         })
+        .execute();
+      // Halts are inserted active and lifted once (migration 0045).
+      await ctx()
+        .database.db.updateTable('halts')
+        .set({ lifted_at: liftAt, lifted_by: 'operator:x' })
+        .where('id', '=', '01a23ab8-8768-78e9-be18-f7c8ae4f11b1')
         .execute();
       running.clock.advance(15 * 3_600_000);
       const report = await incidentReport(ctx(), support, incident);

@@ -19,6 +19,7 @@ import { CLI_KEYS, cliContext, cliOperator } from '../../support/cli.ts';
 import { api, type Operator, operatorWithSession } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { insertAwaitingWithdrawals } from '../../support/in-flight.ts';
+import { seedOperator } from '../../support/incidents.ts';
 
 /**
  * The role matrix for every incident action, walked through the API and through the CLI's own commands (parsed
@@ -181,9 +182,9 @@ const CASES: readonly Case[] = [
     setUp: async (context) => {
       const ids = await incidentOnly(context);
       await haltForIncident(context, admin, ids.id, { scope: 'asset', asset: 'ETH', reason: 'matrix' });
-      const asked = await requestResume(context, actingAs('incident_commander', 'matrix-requester'), ids.id, {
-        reason: 'matrix',
-      });
+      // A real operator principal: the database takes a resume request from nobody else (migration 0045).
+      const requester = await seedOperator(context, 'incident_commander');
+      const asked = await requestResume(context, requester, ids.id, { reason: 'matrix' });
       return { ...ids, request: asked.id };
     },
     api: ({ id, request }) => ({

@@ -51,7 +51,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     const monitor = () => monitorOf(running.context, 'global');
 
     afterEach(async () => {
-      await liftEveryHalt(fresh.database, running.clock.now());
+      await liftEveryHalt(running.context);
     });
 
     async function customer(): Promise<ReadyCustomer & { accountId: string }> {
@@ -130,7 +130,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       const chain = simulatedChain(running);
       assert.equal((await releaseDue(running.context, chain, monitor())).released, 0, 'halted');
       // Even with the halt lifted by an operator, the releaser refuses it: the monitor's verdict rejects.
-      await liftEveryHalt(fresh.database, running.clock.now());
+      await liftEveryHalt(running.context);
       await releaseDue(running.context, chain, monitor());
       const row = await withdrawalRow(running, id);
       assert.equal(row.state, 'held_for_review', `${id} is ${row.state}`);

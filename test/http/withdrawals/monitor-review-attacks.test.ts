@@ -44,7 +44,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     const monitor = () => monitorOf(running.context, 'global');
 
     const liftHalts = async () => {
-      await liftEveryHalt(fresh.database, running.clock.now());
+      await liftEveryHalt(running.context);
     };
     afterEach(liftHalts);
 

@@ -10,6 +10,7 @@ import { inTransaction } from '../../../src/store/transaction.ts';
 import { startMonitor } from '../../../src/workers/monitor.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { forgeApproval } from '../../support/forged-approvals.ts';
+import { liftEveryHalt } from '../../support/halts.ts';
 import { monitorOf } from '../../support/http.ts';
 import {
   BTC_ADDRESS,
@@ -39,11 +40,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     const db = () => fresh.database.db;
 
     afterEach(async () => {
-      await db()
-        .updateTable('halts')
-        .set({ lifted_at: running.clock.now().toISOString(), lifted_by: 'test' })
-        .where('lifted_at', 'is', null)
-        .execute();
+      await liftEveryHalt(running.context);
     });
 
     async function customer(btc = '1'): Promise<ReadyCustomer & { accountId: string }> {
@@ -323,12 +320,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       running.clock.advance(10 * 60_000);
       assert.equal((await releaseDue(running.context, chain, monitor)).released, 0);
       assert.equal((await withdrawalRow(running, next as string)).state, 'queued');
-      // Resumed by an operator: the burst before the resume no longer counts, the queued one goes.
-      await db()
-        .updateTable('halts')
-        .set({ lifted_at: running.clock.now().toISOString(), lifted_by: 'test' })
-        .where('lifted_at', 'is', null)
-        .execute();
+      // Resumed by two operators: the burst before the resume no longer counts, the queued one goes.
+      await liftEveryHalt(running.context);
       running.clock.advance(1000);
       assert.equal((await releaseDue(running.context, chain, monitor)).released, 1);
       assert.deepEqual((await monitorPass(monitor, { sweep: true })).volumeTripped, []);
