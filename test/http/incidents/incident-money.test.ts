@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { renderReportHtml, renderReportMarkdown } from '../../../src/core/incidents/report-render.ts';
 import { getAsset, parseAmount } from '../../../src/core/money/index.ts';
 import type { OperatorActor } from '../../../src/services/identity/acting-operator.ts';
+import { approveResume, requestResume } from '../../../src/services/incidents/halt-resume.ts';
 import { incidentLosses } from '../../../src/services/incidents/losses.ts';
 import {
   approveReimbursement,
@@ -389,13 +390,17 @@ for (const { engine, describeOn } of await eachEngine()) {
           lifted_by: null,
         })
         .execute();
-      // Halts are inserted active and lifted once (migration 0045).
-      await ctx()
-        .database.db.updateTable('halts')
-        .set({ lifted_at: liftAt, lifted_by: 'operator:x' })
-        .where('id', '=', '01a23ab8-8768-78e9-be18-f7c8ae4f11b1')
-        .execute();
-      running.clock.advance(15 * 3_600_000);
+      // The monitor's halt is lifted 14 h later by a two-person resume under this incident, as the playbook does
+      // (the database refuses any other lift of a system:* halt, migration 0045).
+      running.clock.set(new Date(liftAt));
+      const requester = await seedOperator(ctx(), 'incident_commander');
+      const approver = await seedOperator(ctx(), 'incident_commander');
+      const resume = await requestResume(ctx(), requester, incident, {
+        reason: 'forged approvals contained',
+        halt_ids: ['01a23ab8-8768-78e9-be18-f7c8ae4f11b1'],
+      });
+      await approveResume(ctx(), approver, incident, resume.id);
+      running.clock.set(new Date(start.getTime() + 15 * 3_600_000));
       const report = await incidentReport(ctx(), support, incident);
       assert.equal(report.summary.accounts_affected, 2);
       assert.equal(report.summary.usd_total.usd, '160000.00');
