@@ -126,6 +126,7 @@ for (const { engine, describeOn } of await eachEngine()) {
               'withdrawals_due',
               'withdrawals_expiring',
               'withdrawals_fan_in',
+              'withdrawals_released_at',
               'withdrawals_released_by_account',
               'withdrawals_state_id',
             ],
