@@ -1,5 +1,4 @@
 import { invalidInput } from '../core/errors.ts';
-import { terminalPrompter } from './operator-auth.ts';
 
 /**
  * A command that changes much at once (every customer's sessions or factors, a halt lifted) asks first: on a
@@ -7,6 +6,8 @@ import { terminalPrompter } from './operator-auth.ts';
  */
 export async function confirmDestructive(what: string, yes: boolean | undefined): Promise<void> {
   if (yes === true) return;
+  // The prompter lives with the operator's sign-in, which loads the identity services: only when asked.
+  const { terminalPrompter } = await import('./operator-auth.ts');
   const prompter = terminalPrompter();
   if (!prompter.interactive) {
     throw invalidInput('--yes', `this ${what}; without a terminal to ask on, pass --yes to go ahead`);
