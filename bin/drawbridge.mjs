@@ -3,4 +3,9 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli/main.ts');
+const { runCommand } = await import('../src/cli/main.ts');
+const { processTerminal } = await import('../src/cli/terminal.ts');
+const code = await runCommand(process.argv, processTerminal());
+// A refusal ends the process at once; a command that succeeded (or serves) ends when its work does.
+if (code === 0) process.exitCode = 0;
+else process.exit(code);

@@ -5,6 +5,7 @@ import type { ServiceContext } from '../services/context.ts';
 import type { OperatorActor } from '../services/identity/acting-operator.ts';
 import { type Database, openDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrate.ts';
+import { terminal } from './terminal.ts';
 
 /**
  * Opens the database the configuration names: PostgreSQL when DATABASE_URL is set, else the SQLite file. The
@@ -33,7 +34,7 @@ export async function withDatabase<T>(
   work: (database: Database, config: Config) => Promise<T>,
   use: DatabaseUse = {},
 ): Promise<T> {
-  const config = loadConfig();
+  const config = loadConfig(terminal().env);
   if (use.read === true) {
     if (config.databaseUrl === undefined && !existsSync(config.sqlitePath)) {
       throw new DomainError(
@@ -48,7 +49,7 @@ export async function withDatabase<T>(
     await migrateToLatest(database);
     const result = await work(database, config);
     // Said once the answer is in: a refusal stays one line on stderr.
-    if (use.read === true) process.stderr.write(`${describeDatabase(config)}\n`);
+    if (use.read === true) terminal().err(`${describeDatabase(config)}\n`);
     return result;
   } finally {
     await database.close();
@@ -64,7 +65,7 @@ export function describeDatabase(config: Config): string {
 
 /** One JSON line on stdout: the CLI's machine-readable answer. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  terminal().out(`${JSON.stringify(value)}\n`);
 }
 
 /** Runs `work` with the same service context the server builds (keys from the environment or data directory). */
@@ -90,7 +91,7 @@ export async function withOperator<T>(
   options: { readonly hint?: string; readonly confirm?: () => Promise<void> } & DatabaseUse = {},
 ): Promise<T> {
   const { asOperator, readCredentials, terminalPrompter } = await import('./operator-auth.ts');
-  const credentials = await readCredentials(command, process.env, terminalPrompter(), options);
+  const credentials = await readCredentials(command, terminal().env, terminalPrompter(), options);
   // A destructive command asks once the credentials are in, before anything is opened.
   await options.confirm?.();
   return withServices(

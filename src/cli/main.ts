@@ -19,6 +19,7 @@ import { registerSimulate } from './commands/simulate.ts';
 import { registerTotp } from './commands/totp.ts';
 import { registerWebhook } from './commands/webhook.ts';
 import { registerWithdrawal } from './commands/withdrawal.ts';
+import { type Terminal, withTerminal } from './terminal.ts';
 
 /** Not signed in, or signed in but not allowed: exit 3, so a script tells it from bad input (exit 2). */
 const AUTH_ERRORS: ReadonlySet<string> = new Set([
@@ -34,70 +35,92 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 
-const program = new Command('drawbridge')
-  .description('Drawbridge: withdrawal security for a custodial crypto platform')
-  .version(version, '-V, --version', 'print the version')
-  .exitOverride()
-  .showHelpAfterError();
+/** The whole command line, built afresh for each run (commander keeps the parsed options on the commands). */
+function buildProgram(term: Terminal): { program: Command; running: () => Command | undefined } {
+  const program = new Command('drawbridge')
+    .description('Drawbridge: withdrawal security for a custodial crypto platform')
+    .version(version, '-V, --version', 'print the version')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => term.out(text), writeErr: (text) => term.err(text) })
+    .showHelpAfterError();
 
-registerServe(program);
-registerMigrate(program);
-registerMonitor(program);
-registerAddress(program);
-registerAudit(program);
-registerOperator(program);
-registerRevoke(program);
-registerWebhook(program);
-registerHalt(program);
-registerRules(program);
-registerDeposit(program);
-registerWithdrawal(program);
-registerReview(program);
-registerAlerts(program);
-registerCases(program);
-registerIncident(program);
-registerTotp(program);
-registerConfig(program);
-registerCustomer(program);
-registerSimulate(program);
+  registerServe(program);
+  registerMigrate(program);
+  registerMonitor(program);
+  registerAddress(program);
+  registerAudit(program);
+  registerOperator(program);
+  registerRevoke(program);
+  registerWebhook(program);
+  registerHalt(program);
+  registerRules(program);
+  registerDeposit(program);
+  registerWithdrawal(program);
+  registerReview(program);
+  registerAlerts(program);
+  registerCases(program);
+  registerIncident(program);
+  registerTotp(program);
+  registerConfig(program);
+  registerCustomer(program);
+  registerSimulate(program);
 
-// Every command takes --data-dir (the embedded database and keys; DATABASE_URL still selects PostgreSQL), wherever
-// it is written on the line: it sets DRAWBRIDGE_DATA_DIR before the command reads its configuration.
-let running: Command | undefined;
-function withDataDir(command: Command): void {
-  if (command.commands.length === 0) {
-    command.option('--data-dir <dir>', 'the data directory (default ./data, or DRAWBRIDGE_DATA_DIR)');
-    command.hook('preAction', (_, action) => {
-      running = action;
-      const dataDir = action.opts().dataDir;
-      if (typeof dataDir === 'string') process.env.DRAWBRIDGE_DATA_DIR = dataDir;
-    });
+  // Every command takes --data-dir (the embedded database and keys; DATABASE_URL still selects PostgreSQL), wherever
+  // it is written on the line: it sets DRAWBRIDGE_DATA_DIR before the command reads its configuration.
+  let running: Command | undefined;
+  function withDataDir(command: Command): void {
+    if (command.commands.length === 0) {
+      command.option('--data-dir <dir>', 'the data directory (default ./data, or DRAWBRIDGE_DATA_DIR)');
+      command.hook('preAction', (_, action) => {
+        running = action;
+        const dataDir = action.opts().dataDir;
+        if (typeof dataDir === 'string') term.env.DRAWBRIDGE_DATA_DIR = dataDir;
+      });
+    }
+    for (const sub of command.commands) withDataDir(sub);
   }
-  for (const sub of command.commands) withDataDir(sub);
+  for (const command of program.commands) withDataDir(command);
+  return { program, running: () => running };
 }
-for (const command of program.commands) withDataDir(command);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Help and version exit 0; usage errors exit 2 (commander already printed the reason).
-    process.exit(error.exitCode === 0 ? 0 : 2);
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs one command line (`argv` as process.argv: node and the script first) on `term`, and answers its exit code:
+ * 0, 1 for "checked, and something is wrong", 2 for bad input, 3 for not signed in or not allowed. Commands run
+ * one at a time in a process; anything but a refusal is thrown, as a bug.
+ */
+export function runCommand(argv: readonly string[], term: Terminal): Promise<number> {
+  const run = queue.then(() => withTerminal(term, () => parseAndRun(argv, term)));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function parseAndRun(argv: readonly string[], term: Terminal): Promise<number> {
+  const { program, running } = buildProgram(term);
+  try {
+    await program.parseAsync([...argv]);
+    return term.exitCode ?? 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors exit 2 (commander already printed the reason).
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof DomainError) {
+      // A service names its input (account_id); on the command line that is a flag (--account): say which.
+      const flag = error.field === undefined ? undefined : flagFor(running(), error.field);
+      term.err(
+        `${JSON.stringify({
+          error: error.code,
+          field: error.field,
+          ...(flag === undefined ? {} : { flag }),
+          reason: error.message,
+        })}\n`,
+      );
+      return AUTH_ERRORS.has(error.code) ? 3 : 2;
+    }
+    throw error;
   }
-  if (error instanceof DomainError) {
-    // A service names its input (account_id); on the command line that is a flag (--account): say which.
-    const flag = error.field === undefined ? undefined : flagFor(running, error.field);
-    process.stderr.write(
-      `${JSON.stringify({
-        error: error.code,
-        field: error.field,
-        ...(flag === undefined ? {} : { flag }),
-        reason: error.message,
-      })}\n`,
-    );
-    process.exit(AUTH_ERRORS.has(error.code) ? 3 : 2);
-  }
-  throw error;
 }
 
 /** The command's flag that carries `field` (`account_id` is `--account` or `--account-id`), if it has one. */

@@ -10,6 +10,7 @@ import {
   type IssuedSession,
   logout,
 } from '../services/identity/sessions.ts';
+import { terminal } from './terminal.ts';
 
 /**
  * How a CLI command runs as an operator: an operator session token in DRAWBRIDGE_OPERATOR_TOKEN (from
@@ -142,7 +143,7 @@ export function osUser(): string | undefined {
 /** Questions on stderr (stdout is the command's JSON answer); a hidden answer is not echoed. */
 export function terminalPrompter(): Prompter {
   return {
-    interactive: process.stdin.isTTY === true,
+    interactive: terminal().interactive,
     async ask(question, { hidden }) {
       const { createInterface } = await import('node:readline/promises');
       let muted = false;

@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../support/cli.ts';
+import { runCli, spawnCli } from '../support/cli.ts';
 
 test('a bad configuration stops the start with one line naming the variable, and creates nothing on disk', async () => {
   const parent = mkdtempSync(join(tmpdir(), 'drawbridge-config-'));
   try {
     const dataDir = join(parent, 'data');
-    const result = await runCli(['serve'], {
+    const result = await spawnCli(['serve'], {
       DRAWBRIDGE_DATA_DIR: dataDir,
       LOG_LEVEL: 'loud',
       DATABASE_URL: '',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { capturingTerminal } from '../../src/cli/terminal.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import type { OperatorRole } from '../../src/core/identity/operator-roles.ts';
 import { totpAt } from '../../src/core/mfa/totp.ts';
@@ -16,14 +17,37 @@ export interface CliResult {
 }
 
 /**
- * Runs the real `drawbridge` command in a child process with `env` on top of this one's. 30 s: tsx compiles the
+ * Runs `drawbridge <args>` as the binary does (cli/main.ts's runCommand: the same program, parsing, services and
+ * exit codes) inside this test process, with `env` on top of this one's and `stdin` as its standard input. A
+ * child process would cost seconds of module loading per command; `spawnCli` runs the real binary where the
+ * process itself is under test (serve, signals, start-up refusals).
+ */
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { readonly stdin?: string } = {},
+): Promise<CliResult> {
+  const { runCommand } = await import('../../src/cli/main.ts');
+  const term = capturingTerminal({ ...process.env, ...env }, options.stdin ?? '');
+  try {
+    const code = await runCommand([process.execPath, 'drawbridge', ...args], term);
+    return { code, stdout: term.stdout(), stderr: term.stderr() };
+  } catch (error) {
+    // What the binary does with a bug: the stack on stderr, exit 1.
+    const trace = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return { code: 1, stdout: term.stdout(), stderr: `${term.stderr()}${trace}\n` };
+  }
+}
+
+/**
+ * Runs the real `drawbridge` binary in a child process with `env` on top of this one's. 60 s: tsx compiles the
  * sources on a cold start; a hung CLI must fail the test, not stall it.
  */
-export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+export function spawnCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/drawbridge.mjs', ...args], {
       env: { ...process.env, ...env },
-      timeout: 30_000,
+      timeout: 60_000,
     });
     let stdout = '';
     let stderr = '';

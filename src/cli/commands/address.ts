@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import type { AddressCheck } from '../../core/addresses/index.ts';
 import { NETWORKS, type Network } from '../../core/networks.ts';
 import { printJson } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 /**
  * `drawbridge address check --network <network> <address>`: one JSON line, exit 0 when we would
@@ -40,7 +41,7 @@ export function registerAddress(program: Command): void {
           ? (await readLines(this)).map((line) => checkAddress(options.network, line))
           : [checkAddress(options.network, input)];
       for (const check of checks) printJson(check);
-      process.exitCode = checks.every((check: AddressCheck) => check.valid) ? 0 : 1;
+      terminal().exitCode = checks.every((check: AddressCheck) => check.valid) ? 0 : 1;
     });
 }
 
@@ -48,8 +49,8 @@ export function registerAddress(program: Command): void {
 async function readLines(command: Command): Promise<string[]> {
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const chunk of process.stdin) {
-    const buffer = chunk as Buffer;
+  for await (const chunk of terminal().stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     bytes += buffer.length;
     if (bytes > STDIN_BYTES_MAX) command.error(`error: standard input exceeds ${STDIN_BYTES_MAX} bytes`);
     chunks.push(buffer);

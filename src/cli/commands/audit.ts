@@ -7,6 +7,7 @@ import {
   verifyAuditChain,
 } from '../../store/audit/index.ts';
 import { printJson, withDatabase, withOperator } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the hash-chained audit log');
@@ -69,7 +70,7 @@ export function registerAudit(program: Command): void {
       });
       printJson(report);
       // exitCode, not exit(): stdout is flushed and the database closed before the process ends.
-      if (!report.ok) process.exitCode = 1;
+      if (!report.ok) terminal().exitCode = 1;
     });
 
   audit

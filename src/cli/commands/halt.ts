@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
 import { confirmDestructive } from '../confirm.ts';
 import { printJson, withOperator, withServices } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 interface SetOptions {
   readonly global?: boolean;
@@ -60,7 +61,7 @@ export function registerHalt(program: Command): void {
         const { breakGlass } = await import('../../services/identity/acting-operator.ts');
         const { osUser } = await import('../operator-auth.ts');
         const actor = breakGlass(osUser());
-        process.stderr.write(
+        terminal().err(
           `break glass: halting without an operator, audited as critical under break-glass:${actor.name}\n`,
         );
         printJson(await withServices((context) => setHalt(context, actor, request)));

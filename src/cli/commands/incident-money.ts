@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, withOperator } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 /**
  * `drawbridge incident losses|reimburse|report|treasury`: the money side of the incident playbook, the same services
@@ -70,7 +71,7 @@ export function registerIncidentMoney(incident: Command): void {
             const progress = await executeReimbursement(context, actor, id, reimbursementId, {
               batch_size: o.batch,
             });
-            process.stderr.write(`paid ${progress.paid}/${progress.total}\n`);
+            terminal().err(`paid ${progress.paid}/${progress.total}\n`);
             if (progress.remaining === 0 || progress.paid_now === 0) return progress;
           }
           throw new Error('reimbursement did not finish within its bound');
@@ -106,7 +107,7 @@ export function registerIncidentMoney(incident: Command): void {
         (context, actor) => renderedIncidentReport(context, actor, id, o.format),
         { read: true },
       );
-      if (typeof rendered.body === 'string') process.stdout.write(rendered.body);
+      if (typeof rendered.body === 'string') terminal().out(rendered.body);
       else printJson(rendered.body);
     });
 

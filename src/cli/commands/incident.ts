@@ -1,7 +1,8 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { invalidInput } from '../../core/errors.ts';
 import { confirmDestructive } from '../confirm.ts';
 import { printJson, withOperator } from '../context.ts';
+import { terminal } from '../terminal.ts';
 import { registerIncidentMoney } from './incident-money.ts';
 
 /**
@@ -37,7 +38,7 @@ function haltBody(options: {
 }
 
 const progress = (view: { cancelled: number; batches: number; status: string; cursor: string | null }) => {
-  process.stderr.write(
+  terminal().err(
     `contain: ${view.cancelled} cancelled in ${view.batches} batches (${view.status}, cursor ${view.cursor ?? '-'})\n`,
   );
 };
@@ -195,8 +196,7 @@ function registerIncidentContainment(incident: Command): void {
             'incident contain',
             async (context, actor) => {
               const started = await startContainment(context, actor, id, input);
-              if (started.resumed)
-                process.stderr.write(`contain: resuming ${started.id} from ${started.cursor}\n`);
+              if (started.resumed) terminal().err(`contain: resuming ${started.id} from ${started.cursor}\n`);
               return driveContainment(context, actor, started.id, { batchSize, onProgress: progress });
             },
             {
@@ -395,23 +395,16 @@ function registerIncidentResume(incident: Command): void {
     });
 }
 
-/** A new `incident` command with every subcommand of the playbook (a test parses a fresh one each time). */
-export function buildIncidentCommand(): Command {
-  const incident = new Command('incident').description(
-    'the incident playbook: open, halt, contain, freeze, revoke, mark, losses, reimburse and resume (two operators), report',
-  );
+const DESCRIPTION =
+  'the incident playbook: open, halt, contain, freeze, revoke, mark, losses, reimburse and resume (two operators), report';
+
+/** The `drawbridge incident` command, made under `program` so it inherits its output and error settings. */
+export function registerIncident(program: Command): Command {
+  const incident = program.command('incident').description(DESCRIPTION);
   registerIncidentRecords(incident);
   registerIncidentContainment(incident);
   registerIncidentAffected(incident);
   registerIncidentResume(incident);
   registerIncidentMoney(incident);
-  return incident;
-}
-
-/** The `drawbridge incident` command: attach further subcommands to it before registerIncident adds it. */
-export const incident = buildIncidentCommand();
-
-export function registerIncident(program: Command): Command {
-  program.addCommand(incident);
   return incident;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { openConfiguredDatabase, printJson } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 export function registerMigrate(program: Command): void {
   program
@@ -9,7 +10,7 @@ export function registerMigrate(program: Command): void {
     .action(async () => {
       // Not withDatabase: that migrates first, and this command reports what it applied itself.
       const { loadConfig } = await import('../../config.ts');
-      const database = openConfiguredDatabase(loadConfig());
+      const database = openConfiguredDatabase(loadConfig(terminal().env));
       try {
         const report = await migrateToLatest(database);
         printJson({ engine: database.engine, applied: report.applied });

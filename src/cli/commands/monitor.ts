@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { openConfiguredDatabase } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 /**
  * `drawbridge monitor`: the independent monitor as a process of its own (MONITOR=external on the servers), with its
@@ -19,7 +20,7 @@ export function registerMonitor(program: Command): void {
     .action(async (options: { once?: boolean }) => {
       const { composeServices, composeMonitor } = await import('../../composition.ts');
       const { systemClock } = await import('../../core/clock.ts');
-      const config = loadConfig();
+      const config = loadConfig(terminal().env);
       const database = openConfiguredDatabase(config, { serving: options.once !== true });
       await migrateToLatest(database);
       const context = await composeServices(config, database, systemClock);
@@ -27,16 +28,15 @@ export function registerMonitor(program: Command): void {
       if (options.once === true) {
         const { monitorPass } = await import('../../services/monitor/pass.ts');
         const report = await monitorPass(monitor, { sweep: true, recount: true });
-        process.stdout.write(`${JSON.stringify(report)}\n`);
+        terminal().out(`${JSON.stringify(report)}\n`);
         await database.close();
         return;
       }
       const { startMonitor } = await import('../../workers/monitor.ts');
       const loop = startMonitor(monitor, {
-        onError: (error) =>
-          process.stderr.write(`monitor: ${error instanceof Error ? error.message : error}\n`),
+        onError: (error) => terminal().err(`monitor: ${error instanceof Error ? error.message : error}\n`),
       });
-      process.stderr.write(`monitor running on ${database.engine}; Ctrl-C stops it\n`);
+      terminal().err(`monitor running on ${database.engine}; Ctrl-C stops it\n`);
       const stop = async () => {
         await loop.stop();
         await database.close();

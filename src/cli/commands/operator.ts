@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { DomainError } from '../../core/errors.ts';
 import { confirmDestructive } from '../confirm.ts';
 import { printJson, withOperator, withServices } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 export function registerOperator(program: Command): void {
   const operator = program
@@ -27,7 +28,7 @@ export function registerOperator(program: Command): void {
       const created = await withServices(async (context) => {
         // The first operator is made without one (there is nobody to sign in as); every later one by an admin.
         if (!(await operatorsExist(context))) return createOperator(context, bootstrap(osUser()), input);
-        const credentials = await readCredentials('operator create', process.env, terminalPrompter(), {
+        const credentials = await readCredentials('operator create', terminal().env, terminalPrompter(), {
           hint: 'operators exist, so a new one is created by an admin',
         });
         return asOperator(context, credentials, (actor) => createOperator(context, actor, input));
@@ -44,7 +45,7 @@ export function registerOperator(program: Command): void {
       const { operatorSession, readCredentials, signInWithPassword, terminalPrompter } = await import(
         '../operator-auth.ts'
       );
-      const credentials = await readCredentials('operator login', process.env, terminalPrompter(), {
+      const credentials = await readCredentials('operator login', terminal().env, terminalPrompter(), {
         allowToken: false,
       });
       if (credentials.kind !== 'password') throw new Error('unreachable: login reads no token');
@@ -68,7 +69,7 @@ export function registerOperator(program: Command): void {
     .action(async () => {
       const { operatorSession, TOKEN_ENV } = await import('../operator-auth.ts');
       const { logout } = await import('../../services/identity/sessions.ts');
-      const token = process.env[TOKEN_ENV];
+      const token = terminal().env[TOKEN_ENV];
       if (token === undefined || token === '')
         throw new DomainError('UNAUTHENTICATED', `operator logout ends a session: set ${TOKEN_ENV}`);
       printJson(

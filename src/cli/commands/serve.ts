@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { openConfiguredDatabase } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 export function registerServe(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerServe(program: Command): void {
       const { systemClock, SteppedSystemClock } = await import('../../core/clock.ts');
       const { buildApp } = await import('../../http/app.ts');
       const { consoleBuilt } = await import('../../http/console.ts');
-      const config = loadConfig();
+      const config = loadConfig(terminal().env);
       const database = openConfiguredDatabase(config, { serving: true });
       await migrateToLatest(database);
       // DRAWBRIDGE_TEST_CLOCK is refused by loadConfig outside NODE_ENV=test and with DATABASE_URL.
@@ -52,7 +53,7 @@ export function registerServe(program: Command): void {
         await app.listen({ host: config.host, port: config.port });
       } catch (error) {
         if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
-        process.stderr.write(`${config.host}:${config.port} is in use: set PORT (or HOST) to another\n`);
+        terminal().err(`${config.host}:${config.port} is in use: set PORT (or HOST) to another\n`);
         await server.workers.stop();
         await database.close();
         process.exit(1);
@@ -63,8 +64,6 @@ export function registerServe(program: Command): void {
       ) as {
         version: string;
       };
-      process.stderr.write(
-        startupSummary({ version, config, url: config.publicUrl, demo, console: hasConsole }),
-      );
+      terminal().err(startupSummary({ version, config, url: config.publicUrl, demo, console: hasConsole }));
     });
 }

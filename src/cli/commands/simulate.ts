@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { terminal } from '../terminal.ts';
 
 /**
  * `drawbridge simulate incident-2022 [--accounts N] [--seed S] [--out DIR]`: the January 2022 incident replayed on a
@@ -25,13 +26,13 @@ export function registerSimulate(program: Command): void {
         outDir: o.out,
         progress: (step, done, total) => {
           const line = `${step}: ${done}/${total}`;
-          if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
-          else if (done === total && line !== last) process.stderr.write(`${line}\n`);
+          if (terminal().errIsTTY) terminal().err(`\r${line}`);
+          else if (done === total && line !== last) terminal().err(`${line}\n`);
           last = line;
         },
       });
-      if (process.stderr.isTTY) process.stderr.write('\n');
-      process.stdout.write(`${result.text}\nreport and figures in ${result.out}\n`);
-      if (!result.ok) process.exitCode = 1;
+      if (terminal().errIsTTY) terminal().err('\n');
+      terminal().out(`${result.text}\nreport and figures in ${result.out}\n`);
+      if (!result.ok) terminal().exitCode = 1;
     });
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { terminal } from '../terminal.ts';
 
 /**
  * `drawbridge totp <secret>`: the current 6-digit code of a base32 authenticator secret, as an authenticator app
@@ -16,6 +17,6 @@ export function registerTotp(program: Command): void {
       const { invalidInput } = await import('../../core/errors.ts');
       if (!/^[A-Z2-7]{16,128}=*$/i.test(secret))
         throw invalidInput('secret', 'must be a base32 authenticator secret');
-      process.stdout.write(`${totpAt(secret.toUpperCase(), systemClock.now())}\n`);
+      terminal().out(`${totpAt(secret.toUpperCase(), systemClock.now())}\n`);
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, withOperator } from '../context.ts';
+import { terminal } from '../terminal.ts';
 
 /** `drawbridge webhook add|list|rotate|disable|events|deliveries|test`: the same services as /v1/operator/webhooks, as an admin operator. */
 export function registerWebhook(program: Command): void {
@@ -13,7 +14,7 @@ export function registerWebhook(program: Command): void {
       const { loadConfig } = await import('../../config.ts');
       const { destinationPolicy } = await import('../../adapters/webhooks/destination-policy.ts');
       const { createWebhookEndpoint } = await import('../../services/webhooks.ts');
-      const config = loadConfig();
+      const config = loadConfig(terminal().env);
       const policy = destinationPolicy({
         allowedHosts: config.webhookAllowedHosts,
         allowLoopback: config.allowLoopbackWebhooks,

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { bulkAccountId, seedBulkAccounts } from '../../../bench/support-bulk-accounts.ts';
-import { buildIncidentCommand } from '../../../src/cli/commands/incident.ts';
-import { DomainError } from '../../../src/core/errors.ts';
 import {
   mayPerform,
   OPERATOR_ROLES,
@@ -15,7 +13,7 @@ import { haltForIncident, requestResume } from '../../../src/services/incidents/
 import { openIncident } from '../../../src/services/incidents/incidents.ts';
 import type { Database } from '../../../src/store/database.ts';
 import { actingAs } from '../../support/actors.ts';
-import { CLI_KEYS, cliContext, cliOperator } from '../../support/cli.ts';
+import { CLI_KEYS, cliContext, cliOperator, runCli } from '../../support/cli.ts';
 import { api, type Operator, operatorWithSession } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import { insertAwaitingWithdrawals } from '../../support/in-flight.ts';
@@ -199,28 +197,17 @@ function expected(role: OperatorRole, permission: OperatorAction) {
   return mayPerform(role, permission);
 }
 
-/** Runs `drawbridge incident <args>` in this process with `env`; its JSON answer, or the DomainError it threw. */
+/** Runs `drawbridge incident <args>` with `env`; its JSON answer, or the code of the refusal it printed. */
 async function runIncidentCommand(args: readonly string[], env: Record<string, string>) {
-  const saved = { ...process.env };
-  const write = process.stdout.write.bind(process.stdout);
-  const printed: string[] = [];
-  Object.assign(process.env, env);
-  process.stdout.write = ((chunk: string) => {
-    printed.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await buildIncidentCommand()
-      .exitOverride()
-      .parseAsync(['node', 'incident', ...args], { from: 'node' });
-    return { ok: true as const, output: printed.join('') };
-  } catch (error) {
-    if (error instanceof DomainError) return { ok: false as const, code: error.code };
-    throw error;
-  } finally {
-    process.stdout.write = write;
-    process.env = saved;
+  const result = await runCli(['incident', ...args], env);
+  if (result.code === 0) return { ok: true as const, output: result.stdout };
+  if (result.code === 2 || result.code === 3) {
+    return {
+      ok: false as const,
+      code: (JSON.parse(result.stderr.trim().split('\n').at(-1) ?? '{}') as { error: string }).error,
+    };
   }
+  throw new Error(`drawbridge incident ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
 }
 
 for (const { engine, describeOn } of await eachEngine()) {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Config, loadConfig } from '../../../src/config.ts';
 import { DomainError } from '../../../src/core/errors.ts';
 import { buildApp } from '../../../src/http/app.ts';
-import { runCli } from '../../support/cli.ts';
+import { spawnCli } from '../../support/cli.ts';
 import { api } from '../../support/customers.ts';
 import { type FreshDatabase, freshDatabase, testEngines } from '../../support/engines.ts';
 import { type RunningApp, testContext } from '../../support/http.ts';
@@ -56,7 +56,7 @@ describe("the dev mailbox (every customer's codes and lock links, unauthenticate
   test('`drawbridge serve` with DATABASE_URL and DEV_MAILBOX=true does not start: one line names the variable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drawbridge-devmailbox-'));
     try {
-      const result = await runCli(['serve'], {
+      const result = await spawnCli(['serve'], {
         DATABASE_URL: SOME_DATABASE_URL,
         DEV_MAILBOX: 'true',
         DRAWBRIDGE_DATA_DIR: dir,
