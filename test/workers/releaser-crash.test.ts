@@ -22,7 +22,7 @@ import {
 } from './releaser-world.ts';
 
 const CUSTOMERS = 8;
-const ROUNDS = 15;
+const ROUNDS = 10;
 const WITHDRAWALS = CUSTOMERS * ROUNDS;
 
 for (const { engine, describeOn } of await eachEngine()) {
