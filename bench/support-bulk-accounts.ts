@@ -29,7 +29,8 @@ export async function seedBulkAccounts(
   const now = at.toISOString();
   const last = to - 1;
   // A large page cache only while seeding: random token hashes land all over the unique index. The
-  // default (about 2 MB) comes back before anything is measured.
+  // connection's own setting (configureSqlite) comes back before anything is measured.
+  const configuredCache = await sqliteCacheSize(database);
   if (database.engine === 'sqlite') await sql`pragma cache_size = -262144`.execute(database.db);
   await inTransaction(database, async (tx) => {
     const { session_epoch } = await tx
@@ -61,6 +62,15 @@ export async function seedBulkAccounts(
   if (database.engine === 'postgres') await sql`analyze principals, sessions`.execute(database.db);
   else {
     await sql`analyze`.execute(database.db);
-    await sql`pragma cache_size = -2000`.execute(database.db);
+    await sql.raw(`pragma cache_size = ${configuredCache}`).execute(database.db);
   }
+}
+
+/** SQLite: the connection's cache_size as configured (restored after a seed); PostgreSQL: unused. */
+export async function sqliteCacheSize(database: Database): Promise<number> {
+  if (database.engine !== 'sqlite') return 0;
+  const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(database.db);
+  const size = Number(rows[0]?.cache_size);
+  if (!Number.isInteger(size)) throw new Error('assertion failed: pragma cache_size answered no number');
+  return size;
 }

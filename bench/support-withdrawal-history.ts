@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../src/store/database.ts';
 import { inTransaction } from '../src/store/transaction.ts';
+import { sqliteCacheSize } from './support-bulk-accounts.ts';
 
 /*
  * Past withdrawals in bulk, written by the database itself in one statement (a recursive CTE on SQLite,
@@ -40,6 +41,7 @@ export async function seedWithdrawalHistory(database: Database, plan: HistoryPla
   const last = plan.count - 1;
   const { accountId, destinationId, address, accountEvery, destinationEvery } = plan.bench;
   if (database.engine === 'sqlite') {
+    const configuredCache = await sqliteCacheSize(database);
     await sql`pragma cache_size = -262144`.execute(database.db);
     await sql`pragma foreign_keys = off`.execute(database.db);
     try {
@@ -74,7 +76,7 @@ export async function seedWithdrawalHistory(database: Database, plan: HistoryPla
       await sql`pragma foreign_keys = on`.execute(database.db);
     }
     await sql`analyze`.execute(database.db);
-    await sql`pragma cache_size = -2000`.execute(database.db);
+    await sql.raw(`pragma cache_size = ${configuredCache}`).execute(database.db);
     return;
   }
   await inTransaction(database, async (tx) => {

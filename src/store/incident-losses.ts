@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { DomainError } from '../core/errors.ts';
 import type { AffectedWithdrawalFacts } from '../core/incidents/losses.ts';
 import { parseUsdPrice, type Usd } from '../core/money/usd.ts';
@@ -32,6 +33,8 @@ export interface AffectedWithdrawalRow extends AffectedWithdrawalFacts {
  */
 export async function affectedWithdrawalFacts(tx: Tx, incidentId: string): Promise<AffectedWithdrawalRow[]> {
   const facts: AffectedWithdrawalRow[] = [];
+  /** Rows without a stored price: their history price is read once for the whole set, after the pages. */
+  const unpriced: { index: number; asset: string; at: string }[] = [];
   let after = '';
   for (;;) {
     const rows = await tx
@@ -74,11 +77,9 @@ export async function affectedWithdrawalFacts(tx: Tx, incidentId: string): Promi
         );
       }
       const confirmedAt = row.confirmed_at ?? row.created_at;
-      const stored =
-        row.usd_price === null ? null : { price: row.usd_price, at: row.usd_price_at ?? confirmedAt };
-      const fallback = stored === null ? await historyPrice(tx, row.asset, confirmedAt) : null;
-      const price = stored ?? fallback;
-      const usdPrice = price === null ? null : priceOf(price.price);
+      // The price stored at confirmation; one that does not parse counts as none (no fallback to history).
+      const usdPrice = row.usd_price === null ? null : priceOf(row.usd_price);
+      if (row.usd_price === null) unpriced.push({ index: facts.length, asset: row.asset, at: confirmedAt });
       facts.push({
         withdrawalId: row.withdrawal_id,
         accountId: row.account_id,
@@ -89,17 +90,27 @@ export async function affectedWithdrawalFacts(tx: Tx, incidentId: string): Promi
         classification: row.classification as IncidentClassification,
         state: row.state,
         usdPrice,
-        priceOrigin: usdPrice === null ? null : stored !== null ? 'confirmation' : 'history',
+        priceOrigin: usdPrice === null ? null : 'confirmation',
         confirmedAt,
-        priceAt: usdPrice === null ? null : (price?.at ?? null),
+        priceAt: usdPrice === null ? null : (row.usd_price_at ?? confirmedAt),
         markedBy: row.marked_by,
         markedAt: row.marked_at,
       });
     }
     const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return facts;
+    if (last === undefined || rows.length < PAGE) break;
     after = last.withdrawal_id;
   }
+  if (unpriced.length === 0) return facts;
+  const prices = await historyPricesAt(tx, unpriced);
+  for (const { index, asset, at } of unpriced) {
+    const point = prices.get(priceKey(asset, at));
+    const usdPrice = point === undefined ? null : priceOf(point.price);
+    // Still none (no point within the staleness bound, or one that does not parse): kept, counted as unpriced.
+    if (usdPrice === null) continue;
+    facts[index] = { ...facts[index]!, usdPrice, priceOrigin: 'history', priceAt: point!.at };
+  }
+  return facts;
 }
 
 /** A stored price as a price; one that is not (zero, more than 18 decimals, garbage) counts as no price at all. */
@@ -111,20 +122,46 @@ function priceOf(text: string): Usd | null {
   }
 }
 
-async function historyPrice(
+/** Distinct (asset, time) pairs per history statement: 3 parameters each, well under either engine's limit. */
+const HISTORY_CHUNK = 2000;
+
+const priceKey = (asset: string, at: string) => `${asset}\u0000${at}`;
+
+/**
+ * The price in force at each (asset, time): the newest price-history point of that asset at or before the time and
+ * at most MAX_PRICE_STALENESS_MS older, for a whole set of times in one statement per HISTORY_CHUNK distinct pairs
+ * (each pair one descending probe of the price_points primary key, asset then at). Pairs without such a point are
+ * absent from the answer.
+ */
+export async function historyPricesAt(
   tx: Tx,
-  asset: string,
-  at: string,
-): Promise<{ price: string; at: string } | null> {
-  const oldest = new Date(new Date(at).getTime() - MAX_PRICE_STALENESS_MS).toISOString();
-  const row = await tx
-    .selectFrom('price_points')
-    .select(['usd_price', 'at'])
-    .where('asset', '=', asset)
-    .where('at', '<=', at)
-    .where('at', '>=', oldest)
-    .orderBy('at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row === undefined ? null : { price: row.usd_price, at: row.at };
+  wanted: readonly { asset: string; at: string }[],
+): Promise<Map<string, { price: string; at: string }>> {
+  const pairs = new Map<string, { asset: string; at: string }>();
+  for (const w of wanted) pairs.set(priceKey(w.asset, w.at), { asset: w.asset, at: w.at });
+  const distinct = [...pairs.values()];
+  const found = new Map<string, { price: string; at: string }>();
+  for (let i = 0; i < distinct.length; i += HISTORY_CHUNK) {
+    const chunk = distinct.slice(i, i + HISTORY_CHUNK);
+    const rows = sql.join(
+      chunk.map(
+        (p) =>
+          sql`(${p.asset}, ${p.at}, ${new Date(new Date(p.at).getTime() - MAX_PRICE_STALENESS_MS).toISOString()})`,
+      ),
+    );
+    const result = await sql<{ asset: string; wanted_at: string; price_at: string; usd_price: string }>`
+      with wanted (asset, wanted_at, oldest) as (values ${rows}),
+      chosen as (
+        select w.asset, w.wanted_at,
+          (select p.at from price_points p
+            where p.asset = w.asset and p.at <= w.wanted_at and p.at >= w.oldest
+            order by p.at desc limit 1) as price_at
+        from wanted w
+      )
+      select c.asset, c.wanted_at, c.price_at, p.usd_price
+      from chosen c join price_points p on p.asset = c.asset and p.at = c.price_at`.execute(tx);
+    for (const row of result.rows)
+      found.set(priceKey(row.asset, row.wanted_at), { price: row.usd_price, at: row.price_at });
+  }
+  return found;
 }

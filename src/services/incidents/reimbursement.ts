@@ -5,7 +5,7 @@ import { incidentLosses as countLosses } from '../../core/incidents/losses.ts';
 import { withdrawalOutcome } from '../../core/incidents/outcome.ts';
 import { formatAmount, getAsset } from '../../core/money/index.ts';
 import { findPrincipal } from '../../store/identity/principals.ts';
-import { affectedWithdrawalFacts } from '../../store/incident-losses.ts';
+import { type AffectedWithdrawalRow, affectedWithdrawalFacts } from '../../store/incident-losses.ts';
 import {
   approveReimbursementRow,
   insertReimbursement,
@@ -483,9 +483,16 @@ export async function reimbursementStatus(context: ServiceContext, actor: Operat
   });
 }
 
-/** The reconciliation of one incident inside the caller's snapshot (the report reads it too). */
-export async function reimbursementFacts(tx: Tx, incidentId: string) {
-  const losses = countLosses(await affectedWithdrawalFacts(tx, incidentId));
+/**
+ * The reconciliation of one incident inside the caller's snapshot (the report reads it too, and passes the affected
+ * withdrawals it has already read in that snapshot, so they are read once).
+ */
+export async function reimbursementFacts(
+  tx: Tx,
+  incidentId: string,
+  affected?: readonly AffectedWithdrawalRow[],
+) {
+  const losses = countLosses(affected ?? (await affectedWithdrawalFacts(tx, incidentId)));
   const totals = await reimbursedTotals(tx, incidentId);
   const requests = await reimbursementsOf(tx, incidentId, MAX_LISTED_REQUESTS);
   const codes = [...new Set([...losses.assets.map((a) => a.asset), ...totals.map((t) => t.asset)])].sort();

@@ -42,7 +42,7 @@ export async function incidentReport(
     const generatedAt = context.clock.now().toISOString();
     const incident = await existingIncident(tx, incidentId);
     const affected = await affectedWithdrawalFacts(tx, incidentId);
-    const reimbursement = await reimbursementFacts(tx, incidentId);
+    const reimbursement = await reimbursementFacts(tx, incidentId, affected);
     // The playbook's own reads: the halts its downtime counts, the timeline's alerts and tagged audit entries.
     const halts = await haltsOfIncident(tx, incident, generatedAt, MAX_HALTS + 1);
     const audit = await incidentAuditEntries(tx, incidentId, incident.opened_at, MAX_AUDIT + 1);
