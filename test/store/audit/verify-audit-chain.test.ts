@@ -148,7 +148,9 @@ for (const { engine, describeOn } of await eachEngine()) {
         await chainOf(fresh.database, 9);
         // The incident index (an expression over data's JSON, migration 0045) refuses data that is not JSON
         // outright, on both engines, even with the append-only triggers dropped.
-        await assert.rejects(tamperAuditLog(fresh.database, `update audit_log set data = 'not json' where seq = 1`));
+        await assert.rejects(
+          tamperAuditLog(fresh.database, `update audit_log set data = 'not json' where seq = 1`),
+        );
         const edits = [
           [3, `update audit_log set at = '2020-01-01T00:00:00.000Z' where seq = 3`],
           [2, `update audit_log set actor = 'operator:nobody' where seq = 2`],
