@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, before, test } from 'node:test';
+import { treasuryAccount } from '../../../src/services/incidents/treasury.ts';
 import { isOwnVerdict } from '../../../src/services/monitor/check.ts';
 import { monitorPass } from '../../../src/services/monitor/pass.ts';
-import { treasuryAccount } from '../../../src/services/incidents/treasury.ts';
 import {
   custodyAccount,
   customerAccount,
@@ -80,10 +80,16 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.notEqual((await withdrawalRow(running, id)).state, 'released');
       const findings = await findingsOf(fresh.database, id);
       const found = findings.find((f) => f.check_name === check);
-      assert.ok(found, `${id}: ${JSON.stringify(findings.map((f) => [f.check_name, f.detail]))} has ${check}`);
+      assert.ok(
+        found,
+        `${id}: ${JSON.stringify(findings.map((f) => [f.check_name, f.detail]))} has ${check}`,
+      );
       if (detail !== undefined) assert.match(found.detail, detail);
       const verdicts = await findVerdicts(fresh.database.db, id);
-      assert.ok(verdicts.reject !== undefined && isOwnVerdict(monitor(), verdicts.reject, id), 'signed rejection');
+      assert.ok(
+        verdicts.reject !== undefined && isOwnVerdict(monitor(), verdicts.reject, id),
+        'signed rejection',
+      );
       assert.equal(verdicts.approve, undefined, 'never approved');
       const halt = await db()
         .selectFrom('halts')
@@ -174,7 +180,12 @@ for (const { engine, describeOn } of await eachEngine()) {
         const now = running.clock.now();
         const funding = await openAccount(
           tx,
-          { ownerId: PLATFORM_OWNER, asset: 'BTC', kind: 'treasury_funding', debitsMustNotExceedCredits: false },
+          {
+            ownerId: PLATFORM_OWNER,
+            asset: 'BTC',
+            kind: 'treasury_funding',
+            debitsMustNotExceedCredits: false,
+          },
           now,
         );
         const treasury = await treasuryAccount(tx, 'BTC', now);
@@ -241,6 +252,5 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal((await findVerdicts(fresh.database.db, id)).approve, undefined);
       await assertRefused(id, 'journal_balance');
     });
-
   });
 }
