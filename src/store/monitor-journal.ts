@@ -4,6 +4,7 @@ import type {
   JournalAccountRow,
   JournalTransferRow,
 } from '../core/monitor/account-journal.ts';
+import { type CompiledOnce, compiledOnce } from './compiled-query.ts';
 import type { Tx } from './transaction.ts';
 
 /**
@@ -25,7 +26,7 @@ export async function readAccountJournal(
   asset: string,
   bound: number,
 ): Promise<AccountJournal> {
-  const rows = await accountJournalQuery(accountId, asset, bound + 2).execute(tx);
+  const rows = await journalStatement(bound + 2)(tx, accountId, asset);
   let account: JournalAccountRow | undefined;
   const transfers: JournalTransferRow[] = [];
   for (const row of rows.rows) {
@@ -82,6 +83,22 @@ export async function readAccountJournal(
   }
   const complete = transfers.length <= bound;
   return { account, transfers: complete ? transfers : transfers.slice(0, bound), complete, bound };
+}
+
+/**
+ * Built and compiled once per engine and limit (the monitor uses one bound): Kysely would otherwise build and
+ * compile this union of three selects on every verdict, which costs more than running it on a small account.
+ */
+const statements = new Map<number, CompiledOnce<[string, string], JournalRow>>();
+function journalStatement(limit: number): CompiledOnce<[string, string], JournalRow> {
+  let statement = statements.get(limit);
+  if (statement === undefined) {
+    statement = compiledOnce(2, (tx: Tx, _engine, accountId: string, asset: string) => ({
+      compile: () => accountJournalQuery(accountId, asset, limit).compile(tx),
+    }));
+    statements.set(limit, statement);
+  }
+  return statement;
 }
 
 interface JournalRow {
@@ -157,5 +174,5 @@ export function accountJournalQuery(accountId: string, asset: string, limit: num
     left join incident_reimbursements r on r.id = i.reimbursement_id
     left join withdrawals w on w.id = i.withdrawal_id
     where ${customer}
-    limit ${limit}`;
+    limit ${sql.lit(Math.trunc(limit))}`;
 }
