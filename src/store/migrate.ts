@@ -34,6 +34,7 @@ import * as incidents from './migrations/0040-incidents.ts';
 import * as monitorLedgerChain from './migrations/0041-monitor-ledger-chain.ts';
 import * as incidentPlaybook from './migrations/0045-incident-playbook.ts';
 import * as incidentReimbursements from './migrations/0050-incident-reimbursements.ts';
+import * as monitorJournal from './migrations/0051-monitor-journal.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -74,6 +75,7 @@ const MIGRATIONS = [
   ['0041-monitor-ledger-chain', monitorLedgerChain],
   ['0045-incident-playbook', incidentPlaybook],
   ['0050-incident-reimbursements', incidentReimbursements],
+  ['0051-monitor-journal', monitorJournal],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

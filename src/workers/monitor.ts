@@ -6,7 +6,7 @@ import { type PollLoop, startPollLoop } from './poll-loop.ts';
 export const MONITOR_POLL_MS = 100;
 /** The slow sweep of every withdrawal in flight without a verdict runs this often. */
 export const MONITOR_SWEEP_MS = 5_000;
-/** The full ledger recount (the incremental check runs every pass) runs at the first sweep and then this often. */
+/** The full ledger recount (the incremental check runs every pass) runs at the first sweep and then this often, by the monitor's injected clock. */
 export const MONITOR_RECOUNT_MS = 60 * 60_000;
 
 /**
@@ -23,7 +23,7 @@ export function startMonitor(
   },
 ): PollLoop {
   let lastSweep = 0;
-  let lastRecount = 0;
+  let lastRecount: number | undefined;
   const loop = startPollLoop({
     name: 'monitor',
     interval_ms: options.interval_ms ?? MONITOR_POLL_MS,
@@ -31,8 +31,11 @@ export function startMonitor(
     tick: async () => {
       const sweep = Date.now() - lastSweep >= MONITOR_SWEEP_MS;
       if (sweep) lastSweep = Date.now();
-      const recount = sweep && Date.now() - lastRecount >= MONITOR_RECOUNT_MS;
-      if (recount) lastRecount = Date.now();
+      // The hourly recount reads the injected clock (a simulation that moves time gets its recounts); the first
+      // sweep always runs one. The sweep stays on the wall clock: it paces polling, not a delay of the domain.
+      const now = monitor.services.clock.now().getTime();
+      const recount = sweep && (lastRecount === undefined || now - lastRecount >= MONITOR_RECOUNT_MS);
+      if (recount) lastRecount = now;
       const report = await monitorPass(monitor, {
         sweep,
         recount,

@@ -3,6 +3,7 @@ import { open } from '../../adapters/secret-box.ts';
 import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import type { HaltScope } from '../../core/halts/halt-scope.ts';
 import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
+import { judgeAccountJournal } from '../../core/monitor/account-journal.ts';
 import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
 import {
   MONITOR_REFUSED,
@@ -25,6 +26,7 @@ import {
   type VerdictRow,
   writeCheckOutcome,
 } from '../../store/monitor.ts';
+import { readAccountJournal } from '../../store/monitor-journal.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
 import type { WithdrawalRow } from '../../store/withdrawals.ts';
@@ -50,6 +52,12 @@ export interface MonitorContext {
 }
 
 export const MONITOR_ACTOR = 'system:monitor';
+
+/**
+ * Transfers of the withdrawing account (in its asset) the verdict re-derives its balance from. An account with more
+ * is refused (`journal_unbounded`, fail closed): its withdrawal is never approved on part of its journal.
+ */
+export const JOURNAL_READ_BOUND = 10_000;
 
 export const MONITOR_HALT_SCOPES = ['global', 'asset', 'account'] as const;
 export type MonitorHaltScope = (typeof MONITOR_HALT_SCOPES)[number];
@@ -138,6 +146,21 @@ export async function checkWithdrawal(
         else if (first !== id)
           findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
       }
+      // The account's balance re-derived from its journal, the hold covered by it, every credit explained.
+      const journal = await readAccountJournal(
+        tx,
+        withdrawal.account_id,
+        withdrawal.asset,
+        JOURNAL_READ_BOUND,
+      );
+      findings.push(
+        ...judgeAccountJournal(journal, {
+          id: withdrawal.id,
+          accountId: withdrawal.account_id,
+          asset: withdrawal.asset,
+          units: heldUnits(withdrawal),
+        }),
+      );
       const proofHash = recheck.ok ? recheck.proofHash : (facts.proof?.proof_hash ?? '');
       // No verdict row of either kind was there (forged ones included): the verdict goes in without a second look.
       const clean = findings.length === 0 && rows.approve === undefined && rows.reject === undefined;
@@ -248,6 +271,14 @@ function bindingValid(
   );
   const stored = Buffer.from(row.binding, 'utf8');
   return stored.length === expected.length && timingSafeEqual(stored, expected);
+}
+
+/** Amount + fee, as its hold should carry them; -1 (matching no hold) when the row's text is not an amount. */
+function heldUnits(withdrawal: WithdrawalRow): bigint {
+  const digits = /^(0|[1-9][0-9]{0,39})$/;
+  const amount = String(withdrawal.amount);
+  const fee = String(withdrawal.fee);
+  return digits.test(amount) && digits.test(fee) ? BigInt(amount) + BigInt(fee) : -1n;
 }
 
 function stepOf(evidence: string | undefined): number | undefined {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import { renderReportHtml, renderReportMarkdown } from '../../../src/core/incidents/report-render.ts';
 import { getAsset, parseAmount } from '../../../src/core/money/index.ts';
+import { unexplainedCredit } from '../../../src/core/monitor/account-journal.ts';
 import type { OperatorActor } from '../../../src/services/identity/acting-operator.ts';
 import { approveResume, requestResume } from '../../../src/services/incidents/halt-resume.ts';
 import { incidentLosses } from '../../../src/services/incidents/losses.ts';
@@ -16,6 +17,7 @@ import {
 import { incidentReport } from '../../../src/services/incidents/report.ts';
 import { fundTreasury } from '../../../src/services/incidents/treasury.ts';
 import { findAccount } from '../../../src/store/ledger/index.ts';
+import { readAccountJournal } from '../../../src/store/monitor-journal.ts';
 import { recordPrice } from '../../../src/store/prices.ts';
 import { inTransaction } from '../../../src/store/transaction.ts';
 import { api, operatorWithSession } from '../../support/customers.ts';
@@ -218,6 +220,22 @@ for (const { engine, describeOn } of await eachEngine()) {
         .where('id', '=', reimbursementTransferId(incident, lost.withdrawalId))
         .executeTakeFirst();
       assert.equal(String(transfer?.amount), (2n * BTC + 10_000n).toString());
+      // The monitor's verdict explains this credit (issue #13): its item is paid, its request approved by a second
+      // operator, for a withdrawal of this account, out of the treasury.
+      const journal = await inTransaction(ctx().database, (tx) =>
+        readAccountJournal(tx, lost.accountId, 'BTC', 100),
+      );
+      const credit = journal.transfers.find((t) => t.id === transfer?.id);
+      assert.ok(journal.account !== undefined && credit !== undefined);
+      assert.equal(unexplainedCredit(journal.account, credit), undefined);
+      // The same credit with its request's approval gone is not explained.
+      const item = credit.reimbursement;
+      assert.ok(item !== undefined);
+      assert.match(
+        unexplainedCredit(journal.account, { ...credit, reimbursement: { ...item, approved_by: null } }) ??
+          '',
+        /second operator/,
+      );
 
       const status = await reimbursementStatus(ctx(), support, incident);
       const btc = status.assets.find((a) => a.asset === 'BTC');

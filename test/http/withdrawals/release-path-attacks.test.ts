@@ -259,12 +259,10 @@ for (const { engine, describeOn } of await eachEngine()) {
       const chain = simulatedChain(running);
       const pass = await releaseDue(running.context, chain);
       assert.equal(pass.released, 0, JSON.stringify(pass));
-      // The monitor found it first (the evidence holds no TOTP code to re-verify) and halted the account.
+      // The monitor found it first (the evidence holds no TOTP code to re-verify; the account's journal has no hold
+      // for it, issue #13) and halted the account.
       const findings = await findingsOf(fresh.database, id);
-      assert.deepEqual(
-        findings.map((f) => f.check_name),
-        ['totp'],
-      );
+      assert.deepEqual(findings.map((f) => f.check_name).sort(), ['hold_not_covered', 'totp']);
       assert.equal((await withdrawalRow(running, id)).state, 'queued', 'halted: not even looked at');
       const monitorHalt = await fresh.database.db
         .selectFrom('halts')
