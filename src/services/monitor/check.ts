@@ -397,6 +397,21 @@ export function withdrawalHaltScope(monitor: MonitorContext, withdrawal: Withdra
       : { scope: 'account', accountId: withdrawal.account_id };
 }
 
+/**
+ * What a finding halts: by MONITOR_HALT_SCOPE, except `journal_unbounded`, which says only that the account's
+ * journal is longer than the verdict reads (a busy account, not evidence of forgery): its withdrawal is refused and
+ * the alert pages, but only that account is halted, so one busy customer cannot stop everybody's withdrawals.
+ */
+export function findingHaltScope(
+  monitor: MonitorContext,
+  withdrawal: WithdrawalRow,
+  finding: Finding,
+): HaltScope {
+  return finding.check === 'journal_unbounded'
+    ? { scope: 'account', accountId: withdrawal.account_id }
+    : withdrawalHaltScope(monitor, withdrawal);
+}
+
 /** A finding, once per withdrawal and check: recorded, audited as critical, halted on and alerted (grouped by check). */
 async function report(
   monitor: MonitorContext,
@@ -404,7 +419,7 @@ async function report(
   withdrawal: WithdrawalRow,
   finding: Finding,
 ): Promise<void> {
-  const scope = withdrawalHaltScope(monitor, withdrawal);
+  const scope = findingHaltScope(monitor, withdrawal, finding);
   await reportCriticalFinding(tx, monitor.services, MONITOR_ACTOR, {
     check: finding.check,
     subject: `withdrawal:${withdrawal.id}`,
