@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { DomainError } from '../core/errors.ts';
+import { VERSION } from '../version.ts';
 import { registerAddress } from './commands/address.ts';
 import { registerAlerts, registerCases } from './commands/alerts.ts';
 import { registerAudit } from './commands/audit.ts';
@@ -31,15 +31,11 @@ const AUTH_ERRORS: ReadonlySet<string> = new Set([
   'FORBIDDEN',
 ]);
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-
 /** The whole command line, built afresh for each run (commander keeps the parsed options on the commands). */
 function buildProgram(term: Terminal): { program: Command; running: () => Command | undefined } {
   const program = new Command('drawbridge')
     .description('Drawbridge: withdrawal security for a custodial crypto platform')
-    .version(version, '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (text) => term.out(text), writeErr: (text) => term.err(text) })
     .showHelpAfterError();

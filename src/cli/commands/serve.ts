@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
@@ -59,11 +58,7 @@ export function registerServe(program: Command): void {
         process.exit(1);
       }
       const { startupSummary } = await import('../startup-summary.ts');
-      const { version } = JSON.parse(
-        readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
-      ) as {
-        version: string;
-      };
+      const { VERSION: version } = await import('../../version.ts');
       terminal().err(startupSummary({ version, config, url: config.publicUrl, demo, console: hasConsole }));
     });
 }
