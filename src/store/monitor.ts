@@ -1,5 +1,6 @@
 import { type Selectable, sql } from 'kysely';
-import { compiledOnce } from './compiled-query.ts';
+import { compiledInsert, compiledOnce, opaqueParameter } from './compiled-query.ts';
+import type { Engine } from './database.ts';
 import type { MfaFactorsTable } from './schema-identity.ts';
 import type { MonitorVerdictsTable, TotpClaimsTable } from './schema-monitor.ts';
 import type { WithdrawalProofsTable } from './schema-withdrawals.ts';
@@ -42,11 +43,11 @@ export async function deleteFeedEntriesBehind(tx: Tx, withdrawalId: string, seq:
   await writeBehind(tx, deleteFeed.statement(tx, withdrawalId, String(seq)));
 }
 
-const deleteFeed = compiledOnce(2, (tx: Tx, _engine, withdrawalId: string, seq: string) =>
+const deleteFeed = compiledOnce(2, (tx: Tx, engine, withdrawalId: string, seq: string) =>
   tx
     .deleteFrom('monitor_feed')
-    .where('withdrawal_id', '=', withdrawalId)
-    .where('seq', '<=', seq as unknown as number),
+    .where('withdrawal_id', '=', opaqueParameter(engine, withdrawalId))
+    .where('seq', '<=', opaqueParameter(engine, seq as unknown as number)),
 );
 
 /** How many entries wait, and the oldest one's time (the monitor's lag). */
@@ -63,13 +64,16 @@ export async function findTotpClaim(
   principalId: string,
   step: number,
 ): Promise<Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined> {
-  return tx
+  return (await selectTotpClaim(tx, principalId, String(step))).rows[0];
+}
+
+const selectTotpClaim = compiledOnce(2, (tx: Tx, _engine, principalId: string, step: string) =>
+  tx
     .selectFrom('totp_claims')
     .select(['purpose', 'factor_id'])
     .where('principal_id', '=', principalId)
-    .where('step', '=', String(step) as unknown as number)
-    .executeTakeFirst();
-}
+    .where('step', '=', step as unknown as number),
+);
 
 const ENROLMENT_ACTIONS = [
   'mfa.totp_enrolled',
@@ -222,33 +226,33 @@ const selectWithdrawal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
 const selectVerdicts = compiledOnce(1, (tx: Tx, _engine, id: string) =>
   tx.selectFrom('monitor_verdicts').selectAll().where('withdrawal_id', '=', id),
 );
-const selectProof = compiledOnce(1, (tx: Tx, _engine, id: string) =>
+const selectProof = compiledOnce(1, (tx: Tx, engine, id: string) =>
   tx
     .selectFrom('withdrawal_proofs as p')
     .innerJoin('withdrawals as w', 'w.proof_id', 'p.id')
     .selectAll('p')
-    .where('w.id', '=', id),
+    .where('w.id', '=', opaqueParameter(engine, id)),
 );
 /** From the withdrawal `id` through its own proof_id to the proving factor, in SQL. */
-function viaProof(tx: Tx, id: string) {
+function viaProof(tx: Tx, engine: Engine, id: string) {
   return tx
     .selectFrom('withdrawals as w')
     .innerJoin('withdrawal_proofs as p', 'p.id', 'w.proof_id')
     .innerJoin('mfa_factors as f', 'f.id', 'p.factor_id')
-    .where('w.id', '=', id);
+    .where('w.id', '=', opaqueParameter(engine, id));
 }
-const selectFactor = compiledOnce(1, (tx: Tx, _engine, id: string) => viaProof(tx, id).selectAll('f'));
-const selectRemovals = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  viaProof(tx, id)
+const selectFactor = compiledOnce(1, (tx: Tx, engine, id: string) => viaProof(tx, engine, id).selectAll('f'));
+const selectRemovals = compiledOnce(1, (tx: Tx, engine, id: string) =>
+  viaProof(tx, engine, id)
     .innerJoin('factor_removals as r', 'r.factor_id', 'f.id')
     .select('r.removed_at')
     .orderBy('r.removed_at')
     .limit(100),
 );
 /** The enrolment entries of the account that owns the withdrawal's proving factor (sealed, or in the journal). */
-const selectEnrolments = compiledOnce(2, (tx: Tx, _engine, id: string, again: string) => {
+const selectEnrolments = compiledOnce(2, (tx: Tx, engine, id: string, again: string) => {
   const owner = (w: string) =>
-    viaProof(tx, w).select(sql<string>`'customer:' || f.principal_id`.as('subject'));
+    viaProof(tx, engine, w).select(sql<string>`'customer:' || f.principal_id`.as('subject'));
   return tx
     .selectFrom('audit_log')
     .select('data')
@@ -326,10 +330,20 @@ export async function writeCheckOutcome(
 ): Promise<void> {
   await writeBehind(
     tx,
-    ...(outcome.proofUse === undefined ? [] : [tx.insertInto('monitor_proof_uses').values(outcome.proofUse)]),
-    tx.insertInto('monitor_verdicts').values(outcome.verdict),
+    ...(outcome.proofUse === undefined ? [] : [insertProofUse.statement(tx, outcome.proofUse)]),
+    insertVerdict.statement(tx, outcome.verdict),
   );
 }
+
+const insertProofUse = compiledInsert('monitor_proof_uses', ['token', 'withdrawal_id', 'at']);
+const insertVerdict = compiledInsert('monitor_verdicts', [
+  'withdrawal_id',
+  'verdict',
+  'statement',
+  'signature',
+  'key_id',
+  'at',
+]);
 
 /** The first withdrawal a proof token proved, if any (read before claiming it: the table is append-only). */
 export async function proofTokenUser(tx: Tx, token: string): Promise<string | undefined> {

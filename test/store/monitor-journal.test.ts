@@ -57,7 +57,7 @@ for (const { engine, describeOn } of await eachEngine()) {
     test('its plan is index lookups only: no scan of the ledger, the deposits or the reimbursements', async () => {
       const world = await ledgerWorld(engine);
       try {
-        const query = accountJournalQuery('alice', 'BTC', 10_002);
+        const query = accountJournalQuery('alice', 'BTC', 10_002, engine);
         const plan = await inTransaction(world.fresh.database, async (tx) => {
           if (engine === 'sqlite') {
             const rows = await sql<{ detail: string }>`explain query plan ${query}`.execute(tx);
@@ -76,7 +76,8 @@ for (const { engine, describeOn } of await eachEngine()) {
         });
         if (process.env.SHOW_PLAN === '1') console.log(plan.join('\n'));
         const scans = plan.filter((line) =>
-          engine === 'sqlite' ? /^SCAN /.test(line) : /Seq Scan/.test(line),
+          // SCAN CONSTANT ROW is `(select ?)`, the parameter's own row (see accountJournalQuery), not a table.
+          engine === 'sqlite' ? /^SCAN (?!CONSTANT ROW$)/.test(line) : /Seq Scan/.test(line),
         );
         assert.deepEqual(scans, [], plan.join('\n'));
         // The customer's account is found by its unique (owner, asset, kind), not among every account of the asset.

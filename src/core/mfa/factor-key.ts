@@ -35,8 +35,7 @@ export function factorBinding(
     readonly keySha256: string;
   },
 ): string {
-  const key = Buffer.from(hkdfSync('sha256', sealingKey, Buffer.alloc(0), BINDING_INFO, 32));
-  return createHmac('sha256', key)
+  return createHmac('sha256', bindingKey(sealingKey))
     .update(
       `${BINDING_INFO}\n${factor.id}\n${factor.principalId}\n${factor.method}\n${factor.keySha256}`,
       'utf8',
@@ -45,3 +44,17 @@ export function factorBinding(
 }
 
 const BINDING_INFO = 'drawbridge/factor-binding/v1';
+
+/**
+ * The binding's HMAC key, derived from the sealing key once per key (the monitor recomputes a binding on every
+ * verdict, and HKDF cost more than the HMAC). The cache is keyed by the key's buffer and checked against a copy of
+ * its bytes, so a buffer written over in place never answers with the old key's derivation.
+ */
+const bindingKeys = new WeakMap<Buffer, { readonly bytes: Buffer; readonly key: Buffer }>();
+function bindingKey(sealingKey: Buffer): Buffer {
+  const cached = bindingKeys.get(sealingKey);
+  if (cached?.bytes.equals(sealingKey)) return cached.key;
+  const key = Buffer.from(hkdfSync('sha256', sealingKey, Buffer.alloc(0), BINDING_INFO, 32));
+  bindingKeys.set(sealingKey, { bytes: Buffer.from(sealingKey), key });
+  return key;
+}

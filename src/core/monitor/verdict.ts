@@ -74,8 +74,19 @@ export function signVerdict(privateKey: KeyObject, statement: VerdictStatement):
   return {
     statement,
     signature: sign(null, message(statement), privateKey).toString('base64url'),
-    key_id: createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).toString('base64url'),
+    key_id: keyIdOf(privateKey),
   };
+}
+
+/** SPKI DER of the key's public half, base64url; exported once per key (KeyObjects are immutable). */
+const keyIds = new WeakMap<KeyObject, string>();
+function keyIdOf(privateKey: KeyObject): string {
+  let keyId = keyIds.get(privateKey);
+  if (keyId === undefined) {
+    keyId = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).toString('base64url');
+    keyIds.set(privateKey, keyId);
+  }
+  return keyId;
 }
 
 /** The hash the release statement pins the verdict by: SHA-256 (hex) over the verdict's canonical JSON. */
