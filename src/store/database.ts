@@ -159,7 +159,7 @@ function cachingStatements(handle: SQLite.Database, counter: StatementCounter | 
     return statement;
   };
   const prepare = (sqlText: string) =>
-    TRAILING_LIMIT.test(sqlText) ? literalLimit(sqlText, prepared) : prepared(sqlText);
+    sqlText.endsWith(' limit ?') ? literalLimit(sqlText, prepared) : prepared(sqlText);
   return {
     close: () => {
       cache.clear();

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { type CompiledOnce, compiledOnce } from './compiled-query.ts';
 import type { Schema } from './schema.ts';
 import { type Reads, readTogether, type Tx } from './transaction.ts';
 
@@ -42,19 +43,11 @@ export function rateLimitHits(
     windows.set(bucket, { startMs: Math.floor(now.getTime() / rule.window_ms) * rule.window_ms, rule });
   }
   if (windows.size === 0) return { statements: [], decode: () => [] };
-  const statement = db
-    .insertInto('rate_limits')
-    .values(
-      [...windows.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([bucket, { startMs }]) => ({ bucket, window_start: new Date(startMs).toISOString(), hits: 1 })),
-    )
-    .onConflict((conflict) =>
-      conflict.columns(['bucket', 'window_start']).doUpdateSet({ hits: sql`rate_limits.hits + 1` }),
-    )
-    .returning(['bucket', 'hits']);
+  const keys = [...windows.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([bucket, { startMs }]) => [bucket, new Date(startMs).toISOString()]);
   return {
-    statements: [statement],
+    statements: [hitsStatement(windows.size).statement(db, ...keys)],
     decode: ([result]) => {
       const rows = (result?.rows ?? []) as { bucket: string; hits: number | string }[];
       const counted = new Map(rows.map((row) => [row.bucket, Number(row.hits)]));
@@ -72,6 +65,34 @@ export function rateLimitHits(
       });
     },
   };
+}
+
+type HitsStatement = CompiledOnce<string[], { bucket: string; hits: number | string }>;
+
+// The upsert for n buckets, compiled once per n (a request counts in one to three buckets).
+const hitsStatements = new Map<number, HitsStatement>();
+
+function hitsStatement(buckets: number): HitsStatement {
+  let statement = hitsStatements.get(buckets);
+  if (statement === undefined) {
+    statement = compiledOnce(2 * buckets, (tx: Tx, _engine, ...keys: string[]) =>
+      tx
+        .insertInto('rate_limits')
+        .values(
+          Array.from({ length: buckets }, (_, i) => ({
+            bucket: keys[2 * i]!,
+            window_start: keys[2 * i + 1]!,
+            hits: 1,
+          })),
+        )
+        .onConflict((conflict) =>
+          conflict.columns(['bucket', 'window_start']).doUpdateSet({ hits: sql`rate_limits.hits + 1` }),
+        )
+        .returning(['bucket', 'hits']),
+    );
+    hitsStatements.set(buckets, statement);
+  }
+  return statement;
 }
 
 /** Old windows are useless; the caller prunes them now and then. */

@@ -1,5 +1,5 @@
 import { type Compilable, type ExpressionBuilder, type QueryResult, sql } from 'kysely';
-import { compiledOnce, engineOf } from './compiled-query.ts';
+import { compiledInsert, compiledOnce, engineOf } from './compiled-query.ts';
 import type { Database } from './database.ts';
 import type { Schema } from './schema.ts';
 import type { RuleEvaluationsTable, RuleSetState, RuleSetsTable } from './schema-withdrawals.ts';
@@ -144,9 +144,30 @@ export async function ruleSetsPage(
  * The confirmation's evaluations (the active set's, and the shadow's when there is one), as one INSERT sent behind
  * the transaction's next statement: no round trip of its own.
  */
+const insertEvaluation = compiledInsert('rule_evaluations', [
+  'id',
+  'withdrawal_id',
+  'rule_set_id',
+  'rule_set_version',
+  'mode',
+  'outcome',
+  'enforced_outcome',
+  'disagrees',
+  'results',
+  'facts',
+  'at',
+]);
+
+/** The active set's evaluation (the shape every confirmation writes, compiled once), or it and the shadow's in one INSERT. */
 export async function recordEvaluations(tx: Tx, rows: readonly RuleEvaluationRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await writeBehind(tx, tx.insertInto('rule_evaluations').values([...rows]));
+  const [only] = rows;
+  if (only === undefined) return;
+  await writeBehind(
+    tx,
+    rows.length === 1
+      ? insertEvaluation.statement(tx, only)
+      : tx.insertInto('rule_evaluations').values([...rows]),
+  );
 }
 
 export async function evaluationsOf(on: Queryable, withdrawalId: string): Promise<RuleEvaluationRow[]> {

@@ -13,7 +13,13 @@ import {
   type RuleFacts,
   type RuleSetConfig,
 } from '../../core/risk/rule-sets.ts';
-import { heldBecause, type RuleResult, type ScreeningDecision, screen } from '../../core/risk/screening.ts';
+import {
+  heldBecause,
+  type Rule,
+  type RuleResult,
+  type ScreeningDecision,
+  screen,
+} from '../../core/risk/screening.ts';
 import {
   type AccountFacts,
   type DestinationFacts,
@@ -260,11 +266,7 @@ function runningRuleSets(
   let unreadable: { id: string; version: number; error: unknown } | undefined;
   for (const row of ruleSets) {
     try {
-      const running = {
-        id: row.id,
-        version: row.version,
-        config: parseRuleSetConfig(JSON.parse(row.config)),
-      };
+      const running = { id: row.id, version: row.version, config: configOf(row.config) };
       if (row.state === 'active') active = running;
       else shadow = running;
     } catch (error) {
@@ -274,9 +276,36 @@ function runningRuleSets(
   active ??= {
     id: BUILTIN_RULE_SET_ID,
     version: 0,
-    config: defaultRuleSetConfig(context.withdrawals.dailyLimitUsd),
+    config: builtinConfigOf(context.withdrawals.dailyLimitUsd),
   };
   return { active, shadow, unreadable };
+}
+
+/*
+ * Every confirmation runs the same one or two sets: each is parsed once per distinct text of its row (the key is the
+ * stored text itself, so a row changed in any way, by the services or around them, is parsed afresh) and compiled
+ * once per parsed configuration. A text that does not parse is never kept: it throws again on every confirmation,
+ * which holds each one.
+ */
+const MAX_PARSED_SETS = 64;
+const parsedSets = new Map<string, RuleSetConfig>();
+const compiledSets = new WeakMap<RuleSetConfig, readonly Rule<RuleFacts>[]>();
+
+function configOf(text: string): RuleSetConfig {
+  const known = parsedSets.get(text);
+  if (known !== undefined) return known;
+  const config = parseRuleSetConfig(JSON.parse(text));
+  if (parsedSets.size >= MAX_PARSED_SETS) parsedSets.clear();
+  parsedSets.set(text, config);
+  return config;
+}
+
+let builtin: { readonly limit: bigint; readonly config: RuleSetConfig } | undefined;
+
+function builtinConfigOf(dailyLimitUsd: Usd): RuleSetConfig {
+  if (builtin?.limit !== dailyLimitUsd.scaled)
+    builtin = { limit: dailyLimitUsd.scaled, config: defaultRuleSetConfig(dailyLimitUsd) };
+  return builtin.config;
 }
 
 /** The fan-in windows (seconds) the sets in force count over: what the confirmation's read counts ahead. */
@@ -287,7 +316,12 @@ export function fanInWindowsOf(context: ServiceContext, ruleSets: readonly RuleS
 
 function decideWith(config: RuleSetConfig, facts: RuleFacts): ScreeningDecision {
   try {
-    return screen(compileRuleSet(config), facts);
+    let rules = compiledSets.get(config);
+    if (rules === undefined) {
+      rules = compileRuleSet(config);
+      compiledSets.set(config, rules);
+    }
+    return screen(rules, facts);
   } catch (error) {
     return heldBecause('rule_set', error, 'the rule set could not run');
   }

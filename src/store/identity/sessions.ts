@@ -74,8 +74,12 @@ const selectSession = compiledOnce(1, (tx: Tx, _engine, tokenHash: string) =>
 );
 
 /** Records that a session was seen at `at`; inside a transaction it leaves with the next statement (writeBehind). */
+const touchStatement = compiledOnce(2, (tx: Tx, _engine, id: string, at: string) =>
+  tx.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id),
+);
+
 export async function touchSession(tx: Tx, id: string, at: string): Promise<void> {
-  await writeBehind(tx, tx.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', id));
+  await writeBehind(tx, touchStatement.statement(tx, id, at));
 }
 
 export async function raiseSessionAal(tx: Tx, id: string, aal: number): Promise<void> {
