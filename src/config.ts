@@ -278,6 +278,7 @@ export type VariableName = keyof Variables;
 /** Variables whose empty value means "not set" (an optional URL, key or list); any other empty value is refused. */
 const EMPTY_IS_UNSET: ReadonlySet<string> = new Set([
   'DATABASE_URL',
+  'PUBLIC_URL',
   'SMTP_URL',
   'DRAWBRIDGE_TOTP_KEY',
   'RELEASE_SIGNING_KEY',

@@ -49,7 +49,13 @@ for (const { engine, describeOn } of await eachEngine()) {
         await setReleaseAfter(db, new Date(Date.now() + 10 * 60_000));
 
         const port = await freePort();
-        const env = { ...fresh.env, ...keys.env, SIMULATED_BLOCK_MS: '50', SIMULATED_CONFIRMATIONS: '2' };
+        const env = {
+          ...fresh.env,
+          ...keys.env,
+          SIMULATED_BLOCK_MS: '50',
+          SIMULATED_CONFIRMATIONS: '2',
+          PUBLIC_URL: 'http://localhost:8080',
+        };
         const nodeA = startNode(
           ['bin/drawbridge.mjs', 'serve'],
           { ...env, PORT: String(port) },

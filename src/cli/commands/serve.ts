@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
+import { invalidInput } from '../../core/errors.ts';
 import { migrateToLatest } from '../../store/migrate.ts';
 import { openConfiguredDatabase } from '../context.ts';
 import { terminal } from '../terminal.ts';
@@ -18,6 +19,13 @@ export function registerServe(program: Command): void {
       const { buildApp } = await import('../../http/app.ts');
       const { consoleBuilt } = await import('../../http/console.ts');
       const config = loadConfig(terminal().env);
+      // The localhost default is the embedded demo's: a deployment on PostgreSQL would email customers links to
+      // localhost and bind their passkeys to it, so there it must be said.
+      if (config.databaseUrl !== undefined && !terminal().env.PUBLIC_URL)
+        throw invalidInput(
+          'PUBLIC_URL',
+          'is required with DATABASE_URL: emails link to it and passkeys are bound to its host',
+        );
       const database = openConfiguredDatabase(config, { serving: true });
       await migrateToLatest(database);
       // DRAWBRIDGE_TEST_CLOCK is refused by loadConfig outside NODE_ENV=test and with DATABASE_URL.

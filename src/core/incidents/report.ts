@@ -105,7 +105,10 @@ export function buildIncidentReport(facts: IncidentReportFacts) {
   const unreimbursed = facts.reimbursement.assets.filter(
     (a) => a.outstanding !== formatAmount(0n, getAsset(a.asset)),
   );
-  const activeHalts = halts.filter((h) => h.active).map((h) => h.id);
+  // A halt of withdrawals (global or asset) still in force, apart from accounts still frozen: freezes outlive the
+  // incident by design, until each customer is dealt with, and must not read as a platform still halted.
+  const activeHalts = platformHalts.filter((h) => h.active).map((h) => h.id);
+  const accountsFrozen = halts.filter((h) => h.active && h.scope === 'account').length;
   return {
     format: 'drawbridge-incident-report/v1',
     generated_at: facts.generatedAt,
@@ -127,6 +130,7 @@ export function buildIncidentReport(facts: IncidentReportFacts) {
       time_to_detect_ms: detection.time_to_detect_ms,
       halt_duration_ms: unionDuration(platformHalts),
       halts_active: activeHalts.length,
+      accounts_frozen: accountsFrozen,
       reconciled: facts.reimbursement.reconciled,
       unpriced_withdrawals: losses.unpriced.length,
     },

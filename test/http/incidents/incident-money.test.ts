@@ -5,6 +5,7 @@ import { renderReportHtml, renderReportMarkdown } from '../../../src/core/incide
 import { getAsset, parseAmount } from '../../../src/core/money/index.ts';
 import { unexplainedCredit } from '../../../src/core/monitor/account-journal.ts';
 import type { OperatorActor } from '../../../src/services/identity/acting-operator.ts';
+import { freezeAccounts } from '../../../src/services/incidents/freeze.ts';
 import { approveResume, requestResume } from '../../../src/services/incidents/halt-resume.ts';
 import { incidentLosses } from '../../../src/services/incidents/losses.ts';
 import {
@@ -418,6 +419,8 @@ for (const { engine, describeOn } of await eachEngine()) {
         halt_ids: ['01a23ab8-8768-78e9-be18-f7c8ae4f11b1'],
       });
       await approveResume(ctx(), approver, incident, resume.id);
+      // The affected accounts stay frozen after withdrawals resume: the report says so apart from the halts.
+      await freezeAccounts(ctx(), approver, incident, { affected: true, reason: 'frozen until re-verified' });
       running.clock.set(new Date(start.getTime() + 15 * 3_600_000));
       const report = await incidentReport(ctx(), support, incident);
       assert.equal(report.summary.accounts_affected, 2);
@@ -428,6 +431,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(report.summary.time_to_detect_ms, 2_000);
       assert.equal(report.summary.halt_duration_ms, 14 * 3_600_000);
       assert.equal(report.summary.halts_active, 0);
+      assert.equal(report.summary.accounts_frozen, 2);
+      assert.equal(report.open_items.active_halts.count, 0);
       assert.deepEqual(report.open_items.unreimbursed, [{ asset: 'BTC', outstanding: '1' }]);
       assert.ok(report.timeline.some((e) => e.kind === 'halt_lifted'));
 

@@ -72,6 +72,26 @@ describe("the dev mailbox (every customer's codes and lock links, unauthenticate
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('`drawbridge serve` with DATABASE_URL and no PUBLIC_URL does not start: links would point at localhost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drawbridge-publicurl-'));
+    try {
+      const result = await spawnCli(['serve'], {
+        DATABASE_URL: SOME_DATABASE_URL,
+        DRAWBRIDGE_DATA_DIR: dir,
+        PUBLIC_URL: '',
+        PORT: '1',
+      });
+      assert.equal(result.code, 2, result.stderr);
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      const line = JSON.parse(lines[0] as string);
+      assert.equal(line.field, 'PUBLIC_URL');
+      assert.match(line.reason, /DATABASE_URL/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 for (const { engine, skip } of await testEngines()) {
