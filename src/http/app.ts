@@ -1,7 +1,7 @@
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import helmet from 'helmet';
 import type { WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
 import { invalidInput } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -201,9 +201,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     uiConfig: { deepLinking: true, defaultModelsExpandDepth: 0 },
   });
 
-  await app.register(helmet, {
-    // The API serves JSON; the console (served elsewhere) sets its own policy.
+  // Security headers on every answer: helmet's middleware built once (@fastify/helmet rebuilt it, parsing the policy
+  // again, on every request). The API serves JSON; the console and /docs set their own policy on their answers.
+  const securityHeaders = helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    securityHeaders(request.raw, reply.raw, (error?: unknown) =>
+      done(error instanceof Error ? error : undefined),
+    );
   });
   await installAuth(app);
   installIdempotency(app, deps.context);
