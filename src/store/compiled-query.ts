@@ -2,6 +2,7 @@ import {
   type Compilable,
   type CompiledQuery,
   type Insertable,
+  type Kysely,
   PostgresAdapter,
   type QueryResult,
   type RawBuilder,
@@ -10,7 +11,9 @@ import {
 import { assert } from '../core/errors.ts';
 import type { Engine } from './database.ts';
 import type { Schema } from './schema.ts';
-import type { Tx } from './transaction.ts';
+
+/** A connection or a transaction (transaction.ts's Tx, named here so the two modules do not import each other). */
+type Tx = Kysely<Schema>;
 
 export function engineOf(tx: Tx): Engine {
   return tx.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
