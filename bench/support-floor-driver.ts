@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { configureSqlite } from '../src/store/database.ts';
+import { boundsWrittenIn } from '../src/store/sqlite-bounds.ts';
 import type { StatementCounter } from '../src/store/statement-counter.ts';
 
 /*
@@ -69,9 +70,6 @@ export function numbered(text: string): string {
   return text.replace(/\?/g, () => `$${++n}`);
 }
 
-/** `limit ?` closing a statement: the app's SQLite connection runs it with the number written in (database.ts). */
-const TRAILING_LIMIT = / limit \?$/;
-
 interface CommitGroup {
   readonly committed: Promise<void>;
   resolve(): void;
@@ -96,18 +94,13 @@ export function sqliteDriver(
     }
     return statement;
   };
-  // As the app's statement cache does: a closing `limit ?` runs with its whole-number limit written in.
+  // As the app's statement cache does: LIMIT and OFFSET values are written into the text (sqlite-bounds.ts).
   const resolve = (name: string, params: Params): { statement: SQLite.Statement; params: Params } => {
     const text = texts.get(name);
     if (text === undefined) throw new Error(`no floor statement ${name}`);
     counter?.sqlite(text, handle.inTransaction);
-    const limit = params[params.length - 1];
-    if (TRAILING_LIMIT.test(text) && typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 0)
-      return {
-        statement: preparedText(text.replace(TRAILING_LIMIT, ` limit ${limit}`)),
-        params: params.slice(0, -1),
-      };
-    return { statement: preparedText(text), params };
+    const written = boundsWrittenIn(text, params);
+    return { statement: preparedText(written.text), params: written.parameters };
   };
   for (const text of texts.values()) preparedText(text);
   const control = (text: string) => {

@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { Schema } from './schema.ts';
+import { boundsWrittenIn } from './sqlite-bounds.ts';
 import type { StatementCounter } from './statement-counter.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -159,7 +160,9 @@ function cachingStatements(handle: SQLite.Database, counter: StatementCounter | 
     return statement;
   };
   const prepare = (sqlText: string) =>
-    sqlText.endsWith(' limit ?') ? literalLimit(sqlText, prepared) : prepared(sqlText);
+    sqlText.includes('limit ?') || sqlText.includes('offset ?')
+      ? boundsWrittenInStatement(sqlText, prepared)
+      : prepared(sqlText);
   return {
     close: () => {
       cache.clear();
@@ -176,24 +179,14 @@ function cachingStatements(handle: SQLite.Database, counter: StatementCounter | 
   };
 }
 
-/** `limit ?` closing a statement, as Kysely writes every `.limit(n)`. */
-const TRAILING_LIMIT = / limit \?$/;
-
 /**
- * SQLite re-prepares a statement whose LIMIT is a bound parameter every time it runs (the planner weighs the limit,
- * and better-sqlite3 builds SQLite with STAT4): measured on the factor lookup, 14.6 us a run with `limit ?` against
- * 4.4 us with `limit 100`. A statement ending in `limit ?` run with a whole-number limit runs as the statement with
- * that number written in; each distinct limit is one more cached statement.
+ * A statement run with its LIMIT and OFFSET values written in (sqlite-bounds.ts: SQLite would otherwise prepare it
+ * again on every run); the statement as it is when it has none.
  */
-function literalLimit(sqlText: string, prepared: (sqlText: string) => SQLite.Statement) {
+function boundsWrittenInStatement(sqlText: string, prepared: (sqlText: string) => SQLite.Statement) {
   const resolve = (parameters: readonly unknown[]) => {
-    const limit = parameters[parameters.length - 1];
-    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0)
-      return { statement: prepared(sqlText), parameters };
-    return {
-      statement: prepared(sqlText.replace(TRAILING_LIMIT, ` limit ${limit}`)),
-      parameters: parameters.slice(0, -1),
-    };
+    const written = boundsWrittenIn(sqlText, parameters);
+    return { statement: prepared(written.text), parameters: written.parameters };
   };
   return {
     reader: prepared(sqlText).reader,
