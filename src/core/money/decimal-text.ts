@@ -31,9 +31,12 @@ export function parseDecimalText(text: unknown, rules: DecimalTextRules): bigint
   if (text.length > MAX_DECIMAL_TEXT_LENGTH) {
     throw invalidInput(field, `${rules.what} is longer than ${MAX_DECIMAL_TEXT_LENGTH} characters`);
   }
-  refuseNonCanonical(text, rules);
   const match = CANONICAL.exec(text);
-  if (match === null) throw invalidInput(field, `${rules.what} is not a plain decimal number`);
+  if (match === null) {
+    // Canonical text passes every one of these checks, so they run only to say what is wrong.
+    refuseNonCanonical(text, rules);
+    throw invalidInput(field, `${rules.what} is not a plain decimal number`);
+  }
   const whole = match[1] ?? '';
   const fraction = match[2] ?? '';
   if (fraction.length > rules.places) {
