@@ -414,8 +414,11 @@ function counting(client: pg.PoolClient, counter: StatementCounter): void {
 const DATA_STATEMENT = /^\s*(select|insert|update|delete|with)\s/i;
 /** A `*` other than count(*): its result shape follows the table's, which a migration may change under a plan. */
 const STAR_COLUMNS = /(?<!\()\*/;
-/** Shapes with long lists (multi-row inserts, IN lists) are many and each used rarely: not worth a slot. */
-const MAX_PREPARED_PARAMETERS = 32;
+/**
+ * Shapes with long lists (multi-row inserts, IN lists) are many and each used rarely: not worth a slot. 64, not 32:
+ * the withdrawal's own INSERT (33 parameters) and the request's read (41) run on every withdrawal.
+ */
+const MAX_PREPARED_PARAMETERS = 64;
 
 /**
  * Which statements are prepared: data statements with an explicit column list and few parameters. A prepared
