@@ -520,14 +520,20 @@ export function defaultRuleSetConfig(dailyLimitUsd: Usd): RuleSetConfig {
 
 /** The facts as JSON for the evaluation record: bigints and USD as decimal strings, times as ISO-8601. */
 export function factsAsJson(facts: RuleFacts): string {
-  return JSON.stringify(facts, function replace(this: unknown, key, value: unknown) {
-    const raw = (this as Record<string, unknown>)[key];
-    if (raw instanceof Date) return Number.isFinite(raw.getTime()) ? raw.toISOString() : 'invalid';
-    if (typeof value === 'bigint') return value.toString();
-    if (isRecord(value) && typeof value.scaled === 'bigint' && Object.keys(value).length === 1)
-      return formatUsdExact(value as unknown as Usd);
-    return value;
-  });
+  // Converted first, then stringified without a replacer: a replacer function takes JSON.stringify off its fast path.
+  return JSON.stringify(jsonSafe(facts));
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.toISOString() : 'invalid';
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (!isRecord(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && typeof value.scaled === 'bigint') return formatUsdExact(value as unknown as Usd);
+  const safe: Record<string, unknown> = {};
+  for (const key of keys) safe[key] = jsonSafe(value[key]);
+  return safe;
 }
 
 /**
