@@ -34,13 +34,20 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByRole('link', { name: 'Confirm my email' }).waitFor();
   await screenshot(page, 'dev-mailbox');
   await page.getByRole('link', { name: 'Confirm my email' }).click();
+  await page.getByRole('button', { name: 'Confirm my email' }).waitFor();
+  await screenshot(page, 'email-link-verify');
   await page.getByRole('button', { name: 'Confirm my email' }).click();
   await page.getByText('Your email is confirmed').waitFor();
 
   // Sign in (no second factor yet), then enrol an authenticator from the Security page.
+  // The lock link's landing page: opening it changes nothing, its button does (not pressed here).
+  await page.goto(`${suite.server.base}/lock-account?token=not-a-real-token`);
+  await page.getByRole('heading', { name: 'Lock your account' }).waitFor();
+  await screenshot(page, 'email-link-lock');
   await page.goto(`${suite.server.base}/login`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
+  await screenshot(page, 'customer-login');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Your balances' }).waitFor();
   await page.getByRole('link', { name: 'Security' }).click();
@@ -116,6 +123,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByRole('link', { name: 'Withdraw', exact: true }).click();
   await page.getByLabel('Asset').selectOption('BTC');
   await page.getByLabel('Amount (BTC)').fill('0.1');
+  await screenshot(page, 'customer-withdraw');
   await page.getByRole('button', { name: 'Review withdrawal' }).click();
   const summary = page.getByTestId('confirmation-summary');
   await summary.waitFor();
