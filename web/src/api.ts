@@ -39,6 +39,7 @@ export interface Problem {
   readonly field?: string;
   readonly state?: string;
   readonly methods?: readonly string[];
+  readonly retry_after_s?: number;
   readonly [key: string]: unknown;
 }
 
@@ -63,10 +64,14 @@ export async function call<T>(
     throw new ApiFailure({ code: 'NETWORK', status: 0 });
   }
   if (result.error !== undefined || !result.response.ok) {
-    const problem =
+    const problem: Problem =
       typeof result.error === 'object' && result.error !== null
         ? (result.error as Problem)
         : { code: 'UNKNOWN', status: result.response.status };
+    // How long to wait (a 429 or 503): the body's retry_after_s, else the Retry-After header's seconds.
+    const header = Number(result.response.headers.get('retry-after') ?? Number.NaN);
+    if (typeof problem.retry_after_s !== 'number' && Number.isInteger(header) && header > 0)
+      throw new ApiFailure({ ...problem, retry_after_s: header });
     throw new ApiFailure(problem);
   }
   return result.data as T;

@@ -2,6 +2,7 @@ import { lazy, type ReactElement, Suspense, useEffect } from 'react';
 import { customerRoutes, publicRoutes } from './customer/routes.tsx';
 import { Link, match, type Route, RouteNav, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
+import { PageBoundary, ProblemNotice } from './ui.tsx';
 
 /** The operator's pages (and their charting library) load only when an operator opens /operator. */
 const OperatorApp = lazy(() => import('./operator/app.tsx').then((m) => ({ default: m.OperatorApp })));
@@ -14,9 +15,11 @@ export function App() {
   const { path } = useLocation();
   if (path === '/operator' || path.startsWith('/operator/'))
     return (
-      <Suspense fallback={<Loading />}>
-        <OperatorApp />
-      </Suspense>
+      <PageBoundary key="operator">
+        <Suspense fallback={<Loading />}>
+          <OperatorApp />
+        </Suspense>
+      </PageBoundary>
     );
   const found = match(publicRoutes, path);
   if (found !== undefined) return <Page route={found.route} params={found.params} area="public" />;
@@ -25,9 +28,15 @@ export function App() {
 
 function CustomerArea() {
   const { path } = useLocation();
-  const { me } = useSession();
+  const { me, problem } = useSession();
   if (me === undefined) return <Loading />;
   const found = match(customerRoutes, path);
+  if (me === null && problem !== undefined)
+    return (
+      <PublicFrame>
+        <SessionUnavailable />
+      </PublicFrame>
+    );
   if (me === null || me.kind !== 'customer') {
     const login = match(publicRoutes, '/login');
     return login === undefined ? null : <Page route={login.route} params={{}} area="public" />;
@@ -41,6 +50,25 @@ export function Loading() {
     <p className="loading" aria-live="polite">
       Loading…
     </p>
+  );
+}
+
+/** The session could not be checked (not "signed out"): say why, and try again. */
+export function SessionUnavailable() {
+  const { problem, refresh, signOut } = useSession();
+  return (
+    <main id="main" className="page narrow">
+      <h1>Drawbridge could not check your session</h1>
+      <ProblemNotice problem={problem} />
+      <div className="actions">
+        <button type="button" className="primary" onClick={() => void refresh()}>
+          Try again
+        </button>
+        <button type="button" className="link" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </div>
+    </main>
   );
 }
 
@@ -67,8 +95,10 @@ function Page({
   useEffect(() => {
     document.title = `${route.title} · Drawbridge`;
   }, [route.title]);
-  if (area === 'public') return <PublicFrame>{route.render(params)}</PublicFrame>;
-  return <CustomerFrame>{route.render(params)}</CustomerFrame>;
+  const { path } = useLocation();
+  const page = <PageBoundary key={path}>{route.render(params)}</PageBoundary>;
+  if (area === 'public') return <PublicFrame>{page}</PublicFrame>;
+  return <CustomerFrame>{page}</CustomerFrame>;
 }
 
 function PublicFrame({ children }: { children: ReactElement }) {

@@ -95,6 +95,10 @@ const BY_CODE: Record<string, Explained> = {
   },
   HALTED: { what: 'Withdrawals are halted.', todo: 'Wait until the halt is lifted.' },
   NETWORK: { what: 'Drawbridge could not be reached.', todo: 'Check your connection and try again.' },
+  UNEXPECTED_ANSWER: {
+    what: 'This page could not be shown: Drawbridge answered in a way it did not expect.',
+    todo: 'Reload the page; if it happens again, contact support.',
+  },
   PASSKEY_CANCELLED: {
     what: 'The passkey prompt was closed or timed out.',
     todo: 'Try again, or use your authenticator code.',
@@ -119,7 +123,18 @@ export function explain(problem: Problem): Explained & { field?: string; reason?
     problem.code === 'TREASURY_INSUFFICIENT'
       ? reasonOf(problem)
       : undefined;
-  return { ...known, ...(field === undefined ? {} : { field }), ...(reason === undefined ? {} : { reason }) };
+  // A 429 or 503 says how long to wait: say it, rather than "a few minutes".
+  const wait = problem.retry_after_s;
+  const todo =
+    typeof wait === 'number' && Number.isFinite(wait) && wait > 0
+      ? `Wait ${wait < 120 ? `${Math.ceil(wait)} seconds` : `${Math.ceil(wait / 60)} minutes`}, then try again.`
+      : known.todo;
+  return {
+    ...known,
+    todo,
+    ...(field === undefined ? {} : { field }),
+    ...(reason === undefined ? {} : { reason }),
+  };
 }
 
 function reasonOf(problem: Problem): string | undefined {

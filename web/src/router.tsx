@@ -49,8 +49,14 @@ export function match(routes: readonly Route[], path: string) {
     let ok = true;
     want.forEach((part, index) => {
       const value = got[index] ?? '';
-      if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(value);
-      else if (part !== value) ok = false;
+      if (part.startsWith(':')) {
+        // A broken escape (a mistyped link) is no page: "not found", never a crash.
+        try {
+          params[part.slice(1)] = decodeURIComponent(value);
+        } catch {
+          ok = false;
+        }
+      } else if (part !== value) ok = false;
     });
     if (ok) return { route, params };
   }

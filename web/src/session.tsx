@@ -1,5 +1,6 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from 'react';
-import { api, call, hasCsrf, rememberCsrf } from './api.ts';
+import { api, call, hasCsrf, type Problem, rememberCsrf } from './api.ts';
+import { problemOf } from './problems.ts';
 
 export interface Me {
   readonly id: string;
@@ -16,6 +17,11 @@ export interface Me {
 interface SessionState {
   /** undefined while loading, null when not signed in. */
   readonly me: Me | null | undefined;
+  /**
+   * Why the session could not be checked (Drawbridge unreachable, busy, answering 5xx), when that is not "signed
+   * out": the page says so and offers to try again rather than a sign-in form that would fail the same way.
+   */
+  readonly problem: Problem | undefined;
   /** Server clock minus this browser's, for countdowns that agree with the server. */
   readonly skewMs: number;
   refresh(): Promise<Me | null>;
@@ -28,6 +34,7 @@ const SessionContext = createContext<SessionState | undefined>(undefined);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [skewMs, setSkew] = useState(0);
+  const [problem, setProblem] = useState<Problem | undefined>(undefined);
   const refresh = useCallback(async () => {
     // Without the CSRF token of a sign-in in this tab the cookie session could change nothing: signed out, and no
     // request that would only answer 401.
@@ -38,9 +45,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       const found = (await call(api.GET('/v1/account', {}))) as Me;
       setSkew(new Date(found.server_time).getTime() - Date.now());
+      setProblem(undefined);
       setMe(found);
       return found;
-    } catch {
+    } catch (error) {
+      const failed = problemOf(error);
+      const signedOut = failed.status === 401 || failed.status === 403 || failed.code === 'UNAUTHENTICATED';
+      setProblem(signedOut ? undefined : failed);
       setMe(null);
       return null;
     }
@@ -58,10 +69,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const signOut = useCallback(async () => {
     await api.POST('/v1/auth/logout', {}).catch(() => undefined);
     rememberCsrf(undefined);
+    setProblem(undefined);
     setMe(null);
   }, []);
   return (
-    <SessionContext.Provider value={{ me, skewMs, refresh, signedIn, signOut }}>
+    <SessionContext.Provider value={{ me, problem, skewMs, refresh, signedIn, signOut }}>
       {children}
     </SessionContext.Provider>
   );

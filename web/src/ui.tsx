@@ -1,5 +1,5 @@
 import { startAuthentication } from '@simplewebauthn/browser';
-import { type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
+import { Component, type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { Problem } from './api.ts';
 import { explain, problemOf } from './problems.ts';
 
@@ -22,6 +22,34 @@ export function ProblemNotice({ problem }: { problem: Problem | undefined }) {
       )}
     </div>
   );
+}
+
+/**
+ * A page that throws while rendering (an answer of a shape it did not expect) shows what happened and what to do in
+ * place of the page, under the header and its navigation, instead of a blank screen; never the error itself. Keyed
+ * by the path where it is used, so moving to another page starts afresh.
+ */
+export class PageBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
+  override state = { failed: false };
+
+  static getDerivedStateFromError(): { failed: boolean } {
+    return { failed: true };
+  }
+
+  override render(): ReactNode {
+    if (!this.state.failed) return this.props.children;
+    return (
+      <main id="main" className="page narrow">
+        <h1>Something went wrong</h1>
+        <ProblemNotice problem={{ code: 'UNEXPECTED_ANSWER' }} />
+        <div className="actions">
+          <button type="button" className="primary" onClick={() => location.reload()}>
+            Reload the page
+          </button>
+        </div>
+      </main>
+    );
+  }
 }
 
 /** Runs an action with a busy flag and the problem it failed with. */

@@ -34,13 +34,20 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByRole('link', { name: 'Confirm my email' }).waitFor();
   await screenshot(page, 'dev-mailbox');
   await page.getByRole('link', { name: 'Confirm my email' }).click();
+  await page.getByRole('button', { name: 'Confirm my email' }).waitFor();
+  await screenshot(page, 'email-link-verify');
   await page.getByRole('button', { name: 'Confirm my email' }).click();
   await page.getByText('Your email is confirmed').waitFor();
 
   // Sign in (no second factor yet), then enrol an authenticator from the Security page.
+  // The lock link's landing page: opening it changes nothing, its button does (not pressed here).
+  await page.goto(`${suite.server.base}/lock-account?token=not-a-real-token`);
+  await page.getByRole('heading', { name: 'Lock your account' }).waitFor();
+  await screenshot(page, 'email-link-lock');
   await page.goto(`${suite.server.base}/login`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
+  await screenshot(page, 'customer-login');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Your balances' }).waitFor();
   await page.getByRole('link', { name: 'Security' }).click();
@@ -116,6 +123,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByRole('link', { name: 'Withdraw', exact: true }).click();
   await page.getByLabel('Asset').selectOption('BTC');
   await page.getByLabel('Amount (BTC)').fill('0.1');
+  await screenshot(page, 'customer-withdraw');
   await page.getByRole('button', { name: 'Review withdrawal' }).click();
   const summary = page.getByTestId('confirmation-summary');
   await summary.waitFor();
@@ -160,6 +168,50 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await page.getByRole('link', { name: 'Lock account' }).click();
   await page.getByRole('button', { name: 'Lock my account now' }).waitFor();
   await screenshot(page, 'customer-lock');
+
+  // A failure is said, never a blank page or a raw error: an answer of a shape the page did not expect (the header
+  // and its navigation stay), a 429 with its Retry-After, and Drawbridge unreachable while the session is checked
+  // (not "signed out": a retry brings the page back).
+  const quiet = page.problems.length;
+  await page.route('**/v1/balances', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: '{}' }),
+  );
+  await page.goto(`${suite.server.base}/`);
+  await page.getByRole('heading', { name: 'Something went wrong' }).waitFor();
+  await page.getByRole('alert').getByText('Drawbridge answered in a way it did not expect').waitFor();
+  assert.ok(
+    await page.getByRole('link', { name: 'Withdraw', exact: true }).isVisible(),
+    'the navigation stays',
+  );
+  assert.ok(await page.getByRole('button', { name: 'Reload the page' }).isVisible());
+  await screenshot(page, 'customer-page-failed');
+  await page.unroute('**/v1/balances');
+  await page.route('**/v1/account/sessions', (route) =>
+    route.fulfill({
+      status: 429,
+      headers: { 'retry-after': '37' },
+      contentType: 'application/problem+json',
+      body: JSON.stringify({ status: 429, code: 'RATE_LIMITED', title: 'Too many requests' }),
+    }),
+  );
+  await page.goto(`${suite.server.base}/sessions`);
+  await page.getByRole('alert').getByText('Too many attempts. Wait 37 seconds, then try again.').waitFor();
+  await page.unroute('**/v1/account/sessions');
+  await page.route('**/v1/account', (route) => route.abort('connectionrefused'));
+  await page.goto(`${suite.server.base}/sessions`);
+  await page.getByRole('heading', { name: 'Drawbridge could not check your session' }).waitFor();
+  await page.getByRole('alert').getByText('Drawbridge could not be reached.').waitFor();
+  await page.unroute('**/v1/account');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.getByRole('heading', { name: 'Sessions and devices' }).waitFor();
+  // What the browser itself logs for those answers is expected here; nothing else may appear.
+  const expected = /Failed to load resource|ERR_CONNECTION_REFUSED|Cannot read properties of undefined/;
+  const logged = page.problems.splice(quiet);
+  assert.deepEqual(
+    logged.filter((line) => !expected.test(line)),
+    [],
+    logged.join('\n'),
+  );
   assertClean(page);
   await context.close();
 });

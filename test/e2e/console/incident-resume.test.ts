@@ -26,6 +26,10 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
   await page.getByRole('button', { name: 'Open the incident' }).click();
   await page.getByRole('heading', { name: 'Approvals without a second factor' }).waitFor();
   const incidentUrl = page.url();
+  // A field and the buttons that act on it line up (the hint under the field does not push them down).
+  const note = await page.getByLabel('Status note').boundingBox();
+  const mark = await page.getByRole('button', { name: 'Mark contained' }).boundingBox();
+  assert.ok(note !== null && mark !== null && Math.abs(note.y - mark.y) <= 2, `${note?.y} vs ${mark?.y}`);
   await page.getByLabel('Why halt every withdrawal?').fill('forged approvals under investigation');
   await page.getByRole('button', { name: 'Halt all withdrawals for this incident' }).click();
   await page.getByRole('heading', { name: /Halted by this incident/ }).waitFor();

@@ -133,6 +133,23 @@ test('at 390 px and with the keyboard only: sign in, withdraw, confirm and watch
   await page.getByRole('heading', { name: 'Withdrawal', exact: true }).waitFor();
   await page.locator('.state-line .state-completed').waitFor({ timeout: 30_000 });
   await screenshot(page, 'mobile-withdrawal-completed');
+
+  // The customer's tables fit the screen: each row a block, nothing to scroll sideways to reach (Remove, the state).
+  for (const [path, heading] of [
+    ['/withdrawals', 'Withdrawals'],
+    ['/addresses', 'Address book'],
+  ] as const) {
+    await page.goto(`${suite.server.base}${path}`);
+    await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    const over = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    assert.ok(over <= 0, `${path}: nothing wider than the 390 px screen (${over} px over)`);
+  }
+  const remove = await page.getByRole('button', { name: 'Remove Cold wallet' }).boundingBox();
+  assert.ok(
+    remove !== null && remove.x + remove.width <= 390,
+    `Remove is on screen: ${JSON.stringify(remove)}`,
+  );
+  await screenshot(page, 'mobile-address-book');
   assertClean(page);
   await context.close();
 });

@@ -44,7 +44,7 @@ export function AddressesPage() {
         </p>
       </section>
       <ProblemNotice problem={book.problem} />
-      <table>
+      <table className="stack">
         <caption className="sr-only">Your addresses</caption>
         <thead>
           <tr>
@@ -60,10 +60,12 @@ export function AddressesPage() {
         <tbody>
           {book.data?.entries.map((e) => (
             <tr key={e.id} data-entry={e.label ?? e.address}>
-              <td>{e.label ?? '—'}</td>
-              <td>{e.network}</td>
-              <td className="address">{e.address}</td>
-              <td>
+              <td data-label="Label">{e.label ?? '—'}</td>
+              <td data-label="Network">{e.network}</td>
+              <td data-label="Address" className="address">
+                {e.address}
+              </td>
+              <td data-label="Usable">
                 {e.cooled ? (
                   <span className="badge ok">usable</span>
                 ) : (

@@ -86,7 +86,7 @@ export function WithdrawalsPage() {
         </select>
       </label>
       <ProblemNotice problem={list.problem} />
-      <table>
+      <table className="stack">
         <caption className="sr-only">Your withdrawals</caption>
         <thead>
           <tr>
@@ -99,14 +99,16 @@ export function WithdrawalsPage() {
         <tbody>
           {list.data?.withdrawals.map((w) => (
             <tr key={w.id}>
-              <td>
+              <td data-label="When">
                 <Link to={`/withdrawals/${w.id}`}>{when(w.created_at)}</Link>
               </td>
-              <td>
+              <td data-label="Amount">
                 {w.amount} {w.asset}
               </td>
-              <td>{w.destination_label ?? w.destination}</td>
-              <td>
+              <td data-label="To" className={w.destination_label === null ? 'address' : undefined}>
+                {w.destination_label ?? w.destination}
+              </td>
+              <td data-label="State">
                 <StateBadge state={w.state} />
               </td>
             </tr>

@@ -1,18 +1,21 @@
 import { useEffect } from 'react';
+import { SessionUnavailable } from '../app.tsx';
 import { LoginForm } from '../login-form.tsx';
 import { Link, match, navigate, RouteNav, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { PageBoundary } from '../ui.tsx';
 import { operatorRoutes } from './routes.tsx';
 
 /** The operator's console under /operator: a sign-in, then the pages of operatorRoutes with their navigation. */
 export function OperatorApp() {
-  const { me, signOut } = useSession();
+  const { me, problem, signOut } = useSession();
   const { path } = useLocation();
   const found = match(operatorRoutes, path);
   useEffect(() => {
     document.title = `${found?.route.title ?? 'Operator'} · Drawbridge operators`;
   }, [found?.route.title]);
   if (me === undefined) return <p className="loading">Loading…</p>;
+  if (me === null && problem !== undefined) return <SessionUnavailable />;
   if (me === null || me.kind !== 'operator') return <OperatorLogin />;
   return (
     <div className="operator">
@@ -47,7 +50,7 @@ export function OperatorApp() {
           </p>
         </main>
       ) : (
-        found.route.render(found.params)
+        <PageBoundary key={path}>{found.route.render(found.params)}</PageBoundary>
       )}
     </div>
   );

@@ -85,7 +85,9 @@ export function AuditPage() {
       <table className="audit">
         <thead>
           <tr>
-            <th scope="col">#</th>
+            <th scope="col" className="num">
+              #
+            </th>
             <th scope="col">When</th>
             <th scope="col">Actor</th>
             <th scope="col">Action</th>

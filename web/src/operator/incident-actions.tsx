@@ -126,6 +126,14 @@ export function HaltResumePanel({ incidentId }: { incidentId: string }) {
         </button>
       </form>
       <h3>Resume (two people)</h3>
+      {downtime.data !== undefined &&
+        active.length + monitors.length === 0 &&
+        downtime.data.resume_requests.length === 0 && (
+          <p className="hint">
+            Nothing to resume. While a halt of this incident (or of the monitor) is in force, one operator
+            asks for the resume here and a second, different operator approves it.
+          </p>
+        )}
       <ul className="list" data-testid="resume-requests">
         {downtime.data?.resume_requests.map((r) => (
           <li key={r.id}>

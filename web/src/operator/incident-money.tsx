@@ -80,10 +80,18 @@ export function LossesPanel({ incidentId }: { incidentId: string }) {
             <thead>
               <tr>
                 <th scope="col">Asset</th>
-                <th scope="col">Prevented</th>
-                <th scope="col">Lost</th>
-                <th scope="col">In doubt</th>
-                <th scope="col">Reimbursable</th>
+                <th scope="col" className="num">
+                  Prevented
+                </th>
+                <th scope="col" className="num">
+                  Lost
+                </th>
+                <th scope="col" className="num">
+                  In doubt
+                </th>
+                <th scope="col" className="num">
+                  Reimbursable
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -150,10 +158,18 @@ export function ReimbursementPanel({ incidentId }: { incidentId: string }) {
             <thead>
               <tr>
                 <th scope="col">Asset</th>
-                <th scope="col">Reimbursable</th>
-                <th scope="col">Requested</th>
-                <th scope="col">Paid</th>
-                <th scope="col">Outstanding</th>
+                <th scope="col" className="num">
+                  Reimbursable
+                </th>
+                <th scope="col" className="num">
+                  Requested
+                </th>
+                <th scope="col" className="num">
+                  Paid
+                </th>
+                <th scope="col" className="num">
+                  Outstanding
+                </th>
                 <th scope="col">Reconciled</th>
               </tr>
             </thead>

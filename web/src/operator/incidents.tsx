@@ -279,7 +279,9 @@ function AffectedPanel({ incidentId }: { incidentId: string }) {
           <tr>
             <th scope="col">Withdrawal</th>
             <th scope="col">Account</th>
-            <th scope="col">Amount</th>
+            <th scope="col" className="num">
+              Amount
+            </th>
             <th scope="col">Marked</th>
             <th scope="col">State</th>
             <th scope="col">Outcome</th>

@@ -41,7 +41,9 @@ export function ReviewQueuePage() {
           <tr>
             <th scope="col">Held since</th>
             <th scope="col">Amount</th>
-            <th scope="col">USD</th>
+            <th scope="col" className="num">
+              USD
+            </th>
             <th scope="col">Why</th>
             <th scope="col">Approvals</th>
           </tr>
@@ -136,7 +138,7 @@ export function ReviewItemPage({ id }: { id: string }) {
             <dd>{when(w.held_since)}</dd>
           </dl>
           <h2>Rules</h2>
-          <table>
+          <table className="stack">
             <thead>
               <tr>
                 <th scope="col">Rule</th>
@@ -147,11 +149,11 @@ export function ReviewItemPage({ id }: { id: string }) {
             <tbody>
               {w.rules.map((r) => (
                 <tr key={r.rule} className={r.outcome === 'clear' || r.outcome === 'approve' ? '' : 'fired'}>
-                  <td>
+                  <td data-label="Rule">
                     {r.rule} v{r.version}
                   </td>
-                  <td>{r.outcome}</td>
-                  <td>{r.reason}</td>
+                  <td data-label="Outcome">{r.outcome}</td>
+                  <td data-label="Reason">{r.reason}</td>
                 </tr>
               ))}
             </tbody>
