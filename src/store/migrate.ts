@@ -35,6 +35,7 @@ import * as monitorLedgerChain from './migrations/0041-monitor-ledger-chain.ts';
 import * as incidentPlaybook from './migrations/0045-incident-playbook.ts';
 import * as incidentReimbursements from './migrations/0050-incident-reimbursements.ts';
 import * as monitorJournal from './migrations/0051-monitor-journal.ts';
+import * as epochsForward from './migrations/0055-epochs-forward.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -76,6 +77,7 @@ const MIGRATIONS = [
   ['0045-incident-playbook', incidentPlaybook],
   ['0050-incident-reimbursements', incidentReimbursements],
   ['0051-monitor-journal', monitorJournal],
+  ['0055-epochs-forward', epochsForward],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

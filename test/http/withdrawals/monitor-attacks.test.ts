@@ -293,7 +293,12 @@ for (const { engine, describeOn } of await eachEngine()) {
       const victimId = await customerId(running, victim.email);
       const attackerFactor = await factorOf(await customerId(running, attacker.email), 'passkey');
       const victimFactor = await factorOf(victimId, 'passkey');
-      await fresh.database.db.deleteFrom('mfa_factors').where('id', '=', attackerFactor.id).execute();
+      // Factor rows are never deleted (migration 0055): the attacker moves their own credential id aside instead.
+      await fresh.database.db
+        .updateTable('mfa_factors')
+        .set({ credential_id: `moved-${attackerFactor.credential_id}` })
+        .where('id', '=', attackerFactor.id)
+        .execute();
       await fresh.database.db
         .updateTable('mfa_factors')
         .set({ public_key: attackerFactor.public_key, credential_id: `${attackerFactor.credential_id}` })
