@@ -5397,6 +5397,8 @@ export interface paths {
                                 account_id: string | null;
                                 reason: string;
                                 created_by: string;
+                                /** @description the email of the operator who set it (in the list of active halts); null for the monitor */
+                                created_by_email?: string | null;
                                 created_at: string;
                                 lifted_at: string | null;
                                 lifted_by: string | null;
@@ -5519,6 +5521,8 @@ export interface paths {
                             account_id: string | null;
                             reason: string;
                             created_by: string;
+                            /** @description the email of the operator who set it (in the list of active halts); null for the monitor */
+                            created_by_email?: string | null;
                             created_at: string;
                             lifted_at: string | null;
                             lifted_by: string | null;
@@ -6930,6 +6934,8 @@ export interface paths {
                                 seq: number;
                                 at: string;
                                 actor: string;
+                                /** @description an operator actor's email, for people; null for anyone else */
+                                actor_email: string | null;
                                 action: string;
                                 subject: string;
                                 data: {
@@ -10476,6 +10482,7 @@ export interface paths {
                                 status: "open" | "contained" | "resolved" | "closed";
                                 alert_id: string | null;
                                 opened_by: string;
+                                opened_by_email?: string | null;
                                 opened_at: string;
                                 updated_at: string;
                                 closed_by: string | null;
@@ -10604,6 +10611,7 @@ export interface paths {
                             status: "open" | "contained" | "resolved" | "closed";
                             alert_id: string | null;
                             opened_by: string;
+                            opened_by_email?: string | null;
                             opened_at: string;
                             updated_at: string;
                             closed_by: string | null;
@@ -10725,6 +10733,7 @@ export interface paths {
                             status: "open" | "contained" | "resolved" | "closed";
                             alert_id: string | null;
                             opened_by: string;
+                            opened_by_email?: string | null;
                             opened_at: string;
                             updated_at: string;
                             closed_by: string | null;
@@ -10867,6 +10876,7 @@ export interface paths {
                             status: "open" | "contained" | "resolved" | "closed";
                             alert_id: string | null;
                             opened_by: string;
+                            opened_by_email?: string | null;
                             opened_at: string;
                             updated_at: string;
                             closed_by: string | null;
@@ -10976,6 +10986,7 @@ export interface paths {
                          *           "at": "2026-11-28T12:06:00.000Z",
                          *           "kind": "action",
                          *           "actor": "operator:01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *           "actor_email": "ic@example.com",
                          *           "action": "incident.opened",
                          *           "subject": "incident:01a23ab8-8900-7c00-8f00-4e5f6a7b8c90",
                          *           "data": {
@@ -10996,6 +11007,7 @@ export interface paths {
                                 /** @enum {string} */
                                 kind: "alert" | "halt.set" | "halt.lifted" | "action";
                                 actor: string;
+                                actor_email: string | null;
                                 action: string;
                                 subject: string;
                                 data: {
@@ -11146,6 +11158,8 @@ export interface paths {
                             account_id: string | null;
                             reason: string;
                             created_by: string;
+                            /** @description the email of the operator who set it (in the list of active halts); null for the monitor */
+                            created_by_email?: string | null;
                             created_at: string;
                             lifted_at: string | null;
                             lifted_by: string | null;
@@ -11290,6 +11304,8 @@ export interface paths {
                                 status: "pending" | "approved";
                                 approved_by: string | null;
                                 approved_at: string | null;
+                                requested_by_email?: string | null;
+                                approved_by_email?: string | null;
                                 lifted?: number;
                             }[];
                             truncated: boolean;
@@ -11433,6 +11449,8 @@ export interface paths {
                             status: "pending" | "approved";
                             approved_by: string | null;
                             approved_at: string | null;
+                            requested_by_email?: string | null;
+                            approved_by_email?: string | null;
                             lifted?: number;
                         };
                     };
@@ -11561,6 +11579,8 @@ export interface paths {
                             status: "pending" | "approved";
                             approved_by: string | null;
                             approved_at: string | null;
+                            requested_by_email?: string | null;
+                            approved_by_email?: string | null;
                             lifted?: number;
                         };
                     };

@@ -4,6 +4,7 @@ import { pageOf, parseInstant, parsePage } from '../core/list-query.ts';
 import { searchAudit } from '../store/audit/index.ts';
 import type { ServiceContext } from './context.ts';
 import { authorize, type OperatorActor } from './identity/acting-operator.ts';
+import { operatorEmails } from './identity/operator-emails.ts';
 
 /** A search of the audit log's query string; anything malformed is a 400 naming it. */
 export interface AuditQuery {
@@ -33,7 +34,7 @@ function auditText(field: string, value: unknown): string | undefined {
 /**
  * The sealed audit log for operators, newest first: by action (exact, or a family such as `withdrawal.*`), actor
  * (`operator:<id>`), subject (`withdrawal:<id>`) and time. Each entry with its chain hash, so what is shown can be
- * checked against `drawbridge audit verify`.
+ * checked against `drawbridge audit verify`. An operator actor comes with its email (`actor_email`), for people.
  */
 export async function searchAuditLog(context: ServiceContext, actor: OperatorActor, query: AuditQuery = {}) {
   authorize(actor, 'audit.read');
@@ -52,12 +53,17 @@ export async function searchAuditLog(context: ServiceContext, actor: OperatorAct
   const rows = await searchAudit(context.database, filter, wanted.limit + 1, wanted.startingAfter);
   if (rows === undefined) throw invalidInput('starting_after', 'is not the id of a sealed audit entry');
   const { items, hasMore } = pageOf(rows, wanted);
+  const emailOf = await operatorEmails(
+    context,
+    items.map((row) => row.actor),
+  );
   return {
     entries: items.map((row) => ({
       id: row.id,
       seq: row.seq,
       at: row.at,
       actor: row.actor,
+      actor_email: emailOf(row.actor),
       action: row.action,
       subject: row.subject,
       data: JSON.parse(row.data) as JsonObject,

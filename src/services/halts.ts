@@ -16,6 +16,7 @@ import {
   type BreakGlassActor,
   type OperatorActor,
 } from './identity/acting-operator.ts';
+import { operatorEmails } from './identity/operator-emails.ts';
 
 export type { HaltScope };
 
@@ -151,7 +152,7 @@ export async function listActiveHalts(
   context: ServiceContext,
   actor: OperatorActor,
   input: { limit?: number | string | undefined; starting_after?: string | undefined } = {},
-): Promise<{ halts: HaltRow[]; has_more: boolean }> {
+): Promise<{ halts: (HaltRow & { created_by_email: string | null })[]; has_more: boolean }> {
   authorize(actor, 'halt.list');
   const limit = pageLimit(input.limit, { default: 100, max: HALT_PAGE_MAX });
   const db = context.database;
@@ -162,5 +163,12 @@ export async function listActiveHalts(
     after = { createdAt: last.created_at, id: last.id };
   }
   const page = await activeHaltsPage(db, limit, after);
-  return { halts: page.halts, has_more: page.hasMore };
+  const emailOf = await operatorEmails(
+    context,
+    page.halts.map((h) => h.created_by),
+  );
+  return {
+    halts: page.halts.map((h) => ({ ...h, created_by_email: emailOf(h.created_by) })),
+    has_more: page.hasMore,
+  };
 }

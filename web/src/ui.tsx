@@ -160,16 +160,57 @@ export function Countdown({ until, skewMs, done }: { until: string; skewMs: numb
   );
 }
 
+/** "1 d", "23 h 59 min", "5 min 3 s": the parts that are not zero, to the second (rounded up). */
 export function duration(ms: number): string {
   const s = Math.ceil(ms / 1000);
-  const parts: string[] = [];
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) parts.push(`${d} d`);
-  if (h > 0 || d > 0) parts.push(`${h} h`);
-  parts.push(`${m} min`, `${s % 60} s`);
-  return parts.join(' ');
+  const parts: [number, string][] = [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor((s % 86400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'min'],
+    [s % 60, 's'],
+  ];
+  const said = parts.filter(([n]) => n > 0).map(([n, unit]) => `${n} ${unit}`);
+  return said.length === 0 ? '0 s' : said.join(' ');
+}
+
+/**
+ * A long id said short, "withdrawal:01a23ab8…9f2c": its first 8 characters and its last 4 (ids made in the same
+ * minute share their first ones; the last are random).
+ */
+export function shortId(id: string): string {
+  const colon = id.indexOf(':');
+  const rest = id.slice(colon + 1);
+  return rest.length > 16 ? `${id.slice(0, colon + 1)}${rest.slice(0, 8)}…${rest.slice(-4)}` : id;
+}
+
+/** A long id shown short, the whole id in its title. */
+export function ShortId({ id }: { id: string }) {
+  return (
+    <span className="id" title={id}>
+      {shortId(id)}
+    </span>
+  );
+}
+
+/**
+ * Who did something, for people: an operator by email (the API names them in `…_email`), a customer as "customer"
+ * and a short id, anyone else (the monitor, break-glass) as named; the whole actor in the title.
+ */
+export function Actor({ actor, email }: { actor: string | null; email?: string | null | undefined }) {
+  if (actor === null) return null;
+  if (email !== undefined && email !== null)
+    return (
+      <span className="actor" title={actor}>
+        {email}
+      </span>
+    );
+  if (actor.startsWith('customer:'))
+    return (
+      <span className="actor id" title={actor}>
+        customer {shortId(actor.slice('customer:'.length))}
+      </span>
+    );
+  return <ShortId id={actor} />;
 }
 
 export function when(iso: string | null | undefined): string {

@@ -63,6 +63,11 @@ const Incident = Type.Object(
     status: Type.String({ enum: [...INCIDENT_STATUSES] }),
     alert_id: Nullable(Type.String()),
     opened_by: Type.String(),
+    opened_by_email: Type.Optional(
+      Nullable(
+        Type.String({ description: "the opener's email, for people (when the incident is read or listed)" }),
+      ),
+    ),
     opened_at: Type.String(),
     updated_at: Type.String(),
     closed_by: Nullable(Type.String()),
@@ -90,6 +95,9 @@ const TimelineEntry = Type.Object({
   at: Type.String(),
   kind: Type.String({ enum: ['alert', 'halt.set', 'halt.lifted', 'action'] }),
   actor: Type.String(),
+  actor_email: Nullable(
+    Type.String({ description: "an operator actor's email, for people; null for anyone else" }),
+  ),
   action: Type.String(),
   subject: Type.String(),
   data: Type.Record(Type.String(), Type.Unknown()),
@@ -107,6 +115,12 @@ const ResumeRequest = Type.Object(
     status: Type.String({ enum: ['pending', 'approved'] }),
     approved_by: Nullable(Type.String()),
     approved_at: Nullable(Type.String()),
+    requested_by_email: Type.Optional(
+      Nullable(Type.String({ description: "the asker's email (in the downtime)" })),
+    ),
+    approved_by_email: Type.Optional(
+      Nullable(Type.String({ description: "the approver's email (in the downtime)" })),
+    ),
     lifted: Type.Optional(Type.Integer()),
   },
   {
@@ -333,6 +347,7 @@ export function registerIncidentRoutes(app: FastifyInstance, context: ServiceCon
                       at: '2026-11-28T12:06:00.000Z',
                       kind: 'action',
                       actor: OPERATOR,
+                      actor_email: 'ic@example.com',
                       action: 'incident.opened',
                       subject: `incident:${INCIDENT_ID}`,
                       data: { incident_id: INCIDENT_ID, severity: 'critical' },

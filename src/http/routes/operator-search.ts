@@ -77,6 +77,9 @@ const AuditEntry = Type.Object(
     seq: Type.Integer(),
     at: Type.String(),
     actor: Type.String(),
+    actor_email: Type.Union([Type.String(), Type.Null()], {
+      description: "an operator actor's email, for people; null for anyone else",
+    }),
     action: Type.String(),
     subject: Type.String(),
     data: Type.Record(Type.String(), Type.Unknown()),
@@ -91,6 +94,7 @@ const AuditEntry = Type.Object(
         seq: 10,
         at: '2026-11-28T12:01:31.000Z',
         actor: `customer:${EXAMPLE.customerId}`,
+        actor_email: null,
         action: 'withdrawal.confirmed',
         subject: `withdrawal:${EXAMPLE.withdrawalId}`,
         data: {

@@ -19,6 +19,12 @@ export const Halt = Type.Object(
     account_id: Type.Union([Type.String(), Type.Null()]),
     reason: Type.String(),
     created_by: Type.String(),
+    created_by_email: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description:
+          'the email of the operator who set it (in the list of active halts); null for the monitor',
+      }),
+    ),
     created_at: Type.String(),
     lifted_at: Type.Union([Type.String(), Type.Null()]),
     lifted_by: Type.Union([Type.String(), Type.Null()]),

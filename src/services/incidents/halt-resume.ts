@@ -18,6 +18,7 @@ import { inTransaction } from '../../store/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 import { type HaltInput, parseHalt, parseReason, placeHalt } from '../halts.ts';
 import { type Actor, actorName, authorize, type OperatorActor } from '../identity/acting-operator.ts';
+import { operatorEmails } from '../identity/operator-emails.ts';
 import { enqueueWebhookEvent } from '../webhook-events.ts';
 import { haltsOfIncident } from './incident-halts.ts';
 import { incidentAudit, incidentToActOn, notFoundIncident } from './incidents.ts';
@@ -218,7 +219,11 @@ export interface IncidentDowntime {
   readonly global_downtime_ms: number;
   readonly accounts_frozen: number;
   readonly active: number;
-  readonly resume_requests: readonly ResumeRequestView[];
+  /** Each with the emails of who asked and who approved, for people. */
+  readonly resume_requests: readonly (ResumeRequestView & {
+    requested_by_email: string | null;
+    approved_by_email: string | null;
+  })[];
 }
 
 function unionMs(spans: readonly (readonly [number, number])[]): number {
@@ -260,6 +265,10 @@ export async function incidentDowntime(
   const views: ResumeRequestView[] = [];
   for (const r of requests)
     views.push(viewRequest(r, await resumeRequestHaltIds(db, r.id, RESUME_HALTS_MAX), r));
+  const emailOf = await operatorEmails(
+    context,
+    views.flatMap((v) => [v.requested_by, v.approved_by]),
+  );
   return {
     halts: spans
       .filter((s) => s.halt.scope !== 'account')
@@ -276,7 +285,11 @@ export async function incidentDowntime(
     global_downtime_ms: unionMs(spans.filter((s) => s.halt.scope === 'global').map((s) => s.span)),
     accounts_frozen: spans.filter((s) => s.halt.scope === 'account' && s.halt.lifted_at === null).length,
     active: spans.filter((s) => s.halt.lifted_at === null).length,
-    resume_requests: views,
+    resume_requests: views.map((v) => ({
+      ...v,
+      requested_by_email: emailOf(v.requested_by),
+      approved_by_email: emailOf(v.approved_by),
+    })),
     truncated: halts.length > INCIDENT_HALTS_READ,
   };
 }

@@ -23,6 +23,7 @@ import { parseNote } from '../alerts.ts';
 import { audit } from '../audit.ts';
 import type { ServiceContext } from '../context.ts';
 import { type Actor, actorName, authorize, type OperatorActor } from '../identity/acting-operator.ts';
+import { operatorEmails } from '../identity/operator-emails.ts';
 import { enqueueWebhookEvent } from '../webhook-events.ts';
 
 /**
@@ -166,9 +167,12 @@ export async function openIncident(
   });
 }
 
+/** The incident, with the email of the operator who opened it (`opened_by_email`), for people. */
 export async function getIncident(context: ServiceContext, actor: OperatorActor, id: unknown) {
   authorize(actor, 'incident.read');
-  return incidentView(context.database, parseIdField('id', id));
+  const incident = await incidentView(context.database, parseIdField('id', id));
+  const emailOf = await operatorEmails(context, [incident.opened_by]);
+  return { ...incident, opened_by_email: emailOf(incident.opened_by) };
 }
 
 export async function listIncidents(
@@ -187,7 +191,14 @@ export async function listIncidents(
     wanted.startingAfter,
   );
   const { items, hasMore } = pageOf(rows, wanted);
-  return { incidents: items.map(viewIncident), has_more: hasMore };
+  const emailOf = await operatorEmails(
+    context,
+    items.map((row) => row.opened_by),
+  );
+  return {
+    incidents: items.map((row) => ({ ...viewIncident(row), opened_by_email: emailOf(row.opened_by) })),
+    has_more: hasMore,
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import { alertsForIncident, incidentAuditEntries } from '../../store/incident-ti
 import { findIncident } from '../../store/incidents.ts';
 import type { ServiceContext } from '../context.ts';
 import { authorize, type OperatorActor } from '../identity/acting-operator.ts';
+import { operatorEmails } from '../identity/operator-emails.ts';
 import { notFoundIncident } from './incidents.ts';
 
 /**
@@ -49,7 +50,12 @@ export async function incidentTimeline(
   actor: OperatorActor,
   incidentIdInput: unknown,
   query: { limit?: unknown; starting_after?: unknown } = {},
-): Promise<{ incident_id: string; entries: TimelineEntry[]; cursor: string | null; has_more: boolean }> {
+): Promise<{
+  incident_id: string;
+  entries: (TimelineEntry & { actor_email: string | null })[];
+  cursor: string | null;
+  has_more: boolean;
+}> {
   authorize(actor, 'incident.read');
   const incidentId = parseIdField('id', incidentIdInput);
   const limit = pageLimit(query.limit, TIMELINE_PAGE);
@@ -100,9 +106,13 @@ export async function incidentTimeline(
     .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const page = entries.slice(0, limit);
   const last = page.at(-1);
+  const emailOf = await operatorEmails(
+    context,
+    page.map((e) => e.actor),
+  );
   return {
     incident_id: incidentId,
-    entries: page,
+    entries: page.map((e) => ({ ...e, actor_email: emailOf(e.actor) })),
     cursor: last === undefined ? null : `${last.at}~${last.key}`,
     has_more: entries.length > limit || alerts.length > limit || audits.length > limit,
   };

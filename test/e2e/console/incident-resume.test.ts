@@ -55,6 +55,10 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
   await page.getByLabel('Why is it safe to resume?').fill('forged approvals stopped; verifier deployed');
   await page.getByRole('button', { name: 'Request the resume' }).click();
   await page.getByText('waiting for a second, different operator to approve').waitFor();
+  // People are named by email, not by their principal id (kept in the title).
+  const asker = page.getByTestId('resume-requests').getByText(demo.commander.email, { exact: true });
+  assert.match((await asker.getAttribute('title')) ?? '', /^operator:[0-9a-f-]{36}$/);
+  await page.getByTestId('incident-status').getByText(demo.commander.email, { exact: true }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Approve the resume' }).count(), 0);
   await screenshot(page, 'operator-incident-resume-requested');
   assert.equal(await stateOf(), 'queued');
@@ -67,6 +71,7 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
     .getByTestId('resume-requests')
     .getByText(/approved by/)
     .waitFor();
+  await admin.page.getByTestId('resume-requests').getByText(demo.admin.email, { exact: true }).waitFor();
   await admin.page.getByRole('heading', { name: 'No halt of this incident in force' }).waitFor();
   await until('completed', async () => ((await stateOf()) === 'completed' ? true : undefined), 30_000);
 
@@ -79,6 +84,13 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
     .waitFor();
   await page.getByRole('button', { name: 'Show the report' }).click();
   await page.getByTestId('report-summary').waitFor();
+  // The summary in the report's own words, a duration in d/h/min/s rather than raw ms.
+  await page.getByTestId('report-summary').getByText('Withdrawals halted (global and asset halts)').waitFor();
+  const halted = await page
+    .getByTestId('report-summary')
+    .locator('[data-field="halt_duration_ms"]')
+    .textContent();
+  assert.match(halted ?? '', /^\d+ (d|h|min|s)( \d+ (h|min|s))*$/);
   await screenshot(page, 'operator-incident');
   await page.getByRole('link', { name: 'Incidents', exact: true }).click();
   await page.getByRole('link', { name: 'Approvals without a second factor' }).waitFor();

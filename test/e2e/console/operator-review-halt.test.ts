@@ -135,6 +135,15 @@ test('two analysts approve a large withdrawal; a halt keeps it queued until lift
   await until('the halt entries', async () =>
     (await commander.page.locator('tbody tr').count()) === 2 ? true : undefined,
   );
+  // Each entry names its operator by email, the whole id in the title; ids are shown short, on one line.
+  assert.equal(
+    await commander.page.getByRole('cell', { name: demo.commander.email, exact: true }).count(),
+    2,
+  );
+  const subject = commander.page.locator('tbody tr').first().locator('.id').first();
+  assert.match((await subject.getAttribute('title')) ?? '', /^halt:[0-9a-f-]{36}$/);
+  const box = await subject.boundingBox();
+  assert.ok(box !== null && box.height < 30, `one line: ${box?.height}`);
   await screenshot(commander.page, 'operator-audit-log');
   for (const page of [commander.page, one.page, two.page]) assertClean(page);
 });

@@ -178,6 +178,11 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(downtime.body.global_downtime_ms, 20 * 60_000);
       assert.equal(downtime.body.active, 0);
       assert.equal(downtime.body.resume_requests[0].status, 'approved');
+      // Who asked and who approved, by email for people (the ids stay in requested_by / approved_by).
+      assert.equal(downtime.body.resume_requests[0].requested_by_email, 'ic-one@ops.example');
+      assert.equal(downtime.body.resume_requests[0].approved_by_email, 'ic-two@ops.example');
+      const read = await call(support, 'GET', `/v1/operator/incidents/${id}`);
+      assert.equal(read.body.opened_by_email, 'ic-one@ops.example');
 
       await sealAudit(running.context.database);
       const timeline = await call(support, 'GET', `/v1/operator/incidents/${id}/timeline`);
@@ -191,6 +196,17 @@ for (const { engine, describeOn } of await eachEngine()) {
         // The same instant: the approval's entry, then the lift it made (ties go by key).
         'incident.resumed',
         'halt.lifted',
+      ]);
+      const emails = (timeline.body.entries as { actor: string; actor_email: string | null }[]).map(
+        (e) => e.actor_email,
+      );
+      assert.deepEqual(emails, [
+        null, // the alerts system is no operator
+        'ic-one@ops.example',
+        'ic-one@ops.example',
+        'ic-one@ops.example',
+        'ic-two@ops.example',
+        'ic-two@ops.example',
       ]);
       const paged = await call(support, 'GET', `/v1/operator/incidents/${id}/timeline?limit=2`);
       assert.equal(paged.body.entries.length, 2);

@@ -143,6 +143,8 @@ for (const { engine, describeOn } of await eachEngine()) {
         ['withdrawal.confirmed', 'withdrawal.requested'],
       );
       for (const entry of about.body.entries) assert.match(entry.hash, /^[0-9a-f]{64}$/);
+      // Only an operator actor is named by email: a customer stays an id.
+      for (const entry of about.body.entries) assert.equal(entry.actor_email, null);
       const family = await search('action=withdrawal.*&limit=1');
       assert.equal(family.body.entries.length, 1);
       assert.equal(family.body.has_more, true);

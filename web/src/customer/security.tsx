@@ -40,12 +40,18 @@ export function SecurityPage() {
           </p>
         )}
         <ul className="list">
-          {factors.data?.factors.map((f) => (
-            <li key={f.id}>
-              <strong>{f.method === 'totp' ? 'Authenticator app' : 'Passkey'}</strong> {f.label ?? ''}{' '}
-              <span className="hint">since {when(f.activated_at)}</span>
-            </li>
-          ))}
+          {factors.data?.factors.map((f) => {
+            const kind = f.method === 'totp' ? 'Authenticator app' : 'Passkey';
+            // A label that only repeats the kind (the console names an authenticator so) is said once.
+            const label =
+              f.label === null || f.label.toLowerCase() === kind.toLowerCase() ? '' : ` ${f.label}`;
+            return (
+              <li key={f.id}>
+                <strong>{kind}</strong>
+                {label} <span className="hint">since {when(f.activated_at)}</span>
+              </li>
+            );
+          })}
         </ul>
         {factors.data !== undefined && (
           <p className="hint">Recovery codes left: {factors.data.recovery_codes_left}</p>

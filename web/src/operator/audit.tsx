@@ -1,12 +1,13 @@
 import { useState } from 'react';
 import { api, call } from '../api.ts';
-import { Field, ProblemNotice, useLoad, when } from '../ui.tsx';
+import { Actor, Field, ProblemNotice, ShortId, useLoad, when } from '../ui.tsx';
 
 interface Entry {
   readonly id: string;
   readonly seq: number;
   readonly at: string;
   readonly actor: string;
+  readonly actor_email: string | null;
   readonly action: string;
   readonly subject: string | null;
   readonly data: Record<string, unknown> | null;
@@ -100,9 +101,11 @@ export function AuditPage() {
             <tr key={e.id}>
               <td className="num">{e.seq}</td>
               <td>{when(e.at)}</td>
-              <td className="address">{e.actor}</td>
+              <td>
+                <Actor actor={e.actor} email={e.actor_email} />
+              </td>
               <td>{e.action}</td>
-              <td className="address">{e.subject ?? ''}</td>
+              <td>{e.subject === null ? '' : <ShortId id={e.subject} />}</td>
               <td>
                 <code className="data">{e.data === null ? '' : JSON.stringify(e.data)}</code>
               </td>

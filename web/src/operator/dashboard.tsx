@@ -1,9 +1,9 @@
-import { useMemo, useState } from 'react';
+import { type ReactNode, useMemo, useState } from 'react';
 import { api, call } from '../api.ts';
 import type { Withdrawal } from '../customer/withdrawals.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import { ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
+import { Actor, ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
 import { type TimeSeries, WithdrawalsChart } from './chart.tsx';
 
 export interface Halt {
@@ -14,6 +14,7 @@ export interface Halt {
   readonly account_id: string | null;
   readonly reason: string;
   readonly created_by: string;
+  readonly created_by_email?: string | null;
   readonly created_at: string;
   readonly incident_id?: string | null;
 }
@@ -22,12 +23,12 @@ export interface Halt {
  * Who placed a halt, for people, and whether one operator may lift it: only a halt set by hand outside any incident
  * (the API answers 409 for the rest, which the two-person resume of an incident lifts).
  */
-export function haltOrigin(h: Halt): { by: string; liftableAlone: boolean } {
+export function haltOrigin(h: Halt): { by: ReactNode; liftableAlone: boolean } {
   if (h.created_by.startsWith('system:'))
     return { by: `the monitor (${h.created_by})`, liftableAlone: false };
-  if ((h.incident_id ?? null) !== null)
-    return { by: `${h.created_by} for an incident`, liftableAlone: false };
-  return { by: h.created_by, liftableAlone: true };
+  const who = <Actor actor={h.created_by} email={h.created_by_email} />;
+  if ((h.incident_id ?? null) !== null) return { by: <>{who} for an incident</>, liftableAlone: false };
+  return { by: who, liftableAlone: true };
 }
 
 interface Alert {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, call } from '../api.ts';
 import { useSession } from '../session.tsx';
-import { Field, ProblemNotice, ReasonField, useAction, useLoad, when } from '../ui.tsx';
+import { Actor, duration, Field, ProblemNotice, ReasonField, useAction, useLoad, when } from '../ui.tsx';
 import { type Halt, haltOrigin } from './dashboard.tsx';
 
 /** The pages are live while someone watches: the incident's panels poll at this pace. */
@@ -16,6 +16,8 @@ interface ResumeRequest {
   readonly status: string;
   readonly approved_by: string | null;
   readonly approved_at: string | null;
+  readonly requested_by_email?: string | null;
+  readonly approved_by_email?: string | null;
 }
 
 interface Downtime {
@@ -91,8 +93,8 @@ export function HaltResumePanel({ incidentId }: { incidentId: string }) {
       <ProblemNotice problem={downtime.problem ?? act.problem} />
       {downtime.data !== undefined && (
         <p className="hint">
-          Downtime so far {Math.round(downtime.data.downtime_ms / 60_000)} min;{' '}
-          {downtime.data.accounts_frozen} account(s) frozen.
+          Downtime so far {duration(downtime.data.downtime_ms)}; {downtime.data.accounts_frozen} account(s)
+          frozen.
         </p>
       )}
       <ul className="list" data-testid="incident-halts">
@@ -137,11 +139,11 @@ export function HaltResumePanel({ incidentId }: { incidentId: string }) {
       <ul className="list" data-testid="resume-requests">
         {downtime.data?.resume_requests.map((r) => (
           <li key={r.id}>
-            Resume asked by {r.requested_by} {when(r.requested_at)}: {r.reason}{' '}
-            <span className="hint">({r.halt_ids.length} halt(s))</span>{' '}
+            Resume asked by <Actor actor={r.requested_by} email={r.requested_by_email} />{' '}
+            {when(r.requested_at)}: {r.reason} <span className="hint">({r.halt_ids.length} halt(s))</span>{' '}
             {r.status === 'approved' ? (
               <strong>
-                approved by {r.approved_by} {when(r.approved_at)}
+                approved by <Actor actor={r.approved_by} email={r.approved_by_email} /> {when(r.approved_at)}
               </strong>
             ) : mine(r.requested_by) ? (
               <span className="hint">waiting for a second, different operator to approve</span>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { ApiFailure, api, call } from '../api.ts';
-import { ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
+import { duration, ProblemNotice, ReasonField, StateBadge, useAction, useLoad, when } from '../ui.tsx';
 import { INCIDENT_POLL_MS, useAskedByMe } from './incident-actions.tsx';
 
 interface Usd {
@@ -326,19 +326,47 @@ export function ReportPanel({ incidentId }: { incidentId: string }) {
   );
 }
 
+/**
+ * The summary's figures for people, in the words of the server's own HTML and Markdown report
+ * (src/core/incidents/report-render.ts), each with how its value reads.
+ */
+const SUMMARY: Record<string, { label: string; as: 'count' | 'usd' | 'percent' | 'duration' | 'yes/no' }> = {
+  accounts_affected: { label: 'Accounts affected', as: 'count' },
+  withdrawals_counted: { label: 'Withdrawals counted', as: 'count' },
+  withdrawals_unauthorized: { label: 'Withdrawals counted, unauthorized', as: 'count' },
+  withdrawals_suspect: { label: 'Withdrawals counted, suspect', as: 'count' },
+  legitimate_excluded: { label: 'Withdrawals found legitimate (excluded)', as: 'count' },
+  usd_total: { label: 'Total attempted', as: 'usd' },
+  usd_prevented: { label: 'Prevented (stopped before release)', as: 'usd' },
+  usd_lost: { label: 'Lost (completed on chain)', as: 'usd' },
+  usd_in_doubt: { label: 'In doubt (released, not settled)', as: 'usd' },
+  share_prevented_usd_percent: { label: 'Share prevented (by USD value)', as: 'percent' },
+  usd_reimbursed: { label: 'Reimbursed to customers', as: 'usd' },
+  usd_lost_not_reimbursed: { label: 'Lost and not reimbursed', as: 'usd' },
+  time_to_detect_ms: { label: 'Time to detect', as: 'duration' },
+  halt_duration_ms: { label: 'Withdrawals halted (global and asset halts)', as: 'duration' },
+  halts_active: { label: 'Halts of withdrawals still active (global and asset)', as: 'count' },
+  accounts_frozen: { label: 'Accounts still frozen', as: 'count' },
+  reconciled: { label: 'Reimbursements reconciled with the ledger', as: 'yes/no' },
+  unpriced_withdrawals: { label: 'Withdrawals without a price (not in USD figures)', as: 'count' },
+};
+
+function summaryValue(as: string | undefined, value: unknown): string {
+  if (value === null || value === undefined)
+    return as === 'duration' ? 'unknown' : as === 'percent' ? 'n/a' : '—';
+  if (typeof value === 'object' && 'usd' in value) return `${(value as Usd).usd} USD`;
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (as === 'duration' && typeof value === 'number') return duration(value);
+  if (as === 'percent') return `${String(value)} %`;
+  return String(value);
+}
+
 function Fragmentless({ term, value }: { term: string; value: unknown }) {
-  const shown =
-    value !== null && typeof value === 'object' && 'usd' in value
-      ? `${(value as Usd).usd} USD`
-      : typeof value === 'boolean'
-        ? value
-          ? 'yes'
-          : 'no'
-        : String(value ?? '—');
+  const figure = SUMMARY[term];
   return (
     <>
-      <dt>{term.replaceAll('_', ' ')}</dt>
-      <dd>{shown}</dd>
+      <dt title={term}>{figure?.label ?? term.replaceAll('_', ' ')}</dt>
+      <dd data-field={term}>{summaryValue(figure?.as, value)}</dd>
     </>
   );
 }

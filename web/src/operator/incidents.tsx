@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, call } from '../api.ts';
 import { Link, navigate, type Route, useLocation } from '../router.tsx';
-import { Field, ProblemNotice, StateBadge, useAction, useLoad, when } from '../ui.tsx';
+import { Actor, Field, ProblemNotice, StateBadge, useAction, useLoad, when } from '../ui.tsx';
 import { ContainPanel, FreezeRevokePanel, HaltResumePanel, INCIDENT_POLL_MS } from './incident-actions.tsx';
 import { LossesPanel, ReimbursementPanel, ReportPanel } from './incident-money.tsx';
 
@@ -12,6 +12,7 @@ export interface Incident {
   readonly status: string;
   readonly alert_id: string | null;
   readonly opened_by: string;
+  readonly opened_by_email?: string | null;
   readonly opened_at: string;
   readonly closed_at: string | null;
 }
@@ -20,6 +21,7 @@ interface TimelineEntry {
   readonly at: string;
   readonly kind: string;
   readonly actor: string;
+  readonly actor_email: string | null;
   readonly action: string;
   readonly subject: string;
   readonly key: string;
@@ -89,7 +91,9 @@ function IncidentsPage() {
               <td>
                 <StateBadge state={i.status} />
               </td>
-              <td>{i.opened_by}</td>
+              <td>
+                <Actor actor={i.opened_by} email={i.opened_by_email} />
+              </td>
             </tr>
           ))}
           {incidents.data?.incidents.length === 0 && (
@@ -181,7 +185,7 @@ function IncidentPage({ id }: { id: string }) {
           <p data-testid="incident-status">
             <span className={`badge sev-${i.severity}`}>{i.severity}</span> <StateBadge state={i.status} />{' '}
             <span className="hint">
-              opened {when(i.opened_at)} by {i.opened_by}
+              opened {when(i.opened_at)} by <Actor actor={i.opened_by} email={i.opened_by_email} />
               {i.alert_id === null ? '' : `, from alert ${i.alert_id}`}
             </span>
           </p>
@@ -335,7 +339,9 @@ function TimelinePanel({ incidentId }: { incidentId: string }) {
         {timeline.data?.entries.map((e) => (
           <li key={e.key}>
             <span className="hint">{when(e.at)}</span> <strong>{e.action}</strong> {e.subject}{' '}
-            <span className="hint">by {e.actor}</span>
+            <span className="hint">
+              by <Actor actor={e.actor} email={e.actor_email} />
+            </span>
           </li>
         ))}
       </ol>
