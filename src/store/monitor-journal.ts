@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Compilable, type QueryResult, sql } from 'kysely';
 import type {
   AccountJournal,
   JournalAccountRow,
@@ -6,7 +6,7 @@ import type {
 } from '../core/monitor/account-journal.ts';
 import { type CompiledOnce, compiledOnce, opaqueParameter } from './compiled-query.ts';
 import type { Engine } from './database.ts';
-import type { Tx } from './transaction.ts';
+import type { Reads, Tx } from './transaction.ts';
 
 /**
  * The monitor's read of one customer's journal in one asset, for its verdict on a withdrawal
@@ -27,7 +27,28 @@ export async function readAccountJournal(
   asset: string,
   bound: number,
 ): Promise<AccountJournal> {
-  const rows = await journalStatement(bound + 2)(tx, accountId, asset);
+  const read = accountJournalReads(tx, accountId, asset, bound);
+  return read.decode([await rowsResult(tx, read.statements[0]!)]);
+}
+
+async function rowsResult(tx: Tx, statement: Compilable<unknown>): Promise<QueryResult<unknown>> {
+  return tx.executeQuery(statement.compile());
+}
+
+/** The same read handed out (transaction.ts `Reads`), for a caller that sends it with others in one round trip. */
+export function accountJournalReads(
+  tx: Tx,
+  accountId: string,
+  asset: string,
+  bound: number,
+): Reads<AccountJournal> {
+  return {
+    statements: [journalStatement(bound + 2).statement(tx, accountId, asset)],
+    decode: ([result]) => decodeJournal(result as QueryResult<JournalRow>, bound),
+  };
+}
+
+function decodeJournal(rows: QueryResult<JournalRow>, bound: number): AccountJournal {
   let account: JournalAccountRow | undefined;
   const transfers: JournalTransferRow[] = [];
   for (const row of rows.rows) {
