@@ -251,11 +251,16 @@ type CheckRow = WithdrawalRow &
   Prefixed<'va_', VerdictRow> &
   Prefixed<'vr_', VerdictRow> &
   Prefixed<'p_', ProofRow> &
-  Prefixed<'f_', FactorRow>;
+  Prefixed<'f_', FactorRow> & {
+    /** The factor's removals: 0, 1, or 2 for two or more (then they are read in full), and the first one. */
+    readonly removal_count: number | string;
+    readonly removal_first: string | null;
+  };
 
 /**
  * The withdrawal, its two possible verdicts (the key is withdrawal and verdict: one row each at most), its proof
- * through its own proof_id and the proving factor through the proof's factor_id: one row, by primary keys.
+ * through its own proof_id, the proving factor through the proof's factor_id, and how many times that factor was
+ * removed (counted up to 2) with the first time: one row, by primary keys.
  */
 const selectCheckRow = compiledOnce(1, (tx: Tx, engine, id: string) =>
   tx
@@ -273,6 +278,14 @@ const selectCheckRow = compiledOnce(1, (tx: Tx, engine, id: string) =>
     .select(VERDICT_COLUMNS.map((column) => `vr.${column} as vr_${column}` as const))
     .select(PROOF_COLUMNS.map((column) => `p.${column} as p_${column}` as const))
     .select(FACTOR_COLUMNS.map((column) => `f.${column} as f_${column}` as const))
+    .select([
+      sql<number>`(select count(*) from (select 1 as one from factor_removals r where r.factor_id = f.id limit 2) two)`.as(
+        'removal_count',
+      ),
+      sql<string | null>`(select min(r.removed_at) from factor_removals r where r.factor_id = f.id)`.as(
+        'removal_first',
+      ),
+    ])
     .where('w.id', '=', opaqueParameter(engine, id))
     .$castTo<CheckRow>(),
 );
@@ -332,18 +345,25 @@ export type ProofRow = Selectable<WithdrawalProofsTable>;
 export type FactorRow = Selectable<MfaFactorsTable>;
 
 /**
- * A withdrawal, its verdicts, its proof and the proving factor (one row), the factor's removals and its enrolment's
- * fingerprint, as three statements in one round trip (together), each compiled once: the proof and the factor are
- * reached through the withdrawal's own proof_id in SQL, so none of them waits for another's answer.
+ * A withdrawal, its verdicts, its proof and the proving factor with its removals (one row), and its enrolment's
+ * fingerprint, as two statements in one round trip (together), each compiled once: the proof and the factor are
+ * reached through the withdrawal's own proof_id in SQL, so neither waits for the other's answer. A factor removed
+ * more than once has its removals read in full, in a statement of their own.
  */
 export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
-  const [main, removals, enrolments] = await together(
+  const [main, enrolments] = await together(
     tx,
     selectCheckRow.statement(tx, id),
-    selectRemovals.statement(tx, id),
     selectEnrolments.statement(tx, id, id),
   );
   const row = main.rows[0];
+  const removalCount = row === undefined ? 0 : Number(row.removal_count);
+  const removals =
+    removalCount === 0
+      ? []
+      : removalCount === 1 && row?.removal_first !== null && row?.removal_first !== undefined
+        ? [row.removal_first]
+        : (await selectRemovals(tx, id)).rows.map((removal) => removal.removed_at);
   const withdrawal = row === undefined ? undefined : unprefixed<WithdrawalRow>(row, '', WITHDRAWAL_COLUMNS);
   const verdict = (prefix: 'va_' | 'vr_') =>
     row === undefined || row[`${prefix}verdict`] === null
@@ -365,7 +385,7 @@ export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
     verdicts: { approve: verdict('va_'), reject: verdict('vr_') },
     proof,
     factor: factorRow,
-    removals: removals.rows.map((removal) => removal.removed_at),
+    removals,
     enrolledKeySha256,
   };
 }
@@ -391,20 +411,55 @@ export async function readJudgingRows(
   journal: AccountJournal;
 }> {
   const journal = accountJournalReads(tx, query.accountId, query.asset, query.journalBound);
-  const statements: Compilable<unknown>[] = [...journal.statements];
-  const claimAt = query.totpStep === undefined ? -1 : statements.length;
-  if (query.totpStep !== undefined)
-    statements.push(selectTotpClaim.statement(tx, query.accountId, String(query.totpStep)));
-  const tokenAt = query.token === undefined ? -1 : statements.length;
-  if (query.token !== undefined) statements.push(selectProofUse.statement(tx, query.token));
-  const results = await together(tx, ...statements);
-  const rowOf = <R>(at: number) => (at < 0 ? undefined : (results[at]!.rows[0] as R | undefined));
+  const { totpStep, token } = query;
+  if (totpStep === undefined || token === undefined) {
+    const [journalRows, claims, uses] = await together(
+      tx,
+      journal.statements[0]!,
+      totpStep === undefined
+        ? noRows.statement(tx)
+        : selectTotpClaim.statement(tx, query.accountId, String(totpStep)),
+      token === undefined ? noRows.statement(tx) : selectProofUse.statement(tx, token),
+    );
+    return {
+      journal: await journal.decode([journalRows]),
+      totpClaim: claims.rows[0] as Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined,
+      tokenUser:
+        token === undefined
+          ? undefined
+          : ((uses.rows[0] as { withdrawal_id: string } | undefined)?.withdrawal_id ?? null),
+    };
+  }
+  const [journalRows, claimAndUse] = await together(
+    tx,
+    journal.statements[0]!,
+    selectClaimAndUse.statement(tx, query.accountId, String(totpStep), token),
+  );
+  const claim = claimAndUse.rows.find((row) => row.part === 'claim');
+  const use = claimAndUse.rows.find((row) => row.part === 'use');
   return {
-    journal: await journal.decode(results.slice(0, journal.statements.length)),
-    totpClaim: rowOf<Pick<TotpClaimsTable, 'purpose' | 'factor_id'>>(claimAt),
-    tokenUser: tokenAt < 0 ? undefined : (rowOf<{ withdrawal_id: string }>(tokenAt)?.withdrawal_id ?? null),
+    journal: await journal.decode([journalRows]),
+    totpClaim: claim === undefined ? undefined : { purpose: claim.a, factor_id: claim.b as string },
+    tokenUser: use?.a ?? null,
   };
 }
+
+/** Nothing: the place of a read a check does not need (one statement fewer than reading nothing in SQL). */
+const noRows = { statement: (_tx: Tx): Compilable<unknown> => ({ compile: () => NO_ROWS }) };
+const NO_ROWS = CompiledQuery.raw('select 1 where 1 = 0', []);
+
+/** The claim of the TOTP step (one row at most: its key) and the token's first use (its key), in one statement. */
+const selectClaimAndUse = compiledOnce(
+  3,
+  (tx: Tx, _engine, principalId: string, step: string, token: string) => ({
+    compile: () =>
+      sql<{ part: 'claim' | 'use'; a: string; b: string | null }>`
+        select 'claim' as part, c.purpose as a, c.factor_id as b from totp_claims c
+        where c.principal_id = ${principalId} and c.step = ${step}
+        union all
+        select 'use', u.withdrawal_id, null from monitor_proof_uses u where u.token = ${token}`.compile(tx),
+  }),
+);
 
 /**
  * The writes that end a check whose reads showed no verdict of this kind, and its feed entries up to `feedSeq`
