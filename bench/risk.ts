@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { payments } from 'bitcoinjs-lib';
 import type { DatabaseConnection } from 'kysely';
@@ -256,6 +257,25 @@ async function riskOn(engine: Engine, options: MeasureOptions, passwordHash: str
   }
 }
 
+/**
+ * This thread's time on a core and time waiting for one (ms), from the kernel's schedstat: a sample's wait is the
+ * time other processes (the machine is shared) or this process's other threads held the cores while it was runnable.
+ * Undefined where /proc cannot be read.
+ */
+function schedNow(): { run: number; wait: number } | undefined {
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    return run === undefined || wait === undefined ? undefined : { run: run / 1e6, wait: wait / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+function waitedSince(start: { run: number; wait: number } | undefined): number | undefined {
+  const end = schedNow();
+  return start === undefined || end === undefined ? undefined : end.wait - start.wait;
+}
+
 class Rollback extends Error {}
 
 /** Runs `work` in a transaction that is rolled back at its end; answers what `work` answered. */
@@ -319,6 +339,7 @@ async function screeningPath(
     ['mfa_per_ip', '10.255.255.1'],
     ['mfa_per_account', customer.id],
   ];
+  const sched = schedNow();
   const began = performance.now();
   const subject = await readConfirmation(context.database, tx, {
     withdrawalId,
@@ -346,7 +367,9 @@ async function screeningPath(
     undefined,
   );
   const done = performance.now();
+  const waitedMs = waitedSince(sched);
   return {
+    waitedMs,
     readMs: read - began,
     screenMs: done - read,
     totalMs: done - began,
@@ -400,9 +423,10 @@ async function measureScreening(
       : postgresDriver(fresh.floorUrl!, named, { poolSize: 1, pipelined: true });
   closers.push(() => driver.close());
   const replay = (script: readonly Captured[]) =>
-    rolledBack<FloorSession, number>(
+    rolledBack<FloorSession, { ms: number; waitedMs: number | undefined }>(
       (work) => driver.transaction(work),
       async (s) => {
+        const sched = schedNow();
         const began = performance.now();
         let i = 0;
         while (i < script.length) {
@@ -417,11 +441,14 @@ async function measureScreening(
           else if (batch.length === 1) await s.rows(batch[0]![0], batch[0]![1]);
           else await s.together(batch);
         }
-        return performance.now() - began;
+        const ms = performance.now() - began;
+        return { ms, waitedMs: waitedSince(sched) };
       },
     );
   const ours = { total: [] as number[], read: [] as number[], screen: [] as number[] };
   const floor: number[] = [];
+  // The same samples less the time this thread waited for a core (schedNow): what is left is the path's own.
+  const unwaited = { ours: [] as number[], floor: [] as number[] };
   const outcomes = new Map<string, number>();
   for (let i = 0; i < SCREENING_SAMPLES + SCREENING_WITHDRAWALS; i++) {
     const k = i % SCREENING_WITHDRAWALS;
@@ -429,12 +456,17 @@ async function measureScreening(
       (work) => inTransaction(database, work),
       (tx) => screeningPath(context, tx, customer, ids[k]!, auth.sessionId),
     );
-    const floorMs = await replay(scripts[k]!);
+    const replayed = await replay(scripts[k]!);
+    const floorMs = replayed.ms;
     if (i < SCREENING_WITHDRAWALS) continue; // warm-up
     ours.total.push(run.totalMs);
     ours.read.push(run.readMs);
     ours.screen.push(run.screenMs);
     floor.push(floorMs);
+    if (run.waitedMs !== undefined && replayed.waitedMs !== undefined) {
+      unwaited.ours.push(run.totalMs - run.waitedMs);
+      unwaited.floor.push(floorMs - replayed.waitedMs);
+    }
     outcomes.set(run.outcome, (outcomes.get(run.outcome) ?? 0) + 1);
   }
   return {
@@ -443,6 +475,10 @@ async function measureScreening(
     read: summarize(ours.read),
     screen: summarize(ours.screen),
     driver: summarize(floor),
+    unwaited:
+      unwaited.ours.length === 0
+        ? undefined
+        : { read_and_screen: summarize(unwaited.ours), driver: summarize(unwaited.floor) },
     statements: scripts[0]!.length,
     round_trips: new Set(scripts[0]!.map((s) => s.group)).size,
     outcomes: Object.fromEntries(outcomes),
@@ -777,6 +813,11 @@ function report(engine: Engine, m: Measured) {
   const notes = [
     `${engine}: seeded ${m.seed_ms.customers} ms customers, ${m.seed_ms.history} ms for ${HISTORY_ROWS} past withdrawals`,
     `${engine}: screening (${screening.samples} samples, ${screening.statements} statements in ${screening.round_trips} sends; ${screening.day_withdrawals_read} of the day's withdrawals read; outcomes ${JSON.stringify(screening.outcomes)}): read+rules ${lat(screening.read_and_screen)} = read ${lat(screening.read)} + screenWithRuleSets ${lat(screening.screen)}; the same statements via the driver ${lat(screening.driver)}; confirmWithdrawal ${lat(confirm)} (${JSON.stringify(confirm.states)})`,
+    ...(screening.unwaited === undefined
+      ? []
+      : [
+          `${engine}: screening less the time the thread waited for a core (other processes on the machine): read+rules ${lat(screening.unwaited.read_and_screen)}; the driver ${lat(screening.unwaited.driver)}`,
+        ]),
     `${engine}: saturated in-process loop ${loop.withoutMonitor.per_second.toFixed(0)}/s without the monitor, ${loop.withMonitor.per_second.toFixed(0)}/s with it (${loop.rounds} rounds of ${FLOW_CUSTOMERS} each); CPU per withdrawal ${cpuText(loop.cpu.pipeline_per_withdrawal)}, monitor per verified withdrawal ${cpuText(loop.cpu.monitor_per_verified)} = ${(share * 100).toFixed(1)}%`,
     `${engine}: detection with ${detection.genuine_per_second.toFixed(0)}/s genuine flowing (asked ${detection.target_rate_per_second.toFixed(0)}/s, ${detection.genuine_failed} failed): ${detection.forgeries} forgeries, ${detection.missed} missed, ${detection.alerts} alerts, ${detection.latency === undefined ? 'none detected' : lat(detection.latency)}; load average ${loadavg()[0]!.toFixed(1)}`,
   ];

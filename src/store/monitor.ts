@@ -1,11 +1,13 @@
-import { type Selectable, sql } from 'kysely';
-import { compiledInsert, compiledOnce, opaqueParameter } from './compiled-query.ts';
+import { type Compilable, CompiledQuery, type Selectable, sql } from 'kysely';
+import type { AccountJournal } from '../core/monitor/account-journal.ts';
+import { compiledInsert, compiledOnce, engineOf, opaqueParameter } from './compiled-query.ts';
 import type { Engine } from './database.ts';
+import { accountJournalReads } from './monitor-journal.ts';
 import type { MfaFactorsTable } from './schema-identity.ts';
 import type { MonitorVerdictsTable, TotpClaimsTable } from './schema-monitor.ts';
 import type { WithdrawalProofsTable } from './schema-withdrawals.ts';
 import { type Queryable, queryable, type Tx, together, writeBehind } from './transaction.ts';
-import type { WithdrawalRow } from './withdrawals.ts';
+import { PROOF_COLUMNS, WITHDRAWAL_COLUMNS, type WithdrawalRow } from './withdrawals.ts';
 
 /**
  * The independent monitor's reads and writes (src/services/monitor). It reads the approval path's tables as raw
@@ -220,19 +222,79 @@ export async function uncheckedWithdrawals(on: Queryable, limit: number): Promis
   return rows.map((row) => row.id);
 }
 
-const selectWithdrawal = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx.selectFrom('withdrawals').selectAll().where('id', '=', id),
-);
-const selectVerdicts = compiledOnce(1, (tx: Tx, _engine, id: string) =>
-  tx.selectFrom('monitor_verdicts').selectAll().where('withdrawal_id', '=', id),
-);
-const selectProof = compiledOnce(1, (tx: Tx, engine, id: string) =>
+/** The verdict columns read beside the withdrawal, once for the approval (`va_`) and once for the rejection (`vr_`). */
+const VERDICT_COLUMNS = ['withdrawal_id', 'verdict', 'statement', 'signature', 'key_id', 'at'] as const;
+/** Every column of a factor, named: PostgreSQL prepares a statement with a column list once, a `*` every time. */
+const FACTOR_COLUMNS = [
+  'id',
+  'principal_id',
+  'method',
+  'status',
+  'label',
+  'secret',
+  'credential_id',
+  'public_key',
+  'sign_count',
+  'code_hash',
+  'used_at',
+  'global_epoch',
+  'method_epoch',
+  'principal_epoch',
+  'created_at',
+  'activated_at',
+  'removed_at',
+  'binding',
+] as const satisfies readonly (keyof MfaFactorsTable)[];
+
+type Prefixed<P extends string, T> = { readonly [K in keyof T & string as `${P}${K}`]: T[K] | null };
+type CheckRow = WithdrawalRow &
+  Prefixed<'va_', VerdictRow> &
+  Prefixed<'vr_', VerdictRow> &
+  Prefixed<'p_', ProofRow> &
+  Prefixed<'f_', FactorRow> & {
+    /** The factor's removals: 0, 1, or 2 for two or more (then they are read in full), and the first one. */
+    readonly removal_count: number | string;
+    readonly removal_first: string | null;
+  };
+
+/**
+ * The withdrawal, its two possible verdicts (the key is withdrawal and verdict: one row each at most), its proof
+ * through its own proof_id, the proving factor through the proof's factor_id, and how many times that factor was
+ * removed (counted up to 2) with the first time: one row, by primary keys.
+ */
+const selectCheckRow = compiledOnce(1, (tx: Tx, engine, id: string) =>
   tx
-    .selectFrom('withdrawal_proofs as p')
-    .innerJoin('withdrawals as w', 'w.proof_id', 'p.id')
-    .selectAll('p')
-    .where('w.id', '=', opaqueParameter(engine, id)),
+    .selectFrom('withdrawals as w')
+    .leftJoin('monitor_verdicts as va', (join) =>
+      join.onRef('va.withdrawal_id', '=', 'w.id').on('va.verdict', '=', sql.lit('approve')),
+    )
+    .leftJoin('monitor_verdicts as vr', (join) =>
+      join.onRef('vr.withdrawal_id', '=', 'w.id').on('vr.verdict', '=', sql.lit('reject')),
+    )
+    .leftJoin('withdrawal_proofs as p', 'p.id', 'w.proof_id')
+    .leftJoin('mfa_factors as f', 'f.id', 'p.factor_id')
+    .select(WITHDRAWAL_COLUMNS.map((column) => `w.${column}` as const))
+    .select(VERDICT_COLUMNS.map((column) => `va.${column} as va_${column}` as const))
+    .select(VERDICT_COLUMNS.map((column) => `vr.${column} as vr_${column}` as const))
+    .select(PROOF_COLUMNS.map((column) => `p.${column} as p_${column}` as const))
+    .select(FACTOR_COLUMNS.map((column) => `f.${column} as f_${column}` as const))
+    .select([
+      sql<number>`(select count(*) from (select 1 as one from factor_removals r where r.factor_id = f.id limit 2) two)`.as(
+        'removal_count',
+      ),
+      sql<string | null>`(select min(r.removed_at) from factor_removals r where r.factor_id = f.id)`.as(
+        'removal_first',
+      ),
+    ])
+    .where('w.id', '=', opaqueParameter(engine, id))
+    .$castTo<CheckRow>(),
 );
+
+function unprefixed<T>(row: CheckRow, prefix: string, columns: readonly string[]): T {
+  const record = row as unknown as Record<string, unknown>;
+  return Object.fromEntries(columns.map((column) => [column, record[`${prefix}${column}`]])) as T;
+}
+
 /** From the withdrawal `id` through its own proof_id to the proving factor, in SQL. */
 function viaProof(tx: Tx, engine: Engine, id: string) {
   return tx
@@ -241,7 +303,6 @@ function viaProof(tx: Tx, engine: Engine, id: string) {
     .innerJoin('mfa_factors as f', 'f.id', 'p.factor_id')
     .where('w.id', '=', opaqueParameter(engine, id));
 }
-const selectFactor = compiledOnce(1, (tx: Tx, engine, id: string) => viaProof(tx, engine, id).selectAll('f'));
 const selectRemovals = compiledOnce(1, (tx: Tx, engine, id: string) =>
   viaProof(tx, engine, id)
     .innerJoin('factor_removals as r', 'r.factor_id', 'f.id')
@@ -284,21 +345,34 @@ export type ProofRow = Selectable<WithdrawalProofsTable>;
 export type FactorRow = Selectable<MfaFactorsTable>;
 
 /**
- * A withdrawal, its verdicts, its proof, the proving factor, the factor's removals and its enrolment's fingerprint,
- * as six statements in one round trip (together), each compiled once: the proof and the factor are reached through
- * the withdrawal's own proof_id in SQL, so none of them waits for another's answer.
+ * A withdrawal, its verdicts, its proof and the proving factor with its removals (one row), and its enrolment's
+ * fingerprint, as two statements in one round trip (together), each compiled once: the proof and the factor are
+ * reached through the withdrawal's own proof_id in SQL, so neither waits for the other's answer. A factor removed
+ * more than once has its removals read in full, in a statement of their own.
  */
 export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
-  const [withdrawal, verdicts, proof, factor, removals, enrolments] = await together(
+  const [main, enrolments] = await together(
     tx,
-    selectWithdrawal.statement(tx, id),
-    selectVerdicts.statement(tx, id),
-    selectProof.statement(tx, id),
-    selectFactor.statement(tx, id),
-    selectRemovals.statement(tx, id),
+    selectCheckRow.statement(tx, id),
     selectEnrolments.statement(tx, id, id),
   );
-  const factorRow = factor.rows[0];
+  const row = main.rows[0];
+  const removalCount = row === undefined ? 0 : Number(row.removal_count);
+  const removals =
+    removalCount === 0
+      ? []
+      : removalCount === 1 && row?.removal_first !== null && row?.removal_first !== undefined
+        ? [row.removal_first]
+        : (await selectRemovals(tx, id)).rows.map((removal) => removal.removed_at);
+  const withdrawal = row === undefined ? undefined : unprefixed<WithdrawalRow>(row, '', WITHDRAWAL_COLUMNS);
+  const verdict = (prefix: 'va_' | 'vr_') =>
+    row === undefined || row[`${prefix}verdict`] === null
+      ? undefined
+      : unprefixed<VerdictRow>(row, prefix, VERDICT_COLUMNS);
+  const proof =
+    row === undefined || row.p_id === null ? undefined : unprefixed<ProofRow>(row, 'p_', PROOF_COLUMNS);
+  const factorRow =
+    row === undefined || row.f_id === null ? undefined : unprefixed<FactorRow>(row, 'f_', FACTOR_COLUMNS);
   const entries = enrolments.rows;
   let enrolledKeySha256: string | undefined;
   if (factorRow !== undefined && entries.length <= ENROLMENT_READ_CAP)
@@ -307,43 +381,153 @@ export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
       if (enrolledKeySha256 !== undefined) break;
     }
   return {
-    withdrawal: withdrawal.rows[0],
-    verdicts: {
-      approve: verdicts.rows.find((row) => row.verdict === 'approve'),
-      reject: verdicts.rows.find((row) => row.verdict === 'reject'),
-    },
-    proof: proof.rows[0],
+    withdrawal,
+    verdicts: { approve: verdict('va_'), reject: verdict('vr_') },
+    proof,
     factor: factorRow,
-    removals: removals.rows.map((row) => row.removed_at),
+    removals,
     enrolledKeySha256,
   };
 }
 
 /**
- * The writes that end a check whose reads showed no verdict of this kind: sent without waiting (writeBehind), so
- * they leave with the COMMIT. A verdict inserted meanwhile by another monitor fails the transaction at COMMIT (its
- * key), and the check is retried on the next pass, which then reads it.
+ * What a check reads once it has the withdrawal and its proof, in one round trip: the claim of the TOTP step the
+ * evidence names (when it names one), the first withdrawal `token` proved (when the caller already knows which
+ * token the proof will have, if it verifies), and the account's journal (monitor-journal.ts).
+ */
+export async function readJudgingRows(
+  tx: Tx,
+  query: {
+    readonly accountId: string;
+    readonly asset: string;
+    readonly journalBound: number;
+    readonly totpStep: number | undefined;
+    readonly token: string | undefined;
+  },
+): Promise<{
+  totpClaim: Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined;
+  /** Undefined when no token was asked about; `null` when nobody used it. */
+  tokenUser: string | null | undefined;
+  journal: AccountJournal;
+}> {
+  const journal = accountJournalReads(tx, query.accountId, query.asset, query.journalBound);
+  const { totpStep, token } = query;
+  if (totpStep === undefined || token === undefined) {
+    const [journalRows, claims, uses] = await together(
+      tx,
+      journal.statements[0]!,
+      totpStep === undefined
+        ? noRows.statement(tx)
+        : selectTotpClaim.statement(tx, query.accountId, String(totpStep)),
+      token === undefined ? noRows.statement(tx) : selectProofUse.statement(tx, token),
+    );
+    return {
+      journal: await journal.decode([journalRows]),
+      totpClaim: claims.rows[0] as Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined,
+      tokenUser:
+        token === undefined
+          ? undefined
+          : ((uses.rows[0] as { withdrawal_id: string } | undefined)?.withdrawal_id ?? null),
+    };
+  }
+  const [journalRows, claimAndUse] = await together(
+    tx,
+    journal.statements[0]!,
+    selectClaimAndUse.statement(tx, query.accountId, String(totpStep), token),
+  );
+  const claim = claimAndUse.rows.find((row) => row.part === 'claim');
+  const use = claimAndUse.rows.find((row) => row.part === 'use');
+  return {
+    journal: await journal.decode([journalRows]),
+    totpClaim: claim === undefined ? undefined : { purpose: claim.a, factor_id: claim.b as string },
+    tokenUser: use?.a ?? null,
+  };
+}
+
+/** Nothing: the place of a read a check does not need (one statement fewer than reading nothing in SQL). */
+const noRows = { statement: (_tx: Tx): Compilable<unknown> => ({ compile: () => NO_ROWS }) };
+const NO_ROWS = CompiledQuery.raw('select 1 where 1 = 0', []);
+
+/** The claim of the TOTP step (one row at most: its key) and the token's first use (its key), in one statement. */
+const selectClaimAndUse = compiledOnce(
+  3,
+  (tx: Tx, _engine, principalId: string, step: string, token: string) => ({
+    compile: () =>
+      sql<{ part: 'claim' | 'use'; a: string; b: string | null }>`
+        select 'claim' as part, c.purpose as a, c.factor_id as b from totp_claims c
+        where c.principal_id = ${principalId} and c.step = ${step}
+        union all
+        select 'use', u.withdrawal_id, null from monitor_proof_uses u where u.token = ${token}`.compile(tx),
+  }),
+);
+
+/**
+ * The writes that end a check whose reads showed no verdict of this kind, and its feed entries up to `feedSeq`
+ * leaving: sent without waiting (writeBehind), so they leave with the COMMIT. On PostgreSQL they are one statement
+ * (data-modifying CTEs), on SQLite each its own. A verdict inserted meanwhile by another monitor fails the
+ * transaction at COMMIT (its key), and the check is retried on the next pass, which then reads it.
  */
 export async function writeCheckOutcome(
   tx: Tx,
-  outcome: { verdict: VerdictRow; proofUse?: { token: string; withdrawal_id: string; at: string } },
+  outcome: {
+    verdict: VerdictRow;
+    proofUse?: { token: string; withdrawal_id: string; at: string };
+    feed?: { withdrawal_id: string; seq: number };
+  },
 ): Promise<void> {
+  const { verdict, proofUse, feed } = outcome;
+  if (engineOf(tx) === 'postgres') {
+    const verdictArgs = VERDICT_COLUMNS.map((column) => verdict[column]);
+    const feedArgs = feed === undefined ? [] : [feed.withdrawal_id, String(feed.seq)];
+    const useArgs = proofUse === undefined ? [] : [proofUse.token, proofUse.withdrawal_id, proofUse.at];
+    await writeBehind(
+      tx,
+      outcomeStatement(feed !== undefined, proofUse !== undefined)(tx, [
+        ...feedArgs,
+        ...useArgs,
+        ...verdictArgs,
+      ]),
+    );
+    return;
+  }
   await writeBehind(
     tx,
-    ...(outcome.proofUse === undefined ? [] : [insertProofUse.statement(tx, outcome.proofUse)]),
-    insertVerdict.statement(tx, outcome.verdict),
+    ...(feed === undefined ? [] : [deleteFeed.statement(tx, feed.withdrawal_id, String(feed.seq))]),
+    ...(proofUse === undefined ? [] : [insertProofUse.statement(tx, proofUse)]),
+    insertVerdict.statement(tx, verdict),
   );
 }
 
 const insertProofUse = compiledInsert('monitor_proof_uses', ['token', 'withdrawal_id', 'at']);
-const insertVerdict = compiledInsert('monitor_verdicts', [
-  'withdrawal_id',
-  'verdict',
-  'statement',
-  'signature',
-  'key_id',
-  'at',
-]);
+const insertVerdict = compiledInsert('monitor_verdicts', VERDICT_COLUMNS);
+
+/** PostgreSQL: the feed entries' DELETE and the proof use's INSERT as CTEs of the verdict's INSERT, by shape. */
+const outcomeStatements = new Map<string, CompiledQuery>();
+function outcomeStatement(withFeed: boolean, withUse: boolean) {
+  const key = `${withFeed}:${withUse}`;
+  let compiled = outcomeStatements.get(key);
+  if (compiled === undefined) {
+    const parts: string[] = [];
+    let n = 0;
+    const next = () => `$${++n}`;
+    if (withFeed)
+      parts.push(
+        `f as (delete from monitor_feed where withdrawal_id = ${next()} and seq <= ${next()}::bigint)`,
+      );
+    if (withUse)
+      parts.push(
+        `u as (insert into monitor_proof_uses (token, withdrawal_id, at) values (${next()}, ${next()}, ${next()}))`,
+      );
+    const values = VERDICT_COLUMNS.map(() => next()).join(', ');
+    const text = `${parts.length === 0 ? '' : `with ${parts.join(', ')} `}insert into monitor_verdicts (${VERDICT_COLUMNS.join(', ')}) values (${values})`;
+    compiled = CompiledQuery.raw(text, []);
+    outcomeStatements.set(key, compiled);
+  }
+  const shape = compiled;
+  return (_tx: Tx, parameters: readonly unknown[]): Compilable<unknown> => ({
+    compile: () => ({ ...shape, parameters }),
+  });
+}
 
 /** The first withdrawal a proof token proved, if any (read before claiming it: the table is append-only). */
 export async function proofTokenUser(tx: Tx, token: string): Promise<string | undefined> {

@@ -70,6 +70,11 @@ export interface RecheckFacts {
   readonly relyingParty: { readonly id: string; readonly origins: readonly string[] };
 }
 
+/** The one-use token of a TOTP proof that verifies: the account's step (the monitor reads its first use ahead). */
+export function totpProofToken(accountId: string, step: number): string {
+  return `totp:${accountId}:${step}`;
+}
+
 export type Recheck =
   | {
       readonly ok: true;
@@ -235,7 +240,7 @@ export async function recheckProof(facts: RecheckFacts): Promise<Recheck> {
           'totp_claim',
           `the TOTP step was claimed for ${facts.totpClaim.purpose}, not this withdrawal`,
         );
-      return ok(`totp:${withdrawal.account_id}:${step}`);
+      return ok(totpProofToken(withdrawal.account_id, step));
     }
     case 'recovery_code': {
       if (factor.method !== 'recovery' || factor.code_hash === null)

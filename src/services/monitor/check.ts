@@ -4,7 +4,12 @@ import { coolingPeriodEndsAt } from '../../core/address-book/cooling.ts';
 import type { HaltScope } from '../../core/halts/halt-scope.ts';
 import { factorBinding, factorKeyFingerprint } from '../../core/mfa/factor-key.ts';
 import { judgeAccountJournal } from '../../core/monitor/account-journal.ts';
-import { type RecheckFactor, type RecheckFacts, recheckProof } from '../../core/monitor/proof-recheck.ts';
+import {
+  type RecheckFactor,
+  type RecheckFacts,
+  recheckProof,
+  totpProofToken,
+} from '../../core/monitor/proof-recheck.ts';
 import {
   MONITOR_REFUSED,
   signedVerdictOf,
@@ -19,14 +24,13 @@ import {
   type CheckRows,
   claimProofToken,
   deleteFeedEntriesBehind,
-  findTotpClaim,
   findVerdicts,
   proofTokenUser,
   readCheckRows,
+  readJudgingRows,
   type VerdictRow,
   writeCheckOutcome,
 } from '../../store/monitor.ts';
-import { readAccountJournal } from '../../store/monitor-journal.ts';
 import { inTransaction, type Tx } from '../../store/transaction.ts';
 import { readWithdrawalSubject } from '../../store/withdrawal-confirmation.ts';
 import type { WithdrawalRow } from '../../store/withdrawals.ts';
@@ -98,115 +102,136 @@ export async function checkWithdrawal(
   id: string,
   options: { feedSeq?: number } = {},
 ): Promise<CheckOutcome> {
-  const { services } = monitor;
-  return inTransaction(services.database, async (tx) => {
-    // Its feed entries leave with the check's own commit, and only then (a check that throws leaves them).
-    if (options.feedSeq !== undefined) await deleteFeedEntriesBehind(tx, id, options.feedSeq);
-    const read = await readCheckRows(tx, id);
-    const withdrawal = read.withdrawal;
-    if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation')
-      return { kind: 'skipped' as const };
-    const now = services.clock.now().toISOString();
-    const findings: Finding[] = [];
-    const rows = read.verdicts;
-    const genuine = (row: VerdictRow | undefined) => {
-      if (row === undefined) return undefined;
-      if (isOwnVerdict(monitor, row, id)) return row;
-      findings.push({
-        check: 'verdict_forged',
-        detail: `a monitor ${row.verdict} for it was not signed by the monitor`,
-      });
-      return undefined;
-    };
-    const approval = genuine(rows.approve);
-    let rejection = genuine(rows.reject);
-    const proofHashOf = (row: VerdictRow | undefined) => {
-      const judged = row === undefined ? undefined : (JSON.parse(row.statement) as { proof_hash?: unknown });
-      return typeof judged?.proof_hash === 'string' ? judged.proof_hash : '';
-    };
-    const reject = async (proofHash: string) => {
-      if (rejection !== undefined) return;
-      rejection = verdictRow(monitor, withdrawal, 'reject', proofHash, now);
-      await addVerdict(tx, rejection);
-    };
-    if (ENDED.has(withdrawal.state)) {
-      await reject(proofHashOf(approval));
-      for (const finding of findings) await report(monitor, tx, withdrawal, finding);
-      return findings.length === 0 ? { kind: 'ended' as const } : { kind: 'refused' as const, findings };
-    }
-    let judgedNow = false;
-    if (rejection === undefined && approval === undefined) {
-      const facts = await recheckFacts(monitor, tx, withdrawal, read);
-      const recheck = await recheckProof(facts);
-      let proofUse: { token: string; withdrawal_id: string; at: string } | undefined;
-      if (!recheck.ok) findings.push({ check: recheck.check, detail: recheck.detail });
-      else {
-        const first = await proofTokenUser(tx, recheck.token);
-        if (first === undefined) proofUse = { token: recheck.token, withdrawal_id: id, at: now };
-        else if (first !== id)
-          findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
-      }
-      // The account's balance re-derived from its journal, the hold covered by it, every credit explained.
-      const journal = await readAccountJournal(
-        tx,
-        withdrawal.account_id,
-        withdrawal.asset,
-        JOURNAL_READ_BOUND,
-      );
-      findings.push(
-        ...judgeAccountJournal(journal, {
-          id: withdrawal.id,
-          accountId: withdrawal.account_id,
-          asset: withdrawal.asset,
-          units: heldUnits(withdrawal),
-        }),
-      );
-      const proofHash = recheck.ok ? recheck.proofHash : (facts.proof?.proof_hash ?? '');
-      // No verdict row of either kind was there (forged ones included): the verdict goes in without a second look.
-      const clean = findings.length === 0 && rows.approve === undefined && rows.reject === undefined;
-      if (clean)
-        await writeCheckOutcome(tx, {
-          verdict: verdictRow(monitor, withdrawal, 'approve', proofHash, now),
-          ...(proofUse === undefined ? {} : { proofUse }),
-        });
-      else {
-        if (proofUse !== undefined) await claimProofToken(tx, proofUse.token, id, now);
-        if (findings.length === 0)
-          await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
-        else await reject(proofHash);
-      }
-      judgedNow = true;
-    }
-    if (PAID_OR_PAYING.has(withdrawal.state)) {
-      if (rows.reject !== undefined && !judgedNow)
-        findings.push({
-          check: 'paid_despite_rejection',
-          detail: `it is ${withdrawal.state} though the monitor rejected it`,
-        });
-      else if (judgedNow && findings.length === 0)
-        findings.push({ check: 'released_unjudged', detail: 'it was released before the monitor judged it' });
-      const refusal = attestationRefusal(monitor, withdrawal);
-      if (refusal !== undefined) findings.push({ check: 'attestation', detail: refusal });
-      // Once, when it is first seen paid: was its destination in the address book, unchanged and cooled then?
-      if (withdrawal.state === 'released' || judgedNow) {
-        const uncooled = await destinationUncooledAtRelease(tx, withdrawal);
-        if (uncooled !== undefined) findings.push({ check: 'destination_not_cooled', detail: uncooled });
-      }
-    }
-    if (findings.length === 0)
-      return { kind: judgedNow ? ('approved' as const) : ('already_judged' as const) };
-    await reject(proofHashOf(approval));
-    for (const finding of findings) await report(monitor, tx, withdrawal, finding);
-    return { kind: 'refused' as const, findings };
+  return inTransaction(monitor.services.database, async (tx) => {
+    // Its feed entries leave with the check's own commit, and only then (a check that throws leaves them): with its
+    // verdict when it writes one in the same statement, or on their own.
+    const feed = options.feedSeq === undefined ? undefined : { withdrawal_id: id, seq: options.feedSeq };
+    const written = { feed: false };
+    const outcome = await checkIn(monitor, tx, id, feed, written);
+    if (feed !== undefined && !written.feed) await deleteFeedEntriesBehind(tx, id, feed.seq);
+    return outcome;
   });
 }
 
-async function recheckFacts(
+async function checkIn(
   monitor: MonitorContext,
   tx: Tx,
+  id: string,
+  feed: { withdrawal_id: string; seq: number } | undefined,
+  written: { feed: boolean },
+): Promise<CheckOutcome> {
+  const { services } = monitor;
+  const read = await readCheckRows(tx, id);
+  const withdrawal = read.withdrawal;
+  if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation')
+    return { kind: 'skipped' as const };
+  const now = services.clock.now().toISOString();
+  const findings: Finding[] = [];
+  const rows = read.verdicts;
+  const genuine = (row: VerdictRow | undefined) => {
+    if (row === undefined) return undefined;
+    if (isOwnVerdict(monitor, row, id)) return row;
+    findings.push({
+      check: 'verdict_forged',
+      detail: `a monitor ${row.verdict} for it was not signed by the monitor`,
+    });
+    return undefined;
+  };
+  const approval = genuine(rows.approve);
+  let rejection = genuine(rows.reject);
+  const proofHashOf = (row: VerdictRow | undefined) => {
+    const judged = row === undefined ? undefined : (JSON.parse(row.statement) as { proof_hash?: unknown });
+    return typeof judged?.proof_hash === 'string' ? judged.proof_hash : '';
+  };
+  const reject = async (proofHash: string) => {
+    if (rejection !== undefined) return;
+    rejection = verdictRow(monitor, withdrawal, 'reject', proofHash, now);
+    await addVerdict(tx, rejection);
+  };
+  if (ENDED.has(withdrawal.state)) {
+    await reject(proofHashOf(approval));
+    for (const finding of findings) await report(monitor, tx, withdrawal, finding);
+    return findings.length === 0 ? { kind: 'ended' as const } : { kind: 'refused' as const, findings };
+  }
+  let judgedNow = false;
+  if (rejection === undefined && approval === undefined) {
+    // The TOTP step's claim, the token's first use (the token a TOTP proof has if it verifies) and the account's
+    // journal, read together; a proof whose token turns out to be another is looked up on its own.
+    const step = read.proof?.method === 'totp' ? stepOf(read.proof.evidence) : undefined;
+    const expectedToken = step === undefined ? undefined : totpProofToken(withdrawal.account_id, step);
+    const { totpClaim, tokenUser, journal } = await readJudgingRows(tx, {
+      accountId: withdrawal.account_id,
+      asset: withdrawal.asset,
+      journalBound: JOURNAL_READ_BOUND,
+      totpStep: step,
+      token: expectedToken,
+    });
+    const facts = recheckFacts(monitor, withdrawal, read, totpClaim);
+    const recheck = await recheckProof(facts);
+    let proofUse: { token: string; withdrawal_id: string; at: string } | undefined;
+    if (!recheck.ok) findings.push({ check: recheck.check, detail: recheck.detail });
+    else {
+      const first =
+        recheck.token === expectedToken ? (tokenUser ?? undefined) : await proofTokenUser(tx, recheck.token);
+      if (first === undefined) proofUse = { token: recheck.token, withdrawal_id: id, at: now };
+      else if (first !== id)
+        findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
+    }
+    // The account's balance re-derived from its journal, the hold covered by it, every credit explained.
+    findings.push(
+      ...judgeAccountJournal(journal, {
+        id: withdrawal.id,
+        accountId: withdrawal.account_id,
+        asset: withdrawal.asset,
+        units: heldUnits(withdrawal),
+      }),
+    );
+    const proofHash = recheck.ok ? recheck.proofHash : (facts.proof?.proof_hash ?? '');
+    // No verdict row of either kind was there (forged ones included): the verdict goes in without a second look.
+    const clean = findings.length === 0 && rows.approve === undefined && rows.reject === undefined;
+    if (clean) {
+      await writeCheckOutcome(tx, {
+        verdict: verdictRow(monitor, withdrawal, 'approve', proofHash, now),
+        ...(proofUse === undefined ? {} : { proofUse }),
+        ...(feed === undefined ? {} : { feed }),
+      });
+      written.feed = true;
+    } else {
+      if (proofUse !== undefined) await claimProofToken(tx, proofUse.token, id, now);
+      if (findings.length === 0)
+        await addVerdict(tx, verdictRow(monitor, withdrawal, 'approve', proofHash, now));
+      else await reject(proofHash);
+    }
+    judgedNow = true;
+  }
+  if (PAID_OR_PAYING.has(withdrawal.state)) {
+    if (rows.reject !== undefined && !judgedNow)
+      findings.push({
+        check: 'paid_despite_rejection',
+        detail: `it is ${withdrawal.state} though the monitor rejected it`,
+      });
+    else if (judgedNow && findings.length === 0)
+      findings.push({ check: 'released_unjudged', detail: 'it was released before the monitor judged it' });
+    const refusal = attestationRefusal(monitor, withdrawal);
+    if (refusal !== undefined) findings.push({ check: 'attestation', detail: refusal });
+    // Once, when it is first seen paid: was its destination in the address book, unchanged and cooled then?
+    if (withdrawal.state === 'released' || judgedNow) {
+      const uncooled = await destinationUncooledAtRelease(tx, withdrawal);
+      if (uncooled !== undefined) findings.push({ check: 'destination_not_cooled', detail: uncooled });
+    }
+  }
+  if (findings.length === 0) return { kind: judgedNow ? ('approved' as const) : ('already_judged' as const) };
+  await reject(proofHashOf(approval));
+  for (const finding of findings) await report(monitor, tx, withdrawal, finding);
+  return { kind: 'refused' as const, findings };
+}
+
+function recheckFacts(
+  monitor: MonitorContext,
   withdrawal: WithdrawalRow,
   read: CheckRows,
-): Promise<RecheckFacts> {
+  totpClaim: RecheckFacts['totpClaim'],
+): RecheckFacts {
   const { services } = monitor;
   const proof = read.proof;
   const factorRow = read.factor;
@@ -229,16 +254,12 @@ async function recheckFacts(
       removals: read.removals,
     };
   }
-  const step = stepOf(proof?.evidence);
   return {
     withdrawal,
     proof,
     factor,
     enrolledKeySha256: read.enrolledKeySha256,
-    totpClaim:
-      step === undefined || proof?.method !== 'totp'
-        ? undefined
-        : await findTotpClaim(tx, withdrawal.account_id, step),
+    totpClaim,
     relyingParty: services.settings.relyingParty,
   };
 }
