@@ -255,6 +255,13 @@ type CheckRow = WithdrawalRow &
     /** The factor's removals: 0, 1, or 2 for two or more (then they are read in full), and the first one. */
     readonly removal_count: number | string;
     readonly removal_first: string | null;
+  } & {
+    /** The epochs in force now: everyone's (security_epochs) and the factor's owner's own (principals). */
+    readonly e_mfa_epoch: number | null;
+    readonly e_totp_epoch: number | null;
+    readonly e_passkey_epoch: number | null;
+    readonly e_recovery_epoch: number | null;
+    readonly o_mfa_epoch: number | null;
   };
 
 /**
@@ -273,11 +280,20 @@ const selectCheckRow = compiledOnce(1, (tx: Tx, engine, id: string) =>
     )
     .leftJoin('withdrawal_proofs as p', 'p.id', 'w.proof_id')
     .leftJoin('mfa_factors as f', 'f.id', 'p.factor_id')
+    .leftJoin('security_epochs as e', (join) => join.on('e.id', '=', sql.lit(1)))
+    .leftJoin('principals as o', 'o.id', 'f.principal_id')
     .select(WITHDRAWAL_COLUMNS.map((column) => `w.${column}` as const))
     .select(VERDICT_COLUMNS.map((column) => `va.${column} as va_${column}` as const))
     .select(VERDICT_COLUMNS.map((column) => `vr.${column} as vr_${column}` as const))
     .select(PROOF_COLUMNS.map((column) => `p.${column} as p_${column}` as const))
     .select(FACTOR_COLUMNS.map((column) => `f.${column} as f_${column}` as const))
+    .select([
+      'e.mfa_epoch as e_mfa_epoch',
+      'e.totp_epoch as e_totp_epoch',
+      'e.passkey_epoch as e_passkey_epoch',
+      'e.recovery_epoch as e_recovery_epoch',
+      'o.mfa_epoch as o_mfa_epoch',
+    ])
     .select([
       sql<number>`(select count(*) from (select 1 as one from factor_removals r where r.factor_id = f.id limit 2) two)`.as(
         'removal_count',
@@ -339,6 +355,18 @@ export interface CheckRows {
   readonly removals: string[];
   /** The key fingerprint the proving factor's enrolment recorded; undefined when none, or past the read cap. */
   readonly enrolledKeySha256: string | undefined;
+  /** The epochs in force now, for the proving factor's method and owner; undefined when a row is missing. */
+  readonly currentEpochs: CurrentEpochs | undefined;
+}
+
+/** The epochs a factor must have been activated under to count now (src/store/migrations/0055: they only go up). */
+export interface CurrentEpochs {
+  readonly mfa: number;
+  readonly totp: number;
+  readonly passkey: number;
+  readonly recovery: number;
+  /** The factor owner's own MFA epoch. */
+  readonly principal: number;
 }
 
 export type ProofRow = Selectable<WithdrawalProofsTable>;
@@ -380,6 +408,23 @@ export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
       enrolledKeySha256 = fingerprintIn(entry.data, factorRow.id);
       if (enrolledKeySha256 !== undefined) break;
     }
+  const epoch = (value: number | null | undefined) =>
+    value === null || value === undefined ? undefined : Number(value);
+  const [mfa, totp, passkey, recovery, principal] = [
+    epoch(row?.e_mfa_epoch),
+    epoch(row?.e_totp_epoch),
+    epoch(row?.e_passkey_epoch),
+    epoch(row?.e_recovery_epoch),
+    epoch(row?.o_mfa_epoch),
+  ];
+  const currentEpochs =
+    mfa === undefined ||
+    totp === undefined ||
+    passkey === undefined ||
+    recovery === undefined ||
+    principal === undefined
+      ? undefined
+      : { mfa, totp, passkey, recovery, principal };
   return {
     withdrawal,
     verdicts: { approve: verdict('va_'), reject: verdict('vr_') },
@@ -387,6 +432,7 @@ export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
     factor: factorRow,
     removals,
     enrolledKeySha256,
+    currentEpochs,
   };
 }
 

@@ -57,6 +57,23 @@ export interface RecheckFactor {
    * key fingerprint, written at enrolment: src/core/mfa/factor-key.ts) verifies for the row as it is now.
    */
   readonly bindingValid: boolean;
+  /** The epochs the factor was activated under (they never change afterwards: migration 0055). */
+  readonly global_epoch: number;
+  readonly method_epoch: number;
+  readonly principal_epoch: number;
+  /**
+   * The epochs in force now: every customer's (a mass revocation moves one) and the owner's own; undefined when they
+   * could not be read. A factor counts only while its epochs are these.
+   */
+  readonly currentEpochs:
+    | {
+        readonly mfa: number;
+        readonly totp: number;
+        readonly passkey: number;
+        readonly recovery: number;
+        readonly principal: number;
+      }
+    | undefined;
 }
 
 export interface RecheckFacts {
@@ -159,6 +176,31 @@ function refused(check: string, detail: string): Recheck {
 }
 
 /**
+ * Whether a factor still counts: activated under the epochs in force now, every customer's for its method and its
+ * owner's own (the monitor's own reading of the rule; the approval path's is src/store/identity/factors.ts). A
+ * withdrawal confirmed just before a revocation is refused too when the monitor checks it after: the revocation
+ * said its factor is not to be trusted.
+ */
+function epochsCurrent(factor: RecheckFactor): boolean {
+  const now = factor.currentEpochs;
+  if (now === undefined) return false;
+  const method =
+    factor.method === 'totp'
+      ? now.totp
+      : factor.method === 'passkey'
+        ? now.passkey
+        : factor.method === 'recovery'
+          ? now.recovery
+          : undefined;
+  return (
+    method !== undefined &&
+    factor.global_epoch === now.mfa &&
+    factor.method_epoch === method &&
+    factor.principal_epoch === now.principal
+  );
+}
+
+/**
  * Re-verifies the withdrawal's proof: the digest of its terms, the proof row bound to it, the evidence's hash, the
  * factor's key against its enrolment, and the second factor itself (the TOTP code at its step and that step's one
  * claim, the recovery code's hash and its spending, the passkey assertion over the digest-derived challenge).
@@ -205,6 +247,11 @@ export async function recheckProof(facts: RecheckFacts): Promise<Recheck> {
     return refused('factor_removed', "the proof's factor is not active, or was removed once");
   if (!factor.bindingValid)
     return refused('factor_binding', "the factor's key, owner or method is not the one it was enrolled with");
+  if (!epochsCurrent(factor))
+    return refused(
+      'factor_revoked',
+      "the proof's factor was revoked after it was activated (a mass or an account's revocation of second factors)",
+    );
   const ok = (token: string): Recheck => ({ ok: true, digest, proofHash, token });
   switch (proof.method) {
     case 'totp': {

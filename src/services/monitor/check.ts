@@ -252,6 +252,7 @@ function recheckFacts(
       totpSecret,
       bindingValid: bindingValid(services.totpKey, factorRow, totpSecret),
       removals: read.removals,
+      currentEpochs: read.currentEpochs,
     };
   }
   return {

@@ -269,6 +269,36 @@ for (const { engine, describeOn } of await eachEngine()) {
       await assertCaught(id, committedAt, 'totp_claim');
     });
 
+    test("a valid code from a revoked factor (its secret leaked, the account's second factors revoked): flagged", async () => {
+      const who = await customer();
+      const factor = await factorOf(who.accountId, 'totp');
+      // The account's second factors are revoked (its epoch moves on); the attacker still holds the old secret and
+      // writes a withdrawal whose code, claim and proof are all right for that factor.
+      await fresh.database.db
+        .updateTable('principals')
+        .set({ mfa_epoch: sql`mfa_epoch + 1` })
+        .where('id', '=', who.accountId)
+        .execute();
+      running.clock.advance(60_000); // a step no login or enrolment of this customer claimed
+      const at = running.clock.now();
+      const step = Math.floor(at.getTime() / 30_000);
+      const code = totpAt(who.secret, at);
+      const { id, committedAt } = await inject(who, 'totp', factor.id, () => ({ step, code }));
+      await fresh.database.db
+        .insertInto('totp_claims')
+        .values({
+          principal_id: who.accountId,
+          step,
+          purpose: `withdrawal:${id}`,
+          factor_id: factor.id,
+          session_id: null,
+          ip: null,
+          claimed_at: at.toISOString(),
+        })
+        .execute();
+      await assertCaught(id, committedAt, 'factor_revoked');
+    });
+
     test('a recovery code that does not match the factor: flagged', async () => {
       const who = await customer();
       const factor = await factorOf(who.accountId, 'recovery');
