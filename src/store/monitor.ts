@@ -2,6 +2,7 @@ import { type Compilable, CompiledQuery, type Selectable, sql } from 'kysely';
 import type { AccountJournal } from '../core/monitor/account-journal.ts';
 import { compiledInsert, compiledOnce, engineOf, opaqueParameter } from './compiled-query.ts';
 import type { Engine } from './database.ts';
+import { FACTOR_COLUMNS } from './identity/factors.ts';
 import { accountJournalReads } from './monitor-journal.ts';
 import type { MfaFactorsTable } from './schema-identity.ts';
 import type { MonitorVerdictsTable, TotpClaimsTable } from './schema-monitor.ts';
@@ -224,27 +225,6 @@ export async function uncheckedWithdrawals(on: Queryable, limit: number): Promis
 
 /** The verdict columns read beside the withdrawal, once for the approval (`va_`) and once for the rejection (`vr_`). */
 const VERDICT_COLUMNS = ['withdrawal_id', 'verdict', 'statement', 'signature', 'key_id', 'at'] as const;
-/** Every column of a factor, named: PostgreSQL prepares a statement with a column list once, a `*` every time. */
-const FACTOR_COLUMNS = [
-  'id',
-  'principal_id',
-  'method',
-  'status',
-  'label',
-  'secret',
-  'credential_id',
-  'public_key',
-  'sign_count',
-  'code_hash',
-  'used_at',
-  'global_epoch',
-  'method_epoch',
-  'principal_epoch',
-  'created_at',
-  'activated_at',
-  'removed_at',
-  'binding',
-] as const satisfies readonly (keyof MfaFactorsTable)[];
 
 type Prefixed<P extends string, T> = { readonly [K in keyof T & string as `${P}${K}`]: T[K] | null };
 type CheckRow = WithdrawalRow &

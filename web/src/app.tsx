@@ -2,7 +2,8 @@ import { lazy, type ReactElement, Suspense, useEffect } from 'react';
 import { customerRoutes, publicRoutes } from './customer/routes.tsx';
 import { Link, match, type Route, RouteNav, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
-import { PageBoundary, ProblemNotice } from './ui.tsx';
+import { SessionUnavailable } from './session-unavailable.tsx';
+import { PageBoundary } from './ui.tsx';
 
 /** The operator's pages (and their charting library) load only when an operator opens /operator. */
 const OperatorApp = lazy(() => import('./operator/app.tsx').then((m) => ({ default: m.OperatorApp })));
@@ -50,25 +51,6 @@ export function Loading() {
     <p className="loading" aria-live="polite">
       Loading…
     </p>
-  );
-}
-
-/** The session could not be checked (not "signed out"): say why, and try again. */
-export function SessionUnavailable() {
-  const { problem, refresh, signOut } = useSession();
-  return (
-    <main id="main" className="page narrow">
-      <h1>Drawbridge could not check your session</h1>
-      <ProblemNotice problem={problem} />
-      <div className="actions">
-        <button type="button" className="primary" onClick={() => void refresh()}>
-          Try again
-        </button>
-        <button type="button" className="link" onClick={() => void signOut()}>
-          Sign out
-        </button>
-      </div>
-    </main>
   );
 }
 

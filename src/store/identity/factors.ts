@@ -109,8 +109,8 @@ export function currentOfRows(rows: readonly unknown[], principal: Principal): F
   return current;
 }
 
-/** Every column of a factor, named (PostgreSQL prepares a statement with a column list once). */
-const FACTOR_COLUMNS = [
+/** Every column of a factor, named (PostgreSQL prepares a statement with a column list once, a `*` every time). */
+export const FACTOR_COLUMNS = [
   'id',
   'principal_id',
   'method',
@@ -128,6 +128,7 @@ const FACTOR_COLUMNS = [
   'created_at',
   'activated_at',
   'removed_at',
+  'binding',
 ] as const satisfies readonly (keyof MfaFactorsTable)[];
 
 export type NewFactor = Pick<MfaFactorsTable, 'principal_id' | 'method' | 'status' | 'label'> &

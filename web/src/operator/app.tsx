@@ -1,8 +1,8 @@
 import { useEffect } from 'react';
-import { SessionUnavailable } from '../app.tsx';
 import { LoginForm } from '../login-form.tsx';
 import { Link, match, navigate, RouteNav, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { SessionUnavailable } from '../session-unavailable.tsx';
 import { PageBoundary } from '../ui.tsx';
 import { operatorRoutes } from './routes.tsx';
 
