@@ -36,6 +36,7 @@ import * as incidentPlaybook from './migrations/0045-incident-playbook.ts';
 import * as incidentReimbursements from './migrations/0050-incident-reimbursements.ts';
 import * as monitorJournal from './migrations/0051-monitor-journal.ts';
 import * as epochsForward from './migrations/0055-epochs-forward.ts';
+import * as auditJournalSubject from './migrations/0056-audit-journal-subject.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -78,6 +79,7 @@ const MIGRATIONS = [
   ['0050-incident-reimbursements', incidentReimbursements],
   ['0051-monitor-journal', monitorJournal],
   ['0055-epochs-forward', epochsForward],
+  ['0056-audit-journal-subject', auditJournalSubject],
 ] as const;
 
 function provider(database: Database): MigrationProvider {
