@@ -3,6 +3,7 @@ import type { JsonObject } from '../src/core/audit-hash.ts';
 import { hashOpaqueToken, newOpaqueToken } from '../src/core/identity/opaque-token.ts';
 import { newId } from '../src/core/ids.ts';
 import { withdrawalDigest } from '../src/core/withdrawals/digest.ts';
+import { FACTOR_COLUMNS } from '../src/store/identity/factors.ts';
 import { ONE_TIME_TOKEN_COLUMNS } from '../src/store/identity/one-time-tokens.ts';
 import { PRINCIPAL_COLUMNS } from '../src/store/identity/principals.ts';
 import { OUTBOX_COLUMNS } from '../src/store/outbox.ts';
@@ -73,25 +74,6 @@ const ACCOUNT_COLUMNS = [
   'pending_debits',
   'pending_credits',
   'created_at',
-];
-const FACTOR_COLUMNS = [
-  'id',
-  'principal_id',
-  'method',
-  'status',
-  'label',
-  'secret',
-  'credential_id',
-  'public_key',
-  'sign_count',
-  'code_hash',
-  'used_at',
-  'global_epoch',
-  'method_epoch',
-  'principal_epoch',
-  'created_at',
-  'activated_at',
-  'removed_at',
 ];
 const EPOCH_COLUMNS = ['session_epoch', 'mfa_epoch', 'totp_epoch', 'passkey_epoch', 'recovery_epoch'];
 
