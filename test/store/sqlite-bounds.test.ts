@@ -33,3 +33,19 @@ test('a question mark inside quotes is not a placeholder; a count that does not 
   const none = 'select a from t where b = ?';
   assert.deepEqual(boundsWrittenIn(none, [1]), { text: none, parameters: [1] });
 });
+
+test('past its caches (64 sets of values a statement, 1,000 statements) every text is still the right one', () => {
+  for (let limit = 0; limit < 200; limit++) {
+    const text = `select a from t${limit % 3} where b = ? limit ?`;
+    assert.deepEqual(boundsWrittenIn(text, ['v', limit]), {
+      text: `select a from t${limit % 3} where b = ? limit ${limit}`,
+      parameters: ['v'],
+    });
+  }
+  for (let n = 0; n < 1100; n++) {
+    const text = `select a from u${n} limit ?`;
+    assert.equal(boundsWrittenIn(text, [n]).text, `select a from u${n} limit ${n}`);
+  }
+  // The first texts, cached before the clearing, still come back right.
+  assert.equal(boundsWrittenIn('select a from u0 limit ?', [7]).text, 'select a from u0 limit 7');
+});

@@ -294,17 +294,26 @@ const compiledSets = new WeakMap<RuleSetConfig, readonly Rule<RuleFacts>[]>();
 function configOf(text: string): RuleSetConfig {
   const known = parsedSets.get(text);
   if (known !== undefined) return known;
-  const config = parseRuleSetConfig(JSON.parse(text));
+  // Shared by every confirmation from now on: frozen, so no caller can change the set another one runs.
+  const config = deepFrozen(parseRuleSetConfig(JSON.parse(text)));
   if (parsedSets.size >= MAX_PARSED_SETS) parsedSets.clear();
   parsedSets.set(text, config);
   return config;
+}
+
+function deepFrozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFrozen(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 let builtin: { readonly limit: bigint; readonly config: RuleSetConfig } | undefined;
 
 function builtinConfigOf(dailyLimitUsd: Usd): RuleSetConfig {
   if (builtin?.limit !== dailyLimitUsd.scaled)
-    builtin = { limit: dailyLimitUsd.scaled, config: defaultRuleSetConfig(dailyLimitUsd) };
+    builtin = { limit: dailyLimitUsd.scaled, config: deepFrozen(defaultRuleSetConfig(dailyLimitUsd)) };
   return builtin.config;
 }
 
