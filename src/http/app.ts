@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import type { WebhookDestinationPolicy } from '../adapters/webhooks/destination-policy.ts';
 import { invalidInput } from '../core/errors.ts';
@@ -8,7 +8,8 @@ import { newId } from '../core/ids.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { flushTouch } from '../services/identity/sessions.ts';
 import { installAuth } from './auth.ts';
-import { registerConsole, registerLinkLandingFallbacks } from './console.ts';
+import { isConsoleNavigation, registerConsole, registerLinkLandingFallbacks } from './console.ts';
+import { sendPage } from './email-links.ts';
 import { installIdempotency } from './idempotency.ts';
 import { installMetrics } from './metrics.ts';
 import { finishDocument } from './openapi.ts';
@@ -123,8 +124,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         socket.destroy();
       }
     },
-    // Fastify's answers to a badly encoded path or an over-long path parameter, as problems.
-    frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request)),
+    // Fastify's answers to a badly encoded path or an over-long path parameter, as problems; a browser that
+    // followed a damaged link to a console page gets a page that says so (and where to go), not raw JSON.
+    frameworkErrors: (error, request, reply) => {
+      const problem = toProblem(error, request);
+      if (deps.consoleDir === undefined || !isConsoleNavigation(request)) return sendProblem(reply, problem);
+      const answer = (reply as FastifyReply).status(problem.status).header('x-request-id', problem.request_id);
+      return sendPage(answer, {
+        title: 'This address is not valid',
+        paragraphs: [
+          'The link you followed is damaged: part of it is not a valid web address. Nothing was changed.',
+        ],
+        link: { href: '/', text: 'Go to the Drawbridge console' },
+      });
+    },
     logger: {
       level: deps.logLevel ?? 'info',
       redact: ['req.headers.authorization', 'req.headers.cookie'],

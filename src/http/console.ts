@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { routeNotFound, sendProblem } from './problem.ts';
 
 /**
@@ -31,6 +31,18 @@ const API_PREFIXES = [
   '/.well-known/',
   '/__test__/',
 ];
+
+/**
+ * Whether a request is a browser opening a console page (a GET outside the API that asks for HTML): the one case
+ * where an error is better shown as a page than as a problem body a person would read as raw JSON.
+ */
+export function isConsoleNavigation(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const path = request.url.split('?')[0] ?? '/';
+  if (API_PREFIXES.some((prefix) => path.startsWith(prefix))) return false;
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
 
 /** Whether the console's web/dist holds a built bundle. */
 export function consoleBuilt(dir: string): boolean {

@@ -50,6 +50,8 @@ export function sendPage(
     readonly title: string;
     readonly paragraphs: readonly string[];
     readonly form?: { readonly action: string; readonly token: string; readonly button: string };
+    /** A way on: a link within this origin (a path). */
+    readonly link?: { readonly href: `/${string}`; readonly text: string };
   },
 ) {
   const form =
@@ -58,7 +60,11 @@ export function sendPage(
       : `<form method="post" action="${escapeHtml(page.form.action)}">` +
         `<input type="hidden" name="token" value="${escapeHtml(page.form.token)}">` +
         `<button type="submit">${escapeHtml(page.form.button)}</button></form>`;
-  const body = page.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('');
+  const link =
+    page.link === undefined
+      ? ''
+      : `<p><a href="${escapeHtml(page.link.href)}">${escapeHtml(page.link.text)}</a></p>`;
+  const body = page.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('') + link;
   // The page carries a single-use token: kept out of caches and of search engines. Its policy allows nothing but
   // posting its form back to this origin, over the scheme the page came by (no upgrade to https on a plain-HTTP
   // development server, where the upgraded post would go nowhere).

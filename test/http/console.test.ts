@@ -66,6 +66,27 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(docs.body.paths['/__test__/clock'], undefined);
     });
 
+    test('a damaged link to a console page is a page that says so; the same path from an API client stays a problem', async () => {
+      const damaged = `${running.url}/withdrawals/%E0%A4%A%E2%80%AE`;
+      const page = await fetch(damaged, { headers: { accept: 'text/html,application/xhtml+xml' } });
+      assert.equal(page.status, 400);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.doesNotMatch(page.headers.get('content-security-policy') ?? '', /script-src|unsafe/);
+      const html = await page.text();
+      assert.match(html, /This address is not valid/);
+      assert.match(html, /<a href="\/">/);
+      assert.doesNotMatch(html, /%E0|\u202e/, 'the damaged address is not echoed');
+      for (const [path, accept] of [
+        ['/withdrawals/%E0%A4%A', 'application/json'],
+        ['/v1/withdrawals/%E0%A4%A', 'text/html'],
+      ] as const) {
+        const answer = await fetch(`${running.url}${path}`, { headers: { accept } });
+        assert.equal(answer.status, 400, path);
+        assert.match(answer.headers.get('content-type') ?? '', /application\/problem\+json/, path);
+        assert.equal(((await answer.json()) as { code?: string }).code, 'INVALID_INPUT');
+      }
+    });
+
     test('GET /v1/account: who is signed in, with the anti-phishing code once set; signed out, 401', async () => {
       assert.equal((await api(running, 'GET', '/v1/account')).status, 401);
       const customer = await customerWithTotp(running, 'who-am-i@example.com');
