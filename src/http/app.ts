@@ -129,7 +129,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       const problem = toProblem(error, request);
       if (deps.consoleDir === undefined || !isConsoleNavigation(request)) return sendProblem(reply, problem);
-      const answer = (reply as FastifyReply).status(problem.status).header('x-request-id', problem.request_id);
+      const answer = (reply as FastifyReply)
+        .status(problem.status)
+        .header('x-request-id', problem.request_id);
       return sendPage(answer, {
         title: 'This address is not valid',
         paragraphs: [
