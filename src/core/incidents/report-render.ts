@@ -29,6 +29,9 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/** An operator actor inside a sentence ("global halt by operator:<id> (<halt id>)"). */
+const OPERATOR_ACTOR = /operator:[0-9a-f-]{36}/g;
+
 interface Section {
   readonly title: string;
   readonly paragraphs?: readonly string[];
@@ -40,6 +43,8 @@ function sections(report: IncidentReport): Section[] {
   const s = report.summary;
   const i = report.incident;
   const yesNo = (b: boolean) => (b ? 'yes' : 'NO');
+  // An operator by email where the report knows it, otherwise as recorded ("operator:<id>", "system:monitor").
+  const who = (actor: string) => report.operators[actor] ?? actor;
   return [
     {
       title: 'Incident',
@@ -50,7 +55,7 @@ function sections(report: IncidentReport): Section[] {
           ['Title', i.title],
           ['Severity', i.severity],
           ['Status', i.status],
-          ['Opened', `${i.opened_at} by ${i.opened_by}`],
+          ['Opened', `${i.opened_at} by ${who(i.opened_by)}`],
           ['Closed', i.closed_at ?? 'not closed'],
           ['Report generated', report.generated_at],
         ],
@@ -123,7 +128,7 @@ function sections(report: IncidentReport): Section[] {
       title: 'Detection',
       paragraphs: [
         `First unauthorized withdrawal confirmed: ${report.detection.first_unauthorized_confirmed_at ?? 'none'}.`,
-        `Detected: ${report.detection.detected_at ?? 'not recorded'}${report.detection.detected_by === null ? '' : ` (${report.detection.detected_by})`}.`,
+        `Detected: ${report.detection.detected_at ?? 'not recorded'}${report.detection.detected_by === null ? '' : ` (${report.detection.detected_by.replace(OPERATOR_ACTOR, who)})`}.`,
       ],
     },
     {
@@ -137,8 +142,10 @@ function sections(report: IncidentReport): Section[] {
               ? `asset ${h.asset ?? ''}`
               : `account ${h.account_id ?? ''}`,
           h.created_at,
-          h.created_by,
-          h.lifted_at === null ? 'ACTIVE' : `${h.lifted_at} by ${h.lifted_by ?? ''}`,
+          who(h.created_by),
+          h.lifted_at === null
+            ? 'ACTIVE'
+            : `${h.lifted_at} by ${h.lifted_by === null ? '' : who(h.lifted_by)}`,
           duration(h.duration_ms),
           h.reason,
         ]),
@@ -148,7 +155,7 @@ function sections(report: IncidentReport): Section[] {
       title: 'Timeline',
       table: {
         head: ['When', 'Who', 'What', 'About'],
-        rows: report.timeline.map((e) => [e.at, e.actor, e.what, e.subject]),
+        rows: report.timeline.map((e) => [e.at, who(e.actor), e.what, e.subject]),
       },
     },
     {
@@ -156,7 +163,7 @@ function sections(report: IncidentReport): Section[] {
       table: {
         head: ['Actor', 'Actions'],
         rows: report.actions.map((a) => [
-          a.actor,
+          who(a.actor),
           a.actions.map((x) => `${x.action} ×${x.count}`).join(', '),
         ]),
       },

@@ -75,6 +75,8 @@ export interface IncidentReportFacts {
   readonly halts: readonly ReportHalt[];
   readonly audit: readonly ReportAuditEntry[];
   readonly truncated: { readonly audit: boolean; readonly alerts: boolean; readonly halts: boolean };
+  /** An operator actor's email ("operator:<id>" -> email), null when not known; the report names people by it. */
+  readonly emailOf?: (actor: string) => string | null;
 }
 
 /** The open items list at most this many ids of each kind, and says how many there are. */
@@ -109,6 +111,8 @@ export function buildIncidentReport(facts: IncidentReportFacts) {
   // incident by design, until each customer is dealt with, and must not read as a platform still halted.
   const activeHalts = platformHalts.filter((h) => h.active).map((h) => h.id);
   const accountsFrozen = halts.filter((h) => h.active && h.scope === 'account').length;
+  const timeline = timelineOf(facts);
+  const actions = actionsOf(facts.audit);
   return {
     format: 'drawbridge-incident-report/v1',
     generated_at: facts.generatedAt,
@@ -138,8 +142,8 @@ export function buildIncidentReport(facts: IncidentReportFacts) {
     losses: lossesView(losses),
     reimbursement: { assets: facts.reimbursement.assets, reconciled: facts.reimbursement.reconciled },
     halts,
-    timeline: timelineOf(facts),
-    actions: actionsOf(facts.audit),
+    timeline,
+    actions,
     open_items: {
       in_doubt: { count: inDoubt.length, withdrawal_ids: inDoubt.slice(0, LISTED) },
       unreimbursed: unreimbursed.map((a) => ({ asset: a.asset, outstanding: a.outstanding })),
@@ -148,7 +152,29 @@ export function buildIncidentReport(facts: IncidentReportFacts) {
       unpriced: { count: losses.unpriced.length, withdrawal_ids: losses.unpriced.slice(0, LISTED) },
     },
     truncated: facts.truncated,
+    operators: operatorsNamed(facts, timeline, actions),
   };
+}
+
+/** The email of every operator the report names (actor -> email), for the renderings and anyone reading the JSON. */
+function operatorsNamed(
+  facts: IncidentReportFacts,
+  timeline: readonly { readonly actor: string }[],
+  actions: readonly { readonly actor: string }[],
+): Record<string, string> {
+  const named: Record<string, string> = {};
+  if (facts.emailOf === undefined) return named;
+  const actors = [
+    facts.incident.opened_by,
+    ...facts.halts.flatMap((h) => (h.lifted_by === null ? [h.created_by] : [h.created_by, h.lifted_by])),
+    ...timeline.map((e) => e.actor),
+    ...actions.map((a) => a.actor),
+  ];
+  for (const actor of [...new Set(actors)].sort()) {
+    const email = facts.emailOf(actor);
+    if (email !== null) named[actor] = email;
+  }
+  return named;
 }
 
 export type IncidentReport = ReturnType<typeof buildIncidentReport>;

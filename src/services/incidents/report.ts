@@ -7,6 +7,7 @@ import { alertsForIncident, incidentAuditEntries } from '../../store/incident-ti
 import { inReadSnapshot } from '../../store/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 import { authorize, type OperatorActor } from '../identity/acting-operator.ts';
+import { operatorEmails } from '../identity/operator-emails.ts';
 import { haltsOfIncident } from './incident-halts.ts';
 import { existingIncident, incidentIdOf } from './losses.ts';
 import { reimbursementFacts } from './reimbursement.ts';
@@ -38,7 +39,7 @@ export async function incidentReport(
 ): Promise<IncidentReport> {
   authorize(actor, 'incident.read');
   const incidentId = incidentIdOf(id);
-  return inReadSnapshot(context.database, async (tx) => {
+  const facts = await inReadSnapshot(context.database, async (tx) => {
     const generatedAt = context.clock.now().toISOString();
     const incident = await existingIncident(tx, incidentId);
     const affected = await affectedWithdrawalFacts(tx, incidentId);
@@ -54,7 +55,7 @@ export async function incidentReport(
       MAX_ALERTS + 1,
     );
     const paid = await paidReimbursementWithdrawals(tx, incidentId);
-    return buildIncidentReport({
+    return {
       incident: {
         id: incident.id,
         title: incident.title,
@@ -81,8 +82,15 @@ export async function incidentReport(
         alerts: alerts.length > MAX_ALERTS,
         halts: halts.length > MAX_HALTS,
       },
-    });
+    };
   });
+  // Who the operators named in it are, for the people who read it (their emails, read after the snapshot).
+  const emailOf = await operatorEmails(context, [
+    facts.incident.opened_by,
+    ...facts.halts.flatMap((h) => [h.created_by, h.lifted_by]),
+    ...facts.audit.map((e) => e.actor),
+  ]);
+  return buildIncidentReport({ ...facts, emailOf });
 }
 
 /** The report rendered: JSON (the object), Markdown or HTML (text with its media type). */

@@ -436,7 +436,14 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.deepEqual(report.open_items.unreimbursed, [{ asset: 'BTC', outstanding: '1' }]);
       assert.ok(report.timeline.some((e) => e.kind === 'halt_lifted'));
 
+      // People are named by email where the report knows it; the monitor stays as recorded.
+      const approverEmail = report.operators[`operator:${approver.id}`];
+      assert.match(approverEmail ?? '', /^op-.+@drawbridge\.example$/);
+      assert.equal(report.operators['system:monitor'], undefined);
       const html = renderReportHtml(report);
+      assert.ok(html.includes(`by ${approverEmail}`), 'the halt lifted by the approver, by email');
+      assert.ok(!html.includes(`operator:${approver.id}`), 'no operator id where the email is known');
+      assert.ok(html.includes('system:monitor'));
       assert.ok(!html.includes('<script>'));
       assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt; | **bold** &amp; &quot;quotes&quot;'));
       const md = renderReportMarkdown(report);
