@@ -204,7 +204,8 @@ export function registerIncidentMoneyRoutes(app: FastifyInstance, context: Servi
           'From one consistent snapshot: accounts affected, per-asset totals, USD total, share prevented, ' +
           'reimbursed and outstanding (with the reconciliation), time to detect (first unauthorized confirmation ' +
           'to the first alert, halt or opening), halt duration, timeline of alerts, halts and audited actions ' +
-          'carrying the incident id, actions per operator, and open items. `format` json (default), md ' +
+          'carrying the incident id, actions per operator, open items, and `operators` (each operator actor it names, ' +
+          'with its email: Markdown and HTML name operators by it). `format` json (default), md ' +
           '(text/markdown) or html (text/html, everything from input escaped). Any operator role.',
         security: SECURITY,
         params: IncidentParams,
