@@ -9990,7 +9990,7 @@ export interface paths {
         put?: never;
         /**
          * Activate a rule set: it decides from now on, the active one before it is retired
-         * @description Risk analyst or admin: a draft or shadow set becomes the one active set (the database refuses a second); the active set before it is retired in the same transaction. Audited.
+         * @description Risk analyst or admin: a draft or shadow set becomes the one active set (the database refuses a second); the active set before it is retired in the same transaction. Maker-checker: the operator who wrote the set cannot activate it (409 SAME_OPERATOR; the database refuses it too). Audited.
          */
         post: {
             parameters: {

@@ -52,7 +52,15 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.equal(json(await runCli(['rules', 'shadow', created.id], env)).state, 'shadow');
         const unconfirmed = await runCli(['rules', 'activate', created.id], env);
         assert.equal(unconfirmed.code, 2, 'activating asks for --yes without a terminal');
-        assert.equal(json(await runCli(['rules', 'activate', created.id, '--yes'], env)).state, 'active');
+        const own = await runCli(['rules', 'activate', created.id, '--yes'], env);
+        assert.notEqual(own.code, 0, 'its author cannot activate it');
+        assert.equal(JSON.parse(own.stderr.trim()).error, 'SAME_OPERATOR', own.stderr);
+        const checker = await cliOperator(cliContext(fresh.database), 'risk_analyst');
+        const checkerEnv = { ...fresh.env, ...CLI_KEYS, ...checker.env };
+        assert.equal(
+          json(await runCli(['rules', 'activate', created.id, '--yes'], checkerEnv)).state,
+          'active',
+        );
         const listed = json(await runCli(['rules', 'list'], env));
         assert.equal(listed.in_force.id, created.id);
         assert.equal(json(await runCli(['rules', 'show', created.id], env)).config.rules.length, 3);

@@ -188,7 +188,8 @@ export function registerRuleSetRoutes(app: FastifyInstance, context: ServiceCont
     activate: [
       'Activate a rule set: it decides from now on, the active one before it is retired',
       'Risk analyst or admin: a draft or shadow set becomes the one active set (the database refuses a ' +
-        'second); the active set before it is retired in the same transaction. Audited.',
+        'second); the active set before it is retired in the same transaction. Maker-checker: the operator ' +
+        'who wrote the set cannot activate it (409 SAME_OPERATOR; the database refuses it too). Audited.',
     ],
     retire: [
       'Retire a draft or shadow rule set',

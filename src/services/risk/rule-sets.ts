@@ -171,7 +171,8 @@ export type RuleSetMove = 'shadow' | 'activate' | 'retire';
 
 /**
  * Moves a rule set: a draft into shadow (the shadow before it is retired), a draft or shadow set to active (the
- * active one before it is retired, in the same transaction), a draft or shadow set to retired. The active set is
+ * active one before it is retired, in the same transaction; by an operator other than its author), a draft or
+ * shadow set to retired. The active set is
  * retired only by activating another: something always decides. Every move is audited; the database itself refuses
  * a second active or shadow set.
  */
@@ -209,6 +210,13 @@ export async function moveRuleSetState(
       if (move === 'activate') {
         if (row.state !== 'draft' && row.state !== 'shadow')
           throw wrong('only a draft or shadow set is activated');
+        // Maker-checker: whoever wrote the set cannot switch it on (the database refuses it as well).
+        if (row.created_by === by)
+          throw new DomainError(
+            'SAME_OPERATOR',
+            'a rule set is activated by an operator other than the one who wrote it: ask a second risk analyst or admin',
+            { details: { created_by: row.created_by } },
+          );
         // The configuration is checked again: a set stored by an older catalogue must not start deciding.
         parseRuleSetConfig(JSON.parse(row.config));
         const previous = await findRuleSetInState(tx, 'active');

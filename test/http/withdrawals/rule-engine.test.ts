@@ -39,6 +39,8 @@ const HARD = [
 ];
 const AMOUNT = '0.001';
 const analyst = actingAs('risk_analyst');
+/** The second operator of maker-checker: a set is activated by someone other than its author. */
+const checker = actingAs('risk_analyst', 'test-risk_analyst-checker');
 
 /** A fresh, valid bech32 (P2WPKH) address no one has paid. */
 function freshAddress(): string {
@@ -173,7 +175,7 @@ async function payOnce(running: RunningApp, payer: Payer, secret: string) {
 
 async function activeSet(running: RunningApp, rules: unknown[], description = 'test') {
   const set = await createRuleSet(running.context, analyst, { description, rules: [...HARD, ...rules] });
-  await moveRuleSetState(running.context, analyst, set.id, 'activate');
+  await moveRuleSetState(running.context, checker, set.id, 'activate');
   return set;
 }
 
@@ -236,6 +238,52 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
       // Support may read but not activate.
       const draft = await createRuleSet(running.context, analyst, { rules: HARD });
+      // Maker-checker: its author cannot switch it on, an admin author neither; a second operator can.
+      await assert.rejects(moveRuleSetState(running.context, analyst, draft.id, 'activate'), {
+        code: 'SAME_OPERATOR',
+      });
+      const adminsOwn = await createRuleSet(running.context, actingAs('admin'), { rules: HARD });
+      await assert.rejects(moveRuleSetState(running.context, actingAs('admin'), adminsOwn.id, 'activate'), {
+        code: 'SAME_OPERATOR',
+      });
+      assert.equal((await getRuleSet(running.context, analyst, draft.id)).state, 'draft');
+      assert.deepEqual((await listRuleSets(running.context, analyst)).in_force.id, second.id);
+      // Around the service, as an insider or a bug would write it: the database refuses an activation by the
+      // author or by nobody, and a set written straight into active.
+      const db = running.context.database.db;
+      for (const activated_by of ['operator:test-risk_analyst', null])
+        await assert.rejects(
+          db.transaction().execute(async (tx) => {
+            await tx.updateTable('rule_sets').set({ state: 'retired' }).where('id', '=', second.id).execute();
+            await tx
+              .updateTable('rule_sets')
+              .set({ state: 'active', activated_by, activated_at: new Date().toISOString() })
+              .where('id', '=', draft.id)
+              .execute();
+          }),
+          /activated by an operator other than its author/,
+        );
+      await assert.rejects(
+        db
+          .insertInto('rule_sets')
+          .values({
+            id: '01a23ab8-8768-78e9-be18-f7c8ae4f11c9',
+            version: 9_999,
+            state: 'active',
+            description: 'forged',
+            config: JSON.stringify({ rules: HARD }),
+            created_by: 'operator:someone',
+            created_at: new Date().toISOString(),
+            shadowed_at: null,
+            activated_at: new Date().toISOString(),
+            activated_by: 'operator:someone-else',
+            retired_at: null,
+            updated_at: new Date().toISOString(),
+          })
+          .execute(),
+        /written as a draft/,
+      );
+      assert.equal((await getRuleSet(running.context, analyst, second.id)).state, 'active');
       await assert.rejects(moveRuleSetState(running.context, actingAs('support'), draft.id, 'activate'), {
         code: 'FORBIDDEN',
       });
