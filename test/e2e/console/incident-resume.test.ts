@@ -95,5 +95,27 @@ test('an incident commander halts, the withdrawal stays queued, a second operato
   await page.getByRole('link', { name: 'Incidents', exact: true }).click();
   await page.getByRole('link', { name: 'Approvals without a second factor' }).waitFor();
   await screenshot(page, 'operator-incidents');
+
+  // Paged at night, the commander opens the console on a phone: at 390 px every operator table is one block per
+  // row, nothing scrolls sideways (the page or a table inside it).
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [path, heading] of [
+    ['/operator/incidents', 'Incidents'],
+    [new URL(incidentUrl).pathname, 'Approvals without a second factor'],
+    ['/operator/review', 'Review queue'],
+    ['/operator/audit', 'Audit log'],
+  ] as const) {
+    await page.goto(`${suite.server.base}${path}`);
+    await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+    await page.locator('table tbody tr').first().waitFor();
+    const over = (await page.evaluate(`Math.max(
+      document.documentElement.scrollWidth - window.innerWidth,
+      ...[...document.querySelectorAll('table')].map((t) => t.scrollWidth - t.clientWidth),
+    )`)) as number;
+    assert.ok(over <= 1, `${path}: nothing wider than the 390 px screen (${over} px over)`);
+  }
+  await page.goto(incidentUrl);
+  await page.getByRole('heading', { name: 'Approvals without a second factor' }).waitFor();
+  await screenshot(page, 'mobile-operator-incident');
   for (const p of [page, admin.page]) assertClean(p);
 });

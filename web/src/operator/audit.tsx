@@ -83,7 +83,7 @@ export function AuditPage() {
         <button type="submit">Filter</button>
       </form>
       <ProblemNotice problem={log.problem} />
-      <table className="audit">
+      <table className="audit stack">
         <thead>
           <tr>
             <th scope="col" className="num">
@@ -99,14 +99,16 @@ export function AuditPage() {
         <tbody>
           {log.data?.entries.map((e) => (
             <tr key={e.id}>
-              <td className="num">{e.seq}</td>
-              <td>{when(e.at)}</td>
-              <td>
+              <td data-label="#" className="num">
+                {e.seq}
+              </td>
+              <td data-label="When">{when(e.at)}</td>
+              <td data-label="Actor">
                 <Actor actor={e.actor} email={e.actor_email} />
               </td>
-              <td>{e.action}</td>
-              <td>{e.subject === null ? '' : <ShortId id={e.subject} />}</td>
-              <td>
+              <td data-label="Action">{e.action}</td>
+              <td data-label="Subject">{e.subject === null ? '' : <ShortId id={e.subject} />}</td>
+              <td data-label="Details">
                 <code className="data">{e.data === null ? '' : JSON.stringify(e.data)}</code>
               </td>
             </tr>

@@ -75,7 +75,7 @@ export function LossesPanel({ incidentId }: { incidentId: string }) {
       <ProblemNotice problem={losses.problem} />
       {l !== undefined && (
         <>
-          <table data-testid="losses">
+          <table className="stack" data-testid="losses">
             <caption className="sr-only">Losses per asset</caption>
             <thead>
               <tr>
@@ -98,22 +98,33 @@ export function LossesPanel({ incidentId }: { incidentId: string }) {
               {l.assets.map((a) => (
                 <tr key={a.asset}>
                   <th scope="row">{a.asset}</th>
-                  {[a.prevented, a.lost, a.in_doubt].map((b, n) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: three fixed columns
-                    <td key={n} className="num">
+                  {(
+                    [
+                      ['Prevented', a.prevented],
+                      ['Lost', a.lost],
+                      ['In doubt', a.in_doubt],
+                    ] as const
+                  ).map(([label, b]) => (
+                    <td key={label} data-label={label} className="num">
                       {b.total} ({b.count}) <span className="hint">{b.usd} USD</span>
                     </td>
                   ))}
-                  <td className="num">
+                  <td data-label="Reimbursable" className="num">
                     {a.reimbursable.total} ({a.reimbursable.count})
                   </td>
                 </tr>
               ))}
               <tr>
                 <th scope="row">USD</th>
-                <td className="num">{l.usd.prevented.usd}</td>
-                <td className="num">{l.usd.lost.usd}</td>
-                <td className="num">{l.usd.in_doubt.usd}</td>
+                <td data-label="Prevented" className="num">
+                  {l.usd.prevented.usd}
+                </td>
+                <td data-label="Lost" className="num">
+                  {l.usd.lost.usd}
+                </td>
+                <td data-label="In doubt" className="num">
+                  {l.usd.in_doubt.usd}
+                </td>
                 <td />
               </tr>
             </tbody>
@@ -153,7 +164,7 @@ export function ReimbursementPanel({ incidentId }: { incidentId: string }) {
       <ProblemNotice problem={status.problem ?? act.problem} />
       {s !== undefined && (
         <>
-          <table>
+          <table className="stack">
             <caption className="sr-only">Reimbursement per asset</caption>
             <thead>
               <tr>
@@ -177,11 +188,19 @@ export function ReimbursementPanel({ incidentId }: { incidentId: string }) {
               {s.assets.map((a) => (
                 <tr key={a.asset}>
                   <th scope="row">{a.asset}</th>
-                  <td className="num">{a.reimbursable}</td>
-                  <td className="num">{a.requested}</td>
-                  <td className="num">{a.paid}</td>
-                  <td className="num">{a.outstanding}</td>
-                  <td>{a.reconciled ? 'yes' : 'NO'}</td>
+                  <td data-label="Reimbursable" className="num">
+                    {a.reimbursable}
+                  </td>
+                  <td data-label="Requested" className="num">
+                    {a.requested}
+                  </td>
+                  <td data-label="Paid" className="num">
+                    {a.paid}
+                  </td>
+                  <td data-label="Outstanding" className="num">
+                    {a.outstanding}
+                  </td>
+                  <td data-label="Reconciled">{a.reconciled ? 'yes' : 'NO'}</td>
                 </tr>
               ))}
             </tbody>

@@ -67,7 +67,7 @@ function IncidentsPage() {
       <h1>Incidents</h1>
       <OpenIncidentForm alertId={query.get('alert') ?? undefined} />
       <ProblemNotice problem={incidents.problem} />
-      <table>
+      <table className="stack">
         <caption className="sr-only">Incidents, newest first</caption>
         <thead>
           <tr>
@@ -81,17 +81,17 @@ function IncidentsPage() {
         <tbody>
           {incidents.data?.incidents.map((i) => (
             <tr key={i.id}>
-              <td>{when(i.opened_at)}</td>
-              <td>
+              <td data-label="Opened">{when(i.opened_at)}</td>
+              <td data-label="Title">
                 <Link to={`/operator/incidents/${i.id}`}>{i.title}</Link>
               </td>
-              <td>
+              <td data-label="Severity">
                 <span className={`badge sev-${i.severity}`}>{i.severity}</span>
               </td>
-              <td>
+              <td data-label="Status">
                 <StateBadge state={i.status} />
               </td>
-              <td>
+              <td data-label="By">
                 <Actor actor={i.opened_by} email={i.opened_by_email} />
               </td>
             </tr>
@@ -277,7 +277,7 @@ function AffectedPanel({ incidentId }: { incidentId: string }) {
         {accounts.size} account{accounts.size === 1 ? '' : 's'} affected
         {affected.data?.has_more ? ' (first 100 withdrawals shown)' : ''}.
       </p>
-      <table>
+      <table className="stack">
         <caption className="sr-only">Withdrawals marked for this incident</caption>
         <thead>
           <tr>
@@ -294,16 +294,20 @@ function AffectedPanel({ incidentId }: { incidentId: string }) {
         <tbody>
           {affected.data?.withdrawals.map((w) => (
             <tr key={w.withdrawal_id}>
-              <td className="address">{w.withdrawal_id}</td>
-              <td className="address">{w.account_id}</td>
-              <td className="num">
+              <td data-label="Withdrawal" className="address">
+                {w.withdrawal_id}
+              </td>
+              <td data-label="Account" className="address">
+                {w.account_id}
+              </td>
+              <td data-label="Amount" className="num">
                 {w.amount} {w.asset}
               </td>
-              <td>{w.classification}</td>
-              <td>
+              <td data-label="Marked">{w.classification}</td>
+              <td data-label="State">
                 <StateBadge state={w.state} />
               </td>
-              <td>
+              <td data-label="Outcome">
                 <span className={`badge outcome-${w.outcome}`}>{w.outcome.replace('_', ' ')}</span>
               </td>
             </tr>

@@ -35,7 +35,7 @@ export function ReviewQueuePage() {
       <h1>Review queue</h1>
       <p className="hint">Held withdrawals, the longest held first. Live: refreshed every few seconds.</p>
       <ProblemNotice problem={queue.problem} />
-      <table>
+      <table className="stack">
         <caption className="sr-only">Withdrawals held for review</caption>
         <thead>
           <tr>
@@ -51,21 +51,23 @@ export function ReviewQueuePage() {
         <tbody>
           {queue.data?.withdrawals.map((w) => (
             <tr key={w.id}>
-              <td>
+              <td data-label="Held since">
                 <Link to={`/operator/review/${w.id}`}>{when(w.held_since)}</Link>
               </td>
-              <td>
+              <td data-label="Amount">
                 {w.amount} {w.asset}
               </td>
-              <td className="num">{w.usd_value ?? 'unpriced'}</td>
-              <td>
+              <td data-label="USD" className="num">
+                {w.usd_value ?? 'unpriced'}
+              </td>
+              <td data-label="Why">
                 {w.rules
                   .filter((r) => r.outcome !== 'approve' && r.outcome !== 'clear')
                   .map((r) => r.rule)
                   .join(', ') ||
                   (w.reason ?? '')}
               </td>
-              <td>{w.review.status}</td>
+              <td data-label="Approvals">{w.review.status}</td>
             </tr>
           ))}
           {queue.data?.withdrawals.length === 0 && (

@@ -66,7 +66,7 @@ export function SearchPage() {
           <button type="submit">Search</button>
         </form>
         <ProblemNotice problem={customers.problem} />
-        <table>
+        <table className="stack">
           <thead>
             <tr>
               <th scope="col">Email</th>
@@ -80,16 +80,16 @@ export function SearchPage() {
           <tbody>
             {customers.data?.customers.map((c) => (
               <tr key={c.id}>
-                <td>{c.email}</td>
-                <td>{when(c.created_at)}</td>
-                <td>
+                <td data-label="Email">{c.email}</td>
+                <td data-label="Since">{when(c.created_at)}</td>
+                <td data-label="Status">
                   {c.locked_at !== null
                     ? `locked (${c.locked_reason ?? ''})`
                     : c.email_verified_at === null
                       ? 'email not confirmed'
                       : 'active'}
                 </td>
-                <td>
+                <td data-label="Actions">
                   <button type="button" className="link" onClick={() => setAccount(c.id)}>
                     Withdrawals<span className="sr-only"> of {c.email}</span>
                   </button>
@@ -131,7 +131,7 @@ export function SearchPage() {
           </Field>
         </div>
         <ProblemNotice problem={withdrawals.problem} />
-        <table>
+        <table className="stack">
           <thead>
             <tr>
               <th scope="col">Created</th>
@@ -143,12 +143,14 @@ export function SearchPage() {
           <tbody>
             {withdrawals.data?.withdrawals.map((w) => (
               <tr key={w.id}>
-                <td>{when(w.created_at)}</td>
-                <td>
+                <td data-label="Created">{when(w.created_at)}</td>
+                <td data-label="Amount">
                   {w.amount} {w.asset}
                 </td>
-                <td className="address">{w.destination}</td>
-                <td>
+                <td data-label="To" className="address">
+                  {w.destination}
+                </td>
+                <td data-label="State">
                   <StateBadge state={w.state} />
                 </td>
               </tr>
