@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery, type Selectable, sql } from 'kysely';
+import { type Compilable, CompiledQuery, type QueryResult, type Selectable, sql } from 'kysely';
 import type { AccountJournal } from '../core/monitor/account-journal.ts';
 import { compiledInsert, compiledOnce, engineOf, opaqueParameter } from './compiled-query.ts';
 import type { Engine } from './database.ts';
@@ -7,7 +7,7 @@ import { accountJournalReads } from './monitor-journal.ts';
 import type { MfaFactorsTable } from './schema-identity.ts';
 import type { MonitorVerdictsTable, TotpClaimsTable } from './schema-monitor.ts';
 import type { WithdrawalProofsTable } from './schema-withdrawals.ts';
-import { type Queryable, queryable, type Tx, together, writeBehind } from './transaction.ts';
+import { type Queryable, queryable, type Reads, readTogether, type Tx, writeBehind } from './transaction.ts';
 import { PROOF_COLUMNS, WITHDRAWAL_COLUMNS, type WithdrawalRow } from './withdrawals.ts';
 
 /**
@@ -359,11 +359,32 @@ export type FactorRow = Selectable<MfaFactorsTable>;
  * more than once has its removals read in full, in a statement of their own.
  */
 export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
-  const [main, enrolments] = await together(
-    tx,
-    selectCheckRow.statement(tx, id),
-    selectEnrolments.statement(tx, id, id),
-  );
+  const [rows] = await readTogether(tx, checkRowsReads(tx, id));
+  return rows;
+}
+
+/**
+ * The check rows of several withdrawals (in the order given), every statement in one round trip: the reads of a
+ * batch of checks in one transaction (src/services/monitor/check.ts `checkWithdrawals`).
+ */
+export async function readCheckRowsOf(tx: Tx, ids: readonly string[]): Promise<CheckRows[]> {
+  return readTogether(tx, ...ids.map((id) => checkRowsReads(tx, id)));
+}
+
+function checkRowsReads(tx: Tx, id: string): Reads<CheckRows> {
+  return {
+    statements: [selectCheckRow.statement(tx, id), selectEnrolments.statement(tx, id, id)],
+    decode: ([main, enrolments]) =>
+      decodeCheckRows(tx, id, main as QueryResult<CheckRow>, enrolments as QueryResult<{ data: string }>),
+  };
+}
+
+async function decodeCheckRows(
+  tx: Tx,
+  id: string,
+  main: QueryResult<CheckRow>,
+  enrolments: QueryResult<{ data: string }>,
+): Promise<CheckRows> {
   const row = main.rows[0];
   const removalCount = row === undefined ? 0 : Number(row.removal_count);
   const removals =
@@ -421,52 +442,73 @@ export async function readCheckRows(tx: Tx, id: string): Promise<CheckRows> {
  * evidence names (when it names one), the first withdrawal `token` proved (when the caller already knows which
  * token the proof will have, if it verifies), and the account's journal (monitor-journal.ts).
  */
-export async function readJudgingRows(
-  tx: Tx,
-  query: {
-    readonly accountId: string;
-    readonly asset: string;
-    readonly journalBound: number;
-    readonly totpStep: number | undefined;
-    readonly token: string | undefined;
-  },
-): Promise<{
-  totpClaim: Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined;
+export interface JudgingQuery {
+  readonly accountId: string;
+  readonly asset: string;
+  readonly journalBound: number;
+  readonly totpStep: number | undefined;
+  readonly token: string | undefined;
+}
+
+export interface JudgingRows {
+  readonly totpClaim: Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined;
   /** Undefined when no token was asked about; `null` when nobody used it. */
-  tokenUser: string | null | undefined;
-  journal: AccountJournal;
-}> {
+  readonly tokenUser: string | null | undefined;
+  readonly journal: AccountJournal;
+}
+
+export async function readJudgingRows(tx: Tx, query: JudgingQuery): Promise<JudgingRows> {
+  const [rows] = await readTogether(tx, judgingReads(tx, query));
+  return rows;
+}
+
+/** The judging rows of several checks (in the order given; undefined where none is asked), in one round trip. */
+export async function readJudgingRowsOf(
+  tx: Tx,
+  queries: readonly (JudgingQuery | undefined)[],
+): Promise<(JudgingRows | undefined)[]> {
+  const asked = queries.filter((query): query is JudgingQuery => query !== undefined);
+  const rows = await readTogether(tx, ...asked.map((query) => judgingReads(tx, query)));
+  let next = 0;
+  return queries.map((query) => (query === undefined ? undefined : rows[next++]));
+}
+
+function judgingReads(tx: Tx, query: JudgingQuery): Reads<JudgingRows> {
   const journal = accountJournalReads(tx, query.accountId, query.asset, query.journalBound);
   const { totpStep, token } = query;
-  if (totpStep === undefined || token === undefined) {
-    const [journalRows, claims, uses] = await together(
-      tx,
-      journal.statements[0]!,
-      totpStep === undefined
-        ? noRows.statement(tx)
-        : selectTotpClaim.statement(tx, query.accountId, String(totpStep)),
-      token === undefined ? noRows.statement(tx) : selectProofUse.statement(tx, token),
-    );
+  if (totpStep === undefined || token === undefined)
     return {
-      journal: await journal.decode([journalRows]),
-      totpClaim: claims.rows[0] as Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined,
-      tokenUser:
-        token === undefined
-          ? undefined
-          : ((uses.rows[0] as { withdrawal_id: string } | undefined)?.withdrawal_id ?? null),
+      statements: [
+        journal.statements[0]!,
+        totpStep === undefined
+          ? noRows.statement(tx)
+          : selectTotpClaim.statement(tx, query.accountId, String(totpStep)),
+        token === undefined ? noRows.statement(tx) : selectProofUse.statement(tx, token),
+      ],
+      decode: async ([journalRows, claims, uses]) => ({
+        journal: await journal.decode([journalRows!]),
+        totpClaim: claims!.rows[0] as Pick<TotpClaimsTable, 'purpose' | 'factor_id'> | undefined,
+        tokenUser:
+          token === undefined
+            ? undefined
+            : ((uses!.rows[0] as { withdrawal_id: string } | undefined)?.withdrawal_id ?? null),
+      }),
     };
-  }
-  const [journalRows, claimAndUse] = await together(
-    tx,
-    journal.statements[0]!,
-    selectClaimAndUse.statement(tx, query.accountId, String(totpStep), token),
-  );
-  const claim = claimAndUse.rows.find((row) => row.part === 'claim');
-  const use = claimAndUse.rows.find((row) => row.part === 'use');
   return {
-    journal: await journal.decode([journalRows]),
-    totpClaim: claim === undefined ? undefined : { purpose: claim.a, factor_id: claim.b as string },
-    tokenUser: use?.a ?? null,
+    statements: [
+      journal.statements[0]!,
+      selectClaimAndUse.statement(tx, query.accountId, String(totpStep), token),
+    ],
+    decode: async ([journalRows, result]) => {
+      const claimAndUse = result as QueryResult<{ part: 'claim' | 'use'; a: string; b: string | null }>;
+      const claim = claimAndUse.rows.find((row) => row.part === 'claim');
+      const use = claimAndUse.rows.find((row) => row.part === 'use');
+      return {
+        journal: await journal.decode([journalRows!]),
+        totpClaim: claim === undefined ? undefined : { purpose: claim.a, factor_id: claim.b as string },
+        tokenUser: use?.a ?? null,
+      };
+    },
   };
 }
 

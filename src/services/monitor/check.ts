@@ -25,9 +25,13 @@ import {
   claimProofToken,
   deleteFeedEntriesBehind,
   findVerdicts,
+  type JudgingQuery,
+  type JudgingRows,
   proofTokenUser,
   readCheckRows,
+  readCheckRowsOf,
   readJudgingRows,
+  readJudgingRowsOf,
   type VerdictRow,
   writeCheckOutcome,
 } from '../../store/monitor.ts';
@@ -102,15 +106,85 @@ export async function checkWithdrawal(
   id: string,
   options: { feedSeq?: number } = {},
 ): Promise<CheckOutcome> {
+  return inTransaction(monitor.services.database, async (tx) =>
+    checkOne(monitor, tx, { id, ...options }, await readCheckRows(tx, id), undefined, new Map()),
+  );
+}
+
+/** A withdrawal to check, and the seq of its newest feed entry when the feed named it. */
+export interface CheckItem {
+  readonly id: string;
+  readonly feedSeq?: number;
+}
+
+/**
+ * Checks several withdrawals (each named once) in one transaction, each exactly as checkWithdrawal checks it alone:
+ * their rows are read in one round trip, then the rows each judgement needs in another, then each is judged in
+ * turn, and everything they write commits together. All or nothing: if one check throws, the transaction rolls back
+ * and this throws, so that the caller checks them one by one (src/services/monitor/pass.ts) and none is approved,
+ * refused or taken off the feed on a batch that did not commit.
+ */
+export async function checkWithdrawals(
+  monitor: MonitorContext,
+  items: readonly CheckItem[],
+): Promise<CheckOutcome[]> {
   return inTransaction(monitor.services.database, async (tx) => {
-    // Its feed entries leave with the check's own commit, and only then (a check that throws leaves them): with its
-    // verdict when it writes one in the same statement, or on their own.
-    const feed = options.feedSeq === undefined ? undefined : { withdrawal_id: id, seq: options.feedSeq };
-    const written = { feed: false };
-    const outcome = await checkIn(monitor, tx, id, feed, written);
-    if (feed !== undefined && !written.feed) await deleteFeedEntriesBehind(tx, id, feed.seq);
-    return outcome;
+    const reads = await readCheckRowsOf(
+      tx,
+      items.map((item) => item.id),
+    );
+    // The judging rows of the checks that will judge (no verdict row of either kind yet: the usual case), read ahead.
+    const judging = await readJudgingRowsOf(
+      tx,
+      reads.map((read) =>
+        read.verdicts.approve === undefined && read.verdicts.reject === undefined
+          ? judgingQueryOf(read)
+          : undefined,
+      ),
+    );
+    // Tokens proved earlier in this batch: its reads were made before any of its writes.
+    const claimed = new Map<string, string>();
+    const outcomes: CheckOutcome[] = [];
+    for (const [index, item] of items.entries())
+      outcomes.push(await checkOne(monitor, tx, item, reads[index]!, judging[index], claimed));
+    return outcomes;
   });
+}
+
+async function checkOne(
+  monitor: MonitorContext,
+  tx: Tx,
+  item: CheckItem,
+  read: CheckRows,
+  judging: JudgingRows | undefined,
+  claimed: Map<string, string>,
+): Promise<CheckOutcome> {
+  // Its feed entries leave with the check's own commit, and only then (a check that throws leaves them): with its
+  // verdict when it writes one in the same statement, or on their own.
+  const { id, feedSeq } = item;
+  const feed = feedSeq === undefined ? undefined : { withdrawal_id: id, seq: feedSeq };
+  const written = { feed: false };
+  const outcome = await checkIn(monitor, tx, id, feed, written, read, judging, claimed);
+  if (feed !== undefined && !written.feed) await deleteFeedEntriesBehind(tx, id, feed.seq);
+  return outcome;
+}
+
+/**
+ * What a judgement reads besides the check rows: the TOTP step's claim, the token's first use (the token a TOTP
+ * proof has if it verifies) and the account's journal. Undefined when there is nothing to judge.
+ */
+function judgingQueryOf(read: CheckRows): JudgingQuery | undefined {
+  const withdrawal = read.withdrawal;
+  if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation' || ENDED.has(withdrawal.state))
+    return undefined;
+  const step = read.proof?.method === 'totp' ? stepOf(read.proof.evidence) : undefined;
+  return {
+    accountId: withdrawal.account_id,
+    asset: withdrawal.asset,
+    journalBound: JOURNAL_READ_BOUND,
+    totpStep: step,
+    token: step === undefined ? undefined : totpProofToken(withdrawal.account_id, step),
+  };
 }
 
 async function checkIn(
@@ -119,9 +193,11 @@ async function checkIn(
   id: string,
   feed: { withdrawal_id: string; seq: number } | undefined,
   written: { feed: boolean },
+  read: CheckRows,
+  judgingRead: JudgingRows | undefined,
+  claimed: Map<string, string>,
 ): Promise<CheckOutcome> {
   const { services } = monitor;
-  const read = await readCheckRows(tx, id);
   const withdrawal = read.withdrawal;
   if (withdrawal === undefined || withdrawal.state === 'awaiting_confirmation')
     return { kind: 'skipped' as const };
@@ -157,24 +233,23 @@ async function checkIn(
   if (rejection === undefined && approval === undefined) {
     // The TOTP step's claim, the token's first use (the token a TOTP proof has if it verifies) and the account's
     // journal, read together; a proof whose token turns out to be another is looked up on its own.
-    const step = read.proof?.method === 'totp' ? stepOf(read.proof.evidence) : undefined;
-    const expectedToken = step === undefined ? undefined : totpProofToken(withdrawal.account_id, step);
-    const { totpClaim, tokenUser, journal } = await readJudgingRows(tx, {
-      accountId: withdrawal.account_id,
-      asset: withdrawal.asset,
-      journalBound: JOURNAL_READ_BOUND,
-      totpStep: step,
-      token: expectedToken,
-    });
+    const query = judgingQueryOf(read) as JudgingQuery;
+    const expectedToken = query.token;
+    const { totpClaim, tokenUser, journal } = judgingRead ?? (await readJudgingRows(tx, query));
     const facts = recheckFacts(monitor, withdrawal, read, totpClaim);
     const recheck = await recheckProof(facts);
     let proofUse: { token: string; withdrawal_id: string; at: string } | undefined;
     if (!recheck.ok) findings.push({ check: recheck.check, detail: recheck.detail });
     else {
       const first =
-        recheck.token === expectedToken ? (tokenUser ?? undefined) : await proofTokenUser(tx, recheck.token);
-      if (first === undefined) proofUse = { token: recheck.token, withdrawal_id: id, at: now };
-      else if (first !== id)
+        claimed.get(recheck.token) ??
+        (recheck.token === expectedToken
+          ? (tokenUser ?? undefined)
+          : await proofTokenUser(tx, recheck.token));
+      if (first === undefined) {
+        proofUse = { token: recheck.token, withdrawal_id: id, at: now };
+        claimed.set(recheck.token, id);
+      } else if (first !== id)
         findings.push({ check: 'proof_reuse', detail: `its proof already proved withdrawal ${first}` });
     }
     // The account's balance re-derived from its journal, the hold covered by it, every credit explained.

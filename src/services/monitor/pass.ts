@@ -1,7 +1,13 @@
 import { feedBacklog, feedEntries, uncheckedWithdrawals } from '../../store/monitor.ts';
 import { checkPriceStaleness, checkWithdrawnVolume } from './asset-checks.ts';
 import { checkChainPayments } from './chain-payments.ts';
-import { type CheckOutcome, checkWithdrawal, type MonitorContext } from './check.ts';
+import {
+  type CheckItem,
+  type CheckOutcome,
+  checkWithdrawal,
+  checkWithdrawals,
+  type MonitorContext,
+} from './check.ts';
 import { checkAuditChain, checkLedgerFeed, recountLedger } from './system-checks.ts';
 
 /** Withdrawals one pass takes from the feed; the rest wait for the next (entries leave only once checked). */
@@ -10,12 +16,19 @@ export const FEED_BATCH = 200;
 export const SWEEP_BATCH = 100;
 
 /**
- * Checks in flight at once. Each withdrawal's check is its own transaction and they are independent (a batch names
- * each withdrawal once), so running several together lets SQLite commit them in one group and PostgreSQL use
- * several connections, instead of one commit per check in a row. Two checks that race on a shared row (one proof
- * token, say) fail one of them, which is retried on the next pass.
+ * Withdrawals checked in one transaction (check.ts `checkWithdrawals`): their reads go in two round trips and they
+ * commit once, instead of a transaction, its round trips and its commit for each. A batch that throws is rolled
+ * back whole and its withdrawals are checked again one by one, each in its own transaction, so one check that
+ * throws (or a race on a shared row) costs the others nothing but the retry.
  */
-const CONCURRENT_CHECKS = 8;
+const CHECK_BATCH = 16;
+
+/**
+ * Batches in flight at once. The batches are independent (a pass names each withdrawal once), so running several
+ * together lets SQLite commit them in one group and PostgreSQL use several connections. Two batches that race on a
+ * shared row (one proof token, say) fail one of them, whose withdrawals are then checked one by one.
+ */
+const CONCURRENT_BATCHES = 4;
 
 async function eachAtOnce<T>(items: readonly T[], run: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -26,7 +39,13 @@ async function eachAtOnce<T>(items: readonly T[], run: (item: T) => Promise<unkn
       await run(item);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_CHECKS, items.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_BATCHES, items.length) }, lane));
+}
+
+function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));
+  return batches;
 }
 
 export interface MonitorPassReport {
@@ -70,21 +89,35 @@ export async function monitorPass(
   const database = monitor.services.database;
   const entries = await feedEntries(database, FEED_BATCH);
   const counts = { checked: 0, approved: 0, refused: 0, failed: 0 };
-  const check = async (id: string, feedSeq?: number): Promise<CheckOutcome | undefined> => {
+  const count = (outcome: CheckOutcome) => {
+    counts.checked += 1;
+    if (outcome.kind === 'approved') counts.approved += 1;
+    if (outcome.kind === 'refused') counts.refused += 1;
+  };
+  const checkAlone = async (item: CheckItem): Promise<void> => {
     try {
-      const outcome = await checkWithdrawal(monitor, id, feedSeq === undefined ? {} : { feedSeq });
-      counts.checked += 1;
-      if (outcome.kind === 'approved') counts.approved += 1;
-      if (outcome.kind === 'refused') counts.refused += 1;
-      return outcome;
+      count(
+        await checkWithdrawal(monitor, item.id, item.feedSeq === undefined ? {} : { feedSeq: item.feedSeq }),
+      );
     } catch (error) {
       counts.failed += 1;
-      options.onError?.(error, id);
-      return undefined;
+      options.onError?.(error, item.id);
     }
   };
-  // Each check deletes its entries in its own transaction: they leave once it committed, and only then.
-  await eachAtOnce(entries, (entry) => check(entry.withdrawal_id, entry.seq));
+  // A batch's entries leave with its commit, and only then; a batch that throws is checked again one by one, where
+  // each check deletes its entries in its own transaction and a check that throws leaves them for the next pass.
+  const checkBatch = async (batch: readonly CheckItem[]): Promise<void> => {
+    let outcomes: CheckOutcome[];
+    try {
+      outcomes = await checkWithdrawals(monitor, batch);
+    } catch {
+      for (const item of batch) await checkAlone(item);
+      return;
+    }
+    for (const outcome of outcomes) count(outcome);
+  };
+  const feedItems = entries.map((entry) => ({ id: entry.withdrawal_id, feedSeq: entry.seq }));
+  await eachAtOnce(batchesOf(feedItems, CHECK_BATCH), checkBatch);
   // After the withdrawals: a payment the releaser made in this instant is matched with its verdict in place.
   const chainPayments = await checkChainPayments(monitor);
   const ledger = await checkLedgerFeed(monitor);
@@ -92,7 +125,8 @@ export async function monitorPass(
   let volumeTripped: string[] = [];
   let stalePrices: string[] = [];
   if (options.sweep === true) {
-    await eachAtOnce(await uncheckedWithdrawals(database, SWEEP_BATCH), (id) => check(id));
+    const swept = (await uncheckedWithdrawals(database, SWEEP_BATCH)).map((id) => ({ id }));
+    await eachAtOnce(batchesOf(swept, CHECK_BATCH), checkBatch);
     auditChain = await checkAuditChain(monitor);
     volumeTripped = await checkWithdrawnVolume(monitor);
     stalePrices = await checkPriceStaleness(monitor);
