@@ -37,6 +37,7 @@ import * as incidentReimbursements from './migrations/0050-incident-reimbursemen
 import * as monitorJournal from './migrations/0051-monitor-journal.ts';
 import * as epochsForward from './migrations/0055-epochs-forward.ts';
 import * as auditJournalSubject from './migrations/0056-audit-journal-subject.ts';
+import * as withdrawalsAccountDay from './migrations/0057-withdrawals-account-day.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -80,6 +81,7 @@ const MIGRATIONS = [
   ['0051-monitor-journal', monitorJournal],
   ['0055-epochs-forward', epochsForward],
   ['0056-audit-journal-subject', auditJournalSubject],
+  ['0057-withdrawals-account-day', withdrawalsAccountDay],
 ] as const;
 
 function provider(database: Database): MigrationProvider {
