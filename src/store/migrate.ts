@@ -37,6 +37,7 @@ import * as incidentReimbursements from './migrations/0050-incident-reimbursemen
 import * as monitorJournal from './migrations/0051-monitor-journal.ts';
 import * as epochsForward from './migrations/0055-epochs-forward.ts';
 import * as auditJournalSubject from './migrations/0056-audit-journal-subject.ts';
+import * as withdrawalsAccountDay from './migrations/0057-withdrawals-account-day.ts';
 import * as ruleSetSecondOperator from './migrations/0059-rule-set-second-operator.ts';
 
 /**
@@ -81,6 +82,7 @@ const MIGRATIONS = [
   ['0051-monitor-journal', monitorJournal],
   ['0055-epochs-forward', epochsForward],
   ['0056-audit-journal-subject', auditJournalSubject],
+  ['0057-withdrawals-account-day', withdrawalsAccountDay],
   ['0059-rule-set-second-operator', ruleSetSecondOperator],
 ] as const;
 

@@ -121,7 +121,7 @@ for (const { engine, describeOn } of await eachEngine()) {
           assert.deepEqual(
             indexes.rows.map((r) => r.name),
             [
-              'withdrawals_account',
+              'withdrawals_account_day',
               'withdrawals_destination',
               'withdrawals_due',
               'withdrawals_expiring',
