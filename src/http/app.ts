@@ -128,7 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // followed a damaged link to a console page gets a page that says so (and where to go), not raw JSON.
     frameworkErrors: (error, request, reply) => {
       const problem = toProblem(error, request);
-      if (deps.consoleDir === undefined || !isConsoleNavigation(request)) return sendProblem(reply, problem);
+      if (deps.consoleDir === undefined || problem.status >= 500 || !isConsoleNavigation(request))
+        return sendProblem(reply, problem);
       const answer = (reply as FastifyReply)
         .status(problem.status)
         .header('x-request-id', problem.request_id);

@@ -40,6 +40,13 @@ export function startMonitor(
         sweep,
         recount,
         onError: (error) => options.onError(error),
+        // Nothing is lost (each is checked again alone), but a batch that keeps failing is a fault to look at.
+        onBatchError: (error, ids) =>
+          options.onError(
+            new Error(`a batch of ${ids.length} monitor checks failed and was checked one by one`, {
+              cause: error,
+            }),
+          ),
       });
       options.onPass?.(report);
     },

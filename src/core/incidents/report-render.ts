@@ -44,7 +44,8 @@ function sections(report: IncidentReport): Section[] {
   const i = report.incident;
   const yesNo = (b: boolean) => (b ? 'yes' : 'NO');
   // An operator by email where the report knows it, otherwise as recorded ("operator:<id>", "system:monitor").
-  const who = (actor: string) => report.operators[actor] ?? actor;
+  const who = (actor: string) =>
+    Object.hasOwn(report.operators, actor) ? (report.operators[actor] as string) : actor;
   return [
     {
       title: 'Incident',

@@ -54,6 +54,8 @@ export interface MonitorPassReport {
   readonly refused: number;
   /** Checks that threw: their feed entries stay, and the next pass tries again. */
   readonly failed: number;
+  /** Batches that threw and were checked again one by one (each a sign of a fault worth a look; none is lost). */
+  readonly batchesRetried: number;
   /** Entries still waiting after this pass, and how long the oldest has waited (ms; 0 when none). */
   readonly backlog: number;
   readonly lagMs: number;
@@ -84,11 +86,14 @@ export async function monitorPass(
     /** Also the full ledger recount (the slow sweep's slowest part; the worker runs it hourly). */
     recount?: boolean;
     onError?: (error: unknown, withdrawalId: string) => void;
+    /** A batch that threw, before its withdrawals are checked again one by one. */
+    onBatchError?: (error: unknown, withdrawalIds: readonly string[]) => void;
   } = {},
 ): Promise<MonitorPassReport> {
   const database = monitor.services.database;
   const entries = await feedEntries(database, FEED_BATCH);
   const counts = { checked: 0, approved: 0, refused: 0, failed: 0 };
+  let batchesRetried = 0;
   const count = (outcome: CheckOutcome) => {
     counts.checked += 1;
     if (outcome.kind === 'approved') counts.approved += 1;
@@ -110,7 +115,12 @@ export async function monitorPass(
     let outcomes: CheckOutcome[];
     try {
       outcomes = await checkWithdrawals(monitor, batch);
-    } catch {
+    } catch (error) {
+      batchesRetried += 1;
+      options.onBatchError?.(
+        error,
+        batch.map((item) => item.id),
+      );
       for (const item of batch) await checkAlone(item);
       return;
     }
@@ -137,6 +147,7 @@ export async function monitorPass(
   const now = Date.now();
   return {
     ...counts,
+    batchesRetried,
     auditChain,
     ledgerEntries: ledger.entries,
     ledgerDiscrepancies: ledger.discrepancies,

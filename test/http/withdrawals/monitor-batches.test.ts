@@ -111,6 +111,35 @@ for (const { engine, describeOn } of await eachEngine()) {
       }
     });
 
+    test("one TOTP proof used by two withdrawals of one batch: the first is approved, the replay is refused, though the batch's reads were made before either was judged", async () => {
+      const payer = await customer();
+      const first = await requestBtc(running, payer, '0.1');
+      assert.equal((await confirmTotp(running, payer, first.body.id)).status, 200);
+      const proof = await fresh.database.db
+        .selectFrom('withdrawal_proofs')
+        .select(['factor_id', 'evidence'])
+        .where('withdrawal_id', '=', first.body.id)
+        .executeTakeFirstOrThrow();
+      const used = JSON.parse(proof.evidence) as { step: number; code: string };
+      // The same account's second withdrawal, approved below the services with the first one's step and code.
+      const replay = await requestBtc(running, payer, '0.1');
+      await forgeApproval(running.context, {
+        withdrawal: await withdrawalRow(running, replay.body.id),
+        method: 'totp',
+        factorId: proof.factor_id!,
+        evidence: { step: used.step, code: used.code },
+      });
+      const pass = await monitorPass(monitor());
+      assert.equal(pass.batchesRetried, 0, 'both judged in one batch');
+      assert.equal(pass.approved, 1, JSON.stringify(pass));
+      assert.equal(pass.refused, 1, JSON.stringify(pass));
+      assert.ok((await findVerdicts(fresh.database, first.body.id)).approve, 'the genuine one');
+      const replayed = await findVerdicts(fresh.database, replay.body.id);
+      assert.equal(replayed.approve, undefined, 'the replay is never approved');
+      assert.ok(replayed.reject);
+      assert.ok((await findingsOf(fresh.database, replay.body.id)).length > 0);
+    });
+
     test('a check that throws in a batch: the others get their verdicts, its feed entries stay until it succeeds', async () => {
       const ids = await genuine(4);
       const broken = ids[2]!;
@@ -136,8 +165,17 @@ for (const { engine, describeOn } of await eachEngine()) {
           .execute(fresh.database.db);
       }
       const failedIds: string[] = [];
-      const pass = await monitorPass(monitor(), { onError: (_error, id) => failedIds.push(id) });
+      const retried: (readonly string[])[] = [];
+      const pass = await monitorPass(monitor(), {
+        onError: (_error, id) => failedIds.push(id),
+        onBatchError: (_error, batch) => retried.push(batch),
+      });
       assert.deepEqual(failedIds, [broken]);
+      assert.equal(pass.batchesRetried, 1, 'the batch that threw is said, not swallowed');
+      assert.deepEqual(
+        retried.map((batch) => [...batch].sort()),
+        [[...ids].sort()],
+      );
       assert.equal(pass.failed, 1, JSON.stringify(pass));
       assert.equal(pass.approved, 3, JSON.stringify(pass));
       assert.equal(pass.backlog, 1);
