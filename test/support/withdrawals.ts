@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { SimulatedChain } from '../../src/adapters/custody/simulated-chain.ts';
+import { newId } from '../../src/core/ids.ts';
+import { ATTESTED, type WithdrawalState } from '../../src/core/withdrawals/states.ts';
 import type { ServiceContext } from '../../src/services/context.ts';
 import { type Custody, CustodyHandover } from '../../src/services/custody/handover.ts';
 import { creditDeposit } from '../../src/services/deposits.ts';
 import { monitorPass } from '../../src/services/monitor/pass.ts';
 import { releaseDue as releaseDueAlone } from '../../src/services/withdrawals/release.ts';
+import type { Database } from '../../src/store/database.ts';
 import { findPrincipalByEmail } from '../../src/store/identity/principals.ts';
 import { recordPrice } from '../../src/store/prices.ts';
 import { simulatedChainStore } from '../../src/store/simulated-chain.ts';
@@ -207,4 +210,84 @@ export async function confirmPasskey(
     headers,
     body: { proof: { method: 'passkey', challenge_id: challengeId, response } },
   });
+}
+
+/** Rows written in slices, so neither engine's parameter limit is met. */
+export async function insertInSlices<T>(rows: readonly T[], insert: (slice: T[]) => Promise<unknown>) {
+  for (let i = 0; i < rows.length; i += 200) await insert(rows.slice(i, i + 200));
+}
+
+/** A past withdrawal written straight in: when, its state, and (by default 1) its amount in base units. */
+export interface PastWithdrawal {
+  readonly id: string;
+  readonly at: string;
+  readonly state: WithdrawalState;
+  readonly amount?: string;
+}
+
+/**
+ * Past BTC withdrawal rows of one account to one destination, with the proof rows the database requires, written
+ * straight in as a busy history would be (a queued one is due at its own time; one past release is attested).
+ */
+export async function insertPastWithdrawals(
+  database: Database,
+  accountId: string,
+  destinationId: string,
+  rows: readonly PastWithdrawal[],
+) {
+  const full = rows.map((row) => ({ ...row, digest: randomBytes(32).toString('hex'), proofId: newId() }));
+  await insertInSlices(full, (slice) =>
+    database.db
+      .insertInto('withdrawal_proofs')
+      .values(
+        slice.map((h) => ({
+          id: h.proofId,
+          withdrawal_id: h.id,
+          account_id: accountId,
+          digest: h.digest,
+          method: 'totp' as const,
+          factor_id: 'history',
+          evidence: '{}',
+          proof_hash: randomBytes(32).toString('hex'),
+          created_at: h.at,
+        })),
+      )
+      .execute(),
+  );
+  await insertInSlices(full, (slice) =>
+    database.db
+      .insertInto('withdrawals')
+      .values(
+        slice.map((h) => ({
+          id: h.id,
+          account_id: accountId,
+          asset: 'BTC',
+          network: 'bitcoin',
+          amount: h.amount ?? '1',
+          fee: '0',
+          destination_id: destinationId,
+          destination_address: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
+          destination_label: 'Cold wallet',
+          nonce: 'n',
+          digest: h.digest,
+          summary: 'history',
+          state: h.state,
+          proof_id: h.proofId,
+          confirm_failures: 0,
+          expires_at: h.at,
+          release_after: h.state === 'queued' ? h.at : null,
+          time_locked_until: null,
+          first_use: 0,
+          screening: null,
+          attestation: ATTESTED.includes(h.state) ? '{}' : null,
+          txid: null,
+          reason: 'history',
+          move_id: null,
+          released_at: null,
+          created_at: h.at,
+          updated_at: h.at,
+        })),
+      )
+      .execute(),
+  );
 }

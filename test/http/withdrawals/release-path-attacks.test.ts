@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { beforeEach, test } from 'node:test';
 import { sql } from 'kysely';
 import { newId } from '../../../src/core/ids.ts';
@@ -30,6 +30,8 @@ import {
   balanceOf,
   confirmTotp,
   customerId,
+  insertInSlices,
+  insertPastWithdrawals,
   priceNow,
   type ReadyCustomer,
   readyCustomer,
@@ -40,11 +42,6 @@ import {
 } from '../../support/withdrawals.ts';
 
 const FIRST_USE_WINDOW_MS = 10 * 60_000;
-
-/** Rows written in slices, so neither engine's parameter limit is met. */
-async function insertInSlices<T>(rows: readonly T[], insert: (slice: T[]) => Promise<unknown>) {
-  for (let i = 0; i < rows.length; i += 200) await insert(rows.slice(i, i + 200));
-}
 
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(`the release path fails closed at its bounds and against forged rows, on ${engine}`, (on) => {
@@ -71,7 +68,7 @@ for (const { engine, describeOn } of await eachEngine()) {
       return done.body as { id: string; state: string; reason: string | null };
     }
 
-    /** Withdrawal rows (with the proof rows the database requires) written straight in, as a busy history. */
+    /** Withdrawal rows (with the proof rows the database requires), written straight in, as a busy history. */
     async function insertWithdrawals(
       accountId: string,
       destinationId: string,
@@ -79,66 +76,17 @@ for (const { engine, describeOn } of await eachEngine()) {
       state: 'held_for_review' | 'queued',
     ) {
       const now = running.clock.now().getTime();
-      const rows = Array.from({ length: count }, (_, i) => {
-        const id = newId();
-        const digest = randomBytes(32).toString('hex');
-        return { id, digest, proofId: newId(), at: new Date(now - 3_600_000 + i).toISOString() };
-      });
-      await insertInSlices(rows, (slice) =>
-        fresh.database.db
-          .insertInto('withdrawal_proofs')
-          .values(
-            slice.map((h) => ({
-              id: h.proofId,
-              withdrawal_id: h.id,
-              account_id: accountId,
-              digest: h.digest,
-              method: 'totp' as const,
-              factor_id: 'history',
-              evidence: '{}',
-              proof_hash: randomBytes(32).toString('hex'),
-              created_at: h.at,
-            })),
-          )
-          .execute(),
+      await insertPastWithdrawals(
+        fresh.database,
+        accountId,
+        destinationId,
+        Array.from({ length: count }, (_, i) => ({
+          id: newId(),
+          at: new Date(now - 3_600_000 + i).toISOString(),
+          state,
+          amount: '66667',
+        })),
       );
-      await insertInSlices(rows, (slice) =>
-        fresh.database.db
-          .insertInto('withdrawals')
-          .values(
-            slice.map((h) => ({
-              id: h.id,
-              account_id: accountId,
-              asset: 'BTC',
-              network: 'bitcoin',
-              amount: '66667',
-              fee: '0',
-              destination_id: destinationId,
-              destination_address: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4',
-              destination_label: 'Cold wallet',
-              nonce: 'n',
-              digest: h.digest,
-              summary: 'history',
-              state,
-              proof_id: h.proofId,
-              confirm_failures: 0,
-              expires_at: h.at,
-              release_after: state === 'queued' ? h.at : null,
-              time_locked_until: null,
-              first_use: 0,
-              screening: null,
-              attestation: null,
-              txid: null,
-              reason: 'history',
-              move_id: null,
-              released_at: null,
-              created_at: h.at,
-              updated_at: h.at,
-            })),
-          )
-          .execute(),
-      );
-      return rows.map((row) => row.id);
     }
 
     test('5,000 account halts, then a global halt: nothing is released, and every halt is listed page by page', async () => {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { beforeEach, test } from 'node:test';
 import { newId } from '../../../src/core/ids.ts';
-import { ATTESTED, type WithdrawalState } from '../../../src/core/withdrawals/states.ts';
+import type { WithdrawalState } from '../../../src/core/withdrawals/states.ts';
 import { rowsOf } from '../../../src/store/compiled-query.ts';
 import { evaluationsOf } from '../../../src/store/rule-sets.ts';
 import { confirmedSinceQuery, DAILY_TOTAL_READ_CAP } from '../../../src/store/withdrawals.ts';
 import { forgetRateLimits } from '../../support/customers.ts';
 import { eachEngine } from '../../support/each-engine.ts';
 import {
-  BTC_ADDRESS,
   confirmTotp,
   customerId,
+  insertPastWithdrawals,
+  type PastWithdrawal,
   type ReadyCustomer,
   readyCustomer,
   requestBtc,
@@ -25,17 +25,6 @@ import {
 
 const DAY_MS = 24 * 60 * 60_000;
 
-/** Rows written in slices, so neither engine's parameter limit is met. */
-async function insertInSlices<T>(rows: readonly T[], insert: (slice: T[]) => Promise<unknown>) {
-  for (let i = 0; i < rows.length; i += 200) await insert(rows.slice(i, i + 200));
-}
-
-interface PastWithdrawal {
-  readonly id: string;
-  readonly at: string;
-  readonly state: WithdrawalState;
-}
-
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(
     `screening's read of the day's withdrawals, at its window's edge and at its bound, on ${engine}`,
@@ -47,67 +36,8 @@ for (const { engine, describeOn } of await eachEngine()) {
       });
 
       /** Past withdrawal rows of 1 sat each (with the proof rows the database requires), written straight in. */
-      async function insertPast(accountId: string, destinationId: string, rows: readonly PastWithdrawal[]) {
-        const full = rows.map((row) => ({
-          ...row,
-          digest: randomBytes(32).toString('hex'),
-          proofId: newId(),
-        }));
-        await insertInSlices(full, (slice) =>
-          fresh.database.db
-            .insertInto('withdrawal_proofs')
-            .values(
-              slice.map((h) => ({
-                id: h.proofId,
-                withdrawal_id: h.id,
-                account_id: accountId,
-                digest: h.digest,
-                method: 'totp' as const,
-                factor_id: 'history',
-                evidence: '{}',
-                proof_hash: randomBytes(32).toString('hex'),
-                created_at: h.at,
-              })),
-            )
-            .execute(),
-        );
-        await insertInSlices(full, (slice) =>
-          fresh.database.db
-            .insertInto('withdrawals')
-            .values(
-              slice.map((h) => ({
-                id: h.id,
-                account_id: accountId,
-                asset: 'BTC',
-                network: 'bitcoin',
-                amount: '1',
-                fee: '0',
-                destination_id: destinationId,
-                destination_address: BTC_ADDRESS,
-                destination_label: 'Cold wallet',
-                nonce: 'n',
-                digest: h.digest,
-                summary: 'history',
-                state: h.state,
-                proof_id: h.proofId,
-                confirm_failures: 0,
-                expires_at: h.at,
-                release_after: null,
-                time_locked_until: null,
-                first_use: 0,
-                screening: null,
-                attestation: ATTESTED.includes(h.state) ? '{}' : null,
-                txid: null,
-                reason: 'history',
-                move_id: null,
-                released_at: null,
-                created_at: h.at,
-                updated_at: h.at,
-              })),
-            )
-            .execute(),
-        );
-      }
+      const insertPast = (accountId: string, destinationId: string, rows: readonly PastWithdrawal[]) =>
+        insertPastWithdrawals(fresh.database, accountId, destinationId, rows);
 
       async function customerOf(email: string): Promise<{ customer: ReadyCustomer; accountId: string }> {
         const customer = await readyCustomer(running, email);
