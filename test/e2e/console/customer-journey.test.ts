@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
-import { assertClean, consoleSuite, passHours, screenshot, until, watchedPage } from './harness.ts';
+import {
+  assertClean,
+  consoleSuite,
+  passHours,
+  screenshot,
+  until,
+  waitForWithdrawalState,
+  watchedPage,
+} from './harness.ts';
 
 /**
  * A new customer, through the console only: signs up, confirms the email from the dev mailbox, enrols an
@@ -148,7 +156,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
 
   // Live: the withdrawal page follows it through its states, on the real clock (2 s cancel window, fast blocks).
   await page.getByRole('heading', { name: 'Withdrawal', exact: true }).waitFor();
-  await page.locator('.state-line .state-completed').waitFor({ timeout: 30_000 });
+  await waitForWithdrawalState(suite.server, page, 'completed');
   const history = await page.locator('.history li').allTextContents();
   for (const state of ['queued', 'released', 'broadcast', 'completed'])
     assert.ok(

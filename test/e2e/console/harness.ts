@@ -56,6 +56,11 @@ const TEST_SETTINGS = {
 
 export class ConsoleServer {
   private summary = '';
+
+  /** What the server wrote to stderr: its startup summary, then any warning or error it logged (LOG_LEVEL=warn). */
+  get stderr(): string {
+    return this.summary;
+  }
   private constructor(
     readonly child: ChildProcess,
     readonly base: string,
@@ -230,6 +235,41 @@ export async function passHours(server: ConsoleServer, page: Page, hours: number
     await server.advance(Math.min(12, left) * 3600);
     await page.reload();
     await page.locator('main').waitFor();
+  }
+}
+
+/**
+ * Waits until the withdrawal page shows `state`. When it does not within `timeout_ms`, the failure says what the page
+ * showed instead (the state, its meaning, the reason and the history) and what the server logged, so a slow or held
+ * withdrawal on a loaded CI machine can be told apart from a broken page.
+ */
+export async function waitForWithdrawalState(
+  server: ConsoleServer,
+  page: Page,
+  state: string,
+  timeout_ms = 30_000,
+): Promise<void> {
+  try {
+    await page.locator(`.state-line .state-${state}`).waitFor({ timeout: timeout_ms });
+  } catch (error) {
+    const shown = async (selector: string) =>
+      (
+        await page
+          .locator(selector)
+          .allTextContents()
+          .catch(() => [])
+      ).join(' | ');
+    const logged = server.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .slice(-20)
+      .join('\n');
+    throw new Error(
+      `the withdrawal did not reach ${state} within ${timeout_ms} ms: ` +
+        `the page shows "${await shown('.state-line')}", summary "${await shown('dl.summary')}", ` +
+        `history "${await shown('.history li')}"; the server logged:\n${logged}`,
+      { cause: error },
+    );
   }
 }
 

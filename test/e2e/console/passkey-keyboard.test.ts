@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { assertClean, consoleSuite, passHours, screenshot, watchedPage } from './harness.ts';
+import {
+  assertClean,
+  consoleSuite,
+  passHours,
+  screenshot,
+  waitForWithdrawalState,
+  watchedPage,
+} from './harness.ts';
 
 /**
  * Passkeys through Chromium's virtual authenticator (the CDP WebAuthn domain), on the embedded default's own
@@ -60,7 +67,7 @@ test('a passkey enrolled in the console confirms a withdrawal it signs', { skip 
   await page.getByTestId('confirmation-summary').waitFor();
   await page.getByRole('button', { name: 'Use my passkey' }).click();
   await page.getByRole('heading', { name: 'Withdrawal', exact: true }).waitFor();
-  await page.locator('.state-line .state-completed').waitFor({ timeout: 30_000 });
+  await waitForWithdrawalState(suite.server, page, 'completed');
   const history = await page.locator('.history li').allTextContents();
   assert.ok(
     history.some((line) => line.includes('released')),
@@ -131,7 +138,7 @@ test('at 390 px and with the keyboard only: sign in, withdraw, confirm and watch
   await page.keyboard.type(await suite.server.nextCode(demo().customer.secret));
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Withdrawal', exact: true }).waitFor();
-  await page.locator('.state-line .state-completed').waitFor({ timeout: 30_000 });
+  await waitForWithdrawalState(suite.server, page, 'completed');
   await screenshot(page, 'mobile-withdrawal-completed');
 
   // The customer's tables fit the screen: each row a block, nothing to scroll sideways to reach (Remove, the state).
