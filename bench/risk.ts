@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { payments } from 'bitcoinjs-lib';
 import type { DatabaseConnection } from 'kysely';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
@@ -388,6 +389,24 @@ async function screeningPath(
   };
 }
 
+interface Span {
+  readonly began: number;
+  readonly ended: number;
+  readonly ms: number;
+}
+
+/** Of the slowest 1% of samples (those at or above p99), how many overlapped a garbage collection. */
+function pausedAmongSlowest(
+  spans: readonly Span[],
+  collections: readonly { start: number; end: number }[],
+): { slowest: number; paused: number } {
+  const slowest = [...spans].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.ceil(spans.length / 100)));
+  const paused = slowest.filter((span) =>
+    collections.some((c) => c.start < span.ended && c.end > span.began),
+  ).length;
+  return { slowest: slowest.length, paused };
+}
+
 async function measureScreening(
   engine: Engine,
   context: ServiceContext,
@@ -465,13 +484,27 @@ async function measureScreening(
   // The same samples less the time this thread waited for a core (schedNow): what is left is the path's own.
   const unwaited = { ours: [] as number[], floor: [] as number[] };
   const outcomes = new Map<string, number>();
+  // The runtime's garbage collections while the samples run, to say which of the slowest samples paused for one.
+  const collections: { start: number; end: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries())
+      collections.push({ start: entry.startTime, end: entry.startTime + entry.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const spans = { ours: [] as Span[], driver: [] as Span[] };
   for (let i = 0; i < SCREENING_SAMPLES + SCREENING_WITHDRAWALS; i++) {
     const k = i % SCREENING_WITHDRAWALS;
+    const oursBegan = performance.now();
     const run = await rolledBack<Tx, Awaited<ReturnType<typeof screeningPath>>>(
       (work) => inTransaction(database, work),
       (tx) => screeningPath(context, tx, customer, ids[k]!, auth.sessionId),
     );
+    const driverBegan = performance.now();
     const replayed = await replay(scripts[k]!);
+    if (i >= SCREENING_WITHDRAWALS) {
+      spans.ours.push({ began: oursBegan, ended: driverBegan, ms: run.totalMs });
+      spans.driver.push({ began: driverBegan, ended: performance.now(), ms: replayed.ms });
+    }
     const floorMs = replayed.ms;
     if (i < SCREENING_WITHDRAWALS) continue; // warm-up
     ours.total.push(run.totalMs);
@@ -484,9 +517,19 @@ async function measureScreening(
     }
     outcomes.set(run.outcome, (outcomes.get(run.outcome) ?? 0) + 1);
   }
+  // Let the observer's last entries arrive (they are delivered on a later turn) before it stops.
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
   return {
     samples: SCREENING_SAMPLES,
     read_and_screen: summarize(ours.total),
+    collections: {
+      count: collections.length,
+      total_ms: collections.reduce((sum, c) => sum + c.end - c.start, 0),
+      longest_ms: Math.max(0, ...collections.map((c) => c.end - c.start)),
+      ours: pausedAmongSlowest(spans.ours, collections),
+      driver: pausedAmongSlowest(spans.driver, collections),
+    },
     read: summarize(ours.read),
     screen: summarize(ours.screen),
     driver: summarize(floor),
@@ -834,6 +877,7 @@ function report(engine: Engine, m: Measured) {
       : [
           `${engine}: screening less the time the thread waited for a core (other processes on the machine): read+rules ${lat(screening.unwaited.read_and_screen)}; the driver ${lat(screening.unwaited.driver)}`,
         ]),
+    `${engine}: garbage collections while screening was sampled: ${screening.collections.count}, ${screening.collections.total_ms.toFixed(1)} ms in all, the longest ${screening.collections.longest_ms.toFixed(2)} ms; of the slowest ${screening.collections.ours.slowest} samples (p99 and above) ${screening.collections.ours.paused} of ours and ${screening.collections.driver.paused} of the driver's overlapped one`,
     `${engine}: saturated in-process loop ${loop.withoutMonitor.per_second.toFixed(0)}/s without the monitor, ${loop.withMonitor.per_second.toFixed(0)}/s with it (${loop.rounds} rounds of ${FLOW_CUSTOMERS} each); CPU per withdrawal ${cpuText(loop.cpu.pipeline_per_withdrawal)}, monitor per verified withdrawal ${cpuText(loop.cpu.monitor_per_verified)} = ${(share * 100).toFixed(1)}%`,
     `${engine}: detection with ${detection.genuine_per_second.toFixed(0)}/s genuine flowing (asked ${detection.target_rate_per_second.toFixed(0)}/s, ${detection.genuine_failed} failed): ${detection.forgeries} forgeries, ${detection.missed} missed, ${detection.alerts} alerts, ${detection.latency === undefined ? 'none detected' : lat(detection.latency)}; load average ${loadavg()[0]!.toFixed(1)}`,
   ];

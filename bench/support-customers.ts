@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { payments } from 'bitcoinjs-lib';
 import { normalizeAddress } from '../src/core/addresses/index.ts';
 import type { ServiceContext } from '../src/services/context.ts';
-import { creditDeposit } from '../src/services/deposits.ts';
+import { depositApprovedBy } from '../src/services/deposits.ts';
 import { issueSession } from '../src/services/identity/sessions.ts';
 import { insertEnrolledTotp } from '../src/simulation/enrolled-totp.ts';
 import { insertEntry } from '../src/store/address-book.ts';
@@ -27,6 +27,12 @@ function destination() {
   return normalizeAddress('bitcoin', address);
 }
 export const MAX_BENCH_CUSTOMERS = 5000;
+
+/** Two operators, as every deposit entered by hand needs: one records it, the other approves it. */
+const BENCH_DEPOSITORS = {
+  recorder: actingAs('admin', 'bench'),
+  approver: actingAs('incident_commander', 'bench-second'),
+};
 const DAY_MS = 24 * 60 * 60_000;
 const SEED_BATCH = 64;
 const DEPOSIT_WORKERS = 8;
@@ -96,7 +102,7 @@ export async function seedCustomers(
     Array.from({ length: DEPOSIT_WORKERS }, async () => {
       while (next < customers.length) {
         const i = next++;
-        await creditDeposit(context, actingAs('admin', 'bench'), {
+        await depositApprovedBy(context, BENCH_DEPOSITORS, {
           account_id: customers[i]!.id,
           asset: 'BTC',
           network: 'bitcoin',

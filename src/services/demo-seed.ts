@@ -8,7 +8,7 @@ import { recordSetting } from '../store/identity/settings-history.ts';
 import { inTransaction } from '../store/transaction.ts';
 import { addAddress } from './address-book.ts';
 import type { RequestMeta, ServiceContext } from './context.ts';
-import { creditDeposit } from './deposits.ts';
+import { depositApprovedBy } from './deposits.ts';
 import { bootstrap } from './identity/acting-operator.ts';
 import { login } from './identity/login.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from './identity/mfa-enrolment.ts';
@@ -67,6 +67,7 @@ export async function seedDemo(context: ServiceContext): Promise<DemoCredentials
     email: DEMO_COMMANDER_EMAIL,
     role: 'incident_commander',
   });
+  const commander = { kind: 'operator', id: commanderCreated.id, role: commanderCreated.role } as const;
 
   const password = randomBytes(12).toString('base64url');
   const passwordHash = await hashPassword(password);
@@ -95,14 +96,18 @@ export async function seedDemo(context: ServiceContext): Promise<DemoCredentials
     ['ETH', 'ethereum', '20', 'demo0000eth'],
     ['USDC', 'ethereum', '25000', 'demo000usdc'],
   ] as const) {
-    await creditDeposit(then, admin, {
-      account_id: customer.id,
-      asset,
-      network,
-      amount,
-      txid,
-      output_index: 0,
-    });
+    await depositApprovedBy(
+      then,
+      { recorder: admin, approver: commander },
+      {
+        account_id: customer.id,
+        asset,
+        network,
+        amount,
+        txid,
+        output_index: 0,
+      },
+    );
   }
 
   // Three days ago: the customer signs in and enrols an authenticator (its 24 h security lock starts then).

@@ -39,6 +39,7 @@ import * as epochsForward from './migrations/0055-epochs-forward.ts';
 import * as auditJournalSubject from './migrations/0056-audit-journal-subject.ts';
 import * as withdrawalsAccountDay from './migrations/0057-withdrawals-account-day.ts';
 import * as ruleSetSecondOperator from './migrations/0059-rule-set-second-operator.ts';
+import * as depositSecondOperator from './migrations/0060-deposit-second-operator.ts';
 
 /**
  * One ordered list of migrations for both engines. A migration that needs engine-specific SQL
@@ -84,6 +85,7 @@ const MIGRATIONS = [
   ['0056-audit-journal-subject', auditJournalSubject],
   ['0057-withdrawals-account-day', withdrawalsAccountDay],
   ['0059-rule-set-second-operator', ruleSetSecondOperator],
+  ['0060-deposit-second-operator', depositSecondOperator],
 ] as const;
 
 function provider(database: Database): MigrationProvider {

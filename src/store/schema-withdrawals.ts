@@ -96,6 +96,26 @@ export interface DepositsTable {
   amount: string;
   transfer_id: string;
   created_at: string;
+  /** Who recorded the output and who approved its credit (migration 0060); null for deposits credited before it. */
+  recorded_by: string | null;
+  approved_by: string | null;
+}
+
+/** A chain output recorded for a customer by one operator, credited once a second one approves it (0060). */
+export interface DepositRequestsTable {
+  id: string;
+  network: string;
+  txid: string;
+  output_index: number;
+  account_id: string;
+  asset: string;
+  amount: string;
+  recorded_by: string;
+  recorded_at: string;
+  approved_by: string | null;
+  approved_at: string | null;
+  /** The `deposits` row its approval credited. */
+  deposit_id: string | null;
 }
 
 export interface SimulatedChainTxsTable {
@@ -145,6 +165,7 @@ export interface WithdrawalSchema {
   halt_control: HaltControlTable;
   halts: HaltsTable;
   deposits: DepositsTable;
+  deposit_requests: DepositRequestsTable;
   simulated_chain_txs: SimulatedChainTxsTable;
   custody_handoffs: CustodyHandoffsTable;
   custody_callbacks: CustodyCallbacksTable;

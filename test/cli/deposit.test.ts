@@ -26,11 +26,13 @@ const TXID = 'f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16';
 
 for (const { engine, describeOn } of await eachEngine()) {
   describeOn(`drawbridge deposit on ${engine}`, () => {
-    test('the same chain output credited twice pays once; other details under it are refused', async () => {
+    test('one operator records, a second approves and only then is it credited, once; other details are refused', async () => {
       const fresh = await freshDatabase(engine);
       try {
         const commander = await cliOperator(cliContext(fresh.database), 'incident_commander');
+        const admin = await cliOperator(cliContext(fresh.database), 'admin');
         const env = { ...fresh.env, ...KEYS, ...commander.env };
+        const adminEnv = { ...fresh.env, ...KEYS, ...admin.env };
         const customer = await inTransaction(fresh.database, (tx) =>
           insertPrincipal(tx, {
             kind: 'customer',
@@ -42,6 +44,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         );
         const args = (amount: string, vout = '1', account = customer.id) => [
           'deposit',
+          'record',
           '--account',
           account,
           '--asset',
@@ -55,26 +58,45 @@ for (const { engine, describeOn } of await eachEngine()) {
           '--vout',
           vout,
         ];
+        const balances = async () => (await balancesOf(testContext(fresh.database), customer.id)).balances;
         const first = json(await runCli(args('0.5'), env));
-        assert.equal(first.credited, true);
+        assert.equal(first.state, 'pending_approval');
         assert.equal(first.amount, '0.5');
+        assert.deepEqual(await balances(), []);
         const [again, otherAmount, badVout] = await Promise.all([
           runCli(args('0.5'), env),
           runCli(args('0.6'), env),
           runCli(args('0.5', '1.5'), env),
         ]);
-        assert.deepEqual(json(again), { ...first, credited: false });
+        assert.deepEqual(json(again), first);
         assert.equal(refusal(otherAmount).error, 'CONFLICT');
         assert.equal(refusal(badVout).field, 'vout');
-        const { balances } = await balancesOf(testContext(fresh.database), customer.id);
-        assert.deepEqual(balances, [{ asset: 'BTC', available: '0.5', held: '0' }]);
+        const listed = json(await runCli(['deposit', 'list'], adminEnv));
+        assert.deepEqual(
+          listed.deposits.map((d: { id: string }) => d.id),
+          [first.id],
+        );
+        assert.equal(refusal(await runCli(['deposit', 'approve', first.id], env)).error, 'SAME_OPERATOR');
+        assert.deepEqual(await balances(), []);
+        const approved = json(await runCli(['deposit', 'approve', first.id], adminEnv));
+        assert.equal(approved.credited, true);
+        assert.equal(approved.approved_by, admin.id);
+        assert.deepEqual(json(await runCli(['deposit', 'approve', first.id], adminEnv)), {
+          ...approved,
+          credited: false,
+        });
+        assert.deepEqual(await balances(), [{ asset: 'BTC', available: '0.5', held: '0' }]);
         await sealAudit(fresh.database);
-        const credited = await fresh.database.db
+        const trail = await fresh.database.db
           .selectFrom('audit_log')
-          .select('actor')
-          .where('action', '=', 'deposit.credited')
+          .select(['actor', 'action'])
+          .where('action', 'in', ['deposit.recorded', 'deposit.credited'])
+          .orderBy('seq')
           .execute();
-        assert.deepEqual(credited, [{ actor: `operator:${commander.id}` }]);
+        assert.deepEqual(trail, [
+          { actor: `operator:${commander.id}`, action: 'deposit.recorded' },
+          { actor: `operator:${admin.id}`, action: 'deposit.credited' },
+        ]);
       } finally {
         await fresh.drop();
       }

@@ -341,7 +341,7 @@ describe('drawbridge without operator credentials', () => {
           ['halt', 'list'],
           ['revoke', 'sessions', '--all'],
           ['revoke', 'mfa', '--all'],
-          ['deposit', ...['--account', 'a', '--asset', 'BTC', '--network', 'bitcoin']].concat([
+          ['deposit', 'record', ...['--account', 'a', '--asset', 'BTC', '--network', 'bitcoin']].concat([
             '--amount',
             '1',
             '--txid',

@@ -6,7 +6,7 @@ import { newId } from '../../src/core/ids.ts';
 import { ATTESTED, type WithdrawalState } from '../../src/core/withdrawals/states.ts';
 import type { ServiceContext } from '../../src/services/context.ts';
 import { type Custody, CustodyHandover } from '../../src/services/custody/handover.ts';
-import { creditDeposit } from '../../src/services/deposits.ts';
+import { depositApprovedBy } from '../../src/services/deposits.ts';
 import { monitorPass } from '../../src/services/monitor/pass.ts';
 import { releaseDue as releaseDueAlone } from '../../src/services/withdrawals/release.ts';
 import type { Database } from '../../src/store/database.ts';
@@ -77,14 +77,18 @@ export async function deposit(
   amount: string,
   txid: string,
 ) {
-  return creditDeposit(running.context, actingAs('admin'), {
-    account_id: await customerId(running, email),
-    asset,
-    network,
-    amount,
-    txid,
-    output_index: 0,
-  });
+  return depositApprovedBy(
+    running.context,
+    { recorder: actingAs('admin'), approver: actingAs('incident_commander') },
+    {
+      account_id: await customerId(running, email),
+      asset,
+      network,
+      amount,
+      txid,
+      output_index: 0,
+    },
+  );
 }
 
 export async function priceNow(running: RunningApp, asset: string, usdPrice: string) {

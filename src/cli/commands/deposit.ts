@@ -18,14 +18,20 @@ function parseVout(value: string): number {
 }
 
 /**
- * `drawbridge deposit`: credits a deposit seen on chain, as POST /v1/operator/deposits does, as an
- * authenticated operator (incident commander or admin).
- * Idempotent by (network, txid, vout): running it again prints the first credit with "credited": false.
+ * `drawbridge deposit record|approve|list`: a deposit entered by hand, as the API's /v1/operator/deposits routes
+ * take it, as an authenticated operator (incident commander or admin): one operator records the chain output, a
+ * second approves it and only then is it credited. `record` is idempotent by (network, txid, vout): running it
+ * again prints what was recorded.
  */
 export function registerDeposit(program: Command): void {
-  program
+  const deposit = program
     .command('deposit')
-    .description("credit a chain deposit to a customer's balance (idempotent by network, txid and vout)")
+    .description(
+      'deposits entered by hand: one operator records a chain output, a second approves its credit',
+    );
+  deposit
+    .command('record')
+    .description('record a chain deposit for a customer, credited once a second operator approves it')
     .requiredOption('--account <id>', 'the customer account id')
     .requiredOption('--asset <code>', 'the asset (e.g. BTC)')
     .requiredOption('--network <network>', 'the chain the output is on (e.g. bitcoin)')
@@ -34,10 +40,10 @@ export function registerDeposit(program: Command): void {
     .requiredOption('--vout <index>', 'the output index in the transaction')
     .action(async (options: DepositOptions) => {
       const outputIndex = parseVout(options.vout);
-      const { creditDeposit } = await import('../../services/deposits.ts');
+      const { recordDeposit } = await import('../../services/deposits.ts');
       printJson(
-        await withOperator('deposit', (context, actor) =>
-          creditDeposit(context, actor, {
+        await withOperator('deposit record', (context, actor) =>
+          recordDeposit(context, actor, {
             account_id: options.account,
             asset: options.asset,
             network: options.network,
@@ -45,6 +51,31 @@ export function registerDeposit(program: Command): void {
             txid: options.txid,
             output_index: outputIndex,
           }),
+        ),
+      );
+    });
+  deposit
+    .command('approve')
+    .description('approve a deposit another operator recorded: it is credited')
+    .argument('<id>', 'the deposit id (from `deposit list`)')
+    .action(async (id: string) => {
+      const { approveDeposit } = await import('../../services/deposits.ts');
+      printJson(
+        await withOperator('deposit approve', (context, actor) => approveDeposit(context, actor, id)),
+      );
+    });
+  deposit
+    .command('list')
+    .description('the deposits awaiting a second operator, oldest first (at most 500)')
+    .action(async () => {
+      const { depositsAwaitingApproval } = await import('../../services/deposits.ts');
+      printJson(
+        await withOperator(
+          'deposit list',
+          (context, actor) => depositsAwaitingApproval(context, actor, { limit: 500 }),
+          {
+            read: true,
+          },
         ),
       );
     });

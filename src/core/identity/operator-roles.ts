@@ -13,7 +13,10 @@ export const OPERATOR_PERMISSIONS = {
   'halt.list': EVERY_ROLE,
   'halt.set': ['risk_analyst', 'incident_commander', 'admin'],
   'halt.lift': ['incident_commander', 'admin'],
+  /** Record a deposit seen on chain, or approve (credit) one another operator recorded. */
   'deposit.credit': ['incident_commander', 'admin'],
+  /** The deposits awaiting a second operator. */
+  'deposit.view': EVERY_ROLE,
   'withdrawal.read': EVERY_ROLE,
   'customer.read': EVERY_ROLE,
   'audit.read': EVERY_ROLE,

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.ts';
-import { creditDeposit } from '../../services/deposits.ts';
+import { approveDeposit, depositsAwaitingApproval, recordDeposit } from '../../services/deposits.ts';
 import { HALT_PAGE_MAX, liftHalt, listActiveHalts, setHalt } from '../../services/halts.ts';
 import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
@@ -9,6 +9,44 @@ import { getWithdrawal } from '../../services/withdrawals/query.ts';
 import { authOf, requireSession } from '../auth.ts';
 import { Body, EXAMPLE, Id, PROBLEM_RESPONSES, SECURITY } from '../schemas.ts';
 import { WithdrawalSchema } from './withdrawals.ts';
+
+/** A deposit entered by hand: recorded by one operator, credited when a second approves it. */
+const Deposit = Type.Object(
+  {
+    id: Type.String(),
+    state: Type.Union([Type.Literal('pending_approval'), Type.Literal('credited')]),
+    credited: Type.Boolean({ description: 'whether this call credited it' }),
+    account_id: Type.String(),
+    asset: Type.String(),
+    network: Type.String(),
+    txid: Type.String(),
+    output_index: Type.Integer(),
+    amount: Type.String(),
+    recorded_by: Type.Union([Type.String(), Type.Null()]),
+    recorded_at: Type.Union([Type.String(), Type.Null()]),
+    approved_by: Type.Union([Type.String(), Type.Null()]),
+    approved_at: Type.Union([Type.String(), Type.Null()]),
+  },
+  {
+    examples: [
+      {
+        id: '01a23ab8-8559-7d0e-b1f4-3c6a2e9d8b07',
+        state: 'pending_approval',
+        credited: false,
+        account_id: EXAMPLE.customerId,
+        asset: 'BTC',
+        network: 'bitcoin',
+        txid: '4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b',
+        output_index: 0,
+        amount: '1',
+        recorded_by: EXAMPLE.operatorId,
+        recorded_at: '2026-12-07T10:00:00.000Z',
+        approved_by: null,
+        approved_at: null,
+      },
+    ],
+  },
+);
 
 export const Halt = Type.Object(
   {
@@ -183,13 +221,14 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
     {
       schema: {
         tags: ['operator'],
-        summary: 'Credit a deposit seen on chain; idempotent by network, txid and output index',
+        summary: 'Record a deposit seen on chain, to be credited once a second operator approves it',
         description:
-          'Incident commander or admin (a deposit watcher, or by hand): credits `amount` (a decimal string) ' +
-          "of `asset` on `network` to a customer's available balance. One chain output (`network`, `txid`, " +
-          '`output_index`) is credited once: the same output again answers the first credit with `credited: ' +
-          'false`, and the same output with other details is 409 CONFLICT. An `account_id` that is not a ' +
-          'customer is a 400; audited.',
+          'Incident commander or admin: records `amount` (a decimal string) of `asset` on `network` for a ' +
+          'customer, as `pending_approval`. Nothing is credited until another operator approves it ' +
+          '(`POST /v1/operator/deposits/{id}/approve`): one operator alone never credits a balance. One chain ' +
+          'output (`network`, `txid`, `output_index`) is recorded once: the same output again answers what was ' +
+          'recorded (pending or credited), and the same output with other details is 409 CONFLICT. An ' +
+          '`account_id` that is not a customer is a 400; audited.',
         security: SECURITY,
         body: Body(
           {
@@ -213,18 +252,69 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
             ],
           },
         ),
+        response: { 200: Deposit, ...PROBLEM_RESPONSES },
+      },
+      ...operator,
+    },
+    async (request) => {
+      return recordDeposit(context, actingOperator(authOf(request)), request.body as Record<string, unknown>);
+    },
+  );
+
+  app.post(
+    '/v1/operator/deposits/:id/approve',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Approve a recorded deposit: it is credited',
+        description:
+          'Incident commander or admin, not the operator who recorded it (409 SAME_OPERATOR; the database ' +
+          "refuses it too): credits the deposit to the customer's available balance, from the platform's " +
+          'custody account, and answers it with `credited: true`. A deposit already credited answers with ' +
+          '`credited: false`; an unknown id is 404. Audited.',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        response: { 200: Deposit, ...PROBLEM_RESPONSES },
+      },
+      ...operator,
+    },
+    async (request) => {
+      return approveDeposit(context, actingOperator(authOf(request)), (request.params as { id: string }).id);
+    },
+  );
+
+  app.get(
+    '/v1/operator/deposits',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Deposits awaiting a second operator, oldest first',
+        description:
+          'Any operator role: the deposits recorded and not yet approved, oldest first; `limit` 1 to 500 ' +
+          '(default 100), `more` whether others wait beyond them.',
+        security: SECURITY,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(
+              Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 500, default 100' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
-          200: Type.Object(
-            { id: Type.String(), credited: Type.Boolean(), amount: Type.String() },
-            { examples: [{ id: '01a23ab8-8559-7d0e-b1f4-3c6a2e9d8b07', credited: true, amount: '1' }] },
-          ),
+          200: Type.Object({ deposits: Type.Array(Deposit), more: Type.Boolean() }),
           ...PROBLEM_RESPONSES,
         },
       },
       ...operator,
     },
     async (request) => {
-      return creditDeposit(context, actingOperator(authOf(request)), request.body as Record<string, unknown>);
+      return depositsAwaitingApproval(
+        context,
+        actingOperator(authOf(request)),
+        request.query as { limit?: string },
+      );
     },
   );
 

@@ -67,7 +67,8 @@ export async function runAttackPhase(
   clock: ManualClock,
   monitor: MonitorContext,
   custody: Custody,
-  admin: OperatorActor,
+  /** The two operators who record and approve the population's deposits. */
+  depositors: { readonly recorder: OperatorActor; readonly approver: OperatorActor },
   options: AttackPhaseOptions,
 ): Promise<AttackPhaseResult> {
   const { random } = options;
@@ -77,7 +78,7 @@ export async function runAttackPhase(
   await recordDayPrices(context);
   const customers = await seedPopulation(
     context,
-    admin,
+    depositors,
     random,
     options.accounts,
     options.passwordHash,

@@ -3,7 +3,7 @@ import { normalizeAddress } from '../../core/addresses/index.ts';
 import { formatAmount, getAsset } from '../../core/money/index.ts';
 import type { Network } from '../../core/networks.ts';
 import type { ServiceContext } from '../../services/context.ts';
-import { creditDeposit } from '../../services/deposits.ts';
+import { depositApprovedBy } from '../../services/deposits.ts';
 import type { OperatorActor } from '../../services/identity/acting-operator.ts';
 import { issueSession } from '../../services/identity/sessions.ts';
 import { insertEntry } from '../../store/address-book.ts';
@@ -60,7 +60,7 @@ function holdingsOf(random: SeededRandom): Record<string, bigint> {
 
 export async function seedPopulation(
   context: ServiceContext,
-  admin: OperatorActor,
+  depositors: { readonly recorder: OperatorActor; readonly approver: OperatorActor },
   random: SeededRandom,
   count: number,
   passwordHash: string,
@@ -113,7 +113,7 @@ export async function seedPopulation(
     });
     for (const customer of batch) {
       for (const [asset, units] of Object.entries(customer.holdings)) {
-        await creditDeposit(context, admin, {
+        await depositApprovedBy(context, depositors, {
           account_id: customer.id,
           asset,
           network: asset === 'BTC' ? 'bitcoin' : asset === 'LTC' ? 'litecoin' : 'ethereum',

@@ -85,12 +85,19 @@ export async function replayIncident2022(options: ReplayOptions) {
       const commander = await commanderNamed('commander@replay.example');
       const second = await commanderNamed('second-commander@replay.example');
       const progress = options.progress ?? (() => {});
-      const attack = await runAttackPhase(context, clock, monitor, custody, admin, {
-        accounts,
-        random: seededRandom(seed),
-        passwordHash: await hashPassword('replay customer passphrase'),
-        progress,
-      });
+      const attack = await runAttackPhase(
+        context,
+        clock,
+        monitor,
+        custody,
+        { recorder: admin, approver: commander },
+        {
+          accounts,
+          random: seededRandom(seed),
+          passwordHash: await hashPassword('replay customer passphrase'),
+          progress,
+        },
+      );
       const playbook = await runPlaybookPhase(
         context,
         clock,

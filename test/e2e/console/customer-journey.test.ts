@@ -105,7 +105,7 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   );
   await screenshot(page, 'customer-address-book-cooling');
 
-  // Money arrives (an incident commander credits a deposit through the API), and a day passes on the server.
+  // Money arrives (an incident commander records a deposit through the API), and a day passes on the server.
   const commander = await suite.server.operatorToken(suite.server.demo().commander);
   const customers = await suite.server.call(
     'GET',
@@ -126,6 +126,14 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
     },
   });
   assert.equal(deposit.status, 200, JSON.stringify(deposit.body));
+  // A deposit entered by hand is credited once a second operator approves it.
+  const admin = await suite.server.operatorToken(suite.server.demo().admin);
+  const approved = await suite.server.call('POST', `/v1/operator/deposits/${deposit.body.id}/approve`, {
+    token: admin,
+    body: {},
+  });
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  assert.equal(approved.body.credited, true);
   await passHours(suite.server, page, 25);
   await row.getByText('usable').waitFor();
 

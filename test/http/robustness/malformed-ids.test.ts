@@ -175,6 +175,7 @@ const CASES: readonly Case[] = [
     who: 'commander',
     field: 'body.account_id',
   },
+  { method: 'POST', path: '/v1/operator/deposits/{id}/approve', who: 'commander', field: 'params.id' },
   { method: 'GET', path: '/v1/operator/withdrawals/{id}', who: 'commander', field: 'params.id' },
   {
     method: 'POST',

@@ -149,39 +149,6 @@ for (const { engine, describeOn } of await eachEngine()) {
       assert.equal(report.ok, true, JSON.stringify(report.discrepancies));
     });
 
-    test('deposits are credited once per chain output; the same output with another amount is a 409', async () => {
-      const customer = await customerWithTotp(running, 'depositor@example.com');
-      const accountId = await customerId(running, customer.email);
-      const commander = await operatorWithSession(running, 'deposits@ops.example', 'incident_commander');
-      const credit = (body: Record<string, unknown>) =>
-        api(running, 'POST', '/v1/operator/deposits', {
-          token: commander.token,
-          body: { account_id: accountId, asset: 'BTC', network: 'bitcoin', txid: 'f00dcafe0001', ...body },
-        });
-      const first = await credit({ amount: '0.5', output_index: 1 });
-      assert.equal(first.status, 200, JSON.stringify(first.body));
-      assert.equal(first.body.credited, true);
-      const again = await credit({ amount: '0.5', output_index: 1 });
-      assert.equal(again.status, 200, JSON.stringify(again.body));
-      assert.deepEqual(again.body, { ...first.body, credited: false });
-      const otherAmount = await credit({ amount: '5', output_index: 1 });
-      assert.equal(otherAmount.status, 409, JSON.stringify(otherAmount.body));
-      const otherOutput = await credit({ amount: '0.25', output_index: 2 });
-      assert.equal(otherOutput.body.credited, true);
-      for (const bad of [
-        { amount: '1e-3', output_index: 3 },
-        { amount: '0.5', output_index: -1 },
-        { amount: '0.5', output_index: 4, network: 'ethereum' },
-      ]) {
-        const refused = await credit(bad);
-        assert.equal(refused.status, 400, JSON.stringify(refused.body));
-      }
-      const onOperator = await credit({ account_id: commander.id, amount: '1', output_index: 5 });
-      assert.equal(onOperator.status, 400, JSON.stringify(onOperator.body));
-      assert.equal(onOperator.body.field, '/body/account_id');
-      assert.deepEqual(await balanceOf(running, customer.token), { available: '0.75', held: '0' });
-    });
-
     test('Idempotency-Key on create, confirm and cancel: a retry returns the first answer and acts once', async () => {
       const customer = await readyCustomer(running, 'retrier@example.com');
       const create = { 'idempotency-key': 'create-1' };

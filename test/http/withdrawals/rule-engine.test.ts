@@ -8,7 +8,7 @@ import { newId } from '../../../src/core/ids.ts';
 import { totpAt } from '../../../src/core/mfa/totp.ts';
 import { fanInKey } from '../../../src/core/risk/rule-sets.ts';
 import type { RequestMeta } from '../../../src/services/context.ts';
-import { creditDeposit } from '../../../src/services/deposits.ts';
+import { depositApprovedBy } from '../../../src/services/deposits.ts';
 import { totpAssociatedData } from '../../../src/services/identity/second-factor.ts';
 import { type Authenticated, authenticate } from '../../../src/services/identity/sessions.ts';
 import {
@@ -127,14 +127,18 @@ async function clonePayers(
     }));
     await db.insertInto('address_book_entries').values(entries).execute();
     for (const [k, r] of rows.entries()) {
-      await creditDeposit(running.context, actingAs('admin'), {
-        account_id: r.principal.id,
-        asset: 'BTC',
-        network: 'bitcoin',
-        amount: '1',
-        txid: `clone${tag}${r.index}`,
-        output_index: 0,
-      });
+      await depositApprovedBy(
+        running.context,
+        { recorder: actingAs('admin'), approver: actingAs('incident_commander') },
+        {
+          account_id: r.principal.id,
+          asset: 'BTC',
+          network: 'bitcoin',
+          amount: '1',
+          txid: `clone${tag}${r.index}`,
+          output_index: 0,
+        },
+      );
       payers.push({
         auth: {
           sessionId: `service-${r.index}`,
