@@ -3,7 +3,6 @@ import { beforeEach, test } from 'node:test';
 import { conservationReport } from '../../../src/store/ledger/index.ts';
 import {
   api,
-  customerWithTotp,
   forgetRateLimits,
   nextTotp,
   operatorWithSession,
