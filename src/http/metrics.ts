@@ -137,6 +137,18 @@ function installDomainGauges(registry: Registry, context: ServiceContext): void 
     },
   );
   gauge(
+    'drawbridge_deposits_awaiting_approval',
+    'Deposits entered by hand and not yet approved (credited) by a second operator',
+    [],
+    (g, d) => g.set(d.depositsAwaitingApproval.count),
+  );
+  gauge(
+    'drawbridge_deposits_awaiting_approval_oldest_age_seconds',
+    'How long the oldest deposit awaiting a second operator has waited',
+    [],
+    (g, d) => g.set(d.depositsAwaitingApproval.oldestAgeSeconds),
+  );
+  gauge(
     'drawbridge_open_alerts',
     'Alerts not resolved, by state (open, acknowledged), severity and kind',
     ['state', 'severity', 'kind'],

@@ -18,6 +18,8 @@ export interface DomainGauges {
   readonly containments: { running: number; cancelled: number };
   /** Incident reimbursements not paid yet, by their request's status (requested: awaiting a second operator). */
   readonly unpaidReimbursements: readonly { status: string; count: number }[];
+  /** Deposits entered by hand and not yet approved by a second operator, and the age of the oldest. */
+  readonly depositsAwaitingApproval: { count: number; oldestAgeSeconds: number };
   /** Alerts not resolved, by state (open, acknowledged), severity and kind. */
   readonly openAlerts: readonly { state: string; severity: string; kind: string; count: number }[];
   /** Every alert ever raised (a deduplicated raise bumps an alert, it is not a new one), by severity and kind. */
@@ -100,6 +102,11 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .where('i.paid_at', 'is', null)
     .groupBy('r.status')
     .execute();
+  const deposits = await db
+    .selectFrom('deposit_requests')
+    .select([sql<string | number>`count(*)`.as('n'), sql<string | null>`min(recorded_at)`.as('oldest')])
+    .where('approved_by', 'is', null)
+    .executeTakeFirstOrThrow();
   const wall = Date.now();
   const wallAge = (oldest: string | null) =>
     oldest === null ? 0 : Math.max(0, (wall - Date.parse(oldest)) / 1000);
@@ -129,5 +136,6 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     openIncidents: await incidentCounts(db),
     containments: await containmentProgress(db),
     unpaidReimbursements: unpaid.map((row) => ({ status: row.status, count: Number(row.n) })),
+    depositsAwaitingApproval: { count: Number(deposits.n), oldestAgeSeconds: age(deposits.oldest) },
   };
 }

@@ -43,6 +43,11 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.equal(first.body.recorded_by, commander.id);
         assert.equal(first.body.approved_by, null);
         assert.deepEqual(await balances(), []);
+        const metric = async () =>
+          /^drawbridge_deposits_awaiting_approval ([0-9]+)/m.exec(
+            await (await fetch(`${running.url}/metrics`)).text(),
+          )?.[1];
+        assert.equal(await metric(), '1', 'the recorded deposit waits for a second operator');
 
         // Recorded again: the same record, still pending; another amount under the same output is refused.
         const again = await record({ amount: '0.5', output_index: 1 }, admin.token);
@@ -73,6 +78,7 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.equal(approved.body.state, 'credited');
         assert.equal(approved.body.credited, true);
         assert.equal(approved.body.approved_by, admin.id);
+        assert.equal(await metric(), '0');
         assert.deepEqual(await balanceOf(running, customer.token), { available: '0.5', held: '0' });
 
         // Approved again, or recorded again: answered as credited, and credited once.
