@@ -5732,7 +5732,7 @@ export interface paths {
                         "application/json": {
                             deposits: {
                                 id: string;
-                                state: "pending_approval" | "credited";
+                                state: "pending_approval" | "credited" | "rejected";
                                 /** @description whether this call credited it */
                                 credited: boolean;
                                 account_id: string;
@@ -5745,6 +5745,9 @@ export interface paths {
                                 recorded_at: string | null;
                                 approved_by: string | null;
                                 approved_at: string | null;
+                                rejected_by: string | null;
+                                rejected_at: string | null;
+                                rejection_reason: string | null;
                             }[];
                             more: boolean;
                         };
@@ -5809,7 +5812,7 @@ export interface paths {
         put?: never;
         /**
          * Record a deposit seen on chain, to be credited once a second operator approves it
-         * @description Incident commander or admin: records `amount` (a decimal string) of `asset` on `network` for a customer, as `pending_approval`. Nothing is credited until another operator approves it (`POST /v1/operator/deposits/{id}/approve`): one operator alone never credits a balance. One chain output (`network`, `txid`, `output_index`) is recorded once: the same output again answers what was recorded (pending or credited), and the same output with other details is 409 CONFLICT. An `account_id` that is not a customer is a 400; audited.
+         * @description Incident commander or admin: records `amount` (a decimal string) of `asset` on `network` for a customer, as `pending_approval`. Nothing is credited until another operator approves it (`POST /v1/operator/deposits/{id}/approve`): one operator alone never credits a balance. One chain output (`network`, `txid`, `output_index`) is recorded once: the same output again answers what was recorded (pending or credited), and the same output with other details is 409 CONFLICT naming the record in the way (reject it, `POST /v1/operator/deposits/{id}/reject`, if it is wrong). An `account_id` that is not a customer is a 400; audited.
          */
         post: {
             parameters: {
@@ -5865,12 +5868,15 @@ export interface paths {
                          *       "recorded_by": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
                          *       "recorded_at": "2026-12-07T10:00:00.000Z",
                          *       "approved_by": null,
-                         *       "approved_at": null
+                         *       "approved_at": null,
+                         *       "rejected_by": null,
+                         *       "rejected_at": null,
+                         *       "rejection_reason": null
                          *     }
                          */
                         "application/json": {
                             id: string;
-                            state: "pending_approval" | "credited";
+                            state: "pending_approval" | "credited" | "rejected";
                             /** @description whether this call credited it */
                             credited: boolean;
                             account_id: string;
@@ -5883,6 +5889,9 @@ export interface paths {
                             recorded_at: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            rejected_by: string | null;
+                            rejected_at: string | null;
+                            rejection_reason: string | null;
                         };
                     };
                 };
@@ -6000,12 +6009,15 @@ export interface paths {
                          *       "recorded_by": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
                          *       "recorded_at": "2026-12-07T10:00:00.000Z",
                          *       "approved_by": null,
-                         *       "approved_at": null
+                         *       "approved_at": null,
+                         *       "rejected_by": null,
+                         *       "rejected_at": null,
+                         *       "rejection_reason": null
                          *     }
                          */
                         "application/json": {
                             id: string;
-                            state: "pending_approval" | "credited";
+                            state: "pending_approval" | "credited" | "rejected";
                             /** @description whether this call credited it */
                             credited: boolean;
                             account_id: string;
@@ -6018,6 +6030,157 @@ export interface paths {
                             recorded_at: string | null;
                             approved_by: string | null;
                             approved_at: string | null;
+                            rejected_by: string | null;
+                            rejected_at: string | null;
+                            rejection_reason: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/deposits/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a recorded deposit: it is never credited
+         * @description Incident commander or admin, its recorder included: a mistyped or made-up entry is never credited, and its chain output may be recorded again. `reason` (3 to 500 characters) says why. Rejecting it again answers it; a deposit already credited is 409 ALREADY_RESOLVED; an unknown id is 404. Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Any 1-255 printable characters, unique per change you mean to make. A retry with the same key and body gets the first answer again (`idempotent-replayed: true`) and changes nothing; the same key with another body is a 422 IDEMPOTENCY_MISMATCH; while the first is still running, a 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the caller and kept for 24 hours. */
+                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                };
+                path: {
+                    /** @description an id: a lowercase UUID */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "reason": "wrong account: typo"
+                     *     }
+                     */
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "id": "01a23ab8-8559-7d0e-b1f4-3c6a2e9d8b07",
+                         *       "state": "pending_approval",
+                         *       "credited": false,
+                         *       "account_id": "01a23ab8-84b9-714e-84d2-8b5e22eda6b9",
+                         *       "asset": "BTC",
+                         *       "network": "bitcoin",
+                         *       "txid": "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b",
+                         *       "output_index": 0,
+                         *       "amount": "1",
+                         *       "recorded_by": "01a23ab8-8720-7b7b-ad9d-41385b6eca86",
+                         *       "recorded_at": "2026-12-07T10:00:00.000Z",
+                         *       "approved_by": null,
+                         *       "approved_at": null,
+                         *       "rejected_by": null,
+                         *       "rejected_at": null,
+                         *       "rejection_reason": null
+                         *     }
+                         */
+                        "application/json": {
+                            id: string;
+                            state: "pending_approval" | "credited" | "rejected";
+                            /** @description whether this call credited it */
+                            credited: boolean;
+                            account_id: string;
+                            asset: string;
+                            network: string;
+                            txid: string;
+                            output_index: number;
+                            amount: string;
+                            recorded_by: string | null;
+                            recorded_at: string | null;
+                            approved_by: string | null;
+                            approved_at: string | null;
+                            rejected_by: string | null;
+                            rejected_at: string | null;
+                            rejection_reason: string | null;
                         };
                     };
                 };

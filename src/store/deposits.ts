@@ -25,7 +25,7 @@ export async function insertDeposit(tx: Tx, row: DepositsTable): Promise<void> {
   await tx.insertInto('deposits').values(row).execute();
 }
 
-/** The request recorded for one chain output, if any. */
+/** The request recorded for one chain output and not rejected, if any. */
 export async function findDepositRequestByOutput(
   tx: Tx,
   network: string,
@@ -38,6 +38,7 @@ export async function findDepositRequestByOutput(
     .where('network', '=', network)
     .where('txid', '=', txid)
     .where('output_index', '=', outputIndex)
+    .where('rejected_at', 'is', null)
     .executeTakeFirst();
 }
 
@@ -70,6 +71,27 @@ export async function approveDepositRequest(
     })
     .where('id', '=', id)
     .where('approved_by', 'is', null)
+    .where('rejected_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Marks a request rejected, once: false when it was decided meanwhile. */
+export async function rejectDepositRequest(
+  tx: Tx,
+  id: string,
+  rejection: { rejectedBy: string; rejectedAt: string; reason: string },
+): Promise<boolean> {
+  const result = await tx
+    .updateTable('deposit_requests')
+    .set({
+      rejected_by: rejection.rejectedBy,
+      rejected_at: rejection.rejectedAt,
+      rejection_reason: rejection.reason,
+    })
+    .where('id', '=', id)
+    .where('approved_by', 'is', null)
+    .where('rejected_at', 'is', null)
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
@@ -86,6 +108,7 @@ export async function pendingDepositRequests(
     .selectFrom('deposit_requests')
     .selectAll()
     .where('approved_by', 'is', null)
+    .where('rejected_at', 'is', null)
     .orderBy('recorded_at')
     .orderBy('id')
     .limit(limit + 1)

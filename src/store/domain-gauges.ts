@@ -106,6 +106,7 @@ export async function readDomainGauges(database: Database, now: Date): Promise<D
     .selectFrom('deposit_requests')
     .select([sql<string | number>`count(*)`.as('n'), sql<string | null>`min(recorded_at)`.as('oldest')])
     .where('approved_by', 'is', null)
+    .where('rejected_at', 'is', null)
     .executeTakeFirstOrThrow();
   const wall = Date.now();
   const wallAge = (oldest: string | null) =>

@@ -116,6 +116,10 @@ export interface DepositRequestsTable {
   approved_at: string | null;
   /** The `deposits` row its approval credited. */
   deposit_id: string | null;
+  /** Who rejected it instead (a mistyped or made-up entry), when and why: the output may then be recorded again. */
+  rejected_by: string | null;
+  rejected_at: string | null;
+  rejection_reason: string | null;
 }
 
 export interface SimulatedChainTxsTable {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
+import { sql } from 'kysely';
 import { balancesOf } from '../../src/services/deposits.ts';
 import { sealAudit } from '../../src/store/audit/index.ts';
 import { conservationReport } from '../../src/store/ledger/index.ts';
@@ -217,6 +218,9 @@ for (const { engine, describeOn } of await eachEngine()) {
             approved_by: null,
             approved_at: null,
             deposit_id: null,
+            rejected_by: null,
+            rejected_at: null,
+            rejection_reason: null,
           })
           .execute();
         await refused('approved by its recorder', () =>
@@ -287,6 +291,130 @@ for (const { engine, describeOn } of await eachEngine()) {
             approved_by: 'op-b',
           })
           .execute();
+        // A credited deposit stays as it was credited, and is never deleted or written over.
+        await refused('its amount changed', () =>
+          db.updateTable('deposits').set({ amount: '900000000' }).where('id', '=', 'request-1').execute(),
+        );
+        await refused('its names cleared', () =>
+          db.updateTable('deposits').set({ recorded_by: null }).where('id', '=', 'request-1').execute(),
+        );
+        await refused('deleted', () => db.deleteFrom('deposits').where('id', '=', 'request-1').execute());
+        if (engine === 'sqlite') {
+          await refused('replaced', () =>
+            sql`insert or replace into deposits (id, network, txid, output_index, account_id, asset, amount,
+              transfer_id, created_at, recorded_by, approved_by)
+              values ('request-1', 'bitcoin', 'feedface0001', 0, ${accountId}, 'BTC', '900000000',
+              'deposit:bitcoin:feedface0001:0', '2026-01-01T00:00:00.000Z', 'op-a', 'op-b')`.execute(db),
+          );
+        } else {
+          await refused('truncated', () => sql`truncate deposits`.execute(db));
+        }
+        // A rejected request is final: never approved afterwards.
+        await db
+          .insertInto('deposit_requests')
+          .values({
+            id: 'request-2',
+            ...terms,
+            txid: 'feedface0002',
+            recorded_by: 'op-a',
+            recorded_at: new Date().toISOString(),
+            approved_by: null,
+            approved_at: null,
+            deposit_id: null,
+            rejected_by: null,
+            rejected_at: null,
+            rejection_reason: null,
+          })
+          .execute();
+        await db
+          .updateTable('deposit_requests')
+          .set({ rejected_by: 'op-a', rejected_at: new Date().toISOString(), rejection_reason: 'typo' })
+          .where('id', '=', 'request-2')
+          .execute();
+        await refused('approved once rejected', () =>
+          db
+            .updateTable('deposit_requests')
+            .set({
+              approved_by: 'op-b',
+              approved_at: new Date().toISOString(),
+              deposit_id: 'request-2',
+              rejected_by: null,
+              rejected_at: null,
+              rejection_reason: null,
+            })
+            .where('id', '=', 'request-2')
+            .execute(),
+        );
+      });
+
+      test('a wrong entry is rejected, never credited, and its output recorded again correctly', async () => {
+        const customer = await customerWithTotp(running, 'typo@example.com');
+        const accountId = await customerId(running, customer.email);
+        const recorder = await operatorWithSession(running, 'typist@ops.example', 'incident_commander');
+        const second = await operatorWithSession(running, 'checker@ops.example', 'admin');
+        const record = (amount: string, token = recorder.token) =>
+          api(running, 'POST', '/v1/operator/deposits', {
+            token,
+            body: {
+              account_id: accountId,
+              asset: 'BTC',
+              network: 'bitcoin',
+              amount,
+              txid: 'typocafe0001',
+              output_index: 0,
+            },
+          });
+        const decide = (id: string, what: 'approve' | 'reject', token: string, body: object = {}) =>
+          api(running, 'POST', `/v1/operator/deposits/${id}/${what}`, { token, body });
+        const wrong = await record('50');
+        assert.equal(wrong.status, 200, JSON.stringify(wrong.body));
+        const blocked = await record('0.5');
+        assert.equal(blocked.status, 409, JSON.stringify(blocked.body));
+        assert.equal(blocked.body.deposit_id, wrong.body.id, 'the 409 names the record in the way');
+        const noReason = await decide(wrong.body.id, 'reject', recorder.token, { reason: '' });
+        assert.equal(noReason.status, 400, JSON.stringify(noReason.body));
+        const rejected = await decide(wrong.body.id, 'reject', recorder.token, {
+          reason: 'typo: 50 for 0.5',
+        });
+        assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
+        assert.equal(rejected.body.state, 'rejected');
+        assert.equal(rejected.body.rejected_by, recorder.id);
+        const late = await decide(wrong.body.id, 'approve', second.token);
+        assert.equal(late.status, 409, JSON.stringify(late.body));
+        assert.equal(late.body.code, 'WRONG_STATE');
+        const right = await record('0.5');
+        assert.equal(right.status, 200, JSON.stringify(right.body));
+        assert.notEqual(right.body.id, wrong.body.id);
+        assert.equal(right.body.state, 'pending_approval');
+        assert.equal((await decide(right.body.id, 'approve', second.token)).status, 200);
+        const tooLate = await decide(right.body.id, 'reject', second.token, { reason: 'changed my mind' });
+        assert.equal(tooLate.status, 409, JSON.stringify(tooLate.body));
+        assert.equal(tooLate.body.code, 'ALREADY_RESOLVED');
+        assert.deepEqual(await balanceOf(running, customer.token), { available: '0.5', held: '0' });
+      });
+
+      test('the same output recorded twice at once: one record, both answered with it', async () => {
+        const customer = await customerWithTotp(running, 'twice@example.com');
+        const accountId = await customerId(running, customer.email);
+        const one = await operatorWithSession(running, 'one-recorder@ops.example', 'incident_commander');
+        const two = await operatorWithSession(running, 'two-recorder@ops.example', 'admin');
+        const answers = await Promise.all(
+          [one, two, one, two].map((operator) =>
+            api(running, 'POST', '/v1/operator/deposits', {
+              token: operator.token,
+              body: {
+                account_id: accountId,
+                asset: 'BTC',
+                network: 'bitcoin',
+                amount: '0.1',
+                txid: 'samecafe0001',
+                output_index: 0,
+              },
+            }),
+          ),
+        );
+        for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, 'one record');
       });
     },
   );

@@ -18,7 +18,7 @@ function parseVout(value: string): number {
 }
 
 /**
- * `drawbridge deposit record|approve|list`: a deposit entered by hand, as the API's /v1/operator/deposits routes
+ * `drawbridge deposit record|approve|reject|list`: a deposit entered by hand, as the API's /v1/operator/deposits routes
  * take it, as an authenticated operator (incident commander or admin): one operator records the chain output, a
  * second approves it and only then is it credited. `record` is idempotent by (network, txid, vout): running it
  * again prints what was recorded.
@@ -62,6 +62,19 @@ export function registerDeposit(program: Command): void {
       const { approveDeposit } = await import('../../services/deposits.ts');
       printJson(
         await withOperator('deposit approve', (context, actor) => approveDeposit(context, actor, id)),
+      );
+    });
+  deposit
+    .command('reject')
+    .description('reject a recorded deposit that must not be credited (a mistyped or made-up entry)')
+    .argument('<id>', 'the deposit id (from `deposit list`)')
+    .requiredOption('--reason <text>', 'why (3..500 characters)')
+    .action(async (id: string, options: { reason: string }) => {
+      const { rejectDeposit } = await import('../../services/deposits.ts');
+      printJson(
+        await withOperator('deposit reject', (context, actor) =>
+          rejectDeposit(context, actor, id, { reason: options.reason }),
+        ),
       );
     });
   deposit

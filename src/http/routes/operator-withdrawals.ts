@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.ts';
-import { approveDeposit, depositsAwaitingApproval, recordDeposit } from '../../services/deposits.ts';
+import {
+  approveDeposit,
+  depositsAwaitingApproval,
+  recordDeposit,
+  rejectDeposit,
+} from '../../services/deposits.ts';
 import { HALT_PAGE_MAX, liftHalt, listActiveHalts, setHalt } from '../../services/halts.ts';
 import { actingOperator } from '../../services/identity/acting-operator.ts';
 import { cancelWithdrawal } from '../../services/withdrawals/cancel.ts';
@@ -14,7 +19,7 @@ import { WithdrawalSchema } from './withdrawals.ts';
 const Deposit = Type.Object(
   {
     id: Type.String(),
-    state: Type.Union([Type.Literal('pending_approval'), Type.Literal('credited')]),
+    state: Type.Union([Type.Literal('pending_approval'), Type.Literal('credited'), Type.Literal('rejected')]),
     credited: Type.Boolean({ description: 'whether this call credited it' }),
     account_id: Type.String(),
     asset: Type.String(),
@@ -26,6 +31,9 @@ const Deposit = Type.Object(
     recorded_at: Type.Union([Type.String(), Type.Null()]),
     approved_by: Type.Union([Type.String(), Type.Null()]),
     approved_at: Type.Union([Type.String(), Type.Null()]),
+    rejected_by: Type.Union([Type.String(), Type.Null()]),
+    rejected_at: Type.Union([Type.String(), Type.Null()]),
+    rejection_reason: Type.Union([Type.String(), Type.Null()]),
   },
   {
     examples: [
@@ -43,6 +51,9 @@ const Deposit = Type.Object(
         recorded_at: '2026-12-07T10:00:00.000Z',
         approved_by: null,
         approved_at: null,
+        rejected_by: null,
+        rejected_at: null,
+        rejection_reason: null,
       },
     ],
   },
@@ -227,7 +238,8 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
           'customer, as `pending_approval`. Nothing is credited until another operator approves it ' +
           '(`POST /v1/operator/deposits/{id}/approve`): one operator alone never credits a balance. One chain ' +
           'output (`network`, `txid`, `output_index`) is recorded once: the same output again answers what was ' +
-          'recorded (pending or credited), and the same output with other details is 409 CONFLICT. An ' +
+          'recorded (pending or credited), and the same output with other details is 409 CONFLICT naming the ' +
+          'record in the way (reject it, `POST /v1/operator/deposits/{id}/reject`, if it is wrong). An ' +
           '`account_id` that is not a customer is a 400; audited.',
         security: SECURITY,
         body: Body(
@@ -281,6 +293,36 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
     },
     async (request) => {
       return approveDeposit(context, actingOperator(authOf(request)), (request.params as { id: string }).id);
+    },
+  );
+
+  app.post(
+    '/v1/operator/deposits/:id/reject',
+    {
+      schema: {
+        tags: ['operator'],
+        summary: 'Reject a recorded deposit: it is never credited',
+        description:
+          'Incident commander or admin, its recorder included: a mistyped or made-up entry is never credited, ' +
+          'and its chain output may be recorded again. `reason` (3 to 500 characters) says why. Rejecting it ' +
+          'again answers it; a deposit already credited is 409 ALREADY_RESOLVED; an unknown id is 404. Audited.',
+        security: SECURITY,
+        params: Type.Object({ id: Id }),
+        body: Body(
+          { reason: Type.String({ maxLength: 500 }) },
+          { examples: [{ reason: 'wrong account: typo' }] },
+        ),
+        response: { 200: Deposit, ...PROBLEM_RESPONSES },
+      },
+      ...operator,
+    },
+    async (request) => {
+      return rejectDeposit(
+        context,
+        actingOperator(authOf(request)),
+        (request.params as { id: string }).id,
+        request.body as { reason?: unknown },
+      );
     },
   );
 

@@ -7,15 +7,18 @@ import { type AnyDb, amountType, type MigrationEngine } from './column-types.ts'
  * it through the customer's own, genuine second factor, which the monitor rightly verifies.
  *
  * - `deposit_requests`: a chain output (network, txid, output index) recorded for a customer by one operator, and
- *   the operator who approved it. Written unapproved; approved once, by someone other than its recorder; its terms
- *   never change; never deleted (nor replaced, SQLite's INSERT OR REPLACE).
+ *   the operator who approved it, or who rejected it (a mistyped or made-up entry, with the reason). Written
+ *   undecided; decided once: approved by someone other than its recorder, or rejected; its terms never change; never
+ *   deleted (nor replaced, SQLite's INSERT OR REPLACE). One output has at most one request not rejected.
  * - `deposits` (the credited outputs, which the monitor ties each ledger credit to) now names both operators; a new
- *   row needs an approved request for exactly that output, account, asset, amount and pair of operators.
+ *   row needs an approved request for exactly that output, account, asset, amount and pair of operators, and a row
+ *   is never changed or deleted afterwards (those credited before this migration included).
  * Deposits credited before this migration keep null names (they were credited by one operator).
  */
 const REQUESTS =
-  'a deposit request is written unapproved, then approved once by an operator other than its recorder; its terms are kept';
-const CREDITS = 'a deposit is credited only for a request approved by a second operator';
+  'a deposit request is written undecided, then approved once by an operator other than its recorder, or rejected; its terms are kept';
+const CREDITS =
+  'a deposit is credited only for a request approved by a second operator, and is never changed';
 const TERMS = [
   'id',
   'network',
@@ -43,26 +46,34 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
     .addColumn('approved_by', 'text')
     .addColumn('approved_at', 'text')
     .addColumn('deposit_id', 'text')
-    .addUniqueConstraint('deposit_requests_chain_output', ['network', 'txid', 'output_index'])
+    .addColumn('rejected_by', 'text')
+    .addColumn('rejected_at', 'text')
+    .addColumn('rejection_reason', 'text')
     .addCheckConstraint(
       'deposit_requests_second_operator',
       sql`approved_by is null or approved_by <> recorded_by`,
     )
     .execute();
-  // The queue of requests awaiting a second operator, oldest first.
-  await db.schema
-    .createIndex('deposit_requests_pending')
-    .on('deposit_requests')
-    .columns(['recorded_at', 'id'])
-    .where(sql.ref('approved_by'), 'is', null)
-    .execute();
+  // One request per chain output, a rejected one aside (the output may then be recorded again, correctly).
+  await sql`create unique index deposit_requests_chain_output on deposit_requests (network, txid, output_index)
+    where rejected_at is null`.execute(db);
+  // The queue of requests awaiting a decision, oldest first.
+  await sql`create index deposit_requests_pending on deposit_requests (recorded_at, id)
+    where approved_by is null and rejected_at is null`.execute(db);
   await db.schema.alterTable('deposits').addColumn('recorded_by', 'text').execute();
   await db.schema.alterTable('deposits').addColumn('approved_by', 'text').execute();
 
-  const requestBadInsert = sql`new.approved_by is not null or new.approved_at is not null or new.deposit_id is not null`;
+  const requestBadInsert = sql`new.approved_by is not null or new.approved_at is not null or new.deposit_id is not null
+    or new.rejected_by is not null or new.rejected_at is not null or new.rejection_reason is not null`;
   const changed = TERMS.map((c) => sql`new.${sql.ref(c)} <> old.${sql.ref(c)}`);
-  const requestBadUpdate = sql`old.approved_by is not null or new.approved_by is null or new.approved_at is null
-    or new.approved_by = old.recorded_by or ${sql.join(changed, sql` or `)}`;
+  // Each side is true or false, never NULL (every comparison is guarded by an IS NOT NULL before it).
+  const approval = sql`(new.approved_by is not null and new.approved_at is not null and new.deposit_id is not null
+    and new.approved_by <> old.recorded_by
+    and new.rejected_by is null and new.rejected_at is null and new.rejection_reason is null)`;
+  const rejection = sql`(new.rejected_by is not null and new.rejected_at is not null and new.rejection_reason is not null
+    and new.approved_by is null and new.approved_at is null and new.deposit_id is null)`;
+  const requestBadUpdate = sql`old.approved_by is not null or old.rejected_at is not null
+    or ${sql.join(changed, sql` or `)} or not (${approval} or ${rejection})`;
   const creditBad = sql`new.recorded_by is null or new.approved_by is null or new.recorded_by = new.approved_by
     or not exists (select 1 from deposit_requests r where r.network = new.network and r.txid = new.txid
       and r.output_index = new.output_index and r.account_id = new.account_id and r.asset = new.asset
@@ -81,26 +92,32 @@ export async function up(db: AnyDb, engine: MigrationEngine): Promise<void> {
       for each statement execute function deposit_request_guard()`.execute(db);
     await sql`create function deposit_credit_guard() returns trigger language plpgsql as $$
       begin
-        if ${creditBad} then
-          raise exception '${sql.raw(CREDITS)}' using errcode = 'check_violation';
-        end if;
-        return new;
+        if tg_op = 'INSERT' and not (${creditBad}) then return new; end if;
+        raise exception '${sql.raw(CREDITS)}' using errcode = 'check_violation';
       end
     $$`.execute(db);
-    await sql`create trigger deposits_second_operator before insert on deposits
+    await sql`create trigger deposits_second_operator before insert or update or delete on deposits
       for each row execute function deposit_credit_guard()`.execute(db);
+    await sql`create trigger deposits_no_truncate before truncate on deposits
+      for each statement execute function deposit_credit_guard()`.execute(db);
     return;
   }
   const abort = (message: string) => sql`begin select raise(abort, '${sql.raw(message)}'); end`;
   await sql`create trigger deposit_requests_insert before insert on deposit_requests
     when ${requestBadInsert} or exists (select 1 from deposit_requests r where r.id = new.id
-      or (r.network = new.network and r.txid = new.txid and r.output_index = new.output_index))
+      or (r.network = new.network and r.txid = new.txid and r.output_index = new.output_index
+        and r.rejected_at is null))
     ${abort(REQUESTS)}`.execute(db);
   await sql`create trigger deposit_requests_update before update on deposit_requests
     when ${requestBadUpdate} ${abort(REQUESTS)}`.execute(db);
   await sql`create trigger deposit_requests_delete before delete on deposit_requests ${abort(REQUESTS)}`.execute(
     db,
   );
+  // INSERT OR REPLACE deletes without firing DELETE triggers: refused for a row or an output that exists.
   await sql`create trigger deposits_second_operator before insert on deposits
-    when ${creditBad} ${abort(CREDITS)}`.execute(db);
+    when ${creditBad} or exists (select 1 from deposits d where d.id = new.id
+      or (d.network = new.network and d.txid = new.txid and d.output_index = new.output_index))
+    ${abort(CREDITS)}`.execute(db);
+  await sql`create trigger deposits_kept before update on deposits ${abort(CREDITS)}`.execute(db);
+  await sql`create trigger deposits_not_deleted before delete on deposits ${abort(CREDITS)}`.execute(db);
 }

@@ -176,6 +176,13 @@ const CASES: readonly Case[] = [
     field: 'body.account_id',
   },
   { method: 'POST', path: '/v1/operator/deposits/{id}/approve', who: 'commander', field: 'params.id' },
+  {
+    method: 'POST',
+    path: '/v1/operator/deposits/{id}/reject',
+    body: () => ({ reason: 'checking ids' }),
+    who: 'commander',
+    field: 'params.id',
+  },
   { method: 'GET', path: '/v1/operator/withdrawals/{id}', who: 'commander', field: 'params.id' },
   {
     method: 'POST',
