@@ -5748,6 +5748,8 @@ export interface paths {
                                 rejected_by: string | null;
                                 rejected_at: string | null;
                                 rejection_reason: string | null;
+                                /** @description the recorder's email, in the list of those awaiting */
+                                recorded_by_email?: string | null;
                             }[];
                             more: boolean;
                         };
@@ -5892,6 +5894,8 @@ export interface paths {
                             rejected_by: string | null;
                             rejected_at: string | null;
                             rejection_reason: string | null;
+                            /** @description the recorder's email, in the list of those awaiting */
+                            recorded_by_email?: string | null;
                         };
                     };
                 };
@@ -5985,6 +5989,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
+                    /** @example {} */
                     "application/json": Record<string, never>;
                 };
             };
@@ -6033,6 +6038,8 @@ export interface paths {
                             rejected_by: string | null;
                             rejected_at: string | null;
                             rejection_reason: string | null;
+                            /** @description the recorder's email, in the list of those awaiting */
+                            recorded_by_email?: string | null;
                         };
                     };
                 };
@@ -6181,6 +6188,8 @@ export interface paths {
                             rejected_by: string | null;
                             rejected_at: string | null;
                             rejection_reason: string | null;
+                            /** @description the recorder's email, in the list of those awaiting */
+                            recorded_by_email?: string | null;
                         };
                     };
                 };

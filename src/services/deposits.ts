@@ -19,6 +19,7 @@ import { inTransaction, type Tx } from '../store/transaction.ts';
 import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
 import { actorName, authorize, type OperatorActor } from './identity/acting-operator.ts';
+import { operatorEmails } from './identity/operator-emails.ts';
 import { custodyAccount, customerAccount } from './withdrawals/ledger-accounts.ts';
 
 export interface DepositInput {
@@ -332,7 +333,17 @@ export async function depositsAwaitingApproval(
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 500)
     throw invalidInput('limit', 'must be an integer 1..500');
   const { requests, more } = await pendingDepositRequests(context.database, limit);
-  return { deposits: requests.map((row) => depositView(row)), more };
+  const emailOf = await operatorEmails(
+    context,
+    requests.map((row) => `operator:${row.recorded_by}`),
+  );
+  return {
+    deposits: requests.map((row) => ({
+      ...depositView(row),
+      recorded_by_email: emailOf(`operator:${row.recorded_by}`),
+    })),
+    more,
+  };
 }
 
 /**

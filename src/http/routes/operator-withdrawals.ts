@@ -34,6 +34,11 @@ const Deposit = Type.Object(
     rejected_by: Type.Union([Type.String(), Type.Null()]),
     rejected_at: Type.Union([Type.String(), Type.Null()]),
     rejection_reason: Type.Union([Type.String(), Type.Null()]),
+    recorded_by_email: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: "the recorder's email, in the list of those awaiting",
+      }),
+    ),
   },
   {
     examples: [
@@ -286,7 +291,7 @@ export function registerHaltAndDepositRoutes(app: FastifyInstance, context: Serv
           '`credited: false`; an unknown id is 404. Audited.',
         security: SECURITY,
         params: Type.Object({ id: Id }),
-        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        body: Type.Optional(Body({}, { examples: [{}] })),
         response: { 200: Deposit, ...PROBLEM_RESPONSES },
       },
       ...operator,

@@ -38,6 +38,7 @@ describe('the operator role matrix', () => {
       'audit.read',
       'cases.read',
       'customer.read',
+      'deposit.view',
       'halt.list',
       'incident.read',
       'revoke.sessions_customer',

@@ -4,6 +4,7 @@ import { totpAt } from '../../../src/core/mfa/totp.ts';
 import {
   assertClean,
   consoleSuite,
+  operatorConsole,
   passHours,
   screenshot,
   until,
@@ -126,14 +127,23 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
     },
   });
   assert.equal(deposit.status, 200, JSON.stringify(deposit.body));
-  // A deposit entered by hand is credited once a second operator approves it.
-  const admin = await suite.server.operatorToken(suite.server.demo().admin);
-  const approved = await suite.server.call('POST', `/v1/operator/deposits/${deposit.body.id}/approve`, {
-    token: admin,
-    body: {},
+  // A deposit entered by hand is credited once a second operator approves it: the admin, on the dashboard.
+  const admin = await operatorConsole(suite, suite.server.demo().admin);
+  const pending = admin.page.getByTestId('pending-deposits');
+  await pending.getByRole('button', { name: 'Approve and credit 0.5 BTC' }).waitFor();
+  await screenshot(admin.page, 'operator-dashboard-deposit-awaiting');
+  await pending.getByRole('button', { name: 'Approve and credit 0.5 BTC' }).click();
+  await pending.getByText('No deposit awaits approval.').waitFor();
+  assertClean(admin.page);
+  await admin.context.close();
+  const credited = await suite.server.call('GET', `/v1/operator/customers/${customers.body.customers[0].id}`, {
+    token: commander,
   });
-  assert.equal(approved.status, 200, JSON.stringify(approved.body));
-  assert.equal(approved.body.credited, true);
+  assert.equal(credited.status, 200, JSON.stringify(credited.body));
+  assert.ok(
+    JSON.stringify(credited.body.balances).includes('"available":"0.5"'),
+    JSON.stringify(credited.body.balances),
+  );
   await passHours(suite.server, page, 25);
   await row.getByText('usable').waitFor();
 

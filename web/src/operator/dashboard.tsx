@@ -132,6 +132,7 @@ export function DashboardPage() {
             <Link to="/operator/review">Open the review queue</Link>
           </p>
         </section>
+        <DepositsPanel />
         <AlertsPanel />
       </div>
     </main>
@@ -267,6 +268,135 @@ function AlertsPanel() {
         ))}
         {alerts.data?.alerts.length === 0 && <li>No open alert.</li>}
       </ul>
+    </section>
+  );
+}
+
+interface PendingDeposit {
+  readonly id: string;
+  readonly account_id: string;
+  readonly asset: string;
+  readonly network: string;
+  readonly txid: string;
+  readonly output_index: number;
+  readonly amount: string;
+  readonly recorded_by: string | null;
+  readonly recorded_by_email?: string | null;
+  readonly recorded_at: string | null;
+}
+
+/**
+ * Deposits entered by hand and awaiting a second operator: an incident commander or admin other than the recorder
+ * approves (only then is it credited) or rejects a wrong entry, with a reason.
+ */
+function DepositsPanel() {
+  const { me } = useSession();
+  const pending = useLoad(
+    async () =>
+      (await call(api.GET('/v1/operator/deposits', { params: { query: { limit: '20' } } }))) as {
+        deposits: PendingDeposit[];
+        more: boolean;
+      },
+    [],
+    5000,
+  );
+  const [rejecting, setRejecting] = useState<string | undefined>(undefined);
+  const [reason, setReason] = useState('');
+  const act = useAction();
+  const mayDecide = me?.role === 'incident_commander' || me?.role === 'admin';
+  const deposits = pending.data?.deposits ?? [];
+  return (
+    <section className="card span3" aria-labelledby="deposits-h" aria-live="polite">
+      <h2 id="deposits-h">Deposits awaiting a second operator</h2>
+      <ProblemNotice problem={pending.problem ?? act.problem} />
+      <ul className="list" data-testid="pending-deposits">
+        {deposits.map((d) => {
+          const own = d.recorded_by === me?.id;
+          return (
+            <li key={d.id}>
+              <strong>
+                {d.amount} {d.asset}
+              </strong>{' '}
+              on {d.network} to customer <span className="id">{d.account_id}</span>{' '}
+              <span className="hint">
+                output{' '}
+                <span className="address">
+                  {d.txid}:{d.output_index}
+                </span>
+                , recorded {d.recorded_at === null ? '' : when(d.recorded_at)} by{' '}
+                <Actor
+                  actor={d.recorded_by === null ? null : `operator:${d.recorded_by}`}
+                  email={d.recorded_by_email}
+                />
+              </span>{' '}
+              {mayDecide && own && (
+                <span className="hint">You recorded it: another operator approves it.</span>
+              )}
+              {mayDecide && !own && rejecting !== d.id && (
+                <button
+                  type="button"
+                  disabled={act.busy}
+                  onClick={() =>
+                    void act.run(async () => {
+                      await call(
+                        api.POST('/v1/operator/deposits/{id}/approve', {
+                          params: { path: { id: d.id } },
+                          body: {},
+                        }),
+                      );
+                      pending.reload();
+                    })
+                  }
+                >
+                  Approve and credit {d.amount} {d.asset}
+                </button>
+              )}{' '}
+              {mayDecide && rejecting !== d.id && (
+                <button type="button" className="danger" onClick={() => setRejecting(d.id)}>
+                  Reject
+                </button>
+              )}
+              {rejecting === d.id && (
+                <form
+                  onSubmit={(event) => {
+                    event.preventDefault();
+                    void act.run(async () => {
+                      await call(
+                        api.POST('/v1/operator/deposits/{id}/reject', {
+                          params: { path: { id: d.id } },
+                          body: { reason },
+                        }),
+                      );
+                      setRejecting(undefined);
+                      setReason('');
+                      pending.reload();
+                    });
+                  }}
+                >
+                  <ReasonField
+                    label="Why reject it?"
+                    hint="It is never credited; the chain output may then be recorded again."
+                    value={reason}
+                    onChange={setReason}
+                  />
+                  <div className="actions">
+                    <button type="submit" className="danger" disabled={act.busy}>
+                      Reject this deposit
+                    </button>
+                    <button type="button" onClick={() => setRejecting(undefined)}>
+                      Back
+                    </button>
+                  </div>
+                </form>
+              )}
+            </li>
+          );
+        })}
+        {pending.data !== undefined && deposits.length === 0 && <li>No deposit awaits approval.</li>}
+      </ul>
+      {pending.data?.more === true && (
+        <p className="hint">More are waiting: `drawbridge deposit list` shows them all.</p>
+      )}
     </section>
   );
 }
