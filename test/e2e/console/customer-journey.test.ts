@@ -136,9 +136,13 @@ test('sign up, verify, enrol TOTP, add an address, wait out the cooling, withdra
   await pending.getByText('No deposit awaits approval.').waitFor();
   assertClean(admin.page);
   await admin.context.close();
-  const credited = await suite.server.call('GET', `/v1/operator/customers/${customers.body.customers[0].id}`, {
-    token: commander,
-  });
+  const credited = await suite.server.call(
+    'GET',
+    `/v1/operator/customers/${customers.body.customers[0].id}`,
+    {
+      token: commander,
+    },
+  );
   assert.equal(credited.status, 200, JSON.stringify(credited.body));
   assert.ok(
     JSON.stringify(credited.body.balances).includes('"available":"0.5"'),
