@@ -14,7 +14,8 @@ import { actingAs } from '../test/support/actors.ts';
 /*
  * Customers ready to withdraw, set up through the store and services directly (no argon2 per sign-up, no
  * 24 h waits): a verified account with an active TOTP factor, one BTC address added three days ago (long
- * cooled), 1 BTC deposited through creditDeposit, and an AAL2 session issued by issueSession.
+ * cooled), 1 BTC deposited through depositApprovedBy (recorded by one operator, approved by another), and an
+ * AAL2 session issued by issueSession.
  */
 
 /**
