@@ -20,6 +20,7 @@ import { audit } from './audit.ts';
 import type { ServiceContext } from './context.ts';
 import { actorName, authorize, type OperatorActor } from './identity/acting-operator.ts';
 import { operatorEmails } from './identity/operator-emails.ts';
+import { notifyPrincipal } from './notify.ts';
 import { custodyAccount, customerAccount } from './withdrawals/ledger-accounts.ts';
 
 export interface DepositInput {
@@ -265,6 +266,19 @@ export async function approveDeposit(context: ServiceContext, actor: OperatorAct
       recorded_by: request.recorded_by,
       approved_by: actor.id,
     });
+    const owner = await findPrincipal(tx, request.account_id);
+    if (owner !== undefined) {
+      const amount = formatAmount(BigInt(request.amount), asset);
+      // Not a security notice: the customer may turn it off (OPTIONAL_EVENTS).
+      await notifyPrincipal(tx, context, owner, {
+        event: 'deposit.credited',
+        headline: `${amount} ${asset.code} was credited to your account`,
+        lines: [
+          `Deposit on ${request.network}: transaction ${request.txid}, output ${request.output_index}.`,
+        ],
+        security: false,
+      });
+    }
     await audit(tx, context, {
       actor: actorName(actor),
       action: 'deposit.credited',

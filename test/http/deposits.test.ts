@@ -80,6 +80,17 @@ for (const { engine, describeOn } of await eachEngine()) {
         assert.equal(approved.body.credited, true);
         assert.equal(approved.body.approved_by, admin.id);
         assert.equal(await metric(), '0');
+        const told = await fresh.database.db
+          .selectFrom('outbox')
+          .select(['channel', 'security'])
+          .where('account_id', '=', accountId)
+          .where('event', '=', 'deposit.credited')
+          .execute();
+        assert.deepEqual(
+          told.map((m) => [m.channel, Number(m.security)]),
+          [['email', 0]],
+          'the customer is told by email, a notice they may turn off',
+        );
         assert.deepEqual(await balanceOf(running, customer.token), { available: '0.5', held: '0' });
 
         // Approved again, or recorded again: answered as credited, and credited once.

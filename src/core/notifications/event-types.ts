@@ -32,6 +32,7 @@ export const EVENT_TYPES = {
   'account.unlocked': 'The account was unlocked by an operator.',
   'account.reimbursed':
     'An unauthorized withdrawal was paid back after an incident (data.withdrawal_id, asset, amount, incident_id).',
+  'deposit.credited': "A deposit was credited to the customer's balance, once a second operator approved it.",
   'anti_phishing.set': 'The anti-phishing code was set or changed.',
   'address_book.added': 'An address was added to the address book; it cools before use.',
   'address_book.removed': 'An address was removed from the address book.',
