@@ -98,7 +98,8 @@ export async function rejectDepositRequest(
 
 /**
  * Requests awaiting a second operator, oldest first: at most `limit` (1..500) and whether more wait beyond them
- * (the read takes one more row to know).
+ * (the read takes one more row to know). A list for people: no decision rests on it (an approval reads its request
+ * by id, locked).
  */
 export async function pendingDepositRequests(
   on: Queryable,

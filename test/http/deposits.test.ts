@@ -427,6 +427,37 @@ for (const { engine, describeOn } of await eachEngine()) {
         for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
         assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, 'one record');
       });
+
+      test('the list of those awaiting says when more wait than it shows', async () => {
+        const customer = await customerWithTotp(running, 'many@example.com');
+        const accountId = await customerId(running, customer.email);
+        const recorder = await operatorWithSession(running, 'lister@ops.example', 'incident_commander');
+        const ids: string[] = [];
+        for (const output_index of [0, 1]) {
+          const recorded = await api(running, 'POST', '/v1/operator/deposits', {
+            token: recorder.token,
+            body: {
+              account_id: accountId,
+              asset: 'BTC',
+              network: 'bitcoin',
+              amount: '0.1',
+              txid: 'listcafe0001',
+              output_index,
+            },
+          });
+          assert.equal(recorded.status, 200, JSON.stringify(recorded.body));
+          ids.push(recorded.body.id);
+        }
+        const one = await api(running, 'GET', '/v1/operator/deposits?limit=1', { token: recorder.token });
+        assert.equal(one.status, 200, JSON.stringify(one.body));
+        assert.equal(one.body.deposits.length, 1);
+        assert.equal(one.body.more, true, 'at the bound the answer says more wait');
+        const all = await api(running, 'GET', '/v1/operator/deposits?limit=500', { token: recorder.token });
+        const listed = all.body.deposits.map((d: { id: string }) => d.id);
+        for (const id of ids) assert.ok(listed.includes(id), id);
+        assert.equal(all.body.more, false);
+        assert.equal(all.body.deposits.at(-1).recorded_by_email, 'lister@ops.example');
+      });
     },
   );
 }
